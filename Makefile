@@ -1,0 +1,33 @@
+# The two set-up commands of the README. Each creates .venv from pyproject.toml if needed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: reproduce test bench lint env
+
+$(BIN)/snakemake: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(BIN)/snakemake
+
+env: $(BIN)/snakemake
+
+## Full reproduction on the embedded default data (config/config.yaml).
+reproduce: env
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+## The test suite (what .ci/run calls). pytest exit code 5 (no tests collected) is a failure here.
+test: env
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/snakemake --lint --cores 1
+	$(BIN)/pytest -q
+
+bench: env
+	$(BIN)/python benchmarks/run_all.py
+
+lint: env
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/snakemake --lint --cores 1
