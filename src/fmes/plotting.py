@@ -49,3 +49,36 @@ def resistance_colors(labels: list[str]) -> dict[str, tuple]:
     cmap = plt.get_cmap("viridis")
     n = max(len(labels) - 1, 1)
     return {label: cmap(i / n) for i, label in enumerate(labels)}
+
+
+def calibration_figure(params, table, protocols: dict) -> plt.Figure:
+    """Model against the paper's numbers: I-V loops (Fig 2b), the two-pulse trace (Fig 3c) and the
+    relative error of every numeric calibration target."""
+    import numpy as np
+
+    from fmes import device as dev
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    iv = dev.iv_sweep_stimulus(protocols["iv_sweep"]["v_max_V"], 0.05, 401)
+    current = dev.respond(params, np.array([500.0, 8000.0]), iv)
+    voltage = iv.drive.value(iv.time_s)
+    for label, trace in zip(("500 Ω", "8000 Ω"), current, strict=True):
+        axes[0].plot(voltage, trace * 1e3, label=f"model, {label}")
+    paper = table.set_index("target_id")["paper_value"]
+    axes[0].plot([0.6, 0.6], [paper["iv_current_0p6V_500ohm"] * 1e3, paper["iv_current_0p6V_8000ohm"] * 1e3],
+                 "k*", ms=10, label="paper (Fig 2b)")
+    axes[0].set(xlabel="voltage (V)", ylabel="current (mA)", title="I–V, 50 mV/s")
+    axes[0].legend()
+    ppf = dev.ppf_stimulus(1e-3, 1e-3, 0.01, 0.002, 0.03, samples_per_pulse=40, samples_per_gap=60)
+    u = dev.respond(params, 7000.0, ppf)
+    axes[1].plot(ppf.time_s * 1e3, u, label="model, 7000 Ω")
+    axes[1].axhline(paper["ppf_A1_7000ohm"], color="k", ls=":", label="paper A1")
+    axes[1].axhline(paper["ppf_A2_7000ohm"], color="k", ls="--", label="paper A2")
+    axes[1].set(xlabel="time (ms)", ylabel="PSV (V)", title="two 1 mA, 1 ms pulses, Δt = 10 ms")
+    axes[1].legend()
+    numeric = table[table["comparison"] == "equal"]
+    colors = ["tab:green" if ok else "tab:red" for ok in numeric["passed"]]
+    axes[2].barh(numeric["target_id"], numeric["relative_error"] * 100, color=colors)
+    axes[2].axvline(0, color="k", lw=0.8)
+    axes[2].set(xlabel="model − paper (% of paper)", title="numeric targets (red: outside tolerance)")
+    return fig

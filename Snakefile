@@ -1,0 +1,22 @@
+# fmes-repro: reproduction of Zhao et al., Natl Sci Rev 2022 (FMES synapses).
+# Run:   snakemake --cores 2            (full reproduction, config/config.yaml)
+#        snakemake --cores 2 --configfile my.yaml   (reanalysis; see README)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/traces.smk"
+
+
+rule all:
+    input:
+        FINAL_OUTPUTS,
+    default_target: True

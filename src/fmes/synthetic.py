@@ -1,0 +1,168 @@
+"""Synthetic measurement campaigns from the device model, written in the raw-trace contract.
+
+Every trace a lab would record for the study (shared/DESIGN.md protocols) is simulated with the
+exact circuit solver, then seeded measurement noise is added. Device-to-device and
+cycle-to-cycle variability are explicit multiplicative log-normal spreads of the circuit
+parameters (each parameter independently), the usual way process spread is modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fmes import device as dev
+from fmes.rng import child_rng
+from fmes.traces import parse_resistance, resistance_label
+
+
+@dataclass(frozen=True)
+class Noise:
+    voltage_V: float
+    current_A: float
+
+
+@dataclass
+class Campaign:
+    """A manifest (contract columns, ``path`` relative to the data folder) and its traces."""
+
+    manifest: pd.DataFrame
+    traces: dict[str, pd.DataFrame]
+
+    def extend(self, other: Campaign) -> None:
+        self.manifest = pd.concat([self.manifest, other.manifest], ignore_index=True)
+        self.traces.update(other.traces)
+
+
+def _frames(
+    stimulus: dev.Stimulus, response: np.ndarray, trace_ids: list[str], noise: Noise, rng: np.random.Generator
+) -> dict[str, pd.DataFrame]:
+    """Noisy measured traces for a batch of responses sharing one stimulus (batch x time)."""
+    response = response.reshape(len(trace_ids), -1)
+    drive = np.broadcast_to(stimulus.drive.value(stimulus.time_s), response.shape)
+    if stimulus.driven == "current":
+        current = drive + rng.normal(0.0, noise.current_A, response.shape)
+        voltage = response + rng.normal(0.0, noise.voltage_V, response.shape)
+    else:
+        voltage = drive + rng.normal(0.0, noise.voltage_V, response.shape)
+        current = response + rng.normal(0.0, noise.current_A, response.shape)
+    return {
+        tid: pd.DataFrame({"time_s": stimulus.time_s, "current_A": current[i], "voltage_V": voltage[i]})
+        for i, tid in enumerate(trace_ids)
+    }
+
+
+def _rows(trace_ids: list[str], device_ids: list[str], cycles: list[int], labels: list[str], protocol: str, **params: Any) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "trace_id": trace_ids,
+            "path": [f"traces/{t}.csv" for t in trace_ids],
+            "device_id": device_ids,
+            "protocol": protocol,
+            "resistance_ohm": labels,
+            "cycle": cycles,
+        }
+    )
+    for key, value in params.items():
+        frame[key] = value
+    return frame
+
+
+def nominal_campaign(params: dev.CellParams, labels: list[str], protocols: dict, noise: Noise, seed: int) -> Campaign:
+    """The characterisation set of one (nominal) device at every resistance state."""
+    ohm = np.array([parse_resistance(label) for label in labels])
+    labels = [resistance_label(r) for r in ohm]
+    n = len(labels)
+    campaign = Campaign(pd.DataFrame(), {})
+
+    def add(stimulus: dev.Stimulus, protocol: str, tag: str, **manifest_params: Any) -> None:
+        ids = [f"{protocol}_{tag}_R{label}" for label in labels]
+        response = dev.respond(params, ohm, stimulus)
+        rng = child_rng(seed, "nominal", protocol, tag)
+        campaign.extend(
+            Campaign(
+                _rows(ids, ["nominal"] * n, [0] * n, labels, protocol, **manifest_params),
+                _frames(stimulus, response, ids, noise, rng),
+            )
+        )
+
+    iv = protocols["iv_sweep"]
+    for rate in iv["sweep_rates_V_per_s"]:
+        stim = dev.iv_sweep_stimulus(iv["v_max_V"], rate, iv["samples"])
+        add(stim, "iv_sweep", f"{rate * 1e3:g}mVps", sweep_rate_V_per_s=rate, v_max_V=iv["v_max_V"])
+
+    pulse = protocols["pulse"]
+    sampling = protocols["sampling"]
+    for amp in pulse["amplitudes_A"]:
+        stim = dev.pulse_stimulus(amp, pulse["width_s"], pulse["delay_s"], pulse["tail_s"], **sampling)
+        add(stim, "pulse", f"amp{amp * 1e3:g}mA_w{pulse['width_s'] * 1e3:g}ms", amplitude_A=amp, width_s=pulse["width_s"])
+    for width in pulse["widths_s"]:
+        if width == pulse["width_s"] and pulse["amplitude_A"] in pulse["amplitudes_A"]:
+            continue  # already in the amplitude series
+        stim = dev.pulse_stimulus(pulse["amplitude_A"], width, pulse["delay_s"], pulse["tail_s"], **sampling)
+        add(stim, "pulse", f"amp{pulse['amplitude_A'] * 1e3:g}mA_w{width * 1e3:g}ms", amplitude_A=pulse["amplitude_A"], width_s=width)
+
+    ppf = protocols["ppf"]
+    for interval in ppf["intervals_s"]:
+        stim = dev.ppf_stimulus(ppf["amplitude_A"], ppf["width_s"], interval, ppf["delay_s"], ppf["tail_s"], **sampling)
+        add(stim, "ppf", f"dt{interval * 1e3:g}ms", amplitude_A=ppf["amplitude_A"], width_s=ppf["width_s"], interval_s=interval)
+
+    train = protocols["pulse_train"]
+    stim = dev.train_stimulus(
+        np.full(train["n_pulses"], train["amplitude_A"]), train["width_s"], train["frequency_Hz"], train["delay_s"], train["tail_s"], **sampling
+    )
+    add(stim, "pulse_train", f"{train['frequency_Hz']:g}Hz", amplitude_A=train["amplitude_A"], width_s=train["width_s"],
+        n_pulses=train["n_pulses"], frequency_Hz=train["frequency_Hz"])
+
+    add(ltp_ltd_stimulus(protocols["ltp_ltd"], sampling), "ltp_ltd", "cycle", **ltp_ltd_manifest_params(protocols["ltp_ltd"]))
+    return campaign
+
+
+def ltp_ltd_stimulus(ltp: dict, sampling: dict) -> dev.Stimulus:
+    """The 150 + 150 pulse potentiation/depression protocol (Fig 1e)."""
+    amps = dev.ltp_ltd_amplitudes(ltp["amplitude_A"], ltp["n_pulses"])
+    return dev.train_stimulus(amps, ltp["width_s"], ltp["frequency_Hz"], ltp["delay_s"], ltp["tail_s"], **sampling)
+
+
+def ltp_ltd_manifest_params(ltp: dict) -> dict[str, Any]:
+    return {"amplitude_A": ltp["amplitude_A"], "width_s": ltp["width_s"], "n_pulses": ltp["n_pulses"], "frequency_Hz": ltp["frequency_Hz"]}
+
+
+def array_campaign(
+    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int
+) -> Campaign:
+    """LTP/LTD cycles on a rows x cols device array at each configured resistance state.
+
+    Device ``r{i}c{j}`` has its own parameters (device-to-device spread); every cycle perturbs
+    them again (cycle-to-cycle spread). Each cycle starts from a discharged device.
+    """
+    rows, cols, cycles = variability["rows"], variability["cols"], variability["cycles"]
+    n_dev = rows * cols
+    names = list(params.as_dict())
+    dev_rng = child_rng(seed, "array", "device_spread")
+    d2d = {k: dev_rng.lognormal(0.0, variability["device_to_device_cv"], n_dev) for k in names}
+    device_ids = [f"r{i}c{j}" for i in range(rows) for j in range(cols)]
+    stim = ltp_ltd_stimulus(ltp, variability["sampling"])
+    campaign = Campaign(pd.DataFrame(), {})
+    for label in variability["resistances"]:
+        ohm = parse_resistance(label)
+        label = resistance_label(ohm)
+        cyc_rng = child_rng(seed, "array", "cycle_spread", label)
+        factors = {
+            k: d2d[k][:, None] * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles)) for k in names
+        }
+        response = dev.respond(params.scaled(factors), ohm, stim)  # (devices, cycles, time)
+        ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in device_ids for c in range(cycles)]
+        rows_frame = _rows(
+            ids,
+            [d for d in device_ids for _ in range(cycles)],
+            [c for _ in device_ids for c in range(cycles)],
+            [label] * len(ids),
+            "ltp_ltd",
+            **ltp_ltd_manifest_params(ltp),
+        )
+        campaign.extend(Campaign(rows_frame, _frames(stim, response, ids, noise, child_rng(seed, "array", "noise", label))))
+    return campaign

@@ -1,0 +1,221 @@
+"""The raw-trace contract (shared/DESIGN.md): reading, validating and writing traces.
+
+A measured data set and the synthetic one have exactly the same form: ``manifest.csv`` (one row
+per trace) plus one CSV per trace with ``time_s``, ``current_A``, ``voltage_V``. Anything that
+breaks the contract raises :class:`TraceContractError` naming the file, the row or column, and
+what was expected. Suspicious-but-valid inputs (resistances that look like kOhm, times that look
+like ms) raise a :class:`SuspiciousInputWarning`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fmes.io import write_csv
+
+PROTOCOLS = ("iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd")
+MANIFEST_REQUIRED = ("trace_id", "path", "device_id", "protocol", "resistance_ohm")
+PARAMETER_COLUMNS = (
+    "amplitude_A",
+    "width_s",
+    "interval_s",
+    "n_pulses",
+    "frequency_Hz",
+    "sweep_rate_V_per_s",
+    "v_max_V",
+)
+# Protocol parameters that must be present (and > 0) for each protocol.
+PROTOCOL_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "iv_sweep": ("sweep_rate_V_per_s", "v_max_V"),
+    "pulse": ("amplitude_A", "width_s"),
+    "ppf": ("amplitude_A", "width_s", "interval_s"),
+    "pulse_train": ("amplitude_A", "width_s", "n_pulses", "frequency_Hz"),
+    "ltp_ltd": ("amplitude_A", "width_s", "n_pulses", "frequency_Hz"),
+}
+TRACE_COLUMNS = ("time_s", "current_A", "voltage_V")
+MANIFEST_COLUMNS = MANIFEST_REQUIRED + ("cycle",) + PARAMETER_COLUMNS
+
+
+class TraceContractError(ValueError):
+    """A manifest or trace file breaks the raw-trace contract."""
+
+
+class SuspiciousInputWarning(UserWarning):
+    """Valid by the contract but probably a unit mistake (kOhm for ohm, ms for s, ...)."""
+
+
+def parse_resistance(value: object) -> float:
+    """Regulating resistance in ohm: a positive number, or ``open``/empty for no resistor (inf)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.inf
+    text = str(value).strip()
+    if text.lower() in ("", "open", "inf", "none"):
+        return math.inf
+    try:
+        ohm = float(text)
+    except ValueError:
+        raise ValueError(f"expected a resistance in ohm (number) or 'open', got {text!r}") from None
+    if not math.isfinite(ohm) or ohm <= 0:
+        raise ValueError(f"expected a resistance > 0 ohm or 'open', got {text!r}")
+    return ohm
+
+
+def resistance_label(ohm: float) -> str:
+    """Canonical label of a resistance state: integer ohm as text, or ``open``."""
+    if math.isinf(ohm):
+        return "open"
+    return f"{ohm:.0f}" if float(ohm).is_integer() else f"{ohm:g}"
+
+
+def _fail(file: str | os.PathLike, where: str, expected: str) -> TraceContractError:
+    return TraceContractError(f"{file}: {where}: {expected}")
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, file: str | os.PathLike, allow_empty: bool, line_offset: int = 2) -> pd.Series:
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    empty = raw.isna() | (raw.astype(str).str.strip() == "")
+    bad = values.isna() & ~empty
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise _fail(file, f"row {i + 1} (line {i + line_offset}), column {column!r}", f"expected a number, got {raw.iloc[i]!r}")
+    if not allow_empty and empty.any():
+        i = int(np.flatnonzero(empty.to_numpy())[0])
+        raise _fail(file, f"row {i + 1} (line {i + line_offset}), column {column!r}", "expected a number, got an empty cell")
+    finite = np.isfinite(values.to_numpy(dtype=float))
+    nonfinite = ~finite & ~empty.to_numpy()
+    if nonfinite.any():
+        i = int(np.flatnonzero(nonfinite)[0])
+        raise _fail(file, f"row {i + 1} (line {i + line_offset}), column {column!r}", f"expected a finite number, got {raw.iloc[i]!r}")
+    return values.astype(float)
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise TraceContractError(f"{path}: {what} file not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise TraceContractError(f"{path}: not a readable CSV {what} ({err})") from None
+
+
+def read_manifest(path: str | os.PathLike, check_files: bool = True) -> pd.DataFrame:
+    """Read and validate a manifest; add ``resistance_label``, ``resistance_ohm`` (float, inf for
+    open) and ``trace_path`` (absolute path of each trace CSV)."""
+    path = Path(path)
+    raw = _read_csv(path, "manifest")
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in MANIFEST_REQUIRED if c not in raw.columns]
+    if missing:
+        raise _fail(path, f"columns {missing}", f"missing; the manifest needs {list(MANIFEST_REQUIRED)}")
+    if raw.empty:
+        raise _fail(path, "rows", "expected at least one trace")
+    out = pd.DataFrame(index=raw.index)
+    for column in ("trace_id", "path", "device_id", "protocol"):
+        text = raw[column].astype(str).str.strip()
+        empty = text == ""
+        if empty.any():
+            i = int(np.flatnonzero(empty.to_numpy())[0])
+            raise _fail(path, f"row {i + 1} (line {i + 2}), column {column!r}", "expected a non-empty value")
+        out[column] = text
+    dup = out["trace_id"].duplicated(keep=False)
+    if dup.any():
+        rows = (np.flatnonzero(dup.to_numpy()) + 1).tolist()
+        raise _fail(path, f"rows {rows}, column 'trace_id'", f"expected unique ids, {out['trace_id'][dup].iloc[0]!r} repeats")
+    unknown = ~out["protocol"].isin(PROTOCOLS)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise _fail(path, f"row {i + 1} (line {i + 2}), column 'protocol'", f"expected one of {list(PROTOCOLS)}, got {out['protocol'].iloc[i]!r}")
+    ohms = []
+    for i, value in enumerate(raw["resistance_ohm"]):
+        try:
+            ohms.append(parse_resistance(value))
+        except ValueError as err:
+            raise _fail(path, f"row {i + 1} (line {i + 2}), column 'resistance_ohm'", str(err)) from None
+    out["resistance_ohm"] = ohms
+    out["resistance_label"] = [resistance_label(r) for r in ohms]
+    if "cycle" in raw.columns:
+        cycle = _numeric_column(raw, "cycle", path, allow_empty=True).fillna(0.0)
+        if not np.all(cycle == np.round(cycle)) or (cycle < 0).any():
+            i = int(np.flatnonzero(((cycle != np.round(cycle)) | (cycle < 0)).to_numpy())[0])
+            raise _fail(path, f"row {i + 1} (line {i + 2}), column 'cycle'", "expected a non-negative integer")
+        out["cycle"] = cycle.astype(int)
+    else:
+        out["cycle"] = 0
+    for column in PARAMETER_COLUMNS:
+        out[column] = _numeric_column(raw, column, path, allow_empty=True) if column in raw.columns else np.nan
+    for protocol, needed in PROTOCOL_PARAMETERS.items():
+        rows = out["protocol"] == protocol
+        for column in needed:
+            bad = rows & ~(out[column].abs() > 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise _fail(path, f"row {i + 1} (line {i + 2}), column {column!r}", f"protocol {protocol!r} needs a non-zero number")
+    _warn_suspicious_manifest(out, path)
+    base = path.parent
+    out["trace_path"] = [str((base / p).resolve()) for p in out["path"]]
+    if check_files:
+        exists = np.array([os.path.isfile(p) for p in out["trace_path"]])
+        if not exists.all():
+            i = int(np.flatnonzero(~exists)[0])
+            raise _fail(path, f"row {i + 1} (line {i + 2}), column 'path'", f"trace file {out['trace_path'].iloc[i]} not found")
+    extra = [c for c in raw.columns if c not in MANIFEST_COLUMNS]
+    for column in extra:  # extra columns are kept and ignored
+        out[column] = raw[column]
+    return out.reset_index(drop=True)
+
+
+def _warn_suspicious_manifest(manifest: pd.DataFrame, path: Path) -> None:
+    finite = manifest["resistance_ohm"][np.isfinite(manifest["resistance_ohm"])]
+    if (finite < 50).any():
+        warnings.warn(
+            f"{path}: column 'resistance_ohm' has values below 50 ({sorted(set(finite[finite < 50]))}): "
+            "resistances are in ohm, not kOhm",
+            SuspiciousInputWarning,
+            stacklevel=3,
+        )
+    width = manifest["width_s"].dropna()
+    if (width > 1.0).any():
+        warnings.warn(f"{path}: column 'width_s' has pulses longer than 1 s: widths are in seconds, not ms", SuspiciousInputWarning, stacklevel=3)
+    amplitude = manifest["amplitude_A"].dropna().abs()
+    if (amplitude > 1.0).any():
+        warnings.warn(f"{path}: column 'amplitude_A' exceeds 1 A: amplitudes are in ampere, not mA", SuspiciousInputWarning, stacklevel=3)
+
+
+def read_trace(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and validate one trace CSV (``time_s``, ``current_A``, ``voltage_V`` numeric, finite,
+    time strictly increasing). Extra columns are kept."""
+    path = Path(path)
+    raw = _read_csv(path, "trace")
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in TRACE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise _fail(path, f"columns {missing}", f"missing; a trace needs {list(TRACE_COLUMNS)}")
+    if len(raw) < 2:
+        raise _fail(path, "rows", "expected at least two samples")
+    out = raw.copy()
+    for column in TRACE_COLUMNS:
+        out[column] = _numeric_column(raw, column, path, allow_empty=False)
+    step = np.diff(out["time_s"].to_numpy())
+    if np.any(step <= 0):
+        i = int(np.flatnonzero(step <= 0)[0]) + 1
+        raise _fail(path, f"row {i + 1} (line {i + 2}), column 'time_s'", f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}")
+    return out
+
+
+def write_dataset(manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folder: str | os.PathLike) -> Path:
+    """Write a manifest and its trace CSVs in the raw contract; returns the manifest path.
+
+    ``manifest`` holds the contract columns; its ``path`` column is relative to ``folder``.
+    """
+    folder = Path(folder)
+    for trace_id, path in zip(manifest["trace_id"], manifest["path"], strict=True):
+        write_csv(traces[trace_id][list(TRACE_COLUMNS)], folder / path, float_format="%.9g")
+    columns = [c for c in MANIFEST_COLUMNS if c in manifest.columns]
+    return write_csv(manifest[columns], folder / "manifest.csv")

@@ -1,0 +1,43 @@
+# Shared helpers of the rule files: paths, library inputs, the trace source.
+import os
+from pathlib import Path
+
+FINAL_OUTPUTS = []
+
+
+def lib(*modules):
+    """The library modules a rule's script uses, declared as inputs.
+
+    Snakemake reruns a rule when its own script changes but not when a module it imports does;
+    listing the modules as inputs makes a code change in src/fmes/ mark the rule's outputs out of
+    date (files under 1 MB are compared by checksum, so touching them alone reruns nothing).
+    """
+    return [f"src/fmes/{m}.py" for m in modules]
+
+
+def rule_script(name):
+    return f"../../scripts/{name}.py"
+
+
+def trace_source_manifest():
+    if config["traces"]["source"] == "synthetic":
+        return "results/traces/synthetic/manifest.csv"
+    return config["traces"].get("raw_manifest", "raw/manifest.csv")
+
+
+def raw_trace_files(wildcards):
+    """Every trace file a raw manifest lists, so that editing one reruns the analyses."""
+    if config["traces"]["source"] != "raw":
+        return []
+    manifest = Path(trace_source_manifest())
+    if not manifest.is_file():
+        raise WorkflowError(
+            f"traces.source is 'raw' but the manifest {manifest} (config key traces.raw_manifest) does not exist"
+        )
+    import pandas as pd
+
+    try:
+        paths = pd.read_csv(manifest, dtype=str, keep_default_na=False)["path"]
+    except (KeyError, pd.errors.ParserError) as err:
+        raise WorkflowError(f"{manifest}: expected a CSV manifest with a 'path' column ({err})")
+    return [str(manifest.parent / p) for p in paths if str(p).strip()]

@@ -1,0 +1,82 @@
+# Stage 1: calibrated device model -> synthetic traces (or the user's raw traces) -> one manifest.
+
+
+rule calibrate_device:
+    input:
+        targets=config["calibration"]["targets"],
+        code=lib("device", "calibration", "synthetic", "plotting"),
+    output:
+        params="results/calibration/cell_params.json",
+        table="results/tables/calibration.csv",
+        figure=report(
+            "results/figures/calibration.png",
+            caption="../report/calibration.rst",
+            category="1. Device model",
+        ),
+    params:
+        device=config["device"],
+        calibration=config["calibration"],
+        protocols=config["protocols"],
+    log:
+        "results/logs/calibrate_device.log",
+    benchmark:
+        "results/benchmarks/calibrate_device.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        rule_script("calibrate_device")
+
+
+rule synthesize_traces:
+    input:
+        params=rules.calibrate_device.output.params,
+        code=lib("device", "synthetic", "traces", "rng", "io"),
+    output:
+        manifest="results/traces/synthetic/manifest.csv",
+        traces=directory("results/traces/synthetic/traces"),
+    params:
+        seed=config["seed"],
+        resistances=config["resistances"],
+        protocols=config["protocols"],
+        variability=config["variability"],
+        noise=config["device"]["noise"],
+    log:
+        "results/logs/synthesize_traces.log",
+    benchmark:
+        "results/benchmarks/synthesize_traces.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    script:
+        rule_script("synthesize_traces")
+
+
+rule validate_traces:
+    input:
+        manifest=trace_source_manifest(),
+        traces=raw_trace_files,
+        code=lib("traces"),
+    output:
+        manifest="results/traces/manifest.csv",
+    params:
+        source=config["traces"]["source"],
+    log:
+        "results/logs/validate_traces.log",
+    benchmark:
+        "results/benchmarks/validate_traces.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        rule_script("validate_traces")
+
+
+FINAL_OUTPUTS += [
+    rules.calibrate_device.output.table,
+    rules.calibrate_device.output.figure,
+    rules.validate_traces.output.manifest,
+]
