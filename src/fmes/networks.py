@@ -1,0 +1,307 @@
+"""Device-constrained classifiers with scikit-learn conventions.
+
+``DevicePerceptron`` (one layer, inputs -> classes) and ``DeviceMLP`` (784-100-10 by default)
+train by mini-batch SGD on softmax cross-entropy. With ``device=None`` they are the ideal
+floating-point baseline. With a :class:`fmes.synapse.DeviceSpec` every weight lives in a
+simulated device (see :mod:`fmes.synapse`): back-propagation gives the desired change
+``-learning_rate x gradient``, which becomes a signed number of identical pulses, and each pulse
+moves the state along that resistance state's fitted LTP/LTD curve, with cycle-to-cycle noise,
+per-device spread and hard bounds ``[-w_max, w_max]``. Biases stay in floating point: NeuroSim's
+MLP has none, and a per-neuron bias sits in the peripheral circuit, not in the crossbar.
+
+Everything is vectorised over the mini-batch and the weight matrices. ``fit`` runs exactly
+``max_iter`` epochs (no early stopping, so accuracy-vs-epoch curves of all resistance states are
+comparable) and equals a fresh ``partial_fit`` called ``max_iter`` times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fmes.rng import child_rng
+from fmes.synapse import DeviceSpec, SynapseArray
+
+_ACTIVATIONS = ("sigmoid", "relu", "tanh")
+
+
+def _softmax_inplace(z: np.ndarray) -> np.ndarray:
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+class _DeviceNetwork(ClassifierMixin, BaseEstimator):
+    """Shared training machinery; subclasses define ``__init__`` and ``_hidden_sizes``."""
+
+    # --- configuration -------------------------------------------------------------------
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _activation_name(self) -> str:
+        return "sigmoid"
+
+    def _validate_params(self) -> None:
+        if self.device is not None and not isinstance(self.device, DeviceSpec):
+            raise TypeError(f"device must be a DeviceSpec or None, got {type(self.device)}")
+        if not (self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if int(self.max_iter) < 1:
+            raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
+        if not (self.w_max > 0):
+            raise ValueError(f"w_max must be > 0, got {self.w_max}")
+        if self._activation_name() not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {_ACTIVATIONS}")
+        if any(int(h) < 1 for h in self._hidden_sizes()):
+            raise ValueError(f"hidden layer sizes must be >= 1, got {self._hidden_sizes()}")
+
+    def _seed(self) -> int:
+        rs = self.random_state
+        if rs is None:
+            return int(np.random.SeedSequence().entropy % (2**63))
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(2**31 - 1))
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(2**63 - 1))
+        return int(rs)
+
+    # --- state -------------------------------------------------------------------------------
+    def _initialize(self, n_features: int, n_outputs: int) -> None:
+        self._validate_params()
+        seed = self._seed()
+        init_rng = child_rng(seed, "init")
+        device_rng = child_rng(seed, "device-to-device")
+        self._shuffle_rng = child_rng(seed, "shuffle")
+        self._noise_rng = child_rng(seed, "cycle-to-cycle")
+        sizes = [n_features, *(int(h) for h in self._hidden_sizes()), n_outputs]
+        gain = 2.0 if self._activation_name() == "sigmoid" else 1.0
+        self.coefs_, self.intercepts_, self.synapses_ = [], [], []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            # Glorot-uniform (sklearn's MLP init): the devices are programmed to these states.
+            bound = np.sqrt(gain * 6.0 / (fan_in + fan_out))
+            w = init_rng.uniform(-bound, bound, size=(fan_in, fan_out))
+            if self.device is not None:
+                syn = SynapseArray(self.device, (fan_in, fan_out), self.w_max, device_rng)
+                w = syn.program(w)
+                self.synapses_.append(syn)
+            self.coefs_.append(np.ascontiguousarray(w))
+            self.intercepts_.append(np.zeros(fan_out))
+        self.initial_coefs_ = [w.copy() for w in self.coefs_]
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+
+    def _label_matrix(self, y: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self.classes_, y)
+        if np.any(idx >= len(self.classes_)) or np.any(
+            self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y
+        ):
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} not in classes {self.classes_.tolist()}"
+            )
+        onehot = np.zeros((len(y), len(self.classes_)))
+        onehot[np.arange(len(y)), idx] = 1.0
+        return onehot
+
+    # --- maths ---------------------------------------------------------------------------
+    def _hidden_act(self, z: np.ndarray) -> np.ndarray:
+        name = self._activation_name()
+        if name == "sigmoid":
+            return expit(z, out=z)
+        if name == "relu":
+            return np.maximum(z, 0.0, out=z)
+        return np.tanh(z, out=z)
+
+    def _hidden_grad(self, delta: np.ndarray, a: np.ndarray) -> None:
+        """Multiply ``delta`` in place by the activation derivative written in terms of ``a``."""
+        name = self._activation_name()
+        if name == "sigmoid":
+            delta *= a * (1.0 - a)
+        elif name == "relu":
+            delta *= a > 0
+        else:
+            delta *= 1.0 - a * a
+
+    def _forward(self, X: np.ndarray) -> list[np.ndarray]:
+        acts = [X]
+        last = len(self.coefs_) - 1
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            z = acts[-1] @ w
+            z += b
+            acts.append(_softmax_inplace(z) if i == last else self._hidden_act(z))
+        return acts
+
+    def _sgd_step(self, X: np.ndarray, Y: np.ndarray) -> float:
+        acts = self._forward(X)
+        proba = acts[-1]
+        n = X.shape[0]
+        loss = -float(np.log(np.clip(proba[Y.astype(bool)], 1e-12, None)).sum())
+        delta = (proba - Y) / n
+        lr = self.learning_rate
+        for i in range(len(self.coefs_) - 1, -1, -1):
+            grad_w = acts[i].T @ delta
+            grad_b = delta.sum(axis=0)
+            if i > 0:  # back-propagate through the weights as they were in the forward pass
+                delta = delta @ self.coefs_[i].T
+                self._hidden_grad(delta, acts[i])
+            self.intercepts_[i] -= lr * grad_b
+            if self.device is None:
+                self.coefs_[i] -= lr * grad_w
+            else:
+                grad_w *= -lr  # desired change, converted to pulses by the device
+                self.synapses_[i].update_inplace(self.coefs_[i], grad_w, self._noise_rng)
+        return loss
+
+    def _epoch(self, X: np.ndarray, Y: np.ndarray) -> None:
+        n = X.shape[0]
+        order = self._shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
+        batch = max(1, min(int(self.batch_size), n))
+        total = 0.0
+        for start in range(0, n, batch):  # loop over mini-batches; each step is one GEMM pass
+            rows = order[start : start + batch]
+            total += self._sgd_step(X[rows], Y[rows])
+        self.loss_curve_.append(total / n)
+        self.n_iter_ += 1
+        self.t_ += n
+
+    # --- public API ----------------------------------------------------------------------
+    def fit(self, X, y):
+        """Train from scratch for ``max_iter`` epochs."""
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=True)
+        check_classification_targets(y)
+        self.classes_ = unique_labels(y)
+        self._check_n_classes()
+        self._initialize(X.shape[1], len(self.classes_))
+        Y = self._label_matrix(y)
+        for _ in range(int(self.max_iter)):
+            self._epoch(X, Y)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y); the first call needs ``classes`` (as in scikit-learn)."""
+        first = not hasattr(self, "coefs_")
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self.classes_ = unique_labels(classes)
+            self._check_n_classes()
+            self._initialize(X.shape[1], len(self.classes_))
+        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} differs from the first call's "
+                f"{self.classes_.tolist()}"
+            )
+        self._epoch(X, self._label_matrix(y))
+        return self
+
+    def _check_n_classes(self) -> None:
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes; got 1 class "
+                f"({self.classes_.tolist()})"
+            )
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (softmax output), columns ordered as ``classes_``."""
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._forward(X)[-1]
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class per sample."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def device_states_V(self, initial: bool = False) -> list[np.ndarray]:
+        """Per layer, the device states as PSV (volt); ``initial=True`` for the programmed ones."""
+        check_is_fitted(self, "coefs_")
+        if self.device is None:
+            raise ValueError("device_states_V needs device mode (device is None)")
+        coefs = self.initial_coefs_ if initial else self.coefs_
+        return [syn.to_volts(w) for syn, w in zip(self.synapses_, coefs, strict=True)]
+
+
+class DevicePerceptron(_DeviceNetwork):
+    """Single-layer network (inputs -> classes, softmax) trained through device synapses.
+
+    Parameters
+    ----------
+    device : DeviceSpec or None
+        Fitted parameters of one resistance state; None = ideal floating-point weights.
+    learning_rate : float
+        SGD step on softmax cross-entropy (mean over the mini-batch).
+    batch_size, max_iter : int
+        Mini-batch size and number of epochs run by ``fit``.
+    w_max : float
+        Weight mapped onto the device's upper bound (the lower bound maps to -w_max).
+    shuffle : bool
+        Reshuffle samples every epoch.
+    random_state : int, RandomState, Generator or None
+        Seeds initial weights, device-to-device spread, shuffling and pulse noise.
+    """
+
+    def __init__(
+        self,
+        device: DeviceSpec | None = None,
+        learning_rate: float = 0.1,
+        batch_size: int = 32,
+        max_iter: int = 20,
+        w_max: float = 1.0,
+        shuffle: bool = True,
+        random_state=None,
+    ) -> None:
+        self.device = device
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.w_max = w_max
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        return ()
+
+
+class DeviceMLP(_DeviceNetwork):
+    """Multi-layer perceptron (784-100-10 on MNIST by default) trained through device synapses.
+
+    Parameters are those of :class:`DevicePerceptron` plus ``hidden_layer_sizes`` and the
+    hidden ``activation`` ("sigmoid", "relu" or "tanh"); the output layer is softmax.
+    """
+
+    def __init__(
+        self,
+        device: DeviceSpec | None = None,
+        hidden_layer_sizes: tuple[int, ...] = (100,),
+        activation: str = "sigmoid",
+        learning_rate: float = 0.1,
+        batch_size: int = 32,
+        max_iter: int = 20,
+        w_max: float = 1.0,
+        shuffle: bool = True,
+        random_state=None,
+    ) -> None:
+        self.device = device
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.w_max = w_max
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        return (int(sizes),) if np.isscalar(sizes) else tuple(int(h) for h in sizes)
+
+    def _activation_name(self) -> str:
+        return self.activation

@@ -1,0 +1,398 @@
+"""Device model of a synaptic weight: NeuroSim-style bounded, non-linear pulse updates.
+
+The fitted LTP curve of a resistance state is G(P) = B_P (1 - e^{-P/A_P}) + G_min with
+B_P = (G_max - G_min) / (1 - e^{-N/A_P}) (N = ``n_pulses`` per half-cycle); LTD is the mirrored
+curve G(P) = G_max - B_D (1 - e^{-P/A_D}). Both are first-order relaxations toward an asymptote
+(G_min + B_P for LTP, G_max - B_D for LTD), so ``n`` identical pulses multiply the distance to
+that asymptote by e^{-n/A}. An update therefore needs no inversion to a pulse index: the step
+depends on the present state only through that distance, as in NeuroSim's non-linear model.
+
+Conventions (and where they depart from NeuroSim):
+
+* **Weight = device minus reference.** Each weight is held by one device; the weight is the
+  device state minus a fixed mid-range reference, scaled so that ``[G_min, G_max]`` maps onto
+  ``[-w_max, +w_max]``. One device per weight keeps Fig 4e/4f (distribution of device states)
+  a direct histogram, and avoids the differential-pair refresh problem (both devices of a pair
+  drifting to the same bound). The reference is nominal (no variability).
+* **Pulse count** = round(dW / (W_max - W_min) x N): updates below half a pulse give none. N is
+  the fitted ``n_pulses`` (the pulses that sweep the full range), i.e. NeuroSim's "levels".
+  Counts are clipped to +-N, which is exact: N pulses from either bound already saturate.
+  ``n_states`` (read-noise-limited distinguishable states) is carried for reporting but does
+  not quantise reads.
+* **Cycle-to-cycle noise**: N(0, sigma) x sqrt(|pulses|) per update, sigma = ``c2c_sigma_frac``
+  x nominal range, then clip to the device's bounds (NeuroSim).
+* **Device-to-device spread**: per device, A_P, A_D and the range are multiplied by log-normal
+  factors with mean 1 and the given coefficients of variation, fixed at construction. NeuroSim
+  spreads the NL label with a Gaussian; a log-normal factor on A keeps A > 0 for any CV.
+  The spread range moves G_max only (G_min is common).
+
+The state is kept in weight units (a linear image of volts), so training never converts back
+and forth; :meth:`SynapseArray.to_volts` gives the PSV for plots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DEVICE_PARAM_COLUMNS: tuple[str, ...] = (
+    "resistance_label",
+    "resistance_ohm",
+    "g_min_V",
+    "g_max_V",
+    "n_pulses",
+    "a_p_pulses",
+    "a_d_pulses",
+    "a_p_stderr_pulses",
+    "a_d_stderr_pulses",
+    "nl_ltp",
+    "nl_ltd",
+    "n_states",
+    "c2c_sigma_frac",
+    "d2d_a_cv",
+    "d2d_range_cv",
+)
+_REQUIRED_COLUMNS = (
+    "resistance_label",
+    "g_min_V",
+    "g_max_V",
+    "n_pulses",
+    "a_p_pulses",
+    "a_d_pulses",
+)
+
+
+def _optional_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """Fitted parameters of one resistance state (a row of ``device_params.csv``)."""
+
+    label: str
+    g_min_V: float
+    g_max_V: float
+    n_pulses: int
+    a_p_pulses: float
+    a_d_pulses: float
+    c2c_sigma_frac: float = 0.0
+    d2d_a_cv: float = 0.0
+    d2d_range_cv: float = 0.0
+    n_states: int | None = None
+    nl_ltp: float | None = None
+    nl_ltd: float | None = None
+    resistance_ohm: float | None = None
+
+    def __post_init__(self) -> None:
+        checks = {
+            "g_max_V > g_min_V": self.g_max_V > self.g_min_V,
+            "n_pulses >= 1": self.n_pulses >= 1,
+            "a_p_pulses > 0 and finite": 0 < self.a_p_pulses < math.inf,
+            "a_d_pulses > 0 and finite": 0 < self.a_d_pulses < math.inf,
+            "c2c_sigma_frac >= 0": self.c2c_sigma_frac >= 0,
+            "d2d_a_cv >= 0": self.d2d_a_cv >= 0,
+            "d2d_range_cv >= 0": self.d2d_range_cv >= 0,
+        }
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"DeviceSpec {self.label!r}: expected {', '.join(failed)}")
+
+    @property
+    def range_V(self) -> float:
+        return self.g_max_V - self.g_min_V
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> DeviceSpec:
+        """Build from one row (dict or pandas Series) with the docs/interfaces.md columns."""
+        missing = [c for c in _REQUIRED_COLUMNS if c not in row or pd.isna(row[c])]
+        if missing:
+            raise ValueError(f"device_params row {dict(row)!r}: missing column(s) {missing}")
+        n_states = _optional_float(row.get("n_states"))
+        return cls(
+            label=str(row["resistance_label"]),
+            g_min_V=float(row["g_min_V"]),
+            g_max_V=float(row["g_max_V"]),
+            n_pulses=int(round(float(row["n_pulses"]))),
+            a_p_pulses=float(row["a_p_pulses"]),
+            a_d_pulses=float(row["a_d_pulses"]),
+            c2c_sigma_frac=_optional_float(row.get("c2c_sigma_frac")) or 0.0,
+            d2d_a_cv=_optional_float(row.get("d2d_a_cv")) or 0.0,
+            d2d_range_cv=_optional_float(row.get("d2d_range_cv")) or 0.0,
+            n_states=None if n_states is None else int(round(n_states)),
+            nl_ltp=_optional_float(row.get("nl_ltp")),
+            nl_ltd=_optional_float(row.get("nl_ltd")),
+            resistance_ohm=_optional_float(row.get("resistance_ohm")),
+        )
+
+    @classmethod
+    def ideal_like(
+        cls, n_pulses: int = 1_000_000, a_over_n: float = 1e4, label: str = "ideal-like"
+    ) -> DeviceSpec:
+        """A near-ideal device: many fine levels, practically linear steps, no noise or spread.
+
+        With A = 1e4 N the curve deviates from a line by ~1/(8 A/N) = 1e-5 of the range.
+        """
+        return cls(
+            label=label,
+            g_min_V=0.0,
+            g_max_V=1.0,
+            n_pulses=int(n_pulses),
+            a_p_pulses=a_over_n * n_pulses,
+            a_d_pulses=a_over_n * n_pulses,
+        )
+
+    def replace(self, **changes: Any) -> DeviceSpec:
+        """A copy with some fields changed (e.g. a harsher non-linearity for a test)."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_device_params(csv_path: str | os.PathLike) -> dict[str, DeviceSpec]:
+    """Read ``results/tables/device_params.csv`` into ``{resistance_label: DeviceSpec}``."""
+    frame = pd.read_csv(csv_path, dtype={"resistance_label": str})
+    missing = [c for c in _REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{csv_path}: missing column(s) {missing}; see docs/interfaces.md")
+    specs: dict[str, DeviceSpec] = {}
+    for i, row in frame.iterrows():
+        try:
+            spec = DeviceSpec.from_row(row)
+        except ValueError as exc:
+            raise ValueError(f"{csv_path}, row {i}: {exc}") from exc
+        specs[spec.label] = spec
+    return specs
+
+
+def nonlinear_asymptotes(
+    g_min: np.ndarray | float,
+    g_max: np.ndarray | float,
+    a_p_pulses: np.ndarray | float,
+    a_d_pulses: np.ndarray | float,
+    n_pulses: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """LTP and LTD asymptotes G_min + B_P and G_max - B_D (same units as the bounds)."""
+    span = np.asarray(g_max, dtype=np.float64) - g_min
+    # -expm1(-x) = 1 - e^{-x}, accurate for the near-linear (large A) case.
+    ltp = g_min + span / -np.expm1(-n_pulses / np.asarray(a_p_pulses, dtype=np.float64))
+    ltd = g_max - span / -np.expm1(-n_pulses / np.asarray(a_d_pulses, dtype=np.float64))
+    return ltp, ltd
+
+
+def _take(values: np.ndarray | float, idx: np.ndarray) -> np.ndarray | float:
+    # Scalars broadcast; per-device arrays are gathered at the pulsed elements only.
+    return values if np.ndim(values) == 0 else np.ravel(values)[idx]
+
+
+@dataclass(frozen=True)
+class _Curves:
+    """Per-device (arrays of the state's shape) or shared (floats) update parameters."""
+
+    lo: np.ndarray | float
+    hi: np.ndarray | float
+    ltp_asym: np.ndarray | float
+    ltd_asym: np.ndarray | float
+    inv_a_p: np.ndarray | float
+    inv_a_d: np.ndarray | float
+    ltp_minus_ltd_asym: np.ndarray | float
+    inv_a_p_minus_d: np.ndarray | float
+
+    @classmethod
+    def build(cls, lo, hi, a_p, a_d, n_pulses: int, shape: tuple[int, ...]) -> _Curves:
+        ltp, ltd = nonlinear_asymptotes(lo, hi, a_p, a_d, n_pulses)
+        inv_p = 1.0 / np.asarray(a_p, dtype=np.float64)
+        inv_d = 1.0 / np.asarray(a_d, dtype=np.float64)
+
+        def full(v):
+            if np.ndim(v) == 0:
+                return float(v)
+            return np.ascontiguousarray(np.broadcast_to(v, shape), dtype=np.float64)
+
+        return cls(
+            full(lo),
+            full(hi),
+            full(ltp),
+            full(ltd),
+            full(inv_p),
+            full(inv_d),
+            full(ltp - ltd),
+            full(inv_p - inv_d),
+        )
+
+
+# Above this fraction of pulsed elements, whole-array arithmetic beats gather/scatter.
+_DENSE_FRACTION = 0.2
+
+
+def _relax(
+    state: np.ndarray,
+    counts: np.ndarray,
+    curves: _Curves,
+    sigma: float,
+    rng: np.random.Generator | None,
+) -> None:
+    """Apply signed pulse counts (float array of integers) to ``state`` in place.
+
+    Both arrays are C-contiguous and of the same shape. n pulses give
+    new = asym + (cur - asym) e^{-n/A}: the distance to the asymptote shrinks by e^{-n/A}.
+    """
+    pulsed = counts != 0  # a bool mask: nonzero() on it is several times faster than on floats
+    n_pulsed = np.count_nonzero(pulsed)
+    if n_pulsed == 0:
+        return
+    if sigma > 0 and rng is None:
+        raise ValueError("cycle-to-cycle noise needs an rng")
+    c = curves
+    if n_pulsed < _DENSE_FRACTION * counts.size:
+        # SGD with a few hundred levels leaves most counts at zero: touch the pulsed subset.
+        flat = state.reshape(-1)
+        idx = np.flatnonzero(pulsed)
+        k = counts.reshape(-1)[idx]
+        cur = flat[idx]
+        up = k > 0
+        # blend LTP/LTD parameters with the 0/1 direction (np.where is slow on random masks)
+        asym = up * _take(c.ltp_minus_ltd_asym, idx)
+        asym += _take(c.ltd_asym, idx)
+        expo = up * _take(c.inv_a_p_minus_d, idx)
+        expo += _take(c.inv_a_d, idx)
+        mag = np.abs(k)
+        expo *= -mag
+        new = cur - asym
+        new *= np.exp(expo, out=expo)
+        new += asym
+        if sigma > 0:
+            new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
+        np.clip(new, _take(c.lo, idx), _take(c.hi, idx), out=new)
+        flat[idx] = new
+        return
+    # Dense path (fine levels, e.g. the ideal-like device): blend LTP/LTD parameters with the
+    # 0/1 direction mask instead of np.where, which is slow on random masks.
+    up = counts > 0
+    asym = up * c.ltp_minus_ltd_asym
+    asym += c.ltd_asym
+    expo = up * c.inv_a_p_minus_d
+    expo += c.inv_a_d
+    expo *= np.abs(counts)
+    np.negative(expo, out=expo)
+    np.exp(expo, out=expo)  # zero pulses give factor 1: untouched
+    state -= asym
+    state *= expo
+    state += asym
+    if sigma > 0:  # noise only where pulses were applied (drawing normals is the costly part)
+        idx = np.flatnonzero(pulsed)
+        flat = state.reshape(-1)
+        flat[idx] += rng.standard_normal(idx.size) * (
+            sigma * np.sqrt(np.abs(counts.reshape(-1)[idx]))
+        )
+    np.maximum(state, c.lo, out=state)
+    np.minimum(state, c.hi, out=state)
+
+
+def apply_pulses(
+    state: np.ndarray,
+    pulses: np.ndarray,
+    g_min: np.ndarray | float,
+    g_max: np.ndarray | float,
+    a_p_pulses: np.ndarray | float,
+    a_d_pulses: np.ndarray | float,
+    n_pulses: int,
+    c2c_sigma: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Return ``state`` after a signed integer number of pulses per element.
+
+    Positive counts are potentiating (LTP) pulses, negative depressing (LTD). ``g_min``,
+    ``g_max``, ``a_p_pulses``, ``a_d_pulses`` are scalars or arrays broadcastable to
+    ``state`` (per-device values); ``c2c_sigma`` is the one-pulse noise sigma in the units of
+    ``state``. The input is not modified. Units are free (volts or weight units) as long as
+    state and bounds share them.
+    """
+    state = np.array(state, dtype=np.float64, copy=True, order="C")
+    pulses = np.asarray(pulses)
+    if not np.issubdtype(pulses.dtype, np.integer):
+        raise TypeError(f"pulse counts must be integers, got dtype {pulses.dtype}")
+    counts = np.ascontiguousarray(np.broadcast_to(pulses, state.shape), dtype=np.float64)
+    curves = _Curves.build(g_min, g_max, a_p_pulses, a_d_pulses, n_pulses, state.shape)
+    _relax(state, counts, curves, float(c2c_sigma), rng)
+    return state
+
+
+def _lognormal_factor(cv: float, size: tuple[int, ...], rng: np.random.Generator):
+    """Mean-1 log-normal factors with coefficient of variation ``cv`` (1.0 when cv == 0)."""
+    if cv <= 0:
+        return 1.0
+    s = math.sqrt(math.log1p(cv * cv))
+    return np.exp(rng.normal(-0.5 * s * s, s, size=size))
+
+
+class SynapseArray:
+    """The devices holding one weight matrix, with their fixed device-to-device parameters.
+
+    The state lives in weight units: G_min -> -w_max and the nominal G_max -> +w_max. A device
+    whose range is spread by ``d2d_range_cv`` has its upper bound at -w_max + 2 w_max r.
+    """
+
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        shape: tuple[int, ...],
+        w_max: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.spec = spec
+        self.shape = tuple(shape)
+        self.w_max = float(w_max)
+        span_w = 2.0 * self.w_max
+        range_factor = _lognormal_factor(spec.d2d_range_cv, self.shape, rng)
+        a_p = spec.a_p_pulses * _lognormal_factor(spec.d2d_a_cv, self.shape, rng)
+        a_d = spec.a_d_pulses * _lognormal_factor(spec.d2d_a_cv, self.shape, rng)
+        self.lo = -self.w_max
+        self.hi = -self.w_max + span_w * range_factor
+        self.curves = _Curves.build(self.lo, self.hi, a_p, a_d, spec.n_pulses, self.shape)
+        self.sigma_w = spec.c2c_sigma_frac * span_w
+        self.pulses_per_w = spec.n_pulses / span_w
+
+    def program(self, target_w: np.ndarray) -> np.ndarray:
+        """Initial states: the target weights clipped to each device's bounds (a new array)."""
+        return np.ascontiguousarray(np.clip(target_w, self.lo, self.hi), dtype=np.float64)
+
+    def _counts_inplace(self, delta_w: np.ndarray) -> np.ndarray:
+        delta_w *= self.pulses_per_w
+        np.rint(delta_w, out=delta_w)
+        # |n| <= N is exact: N pulses from either bound already reach the other one.
+        np.clip(delta_w, -self.spec.n_pulses, self.spec.n_pulses, out=delta_w)
+        return delta_w
+
+    def pulse_counts(self, delta_w: np.ndarray) -> np.ndarray:
+        """NeuroSim conversion: round(dW / (W_max - W_min) x N), clipped to +-N (int32)."""
+        return self._counts_inplace(np.array(delta_w, dtype=np.float64)).astype(np.int32)
+
+    def apply(
+        self, state_w: np.ndarray, pulses: np.ndarray, rng: np.random.Generator | None
+    ) -> None:
+        """Apply signed integer pulse counts to ``state_w`` (C-contiguous) in place."""
+        counts = np.ascontiguousarray(np.broadcast_to(pulses, self.shape), dtype=np.float64)
+        _relax(state_w, counts, self.curves, self.sigma_w, rng)
+
+    def update_inplace(
+        self, state_w: np.ndarray, delta_w: np.ndarray, rng: np.random.Generator | None
+    ) -> None:
+        """Turn a desired change into pulses and apply them to ``state_w`` in place.
+
+        ``delta_w`` (float64, C-contiguous) is overwritten with the signed pulse counts; the
+        training loop passes its gradient buffer to avoid allocating per mini-batch.
+        """
+        _relax(state_w, self._counts_inplace(delta_w), self.curves, self.sigma_w, rng)
+
+    def to_volts(self, state_w: np.ndarray) -> np.ndarray:
+        """Device states as PSV (volt): G_min + (w + w_max) / (2 w_max) x nominal range."""
+        return self.spec.g_min_V + (state_w + self.w_max) / (2 * self.w_max) * self.spec.range_V
