@@ -1,0 +1,156 @@
+"""Assemble ``results/tables/device_params.csv``, the analysis -> networks contract.
+
+Columns exactly as docs/interfaces.md fixes them (:data:`DEVICE_PARAMS_COLUMNS`). Sources:
+
+- ``g_min_V, g_max_V, a_p_pulses, a_d_pulses, nl_ltp, nl_ltd, n_states, c2c_sigma_frac``:
+  converged LTP/LTD fits of the reference device (``device_id == "nominal"`` if present, else
+  every device of the state), averaged over its cycles. Standard errors: the fit's 1-sigma
+  error for a single cycle; for several cycles the standard error of the mean over cycles,
+  which is the relevant uncertainty of a cycle-averaged parameter.
+- ``n_states`` is the (rounded) mean and never exceeds ``n_pulses + 1``.
+- ``d2d_a_cv`` = mean of the device-to-device CVs of A_P and A_D; ``d2d_range_cv`` = the
+  device-to-device CV of G_max - G_min (:func:`fmes.analysis.variability.variability_summary`).
+  A state without array data takes the pooled mean of the states that have it (the array is
+  often measured at one resistance only); with no array data at all they are NaN. The
+  provenance table returned alongside says which source each value came from.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEVICE_PARAMS_COLUMNS", "assemble_device_params"]
+
+DEVICE_PARAMS_COLUMNS = [
+    "resistance_label",
+    "resistance_ohm",
+    "g_min_V",
+    "g_max_V",
+    "n_pulses",
+    "a_p_pulses",
+    "a_d_pulses",
+    "a_p_stderr_pulses",
+    "a_d_stderr_pulses",
+    "nl_ltp",
+    "nl_ltd",
+    "n_states",
+    "c2c_sigma_frac",
+    "d2d_a_cv",
+    "d2d_range_cv",
+]
+
+
+def _ohm(label: str) -> float:
+    return math.inf if str(label) == "open" else float(label)
+
+
+def assemble_device_params(
+    fits: pd.DataFrame,
+    variability: pd.DataFrame,
+    *,
+    nominal_device: str = "nominal",
+    resistance_order: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (device_params, provenance).
+
+    ``fits``: per-cycle LTP/LTD fit rows with ``resistance_label, device_id, cycle``.
+    ``variability``: :func:`~fmes.analysis.variability.variability_summary` output.
+    States whose reference device has no converged fit are left out of ``device_params``
+    and listed in ``provenance`` with the reason.
+    """
+    rows, prov = [], []
+    d2d = variability[variability["kind"] == "d2d"] if len(variability) else variability
+
+    def d2d_cv(label: str, metrics: list[str]) -> tuple[float, str]:
+        if d2d is None or d2d.empty:
+            return np.nan, "no device-to-device data"
+        sel = d2d[d2d["metric"].isin(metrics)]
+        here = sel[sel["resistance_label"] == label]["cv"].dropna()
+        if len(here) == len(metrics):
+            return float(here.mean()), "measured at this state"
+        pooled = sel.groupby("resistance_label")["cv"].mean().dropna()
+        if pooled.empty:
+            return np.nan, "no device-to-device data"
+        return float(pooled.mean()), "pooled over states " + ",".join(map(str, pooled.index))
+
+    labels = list(dict.fromkeys(fits["resistance_label"].astype(str))) if len(fits) else []
+    if resistance_order:
+        labels = [x for x in resistance_order if x in labels] + [
+            x for x in labels if x not in resistance_order
+        ]
+    for label in labels:
+        g = fits[fits["resistance_label"].astype(str) == label]
+        ref = g[g["device_id"].astype(str) == nominal_device]
+        src = nominal_device
+        if ref.empty:
+            ref, src = g, "all devices"
+        ok = ref[ref["converged"].astype(bool)]
+        if ok.empty:
+            reasons = "; ".join(sorted(set(ref["reason"].astype(str))))
+            prov.append(
+                {
+                    "resistance_label": label,
+                    "column": "*",
+                    "source": "skipped",
+                    "note": f"no converged LTP/LTD fit ({reasons})",
+                }
+            )
+            continue
+        n = len(ok)
+
+        def mean_se(col: str, se_col: str, ok=ok, n=n) -> tuple[float, float]:
+            v = ok[col].to_numpy(float)
+            if n == 1:
+                return float(v[0]), float(ok[se_col].iloc[0])
+            return float(v.mean()), float(v.std(ddof=1) / np.sqrt(n))
+
+        a_p, a_p_se = mean_se("a_p_pulses", "a_p_stderr_pulses")
+        a_d, a_d_se = mean_se("a_d_pulses", "a_d_stderr_pulses")
+        n_pulses = int(ok["n_pulses"].iloc[0])
+        a_cv, a_src = d2d_cv(label, ["a_p_pulses", "a_d_pulses"])
+        r_cv, r_src = d2d_cv(label, ["range_V"])
+        rows.append(
+            {
+                "resistance_label": label,
+                "resistance_ohm": _ohm(label),
+                "g_min_V": float(ok["g_min_V"].mean()),
+                "g_max_V": float(ok["g_max_V"].mean()),
+                "n_pulses": n_pulses,
+                "a_p_pulses": a_p,
+                "a_d_pulses": a_d,
+                "a_p_stderr_pulses": a_p_se,
+                "a_d_stderr_pulses": a_d_se,
+                "nl_ltp": float(ok["nl_ltp"].mean()),
+                "nl_ltd": float(ok["nl_ltd"].mean()),
+                "n_states": int(min(round(float(ok["n_states"].mean())), n_pulses + 1)),
+                "c2c_sigma_frac": float(ok["c2c_sigma_frac"].mean()),
+                "d2d_a_cv": a_cv,
+                "d2d_range_cv": r_cv,
+            }
+        )
+        fit_note = f"{src}, mean of {n} converged cycle(s)"
+        prov += [
+            {
+                "resistance_label": label,
+                "column": "fit columns",
+                "source": "ltp_ltd fit",
+                "note": fit_note,
+            },
+            {
+                "resistance_label": label,
+                "column": "d2d_a_cv",
+                "source": "variability",
+                "note": a_src,
+            },
+            {
+                "resistance_label": label,
+                "column": "d2d_range_cv",
+                "source": "variability",
+                "note": r_src,
+            },
+        ]
+    params = pd.DataFrame(rows, columns=DEVICE_PARAMS_COLUMNS)
+    return params, pd.DataFrame(prov, columns=["resistance_label", "column", "source", "note"])

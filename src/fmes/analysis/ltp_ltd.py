@@ -1,0 +1,328 @@
+"""LTP/LTD: weight per pulse, NeuroSim non-linearity fit, NL labels, states, dynamic range.
+
+Conventions (REFERENCES.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0):
+
+- The weight after each pulse is the PSV read at the end of the gap that follows it
+  (DESIGN.md, ``ltp_ltd``), i.e. ``psv_after_V`` of :func:`~fmes.analysis.pulses.detect_pulses`.
+  Potentiating pulses have polarity +1, depressing pulses -1.
+- Model (N = pulses per half-cycle), with shared bounds (``bounds="shared"``) or each branch
+  with its own start/end (``bounds="separate"``, the default, see :func:`fit_ltp_ltd`):
+  LTP after n pulses   G_P(n) = B_P (1 - exp(-n/A_P)) + G_min,
+  LTD after k pulses   G_D(k) = G_max - B_D (1 - exp(-k/A_D)),
+  B_X = (G_max - G_min) / (1 - exp(-N/A_X)) ("B fixed by the bounds"), so G_P(N) = G_max and
+  G_D(N) = G_min. The LTD form is NeuroSim's G_D(P) = -B(1 - exp((P - N)/A_D)) + G_max with
+  the state index P = N - k; A_D is the constant of that mirrored curve and is > 0.
+- NL label: with a = A/N and g(x) = (1 - exp(-x/a))/(1 - exp(-1/a)), NL = max_x |g(x) - x| /
+  0.099. The maximum is at x* = -a ln(a (1 - exp(-1/a))) (where g'(x) = 1), so no grid is
+  needed. It reproduces NeuroSim's published table (:data:`NEUROSIM_NL_TABLE`) to < 1e-3.
+- Symmetric non-linearity = max_P |G_P(P) - G_D(P)| / (G_max - G_min) over the state index
+  P = 0..N (fit-based; ``symmetric_nl_data`` uses the measured weights at equal P).
+- Read noise σ_read: given, or the residual standard deviation of the fit. The number of
+  distinguishable states of a branch is 1 + #{pulses whose fitted step |ΔG| > k σ_read};
+  ``n_states`` is the smaller of the two branches (both directions must resolve a level).
+- Cycle-to-cycle step sigma (NeuroSim's σ, a fraction of the range): standard deviation of
+  the step residuals Δw_obs - ΔG_fit within each branch, minus 2 σ_read² in quadrature when the
+  read noise is given separately (otherwise it is an upper bound that includes read noise).
+- W_max/W_min: largest over smallest post-pulse weight of the cycle (NaN if the smallest is
+  <= 0 V, where the ratio is meaningless).
+"""
+
+from __future__ import annotations
+
+import lmfit
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from fmes.analysis._fit import run_fit
+
+__all__ = [
+    "NEUROSIM_NL_TABLE",
+    "a_norm_from_nl",
+    "fit_ltp_ltd",
+    "ltp_ltd_curve",
+    "ltp_ltd_weights",
+    "nl_label_from_a",
+    "relaxation_curve",
+]
+
+#: NeuroSim V3.0 published table: NL label -> normalised A = A/P_max.
+NEUROSIM_NL_TABLE: dict[int, float] = {1: 1.2517, 2: 0.6090, 3: 0.3868, 5: 0.1924, 6: 0.1356}
+
+
+def nl_label_from_a(a_norm: float | np.ndarray) -> float | np.ndarray:
+    """NeuroSim NL label from the normalised constant a = A/N (closed form, vectorised)."""
+    a = np.asarray(a_norm, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        em = -np.expm1(-1.0 / a)  # 1 - exp(-1/a), accurate for large a
+        x = np.clip(-a * np.log(a * em), 0.0, 1.0)
+        g = -np.expm1(-x / a) / em
+        nl = np.abs(g - x) / 0.099
+    nl = np.where(np.isfinite(a) & (a > 0), nl, np.nan)
+    return float(nl) if nl.ndim == 0 else nl
+
+
+def a_norm_from_nl(label: float) -> float:
+    """Inverse of :func:`nl_label_from_a` (label 0 -> inf, i.e. a linear device)."""
+    if label <= 0:
+        return np.inf
+    if label >= 0.999 / 0.099:
+        raise ValueError("NL label must be < 10.09 (the deviation cannot exceed the range)")
+    log_a = brentq(lambda la: nl_label_from_a(10**la) - label, -4, 6, xtol=1e-12)
+    return float(10**log_a)
+
+
+def ltp_ltd_curve(
+    x: np.ndarray, g_min: float, g_max: float, a_p: float, a_d: float, n_total: float
+) -> np.ndarray:
+    """Joint model: x > 0 is the LTP pulse count n, x < 0 the LTD pulse count k = -x."""
+    x = np.asarray(x, float)
+    rng = g_max - g_min
+    n = np.maximum(x, 0.0)
+    k = np.maximum(-x, 0.0)
+    g_p = rng * np.expm1(-n / a_p) / np.expm1(-n_total / a_p) + g_min
+    g_d = g_max - rng * np.expm1(-k / a_d) / np.expm1(-n_total / a_d)
+    return np.where(x >= 0, g_p, g_d)
+
+
+def ltp_ltd_weights(pulses: pd.DataFrame) -> pd.DataFrame:
+    """Weight per pulse from a pulse table: ``phase`` (ltp/ltd), ``pulse_number`` (1..),
+    ``weight_V`` (= ``psv_after_V``) and ``onset_s``. Incomplete pulses are dropped.
+
+    The LTP phase is the leading run of positive pulses, the LTD phase the run of negative
+    pulses that follows it.
+    """
+    p = pulses[pulses["complete"]] if "complete" in pulses else pulses
+    pol = p["polarity"].to_numpy()
+    first_neg = int(np.argmax(pol < 0)) if (pol < 0).any() else pol.size
+    ltp = p.iloc[:first_neg]
+    ltp = ltp[ltp["polarity"] > 0]
+    ltd = p.iloc[first_neg:]
+    ltd = ltd[ltd["polarity"] < 0]
+    frames = [
+        pd.DataFrame(
+            {
+                "phase": name,
+                "pulse_number": np.arange(1, len(part) + 1),
+                "onset_s": part["onset_s"].to_numpy(),
+                "weight_V": part["psv_after_V"].to_numpy(),
+            }
+        )
+        for name, part in (("ltp", ltp), ("ltd", ltd))
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def relaxation_curve(
+    x: np.ndarray, start: float, end: float, a: float, n_total: float
+) -> np.ndarray:
+    """One branch after ``x`` pulses: from ``start`` (x = 0) to ``end`` (x = N), constant A.
+
+    start + (end - start) (1 - exp(-x/A)) / (1 - exp(-N/A)); the LTP branch is
+    (start, end) = (G_min, G_max), the LTD branch (G_max, G_min).
+    """
+    return start + (end - start) * np.expm1(-np.asarray(x, float) / a) / np.expm1(-n_total / a)
+
+
+def _branch_fit(m, w, n_total, start0, end0, max_nfev):
+    model = lmfit.Model(relaxation_curve)
+    w_ok = w[np.isfinite(w)]
+    span = max(float(np.ptp(w_ok)), 1e-12)
+    lo, hi = float(np.min(w_ok)), float(np.max(w_ok))
+
+    def cfg(p: lmfit.Parameters) -> None:
+        p["n_total"].set(value=n_total, vary=False)
+        p["a"].set(min=1e-3 * n_total, max=1e3 * n_total)
+        p["start"].set(min=lo - 2 * span, max=hi + 2 * span)
+        p["end"].set(min=lo - 2 * span, max=hi + 2 * span)
+
+    starts = [
+        {"start": start0, "end": end0, "a": f * n_total, "n_total": n_total}
+        for f in (0.1, 0.3, 1.0, 3.0)
+    ]
+    return run_fit(model, w, m, starts, cfg, max_nfev=max_nfev)
+
+
+def fit_ltp_ltd(
+    weights: pd.DataFrame,
+    n_pulses: int | None = None,
+    *,
+    bounds: str = "separate",
+    read_noise_V: float | None = None,
+    n_sigma_states: float = 1.0,
+    max_nfev: int | None = None,
+) -> dict[str, object]:
+    """Fit the NeuroSim model to one LTP/LTD cycle; never raises; one table row.
+
+    Parameters
+    ----------
+    weights
+        Output of :func:`ltp_ltd_weights` (``phase``, ``pulse_number``, ``weight_V``).
+    n_pulses
+        N, pulses per half-cycle (default: the number of LTP pulses found).
+    bounds
+        ``"separate"`` (default): each branch has its own bounds (3 parameters each), so A_P
+        and A_D stay unbiased when LTD does not return to the LTP start (a current-driven
+        capacitor driven by -I relaxes towards a negative PSV); ``g_min_V``/``g_max_V`` are then
+        the union of the branch bounds. ``"shared"``: one joint fit, one pair of bounds
+        (NeuroSim's literal form, 4 parameters).
+    read_noise_V
+        Read noise of one weight read; default: the fit's residual standard deviation.
+    n_sigma_states
+        A step counts as distinguishable if larger than ``n_sigma_states * read_noise_V``.
+    """
+    ltp = weights[weights["phase"] == "ltp"]
+    ltd = weights[weights["phase"] == "ltd"]
+    n_total = int(n_pulses if n_pulses is not None else len(ltp))
+    row: dict[str, object] = {
+        "bounds_mode": bounds,
+        "n_pulses": n_total,
+        "n_ltp": len(ltp),
+        "n_ltd": len(ltd),
+    }
+    if bounds not in {"separate", "shared"}:
+        raise ValueError("bounds must be 'separate' or 'shared'")
+    m_p = ltp["pulse_number"].to_numpy(float)
+    m_d = ltd["pulse_number"].to_numpy(float)
+    w_p = ltp["weight_V"].to_numpy(float)
+    w_d = ltd["weight_V"].to_numpy(float)
+    names = ["g_min", "g_max", "a_p", "a_d"]
+    units = {"g_min": "V", "g_max": "V", "a_p": "pulses", "a_d": "pulses"}
+    if np.isfinite(w_p).sum() < 4 or np.isfinite(w_d).sum() < 4 or n_total < 2:
+        row.update({f"{k}_{units[k]}": np.nan for k in names})
+        row.update({"converged": False, "reason": "need >= 4 LTP and >= 4 LTD weights"})
+        return row
+    y_all = np.concatenate([w_p, w_d])
+    y_ok = y_all[np.isfinite(y_all)]
+    lo, hi = float(np.min(y_ok)), float(np.max(y_ok))
+
+    if bounds == "shared":
+        model = lmfit.Model(ltp_ltd_curve)
+        span = max(hi - lo, 1e-12)
+
+        def cfg(p: lmfit.Parameters) -> None:
+            p["n_total"].set(value=n_total, vary=False)
+            for k in ("a_p", "a_d"):
+                p[k].set(min=1e-3 * n_total, max=1e3 * n_total)
+            p["g_min"].set(min=lo - span, max=hi)
+            p["g_max"].set(min=lo, max=hi + span)
+
+        starts = [
+            {"g_min": lo, "g_max": hi, "a_p": f * n_total, "a_d": f * n_total, "n_total": n_total}
+            for f in (0.1, 0.3, 1.0, 3.0)
+        ]
+        fit = run_fit(
+            model,
+            np.concatenate([w_p, w_d]),
+            np.concatenate([m_p, -m_d]),
+            starts,
+            cfg,
+            max_nfev=max_nfev,
+        )
+        row.update(fit.row(names, units=units))
+        row.update(fit.stats_row())
+        if fit.result is None:
+            return row
+        v = fit.values
+        a_p, a_d = v["a_p"], v["a_d"]
+        se_p, se_d = fit.stderr["a_p"], fit.stderr["a_d"]
+        g_min, g_max = v["g_min"], v["g_max"]
+
+        def curve_p(m):
+            return relaxation_curve(m, g_min, g_max, a_p, n_total)
+
+        def curve_d(m):
+            return relaxation_curve(m, g_max, g_min, a_d, n_total)
+
+    else:
+        fp = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev)
+        fd = _branch_fit(m_d, w_d, n_total, hi, lo, max_nfev)
+        row["converged"] = bool(fp.converged and fd.converged)
+        reasons = [f"{b}: {f.reason}" for b, f in (("ltp", fp), ("ltd", fd)) if not f.converged]
+        row["reason"] = "; ".join(reasons) if reasons else "ok"
+        row["n_points"] = fp.n_points + fd.n_points
+        for key in ("aic", "bic"):
+            row[key] = sum(
+                float(getattr(f.result, key)) if f.result is not None else np.nan for f in (fp, fd)
+            )
+        row.update(fp.row(["a"], units={"a": "pulses"}, prefix="ltp_"))
+        row.update(fd.row(["a"], units={"a": "pulses"}, prefix="ltd_"))
+        row.update(fp.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltp_"))
+        row.update(fd.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltd_"))
+        # Contract names: A_P, A_D and the union of the branch bounds.
+        for br, src in (("p", "ltp_"), ("d", "ltd_")):
+            for suffix in ("", "_stderr", "_ci95_lo", "_ci95_hi"):
+                row[f"a_{br}{suffix}_pulses"] = row.pop(f"{src}a{suffix}_pulses")
+        if fp.result is None or fd.result is None:
+            return row
+        vp, vd = fp.values, fd.values
+        a_p, a_d = vp["a"], vd["a"]
+        se_p, se_d = fp.stderr["a"], fd.stderr["a"]
+        cand_min = [(vp["start"], fp.stderr["start"]), (vd["end"], fd.stderr["end"])]
+        cand_max = [(vp["end"], fp.stderr["end"]), (vd["start"], fd.stderr["start"])]
+        g_min, g_min_se = min(cand_min)
+        g_max, g_max_se = max(cand_max)
+        row.update(
+            {
+                "g_min_V": g_min,
+                "g_min_stderr_V": g_min_se,
+                "g_max_V": g_max,
+                "g_max_stderr_V": g_max_se,
+            }
+        )
+
+        def curve_p(m):
+            return relaxation_curve(m, vp["start"], vp["end"], a_p, n_total)
+
+        def curve_d(m):
+            return relaxation_curve(m, vd["start"], vd["end"], a_d, n_total)
+
+    rng = g_max - g_min
+    row["range_V"] = rng
+    # NL labels with delta-method errors (dNL/da by central difference).
+    for key, a_abs, se_abs in (("nl_ltp", a_p, se_p), ("nl_ltd", a_d, se_d)):
+        a = a_abs / n_total
+        h = 1e-5 * a
+        slope = (nl_label_from_a(a + h) - nl_label_from_a(a - h)) / (2 * h)
+        row[key] = nl_label_from_a(a)
+        row[f"{key}_stderr"] = abs(slope) * se_abs / n_total
+    # Symmetric NL on the state index P = 0..N (LTD after k pulses sits at P = N - k),
+    # each branch normalised to the bounds it spans.
+    P = np.arange(n_total + 1, dtype=float)
+    g_p = curve_p(P)
+    g_d = curve_d(n_total - P)
+    row["symmetric_nl"] = float(np.max(np.abs(g_p - g_d)) / rng) if rng else np.nan
+    n_idx = np.arange(1, min(len(w_p), n_total))
+    k_idx = n_total - n_idx
+    okk = (k_idx >= 1) & (k_idx <= len(w_d))
+    diffs = np.abs(w_p[n_idx[okk] - 1] - w_d[k_idx[okk] - 1])
+    row["symmetric_nl_data"] = (
+        float(np.nanmax(diffs)) / rng if okk.any() and rng and np.isfinite(diffs).any() else np.nan
+    )
+    row["mean_dw_ltp_V"] = float(np.nanmean(np.diff(w_p)))
+    row["mean_dw_ltd_V"] = float(np.nanmean(np.diff(w_d)))
+    row["w_max_V"] = hi
+    row["w_min_V"] = lo
+    row["w_max_over_w_min"] = hi / lo if lo > 0 else np.nan
+    # Read noise and distinguishable states.
+    resid = np.concatenate([w_p - curve_p(m_p), w_d - curve_d(m_d)])
+    n_par = 4 if bounds == "shared" else 6
+    n_fin = int(np.isfinite(resid).sum())
+    sigma_fit = float(np.sqrt(np.nansum(resid**2) / max(n_fin - n_par, 1)))
+    sigma_read = float(read_noise_V) if read_noise_V is not None else sigma_fit
+    row["residual_sd_V"] = sigma_fit
+    row["read_noise_V"] = sigma_read
+    thr = n_sigma_states * sigma_read
+    row["n_states_ltp"] = int(1 + np.sum(np.abs(np.diff(g_p)) > thr))
+    row["n_states_ltd"] = int(1 + np.sum(np.abs(np.diff(curve_d(P))) > thr))
+    row["n_states"] = min(row["n_states_ltp"], row["n_states_ltd"])
+    # Cycle-to-cycle step sigma from step residuals within each branch.
+    sr = np.concatenate(
+        [np.diff(w_p) - np.diff(curve_p(m_p)), np.diff(w_d) - np.diff(curve_d(m_d))]
+    )
+    var = float(np.nanvar(sr, ddof=1)) if np.isfinite(sr).sum() > 1 else np.nan
+    if read_noise_V is not None and np.isfinite(var):
+        var = max(var - 2 * read_noise_V**2, 0.0)
+    row["c2c_step_sigma_V"] = float(np.sqrt(var))
+    row["c2c_sigma_frac"] = float(np.sqrt(var) / rng) if rng else np.nan
+    return row

@@ -1,0 +1,166 @@
+"""Paired-pulse facilitation (PPF): A1, A2, PPF = A2/A1 and the double-exponential fit.
+
+Conventions (REFERENCES.md, "Synaptic-device metrics"):
+
+- **Peaks from the pre-stimulus baseline**: A1 = peak1 - baseline1 and A2 = peak2 - baseline1,
+  where baseline1 is the PSV read before the *first* pulse. This is the convention of the
+  paper's Fig. 3c (A1 = 0.094 V, A2 = 0.115 V at 7000 ohm, dt = 10 ms); a local baseline for
+  the second pulse gives a different (smaller) index, reported as ``ppf_local_baseline``.
+- Δt is onset-to-onset (DESIGN.md), measured from the detected edges.
+- Fit: PPF(Δt) = 1 + C1 exp(-Δt/τ1) + C2 exp(-Δt/τ2) with τ2 = τ1 + δ, δ > 0 (so the two
+  terms cannot swap) and C1, C2 >= 0. A single exponential 1 + C1 exp(-Δt/τ1) is also fitted;
+  the model with the lower information criterion (AIC by default, or BIC) among the converged
+  fits is reported (``model`` column); the double model needs at least 6 points.
+"""
+
+from __future__ import annotations
+
+import lmfit
+import numpy as np
+import pandas as pd
+
+from fmes.analysis._fit import FitOutcome, run_fit
+
+__all__ = ["fit_ppf", "ppf_from_pulses", "ppf_double", "ppf_single"]
+
+
+def ppf_from_pulses(pulses: pd.DataFrame) -> dict[str, float]:
+    """A1, A2 (V) and PPF from a :func:`~fmes.analysis.pulses.detect_pulses` table.
+
+    Uses the first two complete pulses; ``status`` says why a value is missing otherwise.
+    """
+    done = pulses[pulses["complete"]] if "complete" in pulses else pulses
+    if len(done) < 2:
+        return {
+            "a1_V": np.nan,
+            "a2_V": np.nan,
+            "ppf": np.nan,
+            "ppf_local_baseline": np.nan,
+            "dt_measured_s": np.nan,
+            "status": f"need two complete pulses, found {len(done)}",
+        }
+    p1, p2 = done.iloc[0], done.iloc[1]
+    a1 = p1["peak_psv_V"] - p1["baseline_psv_V"]
+    a2 = p2["peak_psv_V"] - p1["baseline_psv_V"]
+    a2_local = p2["peak_psv_V"] - p2["baseline_psv_V"]
+    return {
+        "a1_V": float(a1),
+        "a2_V": float(a2),
+        "ppf": float(a2 / a1) if a1 != 0 else np.nan,
+        "ppf_local_baseline": float(a2_local / a1) if a1 != 0 else np.nan,
+        "dt_measured_s": float(p2["onset_s"] - p1["onset_s"]),
+        "status": "ok" if len(done) == 2 else f"ok (used first 2 of {len(done)} pulses)",
+    }
+
+
+def ppf_single(x: np.ndarray, c1: float, tau1: float) -> np.ndarray:
+    """1 + C1 exp(-Δt/τ1)."""
+    return 1.0 + c1 * np.exp(-x / tau1)
+
+
+def ppf_double(x: np.ndarray, c1: float, tau1: float, c2: float, delta: float) -> np.ndarray:
+    """1 + C1 exp(-Δt/τ1) + C2 exp(-Δt/(τ1 + δ))."""
+    return 1.0 + c1 * np.exp(-x / tau1) + c2 * np.exp(-x / (tau1 + delta))
+
+
+_NAMES = ["c1", "tau1", "c2", "tau2"]
+_UNITS = {"tau1": "s", "tau2": "s"}
+
+
+def _fit_single(dt, y, max_nfev) -> FitOutcome:
+    model = lmfit.Model(ppf_single)
+    span = float(np.ptp(dt)) or 1.0
+    c0 = max(float(np.max(y) - 1.0), 1e-3)
+
+    def cfg(p: lmfit.Parameters) -> None:
+        p["c1"].set(min=0.0)
+        p["tau1"].set(min=1e-6 * span, max=1e3 * span)
+
+    taus = np.geomspace(max(float(np.min(dt)), 1e-3 * span), float(np.max(dt)), 4)
+    starts = [{"c1": c0 * 2, "tau1": tau} for tau in taus]
+    return run_fit(model, y, dt, starts, cfg, max_nfev=max_nfev)
+
+
+def _fit_double(dt, y, max_nfev) -> FitOutcome:
+    model = lmfit.Model(ppf_double)
+    span = float(np.ptp(dt)) or 1.0
+    c0 = max(float(np.max(y) - 1.0), 1e-3)
+
+    def cfg(p: lmfit.Parameters) -> None:
+        p["c1"].set(min=0.0)
+        p["c2"].set(min=0.0)
+        p["tau1"].set(min=1e-6 * span, max=1e3 * span)
+        p["delta"].set(min=1e-9 * span, max=1e4 * span)
+        p.add("tau2", expr="tau1 + delta")
+
+    lo = max(float(np.min(dt)), 1e-3 * span)
+    taus = np.geomspace(lo, float(np.max(dt)), 4)
+    starts = [
+        {"c1": c0, "tau1": t1, "c2": c0, "delta": t2 - t1}
+        for i, t1 in enumerate(taus)
+        for t2 in taus[i + 1 :]
+    ]
+    return run_fit(model, y, dt, starts, cfg, max_nfev=max_nfev)
+
+
+def fit_ppf(
+    dt_s: np.ndarray,
+    ppf: np.ndarray,
+    *,
+    model: str = "auto",
+    criterion: str = "aic",
+    max_nfev: int | None = None,
+) -> dict[str, object]:
+    """Fit PPF(Δt); never raises. Returns one flat table row.
+
+    Parameters
+    ----------
+    dt_s, ppf
+        Onset-to-onset interval (s) and PPF index (A2/A1), NaNs ignored.
+    model
+        ``"auto"`` (both, choose by ``criterion``), ``"double"`` or ``"single"``.
+    criterion
+        ``"aic"`` or ``"bic"`` for the model choice.
+    max_nfev
+        Cap on function evaluations (a fit hitting it is flagged non-converged).
+
+    Returns
+    -------
+    dict with ``model, converged, reason, n_points, aic, bic, redchi`` and value, stderr and
+    95 % interval of ``c1, tau1_s, c2, tau2_s`` (C2/τ2 NaN for the single model), plus
+    ``aic_single, aic_double`` for the record.
+    """
+    if criterion not in {"aic", "bic"}:
+        raise ValueError("criterion must be 'aic' or 'bic'")
+    dt = np.asarray(dt_s, float)
+    y = np.asarray(ppf, float)
+    fits: dict[str, FitOutcome] = {}
+    if model in {"auto", "single"}:
+        fits["single"] = _fit_single(dt, y, max_nfev)
+    n_ok = int(np.sum(np.isfinite(dt) & np.isfinite(y)))
+    if model == "double" or (model == "auto" and n_ok >= 6):
+        fits["double"] = _fit_double(dt, y, max_nfev)
+    if not fits:
+        raise ValueError("model must be 'auto', 'single' or 'double'")
+
+    def score(name: str) -> float:
+        res = fits[name].result
+        return float(getattr(res, criterion)) if res is not None else np.inf
+
+    conv = [k for k, f in fits.items() if f.converged]
+    pool = conv or list(fits)
+    chosen = min(pool, key=score)
+    out = fits[chosen]
+    row: dict[str, object] = {"model": chosen}
+    row.update(out.stats_row())
+    if chosen == "single":
+        out.values.update({"c2": np.nan, "tau2": np.nan})
+        out.stderr.update({"c2": np.nan, "tau2": np.nan})
+    row.update(out.row(_NAMES, units=_UNITS))
+    for name, f in fits.items():
+        row[f"{criterion}_{name}"] = (
+            float(getattr(f.result, criterion)) if f.result is not None else np.nan
+        )
+        if name != chosen and not f.converged:
+            row["reason"] = f"{row['reason']}; {name} fit: {f.reason}"
+    return row

@@ -1,0 +1,199 @@
+"""Retention / forgetting after a pulse train or a single pulse.
+
+Convention (REFERENCES.md, "Synaptic-device metrics"): the forgetting curve after the last
+pulse is fitted on **log-spaced time points** - the samples nearest to ``n_points``
+log-spaced times between the first sample after the end of stimulation and the end of the
+trace (duplicates removed) - so the long sparse tail and the dense early part weigh alike.
+
+Models (time t measured from the end of the last pulse):
+
+- Kohlrausch (stretched exponential): u(t) = u_inf + (u0 - u_inf) exp(-(t/τ)^β), 0 < β <= 1.
+- Two-term exponential: u(t) = u_inf + a1 exp(-t/τ1) + a2 exp(-t/τ2), τ2 = τ1 + δ, δ > 0.
+
+``u_inf`` is fixed at 0 V by default: the cell discharges through the regulating resistor and
+its own leakage towards 0 V, and when τ is much longer than the observation window (open state:
+hours) a free ``u_inf`` is degenerate with τ. Set ``u_inf_free=True`` to fit it.
+
+Fraction retained at ``t_ret`` (default 100 s, the paper's ">100 s" forgetting, Fig. 3g) is
+u(t_ret)/u(0) from the fitted curve, with a delta-method standard error from the covariance;
+the model-free ratio of the data (interpolated at ``t_ret``) is reported as well.
+"""
+
+from __future__ import annotations
+
+import lmfit
+import numpy as np
+
+from fmes.analysis._fit import FitOutcome, run_fit
+
+__all__ = [
+    "fit_retention",
+    "kohlrausch",
+    "log_spaced_points",
+    "two_exponential",
+]
+
+
+def kohlrausch(x: np.ndarray, u0: float, u_inf: float, tau: float, beta: float) -> np.ndarray:
+    """Stretched exponential u_inf + (u0 - u_inf) exp(-(t/τ)^β)."""
+    return u_inf + (u0 - u_inf) * np.exp(-((np.maximum(x, 0.0) / tau) ** beta))
+
+
+def two_exponential(
+    x: np.ndarray, a1: float, tau1: float, a2: float, delta: float, u_inf: float
+) -> np.ndarray:
+    """u_inf + a1 exp(-t/τ1) + a2 exp(-t/(τ1 + δ))."""
+    return u_inf + a1 * np.exp(-x / tau1) + a2 * np.exp(-x / (tau1 + delta))
+
+
+def log_spaced_points(t_s: np.ndarray, n_points: int = 60) -> np.ndarray:
+    """Indices of the samples nearest to ``n_points`` log-spaced times in (t[0], t[-1]].
+
+    ``t_s`` must be increasing and > 0 (time since the end of stimulation).
+    """
+    t = np.asarray(t_s, float)
+    grid = np.geomspace(t[0], t[-1], n_points)
+    idx = np.clip(np.searchsorted(t, grid), 1, t.size - 1)
+    nearer_left = (grid - t[idx - 1]) < (t[idx] - grid)
+    idx = np.where(nearer_left, idx - 1, idx)
+    return np.unique(idx)
+
+
+def _delta_se(fun, res: lmfit.model.ModelResult) -> float:
+    """Delta-method standard error of a scalar function of the fitted parameters."""
+    if res is None or res.covar is None:
+        return np.nan
+    names = res.var_names
+    p0 = np.array([res.params[k].value for k in names])
+    base = fun(dict(zip(names, p0, strict=True)) | _fixed(res))
+    grad = np.empty(p0.size)
+    for i in range(p0.size):
+        h = 1e-6 * max(abs(p0[i]), 1e-12)
+        p = p0.copy()
+        p[i] += h
+        grad[i] = (fun(dict(zip(names, p, strict=True)) | _fixed(res)) - base) / h
+    var = float(grad @ res.covar @ grad)
+    return float(np.sqrt(var)) if var >= 0 else np.nan
+
+
+def _fixed(res: lmfit.model.ModelResult) -> dict[str, float]:
+    return {k: p.value for k, p in res.params.items() if not p.vary and p.expr is None}
+
+
+def fit_retention(
+    t_s: np.ndarray,
+    psv_V: np.ndarray,
+    *,
+    n_points: int = 60,
+    t_ret_s: float = 100.0,
+    u_inf_free: bool = False,
+    models: tuple[str, ...] = ("kww", "exp2"),
+    max_nfev: int | None = None,
+) -> dict[str, object]:
+    """Fit both forgetting models to ``psv_V(t_s)``; never raises; returns one table row.
+
+    ``t_s`` is time since the end of the last pulse (> 0, increasing). Columns are prefixed
+    ``kww_`` (Kohlrausch: ``tau_s, beta, u0_V, frac_retained``) and ``exp2_`` (two-term:
+    ``tau1_s, tau2_s, a1_V, a2_V, frac_retained``), each with stderr, 95 % interval,
+    ``converged`` and ``reason``; ``frac_retained_data`` is the model-free ratio.
+    ``models`` selects which of the two fits to run.
+    """
+    t = np.asarray(t_s, float)
+    u = np.asarray(psv_V, float)
+    keep = np.isfinite(t) & np.isfinite(u) & (t > 0)
+    t, u = t[keep], u[keep]
+    row: dict[str, object] = {"t_ret_s": t_ret_s}
+    if t.size < 6:
+        for pre in ("kww_", "exp2_"):
+            row[f"{pre}converged"] = False
+            row[f"{pre}reason"] = f"too few samples after the stimulus ({t.size})"
+        row["frac_retained_data"] = np.nan
+        return row
+    idx = log_spaced_points(t, n_points)
+    tx, ux = t[idx], u[idx]
+    row["n_points"] = int(tx.size)
+    u_first = float(np.median(u[: min(3, u.size)]))
+    row["frac_retained_data"] = (
+        float(np.interp(t_ret_s, t, u) / u_first) if t[-1] >= t_ret_s and u_first else np.nan
+    )
+
+    u_end = float(ux[-1])
+    if "kww" in models:
+        _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
+    if "exp2" in models:
+        _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
+    return row
+
+
+def _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> None:
+    # --- Kohlrausch
+    km = lmfit.Model(kohlrausch)
+
+    def kcfg(p: lmfit.Parameters) -> None:
+        p["tau"].set(min=1e-6 * t[0], max=1e6 * t[-1])
+        p["beta"].set(min=0.05, max=1.0)
+        p["u_inf"].set(value=0.0 if not u_inf_free else p["u_inf"].value, vary=u_inf_free)
+
+    kstarts = [
+        {"u0": u_first, "u_inf": u_end if u_inf_free else 0.0, "tau": tau, "beta": beta}
+        for tau in np.geomspace(t[0] * 10, t[-1] * 100, 4)
+        for beta in (0.5, 0.9)
+    ]
+    kfit = run_fit(km, ux, tx, kstarts, kcfg, max_nfev=max_nfev)
+    row.update(kfit.row(["tau", "beta", "u0"], prefix="kww_", units={"tau": "s", "u0": "V"}))
+    row.update(_frac(kfit, "kww_", lambda p: kohlrausch(t_ret_s, **p) / kohlrausch(0.0, **p)))
+    row.update(kfit.stats_row(prefix="kww_"))
+
+
+def _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> None:
+    # --- two-term exponential
+    em = lmfit.Model(two_exponential)
+
+    def ecfg(p: lmfit.Parameters) -> None:
+        p["tau1"].set(min=1e-6 * t[0], max=1e6 * t[-1])
+        p["delta"].set(min=1e-9 * t[-1], max=1e7 * t[-1])
+        p["u_inf"].set(value=0.0 if not u_inf_free else p["u_inf"].value, vary=u_inf_free)
+        p.add("tau2", expr="tau1 + delta")
+
+    taus = np.geomspace(t[0] * 3, t[-1] * 100, 4)
+    estarts = [
+        {
+            "a1": 0.5 * u_first,
+            "tau1": t1,
+            "a2": 0.5 * u_first,
+            "delta": t2 - t1,
+            "u_inf": u_end if u_inf_free else 0.0,
+        }
+        for i, t1 in enumerate(taus)
+        for t2 in taus[i + 1 :]
+    ]
+    efit = run_fit(em, ux, tx, estarts, ecfg, max_nfev=max_nfev)
+    row.update(
+        efit.row(
+            ["tau1", "tau2", "a1", "a2"],
+            prefix="exp2_",
+            units={"tau1": "s", "tau2": "s", "a1": "V", "a2": "V"},
+        )
+    )
+    row.update(
+        _frac(
+            efit,
+            "exp2_",
+            lambda p: two_exponential(t_ret_s, **_e(p)) / two_exponential(0.0, **_e(p)),
+        )
+    )
+    row.update(efit.stats_row(prefix="exp2_"))
+
+
+def _e(p: dict[str, float]) -> dict[str, float]:
+    return {k: p[k] for k in ("a1", "tau1", "a2", "delta", "u_inf")}
+
+
+def _frac(fit: FitOutcome, prefix: str, fun) -> dict[str, float]:
+    if fit.result is None:
+        return {f"{prefix}frac_retained": np.nan, f"{prefix}frac_retained_stderr": np.nan}
+    vals = {k: p.value for k, p in fit.result.params.items()}
+    return {
+        f"{prefix}frac_retained": float(fun(vals)),
+        f"{prefix}frac_retained_stderr": _delta_se(fun, fit.result),
+    }

@@ -1,0 +1,135 @@
+"""Cycle-to-cycle and device-to-device variability, CDFs, endurance and array maps.
+
+Input is a table of per-cycle LTP/LTD fit results (one row per resistance state, device and
+cycle; the columns produced by :func:`fmes.analysis.ltp_ltd.fit_ltp_ltd` plus
+``resistance_label, device_id, cycle``). Conventions (REFERENCES.md, "Variability"):
+
+- CV = σ/|μ| with the sample standard deviation (ddof = 1); NaN with fewer than 2 values.
+- **Cycle-to-cycle** CV of a metric: the CV over the cycles of one device, averaged over the
+  devices that have >= 2 converged cycles (``n_groups`` says how many).
+- **Device-to-device** CV: the CV across devices of each device's mean over its cycles. The
+  nominal device (``device_id == "nominal"``) is a reference, not a sample of the array, so it
+  is left out whenever >= 2 other devices exist.
+- Only converged fits enter (a non-converged cycle is counted in ``n_excluded``).
+- Metrics: G_max, G_min, dynamic range G_max - G_min, A_P, A_D, A_P/A_D and the mean LTP step.
+- Endurance: the metrics against the cycle index (Supplementary Fig. 10); array map: a metric
+  on the device grid, device ids ``r<row>c<col>`` (Supplementary Fig. 11).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "METRICS",
+    "coefficient_of_variation",
+    "ecdf",
+    "grid_position",
+    "variability_summary",
+    "with_derived_metrics",
+]
+
+#: Metric column -> human label (with unit) used for tables and plots.
+METRICS: dict[str, str] = {
+    "g_max_V": "G_max (V)",
+    "g_min_V": "G_min (V)",
+    "range_V": "dynamic range G_max - G_min (V)",
+    "a_p_pulses": "A_P (pulses)",
+    "a_d_pulses": "A_D (pulses)",
+    "a_p_over_a_d": "A_P/A_D",
+    "mean_dw_ltp_V": "mean LTP step (V)",
+}
+
+
+def coefficient_of_variation(values: np.ndarray) -> float:
+    """σ/|μ| (ddof = 1) of the finite values; NaN with fewer than 2 or a zero mean."""
+    x = np.asarray(values, float)
+    x = x[np.isfinite(x)]
+    if x.size < 2 or np.mean(x) == 0:
+        return np.nan
+    return float(np.std(x, ddof=1) / abs(np.mean(x)))
+
+
+def with_derived_metrics(fits: pd.DataFrame) -> pd.DataFrame:
+    """Add ``range_V`` (if absent) and ``a_p_over_a_d`` to a per-cycle fit table."""
+    out = fits.copy()
+    if "range_V" not in out:
+        out["range_V"] = out["g_max_V"] - out["g_min_V"]
+    out["a_p_over_a_d"] = out["a_p_pulses"] / out["a_d_pulses"]
+    return out
+
+
+def variability_summary(fits: pd.DataFrame, *, nominal_device: str = "nominal") -> pd.DataFrame:
+    """Long table: ``resistance_label, metric, kind (c2c|d2d), cv, n_groups, n_values,
+    n_excluded, status``, one row per state, metric and kind."""
+    df = with_derived_metrics(fits)
+    rows = []
+    for label, g in df.groupby("resistance_label", sort=False):
+        ok = g[g["converged"].astype(bool)] if "converged" in g else g
+        n_excl = len(g) - len(ok)
+        devices = ok["device_id"].astype(str)
+        others = ok[devices != nominal_device]
+        pop = others if others["device_id"].nunique() >= 2 else ok
+        for metric in METRICS:
+            if metric not in ok:
+                continue
+            per_dev = ok.groupby("device_id")[metric]
+            c2c = [coefficient_of_variation(v) for _, v in per_dev if v.notna().sum() >= 2]
+            c2c = [c for c in c2c if np.isfinite(c)]
+            rows.append(
+                {
+                    "resistance_label": label,
+                    "metric": metric,
+                    "kind": "c2c",
+                    "cv": float(np.mean(c2c)) if c2c else np.nan,
+                    "n_groups": len(c2c),
+                    "n_values": int(ok[metric].notna().sum()),
+                    "n_excluded": n_excl,
+                    "status": "ok" if c2c else "no device with >= 2 converged cycles",
+                }
+            )
+            dev_means = pop.groupby("device_id")[metric].mean()
+            d2d = coefficient_of_variation(dev_means.to_numpy())
+            rows.append(
+                {
+                    "resistance_label": label,
+                    "metric": metric,
+                    "kind": "d2d",
+                    "cv": d2d,
+                    "n_groups": int(dev_means.notna().sum()),
+                    "n_values": int(pop[metric].notna().sum()),
+                    "n_excluded": n_excl,
+                    "status": "ok" if np.isfinite(d2d) else "fewer than 2 devices",
+                }
+            )
+    cols = [
+        "resistance_label",
+        "metric",
+        "kind",
+        "cv",
+        "n_groups",
+        "n_values",
+        "n_excluded",
+        "status",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def ecdf(values: np.ndarray) -> pd.DataFrame:
+    """Empirical CDF: sorted finite ``value`` and ``cumulative_probability`` = i/n."""
+    x = np.sort(np.asarray(values, float)[np.isfinite(np.asarray(values, float))])
+    return pd.DataFrame(
+        {"value": x, "cumulative_probability": np.arange(1, x.size + 1) / max(x.size, 1)}
+    )
+
+
+_GRID = re.compile(r"^r(\d+)c(\d+)$")
+
+
+def grid_position(device_id: str) -> tuple[int, int] | None:
+    """(row, col) of an array device id ``r<row>c<col>``; None for other ids."""
+    m = _GRID.match(str(device_id))
+    return (int(m.group(1)), int(m.group(2))) if m else None
