@@ -1,12 +1,16 @@
 # fmes-repro: reproduction of Zhao et al., Natl Sci Rev 2022 (FMES synapses).
 # Run:   snakemake --cores 2            (full reproduction, config/config.yaml)
 #        snakemake --cores 2 --configfile my.yaml   (reanalysis; see README)
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# the defaults always come from this repository (also with --directory); --configfile and
+# --config merge over them
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 
 from fmes import device as dev
 
@@ -54,26 +53,8 @@ def test_charge_is_conserved_after_a_pulse_without_leakage():
 
 
 def _ode_reference(params, resistance, stimulus):
-    circuit = (dev.current_driven_circuit if stimulus.driven == "current" else dev.voltage_driven_circuit)(params, resistance)
-    a = -circuit.conductance_S / circuit.capacitance_F[:, None]
-    b = circuit.input_vector / circuit.capacitance_F
-    starts = stimulus.drive.start_s
-    x0 = np.zeros(2)
-    out = []
-    t = stimulus.time_s
-    bounds = np.append(starts, t[-1] + 1)
-    for k in range(starts.size):  # integrate each smooth segment separately (no kinks inside)
-        lo, hi = bounds[k], bounds[k + 1]
-        mask = (t >= lo) & (t < hi)
-        lvl, slp = stimulus.drive.level[k], stimulus.drive.slope_per_s[k]
-        sol = solve_ivp(
-            lambda tt, x, lvl=lvl, slp=slp, lo=lo: a @ x + b * (lvl + slp * (tt - lo)),
-            (lo, hi), x0, method="Radau", t_eval=t[mask], rtol=1e-10, atol=1e-14, dense_output=True,
-        )
-        w = lvl + slp * (t[mask] - lo)
-        out.append(sol.y.T @ circuit.output_vector + circuit.feedthrough * w)
-        x0 = sol.sol(hi)
-    return np.concatenate(out)
+    build = dev.current_driven_circuit if stimulus.driven == "current" else dev.voltage_driven_circuit
+    return dev.simulate_ode(build(params, resistance), stimulus.drive, stimulus.time_s)
 
 
 @pytest.mark.parametrize("resistance", [500.0, 7000.0, np.inf])

@@ -317,3 +317,33 @@ def respond(params: CellParams, resistance_ohm: ArrayLike, stimulus: Stimulus, s
     """Measured response (PSV for current drive, current for voltage drive), batch x time."""
     build = current_driven_circuit if stimulus.driven == "current" else voltage_driven_circuit
     return simulate(build(params, resistance_ohm), stimulus.drive, stimulus.time_s, side=side)
+
+
+def simulate_ode(circuit: LinearCircuit, drive: PiecewiseDrive, time_s: ArrayLike, rtol: float = 1e-10, atol: float = 1e-14) -> Array:
+    """Reference solution with ``scipy.integrate.solve_ivp`` (Radau), for one unbatched circuit.
+
+    The naive way: integrate each smooth drive segment separately (restarting at every
+    breakpoint, where the forcing is discontinuous). Used to validate :func:`simulate` and as the
+    baseline of ``benchmarks/bench_traces.py``; far slower, never used by the pipeline.
+    """
+    from scipy.integrate import solve_ivp
+
+    if circuit.feedthrough.ndim != 0:
+        raise ValueError("simulate_ode takes a single (unbatched) circuit")
+    a = -circuit.conductance_S / circuit.capacitance_F[:, None]
+    b = circuit.input_vector / circuit.capacitance_F
+    t = np.asarray(time_s, dtype=float)
+    bounds = np.append(drive.start_s, max(t[-1], drive.start_s[-1]) + 1.0)
+    x0 = np.zeros(2)
+    out = []
+    for k in range(drive.start_s.size):
+        lo, hi = bounds[k], bounds[k + 1]
+        mask = (t >= lo) & (t < hi)
+        level, slope = drive.level[k], drive.slope_per_s[k]
+        sol = solve_ivp(
+            lambda tt, x, level=level, slope=slope, lo=lo: a @ x + b * (level + slope * (tt - lo)),
+            (lo, hi), x0, method="Radau", t_eval=t[mask], rtol=rtol, atol=atol, dense_output=True,
+        )
+        out.append(sol.y.T @ circuit.output_vector + circuit.feedthrough * (level + slope * (t[mask] - lo)))
+        x0 = sol.sol(hi)
+    return np.concatenate(out)

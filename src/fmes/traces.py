@@ -218,4 +218,5 @@ def write_dataset(manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folde
     for trace_id, path in zip(manifest["trace_id"], manifest["path"], strict=True):
         write_csv(traces[trace_id][list(TRACE_COLUMNS)], folder / path, float_format="%.9g")
     columns = [c for c in MANIFEST_COLUMNS if c in manifest.columns]
+    columns += [c for c in manifest.columns if c not in MANIFEST_COLUMNS]  # extra columns are kept
     return write_csv(manifest[columns], folder / "manifest.csv")

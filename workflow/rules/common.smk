@@ -5,6 +5,14 @@ from pathlib import Path
 FINAL_OUTPUTS = []
 
 
+def project_path(path):
+    """A path of the project itself (library, default targets): relative to the working directory
+    if it exists there (a user's copy), else to the workflow's own folder (``--directory``)."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    return os.path.join(workflow.basedir, path)
+
+
 def lib(*modules):
     """The library modules a rule's script uses, declared as inputs.
 
@@ -12,7 +20,7 @@ def lib(*modules):
     listing the modules as inputs makes a code change in src/fmes/ mark the rule's outputs out of
     date (files under 1 MB are compared by checksum, so touching them alone reruns nothing).
     """
-    return [f"src/fmes/{m}.py" for m in modules]
+    return [project_path(f"src/fmes/{m}.py") for m in modules]
 
 
 def rule_script(name):

@@ -3,7 +3,7 @@
 
 rule calibrate_device:
     input:
-        targets=config["calibration"]["targets"],
+        targets=project_path(config["calibration"]["targets"]),
         code=lib("device", "calibration", "synthetic", "plotting"),
     output:
         params="results/calibration/cell_params.json",

@@ -1,0 +1,81 @@
+"""Calibration on the default config reproduces every paper target it is meant to."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fmes import calibration, device
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def result():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    targets = calibration.load_targets(ROOT / config["calibration"]["targets"])
+    initial = device.CellParams.from_mapping(config["device"])
+    return calibration.calibrate(
+        initial,
+        config["calibration"]["free"],
+        targets,
+        config["protocols"],
+        config["calibration"]["check_resistances"],
+        config["calibration"]["bounds_factor"],
+    )
+
+
+def test_fit_converges(result):
+    assert result.success, result.message
+
+
+def test_every_fitted_target_within_10_percent(result):
+    fitted = result.table[result.table["used_in_fit"]]
+    assert len(fitted) == 4
+    assert (fitted["relative_error"].abs() < 0.10).all(), fitted[["target_id", "relative_error"]]
+
+
+@pytest.mark.parametrize(
+    "target_id",
+    [
+        "dynamic_range_min",
+        "retention_open_100s",
+        "psv_increases_with_amplitude",
+        "psv_increases_with_width",
+        "psv_increases_with_resistance",
+        "ppf_decays_faster_at_lower_R",
+    ],
+)
+def test_checked_targets_and_trends_hold(result, target_id):
+    row = result.table.set_index("target_id").loc[target_id]
+    assert row["passed"], row
+
+
+def test_inconsistent_quote_is_reported_not_hidden(result):
+    # The 0.12-0.74 V at 0.5 mA quote cannot hold together with A1 = 0.094 V at 1 mA in a linear
+    # circuit; the table must say so rather than silently pass it.
+    row = result.table.set_index("target_id").loc["psv_0p5mA_8000ohm"]
+    assert not row["passed"]
+    assert row["model_value"] < 0.1
+
+
+def test_fitted_values_are_physical(result):
+    p = result.params
+    assert 1 < float(p.series_resistance_ohm) < 100  # tens of ohm
+    assert 1e-6 < float(p.fast_capacitance_F) < 1e-4  # tens of uF
+    assert 5e-3 < float(p.slow_capacitance_F) < 2e-2  # ~8-10 mF (I-V at 50 mV/s)
+
+
+def test_disabled_calibration_evaluates_config_values(result):
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+    out = calibration.calibrate(result.params, [], targets, config["protocols"], ["500", "open"])
+    assert out.message.startswith("not fitted")
+    assert out.table.set_index("target_id").loc["ppf_A1_7000ohm", "model_value"] == pytest.approx(0.094, rel=1e-6)
+
+
+def test_bad_target_file_is_named(tmp_path):
+    bad = tmp_path / "targets.yaml"
+    bad.write_text("targets:\n  - id: x\n    quantity: q\n    comparison: equal\n    stage: calibration\n    source: s\n")
+    with pytest.raises(ValueError, match=r"targets.yaml: target x: a numeric comparison needs 'value'"):
+        calibration.load_targets(bad)

@@ -1,0 +1,41 @@
+"""End to end: the DAG runs on the tiny config and produces what the README promises."""
+
+import pandas as pd
+from conftest import ROOT, run_snakemake
+
+from fmes.traces import read_manifest
+
+
+def test_tiny_run_produces_traces_and_calibration(tiny_run):
+    calibration = pd.read_csv(tiny_run / "results/tables/calibration.csv")
+    fitted = calibration[calibration["used_in_fit"]]
+    assert (fitted["relative_error"].abs() < 0.1).all()
+    assert (tiny_run / "results/figures/calibration.png").stat().st_size > 10_000
+    manifest = read_manifest(tiny_run / "results/traces/synthetic/manifest.csv")
+    assert set(manifest["protocol"]) == {"iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd"}
+    array = manifest[manifest["device_id"] != "nominal"]
+    assert len(array) == 2 * 2 * 3 * 2  # rows x cols x cycles x resistances of config/tiny.yaml
+    for rule in ("calibrate_device", "synthesize_traces", "validate_traces"):
+        assert (tiny_run / f"results/logs/{rule}.log").stat().st_size > 0
+        assert (tiny_run / f"results/benchmarks/{rule}.tsv").exists()
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    proc = run_snakemake(tiny_run, "--configfile", str(ROOT / "config/tiny.yaml"), "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_invalid_config_is_rejected_naming_the_key(tmp_path):
+    proc = run_snakemake(tmp_path, "--configfile", str(ROOT / "config/tiny.yaml"), "--config", "traces={'source': 'lab'}", "--dry-run", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "'lab' is not one of ['synthetic', 'raw']" in out
+
+
+def test_raw_source_without_manifest_says_which_key(tmp_path):
+    proc = run_snakemake(
+        tmp_path, "--configfile", str(ROOT / "config/tiny.yaml"),
+        "--config", "traces={'source': 'raw', 'raw_manifest': 'lab/manifest.csv'}", "--dry-run", check=False,
+    )
+    assert proc.returncode != 0
+    assert "lab/manifest.csv (config key traces.raw_manifest) does not exist" in proc.stdout + proc.stderr
