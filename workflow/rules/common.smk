@@ -1,4 +1,4 @@
-# Shared helpers of the rule files: paths, library inputs, the trace source.
+# Shared helpers for the stage files: paths, library inputs, the trace source.
 import os
 from pathlib import Path
 

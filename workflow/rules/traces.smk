@@ -21,6 +21,8 @@ rule calibrate_device:
         "results/logs/calibrate_device.log",
     benchmark:
         "results/benchmarks/calibrate_device.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -46,6 +48,8 @@ rule synthesize_traces:
         "results/logs/synthesize_traces.log",
     benchmark:
         "results/benchmarks/synthesize_traces.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -67,6 +71,8 @@ rule validate_traces:
         "results/logs/validate_traces.log",
     benchmark:
         "results/benchmarks/validate_traces.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=2000,
