@@ -25,6 +25,7 @@ from fmes.analysis.ltp_ltd import (
     ltp_ltd_curve,
     ltp_ltd_weights,
     nl_label_from_a,
+    relaxation_curve,
 )
 from fmes.analysis.ppf import fit_ppf, ppf_double, ppf_from_pulses, ppf_single
 from fmes.analysis.pulses import NoPulsesError, PartialPulseError, detect_pulses
@@ -64,6 +65,7 @@ __all__ = [
     "ppf_double",
     "ppf_from_pulses",
     "ppf_single",
+    "relaxation_curve",
     "sample_acf",
     "two_exponential",
     "variability_summary",

@@ -7,7 +7,9 @@ measure that grows with resistance and stimulation time. No published definition
 
 1. Window: the PSV from ``pre_s`` before the pulse onset to ``window_s`` after it (a common,
    fixed window for every trace being compared, so the metric compares curves, not windows).
-   By default ``pre_s = window_s``: half the record is the pre-stimulus baseline. With that
+   By default ``pre_s = window_s``: half the record is the pre-stimulus baseline (where a trace
+   starts later than ``onset - pre_s`` the window is padded with its first sample, the rest
+   PSV, and ``status`` says so). With that
    symmetric window the metric is monotone in the relaxation time (checked numerically for
    τ from 1e-4 to 1e2 window lengths and in the pulse width, see tests): a retained PSV makes a
    step whose ACF falls linearly (std -> 0.435 for a lag window of half the record), a fast
@@ -70,11 +72,15 @@ def acf_memory_metric(
         pre_s = window_s
     t0 = onset_s - pre_s
     t1 = onset_s + window_s
-    status = "ok"
+    notes = []
     if t1 > t[-1]:
-        status = f"window truncated at trace end ({t[-1] - onset_s:.4g} s after onset)"
+        notes.append(f"window truncated at trace end ({t[-1] - onset_s:.4g} s after onset)")
         t1 = t[-1]
-    t0 = max(t0, t[0])
+    if t0 < t[0]:
+        # Before the trace starts the device is at rest: np.interp holds the first sample, so
+        # the window is padded with the rest PSV and every trace gets the same window.
+        notes.append(f"pre-onset part padded with the first sample ({t[0] - t0:.3g} s)")
+    status = "ok" if not notes else "ok (" + "; ".join(notes) + ")"
     if t1 <= t0:
         return {
             "acf_std": np.nan,

@@ -136,6 +136,25 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev):
         p["start"].set(min=lo - 2 * span, max=hi + 2 * span)
         p["end"].set(min=lo - 2 * span, max=hi + 2 * span)
 
+    # Data-driven start from the half-way point: the fraction of the swing reached after N/2
+    # pulses is f = 1/(1 + exp(-N/(2A))), so A = -N / (2 ln(1/f - 1)). One start usually
+    # suffices; a grid of starts is the fallback (keeps thousands of array fits fast).
+    order = np.argsort(m)
+    ms, ws = m[order], w[order]
+    ok = np.isfinite(ws)
+    f_half = (np.interp(n_total / 2, ms[ok], ws[ok]) - start0) / ((end0 - start0) or 1.0)
+    f_half = float(np.clip(f_half, 0.5 + 1e-3, 1 - 1e-6))
+    a0 = float(np.clip(-n_total / (2 * np.log(1 / f_half - 1)), 2e-3 * n_total, 5e2 * n_total))
+    first = run_fit(
+        model,
+        w,
+        m,
+        [{"start": start0, "end": end0, "a": a0, "n_total": n_total}],
+        cfg,
+        max_nfev=max_nfev,
+    )
+    if first.converged:
+        return first
     starts = [
         {"start": start0, "end": end0, "a": f * n_total, "n_total": n_total}
         for f in (0.1, 0.3, 1.0, 3.0)

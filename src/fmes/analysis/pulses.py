@@ -106,7 +106,7 @@ def detect_pulses(
     *,
     threshold_frac: float = 0.5,
     noise_sigmas: float = 6.0,
-    n_read: int = 5,
+    n_read: int = 1,
     read_delay_s: float | None = None,
     partial: str = "flag",
 ) -> pd.DataFrame:
@@ -121,7 +121,8 @@ def detect_pulses(
     noise_sigmas
         Departure from the baseline, in robust noise sigmas, that marks a pulse candidate.
     n_read
-        Number of samples averaged for the baseline and the after-pulse read-out.
+        Number of samples averaged for the baseline and the after-pulse read-out (default 1:
+        gaps are often sampled log-spaced, so earlier samples lie far back in the decay).
     read_delay_s
         If given, read ``psv_after_V`` at ``offset + read_delay_s`` instead of the gap end.
     partial

@@ -16,7 +16,8 @@ hours) a free ``u_inf`` is degenerate with τ. Set ``u_inf_free=True`` to fit it
 
 Fraction retained at ``t_ret`` (default 100 s, the paper's ">100 s" forgetting, Fig. 3g) is
 u(t_ret)/u(0) from the fitted curve, with a delta-method standard error from the covariance;
-the model-free ratio of the data (interpolated at ``t_ret``) is reported as well.
+the model-free ratio of the data, u(t_ret) (interpolated) over the first sample after the
+stimulus, is reported as well.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def fit_retention(
     idx = log_spaced_points(t, n_points)
     tx, ux = t[idx], u[idx]
     row["n_points"] = int(tx.size)
-    u_first = float(np.median(u[: min(3, u.size)]))
+    # u(0): the first sample after the stimulus (after the ohmic drop at the falling edge).
+    u_first = float(u[0])
     row["frac_retained_data"] = (
         float(np.interp(t_ret_s, t, u) / u_first) if t[-1] >= t_ret_s and u_first else np.nan
     )
@@ -140,7 +142,13 @@ def _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> N
         for beta in (0.5, 0.9)
     ]
     kfit = run_fit(km, ux, tx, kstarts, kcfg, max_nfev=max_nfev)
-    row.update(kfit.row(["tau", "beta", "u0"], prefix="kww_", units={"tau": "s", "u0": "V"}))
+    row.update(
+        kfit.row(
+            ["tau", "beta", "u0", "u_inf"],
+            prefix="kww_",
+            units={"tau": "s", "u0": "V", "u_inf": "V"},
+        )
+    )
     row.update(_frac(kfit, "kww_", lambda p: kohlrausch(t_ret_s, **p) / kohlrausch(0.0, **p)))
     row.update(kfit.stats_row(prefix="kww_"))
 

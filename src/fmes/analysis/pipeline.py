@@ -1,0 +1,112 @@
+"""Glue shared by the analysis rule scripts: pure functions on manifests and traces.
+
+No file I/O here: scripts read the validated manifest and pass :func:`fmes.traces.read_trace`
+(or any loader returning a trace DataFrame) in. Everything a script needs to say *why* an output
+is empty lives here too (:func:`skipped_frame`, :func:`placeholder_figure`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
+from fmes.analysis.pulses import NoPulsesError, PartialPulseError, detect_pulses
+
+__all__ = [
+    "MANIFEST_DTYPES",
+    "analyse_ltp_ltd_trace",
+    "legend_label",
+    "ordered_labels",
+    "placeholder_figure",
+    "protocol_rows",
+    "pulses_or_status",
+    "skipped_frame",
+]
+
+#: dtypes for reading results/traces/manifest.csv (labels must stay strings: "500", "open").
+MANIFEST_DTYPES = {"trace_id": str, "device_id": str, "resistance_label": str, "protocol": str}
+
+TraceLoader = Callable[[str], pd.DataFrame]
+
+
+def _ohm(label: str) -> float:
+    return math.inf if str(label) == "open" else float(label)
+
+
+def legend_label(label: str) -> str:
+    """Legend text of a resistance state: "500 Ω" or "open"."""
+    return "open" if str(label) == "open" else f"{label} Ω"
+
+
+def ordered_labels(labels: Iterable[str]) -> list[str]:
+    """Unique resistance labels ordered by resistance (open last)."""
+    return sorted({str(x) for x in labels}, key=_ohm)
+
+
+def protocol_rows(manifest: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """Rows of one protocol, ordered by resistance, device, cycle and trace id."""
+    rows = manifest[manifest["protocol"] == protocol].copy()
+    rows["_ohm"] = rows["resistance_label"].map(_ohm)
+    sort = [c for c in ("_ohm", "device_id", "cycle", "trace_id") if c in rows]
+    return rows.sort_values(sort, kind="stable").drop(columns="_ohm").reset_index(drop=True)
+
+
+def skipped_frame(columns: list[str], reason: str, **fixed: object) -> pd.DataFrame:
+    """An empty-but-valid table: one row with ``status = 'skipped'`` and the reason."""
+    row = dict.fromkeys(columns, np.nan) | fixed | {"status": "skipped", "reason": reason}
+    cols = list(dict.fromkeys([*columns, *fixed, "status", "reason"]))
+    return pd.DataFrame([row], columns=cols)
+
+
+def placeholder_figure(title: str, reason: str):
+    """A figure that states what was skipped and why (so no figure is silently missing)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 2.5))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.5, f"skipped: {reason}", ha="center", va="center", wrap=True, fontsize=9)
+    return fig
+
+
+def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | None, str]:
+    """Detect pulses; on a contract-level failure return (None, reason) instead of raising."""
+    try:
+        pulses = detect_pulses(
+            trace["time_s"].to_numpy(),
+            trace["current_A"].to_numpy(),
+            trace["voltage_V"].to_numpy(),
+            **pulse_kw,
+        )
+    except (NoPulsesError, PartialPulseError) as err:
+        return None, str(err)
+    n_partial = int((~pulses["complete"]).sum())
+    return pulses, "ok" if n_partial == 0 else f"ok ({n_partial} partial pulse(s) ignored)"
+
+
+def analyse_ltp_ltd_trace(
+    row: dict, load: TraceLoader, pulse_kw: dict, fit_kw: dict
+) -> tuple[dict, pd.DataFrame]:
+    """One ``ltp_ltd`` trace -> (fit row with manifest keys, weight table). Never raises."""
+    keys = {
+        "trace_id": row["trace_id"],
+        "resistance_label": str(row["resistance_label"]),
+        "device_id": str(row["device_id"]),
+        "cycle": int(row.get("cycle", 0) or 0),
+    }
+    trace = load(row["trace_path"])
+    pulses, status = pulses_or_status(trace, **pulse_kw)
+    if pulses is None:
+        return keys | {"converged": False, "reason": f"pulse detection: {status}"}, pd.DataFrame()
+    weights = ltp_ltd_weights(pulses)
+    n = row.get("n_pulses")
+    n = int(n) if n is not None and np.isfinite(n) else None
+    fit = fit_ltp_ltd(weights, n, **fit_kw)
+    # Baseline before the first pulse = the LTP start state, kept for the figures.
+    fit["w0_V"] = float(pulses["baseline_psv_V"].iloc[0])
+    weights.insert(0, "trace_id", row["trace_id"])
+    return keys | fit, weights
