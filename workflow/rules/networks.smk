@@ -2,6 +2,12 @@
 # A state is a resistance label from results/tables/device_params.csv, or "ideal" (float weights).
 
 NETWORKS = config["networks"]
+_untraced = sorted(set(NETWORKS["resistances"]) - set(config["resistances"]))
+if _untraced:
+    # device_params.csv has rows only for the states in `resistances`: fail at parse time
+    raise WorkflowError(
+        f"config networks.resistances {_untraced} are not in resistances {config['resistances']}"
+    )
 NET_STATES = [*(["ideal"] if NETWORKS.get("ideal_baseline", True) else []), *NETWORKS["resistances"]]
 NET_RUNS = expand(
     "results/networks/{net}/{state}/seed{seed}.csv",
