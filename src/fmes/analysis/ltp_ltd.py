@@ -124,8 +124,32 @@ def relaxation_curve(
     return start + (end - start) * np.expm1(-np.asarray(x, float) / a) / np.expm1(-n_total / a)
 
 
+_BRANCH_MODEL = lmfit.Model(relaxation_curve)  # built once: Model() inspects the signature
+
+
+def _profile_start(m, w, n_total):
+    """Start values by variable projection: for fixed A the branch is linear in (start, end),
+    so the best (start, end) and the residual are closed-form for a whole grid of A at once
+    (vectorised); the best grid point seeds lmfit, which then needs only a few iterations."""
+    ok = np.isfinite(w) & np.isfinite(m)
+    m, w = m[ok], w[ok]
+    a_grid = n_total * np.geomspace(2e-3, 5e2, 121)
+    phi = np.expm1(-m[None, :] / a_grid[:, None]) / np.expm1(-n_total / a_grid[:, None])
+    # Normal equations of w ~ s (1 - phi) + e phi, per grid row.
+    x0, x1 = 1.0 - phi, phi
+    s00, s01, s11 = (x0 * x0).sum(1), (x0 * x1).sum(1), (x1 * x1).sum(1)
+    b0, b1 = (x0 * w).sum(1), (x1 * w).sum(1)
+    det = s00 * s11 - s01**2
+    det = np.where(np.abs(det) > 0, det, np.nan)
+    start = (s11 * b0 - s01 * b1) / det
+    end = (s00 * b1 - s01 * b0) / det
+    sse = ((w[None, :] - start[:, None] * x0 - end[:, None] * x1) ** 2).sum(1)
+    k = int(np.nanargmin(sse)) if np.isfinite(sse).any() else len(a_grid) // 2
+    return float(start[k]), float(end[k]), float(a_grid[k])
+
+
 def _branch_fit(m, w, n_total, start0, end0, max_nfev):
-    model = lmfit.Model(relaxation_curve)
+    model = _BRANCH_MODEL
     w_ok = w[np.isfinite(w)]
     span = max(float(np.ptp(w_ok)), 1e-12)
     lo, hi = float(np.min(w_ok)), float(np.max(w_ok))
@@ -136,25 +160,20 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev):
         p["start"].set(min=lo - 2 * span, max=hi + 2 * span)
         p["end"].set(min=lo - 2 * span, max=hi + 2 * span)
 
-    # Data-driven start from the half-way point: the fraction of the swing reached after N/2
-    # pulses is f = 1/(1 + exp(-N/(2A))), so A = -N / (2 ln(1/f - 1)). One start usually
-    # suffices; a grid of starts is the fallback (keeps thousands of array fits fast).
-    order = np.argsort(m)
-    ms, ws = m[order], w[order]
-    ok = np.isfinite(ws)
-    f_half = (np.interp(n_total / 2, ms[ok], ws[ok]) - start0) / ((end0 - start0) or 1.0)
-    f_half = float(np.clip(f_half, 0.5 + 1e-3, 1 - 1e-6))
-    a0 = float(np.clip(-n_total / (2 * np.log(1 / f_half - 1)), 2e-3 * n_total, 5e2 * n_total))
-    first = run_fit(
-        model,
-        w,
-        m,
-        [{"start": start0, "end": end0, "a": a0, "n_total": n_total}],
-        cfg,
-        max_nfev=max_nfev,
-    )
-    if first.converged:
-        return first
+    s0, e0, a0 = _profile_start(m, w, n_total)
+    if np.isfinite(s0) and np.isfinite(e0):
+        s0 = float(np.clip(s0, lo - 2 * span, hi + 2 * span))
+        e0 = float(np.clip(e0, lo - 2 * span, hi + 2 * span))
+        first = run_fit(
+            model,
+            w,
+            m,
+            [{"start": s0, "end": e0, "a": a0, "n_total": n_total}],
+            cfg,
+            max_nfev=max_nfev,
+        )
+        if first.converged:
+            return first
     starts = [
         {"start": start0, "end": end0, "a": f * n_total, "n_total": n_total}
         for f in (0.1, 0.3, 1.0, 3.0)
