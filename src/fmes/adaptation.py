@@ -1,0 +1,623 @@
+"""Adaptive re-purposing of a trained FMES network by resistance mapping (Fig 5).
+
+A 784 -> K single-layer network is trained on dataset1 (digits {8, 6, 2, 4} by default) with every
+synapse in the open state. It is then re-purposed to dataset2 ({9, 5, 7, 1}; output k is read as
+the k-th digit of dataset2) **without any gradient and without changing the pulse**: images of
+dataset2 are "mapped" onto the synapses by turning each pixel into a regulating resistance.
+
+The paper's Supplementary Note 7 (the exact procedure) is not available, so the scheme below is
+designed from the main text (Fig 2a, 3f-i, 5d and the "Adaptive handwritten digit recognition
+simulation" section) and every choice is a config knob.
+
+Scheme (one mapped image x of dataset2 with label k)
+----------------------------------------------------
+1. **Pixel -> resistance.** Pixel x_p in [0, 1] gives u = x_p ** gamma and a regulating resistance
+   that is log-linear in the *effective* parallel resistance R_eff = R || R_leak between the two
+   bounds: log R_eff(u) = (1 - u) log R_eff(r_dark) + u log R_eff(r_bright). R_leak is the cell's
+   self-discharge (leakage) resistance, so the open state sits at R_eff = R_leak, a finite point on
+   the same axis (the circuit is linear in 1/R: an open resistor adds no conductance). Bright
+   pixels -> high R / open (slow forgetting, high asymptote: a large weight increase); dark pixels
+   -> low R (fast discharge toward a low asymptote: the stored weight decays).
+2. **Device behaviour at that resistance** comes from ``device_params.csv`` alone: g_min, g_max
+   and N are interpolated linearly, A_P and A_D (and the c2c/d2d spreads) in log, all against
+   log R_eff between the fitted states; outside the fitted range the nearest state is used (no
+   extrapolation). The circuit model is not re-simulated.
+3. **The same fixed pulse everywhere.** Every synapse of output row k receives the same
+   ``pulses_per_image`` identical potentiating pulses (the +1 mA LTP pulse of the fitted
+   protocol). Each synapse then does what the fitted device does at its resistance: its PSV
+   relaxes toward that state's LTP asymptote, v <- a_P(R) + (v - a_P(R)) e^{-n/A_P(R)} (the
+   NeuroSim curve, see :mod:`fmes.synapse`). Because the asymptote of a low-R state lies below the
+   old weights, dark pixels *forget* the dataset1 pattern through the device physics alone
+   (charge drained by the parallel resistor); bright pixels are potentiated toward the open-state
+   ceiling. Cycle-to-cycle noise (sigma x sqrt(n) per image) and a per-device log-normal spread
+   of A are included when ``variability`` is on.
+4. **Other rows.** By default (``other_rows_ltd_pulses: 0``) rows j != k are not addressed: they
+   hold their state (open-state retention is long, Fig 3g). With ``other_rows_ltd_pulses = m > 0``
+   they receive m identical *depressing* pulses (-1 mA) at the same pixel resistances, relaxing
+   toward each state's LTD asymptote with e^{-m/A_D(R)} (an optional, competitive variant; still
+   only resistances change).
+5. Biases (peripheral circuit, floating point) are left as trained.
+
+Design notes. The update of a synapse is a clipped affine map v <- clip(f v + (1 - f) a + e,
+lo, hi) with f = e^{-n/A(R)} in (0, 1]. Such maps compose into maps of the same form, so a
+whole sequence of mapped images is evaluated with a prefix scan (log2 T whole-array steps): no
+Python loop over pixels or samples, yet exactly image by image. The bounds [lo, hi] are the
+device's measured PSV window (lowest g_min to highest g_max over the fitted states, i.e. the
+open state's range at the top), the same kind of hard bound the training uses
+(:mod:`fmes.synapse` clips to [g_min, g_max]). The per-state g_max is *not* used as a bound:
+it is only where that state's N-pulse curve ended, and a low-R bound would wipe a synapse in
+one pulse; the low-R state instead pulls the state down at its fitted rate toward its
+asymptote. The open state's fitted curve is nearly linear (its asymptote lies far above g_max),
+so bright pixels climb by a near-constant step until the window's top.
+
+Baselines on the same images: (a) ``finetune``: ideal floating-point SGD on softmax cross-entropy
+from the trained weights; (b) ``ideal_linear``: the same pixel -> resistance mapping with ideal
+linear (state-independent, unbounded) weights: each image adds the device's step evaluated at
+the mid-window state, (a(R) - v_mid)(1 - f), whatever the present state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import softmax
+
+from fmes.networks import DevicePerceptron
+from fmes.rng import child_rng
+from fmes.synapse import DeviceSpec, nonlinear_asymptotes
+
+METHODS: tuple[str, ...] = ("device", "ideal_linear", "finetune")
+
+
+# --- configuration checks -------------------------------------------------------------------
+def check_digit_sets(
+    dataset1: Sequence[int], dataset2: Sequence[int], key: str = "adaptation"
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Validate two digit sets (non-empty, equal size, disjoint, no repeats, digits 0-9).
+
+    Raises ValueError naming the config key (``adaptation.dataset1`` / ``adaptation.dataset2``).
+    """
+    sets = {}
+    for name, digits in (("dataset1", dataset1), ("dataset2", dataset2)):
+        full = f"{key}.{name}"
+        try:
+            values = tuple(int(d) for d in digits)
+        except (TypeError, ValueError):
+            raise ValueError(f"{full}: expected a list of digits 0-9, got {digits!r}") from None
+        if not values:
+            raise ValueError(f"{full}: empty digit set; give at least one digit")
+        if any(not 0 <= d <= 9 for d in values):
+            raise ValueError(f"{full}: digits must be in 0-9, got {list(values)}")
+        if len(set(values)) != len(values):
+            raise ValueError(f"{full}: repeated digit in {list(values)}")
+        sets[name] = values
+    d1, d2 = sets["dataset1"], sets["dataset2"]
+    if len(d1) != len(d2):
+        raise ValueError(
+            f"{key}.dataset1 and {key}.dataset2 must have equal size (output k is read as the k-th "
+            f"digit of dataset2); got {len(d1)} and {len(d2)}"
+        )
+    common = sorted(set(d1) & set(d2))
+    if common:
+        raise ValueError(f"{key}.dataset1 and {key}.dataset2 overlap in digit(s) {common}")
+    if len(d1) < 2:
+        raise ValueError(f"{key}.dataset1: a classifier needs at least 2 digits, got {list(d1)}")
+    return d1, d2
+
+
+def select_digits(
+    X: np.ndarray, y: np.ndarray, digits: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of X whose label is in ``digits``; labels become positions in ``digits`` (0..K-1)."""
+    digits = np.asarray(digits, dtype=np.int64)
+    lookup = np.full(10, -1, dtype=np.int64)
+    lookup[digits] = np.arange(len(digits))
+    keep = lookup[np.asarray(y, dtype=np.int64)] >= 0
+    return np.ascontiguousarray(X[keep]), lookup[np.asarray(y)[keep]]
+
+
+# --- per-resistance device behaviour ---------------------------------------------------------
+def effective_resistance_ohm(
+    resistance_ohm: np.ndarray | float, leakage_resistance_ohm: float
+) -> np.ndarray:
+    """R || R_leak (ohm); the open state (inf) gives R_leak."""
+    r = np.asarray(resistance_ohm, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        conductance_S = np.where(np.isinf(r), 0.0, 1.0 / r) + 1.0 / leakage_resistance_ohm
+    return 1.0 / conductance_S
+
+
+def regulating_resistance_ohm(
+    effective_ohm: np.ndarray | float, leakage_resistance_ohm: float
+) -> np.ndarray:
+    """Inverse of :func:`effective_resistance_ohm` (inf where R_eff reaches R_leak)."""
+    g = 1.0 / np.asarray(effective_ohm, dtype=np.float64) - 1.0 / leakage_resistance_ohm
+    with np.errstate(divide="ignore"):
+        return np.where(g <= 1e-15 / leakage_resistance_ohm, math.inf, 1.0 / np.maximum(g, 1e-300))
+
+
+@dataclass(frozen=True)
+class DeviceInterpolator:
+    """Fitted device parameters as functions of the effective resistance (log R_eff axis)."""
+
+    log_r_eff: np.ndarray  # ascending, one entry per fitted state
+    g_min_V: np.ndarray
+    g_max_V: np.ndarray
+    n_pulses: np.ndarray
+    log_a_p: np.ndarray
+    log_a_d: np.ndarray
+    c2c_sigma_frac: np.ndarray
+    d2d_a_cv: np.ndarray
+    leakage_resistance_ohm: float
+    labels: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_table(
+        cls, table: pd.DataFrame, leakage_resistance_ohm: float
+    ) -> DeviceInterpolator:
+        """Build from ``device_params.csv`` rows (docs/interfaces.md columns)."""
+        from fmes.traces import parse_resistance
+
+        if not leakage_resistance_ohm > 0:
+            raise ValueError(
+                f"adaptation.leakage_resistance_ohm must be > 0, got {leakage_resistance_ohm}"
+            )
+        if len(table) == 0:
+            raise ValueError("device_params table has no rows")
+        specs = [DeviceSpec.from_row(row) for _, row in table.iterrows()]
+        r = np.array(
+            [
+                s.resistance_ohm if s.resistance_ohm is not None else parse_resistance(s.label)
+                for s in specs
+            ]
+        )
+        log_r = np.log(effective_resistance_ohm(r, leakage_resistance_ohm))
+        order = np.argsort(log_r, kind="stable")
+        if np.any(np.diff(log_r[order]) <= 0):
+            raise ValueError("device_params: two states share one resistance")
+
+        def col(attr: str) -> np.ndarray:
+            return np.array([float(getattr(specs[i], attr)) for i in order])
+
+        return cls(
+            log_r_eff=log_r[order],
+            g_min_V=col("g_min_V"),
+            g_max_V=col("g_max_V"),
+            n_pulses=col("n_pulses"),
+            log_a_p=np.log(col("a_p_pulses")),
+            log_a_d=np.log(col("a_d_pulses")),
+            c2c_sigma_frac=col("c2c_sigma_frac"),
+            d2d_a_cv=col("d2d_a_cv"),
+            leakage_resistance_ohm=float(leakage_resistance_ohm),
+            labels=tuple(specs[i].label for i in order),
+        )
+
+    def at(self, r_eff_ohm: np.ndarray) -> dict[str, np.ndarray]:
+        """Interpolated parameters (arrays shaped like ``r_eff_ohm``) and both asymptotes."""
+        x = np.log(np.asarray(r_eff_ohm, dtype=np.float64))
+
+        def interp(values: np.ndarray) -> np.ndarray:
+            return np.interp(x, self.log_r_eff, values)  # clamps outside the fitted range
+
+        out = {
+            "g_min_V": interp(self.g_min_V),
+            "g_max_V": interp(self.g_max_V),
+            "n_pulses": interp(self.n_pulses),
+            "a_p_pulses": np.exp(interp(self.log_a_p)),
+            "a_d_pulses": np.exp(interp(self.log_a_d)),
+            "c2c_sigma_frac": interp(self.c2c_sigma_frac),
+            "d2d_a_cv": np.exp(interp(np.log(np.maximum(self.d2d_a_cv, 1e-300)))),
+        }
+        # nonlinear_asymptotes broadcasts over a per-element N as well
+        out["ltp_asym_V"], out["ltd_asym_V"] = nonlinear_asymptotes(
+            out["g_min_V"], out["g_max_V"], out["a_p_pulses"], out["a_d_pulses"], out["n_pulses"]
+        )
+        return out
+
+    def window_V(self, extra: np.ndarray | None = None) -> tuple[float, float]:
+        """The device's measured PSV window: lowest g_min to highest g_max over the fitted states
+        (widened to include ``extra`` states, e.g. the trained weights)."""
+        values = [self.g_min_V, self.g_max_V]
+        if extra is not None:
+            values.append(np.ravel(extra))
+        allv = np.concatenate([np.ravel(v) for v in values])
+        return float(allv.min()), float(allv.max())
+
+
+# --- the mapping scheme ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class MappingScheme:
+    """Knobs of the pixel -> resistance mapping (config ``adaptation.mapping``)."""
+
+    r_dark_ohm: float = 500.0  # resistance of a black pixel (x = 0)
+    r_bright_ohm: float = math.inf  # resistance of a white pixel (x = 1); inf = open
+    gamma: float = 1.0  # u = x ** gamma before the log-R_eff interpolation
+    pulses_per_image: int = 5  # identical LTP pulses on the mapped row per image
+    other_rows_ltd_pulses: int = 0  # identical LTD pulses on the other rows (0 = they hold)
+    variability: bool = True  # cycle-to-cycle noise and device-to-device spread of A
+
+    def __post_init__(self) -> None:
+        key = "adaptation.mapping"
+        if not self.r_dark_ohm > 0:
+            raise ValueError(f"{key}.r_dark_ohm must be > 0, got {self.r_dark_ohm}")
+        if not self.r_bright_ohm > self.r_dark_ohm:
+            raise ValueError(
+                f"{key}.r_bright must exceed {key}.r_dark_ohm (the map is monotone: bright pixel "
+                f"-> higher resistance); got {self.r_bright_ohm} <= {self.r_dark_ohm}"
+            )
+        if not self.gamma > 0:
+            raise ValueError(f"{key}.gamma must be > 0, got {self.gamma}")
+        if int(self.pulses_per_image) < 1:
+            raise ValueError(f"{key}.pulses_per_image must be >= 1, got {self.pulses_per_image}")
+        if int(self.other_rows_ltd_pulses) < 0:
+            raise ValueError(
+                f"{key}.other_rows_ltd_pulses must be >= 0, got {self.other_rows_ltd_pulses}"
+            )
+
+    @classmethod
+    def from_config(cls, mapping: dict) -> MappingScheme:
+        """From the ``adaptation.mapping`` config section (``r_bright`` may be "open")."""
+        from fmes.traces import parse_resistance
+
+        return cls(
+            r_dark_ohm=parse_resistance(mapping.get("r_dark_ohm", 500.0)),
+            r_bright_ohm=parse_resistance(mapping.get("r_bright", "open")),
+            gamma=float(mapping.get("gamma", 1.0)),
+            pulses_per_image=int(mapping.get("pulses_per_image", 5)),
+            other_rows_ltd_pulses=int(mapping.get("other_rows_ltd_pulses", 0)),
+            variability=bool(mapping.get("variability", True)),
+        )
+
+
+def pixel_to_effective_resistance_ohm(
+    pixels: np.ndarray, scheme: MappingScheme, leakage_resistance_ohm: float
+) -> np.ndarray:
+    """Monotone pixel (0..1) -> effective resistance R || R_leak (ohm), log-linear in u = x^gamma."""
+    lo, hi = np.log(
+        effective_resistance_ohm([scheme.r_dark_ohm, scheme.r_bright_ohm], leakage_resistance_ohm)
+    )
+    u = np.clip(np.asarray(pixels, dtype=np.float64), 0.0, 1.0) ** scheme.gamma
+    return np.exp(lo + u * (hi - lo))
+
+
+def pixel_to_resistance_ohm(
+    pixels: np.ndarray, scheme: MappingScheme, leakage_resistance_ohm: float
+) -> np.ndarray:
+    """The regulating resistance (ohm, inf = open) each pixel is mapped to."""
+    r_eff = pixel_to_effective_resistance_ohm(pixels, scheme, leakage_resistance_ohm)
+    return regulating_resistance_ohm(r_eff, leakage_resistance_ohm)
+
+
+def mapping_order(
+    labels: np.ndarray, n_classes: int, n_max: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Indices of up to ``n_max`` images, classes interleaved (0, 1, .., K-1, 0, ..), shuffled
+    within each class: every prefix is class-balanced, so a larger image count extends a smaller
+    one ("continuous mapping"). Stops early if a class runs out."""
+    labels = np.asarray(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == k)) for k in range(n_classes)]
+    depth = min(min(len(p) for p in per_class), -(-int(n_max) // n_classes))
+    grid = np.stack([p[:depth] for p in per_class], axis=1)  # (depth, K): round-robin order
+    return grid.reshape(-1)[: int(n_max)]
+
+
+def _affine_steps(
+    state_shape: tuple[int, int],
+    X_seq: np.ndarray,
+    y_seq: np.ndarray,
+    scheme: MappingScheme,
+    device: DeviceInterpolator,
+    rng: np.random.Generator,
+    d2d_z: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image t, row k, pixel p: factor f, asymptote a and additive noise e of the update
+    v <- f v + (1 - f) a + e (each shaped (T, K, P))."""
+    n_classes, n_pixels = state_shape
+    T = len(y_seq)
+    r_eff = pixel_to_effective_resistance_ohm(X_seq, scheme, device.leakage_resistance_ohm)
+    par = device.at(r_eff)  # each (T, P)
+    own = np.zeros((T, n_classes, 1), dtype=bool)
+    own[np.arange(T), y_seq, 0] = True
+    a_p, a_d = par["a_p_pulses"][:, None, :], par["a_d_pulses"][:, None, :]
+    if scheme.variability and d2d_z is not None:
+        # one standard-normal draw per device (K, P), log-normal mean-1 factor with the state's CV
+        s = np.sqrt(np.log1p(par["d2d_a_cv"] ** 2))[:, None, :]
+        a_p = a_p * np.exp(s * d2d_z - 0.5 * s * s)
+        a_d = a_d * np.exp(s * d2d_z - 0.5 * s * s)
+    n_ltp, n_ltd = int(scheme.pulses_per_image), int(scheme.other_rows_ltd_pulses)
+    log_f = np.where(own, -n_ltp / a_p, -n_ltd / a_d)  # n_ltd = 0 -> f = 1: the row holds
+    target = np.where(own, par["ltp_asym_V"][:, None, :], par["ltd_asym_V"][:, None, :])
+    noise = np.zeros_like(log_f)
+    if scheme.variability:
+        sigma_V = (par["c2c_sigma_frac"] * (par["g_max_V"] - par["g_min_V"]))[:, None, :]
+        n_applied = np.where(own, n_ltp, n_ltd)
+        noise = rng.standard_normal(log_f.shape) * sigma_V * np.sqrt(n_applied)
+    return log_f, target, noise
+
+
+def _prefix_clipped_affine(
+    alpha: np.ndarray, beta: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Inclusive prefix composition of the maps v -> clip(alpha_t v + beta_t, lo_t, hi_t).
+
+    The family is closed under composition when alpha >= 0 (a non-decreasing affine map commutes
+    with clipping: a clip(x, L, H) + b = clip(a x + b, a L + b, a H + b)), so a Hillis-Steele scan
+    gives every prefix in log2(T) whole-array steps: no Python loop over images.
+    """
+    alpha, beta, lo, hi = (np.array(x, dtype=np.float64, copy=True) for x in (alpha, beta, lo, hi))
+    step = 1
+    while step < alpha.shape[0]:
+        a1, b1, l1, h1 = alpha[:-step], beta[:-step], lo[:-step], hi[:-step]  # earlier maps
+        a2, b2, l2, h2 = alpha[step:], beta[step:], lo[step:], hi[step:]  # later maps
+        new_lo = np.clip(a2 * l1 + b2, l2, h2)
+        new_hi = np.clip(a2 * h1 + b2, l2, h2)
+        new_beta = a2 * b1 + b2
+        new_alpha = a2 * a1
+        alpha[step:], beta[step:], lo[step:], hi[step:] = new_alpha, new_beta, new_lo, new_hi
+        step *= 2
+    return alpha, beta, lo, hi
+
+
+def compose_updates(
+    state0: np.ndarray,
+    log_f: np.ndarray,
+    target: np.ndarray,
+    noise: np.ndarray,
+    n_grid: Sequence[int],
+    bounds: tuple[float, float] | None = None,
+    linear_at: float | None = None,
+) -> np.ndarray:
+    """States after the first n updates, for each n of ``n_grid`` (shape (len(grid), *state)).
+
+    Update t: v <- clip(f_t v + (1 - f_t) a_t + e_t, *bounds) with f_t = e^{log_f_t}. With
+    ``bounds=None`` the unclipped closed form v_n = (prod f) v_0 + sum_t [(1 - f_t) a_t + e_t]
+    prod_{u>t} f_u is used (reverse cumulative sums of log f: only exponents <= 0); with bounds,
+    a prefix scan of clipped affine maps (exact, per image, as NeuroSim clips per update).
+    ``linear_at = v_mid`` gives the ideal linear synapse instead (state-independent, unbounded):
+    v_n = v_0 + sum_t (1 - f_t)(a_t - v_mid).
+    """
+    out = np.empty((len(n_grid), *state0.shape))
+    n_max = max(int(n) for n in n_grid)
+    gain = -np.expm1(log_f[:n_max])  # 1 - f, accurate for small steps
+    if bounds is not None and linear_at is None and n_max > 0:
+        lo = np.broadcast_to(np.float64(bounds[0]), gain.shape)
+        hi = np.broadcast_to(np.float64(bounds[1]), gain.shape)
+        alpha, beta, low, high = _prefix_clipped_affine(
+            np.exp(log_f[:n_max]), gain * target[:n_max] + noise[:n_max], lo, hi
+        )
+    for i, n in enumerate(n_grid):  # loop over the image-count grid only
+        n = int(n)
+        if n == 0:
+            out[i] = state0
+        elif linear_at is not None:
+            out[i] = state0 + (gain[:n] * (target[:n] - linear_at)).sum(axis=0)
+        elif bounds is not None:
+            out[i] = np.clip(alpha[n - 1] * state0 + beta[n - 1], low[n - 1], high[n - 1])
+        else:
+            lf = log_f[:n]
+            suffix = np.cumsum(lf[::-1], axis=0)[::-1]  # L_t = sum_{u>=t} log f_u
+            after = suffix - lf  # sum_{u>t} log f_u
+            step = gain[:n] * target[:n] + noise[:n]
+            out[i] = np.exp(suffix[0]) * state0 + (step * np.exp(after)).sum(axis=0)
+    return out
+
+
+# --- network helpers -------------------------------------------------------------------------
+def weights_to_volts(coef_w: np.ndarray, spec: DeviceSpec, w_max: float) -> np.ndarray:
+    """Weight units -> PSV (V) with the trained network's read-out: [-w_max, w_max] ->
+    [g_min, g_max] of the training state (as :meth:`fmes.synapse.SynapseArray.to_volts`)."""
+    return spec.g_min_V + (np.asarray(coef_w) + w_max) / (2 * w_max) * spec.range_V
+
+
+def volts_to_weights(state_V: np.ndarray, spec: DeviceSpec, w_max: float) -> np.ndarray:
+    """Inverse of :func:`weights_to_volts` (the read-out circuit is linear, not clipped)."""
+    return (np.asarray(state_V) - spec.g_min_V) / spec.range_V * (2 * w_max) - w_max
+
+
+def predict_proba(X: np.ndarray, coef_w: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Softmax outputs of the single-layer network, coef_w shaped (n_features, K)."""
+    return softmax(X @ coef_w + intercept, axis=1)
+
+
+def accuracy(X: np.ndarray, y: np.ndarray, coef_w: np.ndarray, intercept: np.ndarray) -> float:
+    """Fraction of samples whose most probable output is their label index."""
+    return float(np.mean(np.argmax(X @ coef_w + intercept, axis=1) == y))
+
+
+def train_dataset1(
+    X: np.ndarray,
+    y_index: np.ndarray,
+    spec: DeviceSpec,
+    epochs: int,
+    learning_rate: float,
+    batch_size: int,
+    w_max: float,
+    seed: int,
+) -> DevicePerceptron:
+    """The 784 -> K network trained on dataset1 through ``spec`` devices (the open state)."""
+    net = DevicePerceptron(
+        device=spec,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_iter=epochs,
+        w_max=w_max,
+        random_state=seed,
+    )
+    return net.fit(X, y_index)
+
+
+def finetune_ideal(
+    coef_w: np.ndarray,
+    intercept: np.ndarray,
+    X_seq: np.ndarray,
+    y_seq: np.ndarray,
+    n_grid: Sequence[int],
+    learning_rate: float,
+    epochs: int,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Baseline (a): ideal SGD (softmax cross-entropy, float weights and biases) from the trained
+    network on the first n mapped images, ``epochs`` passes; one (coef, intercept) per grid n."""
+    K = coef_w.shape[1]
+    out = []
+    for n in n_grid:  # loop over the grid; inside, mini-batch GEMMs
+        W, b = coef_w.copy(), intercept.copy()
+        n = int(n)
+        for _ in range(int(epochs) if n else 0):
+            order = rng.permutation(n)
+            for start in range(0, n, int(batch_size)):
+                rows = order[start : start + int(batch_size)]
+                Xb = X_seq[rows]
+                delta = predict_proba(Xb, W, b)
+                delta[np.arange(len(rows)), y_seq[rows]] -= 1.0
+                delta /= len(rows)
+                W -= learning_rate * (Xb.T @ delta)
+                b -= learning_rate * delta.sum(axis=0)
+        assert W.shape[1] == K
+        out.append((W, b))
+    return out
+
+
+# --- the experiment --------------------------------------------------------------------------
+@dataclass
+class AdaptationResult:
+    """Everything one seed produces (tables and arrays for the Fig 5 panels)."""
+
+    table: pd.DataFrame  # method, n_images, accuracy_dataset2, accuracy_dataset1
+    arrays: dict[str, np.ndarray]
+
+
+def run_adaptation(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    device_table: pd.DataFrame,
+    dataset1: Sequence[int],
+    dataset2: Sequence[int],
+    train_state: str,
+    train: dict,
+    scheme: MappingScheme,
+    n_images: Sequence[int],
+    finetune: dict,
+    leakage_resistance_ohm: float,
+    seed: int,
+    n_figure_samples: int = 200,
+    log=None,
+) -> AdaptationResult:
+    """Train on dataset1 (open state), map dataset2 images, evaluate device + both baselines.
+
+    ``y_train``/``y_test`` are MNIST digits. Mapped images come from the training split of
+    dataset2, accuracies from the test splits. ``train`` holds epochs, learning_rate,
+    batch_size, w_max; ``finetune`` learning_rate, epochs, batch_size.
+    """
+    d1, d2 = check_digit_sets(dataset1, dataset2)
+    n_grid = sorted({int(n) for n in n_images})
+    if not n_grid or n_grid[0] < 0:
+        raise ValueError(f"adaptation.mapping.n_images must be integers >= 0, got {n_images}")
+    say = log or (lambda msg: None)
+    specs = {str(r["resistance_label"]): DeviceSpec.from_row(r) for _, r in device_table.iterrows()}
+    if train_state not in specs:
+        raise ValueError(
+            f"adaptation.train.state {train_state!r} is not a row of device_params "
+            f"(have {sorted(specs)})"
+        )
+    spec = specs[train_state]
+    device = DeviceInterpolator.from_table(device_table, leakage_resistance_ohm)
+    w_max = float(train["w_max"])
+
+    X1, y1 = select_digits(X_train, y_train, d1)
+    X1t, y1t = select_digits(X_test, y_test, d1)
+    X2, y2 = select_digits(X_train, y_train, d2)
+    X2t, y2t = select_digits(X_test, y_test, d2)
+    K = len(d1)
+
+    net = train_dataset1(
+        X1, y1, spec, int(train["epochs"]), float(train["learning_rate"]),
+        int(train["batch_size"]), w_max, int(child_rng(seed, "train").integers(2**31)),
+    )
+    W0, b0 = net.coefs_[0].copy(), net.intercepts_[0].copy()
+    say(
+        f"trained on dataset1 {list(d1)} ({len(y1)} images, {train['epochs']} epochs, "
+        f"state {train_state}): dataset1 test accuracy {accuracy(X1t, y1t, W0, b0):.3f}, "
+        f"dataset2 {list(d2)} accuracy {accuracy(X2t, y2t, W0, b0):.3f}"
+    )
+
+    order = mapping_order(y2, K, max(n_grid), child_rng(seed, "mapping-order"))
+    if len(order) < max(n_grid):
+        say(f"only {len(order)} class-balanced dataset2 images available; grid clipped")
+        n_grid = [n for n in n_grid if n <= len(order)]
+    X_seq, y_seq = X2[order], y2[order]
+
+    state0_V = weights_to_volts(W0.T, spec, w_max)  # (K, P): one row per output
+    noise_rng = child_rng(seed, "c2c")
+    d2d_z = child_rng(seed, "d2d").standard_normal(state0_V.shape)
+    log_f, target, noise = _affine_steps(
+        state0_V.shape, X_seq, y_seq, scheme, device, noise_rng, d2d_z
+    )
+    lo, hi = device.window_V(extra=state0_V)
+    dev_states = compose_updates(state0_V, log_f, target, noise, n_grid, bounds=(lo, hi))
+    v_mid = 0.5 * (spec.g_min_V + spec.g_max_V)
+    lin_states = compose_updates(state0_V, log_f, target, noise, n_grid, linear_at=v_mid)
+    tuned = finetune_ideal(
+        W0, b0, X_seq, y_seq, n_grid, float(finetune["learning_rate"]),
+        int(finetune["epochs"]), int(finetune["batch_size"]), child_rng(seed, "finetune"),
+    )
+
+    rows = []
+    # weight = W0 + converted PSV change: exact (bit for bit) when nothing was mapped
+    volts_per_w = spec.range_V / (2 * w_max)
+    weights = {
+        "device": [W0 + ((s - state0_V) / volts_per_w).T for s in dev_states],
+        "ideal_linear": [W0 + ((s - state0_V) / volts_per_w).T for s in lin_states],
+        "finetune": [w for w, _ in tuned],
+    }
+    biases = {"device": [b0] * len(n_grid), "ideal_linear": [b0] * len(n_grid),
+              "finetune": [b for _, b in tuned]}
+    for method in METHODS:
+        for n, W, b in zip(n_grid, weights[method], biases[method], strict=True):
+            rows.append(
+                {
+                    "method": method,
+                    "n_images": n,
+                    "accuracy_dataset2": accuracy(X2t, y2t, W, b),
+                    "accuracy_dataset1": accuracy(X1t, y1t, W, b),
+                }
+            )
+    table = pd.DataFrame(rows)
+    for method in METHODS:
+        last = table[(table["method"] == method) & (table["n_images"] == n_grid[-1])].iloc[0]
+        say(
+            f"{method:>12}: after {n_grid[-1]} images dataset2 {last['accuracy_dataset2']:.3f}, "
+            f"dataset1 {last['accuracy_dataset1']:.3f}"
+        )
+
+    # Fig 5g-i: a fixed, class-balanced set of dataset2 test samples
+    fig_idx = mapping_order(y2t, K, n_figure_samples, child_rng(seed, "figure-samples"))
+    fig_idx = fig_idx[np.argsort(y2t[fig_idx], kind="stable")]
+    Wd = weights["device"][-1]
+    pixels_R = pixel_to_resistance_ohm(X_seq[:K], scheme, leakage_resistance_ohm)
+    arrays = {
+        "dataset1": np.array(d1),
+        "dataset2": np.array(d2),
+        "n_images": np.array(n_grid),
+        "weights_before_V": state0_V,
+        "weights_after_V": dev_states[-1],
+        "weights_after_linear_V": lin_states[-1],
+        "weights_before": W0.T,
+        "weights_after": Wd.T,
+        "intercept": b0,
+        "figure_labels": y2t[fig_idx],
+        "proba_before": predict_proba(X2t[fig_idx], W0, b0),
+        "proba_after": predict_proba(X2t[fig_idx], Wd, b0),
+        "example_images": X_seq[:K],
+        "example_labels": y_seq[:K],
+        "example_resistance_ohm": pixels_R,
+        "window_V": np.array([lo, hi]),
+    }
+    return AdaptationResult(table=table, arrays=arrays)
