@@ -18,6 +18,8 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/traces.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/networks.smk"
 
 
 rule all:

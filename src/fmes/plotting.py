@@ -82,3 +82,32 @@ def calibration_figure(params, table, protocols: dict) -> plt.Figure:
     axes[2].axvline(0, color="k", lw=0.8)
     axes[2].set(xlabel="model − paper (% of paper)", title="numeric targets (red: outside tolerance)")
     return fig
+
+
+def comparison_figure(table) -> plt.Figure:
+    """The paper-versus-reproduction table at a glance: relative difference of every numeric
+    value (bar, with the target's tolerance as a grey band) and the verdict on every claim."""
+    import numpy as np
+
+    status_color = {"pass": "tab:green", "fail": "tab:red", "not evaluated": "tab:gray"}
+    n = len(table)
+    fig, ax = plt.subplots(figsize=(9, 0.32 * n + 1.2))
+    y = np.arange(n)[::-1]
+    rel = table["relative_difference"].to_numpy(dtype=float) * 100
+    tol = table["tolerance_rel"].to_numpy(dtype=float) * 100
+    for yi, r, t, status, comparison in zip(y, rel, tol, table["status"], table["comparison"], strict=True):
+        color = status_color.get(status, "k")
+        if np.isfinite(t):
+            ax.barh(yi, 2 * t, left=-t, color="0.9", height=0.8)
+        if np.isfinite(r):
+            ax.barh(yi, np.clip(r, -150, 150), color=color, height=0.5)
+        else:
+            ax.plot(0, yi, marker="o" if status == "pass" else "X", color=color, ms=8)
+        if comparison in ("greater", "less") and np.isfinite(r):
+            ax.text(np.clip(r, -150, 150), yi, f"  ({comparison})", va="center", fontsize=7)
+    ax.set_yticks(y, [f"{tid} [{st}]" for tid, st in zip(table["target_id"], table["stage"], strict=True)])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlim(-155, 155)
+    ax.set_xlabel("reproduced − paper (% of the paper's value; grey: tolerance; dots: trends/claims)")
+    ax.set_title("Paper vs reproduction (green: pass, red: fail, grey: not evaluated)")
+    return fig

