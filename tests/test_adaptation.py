@@ -20,17 +20,18 @@ from fmes.adaptation import (
 )
 from fmes.mnist import load_mnist
 
-# A small hand-written device_params table (the analysis stage writes the real one).
+# A small hand-written device_params table shaped like the analysis stage's fit of the
+# calibrated circuit (low R: small range, fast relaxation; open: wide and nearly linear).
 PARAMS = pd.DataFrame(
     {
         "resistance_label": ["500", "1000", "8000", "open"],
         "resistance_ohm": [500.0, 1000.0, 8000.0, math.inf],
-        "g_min_V": [0.05, 0.08, 0.12, 0.15],
-        "g_max_V": [0.35, 0.45, 0.80, 0.95],
+        "g_min_V": [-0.0004, -0.0011, -0.0052, -0.0001],
+        "g_max_V": [0.0004, 0.0011, 0.0087, 0.0157],
         "n_pulses": [150, 150, 150, 150],
-        "a_p_pulses": [15.0, 30.0, 120.0, 60.0],
-        "a_d_pulses": [12.0, 25.0, 100.0, 50.0],
-        "c2c_sigma_frac": [0.01, 0.01, 0.005, 0.008],
+        "a_p_pulses": [23.0, 32.0, 164.0, 23000.0],
+        "a_d_pulses": [23.0, 32.0, 165.0, 21000.0],
+        "c2c_sigma_frac": [0.017, 0.006, 0.001, 0.0009],
         "d2d_a_cv": [0.05, 0.05, 0.05, 0.05],
         "d2d_range_cv": [0.03, 0.03, 0.03, 0.03],
     }
@@ -62,8 +63,10 @@ def _acc(table, method, n, col="accuracy_dataset2"):
     return float(table[(table["method"] == method) & (table["n_images"] == n)][col].iloc[0])
 
 
-def test_scheme_raises_dataset2_accuracy(result):
-    t = result.table
+@pytest.mark.parametrize("ltd_pulses", [0, 1])
+def test_scheme_raises_dataset2_accuracy(mnist, result, ltd_pulses):
+    # the module fixture runs the default (one LTD pulse on the other rows)
+    t = result.table if ltd_pulses == 1 else _run(mnist, other_rows_ltd_pulses=ltd_pulses).table
     before, after = _acc(t, "device", 0), _acc(t, "device", 80)
     assert before < 0.4  # the dataset1 network does not read dataset2
     assert after > before + 0.3 and after > 0.6

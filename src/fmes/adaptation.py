@@ -31,11 +31,13 @@ Scheme (one mapped image x of dataset2 with label k)
    (charge drained by the parallel resistor); bright pixels are potentiated toward the open-state
    ceiling. Cycle-to-cycle noise (sigma x sqrt(n) per image) and a per-device log-normal spread
    of A are included when ``variability`` is on.
-4. **Other rows.** By default (``other_rows_ltd_pulses: 0``) rows j != k are not addressed: they
-   hold their state (open-state retention is long, Fig 3g). With ``other_rows_ltd_pulses = m > 0``
-   they receive m identical *depressing* pulses (-1 mA) at the same pixel resistances, relaxing
-   toward each state's LTD asymptote with e^{-m/A_D(R)} (an optional, competitive variant; still
-   only resistances change).
+4. **Other rows.** In a crossbar, pixel p drives input line p, so its resistance applies to the
+   synapse (p, j) of every output row j; the output driver only chooses the pulse sign. By
+   default (``other_rows_ltd_pulses: 1``) every other row j != k receives that many identical
+   *depressing* pulses (-1 mA, same amplitude and width) at the same pixel resistances, relaxing
+   toward each state's LTD asymptote with e^{-m/A_D(R)}: class k's bright pixels are pushed down
+   on the competing rows (a competitive, still gradient-free update). With 0 the other rows are
+   not addressed and hold their state (open-state retention is long, Fig 3g).
 5. Biases (peripheral circuit, floating point) are left as trained.
 
 Design notes. The update of a synapse is a clipped affine map v <- clip(f v + (1 - f) a + e,
@@ -237,7 +239,7 @@ class MappingScheme:
     r_bright_ohm: float = math.inf  # resistance of a white pixel (x = 1); inf = open
     gamma: float = 1.0  # u = x ** gamma before the log-R_eff interpolation
     pulses_per_image: int = 5  # identical LTP pulses on the mapped row per image
-    other_rows_ltd_pulses: int = 0  # identical LTD pulses on the other rows (0 = they hold)
+    other_rows_ltd_pulses: int = 1  # identical LTD pulses on the other rows (0 = they hold)
     variability: bool = True  # cycle-to-cycle noise and device-to-device spread of A
 
     def __post_init__(self) -> None:
@@ -268,7 +270,7 @@ class MappingScheme:
             r_bright_ohm=parse_resistance(mapping.get("r_bright", "open")),
             gamma=float(mapping.get("gamma", 1.0)),
             pulses_per_image=int(mapping.get("pulses_per_image", 5)),
-            other_rows_ltd_pulses=int(mapping.get("other_rows_ltd_pulses", 0)),
+            other_rows_ltd_pulses=int(mapping.get("other_rows_ltd_pulses", 1)),
             variability=bool(mapping.get("variability", True)),
         )
 
