@@ -22,6 +22,9 @@ def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    # mkstemp creates the file with mode 0600; give the output the mode a plain open() would
+    # (0666 minus the umask), so results stay readable by the group on shared/cluster filesystems
+    os.chmod(tmp_name, 0o666 & ~_umask())
     tmp = Path(tmp_name)
     try:
         write(tmp)
@@ -30,6 +33,13 @@ def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; restore it at once (no threads write here)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike, float_format: str = "%.10g") -> Path:
