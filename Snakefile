@@ -20,6 +20,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/traces.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/networks.smk"
+include: "workflow/rules/adaptation.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -82,3 +82,140 @@ def compare(targets: list[dict], claims: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _nominal(frame: pd.DataFrame, nominal_device: str) -> pd.DataFrame:
+    ok = frame["status"].eq("ok") if "status" in frame.columns else True
+    if "device_id" in frame.columns:
+        ok = ok & frame["device_id"].eq(nominal_device)
+    return frame[ok]
+
+
+def _ohm_order(labels) -> list[str]:
+    from fmes.traces import parse_resistance
+
+    return sorted(set(labels), key=parse_resistance)
+
+
+def retention_after_settling(time_s: np.ndarray, psv_V: np.ndarray, end_s: float, t_ref_s: float = 1.0, t_ret_s: float = 100.0) -> float:
+    """PSV ``t_ret_s`` after the end of a train over the PSV ``t_ref_s`` after it (linear
+    interpolation). The paper's "almost unchanged" (Fig 3g) is about the long-term state after
+    the short initial decrease it also describes, hence the 1 s reference (see paper_targets)."""
+    if time_s[-1] < end_s + t_ret_s:
+        return math.nan
+    u_ref, u_ret = np.interp([end_s + t_ref_s, end_s + t_ret_s], time_s, psv_V)
+    return float(u_ret / u_ref) if u_ref > 0 else math.nan
+
+
+def claims_from_analyses(
+    tables: dict[str, pd.DataFrame], nominal_device: str, retention_open: float = math.nan
+) -> pd.DataFrame:
+    """Claims measured on the (synthetic or raw) traces by the analysis stage.
+
+    ``tables`` holds the analysis tables by file stem (``iv_current_at_target``, ``ppf_values``,
+    ``pulse_response``, ``ltp_ltd_fits``, ``device_params``). A quantity the data cannot give
+    (e.g. no 7000 ohm PPF trace) is simply absent; the calibration's model value then stands.
+    """
+    rows: list[dict] = []
+    iv = _nominal(tables["iv_current_at_target"], nominal_device)
+    iv = iv[np.isclose(iv["sweep_rate_V_per_s"], 0.05) & np.isclose(iv["v_target_V"], 0.6)]
+    for label, target in (("500", "iv_current_0p6V_500ohm"), ("8000", "iv_current_0p6V_8000ohm")):
+        sel = iv[iv["resistance_label"] == label]["current_at_target_A"]
+        if len(sel):
+            rows.append(claim(target, sel.mean(), sel.std() if len(sel) > 1 else math.nan, len(sel), "measured on the traces"))
+
+    ppf = tables["ppf_values"]
+    ppf = ppf[ppf["status"].eq("ok")]
+    at10 = ppf[(ppf["resistance_label"] == "7000") & np.isclose(ppf["interval_s"], 0.01)]
+    if len(at10):
+        rows.append(claim("ppf_A1_7000ohm", at10["a1_V"].mean(), n=len(at10), note="measured on the traces"))
+        rows.append(claim("ppf_A2_7000ohm", at10["a2_V"].mean(), n=len(at10), note="measured on the traces"))
+    at20 = ppf[np.isclose(ppf["interval_s"], 0.02)]
+    if at20["resistance_label"].nunique() > 1:
+        order = _ohm_order(at20["resistance_label"])
+        values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
+        rows.append(trend_claim("ppf_decays_faster_at_lower_R", order, values, increasing=True))
+
+    pulses = _nominal(tables["pulse_response"], nominal_device)
+    if len(pulses):
+        one_ms = pulses[np.isclose(pulses["width_s"], 1e-3)]
+        one_ma = pulses[np.isclose(pulses["amplitude_A"], 1e-3)]
+        by_amp = one_ms.pivot_table(index="resistance_label", columns="amplitude_A", values="psv_change_V")
+        if by_amp.shape[1] > 1:
+            holds = all(np.all(np.diff(r.dropna().to_numpy()) > 0) for _, r in by_amp.iterrows())
+            rows.append(claim("psv_increases_with_amplitude", float(holds), n=by_amp.size, note=f"{by_amp.shape[0]} resistance states"))
+        by_width = one_ma.pivot_table(index="resistance_label", columns="width_s", values="psv_change_V")
+        if by_width.shape[1] > 1:
+            holds = all(np.all(np.diff(r.dropna().to_numpy()) > 0) for _, r in by_width.iterrows())
+            rows.append(claim("psv_increases_with_width", float(holds), n=by_width.size, note=f"{by_width.shape[0]} resistance states"))
+        base = one_ms[np.isclose(one_ms["amplitude_A"], 1e-3)]
+        if base["resistance_label"].nunique() > 1:
+            order = _ohm_order(base["resistance_label"])
+            rows.append(trend_claim("psv_increases_with_resistance", order,
+                                    base.groupby("resistance_label")["psv_change_V"].mean().reindex(order).to_numpy(), True))
+        half = one_ms[np.isclose(one_ms["amplitude_A"], 5e-4)]
+        for label, target in (("500", "psv_0p5mA_500ohm"), ("8000", "psv_0p5mA_8000ohm")):
+            sel = half[half["resistance_label"] == label]["psv_change_V"]
+            if len(sel):
+                rows.append(claim(target, sel.mean(), n=len(sel), note="1 ms pulse assumed (width not stated)"))
+
+    fits = tables["ltp_ltd_fits"]
+    fits = fits[fits["converged"].astype(str).eq("True")]
+    nominal = fits[fits["device_id"] == nominal_device]
+    dr = nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])]["w_max_over_w_min"]
+    if len(dr):
+        rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note="min over 500, 1000, 8000 ohm, open (nominal device)"))
+    finite = nominal[nominal["resistance_label"] != "open"]
+    if finite["resistance_label"].nunique() > 1:
+        order = _ohm_order(finite["resistance_label"])
+        rows.append(trend_claim("dw_increases_with_R", order, finite.groupby("resistance_label")["mean_dw_ltp_V"].mean().reindex(order).to_numpy(), True))
+    params = tables["device_params"]
+    params = params[params["resistance_label"] != "open"]
+    if len(params) > 1:
+        order = _ohm_order(params["resistance_label"])
+        rows.append(trend_claim("nl_decreases_with_R", order, params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(), False))
+    if np.isfinite(retention_open):
+        rows.append(claim("retention_open_100s", retention_open, note="PSV(end+100 s)/PSV(end+1 s) of the open-state 500 Hz train trace"))
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def claims_from_networks(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Fig 4d accuracies (784-100-10 after training, mean and std over seeds) and the headline."""
+    rows = []
+    mlp = accuracy[accuracy["net"] == "mlp"].set_index("state")
+    epochs = int(accuracy["epochs"].iloc[0]) if len(accuracy) else 0
+    for state, target in (("8000", "accuracy_mlp_8000ohm"), ("open", "accuracy_mlp_open")):
+        if state in mlp.index:
+            r = mlp.loc[state]
+            rows.append(claim(target, r["final_test_accuracy_mean"], r["final_test_accuracy_std"], int(r["n_seeds"]),
+                              f"{epochs} epochs (paper: 100)"))
+    if {"8000", "open"} <= set(mlp.index):
+        rows.append(trend_claim("accuracy_8000_above_open", ["open", "8000"],
+                                mlp.loc[["open", "8000"], "final_test_accuracy_mean"].to_numpy(), increasing=True))
+    devices = accuracy[accuracy["state"] != "ideal"]
+    if len(devices):
+        best = devices.loc[devices["final_test_accuracy_mean"].idxmax()]
+        rows.append(claim("accuracy_headline", best["final_test_accuracy_mean"], best["final_test_accuracy_std"], int(best["n_seeds"]),
+                          f"best device network: {best['net']} at {best['state']} ohm"))
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def claims_from_adaptation(adaptation: pd.DataFrame) -> pd.DataFrame:
+    """Fig 5: dataset1 accuracy of the trained network, dataset2 accuracy before mapping and after
+    the largest number of mapped images (device scheme, mean and std over seeds)."""
+    device = adaptation[adaptation["method"] == "device"].sort_values("n_images")
+    if device.empty:
+        return pd.DataFrame(columns=CLAIM_COLUMNS)
+    before, after = device.iloc[0], device.iloc[-1]
+    n = int(before["n_seeds"])
+    return pd.DataFrame(
+        [
+            claim("adaptation_dataset1_accuracy", before["accuracy_dataset1_mean"], before["accuracy_dataset1_std"], n,
+                  "784->4 device network, open state, before adaptation"),
+            claim("adaptation_dataset2_before", before["accuracy_dataset2_mean"], before["accuracy_dataset2_std"], n,
+                  "dataset2 read through outputs trained on dataset1"),
+            claim("adaptation_dataset2_after", after["accuracy_dataset2_mean"], after["accuracy_dataset2_std"], n,
+                  f"after {int(after['n_images'])} mapped images; dataset1 then {after['accuracy_dataset1_mean']:.2f}"),
+        ],
+        columns=CLAIM_COLUMNS,
+    )

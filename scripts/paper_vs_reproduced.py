@@ -1,0 +1,46 @@
+"""Rule paper_vs_reproduced: every quoted value and claim of the paper beside the reproduction."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from fmes import comparison
+from fmes.analysis.pulses import detect_pulses
+from fmes.calibration import load_targets
+from fmes.io import write_csv
+from fmes.logs import rule_logger
+from fmes.plotting import comparison_figure, save_figure
+from fmes.traces import read_manifest, read_trace
+
+snakemake = globals()["snakemake"]
+log = rule_logger("paper_vs_reproduced", snakemake.log[0])
+inp = snakemake.input
+targets = load_targets(inp.targets)
+tables = {Path(p).stem: pd.read_csv(p) for p in inp.analysis}
+
+# retention of the open-state 500 Hz train, straight from its trace (Fig 3g)
+manifest = read_manifest(inp.manifest, check_files=False)
+train = manifest[(manifest["protocol"] == "pulse_train") & (manifest["resistance_label"] == "open")
+                 & (manifest["device_id"] == snakemake.params.nominal_device)]
+retention = float("nan")
+if len(train):
+    trace = read_trace(train["trace_path"].iloc[0])
+    pulses = detect_pulses(trace["time_s"].to_numpy(), trace["current_A"].to_numpy())
+    retention = comparison.retention_after_settling(trace["time_s"].to_numpy(), trace["voltage_V"].to_numpy(),
+                                                    float(pulses["offset_s"].iloc[-1]))
+
+claims = pd.concat(
+    [
+        comparison.claims_from_calibration(pd.read_csv(inp.calibration)),  # model values first ...
+        comparison.claims_from_analyses(tables, snakemake.params.nominal_device, retention),  # ... measured ones win
+        comparison.claims_from_networks(pd.read_csv(inp.networks)),
+        *(comparison.claims_from_adaptation(pd.read_csv(p)) for p in inp.adaptation),
+    ],
+    ignore_index=True,
+)
+table = comparison.compare(targets, claims)
+for row in table.itertuples():
+    log.info("%-32s paper=%-8.4g reproduced=%-10.4g %s", row.target_id, row.paper_value, row.reproduced_value, row.status)
+log.info("%d pass, %d fail, %d not evaluated", *(int((table["status"] == s).sum()) for s in ("pass", "fail", "not evaluated")))
+write_csv(table, snakemake.output.table)
+save_figure(comparison_figure(table), snakemake.output.figure)
