@@ -39,3 +39,21 @@ def test_raw_source_without_manifest_says_which_key(tmp_path):
     )
     assert proc.returncode != 0
     assert "lab/manifest.csv (config key traces.raw_manifest) does not exist" in proc.stdout + proc.stderr
+
+
+def test_tiny_run_builds_every_stage_and_the_paper_table(tiny_run):
+    tables = tiny_run / "results/tables"
+    for name in ("device_params", "ppf_fits", "ltp_ltd_fits", "network_accuracy", "adaptation", "paper_vs_reproduced"):
+        assert (tables / f"{name}.csv").stat().st_size > 0, name
+    paper = pd.read_csv(tables / "paper_vs_reproduced.csv")
+    assert paper["reproduced_value"].notna().all(), paper.loc[paper["reproduced_value"].isna(), "target_id"].tolist()
+    assert set(paper["status"]) <= {"pass", "fail"}
+    fitted = paper.set_index("target_id").loc[["iv_current_0p6V_500ohm", "iv_current_0p6V_8000ohm"]]
+    assert (fitted["status"] == "pass").all()
+
+
+def test_report_is_built_on_the_tiny_run(tiny_run):
+    run_snakemake(tiny_run, "--configfile", str(ROOT / "config/tiny.yaml"), "--report", "results/report.html")
+    html = (tiny_run / "results/report.html").read_bytes()
+    assert len(html) > 100_000
+    assert b"paper_vs_reproduced" in html
