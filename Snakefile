@@ -3,7 +3,9 @@
 #        snakemake --cores 2 --configfile my.yaml   (reanalysis; see README)
 import os
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from fmes.config import validate_config
 
 min_version("9.0")
 
@@ -13,7 +15,7 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 
 include: "workflow/rules/common.smk"

@@ -256,22 +256,29 @@ def pulse_sample_times(
     samples_per_pulse: int = 10,
     samples_per_gap: int = 12,
     gap_first_fraction: float = 1e-3,
+    samples_in_tail: int = 60,
+    tail_first_s: float = 1e-5,
 ) -> Array:
     """Sample times for a pulse protocol: uniform inside pulses, log-spaced in gaps.
 
     Inside a pulse the last sample sits at 99.9% of the width so that the peak PSV is read
-    just before the current switches off. Gaps (and the forgetting tail) are log-spaced, which
-    is what retention fits want.
+    just before the current switches off. Gaps between pulses are log-spaced from
+    ``gap_first_fraction`` of the gap; the forgetting tail after the last pulse is log-spaced in
+    absolute time from ``tail_first_s`` to its end with ``samples_in_tail`` points, so every
+    decade of a retention curve (ms double-layer relaxation to 100 s self-discharge) is seen.
     """
     start = drive.start_s
     stop = np.append(start[1:], start[-1] + tail_s)
     on = drive.level != 0
+    gap = ~on
+    gap[-1] = False
     on_frac = np.append(np.arange(samples_per_pulse) / samples_per_pulse, 0.999)
     off_frac = np.concatenate([[0.0], np.geomspace(gap_first_fraction, 0.999, samples_per_gap - 1)])
-    times = np.concatenate(
-        [_segment_samples(start[on], stop[on], on_frac), _segment_samples(start[~on], stop[~on], off_frac)]
-    )
-    return np.unique(times)
+    parts = [_segment_samples(start[on], stop[on], on_frac), _segment_samples(start[gap], stop[gap], off_frac)]
+    if not on[-1]:
+        first = min(tail_first_s, 0.1 * tail_s)
+        parts.append(start[-1] + np.concatenate([[0.0], np.geomspace(first, tail_s, samples_in_tail - 1)]))
+    return np.unique(np.concatenate(parts))
 
 
 def iv_sweep_stimulus(v_max_V: float, sweep_rate_V_per_s: float, samples: int = 401) -> Stimulus:

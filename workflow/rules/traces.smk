@@ -16,7 +16,9 @@ rule calibrate_device:
     params:
         device=config["device"],
         calibration=config["calibration"],
-        protocols=config["protocols"],
+        # only the protocols the calibration evaluates: a change of, say, the PPF grid must not
+        # rerun the calibration (Snakemake reruns a rule whenever its params change)
+        protocols={k: config["protocols"][k] for k in ("iv_sweep", "pulse_train", "ltp_ltd")},
     log:
         "results/logs/calibrate_device.log",
     benchmark:

@@ -69,22 +69,22 @@ _UNITS = {"tau1": "s", "tau2": "s"}
 
 def _fit_single(dt, y, max_nfev) -> FitOutcome:
     model = lmfit.Model(ppf_single)
-    span = float(np.ptp(dt)) or 1.0
-    c0 = max(float(np.max(y) - 1.0), 1e-3)
+    span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
+    c0 = max(float(np.max(y, initial=1.0) - 1.0), 1e-3)  # initial=: an empty series is flagged by run_fit
 
     def cfg(p: lmfit.Parameters) -> None:
         p["c1"].set(min=0.0)
         p["tau1"].set(min=1e-6 * span, max=1e3 * span)
 
-    taus = np.geomspace(max(float(np.min(dt)), 1e-3 * span), float(np.max(dt)), 4)
+    taus = np.geomspace(max(float(np.min(dt, initial=span)), 1e-3 * span), float(np.max(dt, initial=span)), 4)
     starts = [{"c1": c0 * 2, "tau1": tau} for tau in taus]
     return run_fit(model, y, dt, starts, cfg, max_nfev=max_nfev)
 
 
 def _fit_double(dt, y, max_nfev) -> FitOutcome:
     model = lmfit.Model(ppf_double)
-    span = float(np.ptp(dt)) or 1.0
-    c0 = max(float(np.max(y) - 1.0), 1e-3)
+    span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
+    c0 = max(float(np.max(y, initial=1.0) - 1.0), 1e-3)  # initial=: an empty series is flagged by run_fit
 
     def cfg(p: lmfit.Parameters) -> None:
         p["c1"].set(min=0.0)
@@ -93,8 +93,8 @@ def _fit_double(dt, y, max_nfev) -> FitOutcome:
         p["delta"].set(min=1e-9 * span, max=1e4 * span)
         p.add("tau2", expr="tau1 + delta")
 
-    lo = max(float(np.min(dt)), 1e-3 * span)
-    taus = np.geomspace(lo, float(np.max(dt)), 4)
+    lo = max(float(np.min(dt, initial=span)), 1e-3 * span)
+    taus = np.geomspace(lo, float(np.max(dt, initial=span)), 4)
     starts = [
         {"c1": c0, "tau1": t1, "c2": c0, "delta": t2 - t1}
         for i, t1 in enumerate(taus)
@@ -134,6 +134,8 @@ def fit_ppf(
         raise ValueError("criterion must be 'aic' or 'bic'")
     dt = np.asarray(dt_s, float)
     y = np.asarray(ppf, float)
+    finite = np.isfinite(dt) & np.isfinite(y)
+    dt, y = dt[finite], y[finite]
     fits: dict[str, FitOutcome] = {}
     if model in {"auto", "single"}:
         fits["single"] = _fit_single(dt, y, max_nfev)
