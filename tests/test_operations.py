@@ -82,11 +82,6 @@ def test_trace_generation_key_reruns_synthesis_and_downstream_only(tiny_run, tmp
     assert set(jobs) == downstream_of(work, "synthesize_traces")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calibrate_device receives the whole `protocols` section as params although calibration "
-    "uses only iv_sweep, pulse_train and ltp_ltd: a PPF-grid change reruns the calibration",
-)
 def test_ppf_interval_grid_does_not_rerun_calibration(tiny_run, tmp_path):
     work = copy_run(tiny_run, tmp_path / "run")
     override = write_yaml(tmp_path / "ppf.yaml", "protocols:\n  ppf:\n    intervals_s: [0.002, 0.01, 0.1]\n")

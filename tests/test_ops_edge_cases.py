@@ -28,8 +28,6 @@ def test_ppf_fit_on_all_equal_data_is_flagged_not_trusted():
     assert row["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="fit_ppf promises 'never raises' but empty input raises numpy's "
-                   "'zero-size array to reduction operation maximum'")
 def test_ppf_fit_on_no_data_is_flagged():
     row = fit_ppf(np.array([]), np.array([]))
     assert not row["converged"]

@@ -13,6 +13,7 @@ from fmes import synthetic
 from fmes.traces import (
     SuspiciousInputWarning,
     TraceContractError,
+    check_trace_against_manifest,
     parse_resistance,
     read_manifest,
     read_trace,
@@ -144,3 +145,23 @@ def test_clean_manifest_raises_no_warning(dataset, tmp_path):
 @pytest.mark.parametrize(("text", "ohm"), [("500", 500.0), (" 8000.0 ", 8000.0), ("open", math.inf), ("", math.inf), (None, math.inf)])
 def test_parse_resistance(text, ohm):
     assert parse_resistance(text) == ohm
+
+
+@pytest.mark.parametrize(
+    ("protocol", "edit", "message"),
+    [
+        ("pulse_train", lambda t: t.assign(time_s=t["time_s"] * 1000), "time in ms?"),
+        ("pulse_train", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), "columns swapped?"),
+        ("ppf", lambda t: t.assign(current_A=t["current_A"] * 1000), "mA for A?"),
+        ("iv_sweep", lambda t: t.assign(time_s=t["time_s"] * 1000), "time in ms?"),
+        ("iv_sweep", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), "columns swapped?"),
+    ],
+)
+def test_unit_slips_against_the_manifest_are_warned(dataset, protocol, edit, message):
+    folder, _ = dataset
+    manifest = read_manifest(folder / "manifest.csv")
+    row = manifest[manifest["protocol"] == protocol].iloc[0]
+    trace = read_trace(row["trace_path"])
+    assert check_trace_against_manifest(trace, row, row["trace_path"]) == []
+    with pytest.warns(SuspiciousInputWarning, match=message):
+        check_trace_against_manifest(edit(trace), row, row["trace_path"])

@@ -12,6 +12,8 @@ def test_tiny_run_produces_traces_and_calibration(tiny_run):
     assert (fitted["relative_error"].abs() < 0.1).all()
     assert (tiny_run / "results/figures/calibration.png").stat().st_size > 10_000
     manifest = read_manifest(tiny_run / "results/traces/synthetic/manifest.csv")
+    working = read_manifest(tiny_run / "results/traces/manifest.csv")  # readable as a manifest too
+    assert (working["trace_path"].to_numpy() == manifest["trace_path"].to_numpy()).all()
     assert set(manifest["protocol"]) == {"iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd"}
     array = manifest[manifest["device_id"] != "nominal"]
     assert len(array) == 2 * 2 * 3 * 2  # rows x cols x cycles x resistances of config/tiny.yaml

@@ -220,3 +220,50 @@ def write_dataset(manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folde
     columns = [c for c in MANIFEST_COLUMNS if c in manifest.columns]
     columns += [c for c in manifest.columns if c not in MANIFEST_COLUMNS]  # extra columns are kept
     return write_csv(manifest[columns], folder / "manifest.csv")
+
+
+def check_trace_against_manifest(trace: pd.DataFrame, row: pd.Series, path: str | os.PathLike, factor: float = 20.0) -> list[str]:
+    """Unit slips only the manifest row can reveal: columns swapped, mA for A, ms for s.
+
+    Compares the trace with its protocol parameters (peak drive, total on-time of the pulses,
+    sweep duration); anything off by more than ``factor`` is returned as a message and raised as
+    a :class:`SuspiciousInputWarning`. Valid data are never rejected here.
+    """
+    t = trace["time_s"].to_numpy()
+    current = trace["current_A"].to_numpy()
+    voltage = trace["voltage_V"].to_numpy()
+    messages: list[str] = []
+
+    def off(ratio: float) -> bool:
+        return not (1.0 / factor < ratio < factor)
+
+    if row["protocol"] == "iv_sweep":
+        v_max = float(row["v_max_V"])
+        peak_v = float(np.max(np.abs(voltage)))
+        if off(peak_v / v_max):
+            if not off(float(np.max(np.abs(current))) / v_max):
+                messages.append(f"voltage_V peaks at {peak_v:.3g} but current_A near v_max_V={v_max:g}: columns swapped?")
+            else:
+                messages.append(f"voltage_V peaks at {peak_v:.3g} V, manifest v_max_V={v_max:g} V: units?")
+        expected_s = 2 * v_max / float(row["sweep_rate_V_per_s"])
+        if off((t[-1] - t[0]) / expected_s):
+            messages.append(f"trace lasts {t[-1] - t[0]:.3g} s, a 0->v_max->0 sweep {expected_s:.3g} s: time in ms?")
+    else:
+        amplitude = abs(float(row["amplitude_A"]))
+        peak_i = float(np.max(np.abs(current)))
+        if off(peak_i / amplitude):
+            if not off(float(np.max(np.abs(voltage))) / amplitude):
+                messages.append(f"current_A peaks at {peak_i:.3g} but voltage_V near amplitude_A={amplitude:g}: columns swapped?")
+            else:
+                messages.append(f"current_A peaks at {peak_i:.3g} A, manifest amplitude_A={amplitude:g} A: mA for A?")
+        else:
+            # total time spent inside pulses (left Riemann sum over samples above half amplitude)
+            on = np.abs(current[:-1]) > 0.5 * amplitude
+            on_time_s = float(np.sum(np.diff(t)[on]))
+            pulses = {"pulse": 1, "ppf": 2, "pulse_train": float(row["n_pulses"]), "ltp_ltd": 2 * float(row["n_pulses"])}[row["protocol"]]
+            expected_s = pulses * float(row["width_s"])
+            if on_time_s > 0 and off(on_time_s / expected_s):
+                messages.append(f"pulses last {on_time_s:.3g} s in total, manifest expects {expected_s:.3g} s: time in ms?")
+    for message in messages:
+        warnings.warn(f"{path}: {message}", SuspiciousInputWarning, stacklevel=2)
+    return messages
