@@ -26,9 +26,7 @@ snakemake = globals()["snakemake"]
 log = rule_logger("analyse_acf", snakemake.log[0])
 P = snakemake.params
 manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
-rows = protocol_rows(manifest, "pulse")
-if (rows["device_id"] == P.nominal_device).any():
-    rows = rows[rows["device_id"] == P.nominal_device]
+rows = protocol_rows(manifest, "pulse", P.nominal_device)
 # The width series is the set of pulses at the most common amplitude (Fig 2d).
 if len(rows):
     amp0 = rows["amplitude_A"].mode().iloc[0]

@@ -25,9 +25,7 @@ log = rule_logger("analyse_ppf", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
 manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
-rows = protocol_rows(manifest, "ppf")
-if (rows["device_id"] == P.nominal_device).any():
-    rows = rows[rows["device_id"] == P.nominal_device]
+rows = protocol_rows(manifest, "ppf", P.nominal_device)
 log.info("ppf protocol: %d traces", len(rows))
 
 records, examples = [], {}

@@ -27,13 +27,8 @@ manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
 nominal = P.nominal_device
 
 
-def nominal_only(rows):
-    # Figures show the reference device; the variability array is analysed elsewhere.
-    return rows[rows["device_id"] == nominal] if (rows["device_id"] == nominal).any() else rows
-
-
 # ---------------------------------------------------------------- single pulses
-rows = nominal_only(protocol_rows(manifest, "pulse"))
+rows = protocol_rows(manifest, "pulse", nominal)
 log.info("pulse protocol: %d traces", len(rows))
 records, traces = [], {}
 for k, r in enumerate(rows.itertuples(index=False), start=1):
@@ -141,7 +136,7 @@ else:
     save_figure(fig, out.fig2e)
 
 # ---------------------------------------------------------------- I-V sweeps
-rows = nominal_only(protocol_rows(manifest, "iv_sweep"))
+rows = protocol_rows(manifest, "iv_sweep", nominal)
 log.info("iv_sweep protocol: %d traces", len(rows))
 iv_records, loops = [], []
 for r in rows.itertuples(index=False):

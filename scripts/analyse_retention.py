@@ -29,12 +29,8 @@ manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
 nominal = P.nominal_device
 
 
-def nominal_only(rows):
-    return rows[rows["device_id"] == nominal] if (rows["device_id"] == nominal).any() else rows
-
-
-train_rows = nominal_only(protocol_rows(manifest, "pulse_train"))
-pulse_rows = nominal_only(protocol_rows(manifest, "pulse"))
+train_rows = protocol_rows(manifest, "pulse_train", nominal)
+pulse_rows = protocol_rows(manifest, "pulse", nominal)
 if len(pulse_rows):  # forgetting after the nominal single pulse (most common amplitude/width)
     a0, w0 = pulse_rows["amplitude_A"].mode().iloc[0], pulse_rows["width_s"].mode().iloc[0]
     pulse_rows = pulse_rows[

@@ -101,9 +101,9 @@ def test_variability_and_device_params_contract():
     assert d2d["cv"].between(0.01, 0.3).all()
     assert (var[var["metric"] == "a_p_pulses"]["n_excluded"] == 1).all()
     params, prov = assemble_device_params(fits, var, resistance_order=["8000", "500"])
-    assert list(params.columns) == DEVICE_PARAMS_COLUMNS
+    assert tuple(params.columns) == DEVICE_PARAMS_COLUMNS
     assert list(params["resistance_label"]) == ["8000", "500"]
-    assert params[DEVICE_PARAMS_COLUMNS[1:]].notna().all().all()
+    assert params[list(DEVICE_PARAMS_COLUMNS[1:])].notna().all().all()
     # A state without array data borrows the pooled spread and says so.
     only_500 = var[var["resistance_label"] == "500"]
     params2, prov2 = assemble_device_params(fits, only_500)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import fmes.synapse as synapse
+from fmes.contracts import DEVICE_PARAMS_COLUMNS
 from fmes.synapse import (
-    DEVICE_PARAM_COLUMNS,
     DeviceSpec,
     SynapseArray,
     apply_pulses,
@@ -40,7 +40,7 @@ PARAMS = pd.DataFrame(
 
 
 def test_load_device_params(tmp_path):
-    assert tuple(PARAMS.columns) == DEVICE_PARAM_COLUMNS
+    assert tuple(PARAMS.columns) == DEVICE_PARAMS_COLUMNS
     path = tmp_path / "device_params.csv"
     PARAMS.to_csv(path, index=False)
     specs = load_device_params(path)

@@ -42,23 +42,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-DEVICE_PARAM_COLUMNS: tuple[str, ...] = (
-    "resistance_label",
-    "resistance_ohm",
-    "g_min_V",
-    "g_max_V",
-    "n_pulses",
-    "a_p_pulses",
-    "a_d_pulses",
-    "a_p_stderr_pulses",
-    "a_d_stderr_pulses",
-    "nl_ltp",
-    "nl_ltd",
-    "n_states",
-    "c2c_sigma_frac",
-    "d2d_a_cv",
-    "d2d_range_cv",
-)
 _REQUIRED_COLUMNS = (
     "resistance_label",
     "g_min_V",

@@ -6,7 +6,6 @@ from fmes.adaptation import check_digit_sets
 ADAPTATION = config["adaptation"]
 # fail at DAG build, naming the config key, rather than inside a job
 check_digit_sets(ADAPTATION["dataset1"], ADAPTATION["dataset2"])
-ADAPTATION_CODE = lib("adaptation", "synapse", "networks", "mnist", "rng", "io", "traces")
 
 
 rule run_adaptation:
@@ -14,7 +13,7 @@ rule run_adaptation:
         split="results/networks/mnist.npz",
         device_params="results/tables/device_params.csv",
         cell_params="results/calibration/cell_params.json",
-        code=ADAPTATION_CODE,
+        code=script_code("run_adaptation"),
     output:
         table="results/adaptation/seed{seed}.csv",
         arrays="results/adaptation/seed{seed}.npz",
@@ -47,7 +46,7 @@ rule plot_adaptation:
         tables=expand("results/adaptation/seed{seed}.csv", seed=ADAPTATION["seeds"]),
         arrays=expand("results/adaptation/seed{seed}.npz", seed=ADAPTATION["seeds"]),
         paper_targets=project_path(config["calibration"]["targets"]),
-        code=lib("io", "plotting"),
+        code=script_code("plot_adaptation"),
     output:
         table="results/tables/adaptation.csv",
         fig5b=report(

@@ -5,15 +5,6 @@
 
 ANALYSIS = config["analysis"]
 TRACES_MANIFEST = "results/traces/manifest.csv"
-ANALYSIS_CODE = lib(
-    "analysis/__init__",
-    "analysis/_fit",
-    "analysis/pipeline",
-    "analysis/pulses",
-    "io",
-    "plotting",
-    "traces",
-)
 
 
 # A report figure; the caption text given here is the one in workflow/report/analysis/<name>.rst.
@@ -27,7 +18,7 @@ analysis_fig = lambda name, caption: report(
 rule analyse_pulse_response:
     input:
         manifest=TRACES_MANIFEST,
-        code=ANALYSIS_CODE + lib("analysis/iv"),
+        code=script_code("analyse_pulse_response"),
     output:
         pulse_table="results/tables/pulse_response.csv",
         iv_table="results/tables/iv_current_at_target.csv",
@@ -57,7 +48,7 @@ rule analyse_pulse_response:
 rule analyse_ppf:
     input:
         manifest=TRACES_MANIFEST,
-        code=ANALYSIS_CODE + lib("analysis/ppf"),
+        code=script_code("analyse_ppf"),
     output:
         values="results/tables/ppf_values.csv",
         fits="results/tables/ppf_fits.csv",
@@ -85,7 +76,7 @@ rule analyse_ppf:
 rule analyse_acf:
     input:
         manifest=TRACES_MANIFEST,
-        code=ANALYSIS_CODE + lib("analysis/acf"),
+        code=script_code("analyse_acf"),
     output:
         table="results/tables/acf_memory.csv",
         fig3d=analysis_fig("fig3d_acf_std", "Std of the normalised ACF of the PSV (memory)."),
@@ -110,7 +101,7 @@ rule analyse_acf:
 rule analyse_retention:
     input:
         manifest=TRACES_MANIFEST,
-        code=ANALYSIS_CODE + lib("analysis/retention"),
+        code=script_code("analyse_retention"),
     output:
         table="results/tables/retention_fits.csv",
         learning="results/tables/pulse_train_learning.csv",
@@ -138,7 +129,7 @@ rule analyse_retention:
 rule analyse_ltp_ltd:
     input:
         manifest=TRACES_MANIFEST,
-        code=ANALYSIS_CODE + lib("analysis/ltp_ltd"),
+        code=script_code("analyse_ltp_ltd"),
     output:
         fits="results/tables/ltp_ltd_fits.csv",
         weights="results/tables/ltp_ltd_weights.csv",
@@ -167,7 +158,7 @@ rule analyse_ltp_ltd:
 rule analyse_variability:
     input:
         fits=rules.analyse_ltp_ltd.output.fits,
-        code=lib("analysis/variability", "analysis/pipeline", "io", "plotting"),
+        code=script_code("analyse_variability"),
     output:
         summary="results/tables/variability_summary.csv",
         cdf="results/tables/variability_cdf.csv",
@@ -195,7 +186,7 @@ rule device_params:
     input:
         fits=rules.analyse_ltp_ltd.output.fits,
         variability=rules.analyse_variability.output.summary,
-        code=lib("analysis/device_params", "io"),
+        code=script_code("analyse_device_params"),
     output:
         params="results/tables/device_params.csv",
         provenance="results/tables/device_params_provenance.csv",

@@ -13,14 +13,18 @@ def project_path(path):
     return os.path.join(workflow.basedir, path)
 
 
-def lib(*modules):
-    """The library modules a rule's script uses, declared as inputs.
+def script_code(name):
+    """The library files the rule script ``scripts/<name>.py`` imports (transitively), declared
+    as inputs of its rule.
 
     Snakemake reruns a rule when its own script changes but not when a module it imports does;
-    listing the modules as inputs makes a code change in src/fmes/ mark the rule's outputs out of
-    date (files under 1 MB are compared by checksum, so touching them alone reruns nothing).
+    declaring the modules as inputs makes a code change in src/fmes/ mark exactly the affected
+    outputs out of date (files under 1 MB are compared by checksum, so touching them alone
+    reruns nothing). The list is read from the import statements, never kept by hand.
     """
-    return [project_path(f"src/fmes/{m}.py") for m in modules]
+    from fmes.provenance import library_files
+
+    return library_files(project_path(f"scripts/{name}.py"), project_path("src"))
 
 
 def rule_script(name):

@@ -20,7 +20,7 @@ NET_RUNS = expand(
 rule networks_mnist:
     input:
         idx=mnist_inputs,
-        code=lib("mnist", "rng", "io"),
+        code=script_code("prepare_mnist"),
     output:
         split="results/networks/mnist.npz",
     params:
@@ -44,7 +44,7 @@ rule networks_train:
     input:
         split=rules.networks_mnist.output.split,
         device_params=device_params_input,
-        code=lib("networks", "synapse", "rng", "io"),
+        code=script_code("train_network"),
     output:
         curve="results/networks/{net}/{state}/seed{seed}.csv",
         weights="results/networks/{net}/{state}/seed{seed}.npz",
@@ -76,7 +76,7 @@ rule networks_train:
 rule networks_aggregate:
     input:
         curves=NET_RUNS,
-        code=lib("io"),
+        code=script_code("aggregate_networks"),
     output:
         table="results/tables/network_accuracy.csv",
         curves="results/tables/network_accuracy_curves.csv",
@@ -108,7 +108,7 @@ rule networks_figures:
             state=NET_STATES,
             seed=NETWORKS["figure_seed"],
         ),
-        code=lib("plotting"),
+        code=script_code("plot_networks"),
     output:
         fig4c=report(
             "results/figures/fig4c_weights_digit3.png",

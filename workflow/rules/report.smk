@@ -17,7 +17,7 @@ rule paper_vs_reproduced:
         ],
         networks="results/tables/network_accuracy.csv",
         adaptation=ADAPTATION_TABLES,
-        code=lib("comparison", "calibration", "analysis/pulses", "plotting", "traces"),
+        code=script_code("paper_vs_reproduced"),
     output:
         table="results/tables/paper_vs_reproduced.csv",
         figure=report(

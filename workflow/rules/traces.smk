@@ -4,7 +4,7 @@
 rule calibrate_device:
     input:
         targets=project_path(config["calibration"]["targets"]),
-        code=lib("device", "calibration", "synthetic", "plotting"),
+        code=script_code("calibrate_device"),
     output:
         params="results/calibration/cell_params.json",
         table="results/tables/calibration.csv",
@@ -36,7 +36,7 @@ rule calibrate_device:
 rule synthesize_traces:
     input:
         params=rules.calibrate_device.output.params,
-        code=lib("device", "synthetic", "traces", "rng", "io"),
+        code=script_code("synthesize_traces"),
     output:
         manifest="results/traces/synthetic/manifest.csv",
         traces=directory("results/traces/synthetic/traces"),
@@ -64,7 +64,7 @@ rule validate_traces:
     input:
         manifest=trace_source_manifest(),
         traces=raw_trace_files,
-        code=lib("traces"),
+        code=script_code("validate_traces"),
     output:
         manifest="results/traces/manifest.csv",
     params:

@@ -22,25 +22,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from fmes.contracts import DEVICE_PARAMS_COLUMNS
+
 __all__ = ["DEVICE_PARAMS_COLUMNS", "assemble_device_params"]
 
-DEVICE_PARAMS_COLUMNS = [
-    "resistance_label",
-    "resistance_ohm",
-    "g_min_V",
-    "g_max_V",
-    "n_pulses",
-    "a_p_pulses",
-    "a_d_pulses",
-    "a_p_stderr_pulses",
-    "a_d_stderr_pulses",
-    "nl_ltp",
-    "nl_ltd",
-    "n_states",
-    "c2c_sigma_frac",
-    "d2d_a_cv",
-    "d2d_range_cv",
-]
 
 
 def _ohm(label: str) -> float:
@@ -152,5 +137,5 @@ def assemble_device_params(
                 "note": r_src,
             },
         ]
-    params = pd.DataFrame(rows, columns=DEVICE_PARAMS_COLUMNS)
+    params = pd.DataFrame(rows, columns=list(DEVICE_PARAMS_COLUMNS))
     return params, pd.DataFrame(prov, columns=["resistance_label", "column", "source", "note"])

@@ -47,9 +47,15 @@ def ordered_labels(labels: Iterable[str]) -> list[str]:
     return sorted({str(x) for x in labels}, key=_ohm)
 
 
-def protocol_rows(manifest: pd.DataFrame, protocol: str) -> pd.DataFrame:
-    """Rows of one protocol, ordered by resistance, device, cycle and trace id."""
+def protocol_rows(manifest: pd.DataFrame, protocol: str, nominal_device: str | None = None) -> pd.DataFrame:
+    """Rows of one protocol, ordered by resistance, device, cycle and trace id.
+
+    With ``nominal_device``, only that device's rows when the data have any (figures show the
+    reference device; the variability array is analysed on its own), else every device's.
+    """
     rows = manifest[manifest["protocol"] == protocol].copy()
+    if nominal_device is not None and (rows["device_id"] == nominal_device).any():
+        rows = rows[rows["device_id"] == nominal_device]
     rows["_ohm"] = rows["resistance_label"].map(_ohm)
     sort = [c for c in ("_ohm", "device_id", "cycle", "trace_id") if c in rows]
     return rows.sort_values(sort, kind="stable").drop(columns="_ohm").reset_index(drop=True)

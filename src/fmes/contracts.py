@@ -1,0 +1,25 @@
+"""Column contracts between pipeline stages (docs/interfaces.md), defined once.
+
+Kept in a module of its own, with no imports, so that the producer (``fmes.analysis``) and the
+consumers (``fmes.synapse``, the networks and adaptation) share one definition without the
+network code depending on the analysis package.
+"""
+
+# results/tables/device_params.csv: analysis -> networks / adaptation, one row per state
+DEVICE_PARAMS_COLUMNS: tuple[str, ...] = (
+    "resistance_label",
+    "resistance_ohm",
+    "g_min_V",
+    "g_max_V",
+    "n_pulses",
+    "a_p_pulses",
+    "a_d_pulses",
+    "a_p_stderr_pulses",
+    "a_d_stderr_pulses",
+    "nl_ltp",
+    "nl_ltd",
+    "n_states",
+    "c2c_sigma_frac",
+    "d2d_a_cv",
+    "d2d_range_cv",
+)

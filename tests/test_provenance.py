@@ -1,0 +1,35 @@
+"""The import-closure of rule scripts (what marks results out of date when code changes)."""
+
+from pathlib import Path
+
+from fmes.provenance import library_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rel(paths):
+    return {str(Path(p).relative_to(ROOT / "src")) for p in paths}
+
+
+def test_closure_follows_imports_transitively(tmp_path):
+    src = tmp_path / "src"
+    (src / "fmes" / "sub").mkdir(parents=True)
+    (src / "fmes" / "__init__.py").write_text("")
+    (src / "fmes" / "a.py").write_text("from fmes import b\n")
+    (src / "fmes" / "b.py").write_text("import numpy as np\n\ndef f():\n    from fmes.sub.c import g\n")
+    (src / "fmes" / "sub" / "__init__.py").write_text("")
+    (src / "fmes" / "sub" / "c.py").write_text("X = 1\n")
+    (src / "fmes" / "unused.py").write_text("")
+    script = tmp_path / "script.py"
+    script.write_text("from fmes.a import thing\n")
+    found = {str(Path(p).relative_to(src)) for p in library_files(script, src)}
+    assert found == {"fmes/__init__.py", "fmes/a.py", "fmes/b.py", "fmes/sub/__init__.py", "fmes/sub/c.py"}
+
+
+def test_real_scripts_declare_what_they_import():
+    calib = _rel(library_files(ROOT / "scripts/calibrate_device.py", ROOT / "src"))
+    assert {"fmes/calibration.py", "fmes/device.py", "fmes/synthetic.py", "fmes/traces.py"} <= calib
+    assert "fmes/networks.py" not in calib
+    train = _rel(library_files(ROOT / "scripts/train_network.py", ROOT / "src"))
+    assert {"fmes/networks.py", "fmes/synapse.py", "fmes/mnist.py"} <= train
+    assert not {p for p in train if p.startswith("fmes/analysis")}
