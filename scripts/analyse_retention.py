@@ -15,6 +15,7 @@ from fmes.analysis.pipeline import (
     pulses_or_status,
     skipped_frame,
 )
+from fmes.analysis.retention import two_exponential
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
@@ -153,26 +154,18 @@ else:
         *_, t_after, u_after = curves[row.trace_id]
         c = colors[row.resistance_label]
         ax.plot(t_after, u_after, ".", ms=2, color=c, label=legend_label(row.resistance_label))
+        x = np.geomspace(t_after[0], t_after[-1], 200)
+        u_inf = 0.0 if not R["u_inf_free"] else np.nan
+        if row.exp2_converged:  # two time scales: double-layer relaxation, then self-discharge
+            delta = row.exp2_tau2_s - row.exp2_tau1_s
+            ax.plot(x, two_exponential(x, row.exp2_a1_V, row.exp2_tau1_s, row.exp2_a2_V, delta, u_inf), "-", color=c, lw=0.9)
         if row.kww_converged or np.isfinite(row.kww_tau_s):
-            x = np.geomspace(t_after[0], t_after[-1], 200)
-            ax.plot(
-                x,
-                kohlrausch(
-                    x,
-                    row.kww_u0_V,
-                    0.0 if not R["u_inf_free"] else np.nan,
-                    row.kww_tau_s,
-                    row.kww_beta,
-                ),
-                "-",
-                color=c,
-                lw=0.8,
-            )
+            ax.plot(x, kohlrausch(x, row.kww_u0_V, u_inf, row.kww_tau_s, row.kww_beta), "--", color=c, lw=0.7)
     ax.axvline(R["t_ret_s"], color="0.5", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("time after the train (s)")
     ax.set_ylabel("PSV (V)")
-    ax.set_title("forgetting with Kohlrausch fits")
+    ax.set_title("forgetting: two-exponential (solid), Kohlrausch (dashed)")
     ax.legend(fontsize=7)
     save_figure(fig, out.fig3g)
 log.info("done")
