@@ -16,7 +16,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import ROOT, SNAKEMAKE, run_snakemake
 
@@ -276,13 +275,13 @@ def test_raw_source_reanalysis_and_trace_edits(tmp_path):
     work.mkdir()
     source = f"traces={{'source': 'raw', 'raw_manifest': '{raw / 'manifest.csv'}'}}"
     run_snakemake(work, "results/traces/manifest.csv", "--configfile", TINY, "--config", source)
-    # the working manifest's trace_path column is absolute (its path column stays relative to raw/)
-    manifest = pd.read_csv(work / "results/traces/manifest.csv")
+    # the working manifest points at the measured files (trace_path absolute, path relative to it)
+    manifest = read_manifest(work / "results/traces/manifest.csv")
     assert len(manifest) == len(read_manifest(raw / "manifest.csv"))
     assert all(p.startswith(str(raw)) for p in manifest["trace_path"])
     assert not (work / "results/traces/synthetic").exists()  # the model is not needed for raw data
     # editing one measured trace reruns the validation (each listed trace is an input)
-    trace = raw / manifest["path"].iloc[0]
+    trace = Path(manifest["trace_path"].iloc[0])
     lines = trace.read_text().splitlines()
     trace.write_text("\n".join(lines[:-1]) + "\n")  # drop the last sample: a real content change
     jobs = dry_run(work, "results/traces/manifest.csv", "--configfile", TINY, "--config", source)
