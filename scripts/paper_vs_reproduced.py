@@ -31,14 +31,14 @@ if len(train):
 
 claims = pd.concat(
     [
-        comparison.claims_from_calibration(pd.read_csv(inp.calibration)),  # model values first ...
+        *(comparison.claims_from_calibration(pd.read_csv(p)) for p in inp.calibration),  # model values first ...
         comparison.claims_from_analyses(tables, snakemake.params.nominal_device, retention),  # ... measured ones win
         comparison.claims_from_networks(pd.read_csv(inp.networks)),
         *(comparison.claims_from_adaptation(pd.read_csv(p)) for p in inp.adaptation),
     ],
     ignore_index=True,
 )
-table = comparison.compare(targets, claims)
+table = comparison.compare(targets, claims, dict(snakemake.params.skipped_stages))
 for row in table.itertuples():
     log.info("%-32s paper=%-8.4g reproduced=%-10.4g %s", row.target_id, row.paper_value, row.reproduced_value, row.status)
 log.info("%d pass, %d fail, %d not evaluated", *(int((table["status"] == s).sum()) for s in ("pass", "fail", "not evaluated")))

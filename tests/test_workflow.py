@@ -1,5 +1,7 @@
 """End to end: the DAG runs on the tiny config and produces what the README promises."""
 
+import shutil
+
 import pandas as pd
 from conftest import ROOT, run_snakemake
 
@@ -59,3 +61,28 @@ def test_report_is_built_on_the_tiny_run(tiny_run):
     html = (tiny_run / "results/report.html").read_bytes()
     assert len(html) > 100_000
     assert b"paper_vs_reproduced" in html
+
+
+def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path):
+    # a lab that measured only single pulses and PPF: no I-V, no trains, no LTP/LTD cycles
+    lab = tmp_path / "lab"
+    shutil.copytree(ROOT / "raw", lab)
+    manifest = pd.read_csv(lab / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest[manifest["protocol"].isin(["pulse", "ppf"])].to_csv(lab / "manifest.csv", index=False)
+    work = tmp_path / "run"
+    work.mkdir()
+    source = f"traces={{'source': 'raw', 'raw_manifest': '{lab / 'manifest.csv'}'}}"
+    proc = run_snakemake(work, "--configfile", str(ROOT / "config/tiny.yaml"), "--config", source)
+    said = proc.stdout + proc.stderr
+    assert "device networks at ['500', '8000', 'open'] skipped" in said
+    assert "adaptation (Fig 5) skipped" in said
+    tables = work / "results/tables"
+    iv = pd.read_csv(tables / "iv_current_at_target.csv")
+    assert (iv["status"] == "skipped").all() and "no 'iv_sweep' traces" in iv["reason"].iloc[0]
+    paper = pd.read_csv(tables / "paper_vs_reproduced.csv").set_index("target_id")
+    assert paper.loc["ppf_decays_faster_at_lower_R", "status"] == "pass"  # measured on the lab's traces
+    # nothing is borrowed from the synthetic model for a user's own device
+    assert paper.loc["iv_current_0p6V_500ohm", "status"] == "not evaluated"
+    assert "adaptation (Fig 5) skipped" in paper.loc["adaptation_dataset2_after", "note"]
+    accuracy = pd.read_csv(tables / "network_accuracy.csv")
+    assert set(accuracy["state"]) == {"ideal"}

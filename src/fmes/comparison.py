@@ -42,10 +42,12 @@ def claims_from_calibration(calibration_table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
-def compare(targets: list[dict], claims: pd.DataFrame) -> pd.DataFrame:
+def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per paper target: paper value, reproduced value +- std, relative difference,
     pass/fail against the stated tolerance, and the source sentence. A target no stage could
-    evaluate keeps an explicit ``not evaluated`` status (never an empty reproduced value)."""
+    evaluate keeps an explicit ``not evaluated`` status with the reason (a stage the data do not
+    allow is named in ``skipped_stages``, stage -> reason)."""
+    skipped_stages = skipped_stages or {}
     by_id = claims.drop_duplicates("target_id", keep="last").set_index("target_id")
     rows = []
     for t in targets:
@@ -61,7 +63,8 @@ def compare(targets: list[dict], claims: pd.DataFrame) -> pd.DataFrame:
         }
         if t["id"] not in by_id.index:
             rows.append({**base, "reproduced_value": math.nan, "reproduced_std": math.nan, "n_values": 0,
-                         "relative_difference": math.nan, "status": "not evaluated", "note": "no stage produced this value"})
+                         "relative_difference": math.nan, "status": "not evaluated",
+                         "note": skipped_stages.get(t["stage"], "the data do not give this value")})
             continue
         c = by_id.loc[t["id"]]
         value = float(c["reproduced_value"])
@@ -84,10 +87,16 @@ def compare(targets: list[dict], claims: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _nominal(frame: pd.DataFrame, nominal_device: str) -> pd.DataFrame:
-    ok = frame["status"].eq("ok") if "status" in frame.columns else True
-    if "device_id" in frame.columns:
-        ok = ok & frame["device_id"].eq(nominal_device)
+def _usable(frame: pd.DataFrame, *columns: str, nominal_device: str | None = None) -> pd.DataFrame:
+    """The rows an analysis produced (``status == ok``, nominal device if given); empty when the
+    table is a 'skipped' placeholder without the needed columns (the data lacked the protocol)."""
+    if any(c not in frame.columns for c in columns):
+        return frame.iloc[0:0].reindex(columns=list(dict.fromkeys([*frame.columns, *columns, "resistance_label"])))
+    ok = frame["status"].eq("ok") if "status" in frame.columns else pd.Series(True, index=frame.index)
+    if "converged" in frame.columns:
+        ok &= frame["converged"].astype(str).eq("True")
+    if nominal_device is not None and "device_id" in frame.columns:
+        ok &= frame["device_id"].eq(nominal_device)
     return frame[ok]
 
 
@@ -117,15 +126,14 @@ def claims_from_analyses(
     (e.g. no 7000 ohm PPF trace) is simply absent; the calibration's model value then stands.
     """
     rows: list[dict] = []
-    iv = _nominal(tables["iv_current_at_target"], nominal_device)
+    iv = _usable(tables["iv_current_at_target"], "sweep_rate_V_per_s", "v_target_V", "current_at_target_A", nominal_device=nominal_device)
     iv = iv[np.isclose(iv["sweep_rate_V_per_s"], 0.05) & np.isclose(iv["v_target_V"], 0.6)]
     for label, target in (("500", "iv_current_0p6V_500ohm"), ("8000", "iv_current_0p6V_8000ohm")):
         sel = iv[iv["resistance_label"] == label]["current_at_target_A"]
         if len(sel):
             rows.append(claim(target, sel.mean(), sel.std() if len(sel) > 1 else math.nan, len(sel), "measured on the traces"))
 
-    ppf = tables["ppf_values"]
-    ppf = ppf[ppf["status"].eq("ok")]
+    ppf = _usable(tables["ppf_values"], "interval_s", "a1_V", "a2_V", "ppf")
     at10 = ppf[(ppf["resistance_label"] == "7000") & np.isclose(ppf["interval_s"], 0.01)]
     if len(at10):
         rows.append(claim("ppf_A1_7000ohm", at10["a1_V"].mean(), n=len(at10), note="measured on the traces"))
@@ -136,7 +144,7 @@ def claims_from_analyses(
         values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
         rows.append(trend_claim("ppf_decays_faster_at_lower_R", order, values, increasing=True))
 
-    pulses = _nominal(tables["pulse_response"], nominal_device)
+    pulses = _usable(tables["pulse_response"], "amplitude_A", "width_s", "psv_change_V", nominal_device=nominal_device)
     if len(pulses):
         one_ms = pulses[np.isclose(pulses["width_s"], 1e-3)]
         one_ma = pulses[np.isclose(pulses["amplitude_A"], 1e-3)]
@@ -159,9 +167,7 @@ def claims_from_analyses(
             if len(sel):
                 rows.append(claim(target, sel.mean(), n=len(sel), note="1 ms pulse assumed (width not stated)"))
 
-    fits = tables["ltp_ltd_fits"]
-    fits = fits[fits["converged"].astype(str).eq("True")]
-    nominal = fits[fits["device_id"] == nominal_device]
+    nominal = _usable(tables["ltp_ltd_fits"], "w_max_over_w_min", "mean_dw_ltp_V", nominal_device=nominal_device)
     dr = nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])]["w_max_over_w_min"]
     if len(dr):
         rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note="min over 500, 1000, 8000 ohm, open (nominal device)"))
@@ -169,7 +175,7 @@ def claims_from_analyses(
     if finite["resistance_label"].nunique() > 1:
         order = _ohm_order(finite["resistance_label"])
         rows.append(trend_claim("dw_increases_with_R", order, finite.groupby("resistance_label")["mean_dw_ltp_V"].mean().reindex(order).to_numpy(), True))
-    params = tables["device_params"]
+    params = _usable(tables["device_params"], "nl_ltp")
     params = params[params["resistance_label"] != "open"]
     if len(params) > 1:
         order = _ohm_order(params["resistance_label"])

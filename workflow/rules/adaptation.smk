@@ -6,6 +6,14 @@ from fmes.adaptation import check_digit_sets
 ADAPTATION = config["adaptation"]
 # fail at DAG build, naming the config key, rather than inside a job
 check_digit_sets(ADAPTATION["dataset1"], ADAPTATION["dataset2"])
+ADAPTATION_ENABLED = ADAPTATION["train"]["state"] in device_states()
+if not ADAPTATION_ENABLED:
+    skipped_stage(
+        "adaptation (Fig 5)",
+        f"{trace_source_manifest()} has no ltp_ltd traces at adaptation.train.state = "
+        f"{ADAPTATION['train']['state']!r}",
+        stage="adaptation",
+    )
 
 
 rule run_adaptation:
@@ -91,4 +99,5 @@ rule plot_adaptation:
         rule_script("plot_adaptation")
 
 
-FINAL_OUTPUTS += [*rules.plot_adaptation.output]
+if ADAPTATION_ENABLED:
+    FINAL_OUTPUTS += [*rules.plot_adaptation.output]

@@ -1,5 +1,6 @@
 # Shared helpers for the stage files: paths, library inputs, the trace source.
 import os
+import sys
 from pathlib import Path
 
 FINAL_OUTPUTS = []
@@ -35,6 +36,38 @@ def trace_source_manifest():
     if config["traces"]["source"] == "synthetic":
         return "results/traces/synthetic/manifest.csv"
     return config["traces"].get("raw_manifest", "raw/manifest.csv")
+
+
+def device_states():
+    """Resistance labels that have LTP/LTD traces, i.e. that device-constrained networks and the
+    adaptation can use. Synthetic data have them at every configured state; for raw data the
+    manifest says (unparseable rows are left to validate_traces, which names them)."""
+    if config["traces"]["source"] == "synthetic":
+        return list(config["resistances"])
+    import pandas as pd
+
+    from fmes.traces import parse_resistance, resistance_label
+
+    manifest = pd.read_csv(trace_source_manifest(), dtype=str, keep_default_na=False)
+    states = []
+    for protocol, value in zip(manifest.get("protocol", []), manifest.get("resistance_ohm", []), strict=True):
+        try:
+            label = resistance_label(parse_resistance(value))
+        except ValueError:
+            continue
+        if protocol.strip() == "ltp_ltd" and label not in states:
+            states.append(label)
+    return states
+
+
+SKIPPED_STAGES = {}  # paper-target stage -> why the data do not allow it (for the paper table)
+
+
+def skipped_stage(what, reason, stage=None):
+    """Say on stderr, at DAG build, what the data do not allow and why; remember it by stage."""
+    print(f"fmes: {what} skipped: {reason}", file=sys.stderr)
+    if stage is not None:
+        SKIPPED_STAGES[stage] = f"{what} skipped: {reason}"
 
 
 def raw_trace_files(wildcards):

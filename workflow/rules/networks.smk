@@ -2,13 +2,23 @@
 # A state is a resistance label from results/tables/device_params.csv, or "ideal" (float weights).
 
 NETWORKS = config["networks"]
-_untraced = sorted(set(NETWORKS["resistances"]) - set(config["resistances"]))
-if _untraced:
+_untraced = [s for s in NETWORKS["resistances"] if s not in device_states()]
+if _untraced and config["traces"]["source"] == "synthetic":
     # device_params.csv has rows only for the states in `resistances`: fail at parse time
     raise WorkflowError(
         f"config networks.resistances {_untraced} are not in resistances {config['resistances']}"
     )
-NET_STATES = [*(["ideal"] if NETWORKS.get("ideal_baseline", True) else []), *NETWORKS["resistances"]]
+if _untraced:  # a user's data without LTP/LTD cycles at some states: train where the data allow
+    skipped_stage(
+        f"device networks at {_untraced}",
+        f"{trace_source_manifest()} has no ltp_ltd traces at these resistances "
+        "(device_params.csv needs them); the ideal baseline and the other states still run",
+        stage="networks",
+    )
+NET_STATES = [
+    *(["ideal"] if NETWORKS.get("ideal_baseline", True) else []),
+    *[s for s in NETWORKS["resistances"] if s not in _untraced],
+]
 NET_RUNS = expand(
     "results/networks/{net}/{state}/seed{seed}.csv",
     net=NETWORKS["nets"],

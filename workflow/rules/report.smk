@@ -1,12 +1,14 @@
 # Stage: the paper-versus-reproduction table (and everything the HTML report gathers).
 
-ADAPTATION_TABLES = ["results/tables/adaptation.csv"]
+ADAPTATION_TABLES = ["results/tables/adaptation.csv"] if ADAPTATION_ENABLED else []
 
 
 rule paper_vs_reproduced:
     input:
         targets=project_path(config["calibration"]["targets"]),
-        calibration="results/tables/calibration.csv",
+        # the calibrated model stands in for quantities the traces lack only when the traces are
+        # the model's own (synthetic); a user's raw data are compared on their own
+        calibration=(["results/tables/calibration.csv"] if config["traces"]["source"] == "synthetic" else []),
         manifest="results/traces/manifest.csv",
         analysis=[
             "results/tables/iv_current_at_target.csv",
@@ -27,6 +29,7 @@ rule paper_vs_reproduced:
         ),
     params:
         nominal_device=config["analysis"]["nominal_device"],
+        skipped_stages=SKIPPED_STAGES,
     log:
         "results/logs/paper_vs_reproduced.log",
     benchmark:
