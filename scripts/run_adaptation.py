@@ -9,12 +9,11 @@ accuracy_dataset2, accuracy_dataset1) and an npz with weights and probabilities 
 import json
 import time
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import MappingScheme, run_adaptation
-from fmes.io import _atomic, write_csv
+from fmes.io import write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.rng import child_seed
@@ -64,9 +63,4 @@ write_csv(frame[["method", "n_images", "seed", "accuracy_dataset2", "accuracy_da
           snakemake.output.table)
 
 
-def _write_npz(tmp):
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **result.arrays)
-
-
-_atomic(snakemake.output.arrays, _write_npz)
+write_npz(result.arrays, snakemake.output.arrays)

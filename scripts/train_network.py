@@ -9,7 +9,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from fmes.io import _atomic, write_csv
+from fmes.io import write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.networks import DeviceMLP, DevicePerceptron, train_with_curve
@@ -101,10 +101,5 @@ if device is not None:
         arrays[key] = np.concatenate([s.ravel() for s in states]).astype(np.float32)
 
 
-def _write(tmp):
-    with open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-
-
-_atomic(snakemake.output.weights, _write)
+write_npz(arrays, snakemake.output.weights, compressed=True)
 log.info("final test accuracy %.4f", curve["test_accuracy"].iloc[-1])

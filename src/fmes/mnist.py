@@ -189,20 +189,18 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
 
 def save_split(split: MnistSplit, path: str | os.PathLike) -> Path:
     """Store a split as an uncompressed npz (written atomically) for the training rules."""
-    from fmes.io import _atomic
+    from fmes.io import write_npz
 
-    def _write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                X_train=split.X_train,
-                y_train=split.y_train,
-                X_test=split.X_test,
-                y_test=split.y_test,
-                source=np.array(split.source),
-            )
-
-    return _atomic(path, _write)
+    return write_npz(
+        {
+            "X_train": split.X_train,
+            "y_train": split.y_train,
+            "X_test": split.X_test,
+            "y_test": split.y_test,
+            "source": np.array(split.source),
+        },
+        path,
+    )
 
 
 def load_split(path: str | os.PathLike) -> MnistSplit:

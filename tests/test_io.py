@@ -1,0 +1,25 @@
+"""Output helpers: atomic and byte-reproducible."""
+
+import numpy as np
+
+from fmes.io import write_csv, write_npz
+
+
+def test_npz_is_byte_identical_across_writes_and_loads_back(tmp_path):
+    arrays = {"weights": np.linspace(0, 1, 12).reshape(3, 4), "labels": np.arange(3), "source": np.array("mlxtend")}
+    for compressed in (False, True):
+        first, second = tmp_path / f"a{compressed}.npz", tmp_path / f"b{compressed}.npz"
+        write_npz(arrays, first, compressed=compressed)
+        write_npz(arrays, second, compressed=compressed)
+        assert first.read_bytes() == second.read_bytes()
+        loaded = np.load(first)
+        np.testing.assert_array_equal(loaded["weights"], arrays["weights"])
+        assert str(loaded["source"]) == "mlxtend"
+
+
+def test_writes_leave_no_temporary_files(tmp_path):
+    import pandas as pd
+
+    write_csv(pd.DataFrame({"x_V": [0.1, 0.2]}), tmp_path / "t.csv")
+    write_npz({"x": np.zeros(2)}, tmp_path / "t.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.npz"]
