@@ -44,13 +44,11 @@ def device_states():
     manifest says (unparseable rows are left to validate_traces, which names them)."""
     if config["traces"]["source"] == "synthetic":
         return list(config["resistances"])
-    import pandas as pd
-
     from fmes.traces import parse_resistance, resistance_label
 
-    manifest = pd.read_csv(trace_source_manifest(), dtype=str, keep_default_na=False)
+    manifest = raw_manifest_frame()
     states = []
-    for protocol, value in zip(manifest.get("protocol", []), manifest.get("resistance_ohm", []), strict=True):
+    for protocol, value in zip(manifest["protocol"], manifest["resistance_ohm"], strict=True):
         try:
             label = resistance_label(parse_resistance(value))
         except ValueError:
@@ -70,22 +68,32 @@ def skipped_stage(what, reason, stage=None):
         SKIPPED_STAGES[stage] = f"{what} skipped: {reason}"
 
 
-def raw_trace_files(wildcards):
-    """Every trace file a raw manifest lists, so that editing one reruns the analyses."""
-    if config["traces"]["source"] != "raw":
-        return []
+def raw_manifest_frame():
+    """The raw manifest as text columns, read at DAG build (full validation is validate_traces');
+    a missing or unreadable file stops here with the config key to fix."""
+    import pandas as pd
+
     manifest = Path(trace_source_manifest())
     if not manifest.is_file():
         raise WorkflowError(
             f"traces.source is 'raw' but the manifest {manifest} (config key traces.raw_manifest) does not exist"
         )
-    import pandas as pd
-
     try:
-        paths = pd.read_csv(manifest, dtype=str, keep_default_na=False)["path"]
-    except (KeyError, pd.errors.ParserError) as err:
-        raise WorkflowError(f"{manifest}: expected a CSV manifest with a 'path' column ({err})")
-    return [str(manifest.parent / p) for p in paths if str(p).strip()]
+        frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise WorkflowError(f"{manifest}: not a readable CSV manifest ({err})")
+    missing = [c for c in ("path", "protocol", "resistance_ohm") if c not in frame.columns]
+    if missing:
+        raise WorkflowError(f"{manifest}: columns {missing} missing; see raw/README.md for the format")
+    return frame
+
+
+def raw_trace_files(wildcards):
+    """Every trace file a raw manifest lists, so that editing one reruns the analyses."""
+    if config["traces"]["source"] != "raw":
+        return []
+    manifest = Path(trace_source_manifest())
+    return [str(manifest.parent / p) for p in raw_manifest_frame()["path"] if str(p).strip()]
 
 
 # --- networks stage ---
