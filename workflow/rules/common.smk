@@ -41,21 +41,11 @@ def trace_source_manifest():
 def device_states():
     """Resistance labels that have LTP/LTD traces, i.e. that device-constrained networks and the
     adaptation can use. Synthetic data have them at every configured state; for raw data the
-    manifest says (unparseable rows are left to validate_traces, which names them)."""
+    manifest says."""
     if config["traces"]["source"] == "synthetic":
         return list(config["resistances"])
-    from fmes.traces import parse_resistance, resistance_label
-
-    manifest = raw_manifest_frame()
-    states = []
-    for protocol, value in zip(manifest["protocol"], manifest["resistance_ohm"], strict=True):
-        try:
-            label = resistance_label(parse_resistance(value))
-        except ValueError:
-            continue
-        if protocol.strip() == "ltp_ltd" and label not in states:
-            states.append(label)
-    return states
+    manifest = raw_manifest()
+    return list(dict.fromkeys(manifest.loc[manifest["protocol"] == "ltp_ltd", "resistance_label"]))
 
 
 SKIPPED_STAGES = {}  # paper-target stage -> why the data do not allow it (for the paper table)
@@ -68,32 +58,31 @@ def skipped_stage(what, reason, stage=None):
         SKIPPED_STAGES[stage] = f"{what} skipped: {reason}"
 
 
-def raw_manifest_frame():
-    """The raw manifest as text columns, read at DAG build (full validation is validate_traces');
-    a missing or unreadable file stops here with the config key to fix."""
-    import pandas as pd
+def raw_manifest():
+    """The raw manifest, validated by the contract reader at DAG build (trace files themselves
+    are checked by validate_traces); a missing file names the config key to fix."""
+    import warnings
+
+    from fmes.traces import SuspiciousInputWarning, TraceContractError, read_manifest
 
     manifest = Path(trace_source_manifest())
     if not manifest.is_file():
         raise WorkflowError(
             f"traces.source is 'raw' but the manifest {manifest} (config key traces.raw_manifest) does not exist"
         )
-    try:
-        frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise WorkflowError(f"{manifest}: not a readable CSV manifest ({err})")
-    missing = [c for c in ("path", "protocol", "resistance_ohm") if c not in frame.columns]
-    if missing:
-        raise WorkflowError(f"{manifest}: columns {missing} missing; see raw/README.md for the format")
-    return frame
+    with warnings.catch_warnings():  # validate_traces reports unit suspicions in its log
+        warnings.simplefilter("ignore", SuspiciousInputWarning)
+        try:
+            return read_manifest(manifest, check_files=False)
+        except TraceContractError as err:
+            raise WorkflowError(str(err))
 
 
 def raw_trace_files(wildcards):
     """Every trace file a raw manifest lists, so that editing one reruns the analyses."""
     if config["traces"]["source"] != "raw":
         return []
-    manifest = Path(trace_source_manifest())
-    return [str(manifest.parent / p) for p in raw_manifest_frame()["path"] if str(p).strip()]
+    return list(raw_manifest()["trace_path"])
 
 
 # --- networks stage ---
