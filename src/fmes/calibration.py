@@ -96,7 +96,8 @@ def model_observables(params: dev.CellParams, protocols: dict, check_resistances
     return obs
 
 
-def _is_monotone(values: np.ndarray, increasing: bool) -> bool:
+def is_monotone(values: np.ndarray, increasing: bool) -> bool:
+    """True if every row of ``values`` (1-D or 2-D) is strictly increasing (or decreasing)."""
     d = np.diff(np.atleast_2d(values), axis=-1)
     return bool(np.all(d > 0) if increasing else np.all(d < 0))
 
@@ -105,7 +106,7 @@ def evaluate_target(target: dict, model_value) -> tuple[float, float, bool]:
     """(scalar model value, relative error, passed) for one target."""
     comparison = target["comparison"]
     if comparison in ("increasing", "decreasing"):
-        ok = _is_monotone(np.asarray(model_value), comparison == "increasing")
+        ok = is_monotone(np.asarray(model_value), comparison == "increasing")
         return float(ok), math.nan, ok
     value = float(model_value)
     paper = float(target["value"])

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from fmes.calibration import evaluate_target
+from fmes.calibration import evaluate_target, is_monotone
 
 CLAIM_COLUMNS = ["target_id", "reproduced_value", "reproduced_std", "n_values", "note"]
 
@@ -27,8 +27,7 @@ def trend_claim(target_id: str, labels: list[str], values: np.ndarray, increasin
     """A monotone-trend claim: value 1 if ``values`` (ordered like ``labels``) is strictly monotone."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
-    d = np.diff(values[finite])
-    holds = bool(d.size > 0 and (np.all(d > 0) if increasing else np.all(d < 0)))
+    holds = bool(finite.sum() > 1 and is_monotone(values[finite], increasing))
     note = ", ".join(f"{lab}: {v:.4g}" for lab, v in zip(labels, values, strict=True))
     return claim(target_id, float(holds), n=int(finite.sum()), note=note)
 
@@ -150,11 +149,11 @@ def claims_from_analyses(
         one_ma = pulses[np.isclose(pulses["amplitude_A"], 1e-3)]
         by_amp = one_ms.pivot_table(index="resistance_label", columns="amplitude_A", values="psv_change_V")
         if by_amp.shape[1] > 1:
-            holds = all(np.all(np.diff(r.dropna().to_numpy()) > 0) for _, r in by_amp.iterrows())
+            holds = all(is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_amp.iterrows())
             rows.append(claim("psv_increases_with_amplitude", float(holds), n=by_amp.size, note=f"{by_amp.shape[0]} resistance states"))
         by_width = one_ma.pivot_table(index="resistance_label", columns="width_s", values="psv_change_V")
         if by_width.shape[1] > 1:
-            holds = all(np.all(np.diff(r.dropna().to_numpy()) > 0) for _, r in by_width.iterrows())
+            holds = all(is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_width.iterrows())
             rows.append(claim("psv_increases_with_width", float(holds), n=by_width.size, note=f"{by_width.shape[0]} resistance states"))
         base = one_ms[np.isclose(one_ms["amplitude_A"], 1e-3)]
         if base["resistance_label"].nunique() > 1:
