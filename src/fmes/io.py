@@ -11,6 +11,57 @@ from typing import Any
 
 import pandas as pd
 
+#: Columns of the pipeline's own tables that are labels, never numbers ("500", "open", "007").
+LABEL_COLUMNS: tuple[str, ...] = (
+    "resistance_label",
+    "state",
+    "device_id",
+    "trace_id",
+    "protocol",
+    "net",
+    "status",
+    "reason",
+    "verdict",
+    "path",
+    "trace_path",
+)
+#: Boolean columns of the pipeline's own tables (written by pandas as True/False).
+BOOL_COLUMNS: tuple[str, ...] = ("converged", "complete", "passed", "used")
+
+
+def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read one of the pipeline's own CSV tables with explicit dtypes.
+
+    This is the one reader for tables the pipeline wrote (raw measured data go through
+    :mod:`fmes.traces`, which checks the contract). Label columns stay strings (a resistance
+    label ``"500"`` never becomes the integer 500, an empty reason stays ``""``), boolean
+    columns become ``bool`` (a missing value is an error, not a silent ``False``), and a
+    ``status`` column is checked against :mod:`fmes.status`.
+    """
+    from fmes.status import check_statuses
+
+    path = Path(path)
+    labels = (*LABEL_COLUMNS, *extra_labels)
+    header = pd.read_csv(path, nrows=0).columns
+    dtypes: dict[str, Any] = {c: str for c in header if c in labels or c in BOOL_COLUMNS}
+    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values={
+        c: ["", "nan", "NaN"] for c in header if c not in dtypes
+    })
+    for column in (c for c in BOOL_COLUMNS if c in frame.columns):
+        text = frame[column].str.strip().str.lower()
+        bad = ~text.isin(["true", "false"])
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise ValueError(
+                f"{path}: column {column!r}, row {row + 1}: expected True or False, "
+                f"found {frame[column].iloc[row]!r}"
+            )
+        frame[column] = text.eq("true")
+    if "status" in frame.columns:
+        check_statuses(frame["status"], f"{path}: column 'status'")
+    return frame
+
+
 
 def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, then rename.
