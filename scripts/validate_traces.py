@@ -1,23 +1,41 @@
-"""Rule validate_traces: check every trace against the contract and write the working manifest."""
+"""Rule validate_traces: check every trace against the contract and write the working manifest.
+
+Raw traces in an instrument export format (config traces.export / traces.export_formats, a
+manifest column export_format) are converted to contract CSVs under the converted folder, and
+the working manifest points at those, so every analysis reads the contract."""
 
 import os
 from pathlib import Path
 
+from fmes.instruments import ExportFormat, export_format_for_row
 from fmes.io import write_csv
 from fmes.logs import rule_logger
-from fmes.traces import check_trace_against_manifest, read_manifest, read_trace
+from fmes.traces import TRACE_COLUMNS, check_trace_against_manifest, read_manifest, read_trace
 
 snakemake = globals()["snakemake"]
 log = rule_logger("validate_traces", snakemake.log[0])
 manifest = read_manifest(snakemake.input.manifest)
 log.info("manifest %s: %d traces", snakemake.input.manifest, len(manifest))
-n_samples = 0
+default_format = ExportFormat.from_config(snakemake.params.export)
+named_formats = {k: ExportFormat.from_config(v) for k, v in snakemake.params.export_formats.items()}
+converted_dir = Path(snakemake.output.converted)
+converted_dir.mkdir(parents=True, exist_ok=True)
+n_samples = n_converted = 0
 for i, (path, row) in enumerate(zip(manifest["trace_path"], manifest.to_dict("records"), strict=True), start=1):
-    trace = read_trace(path)
+    # synthetic traces are written in the contract; only raw files may be instrument exports
+    fmt = export_format_for_row(row, default_format, named_formats) if snakemake.params.source == "raw" else None
+    trace = read_trace(path, fmt)
     n_samples += len(trace)
     check_trace_against_manifest(trace, row, path)  # unit slips -> warnings in this log
+    if fmt is not None and not fmt.is_contract:
+        target = converted_dir / f"{str(row['trace_id']).replace(os.sep, '_')}.csv"
+        write_csv(trace[list(TRACE_COLUMNS)], target, float_format="%.9g")
+        manifest.loc[i - 1, "trace_path"] = str(target.resolve())
+        n_converted += 1
     if i % 500 == 0:
         log.info("validated %d/%d traces", i, len(manifest))
+if n_converted:
+    log.info("%d instrument exports converted to the contract in %s", n_converted, converted_dir)
 summary = manifest.groupby(["protocol", "resistance_label"]).size()
 log.info("traces per protocol and resistance:\n%s", summary.to_string())
 log.info("%d samples in total", n_samples)

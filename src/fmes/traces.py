@@ -13,11 +13,15 @@ import math
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from fmes.io import write_csv
+
+if TYPE_CHECKING:
+    from fmes.instruments import ExportFormat
 
 PROTOCOLS = ("iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd")
 MANIFEST_REQUIRED = ("trace_id", "path", "device_id", "protocol", "resistance_ohm")
@@ -188,11 +192,23 @@ def _warn_suspicious_manifest(manifest: pd.DataFrame, path: Path) -> None:
         warnings.warn(f"{path}: column 'amplitude_A' exceeds 1 A: amplitudes are in ampere, not mA", SuspiciousInputWarning, stacklevel=3)
 
 
-def read_trace(path: str | os.PathLike) -> pd.DataFrame:
+def read_trace(path: str | os.PathLike, export_format: ExportFormat | None = None) -> pd.DataFrame:
     """Read and validate one trace CSV (``time_s``, ``current_A``, ``voltage_V`` numeric, finite,
-    time strictly increasing). Extra columns are kept."""
+    time strictly increasing). Extra columns are kept.
+
+    With an ``export_format`` (:class:`fmes.instruments.ExportFormat`) that is not the contract,
+    the file is an instrument export: it is read and converted by
+    :func:`fmes.instruments.read_export` and then validated the same way.
+    """
     path = Path(path)
-    raw = _read_csv(path, "trace")
+    line_offset = 2
+    if export_format is not None and not export_format.is_contract:
+        from fmes.instruments import read_export  # imports this module
+
+        raw = read_export(path, export_format)
+        line_offset = export_format.first_data_line
+    else:
+        raw = _read_csv(path, "trace")
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in TRACE_COLUMNS if c not in raw.columns]
     if missing:
@@ -201,11 +217,11 @@ def read_trace(path: str | os.PathLike) -> pd.DataFrame:
         raise _fail(path, "rows", "expected at least two samples")
     out = raw.copy()
     for column in TRACE_COLUMNS:
-        out[column] = _numeric_column(raw, column, path, allow_empty=False)
+        out[column] = _numeric_column(raw, column, path, allow_empty=False, line_offset=line_offset)
     step = np.diff(out["time_s"].to_numpy())
     if np.any(step <= 0):
         i = int(np.flatnonzero(step <= 0)[0]) + 1
-        raise _fail(path, f"row {i + 1} (line {i + 2}), column 'time_s'", f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}")
+        raise _fail(path, f"row {i + 1} (line {i + line_offset}), column 'time_s'", f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}")
     return out
 
 

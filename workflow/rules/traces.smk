@@ -67,8 +67,11 @@ rule validate_traces:
         code=script_code("validate_traces"),
     output:
         manifest="results/traces/manifest.csv",
+        converted=directory("results/traces/converted"),
     params:
         source=config["traces"]["source"],
+        export=config["traces"]["export"],
+        export_formats=config["traces"]["export_formats"],
     log:
         "results/logs/validate_traces.log",
     benchmark:

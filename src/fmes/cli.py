@@ -1,0 +1,128 @@
+"""The ``fmes`` console command (installed by the package): small tools around the pipeline.
+
+Each subcommand is one function ``_cmd_<name>(args)`` registered in :func:`build_parser`; the
+logic lives in the library, the command only reads options and the config and prints results.
+
+    fmes manifest raw/exports --pattern "{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from fmes.instruments import ExportFormat, export_format_for_row
+from fmes.manifest_builder import ManifestBuildError, build_manifest, write_manifest
+from fmes.traces import TraceContractError, read_trace
+
+DEFAULT_CONFIG = "config/config.yaml"
+DEFAULT_SCHEMA = "workflow/schemas/config.schema.yaml"
+
+
+def _merge(base: dict, update: dict) -> dict:
+    """Nested update, as Snakemake merges --configfile over the default config."""
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(configfiles: Sequence[str], schema: str) -> dict:
+    """The project config (``config/config.yaml``) with ``configfiles`` merged over it, validated
+    against the schema (which also fills the defaults)."""
+    from fmes.config import validate_config
+
+    config: dict = {}
+    for path in [DEFAULT_CONFIG, *configfiles]:
+        if path == DEFAULT_CONFIG and not Path(path).is_file() and configfiles:
+            continue  # outside the project folder: the given files must be complete
+        if not Path(path).is_file():
+            raise SystemExit(f"fmes: config file {path} not found (run from the project folder or pass --configfile)")
+        config = _merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    if not Path(schema).is_file():
+        raise SystemExit(f"fmes: config schema {schema} not found (run from the project folder or pass --schema)")
+    return validate_config(config, schema)
+
+
+def _cmd_manifest(args: argparse.Namespace) -> int:
+    config = load_config(args.configfile, args.schema)
+    builder = config["traces"]["manifest_builder"]
+    folder = Path(args.folder)
+    output = Path(args.output) if args.output else folder / "manifest.csv"
+    pattern = args.pattern or builder["pattern"]
+    try:
+        frame = build_manifest(
+            folder,
+            pattern,
+            builder["parameters"],
+            glob=args.glob or builder["glob"],
+            export_format=args.export_format,
+            exclude=(output.name,),
+        )
+        frame["path"] = [os.path.relpath(folder / p, output.resolve().parent) for p in frame["path"]]
+        manifest = write_manifest(frame, output)
+    except ManifestBuildError as err:
+        print(f"fmes manifest: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {output}: {len(manifest)} traces, protocols {sorted(set(manifest['protocol']))}")
+    if args.check_traces:
+        default = ExportFormat.from_config(config["traces"]["export"])
+        named = {k: ExportFormat.from_config(v) for k, v in config["traces"]["export_formats"].items()}
+        try:
+            for row in manifest.to_dict("records"):
+                read_trace(row["trace_path"], export_format_for_row(row, default, named))
+        except TraceContractError as err:
+            print(f"fmes manifest: {err}", file=sys.stderr)
+            return 1
+        print(f"read all {len(manifest)} traces with the configured export format")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fmes", description="Tools around the fmes-repro pipeline.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    manifest = commands.add_parser(
+        "manifest",
+        help="write manifest.csv for a folder of trace files named by a pattern",
+        description=(
+            "Write manifest.csv (the raw-trace contract) for the files of FOLDER whose names follow "
+            "PATTERN, e.g. '{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv'. Protocol "
+            "parameters that the names do not carry come from traces.manifest_builder.parameters "
+            "in the config. Every file that does not match is reported."
+        ),
+    )
+    manifest.add_argument("folder", help="folder holding the trace files (searched recursively)")
+    manifest.add_argument("--pattern", help="filename pattern with {field}s (default: traces.manifest_builder.pattern)")
+    manifest.add_argument("--glob", help="which files to consider (default: traces.manifest_builder.glob)")
+    manifest.add_argument("--output", help="manifest to write (default: FOLDER/manifest.csv)")
+    manifest.add_argument("--export-format", help="name in traces.export_formats written to every row's export_format")
+    manifest.add_argument(
+        "--configfile",
+        action="append",
+        default=[],
+        help=f"config merged over {DEFAULT_CONFIG} (repeatable, as in snakemake)",
+    )
+    manifest.add_argument("--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)")
+    manifest.add_argument(
+        "--no-check-traces",
+        dest="check_traces",
+        action="store_false",
+        help="do not read every trace with the configured export format",
+    )
+    manifest.set_defaults(func=_cmd_manifest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
