@@ -4,6 +4,7 @@ docs/interfaces.md) from the LTP/LTD fits and the variability summary."""
 import pandas as pd
 
 from fmes.analysis import assemble_device_params
+from fmes.analysis.energy import with_pulse_costs
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 
@@ -23,6 +24,7 @@ params, prov = assemble_device_params(
     nominal_device=snakemake.params.nominal_device,
     resistance_order=list(snakemake.params.resistances),
 )
+params = with_pulse_costs(params, pd.read_csv(snakemake.input.energy, dtype={"resistance_label": str}))
 if params.empty:
     log.warning(
         "no resistance state has a converged LTP/LTD fit: device_params.csv is empty; see %s",

@@ -23,3 +23,12 @@ DEVICE_PARAMS_COLUMNS: tuple[str, ...] = (
     "d2d_a_cv",
     "d2d_range_cv",
 )
+
+# ... followed by the energy and time per programming pulse (fmes.analysis.energy, from the
+# ltp_ltd pulses), appended by the device_params rule; NaN where a state has no such traces
+DEVICE_PARAMS_ENERGY_COLUMNS: tuple[str, ...] = (
+    "energy_ltp_J",
+    "energy_ltd_J",
+    "pulse_width_s",
+    "pulse_period_s",
+)

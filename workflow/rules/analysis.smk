@@ -182,10 +182,37 @@ rule analyse_variability:
         rule_script("analyse_variability")
 
 
+rule analyse_energy:
+    input:
+        manifest=TRACES_MANIFEST,
+        code=script_code("analyse_energy"),
+    output:
+        table="results/tables/energy_per_pulse.csv",
+        costs="results/tables/energy_pulse_costs.csv",
+        figure=analysis_fig("energy_per_pulse", "Energy per pulse against resistance, amplitude, width."),
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        energy=ANALYSIS["energy"],
+    log:
+        "results/logs/analyse_energy.log",
+    benchmark:
+        "results/benchmarks/analyse_energy.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        rule_script("analyse_energy")
+
+
 rule device_params:
     input:
         fits=rules.analyse_ltp_ltd.output.fits,
         variability=rules.analyse_variability.output.summary,
+        energy=rules.analyse_energy.output.costs,
         code=script_code("analyse_device_params"),
     output:
         params="results/tables/device_params.csv",
@@ -214,5 +241,6 @@ FINAL_OUTPUTS += [
     *rules.analyse_retention.output,
     *rules.analyse_ltp_ltd.output,
     *rules.analyse_variability.output,
+    *rules.analyse_energy.output,
     *rules.device_params.output,
 ]

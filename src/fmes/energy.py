@@ -1,0 +1,163 @@
+"""Energy and time of device updates: the circuit model's pulse energy, and pulse bookkeeping.
+
+:func:`model_pulse_energies` integrates the exact circuit response of :mod:`fmes.device` on a
+dense grid, the reference against which the trace-based read-out
+(:mod:`fmes.analysis.energy`) is checked. :class:`PulseLog` counts the programming pulses a
+network applies (per layer and epoch, potentiating and depressing apart) and
+:func:`pulse_log_energy` turns counts into energy and programming time with a state's
+per-pulse figures from ``device_params.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.integrate import trapezoid
+
+from fmes import device as dev
+from fmes.contracts import DEVICE_PARAMS_ENERGY_COLUMNS
+
+__all__ = [
+    "ENERGY_PARAM_COLUMNS",
+    "PulseCost",
+    "PulseLog",
+    "model_pulse_energies",
+    "pulse_log_energy",
+]
+
+#: columns the energy analysis adds to device_params.csv (per resistance state)
+ENERGY_PARAM_COLUMNS = DEVICE_PARAMS_ENERGY_COLUMNS
+
+
+def model_pulse_energies(
+    params: dev.CellParams,
+    resistance_ohm: float,
+    stimulus: dev.Stimulus,
+    points_per_pulse: int = 400,
+    points_per_gap: int = 400,
+) -> pd.DataFrame:
+    """Per pulse of a current-driven ``stimulus``: delivered energy and heat in R (model).
+
+    The energy is the midpoint rule of I u on ``points_per_pulse`` points (the drive is
+    constant over a pulse, u smooth); the heat in the regulating resistor is the trapezoid of
+    u²/R from the onset to the next onset (to the end of the stimulus times for the last) on a
+    log-spaced grid, NaN in the open state.
+    """
+    if stimulus.driven != "current":
+        raise ValueError("model_pulse_energies needs a current-driven (pulse) stimulus")
+    drive = stimulus.drive
+    on = drive.level != 0
+    onsets = drive.start_s[on]
+    idx = np.flatnonzero(on)
+    widths = drive.start_s[idx + 1] - onsets
+    amps = drive.level[on]
+    circuit = dev.current_driven_circuit(params, resistance_ohm)
+    mid = (np.arange(points_per_pulse) + 0.5) / points_per_pulse
+    t_in = onsets[:, None] + widths[:, None] * mid[None, :]
+    u_in = dev.simulate(circuit, drive, t_in.ravel()).reshape(t_in.shape)
+    energy = amps * u_in.mean(axis=1) * widths
+    ends = np.append(onsets[1:], stimulus.time_s[-1])
+    if math.isinf(resistance_ohm):
+        heat = np.full(onsets.size, np.nan)
+    else:
+        frac = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, points_per_gap - 1)])
+        t_w = onsets[:, None] + (ends - onsets)[:, None] * frac[None, :]
+        u_w = dev.simulate(circuit, drive, t_w.ravel()).reshape(t_w.shape)
+        heat = trapezoid(u_w**2 / resistance_ohm, t_w, axis=1)
+    return pd.DataFrame(
+        {
+            "pulse_index": np.arange(onsets.size),
+            "onset_s": onsets,
+            "width_s": widths,
+            "amplitude_A": amps,
+            "energy_J": energy,
+            "dissipated_in_r_J": heat,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PulseCost:
+    """Per-pulse energy (J, magnitude) and time (s) of one resistance state."""
+
+    energy_ltp_J: float
+    energy_ltd_J: float
+    pulse_width_s: float
+    pulse_period_s: float
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PulseCost:
+        """From a ``device_params.csv`` row; a missing or NaN value is a clear error."""
+        bad = [c for c in ENERGY_PARAM_COLUMNS if c not in row or not np.isfinite(float(row[c]))]
+        if bad:
+            raise ValueError(
+                f"device_params row {row.get('resistance_label')!r}: no finite {bad} "
+                "(the energy analysis needs ltp_ltd traces of this state)"
+            )
+        return cls(**{c: float(row[c]) for c in ENERGY_PARAM_COLUMNS})
+
+
+class PulseLog:
+    """Counts the pulses applied to each layer's devices, per epoch.
+
+    ``add(layer, counts)`` takes the signed pulse counts of one update; ``close_epoch()`` ends
+    an epoch. ``parallel_steps`` is the largest |count| in the layer per update summed over
+    updates: the pulse slots a crossbar needs when every device of a layer is pulsed at once.
+    """
+
+    def __init__(self, n_layers: int) -> None:
+        self.n_layers = int(n_layers)
+        self._rows: list[dict] = []
+        self._epoch = 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self._ltp = np.zeros(self.n_layers, np.int64)
+        self._ltd = np.zeros(self.n_layers, np.int64)
+        self._steps = np.zeros(self.n_layers, np.int64)
+        self._updates = 0
+
+    def add(self, layer: int, counts: np.ndarray) -> None:
+        c = np.asarray(counts)
+        self._ltp[layer] += int(np.maximum(c, 0).sum())
+        self._ltd[layer] += int(np.maximum(-c, 0).sum())
+        self._steps[layer] += int(np.abs(c).max(initial=0))
+
+    def close_epoch(self) -> None:
+        for layer in range(self.n_layers):
+            self._rows.append(
+                {
+                    "epoch": self._epoch,
+                    "layer": layer,
+                    "pulses_ltp": int(self._ltp[layer]),
+                    "pulses_ltd": int(self._ltd[layer]),
+                    "parallel_steps": int(self._steps[layer]),
+                }
+            )
+        self._epoch += 1
+        self._reset()
+
+    def table(self) -> pd.DataFrame:
+        """Tidy counts: one row per (epoch, layer)."""
+        return pd.DataFrame(
+            self._rows, columns=["epoch", "layer", "pulses_ltp", "pulses_ltd", "parallel_steps"]
+        )
+
+
+def pulse_log_energy(counts: pd.DataFrame, cost: PulseCost) -> pd.DataFrame:
+    """Add energy (J) and programming time (s) to a :meth:`PulseLog.table` frame.
+
+    ``energy_J`` = LTP pulses x E_LTP + LTD pulses x E_LTD. ``time_serial_s`` = all pulses one
+    after another at the protocol's pulse period; ``time_parallel_s`` = the layer's parallel
+    pulse slots at that period (every device of a layer programmed at once).
+    """
+    out = counts.copy()
+    out["energy_J"] = out["pulses_ltp"] * cost.energy_ltp_J + out["pulses_ltd"] * cost.energy_ltd_J
+    out["time_serial_s"] = (out["pulses_ltp"] + out["pulses_ltd"]) * cost.pulse_period_s
+    out["time_parallel_s"] = out["parallel_steps"] * cost.pulse_period_s
+    return out
