@@ -16,7 +16,7 @@ from fmes.analysis.pipeline import (
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.traces import read_trace
+from fmes.store import iter_traces
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_energy", snakemake.log[0])
@@ -30,8 +30,8 @@ log.info("energy: %d traces of protocols %s", len(rows), P.energy["protocols"])
 
 META = ["protocol", "resistance_label", "resistance_ohm", "device_id"]
 frames, failures = [], []
-for r in rows.itertuples(index=False):
-    trace = read_trace(r.trace_path)
+for row, trace in iter_traces(rows):  # CSV or trace-store rows, each file read once
+    r = pd.Series(row)
     pulses, status = pulses_or_status(trace, **P.pulses)
     if pulses is None:
         failures.append(f"{r.trace_id}: {status}")

@@ -1,59 +1,31 @@
 """Rule analyse_ltp_ltd: weight per pulse and NeuroSim fit of every ltp_ltd trace (nominal device
 and variability array); Fig 1e, Fig 3h/3i (NL and Δw vs resistance), Supp. Fig 15 (range)."""
 
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from fmes.analysis import relaxation_curve
 from fmes.analysis.pipeline import (
-    MANIFEST_DTYPES,
-    analyse_ltp_ltd_trace,
     legend_label,
     ordered_labels,
     placeholder_figure,
-    protocol_rows,
     skipped_frame,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.traces import read_trace
+from fmes.store import read_results
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_ltp_ltd", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
-rows = protocol_rows(manifest, "ltp_ltd")
-log.info("ltp_ltd: %d traces on %d devices", len(rows), rows["device_id"].nunique())
-
-work = partial(
-    analyse_ltp_ltd_trace, load=read_trace, pulse_kw=dict(P.pulses), fit_kw=dict(P.ltp_ltd)
-)
-records, weights = [], []
-chunks = max(1, len(rows) // (8 * max(snakemake.threads, 1)))
-row_dicts = rows.to_dict("records")
-if snakemake.threads > 1 and len(rows) > 8:
-    with ProcessPoolExecutor(max_workers=snakemake.threads) as pool:
-        results = pool.map(work, row_dicts, chunksize=chunks)
-        for k, (fit, w) in enumerate(results, start=1):
-            records.append(fit)
-            if fit["device_id"] == P.nominal_device:
-                weights.append(w)
-            if k % 200 == 0:
-                log.info("ltp_ltd fits: %d/%d", k, len(rows))
-else:
-    for k, row in enumerate(row_dicts, start=1):
-        fit, w = work(row)
-        records.append(fit)
-        if fit["device_id"] == P.nominal_device:
-            weights.append(w)
-        if k % 200 == 0:
-            log.info("ltp_ltd fits: %d/%d", k, len(rows))
+# the per-trace fits come from analyse_ltp_ltd_chunk (scattered), gathered here in row order
+gathered = read_results(snakemake.input.fit_chunks)
+records = gathered.to_dict("records")
+weights = [read_results(snakemake.input.weight_chunks)]
+log.info("ltp_ltd: %d fits from %d chunks", len(records), len(snakemake.input.fit_chunks))
 
 if records:
     fits = pd.DataFrame(records)

@@ -134,3 +134,11 @@ def write_npz(arrays: dict[str, Any], path: str | os.PathLike, compressed: bool 
                     np.lib.format.write_array(member, np.asanyarray(arrays[name]), allow_pickle=False)
 
     return _atomic(path, _write)
+
+
+def write_parquet(table: Any, path: str | os.PathLike, **options: Any) -> Path:
+    """Write a ``pyarrow.Table`` as Parquet atomically; ``options`` go to
+    ``pyarrow.parquet.write_table`` (fix them for byte-reproducible files)."""
+    import pyarrow.parquet as pq
+
+    return _atomic(path, lambda tmp: pq.write_table(table, tmp, **options))

@@ -166,3 +166,81 @@ def array_campaign(
         )
         campaign.extend(Campaign(rows_frame, _frames(stim, response, ids, noise, child_rng(seed, "array", "noise", label))))
     return campaign
+
+
+# --- large campaigns: the array in chunks of whole devices, straight to the trace store ---
+
+
+def array_trace_count(variability: dict) -> int:
+    """Number of LTP/LTD traces of the array campaign (states x devices x cycles)."""
+    return len(variability["resistances"]) * variability["rows"] * variability["cols"] * variability["cycles"]
+
+
+def array_chunks(variability: dict, chunk_traces: int) -> list[tuple[str, int, int]]:
+    """The array campaign's chunks: (state label, first device, stop device), each chunk holding
+    whole devices of one state and at most ``chunk_traces`` traces (at least one device)."""
+    from fmes.store import chunk_bounds
+
+    per_chunk = max(1, chunk_traces // variability["cycles"])
+    n_dev = variability["rows"] * variability["cols"]
+    labels = [resistance_label(parse_resistance(label)) for label in variability["resistances"]]
+    return [(label, lo, hi) for label in labels for lo, hi in chunk_bounds(n_dev, per_chunk)]
+
+
+def _device_ids(variability: dict) -> list[str]:
+    return [f"r{i}c{j}" for i in range(variability["rows"]) for j in range(variability["cols"])]
+
+
+def array_store_manifest(variability: dict, ltp: dict, chunk_traces: int, store_folder: str = "store") -> pd.DataFrame:
+    """Manifest rows of the stored array campaign (``path`` = the part holding each trace, relative
+    to the manifest's folder), in the order :func:`array_campaign` lists them."""
+    from fmes.store import part_name
+
+    device_ids, cycles = _device_ids(variability), variability["cycles"]
+    frames = []
+    for index, (label, lo, hi) in enumerate(array_chunks(variability, chunk_traces)):
+        devices = device_ids[lo:hi]
+        ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
+        frame = _rows(ids, [d for d in devices for _ in range(cycles)], [c for _ in devices for c in range(cycles)],
+                      [label] * len(ids), "ltp_ltd", **ltp_ltd_manifest_params(ltp))
+        frame["path"] = f"{store_folder}/{part_name(index)}"
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def array_chunk(
+    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int, chunk_traces: int, index: int
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk ``index`` of the array campaign: (trace ids, time_s, current_A, voltage_V), the
+    sample arrays traces x time.
+
+    Device and cycle spreads are drawn exactly as :func:`array_campaign` draws them (for all
+    devices, cheap), so a device has the same parameters in any chunking. Measurement noise is
+    drawn per device (``child_rng(seed, "array", "noise", state, device)``), which makes every
+    trace independent of the chunk size and of which job computes it; only the noise realisation
+    differs from :func:`array_campaign`'s single per-state stream (same distribution).
+    """
+    label, lo, hi = array_chunks(variability, chunk_traces)[index]
+    rows, cols, cycles = variability["rows"], variability["cols"], variability["cycles"]
+    n_dev = rows * cols
+    names = list(params.as_dict())
+    dev_rng = child_rng(seed, "array", "device_spread")
+    d2d = {k: dev_rng.lognormal(0.0, variability["device_to_device_cv"], n_dev) for k in names}
+    cyc_rng = child_rng(seed, "array", "cycle_spread", label)
+    factors = {
+        k: (d2d[k][:, None] * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles)))[lo:hi]
+        for k in names
+    }
+    stim = ltp_ltd_stimulus(ltp, variability["sampling"])
+    response = dev.respond(params.scaled(factors), parse_resistance(label), stim).reshape((hi - lo) * cycles, -1)
+    drive = stim.drive.value(stim.time_s)
+    current = np.empty_like(response)
+    voltage = np.empty_like(response)
+    devices = _device_ids(variability)[lo:hi]
+    for k, device_id in enumerate(devices):
+        rng = child_rng(seed, "array", "noise", label, device_id)
+        block = slice(k * cycles, (k + 1) * cycles)
+        current[block] = drive + rng.normal(0.0, noise.current_A, (cycles, drive.size))
+        voltage[block] = response[block] + rng.normal(0.0, noise.voltage_V, (cycles, drive.size))
+    ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
+    return ids, stim.time_s, current, voltage

@@ -126,9 +126,40 @@ rule analyse_retention:
         rule_script("analyse_retention")
 
 
-rule analyse_ltp_ltd:
+rule analyse_ltp_ltd_chunk:
+    """Weights and NeuroSim fits of one chunk of the LTP/LTD traces (scattered; the chunks are
+    traces.store.chunk_traces consecutive rows of the ordered ltp_ltd rows)."""
     input:
         manifest=TRACES_MANIFEST,
+        code=script_code("analyse_ltp_ltd_chunk"),
+    output:
+        fits="results/chunks/ltp_ltd_fits/chunk-{chunk}.parquet",
+        weights="results/chunks/ltp_ltd_weights/chunk-{chunk}.parquet",
+    wildcard_constraints:
+        chunk=r"\d{5}",
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        ltp_ltd=ANALYSIS["ltp_ltd"],
+        chunk_traces=config["traces"]["store"]["chunk_traces"],
+    log:
+        "results/logs/analyse_ltp_ltd_chunk/{chunk}.log",
+    benchmark:
+        "results/benchmarks/analyse_ltp_ltd_chunk/{chunk}.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    script:
+        rule_script("analyse_ltp_ltd_chunk")
+
+
+rule analyse_ltp_ltd:
+    input:
+        fit_chunks=ltp_ltd_chunk_files("fits"),
+        weight_chunks=ltp_ltd_chunk_files("weights"),
         code=script_code("analyse_ltp_ltd"),
     output:
         fits="results/tables/ltp_ltd_fits.csv",
@@ -139,17 +170,15 @@ rule analyse_ltp_ltd:
         figS15=analysis_fig("figS15_dynamic_range", "Weight bounds and W_max/W_min."),
     params:
         nominal_device=ANALYSIS["nominal_device"],
-        pulses=ANALYSIS["pulses"],
-        ltp_ltd=ANALYSIS["ltp_ltd"],
     log:
         "results/logs/analyse_ltp_ltd.log",
     benchmark:
         "results/benchmarks/analyse_ltp_ltd.tsv"
     conda:
         "../envs/fmes.yaml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=1500,
         runtime=20,
     script:
         rule_script("analyse_ltp_ltd")

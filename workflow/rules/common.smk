@@ -104,3 +104,41 @@ def mnist_inputs(wildcards):
 
 def device_params_input(wildcards):
     return [] if wildcards.state == "ideal" else ["results/tables/device_params.csv"]
+
+
+# --- large campaigns: trace store and chunked (scattered) per-trace work ---
+
+STORE = config["traces"]["store"]
+
+
+def ltp_ltd_trace_count():
+    """LTP/LTD traces the campaign has: known at DAG build, so the chunk jobs can be listed."""
+    if config["traces"]["source"] == "synthetic":
+        from fmes.synthetic import array_trace_count
+
+        return array_trace_count(config["variability"]) + len(config["resistances"])
+    return int((raw_manifest()["protocol"] == "ltp_ltd").sum())
+
+
+def stores_traces():
+    """True if this campaign keeps its LTP/LTD traces in the Parquet store (traces.store.min_traces)."""
+    return ltp_ltd_trace_count() >= STORE["min_traces"]
+
+
+def synthetic_store_parts(wildcards=None):
+    """The store parts synthesis writes (one scattered job each); none for a CSV campaign."""
+    if config["traces"]["source"] != "synthetic" or not stores_traces():
+        return []
+    from fmes.store import part_name
+    from fmes.synthetic import array_chunks
+
+    n_parts = len(array_chunks(config["variability"], STORE["chunk_traces"]))
+    return [f"results/traces/synthetic/store/{part_name(k)}" for k in range(n_parts)]
+
+
+def ltp_ltd_chunk_files(kind):
+    """Per-chunk result tables of analyse_ltp_ltd_chunk (``kind``: fits or weights), gathered in order."""
+    from fmes.store import chunk_bounds
+
+    n_chunks = len(chunk_bounds(ltp_ltd_trace_count(), STORE["chunk_traces"]))
+    return [f"results/chunks/ltp_ltd_{kind}/chunk-{k:05d}.parquet" for k in range(n_chunks)]

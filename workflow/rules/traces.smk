@@ -33,9 +33,39 @@ rule calibrate_device:
         rule_script("calibrate_device")
 
 
+rule synthesize_array_chunk:
+    """One chunk of a large array campaign (whole devices of one state) straight to the store."""
+    input:
+        params=rules.calibrate_device.output.params,
+        code=script_code("synthesize_array_chunk"),
+    output:
+        part="results/traces/synthetic/store/part-{chunk}.parquet",
+    wildcard_constraints:
+        chunk=r"\d{5}",
+    params:
+        seed=config["seed"],
+        ltp_ltd=config["protocols"]["ltp_ltd"],
+        variability=config["variability"],
+        noise=config["device"]["noise"],
+        chunk_traces=STORE["chunk_traces"],
+    log:
+        "results/logs/synthesize_array_chunk/{chunk}.log",
+    benchmark:
+        "results/benchmarks/synthesize_array_chunk/{chunk}.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    script:
+        rule_script("synthesize_array_chunk")
+
+
 rule synthesize_traces:
     input:
         params=rules.calibrate_device.output.params,
+        store_parts=synthetic_store_parts,
         code=script_code("synthesize_traces"),
     output:
         manifest="results/traces/synthetic/manifest.csv",
@@ -46,6 +76,7 @@ rule synthesize_traces:
         protocols=config["protocols"],
         variability=config["variability"],
         noise=config["device"]["noise"],
+        chunk_traces=STORE["chunk_traces"],
     log:
         "results/logs/synthesize_traces.log",
     benchmark:
@@ -68,10 +99,14 @@ rule validate_traces:
     output:
         manifest="results/traces/manifest.csv",
         converted=directory("results/traces/converted"),
+        store=directory("results/traces/store"),
     params:
         source=config["traces"]["source"],
         export=config["traces"]["export"],
         export_formats=config["traces"]["export_formats"],
+        # raw campaigns this large are converted once into the Parquet store
+        convert_to_store=config["traces"]["source"] == "raw" and stores_traces(),
+        chunk_traces=STORE["chunk_traces"],
     log:
         "results/logs/validate_traces.log",
     benchmark:

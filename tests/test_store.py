@@ -1,0 +1,117 @@
+"""The binary trace store and the chunked array campaign."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmes import device, synthetic
+from fmes.store import check_trace_samples, chunk_bounds, iter_traces, read_part, write_part
+from fmes.traces import TraceContractError, write_dataset
+
+VARIABILITY = {
+    "rows": 2, "cols": 3, "cycles": 2, "resistances": ["500", "open"],
+    "device_to_device_cv": 0.05, "cycle_to_cycle_cv": 0.015,
+    "sampling": {"samples_per_pulse": 2, "samples_per_gap": 3},
+}
+LTP = {"amplitude_A": 1e-3, "width_s": 1e-3, "frequency_Hz": 2.0, "n_pulses": 6, "delay_s": 0.01, "tail_s": 0.2}
+NOISE = synthetic.Noise(voltage_V=1e-5, current_A=1e-7)
+CELL = device.CellParams(20.0, 1.2e-5, 600.0, 1.0e-2, 1.0e6)
+
+
+def _campaign(chunk_traces):
+    chunks = synthetic.array_chunks(VARIABILITY, chunk_traces)
+    parts = [synthetic.array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, chunk_traces, k) for k in range(len(chunks))]
+    ids = [i for p in parts for i in p[0]]
+    return ids, np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts])
+
+
+def test_part_round_trip_and_identical_bytes(tmp_path):
+    rng = np.random.default_rng(0)
+    times = [np.arange(5.0), np.arange(3.0) * 0.1]
+    currents = [rng.normal(size=5), rng.normal(size=3)]
+    voltages = [rng.normal(size=5), rng.normal(size=3)]
+    a = write_part(["t1", "t0"], times, currents, voltages, tmp_path / "a.parquet")
+    b = write_part(["t1", "t0"], times, currents, voltages, tmp_path / "b.parquet")
+    assert a.read_bytes() == b.read_bytes()
+    traces = read_part(a)
+    assert list(traces) == ["t1", "t0"]
+    np.testing.assert_array_equal(traces["t0"]["voltage_V"], voltages[1])
+    np.testing.assert_array_equal(traces["t1"]["time_s"], times[0])
+
+
+def test_chunked_array_is_independent_of_chunk_size():
+    ids_small, current_small, voltage_small = _campaign(chunk_traces=2)  # one device per chunk
+    ids_big, current_big, voltage_big = _campaign(chunk_traces=1000)  # one chunk per state
+    assert ids_small == ids_big and len(ids_big) == 2 * 6 * 2
+    np.testing.assert_array_equal(voltage_small, voltage_big)
+    np.testing.assert_array_equal(current_small, current_big)
+
+
+def test_chunked_array_has_the_device_parameters_of_the_in_memory_campaign():
+    quiet = synthetic.Noise(0.0, 0.0)
+    reference = synthetic.array_campaign(CELL, VARIABILITY, LTP, quiet, 7)
+    chunks = synthetic.array_chunks(VARIABILITY, 4)
+    parts = [synthetic.array_chunk(CELL, VARIABILITY, LTP, quiet, 7, 4, k) for k in range(len(chunks))]
+    for ids, _, _, voltage in parts:
+        for trace_id, v in zip(ids, voltage, strict=True):
+            np.testing.assert_allclose(v, reference.traces[trace_id]["voltage_V"], rtol=1e-12)
+    manifest = synthetic.array_store_manifest(VARIABILITY, LTP, 4)
+    pd.testing.assert_frame_equal(manifest.drop(columns="path"), reference.manifest.drop(columns="path"))
+    assert manifest["path"].iloc[-1] == f"store/part-{len(chunks) - 1:05d}.parquet"
+
+
+def test_iter_traces_reads_each_file_once_grouped_by_file(tmp_path):
+    frame = pd.DataFrame({"time_s": [0.0, 1.0], "current_A": [0.0, 1e-3], "voltage_V": [0.1, 0.2]})
+    manifest = pd.DataFrame({"trace_id": ["c"], "path": ["traces/c.csv"], "device_id": ["d"],
+                             "protocol": ["pulse"], "resistance_ohm": ["500"]})
+    write_dataset(manifest, {"c": frame}, tmp_path)
+    write_part(["s0", "s1"], [np.arange(3.0)] * 2, [np.zeros(3)] * 2, [np.ones(3), 2 * np.ones(3)], tmp_path / "p.parquet")
+    rows = pd.DataFrame({"trace_id": ["s1", "c", "s0"],
+                         "trace_path": [str(tmp_path / "p.parquet"), str(tmp_path / "traces/c.csv"), str(tmp_path / "p.parquet")]})
+    got = list(iter_traces(rows))
+    assert [r["trace_id"] for r, _ in got] == ["s1", "s0", "c"]  # the part's rows together
+    assert got[0][1]["voltage_V"].tolist() == [2.0, 2.0, 2.0]
+    assert got[2][1]["current_A"].tolist() == [0.0, 1e-3]
+    missing = pd.DataFrame({"trace_id": ["nope"], "trace_path": [str(tmp_path / "p.parquet")]})
+    with pytest.raises(TraceContractError, match="'nope'.*not in this store part"):
+        list(iter_traces(missing))
+
+
+@pytest.mark.parametrize(
+    "time, voltage, message",
+    [([0.0], [0.0], "at least two samples"), ([0.0, 1.0], [0.0, np.nan], "finite"), ([1.0, 1.0], [0.0, 0.0], "strictly increasing")],
+)
+def test_binary_samples_are_checked(time, voltage, message):
+    trace = pd.DataFrame({"time_s": time, "current_A": np.zeros(len(time)), "voltage_V": voltage})
+    with pytest.raises(TraceContractError, match=message):
+        check_trace_samples(trace, "part-00000.parquet [x]")
+
+
+def test_chunk_bounds_cover_every_item_once():
+    assert chunk_bounds(7, 3) == [(0, 3), (3, 6), (6, 7)]
+    assert chunk_bounds(0, 3) == [(0, 0)]
+
+
+def test_scattered_store_run_gives_the_single_job_tables(tmp_path):
+    """A raw campaign analysed in one job from CSV, and converted to the store and analysed in
+    several scattered chunks, give byte-identical fit tables."""
+    from conftest import run_snakemake
+
+    campaign = synthetic.array_campaign(CELL, VARIABILITY, LTP, NOISE, 7)
+    write_dataset(campaign.manifest, campaign.traces, tmp_path / "lab")
+    tables = {}
+    for name, store in (("single", "{min_traces: 100000, chunk_traces: 100000}"), ("chunks", "{min_traces: 1, chunk_traces: 5}")):
+        work = tmp_path / name
+        work.mkdir()
+        (work / "c.yaml").write_text(
+            f"traces: {{source: raw, raw_manifest: {tmp_path / 'lab/manifest.csv'}, store: {store}}}\n"
+        )
+        run_snakemake(work, "results/tables/ltp_ltd_fits.csv", "results/tables/ltp_ltd_weights.csv", "--configfile", "c.yaml")
+        tables[name] = work / "results/tables"
+    assert len(list((tmp_path / "chunks/results/chunks/ltp_ltd_fits").iterdir())) == 5  # 24 rows / 5
+    assert len(list((tmp_path / "chunks/results/traces/store").glob("part-*.parquet"))) == 5  # converted once
+    assert not list((tmp_path / "single/results/traces/store").glob("part-*"))  # small: stays CSV
+    for table in ("ltp_ltd_fits.csv", "ltp_ltd_weights.csv"):
+        assert (tables["single"] / table).read_bytes() == (tables["chunks"] / table).read_bytes()
+    fits = pd.read_csv(tables["chunks"] / "ltp_ltd_fits.csv")
+    assert len(fits) == 24 and fits["converged"].all()
