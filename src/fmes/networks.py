@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fmes.rng import child_rng
-from fmes.synapse import DeviceSpec, SynapseArray
+from fmes.synapse import DeviceSpec, SynapseArray, check_update_scheme
 
 _ACTIVATIONS = ("sigmoid", "relu", "tanh")
 
@@ -63,6 +63,20 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             raise ValueError(f"activation must be one of {_ACTIVATIONS}")
         if any(int(h) < 1 for h in self._hidden_sizes()):
             raise ValueError(f"hidden layer sizes must be >= 1, got {self._hidden_sizes()}")
+        scheme = self._update_scheme()
+        if self.device is None:  # float weights: no device range to map, any reference will do
+            scheme["reference_range_V"] = 1.0
+        check_update_scheme(**scheme)
+
+    def _update_scheme(self) -> dict:
+        """The update-scheme parameters, as :class:`fmes.synapse.SynapseArray` takes them."""
+        return {
+            "mapping": self.mapping,
+            "pulse_rule": self.pulse_rule,
+            "reference_range_V": self.reference_range_V,
+            "sign_threshold_pulses": self.sign_threshold_pulses,
+            "stochastic_length": self.stochastic_length,
+        }
 
     def _seed(self) -> int:
         rs = self.random_state
@@ -90,7 +104,13 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             bound = np.sqrt(gain * 6.0 / (fan_in + fan_out))
             w = init_rng.uniform(-bound, bound, size=(fan_in, fan_out))
             if self.device is not None:
-                syn = SynapseArray(self.device, (fan_in, fan_out), self.w_max, device_rng)
+                syn = SynapseArray(
+                    self.device,
+                    (fan_in, fan_out),
+                    self.w_max,
+                    device_rng,
+                    **self._update_scheme(),
+                )
                 w = syn.program(w)
                 self.synapses_.append(syn)
             self.coefs_.append(np.ascontiguousarray(w))
@@ -257,6 +277,17 @@ class DevicePerceptron(_DeviceNetwork):
         Mini-batch size and number of epochs run by ``fit``.
     w_max : float
         Weight mapped onto the device's upper bound (the lower bound maps to -w_max).
+    mapping : {"per_state", "shared"}
+        Volts-to-weight mapping: each state's range onto [-w_max, w_max], or one scale for all
+        states set by ``reference_range_V`` (see :mod:`fmes.synapse`).
+    reference_range_V : float or None
+        G_max - G_min (volt) of the reference state that maps onto [-w_max, w_max] ("shared").
+    pulse_rule : {"proportional", "sign", "stochastic"}
+        How a desired weight change becomes pulses (see :mod:`fmes.synapse`).
+    sign_threshold_pulses : float
+        ``sign`` rule: a device gets one pulse where |dW| reaches this many nominal steps.
+    stochastic_length : int
+        ``stochastic`` rule: length BL of the Bernoulli pulse streams (at most BL pulses).
     shuffle : bool
         Reshuffle samples every epoch.
     random_state : int, RandomState, Generator or None
@@ -270,6 +301,11 @@ class DevicePerceptron(_DeviceNetwork):
         batch_size: int = 32,
         max_iter: int = 20,
         w_max: float = 1.0,
+        mapping: str = "per_state",
+        reference_range_V: float | None = None,
+        pulse_rule: str = "proportional",
+        sign_threshold_pulses: float = 0.5,
+        stochastic_length: int = 10,
         shuffle: bool = True,
         random_state=None,
     ) -> None:
@@ -278,6 +314,11 @@ class DevicePerceptron(_DeviceNetwork):
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.w_max = w_max
+        self.mapping = mapping
+        self.reference_range_V = reference_range_V
+        self.pulse_rule = pulse_rule
+        self.sign_threshold_pulses = sign_threshold_pulses
+        self.stochastic_length = stochastic_length
         self.shuffle = shuffle
         self.random_state = random_state
 
@@ -301,6 +342,11 @@ class DeviceMLP(_DeviceNetwork):
         batch_size: int = 32,
         max_iter: int = 20,
         w_max: float = 1.0,
+        mapping: str = "per_state",
+        reference_range_V: float | None = None,
+        pulse_rule: str = "proportional",
+        sign_threshold_pulses: float = 0.5,
+        stochastic_length: int = 10,
         shuffle: bool = True,
         random_state=None,
     ) -> None:
@@ -311,6 +357,11 @@ class DeviceMLP(_DeviceNetwork):
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.w_max = w_max
+        self.mapping = mapping
+        self.reference_range_V = reference_range_V
+        self.pulse_rule = pulse_rule
+        self.sign_threshold_pulses = sign_threshold_pulses
+        self.stochastic_length = stochastic_length
         self.shuffle = shuffle
         self.random_state = random_state
 

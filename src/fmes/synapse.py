@@ -28,6 +28,18 @@ Conventions (and where they depart from NeuroSim):
 
 The state is kept in weight units (a linear image of volts), so training never converts back
 and forth; :meth:`SynapseArray.to_volts` gives the PSV for plots.
+
+Update schemes (the choice of the two conversions above; docs/update_schemes.md cites sources):
+
+* **mapping** (volts -> weight): ``per_state`` (above: every state's own range maps onto
+  ``[-w_max, w_max]``, so all states share one nominal weight step 2 w_max / N) or ``shared``
+  (one volts-to-weight scale for all states, 2 w_max / range of a reference state: a state's
+  weight range is +-w_max x range / reference range and its step per pulse scales likewise).
+* **pulse rule** (desired dW -> pulses): ``proportional`` (above), ``sign`` (Manhattan rule: one
+  pulse in the sign of dW where |dW| >= ``sign_threshold_pulses`` nominal steps) or
+  ``stochastic`` (the coincidence count of Bernoulli pulse streams of ``stochastic_length``
+  slots, Gokmen & Vlasov 2016 / aihwkit's pulsed update: n ~ Binomial(BL, x / BL) with x =
+  |dW| in nominal steps, so E[n] = x up to BL pulses per update).
 """
 
 from __future__ import annotations
@@ -309,6 +321,84 @@ def apply_pulses(
     return state
 
 
+MAPPINGS = ("per_state", "shared")
+PULSE_RULES = ("proportional", "sign", "stochastic")
+
+
+def check_update_scheme(
+    mapping: str,
+    pulse_rule: str,
+    reference_range_V: float | None,
+    sign_threshold_pulses: float,
+    stochastic_length: int,
+) -> None:
+    """Raise ValueError naming the offending parameter of an update scheme."""
+    if mapping not in MAPPINGS:
+        raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
+    if pulse_rule not in PULSE_RULES:
+        raise ValueError(f"pulse_rule must be one of {PULSE_RULES}, got {pulse_rule!r}")
+    if mapping == "shared" and not (reference_range_V is not None and reference_range_V > 0):
+        raise ValueError(
+            f"mapping 'shared' needs reference_range_V > 0 (the reference state's G_max - G_min "
+            f"in volt), got {reference_range_V!r}"
+        )
+    if not (sign_threshold_pulses >= 0):
+        raise ValueError(f"sign_threshold_pulses must be >= 0, got {sign_threshold_pulses}")
+    if int(stochastic_length) < 1:
+        raise ValueError(f"stochastic_length must be >= 1, got {stochastic_length}")
+
+
+def stochastic_pulse_counts(
+    steps: np.ndarray, length: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Coincidence counts of Bernoulli pulse streams, in place: n ~ Binomial(BL, |x| / BL).
+
+    ``steps`` (float64) holds the desired change in nominal pulse steps x; it is overwritten
+    with sign(x) n. In the stochastic pulsed update (Gokmen & Vlasov 2016; aihwkit) a device
+    receives a pulse in each of the BL slots where its row and column streams fire together,
+    with probability p = |x| / BL (saturating at 1), so E[n] = |x| for |x| <= BL.
+
+    Sampled exactly by inversion with one uniform w per device: n = #{k >= 0 : w < P(n > k)}.
+    As P(n > 0) = 1 - (1-p)^BL <= |x|, the devices with w >= |x| get no pulse and are never
+    touched (usually most of them); for the others the survival function is walked up k
+    (vectorised; the set still above it is compacted once it is small). numpy's per-element
+    binomial sampler is several times slower here.
+    """
+    flat = steps.reshape(-1)
+    length = int(length)
+    w = rng.random(flat.size)
+    x = np.abs(flat)
+    idx = np.flatnonzero(w < x)  # candidates: P(n >= 1) <= |x|
+    w = w[idx]
+    p = np.minimum(x[idx] * (1.0 / length), 1.0)
+    signs = np.sign(flat[idx])
+    flat[:] = 0.0
+    saturated = p >= 1.0  # every slot fires
+    n = np.where(saturated, float(length), 0.0)
+    with np.errstate(divide="ignore"):
+        log_q = np.log1p(-p)
+    survival = -np.expm1(length * log_q)  # P(n > 0), accurate for small p
+    pmf = np.exp(length * log_q)  # P(n = 0)
+    n += (w < survival) & ~saturated
+    odds = p / (1.0 - np.where(saturated, 0.0, p))
+    rows = np.arange(n.size)  # candidates still above the survival function
+    for k in range(length - 1):  # P(n = k+1) = P(n = k) (BL - k) / (k + 1) p / q
+        pmf *= odds
+        pmf *= (length - k) / (k + 1)
+        survival -= pmf  # now P(n > k + 1)
+        more = (w < survival) & ~saturated[rows]
+        count = np.count_nonzero(more)
+        if count == 0:
+            break
+        if count < 0.25 * rows.size:  # few left: carry on with the shrunken set only
+            rows, w, survival, pmf, odds = (a[more] for a in (rows, w, survival, pmf, odds))
+            n[rows] += 1.0
+        else:
+            n[rows] += more
+    flat[idx] = signs * n
+    return steps
+
+
 def _lognormal_factor(cv: float, size: tuple[int, ...], rng: np.random.Generator):
     """Mean-1 log-normal factors with coefficient of variation ``cv`` (1.0 when cv == 0)."""
     if cv <= 0:
@@ -322,6 +412,9 @@ class SynapseArray:
 
     The state lives in weight units: G_min -> -w_max and the nominal G_max -> +w_max. A device
     whose range is spread by ``d2d_range_cv`` has its upper bound at -w_max + 2 w_max r.
+    With ``mapping="shared"`` the half-range is w_max x range / ``reference_range_V`` instead
+    of w_max (one volts-to-weight scale for all states); ``pulse_rule`` chooses how a desired
+    change becomes pulses (module docstring).
     """
 
     def __init__(
@@ -330,10 +423,23 @@ class SynapseArray:
         shape: tuple[int, ...],
         w_max: float,
         rng: np.random.Generator,
+        mapping: str = "per_state",
+        reference_range_V: float | None = None,
+        pulse_rule: str = "proportional",
+        sign_threshold_pulses: float = 0.5,
+        stochastic_length: int = 10,
     ) -> None:
+        check_update_scheme(
+            mapping, pulse_rule, reference_range_V, sign_threshold_pulses, stochastic_length
+        )
         self.spec = spec
         self.shape = tuple(shape)
-        self.w_max = float(w_max)
+        self.mapping = mapping
+        self.pulse_rule = pulse_rule
+        self.sign_threshold_pulses = float(sign_threshold_pulses)
+        self.stochastic_length = int(stochastic_length)
+        scale = 1.0 if mapping == "per_state" else spec.range_V / float(reference_range_V)
+        self.w_max = float(w_max) * scale  # this state's half-range in weight units
         span_w = 2.0 * self.w_max
         range_factor = _lognormal_factor(spec.d2d_range_cv, self.shape, rng)
         a_p = spec.a_p_pulses * _lognormal_factor(spec.d2d_a_cv, self.shape, rng)
@@ -348,16 +454,35 @@ class SynapseArray:
         """Initial states: the target weights clipped to each device's bounds (a new array)."""
         return np.ascontiguousarray(np.clip(target_w, self.lo, self.hi), dtype=np.float64)
 
-    def _counts_inplace(self, delta_w: np.ndarray) -> np.ndarray:
-        delta_w *= self.pulses_per_w
+    def _counts_inplace(
+        self, delta_w: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        delta_w *= self.pulses_per_w  # desired change in nominal pulse steps
+        if self.pulse_rule == "sign":
+            # Manhattan rule: one pulse where the step reaches the threshold, in its sign
+            keep = np.abs(delta_w) >= self.sign_threshold_pulses
+            np.sign(delta_w, out=delta_w)
+            delta_w *= keep
+            return delta_w
+        if self.pulse_rule == "stochastic":
+            if rng is None:
+                raise ValueError("pulse_rule 'stochastic' needs an rng")
+            return stochastic_pulse_counts(delta_w, self.stochastic_length, rng)
         np.rint(delta_w, out=delta_w)
         # |n| <= N is exact: N pulses from either bound already reach the other one.
         np.clip(delta_w, -self.spec.n_pulses, self.spec.n_pulses, out=delta_w)
         return delta_w
 
-    def pulse_counts(self, delta_w: np.ndarray) -> np.ndarray:
-        """NeuroSim conversion: round(dW / (W_max - W_min) x N), clipped to +-N (int32)."""
-        return self._counts_inplace(np.array(delta_w, dtype=np.float64)).astype(np.int32)
+    def pulse_counts(
+        self, delta_w: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Signed pulses for a desired change (int32) under this array's pulse rule.
+
+        ``proportional`` is NeuroSim's round(dW / (W_max - W_min) x N), clipped to +-N;
+        ``stochastic`` draws from ``rng``.
+        """
+        counts = self._counts_inplace(np.array(delta_w, dtype=np.float64), rng)
+        return counts.astype(np.int32)
 
     def apply(
         self, state_w: np.ndarray, pulses: np.ndarray, rng: np.random.Generator | None
@@ -374,7 +499,7 @@ class SynapseArray:
         ``delta_w`` (float64, C-contiguous) is overwritten with the signed pulse counts; the
         training loop passes its gradient buffer to avoid allocating per mini-batch.
         """
-        _relax(state_w, self._counts_inplace(delta_w), self.curves, self.sigma_w, rng)
+        _relax(state_w, self._counts_inplace(delta_w, rng), self.curves, self.sigma_w, rng)
 
     def to_volts(self, state_w: np.ndarray) -> np.ndarray:
         """Device states as PSV (volt): G_min + (w + w_max) / (2 w_max) x nominal range."""
