@@ -23,6 +23,7 @@ include: "workflow/rules/traces.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/networks.smk"
 include: "workflow/rules/adaptation.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -7,9 +7,10 @@ import pandas as pd
 from fmes import comparison
 from fmes.analysis.pulses import detect_pulses
 from fmes.calibration import load_targets
-from fmes.io import write_csv
+from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import comparison_figure, save_figure
+from fmes.robustness import add_robustness_column
 from fmes.traces import read_manifest, read_trace
 
 snakemake = globals()["snakemake"]
@@ -39,6 +40,8 @@ claims = pd.concat(
     ignore_index=True,
 )
 table = comparison.compare(targets, claims, dict(snakemake.params.skipped_stages))
+# under how many update-scheme variants each network claim holds ("" when not evaluated)
+table = add_robustness_column(table, read_table(inp.robustness[0]) if inp.robustness else None)
 for row in table.itertuples():
     log.info("%-32s paper=%-8.4g reproduced=%-10.4g %s", row.target_id, row.paper_value, row.reproduced_value, row.status)
 log.info("%d pass, %d fail, %d not evaluated", *(int((table["status"] == s).sum()) for s in ("pass", "fail", "not evaluated")))

@@ -14,6 +14,7 @@ from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.networks import DeviceMLP, DevicePerceptron, train_with_curve
 from fmes.rng import child_seed
+from fmes.robustness import update_parameters
 from fmes.synapse import load_device_params
 
 snakemake = globals()["snakemake"]
@@ -22,6 +23,7 @@ log = rule_logger(f"networks_train.{wc.net}.{wc.state}.seed{wc.seed}", snakemake
 p = snakemake.params
 
 split = load_split(snakemake.input.split)
+update = {}  # the float baseline has no devices: the update scheme does not apply
 if wc.state == "ideal":
     device = None
 else:
@@ -32,7 +34,8 @@ else:
             f"(has {sorted(specs)}); check networks.resistances in the config"
         )
     device = specs[wc.state]
-    log.info("device %s", device)
+    update = update_parameters(p.update_scheme, specs)
+    log.info("device %s, update scheme %s", device, update)
 
 # The same random_state for every state of a (net, seed): identical initial weights, batch
 # order and noise streams, so the states differ only through their device parameters.
@@ -44,6 +47,7 @@ common = dict(
     w_max=float(p.w_max),
     learning_rate=float(p.net["learning_rate"]),
     random_state=random_state,
+    **update,
 )
 if wc.net == "mlp":
     net = DeviceMLP(

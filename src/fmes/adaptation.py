@@ -439,8 +439,13 @@ def train_dataset1(
     batch_size: int,
     w_max: float,
     seed: int,
+    update: dict | None = None,
 ) -> DevicePerceptron:
-    """The 784 -> K network trained on dataset1 through ``spec`` devices (the open state)."""
+    """The 784 -> K network trained on dataset1 through ``spec`` devices (the open state).
+
+    ``update``: update-scheme keyword arguments of the estimator (mapping, pulse rule; see
+    :mod:`fmes.synapse`); None = the estimator's defaults.
+    """
     net = DevicePerceptron(
         device=spec,
         learning_rate=learning_rate,
@@ -448,6 +453,7 @@ def train_dataset1(
         max_iter=epochs,
         w_max=w_max,
         random_state=seed,
+        **(update or {}),
     )
     return net.fit(X, y_index)
 
@@ -511,12 +517,14 @@ def run_adaptation(
     seed: int,
     n_figure_samples: int = 200,
     log=None,
+    update: dict | None = None,
 ) -> AdaptationResult:
     """Train on dataset1 (open state), map dataset2 images, evaluate device + both baselines.
 
     ``y_train``/``y_test`` are MNIST digits. Mapped images come from the training split of
     dataset2, accuracies from the test splits. ``train`` holds epochs, learning_rate,
-    batch_size, w_max; ``finetune`` learning_rate, epochs, batch_size.
+    batch_size, w_max; ``finetune`` learning_rate, epochs, batch_size. ``update`` selects the
+    dataset1 training's update scheme (:func:`train_dataset1`).
     """
     d1, d2 = check_digit_sets(dataset1, dataset2)
     n_grid = sorted({int(n) for n in n_images})
@@ -542,7 +550,10 @@ def run_adaptation(
     net = train_dataset1(
         X1, y1, spec, int(train["epochs"]), float(train["learning_rate"]),
         int(train["batch_size"]), w_max, int(child_rng(seed, "train").integers(2**31)),
+        update=update,
     )
+    # the trained state's half-range in weight units (w_max itself unless the mapping is shared)
+    w_max = net.synapses_[0].w_max
     W0, b0 = net.coefs_[0].copy(), net.intercepts_[0].copy()
     say(
         f"trained on dataset1 {list(d1)} ({len(y1)} images, {train['epochs']} epochs, "

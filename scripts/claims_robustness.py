@@ -1,0 +1,35 @@
+"""Rule claims_robustness: each network claim of the paper under every update-scheme variant.
+
+Gathers the per-variant, per-seed accuracies (rule claims_variant), evaluates every claim per
+variant (mean, 95% interval over seeds, pass/fail with the paper table's rule) with a verdict per
+claim (fmes.robustness), and draws claims x variants coloured by pass/fail.
+"""
+
+import pandas as pd
+
+from fmes.calibration import load_targets
+from fmes.io import read_table, write_csv
+from fmes.logs import rule_logger
+from fmes.plotting import save_figure
+from fmes.robustness import claim_values, robustness_figure, robustness_table
+
+snakemake = globals()["snakemake"]
+log = rule_logger("claims_robustness", snakemake.log[0])
+inp = snakemake.input
+
+networks = pd.concat([read_table(path) for path in inp.networks], ignore_index=True)
+adaptation = (pd.concat([read_table(path) for path in inp.adaptation], ignore_index=True)
+              if inp.adaptation else None)
+if adaptation is not None and adaptation.empty:
+    adaptation = None
+learning_rates = pd.concat([read_table(path) for path in inp.lr_search], ignore_index=True)
+
+values = claim_values(networks, adaptation)
+table = robustness_table(values, load_targets(inp.targets))
+table["epochs"] = int(networks["epochs"].iloc[0])
+table["mnist_source"] = str(networks["mnist_source"].iloc[0])
+for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(index=False):
+    log.info("%-30s %s", claim_id, verdict)
+write_csv(table, snakemake.output.table)
+write_csv(learning_rates, snakemake.output.learning_rates)
+save_figure(robustness_figure(table), snakemake.output.figure)

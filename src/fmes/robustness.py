@@ -1,0 +1,296 @@
+"""The paper's network claims under test: learning-rate search, update-scheme variants, verdicts.
+
+A *variant* is one update scheme (weight mapping x pulse rule, :mod:`fmes.synapse`) with its
+learning rate chosen on a validation split carved from the training set (never the test set) by
+scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`. Each network claim of
+``config/paper_targets.yaml`` is evaluated per variant over seeds: the mean with a Student-t 95%
+interval, pass/fail with the paper table's rule (:func:`fmes.calibration.evaluate_target`) applied
+to the mean, and one verdict per claim: holds under all variants, some (named) or none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
+
+from fmes.calibration import evaluate_target
+from fmes.networks import DeviceMLP, DevicePerceptron
+from fmes.status import Status
+from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
+
+# Claims of paper_vs_reproduced evaluated per variant (target ids of config/paper_targets.yaml).
+NETWORK_CLAIMS = (
+    "accuracy_8000_above_open",
+    "accuracy_mlp_8000ohm",
+    "accuracy_mlp_open",
+    "accuracy_headline",
+)
+ADAPTATION_CLAIMS = (
+    "adaptation_dataset1_accuracy",
+    "adaptation_dataset2_before",
+    "adaptation_dataset2_after",
+)
+VALUE_MEANING = {
+    "accuracy_8000_above_open": "MLP test accuracy at 8000 ohm minus open state (holds if > 0)",
+    "accuracy_mlp_8000ohm": "MLP test accuracy at 8000 ohm",
+    "accuracy_mlp_open": "MLP test accuracy, open state",
+    "accuracy_headline": "MLP test accuracy of the best state (by mean over seeds)",
+    "adaptation_dataset1_accuracy": "784->4 network, dataset1 test accuracy",
+    "adaptation_dataset2_before": "dataset2 accuracy before mapping",
+    "adaptation_dataset2_after": "dataset2 accuracy after all mapped images",
+}
+
+
+def variant_label(mapping: str, pulse_rule: str) -> str:
+    """``"<mapping>-<pulse_rule>"``, the variant's name in tables, figures and file names."""
+    if mapping not in MAPPINGS or pulse_rule not in PULSE_RULES:
+        raise ValueError(f"unknown variant {mapping!r} x {pulse_rule!r}")
+    return f"{mapping}-{pulse_rule}"
+
+
+def parse_variant(label: str) -> tuple[str, str]:
+    """Inverse of :func:`variant_label`."""
+    mapping, _, pulse_rule = str(label).partition("-")
+    variant_label(mapping, pulse_rule)
+    return mapping, pulse_rule
+
+
+def update_parameters(update: Mapping, specs: Mapping[str, DeviceSpec]) -> dict:
+    """Estimator keyword arguments for an update scheme given as the config's
+    ``networks.update`` block; ``specs`` gives the reference state's range for ``shared``."""
+    mapping = str(update["mapping"])
+    reference_range_V = None
+    if mapping == "shared":
+        label = str(update["reference_state"])
+        if label not in specs:
+            raise ValueError(
+                f"config networks.update.reference_state {label!r} is not a row of "
+                f"device_params (have {sorted(specs)})"
+            )
+        reference_range_V = specs[label].range_V
+    return {
+        "mapping": mapping,
+        "reference_range_V": reference_range_V,
+        "pulse_rule": str(update["pulse_rule"]),
+        "sign_threshold_pulses": float(update["sign_threshold_pulses"]),
+        "stochastic_length": int(update["stochastic_length"]),
+    }
+
+
+def build_network(
+    net: str,
+    net_params: Mapping,
+    device: DeviceSpec | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    w_max: float,
+    random_state: int,
+    update_params: Mapping | None = None,
+    learning_rate: float | None = None,
+) -> BaseEstimator:
+    """A ``DevicePerceptron`` or ``DeviceMLP`` from the config's ``networks.<net>`` block."""
+    common = dict(
+        device=device,
+        batch_size=int(batch_size),
+        max_iter=int(epochs),
+        w_max=float(w_max),
+        learning_rate=float(net_params["learning_rate"] if learning_rate is None else learning_rate),
+        random_state=int(random_state),
+        **dict(update_params or {}),
+    )
+    if net == "mlp":
+        return DeviceMLP(
+            hidden_layer_sizes=tuple(net_params["hidden_layer_sizes"]),
+            activation=str(net_params["activation"]),
+            **common,
+        )
+    if net == "perceptron":
+        return DevicePerceptron(**common)
+    raise ValueError(f"net must be 'perceptron' or 'mlp', got {net!r}")
+
+
+def search_learning_rate(
+    estimator: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    learning_rates: Sequence[float],
+    validation_fraction: float,
+    seed: int,
+) -> pd.DataFrame:
+    """Validation accuracy per learning rate on one stratified hold-out of the training data.
+
+    ``GridSearchCV`` with a single :class:`~sklearn.model_selection.StratifiedShuffleSplit`
+    (``validation_fraction`` of X held out); the test set never enters. Returns columns
+    ``learning_rate``, ``validation_accuracy``, ``chosen`` (the best rate; ties go to the first
+    in grid order, as scikit-learn ranks them).
+    """
+    rates = [float(r) for r in learning_rates]
+    if not rates or any(not (r > 0) for r in rates):
+        raise ValueError(f"learning-rate grid must be non-empty and > 0, got {learning_rates}")
+    if not (0 < validation_fraction < 1):
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    split = StratifiedShuffleSplit(n_splits=1, test_size=validation_fraction, random_state=seed)
+    search = GridSearchCV(
+        estimator, {"learning_rate": rates}, cv=split, refit=False, error_score="raise"
+    )
+    search.fit(X, y)
+    results = search.cv_results_
+    frame = pd.DataFrame(
+        {
+            "learning_rate": np.asarray(results["param_learning_rate"], dtype=float),
+            "validation_accuracy": np.asarray(results["mean_test_score"], dtype=float),
+        }
+    )
+    frame["chosen"] = np.arange(len(frame)) == search.best_index_
+    return frame
+
+
+def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t ``confidence`` interval over seeds (NaN interval for one value)."""
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return mean, mean - half, mean + half
+
+
+def claim_values(accuracy: pd.DataFrame, adaptation: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per variant and seed, the value of each claim.
+
+    ``accuracy``: columns ``variant, state, seed, test_accuracy`` (784-100-10 MLP).
+    ``adaptation``: columns ``variant, seed, dataset1, dataset2_before, dataset2_after``.
+    Returns ``variant, target_id, seed, value, note``.
+    """
+    rows = []
+    for variant, frame in accuracy.groupby("variant", sort=False):
+        by_state = frame.pivot_table(index="seed", columns="state", values="test_accuracy")
+        if {"8000", "open"} <= set(by_state.columns):
+            for seed, diff in (by_state["8000"] - by_state["open"]).items():
+                rows.append((variant, "accuracy_8000_above_open", seed, diff, ""))
+        for state, target in (("8000", "accuracy_mlp_8000ohm"), ("open", "accuracy_mlp_open")):
+            if state in by_state.columns:
+                rows.extend((variant, target, s, v, "") for s, v in by_state[state].items())
+        devices = by_state.drop(columns=[c for c in by_state.columns if c == "ideal"])
+        if devices.shape[1]:
+            best = devices.mean().idxmax()
+            rows.extend(
+                (variant, "accuracy_headline", s, v, f"best state {best}")
+                for s, v in devices[best].items()
+            )
+    if adaptation is not None:
+        columns = dict(zip(ADAPTATION_CLAIMS, ("dataset1", "dataset2_before", "dataset2_after"),
+                           strict=True))
+        for row in adaptation.itertuples(index=False):
+            for target, column in columns.items():
+                rows.append((row.variant, target, row.seed, getattr(row, column), ""))
+    return pd.DataFrame(rows, columns=["variant", "target_id", "seed", "value", "note"])
+
+
+def _holds(target: Mapping, mean: float) -> bool:
+    if target["comparison"] in ("increasing", "decreasing"):  # values are differences (8000 - open)
+        return bool(mean > 0) if target["comparison"] == "increasing" else bool(mean < 0)
+    return bool(evaluate_target(target, mean)[2])
+
+
+def robustness_table(
+    values: pd.DataFrame, targets: Sequence[Mapping], confidence: float = 0.95
+) -> pd.DataFrame:
+    """One row per claim and variant: value mean and interval over seeds, pass/fail, verdict."""
+    by_id = {t["id"]: t for t in targets}
+    rows = []
+    for (target_id, variant), frame in values.groupby(["target_id", "variant"], sort=False):
+        target = by_id[target_id]
+        mean, low, high = mean_interval(frame["value"], confidence)
+        n = int(frame["value"].notna().sum())
+        holds = _holds(target, mean) if np.isfinite(mean) else False
+        status, reasons = Status.OK, []
+        if n < 2:
+            status, reasons = Status.FLAGGED, [f"{n} seed(s): no interval over seeds"]
+        elif np.isfinite(low) and holds != all(_holds(target, v) for v in (low, high)):
+            status = Status.FLAGGED
+            reasons = ["the interval over seeds straddles the pass/fail boundary"]
+        notes = sorted({str(n_) for n_ in frame["note"] if str(n_) and str(n_) != "nan"})
+        rows.append(
+            {
+                "claim": target_id,
+                "variant": variant,
+                "quantity": VALUE_MEANING.get(target_id, target.get("quantity", "")),
+                "paper_value": float(target["value"]) if "value" in target else math.nan,
+                "comparison": target["comparison"],
+                "tolerance_rel": float(target.get("tolerance_rel", math.nan)),
+                "n_seeds": n,
+                "value_mean": mean,
+                "value_ci95_low": low,
+                "value_ci95_high": high,
+                "holds": holds,
+                "note": "; ".join(notes),
+                "status": str(status),
+                "reason": "; ".join(reasons),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table.assign(verdict=pd.Series(dtype=str), n_variants_holding=pd.Series(dtype=int))
+    verdicts, counts = {}, {}
+    for claim_id, frame in table.groupby("claim", sort=False):
+        holding = frame.loc[frame["holds"], "variant"].tolist()
+        counts[claim_id] = f"{len(holding)}/{len(frame)}"
+        if len(holding) == len(frame):
+            verdicts[claim_id] = f"holds under all {len(frame)} variants"
+        elif holding:
+            verdicts[claim_id] = f"holds under {len(holding)} of {len(frame)}: {', '.join(holding)}"
+        else:
+            verdicts[claim_id] = f"holds under none of {len(frame)} variants"
+    table["verdict"] = table["claim"].map(verdicts)
+    table["n_variants_holding"] = table["claim"].map(counts)
+    return table
+
+
+def add_robustness_column(
+    paper_table: pd.DataFrame, robustness: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The paper-vs-reproduced table with ``holds_under_variants`` ("k/n") for the claims that
+    were evaluated per variant, empty for the others (all empty without a robustness table)."""
+    out = paper_table.copy()
+    if robustness is None or robustness.empty:
+        out["holds_under_variants"] = ""
+        return out
+    counts = robustness.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
+    out["holds_under_variants"] = out["target_id"].map(counts).fillna("")
+    return out
+
+
+def robustness_figure(table: pd.DataFrame):
+    """Claims x variants, green where the claim holds and red where not, value +- interval."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    claims = list(dict.fromkeys(table["claim"]))
+    variants = list(dict.fromkeys(table["variant"]))
+    grid = np.full((len(claims), len(variants)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.9 * len(variants) + 3.5, 0.7 * len(claims) + 1.8))
+    for row in table.itertuples(index=False):
+        i, j = claims.index(row.claim), variants.index(row.variant)
+        grid[i, j] = float(row.holds)
+        half = (row.value_ci95_high - row.value_ci95_low) / 2
+        text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
+        ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    ax.imshow(grid, cmap=ListedColormap(["#f4a6a6", "#a6dba0"]), vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
+    verdict = table.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
+    ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
+    ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate tuned per variant")
+    ax.set_ylabel("paper claim (variants where it holds)")
+    ax.set_title("Claims per variant: green holds, red fails (mean ± 95% interval over seeds)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,155 @@
+"""Learning-rate search, claim values per variant, verdicts and the paper-table column."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmes.networks import DevicePerceptron
+from fmes.robustness import (
+    add_robustness_column,
+    claim_values,
+    mean_interval,
+    parse_variant,
+    robustness_figure,
+    robustness_table,
+    search_learning_rate,
+    update_parameters,
+    variant_label,
+)
+from fmes.synapse import DeviceSpec
+
+TARGETS = [
+    {"id": "accuracy_8000_above_open", "comparison": "increasing", "quantity": "order"},
+    {"id": "accuracy_mlp_8000ohm", "comparison": "equal", "value": 0.90, "tolerance_rel": 0.05},
+    {"id": "accuracy_mlp_open", "comparison": "equal", "value": 0.89, "tolerance_rel": 0.05},
+    {"id": "accuracy_headline", "comparison": "equal", "value": 0.95, "tolerance_rel": 0.05},
+    {"id": "adaptation_dataset1_accuracy", "comparison": "equal", "value": 0.95,
+     "tolerance_rel": 0.05},
+    {"id": "adaptation_dataset2_before", "comparison": "equal", "value": 0.08,
+     "tolerance_rel": 1.0},
+    {"id": "adaptation_dataset2_after", "comparison": "equal", "value": 0.73,
+     "tolerance_rel": 0.15},
+]
+
+
+def _blobs(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(0, 0.6, (n, 8)) + np.eye(3, 8)[y] * 2.0
+    return X, y
+
+
+class _RecordingPerceptron(DevicePerceptron):
+    """Records the rows it is trained and scored on (to prove the split's provenance)."""
+
+    seen: list = []
+
+    def fit(self, X, y):
+        type(self).seen.append(("fit", X[:, -1].copy()))
+        return super().fit(X[:, :-1], y)
+
+    def score(self, X, y, sample_weight=None):
+        type(self).seen.append(("score", X[:, -1].copy()))
+        return super().score(X[:, :-1], y)
+
+
+def test_search_uses_a_validation_split_of_the_training_set_and_picks_the_best_rate():
+    X, y = _blobs()
+    row_id = np.arange(len(y), dtype=float)[:, None]
+    _RecordingPerceptron.seen = []
+    frame = search_learning_rate(_RecordingPerceptron(max_iter=3, random_state=0),
+                                 np.hstack([X, row_id]), y, [1e-4, 0.3], 0.25, seed=1)
+    assert list(frame["learning_rate"]) == [1e-4, 0.3]
+    assert frame["chosen"].sum() == 1
+    assert frame.loc[frame["chosen"], "learning_rate"].item() == 0.3  # 1e-4 barely moves
+    assert frame["validation_accuracy"].iloc[1] > frame["validation_accuracy"].iloc[0] + 0.2
+    fits = [ids for kind, ids in _RecordingPerceptron.seen if kind == "fit"]
+    scores = [ids for kind, ids in _RecordingPerceptron.seen if kind == "score"]
+    # each candidate trains on 75% and is scored on the disjoint 25%, all from the rows given
+    assert len(fits) == 2 and len(scores) >= 2
+    assert len(scores[0]) == 75 and not set(fits[0]) & set(scores[0])
+    with pytest.raises(ValueError, match="validation_fraction"):
+        search_learning_rate(DevicePerceptron(), X, y, [0.1], 1.0, seed=0)
+    with pytest.raises(ValueError, match="grid"):
+        search_learning_rate(DevicePerceptron(), X, y, [], 0.2, seed=0)
+
+
+def test_search_over_update_schemes_with_device_estimators():
+    X, y = _blobs(seed=2)
+    spec = DeviceSpec("8000", 0.12, 0.80, 150, 120.0, 100.0)
+    net = DevicePerceptron(device=spec, pulse_rule="sign", max_iter=2, random_state=0)
+    frame = search_learning_rate(net, X, y, [0.05, 0.5], 0.2, seed=0)
+    assert frame["validation_accuracy"].between(0, 1).all()
+
+
+def test_update_parameters_from_config():
+    specs = {"open": DeviceSpec("open", 0.0, 0.8, 150, 1e4, 1e4)}
+    block = {"mapping": "shared", "reference_state": "open", "pulse_rule": "sign",
+             "sign_threshold_pulses": 0.5, "stochastic_length": 10}
+    assert update_parameters(block, specs)["reference_range_V"] == pytest.approx(0.8)
+    assert update_parameters({**block, "mapping": "per_state"}, {})["reference_range_V"] is None
+    with pytest.raises(ValueError, match="networks.update.reference_state '8000'"):
+        update_parameters({**block, "reference_state": "8000"}, specs)
+    assert parse_variant(variant_label("shared", "stochastic")) == ("shared", "stochastic")
+    with pytest.raises(ValueError):
+        parse_variant("global-sign")
+
+
+def test_mean_interval_is_student_t():
+    mean, low, high = mean_interval([0.9, 0.92, 0.91])
+    assert mean == pytest.approx(0.91)
+    assert high - mean == pytest.approx(4.302653 * 0.01 / math.sqrt(3), rel=1e-5)
+    assert math.isnan(mean_interval([0.5])[1])
+
+
+def _accuracy(variant, acc_8000, acc_open):
+    rows = [(variant, "8000", s, a) for s, a in enumerate(acc_8000)]
+    rows += [(variant, "open", s, a) for s, a in enumerate(acc_open)]
+    return pd.DataFrame(rows, columns=["variant", "state", "seed", "test_accuracy"])
+
+
+def test_claims_and_verdicts_per_variant():
+    accuracy = pd.concat([
+        _accuracy("per_state-proportional", [0.90, 0.91, 0.90], [0.91, 0.92, 0.915]),
+        _accuracy("shared-sign", [0.92, 0.93, 0.925], [0.90, 0.89, 0.90]),
+    ])
+    adaptation = pd.DataFrame({
+        "variant": ["per_state-proportional"] * 2 + ["shared-sign"] * 2, "seed": [0, 1, 0, 1],
+        "dataset1": [0.96, 0.95, 0.5, 0.6], "dataset2_before": [0.1, 0.12, 0.1, 0.1],
+        "dataset2_after": [0.7, 0.74, 0.7, 0.72]})
+    values = claim_values(accuracy, adaptation)
+    order = values[values["target_id"] == "accuracy_8000_above_open"]
+    assert order.groupby("variant")["value"].mean().round(4).to_dict() == {
+        "per_state-proportional": -0.0117, "shared-sign": 0.0283}
+    headline = values[values["target_id"] == "accuracy_headline"]
+    assert set(headline.loc[headline["variant"] == "shared-sign", "note"]) == {"best state 8000"}
+    table = robustness_table(values, TARGETS).set_index(["claim", "variant"])
+    assert table.loc[("accuracy_8000_above_open", "shared-sign"), "holds"]
+    assert not table.loc[("accuracy_8000_above_open", "per_state-proportional"), "holds"]
+    assert table.loc[("accuracy_8000_above_open", "shared-sign"), "verdict"] == (
+        "holds under 1 of 2: shared-sign")
+    assert table.loc[("accuracy_mlp_8000ohm", "shared-sign"), "verdict"] == (
+        "holds under all 2 variants")
+    assert table.loc[("adaptation_dataset1_accuracy", "shared-sign"), "n_variants_holding"] == "1/2"
+    assert table["status"].isin(["ok", "flagged"]).all()
+    row = table.loc[("accuracy_mlp_open", "per_state-proportional")]
+    assert row["value_ci95_low"] < row["value_mean"] < row["value_ci95_high"]
+    fig = robustness_figure(table.reset_index())
+    assert fig.axes[0].get_xlabel() and len(fig.axes[0].texts) == len(table)
+
+    paper = pd.DataFrame({"target_id": ["accuracy_mlp_8000ohm", "iv_current_0p6V_500ohm"]})
+    out = add_robustness_column(paper, table.reset_index())
+    assert out["holds_under_variants"].tolist() == ["2/2", ""]
+    assert add_robustness_column(paper, None)["holds_under_variants"].tolist() == ["", ""]
+
+
+def test_none_verdict_and_single_seed_flag():
+    values = pd.DataFrame({"variant": ["a-b", "c-d"], "target_id": ["accuracy_headline"] * 2,
+                           "seed": [0, 0], "value": [0.5, 0.6], "note": ["", ""]})
+    table = robustness_table(values, TARGETS)
+    assert set(table["verdict"]) == {"holds under none of 2 variants"}
+    assert set(table["status"]) == {"flagged"} and "no interval" in table["reason"].iloc[0]

@@ -1,0 +1,116 @@
+# Stage: the paper's network claims under test (learning-rate search, update-scheme variants,
+# claim robustness). Library: src/fmes/robustness.py; schemes: docs/update_schemes.md.
+
+LR_SEARCH = NETWORKS["lr_search"]
+ROBUSTNESS = NETWORKS["robustness"]
+_untraced_robust = [s for s in ROBUSTNESS["states"] if s not in device_states()]
+ROBUSTNESS_ENABLED = ROBUSTNESS["enabled"] and not _untraced_robust
+if ROBUSTNESS["enabled"] and _untraced_robust:
+    skipped_stage(
+        "claim robustness",
+        f"networks.robustness.states {_untraced_robust} have no ltp_ltd traces in "
+        f"{trace_source_manifest()}",
+    )
+VARIANTS = [f"{m}-{r}" for m in ROBUSTNESS["mappings"] for r in ROBUSTNESS["pulse_rules"]]
+# the robustness table feeds the paper table's holds_under_variants column
+ROBUSTNESS_TABLES = ["results/tables/claims_robustness.csv"] if ROBUSTNESS_ENABLED else []
+
+
+rule networks_lr_search:
+    input:
+        split=rules.networks_mnist.output.split,
+        device_params="results/tables/device_params.csv",
+        code=script_code("search_learning_rate"),
+    output:
+        table="results/tables/learning_rate_search.csv",
+    params:
+        seed=config["seed"],
+        search_seed=NETWORKS["seeds"][0],
+        nets=NETWORKS["nets"],
+        states=NET_STATES,
+        net_params={net: NETWORKS[net] for net in NETWORKS["nets"]},
+        batch_size=NETWORKS["batch_size"],
+        w_max=NETWORKS["w_max"],
+        update_scheme=NETWORKS["update"],
+        lr_search=LR_SEARCH,
+    log:
+        "results/logs/networks_lr_search.log",
+    benchmark:
+        "results/benchmarks/networks_lr_search.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    script:
+        rule_script("search_learning_rate")
+
+
+rule claims_variant:
+    input:
+        split=rules.networks_mnist.output.split,
+        device_params="results/tables/device_params.csv",
+        cell_params="results/calibration/cell_params.json",
+        code=script_code("claims_variant"),
+    output:
+        networks="results/robustness/{variant}/networks.csv",
+        adaptation="results/robustness/{variant}/adaptation.csv",
+        lr_search="results/robustness/{variant}/lr_search.csv",
+    wildcard_constraints:
+        variant="(per_state|shared)-(proportional|sign|stochastic)",
+    params:
+        seed=config["seed"],
+        mlp=NETWORKS["mlp"],
+        batch_size=NETWORKS["batch_size"],
+        w_max=NETWORKS["w_max"],
+        update_scheme=NETWORKS["update"],
+        lr_search=LR_SEARCH,
+        robustness=ROBUSTNESS,
+        adaptation=ADAPTATION,
+        adaptation_enabled=ROBUSTNESS["adaptation"] and ADAPTATION_ENABLED,
+    log:
+        "results/logs/claims_variant/{variant}.log",
+    benchmark:
+        "results/benchmarks/claims_variant/{variant}.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=120,
+    script:
+        rule_script("claims_variant")
+
+
+rule claims_robustness:
+    input:
+        networks=expand("results/robustness/{variant}/networks.csv", variant=VARIANTS),
+        adaptation=expand("results/robustness/{variant}/adaptation.csv", variant=VARIANTS),
+        lr_search=expand("results/robustness/{variant}/lr_search.csv", variant=VARIANTS),
+        targets=project_path(config["calibration"]["targets"]),
+        code=script_code("claims_robustness"),
+    output:
+        table="results/tables/claims_robustness.csv",
+        learning_rates="results/tables/claims_robustness_learning_rates.csv",
+        figure=report(
+            "results/figures/claims_robustness.png",
+            caption="../report/claims_robustness.rst",
+            category="6. Paper vs reproduction",
+        ),
+    log:
+        "results/logs/claims_robustness.log",
+    benchmark:
+        "results/benchmarks/claims_robustness.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        rule_script("claims_robustness")
+
+
+FINAL_OUTPUTS += [rules.networks_lr_search.output.table] if LR_SEARCH["enabled"] else []
+FINAL_OUTPUTS += [rules.claims_robustness.output.table, rules.claims_robustness.output.figure] if ROBUSTNESS_ENABLED else []
