@@ -9,7 +9,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from fmes.io import write_csv, write_npz
+from fmes.energy import PulseLog
+from fmes.inference import InferenceDevice, inference_sweep, state_inference_params
+from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.networks import DeviceMLP, DevicePerceptron, train_with_curve
@@ -107,3 +109,35 @@ if device is not None:
 
 write_npz(arrays, snakemake.output.weights, compressed=True)
 log.info("final test accuracy %.4f", curve["test_accuracy"].iloc[-1])
+
+# ---- programming pulses per layer and epoch; the trained network at inference
+keys = {"net": wc.net, "state": wc.state, "seed": int(wc.seed)}
+pulses = PulseLog(len(net.coefs_)).table() if net.pulse_log_ is None else net.pulse_log_.table()
+write_csv(pulses.assign(**keys), snakemake.output.pulses)
+inference = None
+if device is not None:
+    state_params = state_inference_params(
+        read_table(snakemake.input.retention_fits[0]),
+        read_table(snakemake.input.ltp_ltd_fits[0]),
+        p.nominal_device,
+    ).set_index("resistance_label")
+    row = state_params.loc[wc.state] if wc.state in state_params.index else None
+    if row is None or row["status"] != "ok":
+        log.warning("no inference model for %s: %s", wc.state, "no row" if row is None else row["reason"])
+    else:
+        inference = InferenceDevice(float(row["weight_tau_s"]), float(row["read_noise_V"]))
+        log.info("inference model: %s", inference)
+grid = p.inference["time_grid"]
+times = np.concatenate([[0.0], np.geomspace(grid["first_s"], grid["last_s"], grid["n"])])
+records = inference_sweep(
+    net,
+    split.X_test,
+    split.y_test,
+    times_s=times if inference is not None or device is None else np.array([0.0]),
+    adc_bits=list(p.inference["adc_bits"]),
+    device=inference,
+    read_noise=bool(p.inference["read_noise"]),
+    n_draws=int(p.inference["n_noise_draws"]),
+    seed=int(child_seed(p.seed, "inference", wc.net, wc.state, wc.seed).generate_state(1)[0]),
+)
+write_csv(records.assign(**keys), snakemake.output.inference)

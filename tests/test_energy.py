@@ -104,3 +104,27 @@ def test_state_costs_fill_device_params_and_missing_values_are_named():
     assert list(merged.columns[:3]) == ["resistance_label", "g_min_V", "energy_ltp_J"]
     with pytest.raises(ValueError, match="open"):
         PulseCost.from_row(merged.iloc[1])
+
+
+def test_training_counts_pulses_per_layer_and_epoch_and_costs_them():
+    from sklearn.datasets import make_classification
+
+    from fmes.energy import energy_to_reach, training_energy_curves
+    from fmes.networks import DeviceMLP, train_with_curve
+    from fmes.synapse import DeviceSpec
+
+    X, y = make_classification(n_samples=200, n_features=12, n_informative=6, n_classes=3, random_state=1)
+    X = (X - X.min(0)) / (X.max(0) - X.min(0))
+    spec = DeviceSpec("500", 0.0, 1.0, 100, 80.0, 80.0)
+    net = DeviceMLP(device=spec, hidden_layer_sizes=(8,), learning_rate=2.0, random_state=0)
+    curve = train_with_curve(net, X, y, X, y, 3).assign(net="mlp", state="500", seed=0)
+    counts = net.pulse_log_.table()
+    assert len(counts) == 3 * 2 and (counts["pulses_ltp"] + counts["pulses_ltd"]).gt(0).all()
+    assert DeviceMLP(hidden_layer_sizes=(8,), max_iter=1).fit(X, y).pulse_log_ is None
+    cost = PulseCost(energy_ltp_J=1e-8, energy_ltd_J=2e-8, pulse_width_s=1e-3, pulse_period_s=1e-3)
+    curves = training_energy_curves(curve, counts.assign(net="mlp", state="500", seed=0), {"500": cost})
+    assert curves["epoch"].tolist() == [0, 1, 2, 3]
+    total = (counts["pulses_ltp"] * 1e-8 + counts["pulses_ltd"] * 2e-8).sum()
+    assert curves["cumulative_energy_J"].iloc[-1] == pytest.approx(total)
+    summary = energy_to_reach(curves, tolerance=1.0).iloc[0]  # any accuracy is "reached" at epoch 0
+    assert summary["epoch_reached"] == 0 and summary["energy_to_reach_J"] == 0.0

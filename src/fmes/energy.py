@@ -27,7 +27,9 @@ __all__ = [
     "PulseCost",
     "PulseLog",
     "model_pulse_energies",
+    "energy_to_reach",
     "pulse_log_energy",
+    "training_energy_curves",
 ]
 
 #: columns the energy analysis adds to device_params.csv (per resistance state)
@@ -124,9 +126,11 @@ class PulseLog:
 
     def add(self, layer: int, counts: np.ndarray) -> None:
         c = np.asarray(counts)
-        self._ltp[layer] += int(np.maximum(c, 0).sum())
-        self._ltd[layer] += int(np.maximum(-c, 0).sum())
-        self._steps[layer] += int(np.abs(c).max(initial=0))
+        magnitude = np.abs(c)
+        total, net = int(round(float(magnitude.sum()))), int(round(float(c.sum())))
+        self._ltp[layer] += (total + net) // 2
+        self._ltd[layer] += (total - net) // 2
+        self._steps[layer] += int(magnitude.max(initial=0))
 
     def close_epoch(self) -> None:
         for layer in range(self.n_layers):
@@ -161,3 +165,66 @@ def pulse_log_energy(counts: pd.DataFrame, cost: PulseCost) -> pd.DataFrame:
     out["time_serial_s"] = (out["pulses_ltp"] + out["pulses_ltd"]) * cost.pulse_period_s
     out["time_parallel_s"] = out["parallel_steps"] * cost.pulse_period_s
     return out
+
+
+def training_energy_curves(
+    curves: pd.DataFrame, pulses: pd.DataFrame, costs: Mapping[str, PulseCost]
+) -> pd.DataFrame:
+    """Accuracy per epoch beside the cumulative pulses, energy and programming time.
+
+    ``curves``: accuracy per (net, state, seed, epoch) (epoch 0 = as initialised);
+    ``pulses``: :meth:`PulseLog.table` rows with net/state/seed; ``costs``: per state. States
+    without a cost (e.g. "ideal") are left out. Time: serial and layer-parallel (the layers of
+    one update are programmed one after another).
+    """
+    keys = ["net", "state", "seed"]
+    frames = []
+    for state, cost in costs.items():
+        p = pulses[pulses["state"].astype(str) == state]
+        if p.empty:
+            continue
+        per_layer = pulse_log_energy(p, cost)
+        per_epoch = per_layer.groupby([*keys, "epoch"], as_index=False)[
+            ["pulses_ltp", "pulses_ltd", "energy_J", "time_serial_s", "time_parallel_s"]
+        ].sum()
+        frames.append(per_epoch)
+    if not frames:
+        return pd.DataFrame()
+    per_epoch = pd.concat(frames, ignore_index=True)
+    c = curves.assign(state=curves["state"].astype(str))
+    out = c.merge(per_epoch, on=[*keys, "epoch"], how="inner")
+    # epoch 0 (as programmed) costs nothing in this account: initial programming is not training
+    zero = c[c["epoch"] == 0].merge(per_epoch[keys].drop_duplicates(), on=keys)
+    out = pd.concat([zero.assign(pulses_ltp=0, pulses_ltd=0, energy_J=0.0, time_serial_s=0.0, time_parallel_s=0.0), out])
+    out = out.sort_values([*keys, "epoch"]).reset_index(drop=True)
+    for col in ("pulses_ltp", "pulses_ltd", "energy_J", "time_serial_s", "time_parallel_s"):
+        out[f"cumulative_{col}"] = out.groupby(keys)[col].cumsum()
+    return out
+
+
+def energy_to_reach(curves: pd.DataFrame, tolerance: float) -> pd.DataFrame:
+    """Per (net, state, seed): final test accuracy, total training energy/time, and the
+    cumulative energy/time at the first epoch whose test accuracy is within ``tolerance`` of
+    the final (reported) one."""
+    rows = []
+    for (net, state, seed), g in curves.groupby(["net", "state", "seed"], sort=False):
+        g = g.sort_values("epoch")
+        final = float(g["test_accuracy"].iloc[-1])
+        reached = g[g["test_accuracy"] >= final - tolerance].iloc[0]
+        rows.append(
+            {
+                "net": net,
+                "state": state,
+                "seed": seed,
+                "epochs": int(g["epoch"].max()),
+                "final_test_accuracy": final,
+                "total_energy_J": float(g["cumulative_energy_J"].iloc[-1]),
+                "total_pulses": int(g["cumulative_pulses_ltp"].iloc[-1] + g["cumulative_pulses_ltd"].iloc[-1]),
+                "total_time_parallel_s": float(g["cumulative_time_parallel_s"].iloc[-1]),
+                "total_time_serial_s": float(g["cumulative_time_serial_s"].iloc[-1]),
+                "epoch_reached": int(reached["epoch"]),
+                "energy_to_reach_J": float(reached["cumulative_energy_J"]),
+                "time_parallel_to_reach_s": float(reached["cumulative_time_parallel_s"]),
+            }
+        )
+    return pd.DataFrame(rows)

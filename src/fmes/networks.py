@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fmes.energy import PulseLog
 from fmes.rng import child_rng
 from fmes.synapse import DeviceSpec, SynapseArray, check_update_scheme
 
@@ -115,6 +116,8 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 self.synapses_.append(syn)
             self.coefs_.append(np.ascontiguousarray(w))
             self.intercepts_.append(np.zeros(fan_out))
+        # programming pulses per layer and epoch (fmes.energy.PulseLog), device mode only
+        self.pulse_log_ = PulseLog(len(self.coefs_)) if self.device is not None else None
         self.initial_coefs_ = [w.copy() for w in self.coefs_]
         self.initial_intercepts_ = [b.copy() for b in self.intercepts_]
         self.n_iter_ = 0
@@ -183,6 +186,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             else:
                 grad_w *= -lr  # desired change, converted to pulses by the device
                 self.synapses_[i].update_inplace(self.coefs_[i], grad_w, self._noise_rng)
+                self.pulse_log_.add(i, grad_w)  # update_inplace left the pulse counts in it
         return loss
 
     def _epoch(self, X: np.ndarray, Y: np.ndarray) -> None:
@@ -194,6 +198,8 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             rows = order[start : start + batch]
             total += self._sgd_step(X[rows], Y[rows])
         self.loss_curve_.append(total / n)
+        if self.pulse_log_ is not None:
+            self.pulse_log_.close_epoch()
         self.n_iter_ += 1
         self.t_ += n
 
@@ -254,6 +260,26 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         proba = self._forward(X, self.initial_coefs_, self.initial_intercepts_)[-1]
         return float(np.mean(self.classes_[np.argmax(proba, axis=1)] == np.asarray(y)))
+
+    def evaluate_at(
+        self,
+        X,
+        y,
+        time_s: float = 0.0,
+        inference=None,
+        read_noise: bool = False,
+        adc_bits: int | None = None,
+        random_state=None,
+    ) -> float:
+        """Test accuracy ``time_s`` after training, the devices relaxing by their retention,
+        with optional read noise and an output ADC (:mod:`fmes.inference`; ``inference`` is
+        the state's :class:`fmes.inference.InferenceDevice`)."""
+        from fmes.inference import evaluate_accuracy
+
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        rng = np.random.default_rng(random_state)
+        return evaluate_accuracy(self, X, y, time_s, inference, read_noise, adc_bits, rng)
 
     def device_states_V(self, initial: bool = False) -> list[np.ndarray]:
         """Per layer, the device states as PSV (volt); ``initial=True`` for the programmed ones."""

@@ -54,10 +54,14 @@ rule networks_train:
     input:
         split=rules.networks_mnist.output.split,
         device_params=device_params_input,
+        retention_fits=lambda wc: [] if wc.state == "ideal" else ["results/tables/retention_fits.csv"],
+        ltp_ltd_fits=lambda wc: [] if wc.state == "ideal" else ["results/tables/ltp_ltd_fits.csv"],
         code=script_code("train_network"),
     output:
         curve="results/networks/{net}/{state}/seed{seed}.csv",
         weights="results/networks/{net}/{state}/seed{seed}.npz",
+        pulses="results/networks/{net}/{state}/seed{seed}_pulses.csv",
+        inference="results/networks/{net}/{state}/seed{seed}_inference.csv",
     wildcard_constraints:
         net="perceptron|mlp",
         state=r"ideal|open|[1-9][0-9]*",
@@ -70,6 +74,8 @@ rule networks_train:
         w_max=NETWORKS["w_max"],
         digit=NETWORKS["figure_digit"],
         update_scheme=NETWORKS["update"],
+        nominal_device=config["analysis"]["nominal_device"],
+        inference=config["inference"],
     log:
         "results/logs/networks/{net}_{state}_seed{seed}.log",
     benchmark:
