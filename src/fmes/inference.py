@@ -181,7 +181,8 @@ def evaluate_accuracy(
     coefs = net.coefs_ if ideal or time_s <= 0 else drifted_coefs(net, time_s, device)
     noise_w = 0.0
     if read_noise and not ideal:
-        noise_w = device.read_noise_V * 2 * net.w_max / net.device.range_V
+        # the synapses' own half-range: with a shared mapping it differs from net.w_max
+        noise_w = device.read_noise_V * 2 * net.synapses_[0].w_max / net.device.range_V
     scores, _ = forward_at(net, X, coefs, noise_w, adc_bits, full_scales, rng)
     predicted = net.classes_[np.argmax(scores, axis=1)]
     return float(np.mean(predicted == np.asarray(y)))
