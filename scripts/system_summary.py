@@ -17,7 +17,8 @@ inp, out, P = snakemake.input, snakemake.output, snakemake.params
 
 def concat(paths):
     frames = [pd.read_csv(x, dtype={"state": str}) for x in paths]
-    return pd.concat([f for f in frames if len(f)], ignore_index=True)  # ideal runs: no pulses
+    filled = [f for f in frames if len(f)]  # ideal runs have no pulses
+    return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
 
 curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
