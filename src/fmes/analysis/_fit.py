@@ -10,6 +10,19 @@ Every fit in :mod:`fmes.analysis` goes through :func:`run_fit`, which
   chi-square, i.e. errors estimated from the residual scatter) and a 95 % interval
   ``value +- t_{0.975, n - k} * stderr`` (Student t because the noise level is estimated from
   the same residuals; this is what gives nominal coverage on short curves).
+
+:func:`fit_quality` then says whether the converged fit may be trusted (``status``/``reason`` in
+the :mod:`fmes.status` vocabulary). It compares the fit with the noise measured on the traces
+themselves (never with its own residual): ``poor_fit`` when
+
+- the residual standard deviation exceeds ``residual_factor`` x the trace noise,
+- the residuals, ordered by x, are autocorrelated: lag-1 autocorrelation r1 = 1 - d/2 above
+  ``max_autocorr``, with d the Durbin-Watson statistic (Durbin & Watson 1950), on at least
+  ``min_points_autocorr`` points (a systematic misfit: the model does not describe the curve),
+- a free parameter sits on one of its bounds,
+- the 95 % interval of a checked parameter is wider than the parameter itself.
+
+A fit that did not converge is ``failed``.
 """
 
 from __future__ import annotations
@@ -20,6 +33,8 @@ from dataclasses import dataclass, field
 import lmfit
 import numpy as np
 from scipy import stats
+
+from fmes.status import Status, join_reasons
 
 
 @dataclass
@@ -37,8 +52,7 @@ class FitOutcome:
         """Flat dict ``{name_unit, name_stderr_unit, name_ci95_lo_unit, ...}`` for a table."""
         units = units or {}
         out: dict[str, float] = {}
-        dof = max(self.n_points - (self.result.nvarys if self.result is not None else 0), 1)
-        tq = float(stats.t.ppf(0.975, dof))
+        tq = t_quantile(self.n_points, self.result.nvarys if self.result is not None else 0)
         for name in names:
             u = units.get(name, "")
             sfx = f"_{u}" if u else ""
@@ -128,3 +142,83 @@ def run_fit(
         reason = "ok"
         conv = True
     return FitOutcome(conv, reason, best, n, values, stderr)
+
+
+@dataclass(frozen=True)
+class QualityLimits:
+    """Thresholds of :func:`fit_quality` (config ``analysis.fit_quality``)."""
+
+    residual_factor: float = 3.0
+    max_autocorr: float = 0.6
+    min_points_autocorr: int = 10
+
+
+def _on_bound(p: lmfit.Parameter) -> str | None:
+    for side, bound in (("lower", p.min), ("upper", p.max)):
+        if np.isfinite(bound):
+            scale = (p.max - p.min) if np.isfinite(p.max) and np.isfinite(p.min) else abs(bound)
+            if abs(p.value - bound) <= 1e-6 * max(scale, 1e-300):
+                return side
+    return None
+
+
+def fit_quality(
+    fit: FitOutcome,
+    noise_sd: float,
+    *,
+    checked: Iterable[str] = (),
+    limits: QualityLimits = QualityLimits(),
+) -> dict[str, object]:
+    """Status, reason and the quality numbers of one fit; see the module docstring.
+
+    ``noise_sd`` is the noise of one fitted point estimated from the traces (NaN: the residual
+    test is skipped and the reason says so); ``checked`` names the parameters whose 95 %
+    interval must be narrower than their value.
+    """
+    out: dict[str, object] = {
+        "residual_sd": np.nan,
+        "noise_sd": float(noise_sd),
+        "residual_over_noise": np.nan,
+        "durbin_watson": np.nan,
+        "lag1_autocorr": np.nan,
+    }
+    res = fit.result
+    if not fit.converged or res is None:
+        return out | {"status": str(Status.FAILED), "reason": fit.reason}
+    x = np.asarray(res.userkws.get("x", np.arange(res.ndata)), float)
+    resid = -np.asarray(res.residual, float)  # data - model
+    if res.weights is not None:
+        resid = resid / np.asarray(res.weights, float)
+    resid = resid[np.argsort(x, kind="stable")]
+    dof = max(resid.size - res.nvarys, 1)
+    sd = float(np.sqrt(np.sum(resid**2) / dof))
+    out["residual_sd"] = sd
+    reasons: list[str] = []
+    if np.isfinite(noise_sd) and noise_sd > 0:
+        ratio = sd / noise_sd
+        out["residual_over_noise"] = ratio
+        if ratio > limits.residual_factor:
+            reasons.append(
+                f"residual sd {sd:.3g} is {ratio:.3g} x the trace noise {noise_sd:.3g} "
+                f"(limit {limits.residual_factor:g})"
+            )
+    ss = float(np.sum(resid**2))
+    if resid.size >= 3 and ss > 0:
+        dw = float(np.sum(np.diff(resid) ** 2) / ss)
+        out["durbin_watson"] = dw
+        out["lag1_autocorr"] = 1.0 - dw / 2.0
+        if resid.size >= limits.min_points_autocorr and 1.0 - dw / 2.0 > limits.max_autocorr:
+            reasons.append(
+                f"residuals autocorrelated (Durbin-Watson {dw:.2f}, lag-1 r {1 - dw / 2:.2f} > "
+                f"{limits.max_autocorr:g}): the model does not follow the curve"
+            )
+    for name, p in res.params.items():
+        if p.vary and (side := _on_bound(p)):
+            reasons.append(f"{name} on its {side} bound ({p.value:.4g})")
+    tq = t_quantile(fit.n_points, res.nvarys)
+    for name in checked:
+        val, err = fit.values.get(name, np.nan), fit.stderr.get(name, np.nan)
+        if np.isfinite(val) and np.isfinite(err) and tq * err > abs(val):
+            reasons.append(f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}")
+    status = Status.POOR_FIT if reasons else Status.OK
+    return out | {"status": str(status), "reason": join_reasons(reasons)}

@@ -19,15 +19,21 @@ import lmfit
 import numpy as np
 import pandas as pd
 
-from fmes.analysis._fit import FitOutcome, run_fit
+from fmes.analysis._fit import FitOutcome, QualityLimits, fit_quality, run_fit
+from fmes.status import Status, join_reasons, worst
 
 __all__ = ["fit_ppf", "ppf_from_pulses", "ppf_double", "ppf_single"]
 
 
-def ppf_from_pulses(pulses: pd.DataFrame) -> dict[str, float]:
+def ppf_from_pulses(
+    pulses: pd.DataFrame, noise_V: float = np.nan, n_read: int = 1
+) -> dict[str, object]:
     """A1, A2 (V) and PPF from a :func:`~fmes.analysis.pulses.detect_pulses` table.
 
-    Uses the first two complete pulses; ``status`` says why a value is missing otherwise.
+    Uses the first two complete pulses; ``status``/``reason`` carry the worst read-out status of
+    the two (``failed`` without two complete pulses). ``ppf_noise`` is the standard deviation of
+    the PPF index implied by the trace noise ``noise_V`` (peak: one sample, baseline: the mean
+    of ``n_read`` samples, shared by A1 and A2).
     """
     done = pulses[pulses["complete"]] if "complete" in pulses else pulses
     if len(done) < 2:
@@ -37,19 +43,36 @@ def ppf_from_pulses(pulses: pd.DataFrame) -> dict[str, float]:
             "ppf": np.nan,
             "ppf_local_baseline": np.nan,
             "dt_measured_s": np.nan,
-            "status": f"need two complete pulses, found {len(done)}",
+            "ppf_noise": np.nan,
+            "status": str(Status.FAILED),
+            "reason": f"need two complete pulses, found {len(done)}",
         }
     p1, p2 = done.iloc[0], done.iloc[1]
     a1 = p1["peak_psv_V"] - p1["baseline_psv_V"]
     a2 = p2["peak_psv_V"] - p1["baseline_psv_V"]
     a2_local = p2["peak_psv_V"] - p2["baseline_psv_V"]
+    ppf = float(a2 / a1) if a1 != 0 else np.nan
+    var_peak, var_base = noise_V**2, noise_V**2 / n_read
+    # Var(A2/A1) by the delta method with Cov(A1, A2) = Var(baseline).
+    var_ppf = (
+        (var_peak + var_base) * (1 + ppf**2) - 2 * ppf * var_base
+    ) / a1**2 if a1 else np.nan
+    statuses = [p.get("status", Status.OK) for p in (p1, p2)]
+    reasons = [p.get("reason", "") for p in (p1, p2)]
+    if len(done) > 2:
+        reasons.append(f"used first 2 of {len(done)} pulses")
+    status = worst(statuses)
+    if not np.isfinite(ppf) and status.has_value:
+        status, reasons = Status.FAILED, [*reasons, "A1 not readable"]
     return {
         "a1_V": float(a1),
         "a2_V": float(a2),
-        "ppf": float(a2 / a1) if a1 != 0 else np.nan,
+        "ppf": ppf,
         "ppf_local_baseline": float(a2_local / a1) if a1 != 0 else np.nan,
         "dt_measured_s": float(p2["onset_s"] - p1["onset_s"]),
-        "status": "ok" if len(done) == 2 else f"ok (used first 2 of {len(done)} pulses)",
+        "ppf_noise": float(np.sqrt(var_ppf)) if np.isfinite(var_ppf) else np.nan,
+        "status": str(status),
+        "reason": join_reasons(reasons) if status != Status.OK else "",
     }
 
 
@@ -110,6 +133,8 @@ def fit_ppf(
     model: str = "auto",
     criterion: str = "aic",
     max_nfev: int | None = None,
+    noise: float | np.ndarray = np.nan,
+    limits: QualityLimits = QualityLimits(),
 ) -> dict[str, object]:
     """Fit PPF(Δt); never raises. Returns one flat table row.
 
@@ -123,12 +148,16 @@ def fit_ppf(
         ``"aic"`` or ``"bic"`` for the model choice.
     max_nfev
         Cap on function evaluations (a fit hitting it is flagged non-converged).
+    noise, limits
+        Standard deviation of each PPF value from the trace noise (scalar or per point; their
+        rms is used) and the :func:`~fmes.analysis._fit.fit_quality` thresholds.
 
     Returns
     -------
-    dict with ``model, converged, reason, n_points, aic, bic, redchi`` and value, stderr and
-    95 % interval of ``c1, tau1_s, c2, tau2_s`` (C2/τ2 NaN for the single model), plus
-    ``aic_single, aic_double`` for the record.
+    dict with ``model, converged, status, reason, n_points, aic, bic, redchi``, the quality
+    numbers of :func:`~fmes.analysis._fit.fit_quality` and value, stderr and 95 % interval of
+    ``c1, tau1_s, c2, tau2_s`` (C2/τ2 NaN for the single model), plus ``aic_single,
+    aic_double`` for the record.
     """
     if criterion not in {"aic", "bic"}:
         raise ValueError("criterion must be 'aic' or 'bic'")
@@ -136,6 +165,8 @@ def fit_ppf(
     y = np.asarray(ppf, float)
     finite = np.isfinite(dt) & np.isfinite(y)
     dt, y = dt[finite], y[finite]
+    noise_pts = np.broadcast_to(np.asarray(noise, float), finite.shape)[finite]
+    noise_sd = float(np.sqrt(np.nanmean(noise_pts**2))) if np.isfinite(noise_pts).any() else np.nan
     fits: dict[str, FitOutcome] = {}
     if model in {"auto", "single"}:
         fits["single"] = _fit_single(dt, y, max_nfev)
@@ -163,6 +194,6 @@ def fit_ppf(
         row[f"{criterion}_{name}"] = (
             float(getattr(f.result, criterion)) if f.result is not None else np.nan
         )
-        if name != chosen and not f.converged:
-            row["reason"] = f"{row['reason']}; {name} fit: {f.reason}"
+    checked = ["c1", "tau1"] if chosen == "single" else ["c1", "tau1", "c2", "tau2"]
+    row.update(fit_quality(out, noise_sd, checked=checked, limits=limits))
     return row

@@ -31,6 +31,39 @@ Read-out per pulse (PSV in volt):
   gap is taken as the median gap of the other pulses (a lone pulse: until the trace ends).
   ``read_delay_s`` instead reads at ``offset + read_delay_s`` (capped at the next onset).
 
+Robust read-out of measured traces (:func:`clean_voltage`, applied before every read):
+
+1. **Channel skew**: the delay (in samples) of the voltage channel against the current channel
+   is the lag ``L`` in ``-max_skew_samples..max_skew_samples`` that maximises the *median over
+   current edges* of ``s_e * dV[e + L]`` (``s_e`` = +1 for a rising, -1 for a falling current
+   edge, ``dV`` the voltage first difference): the cross-correlation of the current edges with
+   the voltage derivative, made robust by the median. Ties go to the smaller ``|L|``. The voltage
+   is then read on the current's time base (``V_corrected[i] = V[i + L]``). A best lag on the
+   search limit, or a lag whose score does not stand out of the noise, flags the trace.
+2. **Glitches**: a sample is a glitch if it departs from the straight line through its two
+   neighbours (same rest or pulse run; time-aware) by more than ``glitch_sigmas`` times the noise
+   of that difference AND by more than the neighbours differ from each other, and it lies above
+   (or below) both. The *last* sample of a run (the peak and the gap-end read) is tested against
+   the linear extrapolation of the two samples before it. A glitch is replaced by that line
+   (width: one sample each side; nothing else is filtered). The count is reported; more than
+   ``glitch_max_fraction`` of the samples flags the trace.
+3. **Mains pickup** (``mains_frequency_Hz``, ``null`` = off): a sinusoid of that frequency is
+   fitted by linear least squares to windows of two whole mains periods in the pre-stimulus rest
+   and in the second (relaxed) half of later rest periods (each window with its own cubic
+   background), and subtracted from the whole trace
+   (coherent pickup). Only windows sampled at least 8 times per period are used; without any
+   (e.g. log-spaced gaps) the mains amplitude is reported as NaN and nothing is subtracted.
+4. **Drift**: a straight line is fitted to the pre-stimulus rest; its slope is removed from the
+   whole trace when it differs from zero by more than ``drift_sigmas`` standard errors.
+5. **Noise** ``noise_V``: 1.4826 MAD of the first differences of the voltage inside rest runs,
+   divided by sqrt(2) (the read noise of one sample; not a fit residual).
+
+The trace-level results (``skew_samples``, ``glitch_count``, ``noise_V``, ``mains_amplitude_V``,
+``drift_V_per_s``, ``status``, ``reason``) are in ``pulses.attrs["trace_qc"]``; the cleaned voltage
+is returned by :func:`read_pulses`. Each pulse row carries ``status``/``reason`` (fmes.status):
+a pulse not longer than the skew, or without a rest sample before it, has its reads NaN and
+status ``failed``; every pulse of a flagged trace is ``flagged``.
+
 A trace that **ends mid-pulse** (documented partial result): the last pulse is returned with
 ``complete = False``, ``offset_s``/``width_s``/``psv_after_V`` NaN and its peak over the samples
 available; ``partial="drop"`` removes it and ``partial="raise"`` raises
@@ -39,15 +72,25 @@ available; ``partial="drop"`` removes it and ``partial="raise"`` raises
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
+
+from fmes.status import Status, join_reasons
 
 __all__ = [
     "NoPulsesError",
     "PartialPulseError",
+    "PulseReadout",
+    "clean_voltage",
     "current_baseline",
     "detect_pulses",
+    "estimate_skew",
+    "find_glitches",
+    "fit_mains",
     "noise_sigma",
+    "read_pulses",
     "time_weights",
 ]
 
@@ -92,6 +135,11 @@ def noise_sigma(signal: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
 
 
+def _mad_sigma(x: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation: the Gaussian sigma, robust to outliers."""
+    return float(1.4826 * np.median(np.abs(x - np.median(x)))) if x.size else np.nan
+
+
 def _crossing_time(t0, t1, y0, y1, level):
     """Linear interpolation of the time where |y| crosses ``level`` between two samples."""
     denom = y1 - y0
@@ -99,7 +147,263 @@ def _crossing_time(t0, t1, y0, y1, level):
     return t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)
 
 
+def estimate_skew(
+    voltage_V: np.ndarray, edge_index: np.ndarray, edge_sign: np.ndarray, max_lag: int
+) -> tuple[int, float, float]:
+    """Lag (samples) of the voltage behind the current edges; see the module docstring.
+
+    ``edge_index`` are first-difference indices of the current edges (the current changes
+    between sample ``e`` and ``e + 1``), ``edge_sign`` +1/-1. Returns ``(lag, best_score,
+    runner_up_score)`` in volt (scores are medians of the signed voltage steps).
+    """
+    if max_lag <= 0 or edge_index.size == 0:
+        return 0, np.nan, np.nan
+    dv = np.diff(np.asarray(voltage_V, float))
+    lags = np.arange(-max_lag, max_lag + 1)
+    idx = edge_index[:, None] + lags[None, :]
+    valid = (idx >= 0) & (idx < dv.size)
+    steps = np.where(valid, edge_sign[:, None] * dv[np.clip(idx, 0, dv.size - 1)], np.nan)
+    score = np.nanmedian(steps, axis=0) if valid.any() else np.full(lags.size, np.nan)
+    if not np.isfinite(score).any():
+        return 0, np.nan, np.nan
+    # Ties (equal to 1e-9 relative) go to the smaller |lag|.
+    top = np.nanmax(score)
+    tied = np.flatnonzero(score >= top - 1e-9 * abs(top))
+    best = int(tied[np.argmin(np.abs(lags[tied]))])
+    rest = np.delete(score, best)
+    return int(lags[best]), float(score[best]), float(np.nanmax(rest)) if rest.size else np.nan
+
+
+def _line_test(t, v, ia, ib, ic, sigma, glitch_sigmas):
+    """Deviation of v[ia] from the line through (t[ib], v[ib]) and (t[ic], v[ic]), its noise
+    scale, and the change of the line between b and c projected to a (the local step)."""
+    tb, tc, ta = t[ib], t[ic], t[ia]
+    w = (ta - tb) / np.where(tc != tb, tc - tb, 1.0)
+    pred = v[ib] + w * (v[ic] - v[ib])
+    dev = v[ia] - pred
+    scale = sigma * np.sqrt(1.0 + (1.0 - w) ** 2 + w**2)
+    return dev, pred, scale
+
+
+def find_glitches(
+    time_s: np.ndarray,
+    voltage_V: np.ndarray,
+    run_id: np.ndarray,
+    sigma_V: float,
+    glitch_sigmas: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Single-sample glitches (indices) and their replacement values; see the module docstring.
+
+    ``run_id`` labels the rest/pulse run of each sample: a sample is only compared with
+    neighbours of its own run, so the PSV jump at a current edge is never taken for a glitch.
+    """
+    t = np.asarray(time_s, float)
+    v = np.asarray(voltage_V, float)
+    n = v.size
+    if n < 3 or not glitch_sigmas or not np.isfinite(sigma_V) or sigma_V <= 0:
+        return np.empty(0, int), np.empty(0)
+    i = np.arange(1, n - 1)
+    same_l = run_id[i - 1] == run_id[i]
+    same_r = run_id[i + 1] == run_id[i]
+    # Interior samples: centred test + same-side condition (a spike, not a step or a kink).
+    dev, pred, scale = _line_test(t, v, i, i - 1, i + 1, sigma_V, glitch_sigmas)
+    spread = np.abs(v[i + 1] - v[i - 1])
+    spike = np.sign(v[i] - v[i - 1]) == np.sign(v[i] - v[i + 1])
+    inner = same_l & same_r & spike & (np.abs(dev) > glitch_sigmas * scale) & (np.abs(dev) > spread)
+    hits = [i[inner]]
+    values = [pred[inner]]
+    # Last sample of a run (peak, gap-end read): extrapolate the two samples before it.
+    last = np.flatnonzero(run_id[1:] != run_id[:-1])  # last index of each run but the final one
+    last = np.append(last, n - 1)
+    last = last[last >= 2]
+    last = last[(run_id[last - 1] == run_id[last]) & (run_id[last - 2] == run_id[last])]
+    if last.size:
+        dev2, pred2, scale2 = _line_test(t, v, last, last - 2, last - 1, sigma_V, glitch_sigmas)
+        step = np.abs(pred2 - v[last - 1])
+        hit2 = (np.abs(dev2) > glitch_sigmas * scale2) & (np.abs(dev2) > step)
+        hits.append(last[hit2])
+        values.append(pred2[hit2])
+    idx = np.concatenate(hits)
+    order = np.argsort(idx)
+    return idx[order], np.concatenate(values)[order]
+
+
+def fit_mains(
+    time_s: np.ndarray,
+    voltage_V: np.ndarray,
+    rest_runs: list[tuple[int, int]],
+    frequency_Hz: float,
+    *,
+    max_windows: int = 24,
+) -> tuple[float, float, float]:
+    """Coherent mains pickup ``a sin(2 pi f t) + b cos(2 pi f t)`` from rest windows.
+
+    Windows of two whole periods from the pre-stimulus rest and from the second (relaxed) half
+    of every later rest run ``[start, stop)``, tiled back from its end, each sampled >= 8 times
+    per period, with a cubic background of their own. Returns ``(a, b, amplitude_stderr)`` in volt;
+    NaN when no window qualifies.
+    """
+    t = np.asarray(time_s, float)
+    v = np.asarray(voltage_V, float)
+    period = 1.0 / frequency_Hz
+    span = 2.0 * period
+    windows = []
+    for k_run, (a, b) in enumerate(rest_runs):
+        if k_run > 0 or a > 0:  # after a pulse only the relaxed second half of the rest
+            a = int(np.searchsorted(t, (t[a] + t[b - 1]) / 2))
+        if b - a < 16 or t[b - 1] - t[a] < span:
+            continue
+        n_win = int(max(1, min(8, (t[b - 1] - t[a]) // span)))
+        for k in range(n_win):
+            t_hi = t[b - 1] - k * span
+            lo = int(np.searchsorted(t, t_hi - span, side="left"))
+            hi = int(np.searchsorted(t, t_hi, side="right"))
+            if hi - lo >= 16 and np.max(np.diff(t[lo:hi])) <= period / 8:
+                windows.append((lo, hi))
+    if not windows:
+        return np.nan, np.nan, np.nan
+    if len(windows) > max_windows:
+        windows = [windows[j] for j in np.linspace(0, len(windows) - 1, max_windows).astype(int)]
+    rows = np.concatenate([np.arange(lo, hi) for lo, hi in windows])
+    n_col = 2 + 4 * len(windows)
+    design = np.zeros((rows.size, n_col))
+    tt = t[rows]
+    design[:, 0] = np.sin(2 * np.pi * frequency_Hz * tt)
+    design[:, 1] = np.cos(2 * np.pi * frequency_Hz * tt)
+    r0 = 0
+    for w, (lo, hi) in enumerate(windows):
+        x = (t[lo:hi] - t[lo:hi].mean()) / span
+        design[r0 : r0 + hi - lo, 2 + 4 * w : 6 + 4 * w] = np.vander(x, 4)
+        r0 += hi - lo
+    coef, *_ = np.linalg.lstsq(design, v[rows], rcond=None)
+    resid = v[rows] - design @ coef
+    dof = max(rows.size - n_col, 1)
+    s2 = float(resid @ resid) / dof
+    try:
+        cov = s2 * np.linalg.inv(design.T @ design)[:2, :2]
+        se = float(np.sqrt(max((cov[0, 0] + cov[1, 1]) / 2, 0.0)))
+    except np.linalg.LinAlgError:
+        se = np.nan
+    return float(coef[0]), float(coef[1]), se
+
+
+@dataclass
+class PulseReadout:
+    """What :func:`read_pulses` returns: the pulse table, the trace QC and the cleaned PSV."""
+
+    pulses: pd.DataFrame
+    trace_qc: dict[str, object] = field(default_factory=dict)
+    voltage_clean_V: np.ndarray | None = None
+
+
+def clean_voltage(
+    time_s: np.ndarray,
+    voltage_V: np.ndarray,
+    state: np.ndarray,
+    *,
+    max_skew_samples: int = 5,
+    glitch_sigmas: float = 8.0,
+    glitch_max_fraction: float = 0.005,
+    mains_frequency_Hz: float | None = 50.0,
+    drift_sigmas: float = 3.0,
+) -> tuple[np.ndarray, dict[str, object]]:
+    """Skew-corrected, deglitched, mains- and drift-free PSV plus the trace QC values.
+
+    ``state`` is the per-sample pulse state (-1/0/+1) found from the current. See the module
+    docstring for each step and its documented width/threshold.
+    """
+    t = np.asarray(time_s, float)
+    v = np.asarray(voltage_V, float).copy()
+    n = v.size
+    reasons: list[str] = []
+    status = Status.OK
+    change = np.flatnonzero(np.diff(state) != 0)
+    sign = np.sign(np.diff(state)[change]).astype(float)
+    lag, best, runner = estimate_skew(v, change, sign, max_skew_samples)
+    if lag > 0:
+        v = np.concatenate((v[lag:], np.full(lag, v[-1])))
+    elif lag < 0:
+        v = np.concatenate((np.full(-lag, v[0]), v[:lag]))
+    run_id = np.concatenate(([0], np.cumsum(np.diff(state) != 0)))
+    rest = state == 0
+    in_rest_diff = rest[1:] & rest[:-1] & (run_id[1:] == run_id[:-1])
+    d_rest = np.diff(v)[in_rest_diff]
+    sigma = _mad_sigma(d_rest) / np.sqrt(2.0) if d_rest.size > 4 else np.nan
+    if max_skew_samples > 0 and change.size:
+        if abs(lag) == max_skew_samples:
+            status = Status.FLAGGED
+            reasons.append(
+                f"channel skew at the search limit ({lag} samples; raise max_skew_samples)"
+            )
+        elif np.isfinite(sigma) and sigma > 0 and change.size >= 2:
+            # The best lag must beat the runner-up by more than the noise of a median step.
+            noise_step = 3.0 * np.sqrt(2.0) * sigma * 1.25 / np.sqrt(change.size)
+            if not best - runner > noise_step:
+                status = Status.FLAGGED
+                reasons.append(
+                    f"channel skew not resolved (best lag {lag} samples scores {best:.3g} V, "
+                    f"next {runner:.3g} V)"
+                )
+    g_idx, g_val = find_glitches(t, v, run_id, sigma, glitch_sigmas)
+    v[g_idx] = g_val
+    if n and g_idx.size > glitch_max_fraction * n:
+        status = Status.FLAGGED
+        reasons.append(
+            f"{g_idx.size} glitches ({100 * g_idx.size / n:.2g} % of samples, limit "
+            f"{100 * glitch_max_fraction:.2g} %)"
+        )
+    starts = np.concatenate(([0], change + 1))
+    stops = np.concatenate((change + 1, [n]))
+    rest_runs = [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if state[a] == 0]
+    mains_amp = mains_se = np.nan
+    if mains_frequency_Hz:
+        a, b, mains_se = fit_mains(t, v, rest_runs, mains_frequency_Hz)
+        if np.isfinite(a):
+            v = v - a * np.sin(2 * np.pi * mains_frequency_Hz * t) - b * np.cos(
+                2 * np.pi * mains_frequency_Hz * t
+            )
+            mains_amp = float(np.hypot(a, b))
+    drift = drift_se = np.nan
+    drift_removed = False
+    if rest_runs and rest_runs[0][0] == 0 and rest_runs[0][1] >= 4 and n > rest_runs[0][1]:
+        b0 = rest_runs[0][1]
+        tt = t[:b0] - t[:b0].mean()
+        if np.ptp(tt) > 0:
+            (slope, icpt), cov = np.polyfit(tt, v[:b0], 1, cov=True)
+            drift, drift_se = float(slope), float(np.sqrt(cov[0, 0]))
+            if drift_sigmas and abs(drift) > drift_sigmas * drift_se:
+                v = v - drift * (t - t[b0 - 1])
+                drift_removed = True
+    qc = {
+        "n_samples": n,
+        "skew_samples": lag,
+        "skew_score_V": best,
+        "noise_V": float(sigma),
+        "glitch_count": int(g_idx.size),
+        "mains_amplitude_V": mains_amp,
+        "mains_amplitude_stderr_V": mains_se,
+        "drift_V_per_s": drift,
+        "drift_stderr_V_per_s": drift_se,
+        "drift_removed": drift_removed,
+        "status": str(status),
+        "reason": join_reasons(reasons),
+    }
+    return v, qc
+
+
 def detect_pulses(
+    time_s: np.ndarray,
+    current_A: np.ndarray,
+    psv_V: np.ndarray | None = None,
+    **kwargs,
+) -> pd.DataFrame:
+    """The pulse table of :func:`read_pulses` (trace QC in ``.attrs["trace_qc"]``)."""
+    readout = read_pulses(time_s, current_A, psv_V, **kwargs)
+    readout.pulses.attrs["trace_qc"] = readout.trace_qc
+    return readout.pulses
+
+
+def read_pulses(
     time_s: np.ndarray,
     current_A: np.ndarray,
     psv_V: np.ndarray | None = None,
@@ -109,7 +413,12 @@ def detect_pulses(
     n_read: int = 1,
     read_delay_s: float | None = None,
     partial: str = "flag",
-) -> pd.DataFrame:
+    max_skew_samples: int = 5,
+    glitch_sigmas: float = 8.0,
+    glitch_max_fraction: float = 0.005,
+    mains_frequency_Hz: float | None = 50.0,
+    drift_sigmas: float = 3.0,
+) -> PulseReadout:
     """Find current pulses and read the PSV around each (see the module docstring).
 
     Parameters
@@ -127,12 +436,14 @@ def detect_pulses(
         If given, read ``psv_after_V`` at ``offset + read_delay_s`` instead of the gap end.
     partial
         ``"flag"`` (default), ``"drop"`` or ``"raise"`` for pulses cut by the trace ends.
+    max_skew_samples, glitch_sigmas, glitch_max_fraction, mains_frequency_Hz, drift_sigmas
+        Robust read-out settings (:func:`clean_voltage`); 0 / None switches a step off.
 
     Returns
     -------
-    DataFrame, one row per pulse: ``pulse_index, polarity, onset_s, offset_s, width_s,
-    amplitude_A, current_baseline_A, baseline_psv_V, peak_psv_V, psv_after_V, read_time_s,
-    complete``.
+    :class:`PulseReadout`: ``pulses`` has one row per pulse: ``pulse_index, polarity, onset_s,
+    offset_s, width_s, amplitude_A, current_baseline_A, baseline_psv_V, peak_psv_V,
+    psv_after_V, read_time_s, complete, status, reason``.
 
     Raises
     ------
@@ -209,8 +520,23 @@ def detect_pulses(
         }
     )
 
+    qc: dict[str, object] = {"n_samples": n, "n_pulses": int(i0.size)}
+    v_clean = None
+    status = np.full(i0.size, str(Status.OK), dtype=object)
+    reason = np.full(i0.size, "", dtype=object)
     if psv_V is not None:
-        v = np.asarray(psv_V, dtype=float)
+        v, vqc = clean_voltage(
+            t,
+            psv_V,
+            state,
+            max_skew_samples=max_skew_samples,
+            glitch_sigmas=glitch_sigmas,
+            glitch_max_fraction=glitch_max_fraction,
+            mains_frequency_Hz=mains_frequency_Hz,
+            drift_sigmas=drift_sigmas,
+        )
+        qc |= vqc
+        v_clean = v
         csum_v = np.concatenate(([0.0], np.cumsum(v)))
 
         def window_mean(a, b):
@@ -244,7 +570,25 @@ def detect_pulses(
         out["peak_psv_V"] = peak
         out["psv_after_V"] = after
         out["read_time_s"] = np.where(complete, t[np.maximum(j_end - 1, 0)], np.nan)
+        # Reads that cannot be made reliably are failed, not filled in.
+        lag = abs(int(vqc["skew_samples"]))
+        short = (i1 - i0) <= lag
+        no_rest = ~starts_cut & (i0 - b_lo < 1)
+        for mask, words, cols in (
+            (short, f"pulse not longer than the channel skew ({lag} samples)", ["peak_psv_V"]),
+            (no_rest, "no rest sample before the pulse for a baseline", ["baseline_psv_V"]),
+        ):
+            if mask.any():
+                out.loc[mask, cols] = np.nan
+                status[mask] = str(Status.FAILED)
+                reason[mask] = [join_reasons([r, words]) for r in reason[mask]]
+        if vqc["status"] != Status.OK:
+            keep = status == str(Status.OK)
+            status[keep] = vqc["status"]
+            reason[keep] = vqc["reason"]
     out["complete"] = complete
+    out["status"] = status
+    out["reason"] = reason
 
     if not complete.all():
         if partial == "raise":
@@ -255,4 +599,4 @@ def detect_pulses(
             out["pulse_index"] = np.arange(len(out))
             if out.empty:
                 raise NoPulsesError("no complete pulses: the only pulse is cut by the trace")
-    return out
+    return PulseReadout(out, qc, v_clean)
