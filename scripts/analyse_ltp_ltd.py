@@ -29,8 +29,12 @@ log.info("ltp_ltd: %d fits from %d chunks", len(records), len(snakemake.input.fi
 
 if records:
     fits = pd.DataFrame(records)
-    fits["status"] = np.where(fits["converged"].astype(bool), "ok", "not converged")
-    log.info("%d/%d fits converged", int(fits["converged"].sum()), len(fits))
+    log.info(
+        "%d/%d fits converged; statuses: %s",
+        int(fits["converged"].sum()),
+        len(fits),
+        fits["status"].value_counts().to_dict(),
+    )
 else:
     fits = skipped_frame(
         [

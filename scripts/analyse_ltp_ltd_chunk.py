@@ -21,7 +21,13 @@ start, stop = chunk_bounds(len(rows), P.chunk_traces)[index]
 rows = rows.iloc[start:stop].assign(position=range(start, stop))
 log.info("ltp_ltd chunk %d: rows %d to %d", index, start, stop)
 
-work = partial(apply_to_trace, function=analyse_ltp_ltd_trace, pulse_kw=dict(P.pulses), fit_kw=dict(P.ltp_ltd))
+work = partial(
+    apply_to_trace,
+    function=analyse_ltp_ltd_trace,
+    pulse_kw=dict(P.pulses),
+    fit_kw=dict(P.ltp_ltd),
+    quality=dict(P.fit_quality),
+)
 positions = []
 
 

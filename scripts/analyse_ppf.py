@@ -6,18 +6,21 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis import fit_ppf, ppf_double, ppf_from_pulses, ppf_single
+from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
     MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
     protocol_rows,
-    pulses_or_status,
+    readout_or_reason,
     skipped_frame,
+    trace_qc_columns,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
+from fmes.status import Status
 from fmes.traces import read_trace
 
 snakemake = globals()["snakemake"]
@@ -31,22 +34,19 @@ log.info("ppf protocol: %d traces", len(rows))
 records, examples = [], {}
 for k, r in enumerate(rows.itertuples(index=False), start=1):
     tr = read_trace(r.trace_path)
-    pulses, status = pulses_or_status(tr, **P.pulses)
+    readout, why = readout_or_reason(tr, **P.pulses)
     rec = {
         "trace_id": r.trace_id,
         "resistance_label": r.resistance_label,
         "resistance_ohm": r.resistance_ohm,
         "interval_s": r.interval_s,
     }
-    if pulses is None:
-        records.append(rec | {"status": "failed", "reason": status})
+    if readout is None:
+        records.append(rec | {"status": Status.FAILED, "reason": why})
         continue
-    v = ppf_from_pulses(pulses)
-    records.append(
-        rec
-        | v
-        | {"reason": v["status"], "status": "ok" if v["status"].startswith("ok") else "failed"}
-    )
+    pulses = readout.pulses
+    v = ppf_from_pulses(pulses, readout.trace_qc["noise_V"], P.pulses["n_read"])
+    records.append(rec | v | trace_qc_columns(readout))
     examples[r.trace_id] = (tr, pulses)
     if k % 25 == 0:
         log.info("ppf traces: %d/%d", k, len(rows))
@@ -54,17 +54,24 @@ for k, r in enumerate(rows.itertuples(index=False), start=1):
 fit_rows = []
 if records:
     values = pd.DataFrame(records)
-    good = values[values["status"] == "ok"]
+    good = values[values["status"] == Status.OK]
     labels = ordered_labels(values["resistance_label"])
     for lab in labels:
         s = good[good["resistance_label"] == lab]
         fit = fit_ppf(
-            s["dt_measured_s"], s["ppf"], model=P.ppf["model"], criterion=P.ppf["criterion"]
+            s["dt_measured_s"],
+            s["ppf"],
+            model=P.ppf["model"],
+            criterion=P.ppf["criterion"],
+            noise=s["ppf_noise"].to_numpy(),
+            limits=QualityLimits(**P.fit_quality),
         )
+        n_all = int((values["resistance_label"] == lab).sum())
         fit_rows.append(
             {
                 "resistance_label": lab,
                 "resistance_ohm": s["resistance_ohm"].iloc[0] if len(s) else np.nan,
+                "n_traces_excluded": n_all - len(s),  # read-outs not ok
             }
             | fit
         )

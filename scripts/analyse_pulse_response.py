@@ -11,12 +11,14 @@ from fmes.analysis.pipeline import (
     ordered_labels,
     placeholder_figure,
     protocol_rows,
-    pulses_or_status,
+    readout_or_reason,
     skipped_frame,
+    trace_qc_columns,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
+from fmes.status import Status
 from fmes.traces import read_trace
 
 snakemake = globals()["snakemake"]
@@ -33,7 +35,7 @@ log.info("pulse protocol: %d traces", len(rows))
 records, traces = [], {}
 for k, r in enumerate(rows.itertuples(index=False), start=1):
     tr = read_trace(r.trace_path)
-    pulses, status = pulses_or_status(tr, **P.pulses)
+    readout, why = readout_or_reason(tr, **P.pulses)
     rec = {
         "trace_id": r.trace_id,
         "resistance_label": r.resistance_label,
@@ -42,9 +44,10 @@ for k, r in enumerate(rows.itertuples(index=False), start=1):
         "amplitude_A": r.amplitude_A,
         "width_s": r.width_s,
     }
-    if pulses is None:
-        records.append(rec | {"status": "failed", "reason": status})
+    if readout is None:
+        records.append(rec | {"status": Status.FAILED, "reason": why})
         continue
+    pulses = readout.pulses
     p = pulses.iloc[0]
     rec |= {
         "onset_s": p["onset_s"],
@@ -54,9 +57,9 @@ for k, r in enumerate(rows.itertuples(index=False), start=1):
         "peak_psv_V": p["peak_psv_V"],
         "psv_change_V": p["peak_psv_V"] - p["baseline_psv_V"],
         "n_pulses_detected": len(pulses),
-        "status": "ok",
-        "reason": status,
-    }
+        "status": p["status"],
+        "reason": p["reason"],
+    } | trace_qc_columns(readout)
     records.append(rec)
     traces[r.trace_id] = (tr, p["onset_s"])
     if k % 20 == 0:
@@ -142,7 +145,11 @@ iv_records, loops = [], []
 for r in rows.itertuples(index=False):
     tr = read_trace(r.trace_path)
     res = current_at_voltage(
-        tr["voltage_V"], tr["current_A"], P.iv["v_target_V"], half_window_V=P.iv["half_window_V"]
+        tr["voltage_V"],
+        tr["current_A"],
+        P.iv["v_target_V"],
+        half_window_V=P.iv["half_window_V"],
+        residual_factor=P.fit_quality["residual_factor"],
     )
     iv_records.append(
         {
@@ -154,7 +161,6 @@ for r in rows.itertuples(index=False):
             "v_max_V": r.v_max_V,
         }
         | res
-        | {"reason": res["status"], "status": "ok" if res["status"].startswith("ok") else "failed"}
     )
     loop = iv_branches(tr["voltage_V"], tr["current_A"])
     loop.insert(0, "sweep_rate_V_per_s", r.sweep_rate_V_per_s)

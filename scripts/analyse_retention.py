@@ -6,19 +6,22 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis import fit_retention, kohlrausch
+from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
     MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
     protocol_rows,
-    pulses_or_status,
+    readout_or_reason,
     skipped_frame,
+    trace_qc_columns,
 )
 from fmes.analysis.retention import two_exponential
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
+from fmes.status import Status, join_reasons, worst
 from fmes.traces import read_trace
 
 snakemake = globals()["snakemake"]
@@ -42,7 +45,8 @@ log.info("retention: %d pulse_train and %d single-pulse traces", len(train_rows)
 records, learning, curves = [], [], {}
 for r in pd.concat([train_rows, pulse_rows]).itertuples(index=False):
     tr = read_trace(r.trace_path)
-    pulses, status = pulses_or_status(tr, **P.pulses)
+    readout, why = readout_or_reason(tr, **P.pulses)
+    pulses = readout.pulses if readout is not None else None
     rec = {
         "trace_id": r.trace_id,
         "protocol": r.protocol,
@@ -50,19 +54,48 @@ for r in pd.concat([train_rows, pulse_rows]).itertuples(index=False):
         "resistance_ohm": r.resistance_ohm,
     }
     if pulses is None or not pulses["complete"].any():
-        records.append(rec | {"status": "failed", "reason": status})
+        records.append(rec | {"status": Status.FAILED, "reason": why or "no complete pulse"})
         continue
     done = pulses[pulses["complete"]]
     t_end = float(done["offset_s"].iloc[-1])
     after = tr["time_s"].to_numpy() > t_end
     t_after = tr["time_s"].to_numpy()[after] - t_end
-    u_after = tr["voltage_V"].to_numpy()[after]
+    # Cleaned PSV (skew, glitches, mains, drift) relative to the pre-stimulus rest level.
+    base = float(done["baseline_psv_V"].iloc[0])
+    u_after = readout.voltage_clean_V[after] - (base if np.isfinite(base) else 0.0)
     fit = fit_retention(
-        t_after, u_after, n_points=R["n_points"], t_ret_s=R["t_ret_s"], u_inf_free=R["u_inf_free"]
+        t_after,
+        u_after,
+        n_points=R["n_points"],
+        t_ret_s=R["t_ret_s"],
+        u_inf_free=R["u_inf_free"],
+        noise_V=readout.trace_qc["noise_V"],
+        limits=QualityLimits(**P.fit_quality),
     )
     if t_after.size and t_after[-1] < R["t_ret_s"]:
         fit["note"] = f"trace ends {t_after[-1]:.3g} s after the stimulus (< t_ret_s)"
-    records.append(rec | {"n_pulses": len(done), "status": "ok", "reason": status} | fit)
+    # The row's status: its read-out and the better of the two forgetting models (each model
+    # keeps its own kww_/exp2_ status; the curve itself is trusted if one describes it).
+    bad = done[done["status"] != Status.OK]
+    fits_ok = [s for s in (fit.get("kww_status"), fit.get("exp2_status")) if s is not None]
+    best_fit = min((Status(s) for s in fits_ok), key=lambda s: s.severity, default=Status.OK)
+    status = worst([*done["status"], best_fit])
+    reason = join_reasons(
+        [
+            *(f"read-out: {x}" for x in bad["reason"][:1]),
+            *(
+                f"{m}: {fit.get(m + '_reason', '')}"
+                for m in ("kww", "exp2")
+                if best_fit != Status.OK and fit.get(m + "_reason")
+            ),
+        ]
+    )
+    records.append(
+        rec
+        | {"n_pulses": len(done), "status": status, "reason": reason}
+        | trace_qc_columns(readout)
+        | fit
+    )
     curves[r.trace_id] = (tr, pulses, t_end, t_after, u_after)
     if r.protocol == "pulse_train":
         learning.append(
@@ -103,7 +136,9 @@ learn = (
 )
 write_csv(learn, out.learning)
 
-trains = tab[(tab["protocol"] == "pulse_train") & (tab["status"] == "ok")] if records else tab[0:0]
+# Every row with a value is drawn (a poor Kohlrausch fit is still a measured forgetting curve).
+has_value = tab["status"].map(lambda x: Status(x).has_value) if records else None
+trains = tab[(tab["protocol"] == "pulse_train") & has_value] if records else tab[0:0]
 if trains.empty:
     for path, title in (
         (out.fig3e, "LTP under prolonged stimulation"),

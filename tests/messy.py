@@ -116,7 +116,7 @@ def _pulse_train_psv(t, onsets_s, width_s, polarities, peaks_V, rests_V, jump_V,
     """PSV for pulses at ``onsets_s``: ramp from the running value (+ jump) to ``peaks_V[k]`` at
     the last in-pulse sample; after the offset relax from ``peaks_V[k] - jump`` to ``rests_V[k]``.
     """
-    v = np.full(t.size, float(rests_V[0]) if len(rests_V) else 0.0)
+    v = np.zeros(t.size)
     prev_rest = 0.0
     m = int(round(width_s / dt))
     for k, on in enumerate(onsets_s):
@@ -237,6 +237,7 @@ def ltp_ltd_cycle(
     tail_s: float = 0.05,
     overshoot_V: float = 0.005,
     decay_s: float = 0.001,
+    jump_V: float = 0.02,
 ) -> pd.DataFrame:
     """N positive then N negative pulses; the gap-end read after each pulse is the known weight."""
     dt = 1 / fs_Hz
@@ -247,7 +248,7 @@ def ltp_ltd_cycle(
     w_p, w_d = truth.weights()
     rests = np.r_[w_p, w_d]
     peaks = rests + pol * overshoot_V
-    v = _pulse_train_psv(t, on, width_s, pol, peaks, rests, 0.0, decay_s, dt)
+    v = _pulse_train_psv(t, on, width_s, pol, peaks, rests, jump_V, decay_s, dt)
     v[: int(round(on[0] / dt))] = truth.g_min_V
     i = _current(t, on, width_s, pol, amplitude_A, dt)
     return apply_artifacts(t, i, v, art, seed)
@@ -277,6 +278,7 @@ def retention_trace(
     amplitude_A: float = 1e-3,
     delay_s: float = 0.5,
     tail_s: float = 30.0,
+    jump_V: float = 0.02,
 ) -> pd.DataFrame:
     """A short train charging to ``u0_V`` then u(t) = u0 exp(-(t/τ)^β) after the last offset."""
     dt = 1 / fs_Hz
@@ -284,8 +286,9 @@ def retention_trace(
     t_off = on[-1] + width_s
     t = _grid(t_off + tail_s, fs_Hz)
     steps = truth.u0_V * np.arange(1, n_pulses + 1) / n_pulses
-    v = _pulse_train_psv(t, on, width_s, np.ones(n_pulses), steps, steps, 0.0, 1e-3, dt)
+    v = _pulse_train_psv(t, on, width_s, np.ones(n_pulses), steps, steps, jump_V, 1e-3, dt)
     k_off = int(round(t_off / dt))
-    v[k_off:] = truth.u(t[k_off:] - t[k_off - 1])
+    # Time since the falling edge of the last pulse (its 50 % crossing, half a sample early).
+    v[k_off:] = truth.u(t[k_off:] - (t[k_off] - dt / 2))
     i = _current(t, on, width_s, np.ones(n_pulses), amplitude_A, dt)
     return apply_artifacts(t, i, v, art, seed)

@@ -30,7 +30,8 @@ def test_current_at_0p6V_forward_branch():
     out = current_at_voltage(v, i, 0.6)
     assert out["status"] == "ok"
     assert out["current_at_target_A"] == pytest.approx(1.2e-3 + 1e-4, rel=1e-3)
-    assert current_at_voltage(v, i, 0.9)["status"].startswith("target")
+    far = current_at_voltage(v, i, 0.9)
+    assert far["status"] == "failed" and far["reason"].startswith("target")
 
 
 def test_acf_metric_monotone_in_relaxation_time():

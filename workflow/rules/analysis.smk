@@ -30,6 +30,7 @@ rule analyse_pulse_response:
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
         iv=ANALYSIS["iv"],
     log:
         "results/logs/analyse_pulse_response.log",
@@ -58,6 +59,7 @@ rule analyse_ppf:
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
         ppf=ANALYSIS["ppf"],
     log:
         "results/logs/analyse_ppf.log",
@@ -111,6 +113,7 @@ rule analyse_retention:
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
         retention=ANALYSIS["retention"],
     log:
         "results/logs/analyse_retention.log",
@@ -140,6 +143,7 @@ rule analyse_ltp_ltd_chunk:
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
         ltp_ltd=ANALYSIS["ltp_ltd"],
         chunk_traces=config["traces"]["store"]["chunk_traces"],
     log:

@@ -18,7 +18,8 @@ themselves (never with its own residual): ``poor_fit`` when
 - the residual standard deviation exceeds ``residual_factor`` x the trace noise,
 - the residuals, ordered by x, are autocorrelated: lag-1 autocorrelation r1 = 1 - d/2 above
   ``max_autocorr``, with d the Durbin-Watson statistic (Durbin & Watson 1950), on at least
-  ``min_points_autocorr`` points (a systematic misfit: the model does not describe the curve),
+  ``min_points_autocorr`` points (a systematic misfit: the model does not describe the curve);
+  not tested when the residual sd is below half the trace noise (then the misfit is within it),
 - a free parameter sits on one of its bounds,
 - the 95 % interval of a checked parameter is wider than the parameter itself.
 
@@ -153,12 +154,14 @@ class QualityLimits:
     min_points_autocorr: int = 10
 
 
+#: Default thresholds (the pipeline passes ``analysis.fit_quality`` from the config).
+DEFAULT_LIMITS = QualityLimits()
+
+
 def _on_bound(p: lmfit.Parameter) -> str | None:
     for side, bound in (("lower", p.min), ("upper", p.max)):
-        if np.isfinite(bound):
-            scale = (p.max - p.min) if np.isfinite(p.max) and np.isfinite(p.min) else abs(bound)
-            if abs(p.value - bound) <= 1e-6 * max(scale, 1e-300):
-                return side
+        if np.isfinite(bound) and abs(p.value - bound) <= 1e-6 * max(abs(bound), 1e-300):
+            return side
     return None
 
 
@@ -167,13 +170,17 @@ def fit_quality(
     noise_sd: float,
     *,
     checked: Iterable[str] = (),
-    limits: QualityLimits = QualityLimits(),
+    limits: QualityLimits = DEFAULT_LIMITS,
+    limit_params: Iterable[str] = (),
 ) -> dict[str, object]:
     """Status, reason and the quality numbers of one fit; see the module docstring.
 
     ``noise_sd`` is the noise of one fitted point estimated from the traces (NaN: the residual
-    test is skipped and the reason says so); ``checked`` names the parameters whose 95 %
-    interval must be narrower than their value.
+    test is skipped); ``checked`` names the parameters whose 95 % interval must be narrower than
+    their value. ``limit_params`` are parameters whose bound is a limiting form of the model
+    (NeuroSim A -> large: a linear branch; Kohlrausch beta = 1: a simple exponential): on their
+    bound, or unresolved, the curve is still described, so the row is ``flagged`` (the value is
+    a bound, not an estimate) rather than ``poor_fit``.
     """
     out: dict[str, object] = {
         "residual_sd": np.nan,
@@ -192,8 +199,11 @@ def fit_quality(
     resid = resid[np.argsort(x, kind="stable")]
     dof = max(resid.size - res.nvarys, 1)
     sd = float(np.sqrt(np.sum(resid**2) / dof))
-    out["residual_sd"] = sd
     reasons: list[str] = []
+    y_rms = float(np.sqrt(np.mean(np.asarray(res.data, float) ** 2))) if res.ndata else 0.0
+    if sd <= 1e-7 * y_rms:  # at the optimizer's numerical precision: a perfect fit
+        sd = 0.0
+    out["residual_sd"] = sd
     if np.isfinite(noise_sd) and noise_sd > 0:
         ratio = sd / noise_sd
         out["residual_over_noise"] = ratio
@@ -207,18 +217,34 @@ def fit_quality(
         dw = float(np.sum(np.diff(resid) ** 2) / ss)
         out["durbin_watson"] = dw
         out["lag1_autocorr"] = 1.0 - dw / 2.0
-        if resid.size >= limits.min_points_autocorr and 1.0 - dw / 2.0 > limits.max_autocorr:
+        # Residuals far below the trace noise are within it, whatever their pattern.
+        above_noise = not (np.isfinite(noise_sd) and sd < 0.5 * noise_sd)
+        if (
+            above_noise
+            and resid.size >= limits.min_points_autocorr
+            and 1.0 - dw / 2.0 > limits.max_autocorr
+        ):
             reasons.append(
                 f"residuals autocorrelated (Durbin-Watson {dw:.2f}, lag-1 r {1 - dw / 2:.2f} > "
                 f"{limits.max_autocorr:g}): the model does not follow the curve"
             )
+    limit_params = set(limit_params)
+    limit_reasons: list[str] = []
     for name, p in res.params.items():
         if p.vary and (side := _on_bound(p)):
-            reasons.append(f"{name} on its {side} bound ({p.value:.4g})")
+            where = limit_reasons if name in limit_params else reasons
+            where.append(f"{name} on its {side} bound ({p.value:.4g})")
     tq = t_quantile(fit.n_points, res.nvarys)
     for name in checked:
         val, err = fit.values.get(name, np.nan), fit.stderr.get(name, np.nan)
         if np.isfinite(val) and np.isfinite(err) and tq * err > abs(val):
-            reasons.append(f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}")
-    status = Status.POOR_FIT if reasons else Status.OK
-    return out | {"status": str(status), "reason": join_reasons(reasons)}
+            where = limit_reasons if name in limit_params else reasons
+            where.append(f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}")
+    if reasons:
+        status = Status.POOR_FIT
+    elif limit_reasons:
+        status = Status.FLAGGED
+        limit_reasons.append("the data are in the model's limiting form; the value is a bound")
+    else:
+        status = Status.OK
+    return out | {"status": str(status), "reason": join_reasons(reasons + limit_reasons)}

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from fmes.analysis._fit import run_fit
+from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits, fit_quality, run_fit
+from fmes.status import Status, join_reasons, worst
 
 __all__ = [
     "NEUROSIM_NL_TABLE",
@@ -192,6 +193,8 @@ def fit_ltp_ltd(
     read_noise_V: float | None = None,
     n_sigma_states: float = 1.0,
     max_nfev: int | None = None,
+    noise_V: float = np.nan,
+    limits: QualityLimits = DEFAULT_LIMITS,
 ) -> dict[str, object]:
     """Fit the NeuroSim model to one LTP/LTD cycle; never raises; one table row.
 
@@ -211,6 +214,10 @@ def fit_ltp_ltd(
         Read noise of one weight read; default: the fit's residual standard deviation.
     n_sigma_states
         A step counts as distinguishable if larger than ``n_sigma_states * read_noise_V``.
+    noise_V, limits
+        Noise of one weight read measured on the trace, and the thresholds of
+        :func:`~fmes.analysis._fit.fit_quality`: ``status``/``reason`` of the row (the worst of
+        the two branches with ``bounds="separate"``).
     """
     ltp = weights[weights["phase"] == "ltp"]
     ltd = weights[weights["phase"] == "ltd"]
@@ -231,7 +238,13 @@ def fit_ltp_ltd(
     units = {"g_min": "V", "g_max": "V", "a_p": "pulses", "a_d": "pulses"}
     if np.isfinite(w_p).sum() < 4 or np.isfinite(w_d).sum() < 4 or n_total < 2:
         row.update({f"{k}_{units[k]}": np.nan for k in names})
-        row.update({"converged": False, "reason": "need >= 4 LTP and >= 4 LTD weights"})
+        row.update(
+            {
+                "converged": False,
+                "status": str(Status.FAILED),
+                "reason": "need >= 4 LTP and >= 4 LTD weights",
+            }
+        )
         return row
     y_all = np.concatenate([w_p, w_d])
     y_ok = y_all[np.isfinite(y_all)]
@@ -262,6 +275,9 @@ def fit_ltp_ltd(
         )
         row.update(fit.row(names, units=units))
         row.update(fit.stats_row())
+        row.update(fit_quality(
+                fit, noise_V, checked=["a_p", "a_d"], limits=limits, limit_params=["a_p", "a_d"]
+            ))
         if fit.result is None:
             return row
         v = fit.values
@@ -279,8 +295,14 @@ def fit_ltp_ltd(
         fp = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev)
         fd = _branch_fit(m_d, w_d, n_total, hi, lo, max_nfev)
         row["converged"] = bool(fp.converged and fd.converged)
-        reasons = [f"{b}: {f.reason}" for b, f in (("ltp", fp), ("ltd", fd)) if not f.converged]
-        row["reason"] = "; ".join(reasons) if reasons else "ok"
+        qualities = {b: fit_quality(f, noise_V, checked=["a"], limits=limits, limit_params=["a"]) for b, f in (("ltp", fp), ("ltd", fd))}
+        for b, q in qualities.items():
+            row.update({f"{b}_{k}": v for k, v in q.items() if k not in ("noise_sd",)})
+        row["noise_sd"] = float(noise_V)
+        row["status"] = str(worst(q["status"] for q in qualities.values()))
+        row["reason"] = join_reasons(
+            f"{b}: {q['reason']}" for b, q in qualities.items() if q["reason"]
+        )
         row["n_points"] = fp.n_points + fd.n_points
         for key in ("aic", "bic"):
             row[key] = sum(

@@ -13,8 +13,16 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from fmes.analysis._fit import QualityLimits
 from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
-from fmes.analysis.pulses import NoPulsesError, PartialPulseError, detect_pulses
+from fmes.analysis.pulses import (
+    NoPulsesError,
+    PartialPulseError,
+    PulseReadout,
+    detect_pulses,
+    read_pulses,
+)
+from fmes.status import Status, join_reasons, worst
 
 __all__ = [
     "MANIFEST_DTYPES",
@@ -24,8 +32,13 @@ __all__ = [
     "placeholder_figure",
     "protocol_rows",
     "pulses_or_status",
+    "readout_or_reason",
     "skipped_frame",
+    "TRACE_QC_COLUMNS",
 ]
+
+#: Trace-level read-out columns copied into the analysis rows (see fmes.analysis.pulses).
+TRACE_QC_COLUMNS = ("skew_samples", "glitch_count", "noise_V", "mains_amplitude_V", "drift_V_per_s")
 
 #: dtypes for reading results/traces/manifest.csv (labels must stay strings: "500", "open").
 MANIFEST_DTYPES = {"trace_id": str, "device_id": str, "resistance_label": str, "protocol": str}
@@ -94,10 +107,33 @@ def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | No
     return pulses, "ok" if n_partial == 0 else f"ok ({n_partial} partial pulse(s) ignored)"
 
 
+def readout_or_reason(trace: pd.DataFrame, **pulse_kw) -> tuple[PulseReadout | None, str]:
+    """Robust read-out of one trace; on a contract-level failure (None, reason) instead of raising."""
+    try:
+        readout = read_pulses(
+            trace["time_s"].to_numpy(),
+            trace["current_A"].to_numpy(),
+            trace["voltage_V"].to_numpy(),
+            **pulse_kw,
+        )
+    except (NoPulsesError, PartialPulseError) as err:
+        return None, str(err)
+    return readout, ""
+
+
+def trace_qc_columns(readout: PulseReadout) -> dict[str, object]:
+    """The :data:`TRACE_QC_COLUMNS` of one read-out, prefixed ``trace_`` where they clash."""
+    return {k: readout.trace_qc.get(k, np.nan) for k in TRACE_QC_COLUMNS}
+
+
 def analyse_ltp_ltd_trace(
-    row: dict, load: TraceLoader, pulse_kw: dict, fit_kw: dict
+    row: dict, load: TraceLoader, pulse_kw: dict, fit_kw: dict, quality: dict | None = None
 ) -> tuple[dict, pd.DataFrame]:
-    """One ``ltp_ltd`` trace -> (fit row with manifest keys, weight table). Never raises."""
+    """One ``ltp_ltd`` trace -> (fit row with manifest keys, weight table). Never raises.
+
+    The fit's noise is the trace's read noise (one sample, or the mean of ``n_read``); a trace
+    whose read-out is not ``ok`` makes the row at least as bad (worst status, both reasons).
+    """
     keys = {
         "trace_id": row["trace_id"],
         "resistance_label": str(row["resistance_label"]),
@@ -105,14 +141,27 @@ def analyse_ltp_ltd_trace(
         "cycle": int(row.get("cycle", 0) or 0),
     }
     trace = load(row["trace_path"])
-    pulses, status = pulses_or_status(trace, **pulse_kw)
-    if pulses is None:
-        return keys | {"converged": False, "reason": f"pulse detection: {status}"}, pd.DataFrame()
+    readout, why = readout_or_reason(trace, **pulse_kw)
+    if readout is None:
+        return keys | {
+            "converged": False,
+            "status": str(Status.FAILED),
+            "reason": f"pulse detection: {why}",
+        }, pd.DataFrame()
+    pulses = readout.pulses
     weights = ltp_ltd_weights(pulses)
     n = row.get("n_pulses")
     n = int(n) if n is not None and np.isfinite(n) else None
-    fit = fit_ltp_ltd(weights, n, **fit_kw)
+    noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw.get("n_read", 1))
+    limits = QualityLimits(**(quality or {}))
+    fit = fit_ltp_ltd(weights, n, noise_V=noise, limits=limits, **fit_kw)
+    read_status = worst(pulses["status"]) if "status" in pulses else Status.OK
+    if read_status != Status.OK:
+        bad = pulses[pulses["status"] != Status.OK]
+        fit["status"] = str(worst([fit["status"], read_status]))
+        fit["reason"] = join_reasons([fit["reason"], f"read-out: {bad['reason'].iloc[0]}"])
     # Baseline before the first pulse = the LTP start state, kept for the figures.
     fit["w0_V"] = float(pulses["baseline_psv_V"].iloc[0])
+    fit |= trace_qc_columns(readout)
     weights.insert(0, "trace_id", row["trace_id"])
     return keys | fit, weights

@@ -9,8 +9,9 @@ Conventions (REFERENCES.md, "Synaptic-device metrics"):
 - Δt is onset-to-onset (DESIGN.md), measured from the detected edges.
 - Fit: PPF(Δt) = 1 + C1 exp(-Δt/τ1) + C2 exp(-Δt/τ2) with τ2 = τ1 + δ, δ > 0 (so the two
   terms cannot swap) and C1, C2 >= 0. A single exponential 1 + C1 exp(-Δt/τ1) is also fitted;
-  the model with the lower information criterion (AIC by default, or BIC) among the converged
-  fits is reported (``model`` column); the double model needs at least 6 points.
+  the model with the lower information criterion (AIC by default, or BIC) among the fits that
+  pass the quality checks of :func:`~fmes.analysis._fit.fit_quality` (else among the converged
+  fits) is reported (``model`` column); the double model needs at least 6 points.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import lmfit
 import numpy as np
 import pandas as pd
 
-from fmes.analysis._fit import FitOutcome, QualityLimits, fit_quality, run_fit
+from fmes.analysis._fit import DEFAULT_LIMITS, FitOutcome, QualityLimits, fit_quality, run_fit
 from fmes.status import Status, join_reasons, worst
 
 __all__ = ["fit_ppf", "ppf_from_pulses", "ppf_double", "ppf_single"]
@@ -134,7 +135,7 @@ def fit_ppf(
     criterion: str = "aic",
     max_nfev: int | None = None,
     noise: float | np.ndarray = np.nan,
-    limits: QualityLimits = QualityLimits(),
+    limits: QualityLimits = DEFAULT_LIMITS,
 ) -> dict[str, object]:
     """Fit PPF(Δt); never raises. Returns one flat table row.
 
@@ -180,8 +181,14 @@ def fit_ppf(
         res = fits[name].result
         return float(getattr(res, criterion)) if res is not None else np.inf
 
+    checked = {"single": ["c1", "tau1"], "double": ["c1", "tau1", "c2", "tau2"]}
+    quality = {
+        k: fit_quality(f, noise_sd, checked=checked[k], limits=limits) for k, f in fits.items()
+    }
+    # The lower criterion among the fits that pass the quality checks (else the converged ones).
+    good = [k for k in fits if quality[k]["status"] == Status.OK]
     conv = [k for k, f in fits.items() if f.converged]
-    pool = conv or list(fits)
+    pool = good or conv or list(fits)
     chosen = min(pool, key=score)
     out = fits[chosen]
     row: dict[str, object] = {"model": chosen}
@@ -194,6 +201,5 @@ def fit_ppf(
         row[f"{criterion}_{name}"] = (
             float(getattr(f.result, criterion)) if f.result is not None else np.nan
         )
-    checked = ["c1", "tau1"] if chosen == "single" else ["c1", "tau1", "c2", "tau2"]
-    row.update(fit_quality(out, noise_sd, checked=checked, limits=limits))
+    row.update(quality[chosen])
     return row

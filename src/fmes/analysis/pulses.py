@@ -35,11 +35,12 @@ Robust read-out of measured traces (:func:`clean_voltage`, applied before every 
 
 1. **Channel skew**: the delay (in samples) of the voltage channel against the current channel
    is the lag ``L`` in ``-max_skew_samples..max_skew_samples`` that maximises the *median over
-   current edges* of ``s_e * dV[e + L]`` (``s_e`` = +1 for a rising, -1 for a falling current
-   edge, ``dV`` the voltage first difference): the cross-correlation of the current edges with
-   the voltage derivative, made robust by the median. Ties go to the smaller ``|L|``. The voltage
-   is then read on the current's time base (``V_corrected[i] = V[i + L]``). A best lag on the
-   search limit, or a lag whose score does not stand out of the noise, flags the trace.
+   current edges* of ``s_e * dV/dt[e + L]`` (``s_e`` = +1 for a rising, -1 for a falling current
+   edge, ``dV/dt`` the voltage difference quotient): the cross-correlation of the current edges with
+   the voltage derivative, made robust by the median. Lags scoring within the noise (or 5 %) of
+   the best are equivalent and the smallest ``|L|`` among them is taken. The voltage is then read
+   on the current's time base (``V_corrected[i] = V[i + L]``). A lag on the search limit, or
+   +-L equally good, flags the trace.
 2. **Glitches**: a sample is a glitch if it departs from the straight line through its two
    neighbours (same rest or pulse run; time-aware) by more than ``glitch_sigmas`` times the noise
    of that difference AND by more than the neighbours differ from each other, and it lies above
@@ -55,8 +56,11 @@ Robust read-out of measured traces (:func:`clean_voltage`, applied before every 
    (e.g. log-spaced gaps) the mains amplitude is reported as NaN and nothing is subtracted.
 4. **Drift**: a straight line is fitted to the pre-stimulus rest; its slope is removed from the
    whole trace when it differs from zero by more than ``drift_sigmas`` standard errors.
-5. **Noise** ``noise_V``: 1.4826 MAD of the first differences of the voltage inside rest runs,
-   divided by sqrt(2) (the read noise of one sample; not a fit residual).
+5. **Noise** ``noise_V`` (:func:`rest_noise`): 1.4826 MAD of the second differences of the
+   voltage on uniformly sampled stretches of the rest runs, divided by sqrt(1.5): the read noise
+   of one sample, never a fit residual. NaN when the rests are too sparsely or non-uniformly
+   sampled to tell noise from signal (then the glitch test is off and fits skip the residual
+   test, saying so).
 
 The trace-level results (``skew_samples``, ``glitch_count``, ``noise_V``, ``mains_amplitude_V``,
 ``drift_V_per_s``, ``status``, ``reason``) are in ``pulses.attrs["trace_qc"]``; the cleaned voltage
@@ -91,6 +95,7 @@ __all__ = [
     "fit_mains",
     "noise_sigma",
     "read_pulses",
+    "rest_noise",
     "time_weights",
 ]
 
@@ -140,6 +145,36 @@ def _mad_sigma(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x)))) if x.size else np.nan
 
 
+def rest_noise(
+    time_s: np.ndarray, voltage_V: np.ndarray, run_id: np.ndarray, rest: np.ndarray
+) -> float:
+    """Read noise (V) of one sample from the rest periods, never from a fit residual.
+
+    Each interior rest sample is compared with the straight line through its two neighbours;
+    only uniformly sampled stretches count (neighbour intervals equal within 1 %), where that
+    line follows any smooth signal. Noise = 1.4826 MAD of these residuals / sqrt(1.5). NaN with
+    fewer than 8 such samples (e.g. log-spaced gaps, where signal and noise cannot be told apart).
+    """
+    t, v = np.asarray(time_s, float), np.asarray(voltage_V, float)
+    if t.size < 3:
+        return np.nan
+    i = np.arange(1, t.size - 1)
+    dl, dr = t[i] - t[i - 1], t[i + 1] - t[i]
+    use = (
+        rest[i - 1]
+        & rest[i]
+        & rest[i + 1]
+        & (run_id[i - 1] == run_id[i])
+        & (run_id[i + 1] == run_id[i])
+        & (np.abs(dl - dr) <= 0.01 * np.maximum(dl, dr))
+    )
+    if use.sum() < 8:
+        return np.nan
+    j = i[use]
+    resid = v[j] - 0.5 * (v[j - 1] + v[j + 1])
+    return _mad_sigma(resid) / np.sqrt(1.5)
+
+
 def _crossing_time(t0, t1, y0, y1, level):
     """Linear interpolation of the time where |y| crosses ``level`` between two samples."""
     denom = y1 - y0
@@ -147,23 +182,45 @@ def _crossing_time(t0, t1, y0, y1, level):
     return t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)
 
 
+def skew_scores(
+    voltage_V: np.ndarray,
+    edge_index: np.ndarray,
+    edge_sign: np.ndarray,
+    max_lag: int,
+    time_s: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lags ``-max_lag..max_lag`` and their scores: median over edges of ``s_e dV/dt[e + L]``.
+
+    ``time_s`` None means unit steps (scores in volt per sample)."""
+    dv = np.diff(np.asarray(voltage_V, float))
+    if time_s is not None:
+        dv = dv / np.diff(np.asarray(time_s, float))
+    lags = np.arange(-max_lag, max_lag + 1)
+    idx = edge_index[:, None] + lags[None, :]
+    valid = (idx >= 0) & (idx < dv.size)
+    steps = np.where(valid, edge_sign[:, None] * dv[np.clip(idx, 0, dv.size - 1)], np.nan)
+    with np.errstate(all="ignore"):
+        score = np.nanmedian(steps, axis=0) if valid.any() else np.full(lags.size, np.nan)
+    return lags, np.where(np.isfinite(score), score, -np.inf)
+
+
 def estimate_skew(
-    voltage_V: np.ndarray, edge_index: np.ndarray, edge_sign: np.ndarray, max_lag: int
+    voltage_V: np.ndarray,
+    edge_index: np.ndarray,
+    edge_sign: np.ndarray,
+    max_lag: int,
+    time_s: np.ndarray | None = None,
 ) -> tuple[int, float, float]:
     """Lag (samples) of the voltage behind the current edges; see the module docstring.
 
     ``edge_index`` are first-difference indices of the current edges (the current changes
     between sample ``e`` and ``e + 1``), ``edge_sign`` +1/-1. Returns ``(lag, best_score,
-    runner_up_score)`` in volt (scores are medians of the signed voltage steps).
+    runner_up_score)`` (medians of the signed voltage derivative, V/s; V per sample without
+    ``time_s``).
     """
     if max_lag <= 0 or edge_index.size == 0:
         return 0, np.nan, np.nan
-    dv = np.diff(np.asarray(voltage_V, float))
-    lags = np.arange(-max_lag, max_lag + 1)
-    idx = edge_index[:, None] + lags[None, :]
-    valid = (idx >= 0) & (idx < dv.size)
-    steps = np.where(valid, edge_sign[:, None] * dv[np.clip(idx, 0, dv.size - 1)], np.nan)
-    score = np.nanmedian(steps, axis=0) if valid.any() else np.full(lags.size, np.nan)
+    lags, score = skew_scores(voltage_V, edge_index, edge_sign, max_lag, time_s)
     if not np.isfinite(score).any():
         return 0, np.nan, np.nan
     # Ties (equal to 1e-9 relative) go to the smaller |lag|.
@@ -319,31 +376,34 @@ def clean_voltage(
     status = Status.OK
     change = np.flatnonzero(np.diff(state) != 0)
     sign = np.sign(np.diff(state)[change]).astype(float)
-    lag, best, runner = estimate_skew(v, change, sign, max_skew_samples)
-    if lag > 0:
-        v = np.concatenate((v[lag:], np.full(lag, v[-1])))
-    elif lag < 0:
-        v = np.concatenate((np.full(-lag, v[0]), v[:lag]))
+    lag, best, runner = estimate_skew(v, change, sign, max_skew_samples, t)
     run_id = np.concatenate(([0], np.cumsum(np.diff(state) != 0)))
-    rest = state == 0
-    in_rest_diff = rest[1:] & rest[:-1] & (run_id[1:] == run_id[:-1])
-    d_rest = np.diff(v)[in_rest_diff]
-    sigma = _mad_sigma(d_rest) / np.sqrt(2.0) if d_rest.size > 4 else np.nan
-    if max_skew_samples > 0 and change.size:
+    sigma = rest_noise(t, v, run_id, state == 0)
+    if max_skew_samples > 0 and change.size and np.isfinite(best):
+        # Lags scoring within the noise of a median step (or 5 %) of the best are equivalent
+        # (a capacitive response without an ohmic jump scores alike over its ramp): take the
+        # smallest |lag| among them; +-L both equivalent is ambiguous -> no correction, flagged.
+        dt_edge = float(np.median(np.diff(t)[change])) if change.size else 1.0
+        noise_step = 3.0 * np.sqrt(2.0) * 1.25 * np.nan_to_num(sigma) / np.sqrt(change.size)
+        noise_step /= dt_edge
+        lags, scores = skew_scores(v, change, sign, max_skew_samples, t)
+        near = lags[scores >= best - max(noise_step, 0.05 * abs(best))]
+        smallest = int(np.min(np.abs(near)))
+        if smallest > 0 and smallest in near and -smallest in near:
+            status = Status.FLAGGED
+            reasons.append(f"channel skew ambiguous (+-{smallest} samples): no correction applied")
+            lag = 0
+        else:
+            lag = int(near[np.argmin(np.abs(near))])
         if abs(lag) == max_skew_samples:
             status = Status.FLAGGED
             reasons.append(
                 f"channel skew at the search limit ({lag} samples; raise max_skew_samples)"
             )
-        elif np.isfinite(sigma) and sigma > 0 and change.size >= 2:
-            # The best lag must beat the runner-up by more than the noise of a median step.
-            noise_step = 3.0 * np.sqrt(2.0) * sigma * 1.25 / np.sqrt(change.size)
-            if not best - runner > noise_step:
-                status = Status.FLAGGED
-                reasons.append(
-                    f"channel skew not resolved (best lag {lag} samples scores {best:.3g} V, "
-                    f"next {runner:.3g} V)"
-                )
+    if lag > 0:
+        v = np.concatenate((v[lag:], np.full(lag, v[-1])))
+    elif lag < 0:
+        v = np.concatenate((np.full(-lag, v[0]), v[:lag]))
     g_idx, g_val = find_glitches(t, v, run_id, sigma, glitch_sigmas)
     v[g_idx] = g_val
     if n and g_idx.size > glitch_max_fraction * n:
@@ -377,7 +437,7 @@ def clean_voltage(
     qc = {
         "n_samples": n,
         "skew_samples": lag,
-        "skew_score_V": best,
+        "skew_score_V_per_s": best,
         "noise_V": float(sigma),
         "glitch_count": int(g_idx.size),
         "mains_amplitude_V": mains_amp,

@@ -25,7 +25,8 @@ from __future__ import annotations
 import lmfit
 import numpy as np
 
-from fmes.analysis._fit import FitOutcome, run_fit
+from fmes.analysis._fit import DEFAULT_LIMITS, FitOutcome, QualityLimits, fit_quality, run_fit
+from fmes.status import Status
 
 __all__ = [
     "fit_retention",
@@ -90,6 +91,8 @@ def fit_retention(
     u_inf_free: bool = False,
     models: tuple[str, ...] = ("kww", "exp2"),
     max_nfev: int | None = None,
+    noise_V: float = np.nan,
+    limits: QualityLimits = DEFAULT_LIMITS,
 ) -> dict[str, object]:
     """Fit both forgetting models to ``psv_V(t_s)``; never raises; returns one table row.
 
@@ -97,7 +100,9 @@ def fit_retention(
     ``kww_`` (Kohlrausch: ``tau_s, beta, u0_V, frac_retained``) and ``exp2_`` (two-term:
     ``tau1_s, tau2_s, a1_V, a2_V, frac_retained``), each with stderr, 95 % interval,
     ``converged`` and ``reason``; ``frac_retained_data`` is the model-free ratio.
-    ``models`` selects which of the two fits to run.
+    ``models`` selects which of the two fits to run. ``noise_V`` (the trace's read noise) and
+    ``limits`` set each fit's ``status``/``reason`` (:func:`~fmes.analysis._fit.fit_quality`,
+    prefixed ``kww_``/``exp2_``).
     """
     t = np.asarray(t_s, float)
     u = np.asarray(psv_V, float)
@@ -107,6 +112,7 @@ def fit_retention(
     if t.size < 6:
         for pre in ("kww_", "exp2_"):
             row[f"{pre}converged"] = False
+            row[f"{pre}status"] = str(Status.FAILED)
             row[f"{pre}reason"] = f"too few samples after the stimulus ({t.size})"
         row["frac_retained_data"] = np.nan
         return row
@@ -121,13 +127,19 @@ def fit_retention(
 
     u_end = float(ux[-1])
     if "kww" in models:
-        _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
+        kfit = _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
+        q = fit_quality(
+            kfit, noise_V, checked=["tau", "beta"], limits=limits, limit_params=["beta"]
+        )
+        row.update({f"kww_{k}": v for k, v in q.items()})
     if "exp2" in models:
-        _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
+        efit = _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
+        q = fit_quality(efit, noise_V, checked=["tau1", "tau2", "a1", "a2"], limits=limits)
+        row.update({f"exp2_{k}": v for k, v in q.items()})
     return row
 
 
-def _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> None:
+def _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> FitOutcome:
     # --- Kohlrausch
     km = lmfit.Model(kohlrausch)
 
@@ -151,9 +163,10 @@ def _fit_kww(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> N
     )
     row.update(_frac(kfit, "kww_", lambda p: kohlrausch(t_ret_s, **p) / kohlrausch(0.0, **p)))
     row.update(kfit.stats_row(prefix="kww_"))
+    return kfit
 
 
-def _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> None:
+def _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> FitOutcome:
     # --- two-term exponential
     em = lmfit.Model(two_exponential)
 
@@ -191,6 +204,7 @@ def _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev) -> 
         )
     )
     row.update(efit.stats_row(prefix="exp2_"))
+    return efit
 
 
 def _e(p: dict[str, float]) -> dict[str, float]:
