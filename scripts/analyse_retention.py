@@ -61,7 +61,7 @@ for r in pd.concat([train_rows, pulse_rows]).itertuples(index=False):
     after = tr["time_s"].to_numpy() > t_end
     t_after = tr["time_s"].to_numpy()[after] - t_end
     # Cleaned PSV (skew, glitches, mains, drift) relative to the pre-stimulus rest level.
-    base = float(done["baseline_psv_V"].iloc[0])
+    base = readout.trace_qc["pre_stimulus_level_V"]
     u_after = readout.voltage_clean_V[after] - (base if np.isfinite(base) else 0.0)
     fit = fit_retention(
         t_after,

@@ -238,14 +238,22 @@ def ltp_ltd_cycle(
     overshoot_V: float = 0.005,
     decay_s: float = 0.001,
     jump_V: float = 0.02,
+    weights: tuple[np.ndarray, np.ndarray] | None = None,
+    weight_jitter_V: float = 0.0,
 ) -> pd.DataFrame:
-    """N positive then N negative pulses; the gap-end read after each pulse is the known weight."""
+    """N positive then N negative pulses; the gap-end read after each pulse is the known weight.
+
+    ``weights`` replaces the NeuroSim branches (e.g. a convex branch the model cannot describe);
+    ``weight_jitter_V`` adds pulse-to-pulse scatter of the weight itself (not read noise)."""
     dt = 1 / fs_Hz
     n = truth.n_pulses
     on = delay_s + np.arange(2 * n) / frequency_Hz
     t = _grid(on[-1] + 1 / frequency_Hz + tail_s, fs_Hz)
     pol = np.r_[np.ones(n), -np.ones(n)]
-    w_p, w_d = truth.weights()
+    w_p, w_d = truth.weights() if weights is None else weights
+    if weight_jitter_V:
+        jitter = np.random.default_rng(seed + 1).normal(0.0, weight_jitter_V, 2 * n)
+        w_p, w_d = w_p + jitter[:n], w_d + jitter[n:]
     rests = np.r_[w_p, w_d]
     peaks = rests + pol * overshoot_V
     v = _pulse_train_psv(t, on, width_s, pol, peaks, rests, jump_V, decay_s, dt)
@@ -276,7 +284,7 @@ def retention_trace(
     frequency_Hz: float = 100.0,
     width_s: float = 2e-3,
     amplitude_A: float = 1e-3,
-    delay_s: float = 0.5,
+    delay_s: float = 5.0,
     tail_s: float = 30.0,
     jump_V: float = 0.02,
 ) -> pd.DataFrame:

@@ -15,21 +15,35 @@ import numpy as np
 import pandas as pd
 
 from fmes.calibration import evaluate_target, is_monotone
+from fmes.status import STATUS_VALUES, Status, join_reasons, worst
 
-CLAIM_COLUMNS = ["target_id", "reproduced_value", "reproduced_std", "n_values", "note"]
-
-
-def claim(target_id: str, value: float, std: float = math.nan, n: int = 1, note: str = "") -> dict:
-    return {"target_id": target_id, "reproduced_value": float(value), "reproduced_std": float(std), "n_values": int(n), "note": note}
+CLAIM_COLUMNS = ["target_id", "reproduced_value", "reproduced_std", "n_values", "note", "source_status", "source_reason"]
 
 
-def trend_claim(target_id: str, labels: list[str], values: np.ndarray, increasing: bool) -> dict:
+def claim(target_id: str, value: float, std: float = math.nan, n: int = 1, note: str = "",
+          source: tuple[str, str] = (Status.OK, "")) -> dict:
+    """One claim; ``source`` is the (status, reason) of the result rows it was computed from."""
+    return {"target_id": target_id, "reproduced_value": float(value), "reproduced_std": float(std), "n_values": int(n), "note": note,
+            "source_status": str(source[0]), "source_reason": source[1]}
+
+
+def _source(rows: pd.DataFrame) -> tuple[str, str]:
+    """Worst status and the reasons of the rows a claim uses (a value from a poor fit is marked)."""
+    if "status" not in rows.columns or rows.empty:
+        return str(Status.OK), ""
+    bad = rows[rows["status"] != Status.OK]
+    reasons = bad["reason"] if "reason" in bad.columns else []
+    return str(worst(rows["status"])), join_reasons(reasons)
+
+
+def trend_claim(target_id: str, labels: list[str], values: np.ndarray, increasing: bool,
+                source: tuple[str, str] = (Status.OK, "")) -> dict:
     """A monotone-trend claim: value 1 if ``values`` (ordered like ``labels``) is strictly monotone."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
     holds = bool(finite.sum() > 1 and is_monotone(values[finite], increasing))
     note = ", ".join(f"{lab}: {v:.4g}" for lab, v in zip(labels, values, strict=True))
-    return claim(target_id, float(holds), n=int(finite.sum()), note=note)
+    return claim(target_id, float(holds), n=int(finite.sum()), note=note, source=source)
 
 
 def claims_from_calibration(calibration_table: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +77,8 @@ def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str,
         if t["id"] not in by_id.index:
             rows.append({**base, "reproduced_value": math.nan, "reproduced_std": math.nan, "n_values": 0,
                          "relative_difference": math.nan, "status": "not evaluated",
-                         "note": skipped_stages.get(t["stage"], "the data do not give this value")})
+                         "note": skipped_stages.get(t["stage"], "the data do not give this value"),
+                         "source_status": "", "source_reason": ""})
             continue
         c = by_id.loc[t["id"]]
         value = float(c["reproduced_value"])
@@ -81,17 +96,23 @@ def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str,
                 "relative_difference": rel,
                 "status": "pass" if passed else "fail",
                 "note": c["note"],
+                # The status of the result rows behind the value (fmes.status): not 'ok' means
+                # the pass/fail is judged on a value computed from a flagged read-out or fit.
+                "source_status": c.get("source_status", Status.OK),
+                "source_reason": c.get("source_reason", ""),
             }
         )
     return pd.DataFrame(rows)
 
 
 def _usable(frame: pd.DataFrame, *columns: str, nominal_device: str | None = None) -> pd.DataFrame:
-    """The rows an analysis produced (``status == ok``, nominal device if given); empty when the
+    """The rows an analysis produced with a value (status ok, flagged or poor_fit: the claim then
+    carries the worst of them in ``source_status``), nominal device if given; empty when the
     table is a 'skipped' placeholder without the needed columns (the data lacked the protocol)."""
     if any(c not in frame.columns for c in columns):
         return frame.iloc[0:0].reindex(columns=list(dict.fromkeys([*frame.columns, *columns, "resistance_label"])))
-    ok = frame["status"].eq("ok") if "status" in frame.columns else pd.Series(True, index=frame.index)
+    ok = (frame["status"].map(lambda s: s in STATUS_VALUES and Status(s).has_value)
+          if "status" in frame.columns else pd.Series(True, index=frame.index))
     if "converged" in frame.columns:
         ok &= frame["converged"].astype(str).eq("True")
     if nominal_device is not None and "device_id" in frame.columns:
@@ -130,18 +151,19 @@ def claims_from_analyses(
     for label, target in (("500", "iv_current_0p6V_500ohm"), ("8000", "iv_current_0p6V_8000ohm")):
         sel = iv[iv["resistance_label"] == label]["current_at_target_A"]
         if len(sel):
-            rows.append(claim(target, sel.mean(), sel.std() if len(sel) > 1 else math.nan, len(sel), "measured on the traces"))
+            rows.append(claim(target, sel.mean(), sel.std() if len(sel) > 1 else math.nan, len(sel), "measured on the traces",
+                              source=_source(iv[iv["resistance_label"] == label])))
 
     ppf = _usable(tables["ppf_values"], "interval_s", "a1_V", "a2_V", "ppf")
     at10 = ppf[(ppf["resistance_label"] == "7000") & np.isclose(ppf["interval_s"], 0.01)]
     if len(at10):
-        rows.append(claim("ppf_A1_7000ohm", at10["a1_V"].mean(), n=len(at10), note="measured on the traces"))
-        rows.append(claim("ppf_A2_7000ohm", at10["a2_V"].mean(), n=len(at10), note="measured on the traces"))
+        rows.append(claim("ppf_A1_7000ohm", at10["a1_V"].mean(), n=len(at10), note="measured on the traces", source=_source(at10)))
+        rows.append(claim("ppf_A2_7000ohm", at10["a2_V"].mean(), n=len(at10), note="measured on the traces", source=_source(at10)))
     at20 = ppf[np.isclose(ppf["interval_s"], 0.02)]
     if at20["resistance_label"].nunique() > 1:
         order = _ohm_order(at20["resistance_label"])
         values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
-        rows.append(trend_claim("ppf_decays_faster_at_lower_R", order, values, increasing=True))
+        rows.append(trend_claim("ppf_decays_faster_at_lower_R", order, values, increasing=True, source=_source(at20)))
 
     pulses = _usable(tables["pulse_response"], "amplitude_A", "width_s", "psv_change_V", nominal_device=nominal_device)
     if len(pulses):
@@ -150,35 +172,42 @@ def claims_from_analyses(
         by_amp = one_ms.pivot_table(index="resistance_label", columns="amplitude_A", values="psv_change_V")
         if by_amp.shape[1] > 1:
             holds = all(is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_amp.iterrows())
-            rows.append(claim("psv_increases_with_amplitude", float(holds), n=by_amp.size, note=f"{by_amp.shape[0]} resistance states"))
+            rows.append(claim("psv_increases_with_amplitude", float(holds), n=by_amp.size, note=f"{by_amp.shape[0]} resistance states",
+                              source=_source(one_ms)))
         by_width = one_ma.pivot_table(index="resistance_label", columns="width_s", values="psv_change_V")
         if by_width.shape[1] > 1:
             holds = all(is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_width.iterrows())
-            rows.append(claim("psv_increases_with_width", float(holds), n=by_width.size, note=f"{by_width.shape[0]} resistance states"))
+            rows.append(claim("psv_increases_with_width", float(holds), n=by_width.size, note=f"{by_width.shape[0]} resistance states",
+                              source=_source(one_ma)))
         base = one_ms[np.isclose(one_ms["amplitude_A"], 1e-3)]
         if base["resistance_label"].nunique() > 1:
             order = _ohm_order(base["resistance_label"])
             rows.append(trend_claim("psv_increases_with_resistance", order,
-                                    base.groupby("resistance_label")["psv_change_V"].mean().reindex(order).to_numpy(), True))
+                                    base.groupby("resistance_label")["psv_change_V"].mean().reindex(order).to_numpy(), True,
+                                    source=_source(base)))
         half = one_ms[np.isclose(one_ms["amplitude_A"], 5e-4)]
         for label, target in (("500", "psv_0p5mA_500ohm"), ("8000", "psv_0p5mA_8000ohm")):
             sel = half[half["resistance_label"] == label]["psv_change_V"]
             if len(sel):
-                rows.append(claim(target, sel.mean(), n=len(sel), note="1 ms pulse assumed (width not stated)"))
+                rows.append(claim(target, sel.mean(), n=len(sel), note="1 ms pulse assumed (width not stated)",
+                                  source=_source(half[half["resistance_label"] == label])))
 
     nominal = _usable(tables["ltp_ltd_fits"], "w_max_over_w_min", "mean_dw_ltp_V", nominal_device=nominal_device)
     dr = nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])]["w_max_over_w_min"]
     if len(dr):
-        rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note="min over 500, 1000, 8000 ohm, open (nominal device)"))
+        rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note="min over 500, 1000, 8000 ohm, open (nominal device)",
+                          source=_source(nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])])))
     finite = nominal[nominal["resistance_label"] != "open"]
     if finite["resistance_label"].nunique() > 1:
         order = _ohm_order(finite["resistance_label"])
-        rows.append(trend_claim("dw_increases_with_R", order, finite.groupby("resistance_label")["mean_dw_ltp_V"].mean().reindex(order).to_numpy(), True))
+        rows.append(trend_claim("dw_increases_with_R", order, finite.groupby("resistance_label")["mean_dw_ltp_V"].mean().reindex(order).to_numpy(), True,
+                                source=_source(finite)))
     params = _usable(tables["device_params"], "nl_ltp")
     params = params[params["resistance_label"] != "open"]
     if len(params) > 1:
         order = _ohm_order(params["resistance_label"])
-        rows.append(trend_claim("nl_decreases_with_R", order, params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(), False))
+        rows.append(trend_claim("nl_decreases_with_R", order, params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(), False,
+                                source=_source(params)))
     if np.isfinite(retention_open):
         rows.append(claim("retention_open_100s", retention_open, note="PSV(end+100 s)/PSV(end+1 s) of the open-state 500 Hz train trace"))
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

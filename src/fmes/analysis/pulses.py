@@ -63,10 +63,11 @@ Robust read-out of measured traces (:func:`clean_voltage`, applied before every 
    test, saying so).
 
 The trace-level results (``skew_samples``, ``glitch_count``, ``noise_V``, ``mains_amplitude_V``,
-``drift_V_per_s``, ``status``, ``reason``) are in ``pulses.attrs["trace_qc"]``; the cleaned voltage
+``drift_V_per_s``, ``pre_stimulus_level_V``, ``status``, ``reason``) are in ``pulses.attrs["trace_qc"]``; the cleaned voltage
 is returned by :func:`read_pulses`. Each pulse row carries ``status``/``reason`` (fmes.status):
-a pulse not longer than the skew, or without a rest sample before it, has its reads NaN and
-status ``failed``; every pulse of a flagged trace is ``flagged``.
+a pulse not longer than the skew, without a rest sample before it, or whose PSV keeps rising
+after the current stops (the peak lies outside the pulse: skew beyond the search range) has that
+read NaN and status ``failed``; every pulse of a flagged trace is ``flagged``.
 
 A trace that **ends mid-pulse** (documented partial result): the last pulse is returned with
 ``complete = False``, ``offset_s``/``width_s``/``psv_after_V`` NaN and its peak over the samples
@@ -405,6 +406,8 @@ def clean_voltage(
     elif lag < 0:
         v = np.concatenate((np.full(-lag, v[0]), v[:lag]))
     g_idx, g_val = find_glitches(t, v, run_id, sigma, glitch_sigmas)
+    repaired = np.zeros(n, bool)
+    repaired[g_idx] = True
     v[g_idx] = g_val
     if n and g_idx.size > glitch_max_fraction * n:
         status = Status.FLAGGED
@@ -434,8 +437,11 @@ def clean_voltage(
             if drift_sigmas and abs(drift) > drift_sigmas * drift_se:
                 v = v - drift * (t - t[b0 - 1])
                 drift_removed = True
+    pre = rest_runs[0][1] if rest_runs and rest_runs[0][0] == 0 else 0
     qc = {
         "n_samples": n,
+        # Median of the cleaned pre-stimulus rest: the reference level of retention curves.
+        "pre_stimulus_level_V": float(np.median(v[:pre])) if pre else np.nan,
         "skew_samples": lag,
         "skew_score_V_per_s": best,
         "noise_V": float(sigma),
@@ -448,6 +454,7 @@ def clean_voltage(
         "status": str(status),
         "reason": join_reasons(reasons),
     }
+    qc["_repaired"] = repaired  # internal: samples replaced as glitches
     return v, qc
 
 
@@ -595,6 +602,7 @@ def read_pulses(
             mains_frequency_Hz=mains_frequency_Hz,
             drift_sigmas=drift_sigmas,
         )
+        repaired = vqc.pop("_repaired")
         qc |= vqc
         v_clean = v
         csum_v = np.concatenate(([0.0], np.cumsum(v)))
@@ -630,6 +638,17 @@ def read_pulses(
         out["peak_psv_V"] = peak
         out["psv_after_V"] = after
         out["read_time_s"] = np.where(complete, t[np.maximum(j_end - 1, 0)], np.nan)
+        # A current-driven PSV stops rising when the current stops: a PSV still rising after
+        # the (corrected) offset means a skew beyond the search range or a delayed channel.
+        m_post = max(int(max_skew_samples), 1)
+        post = i1[:, None] + np.arange(m_post)[None, :]
+        post_ok = (post < next_i0[:, None]) & (post < n)
+        post_v = np.where(post_ok, pol[:, None] * v[np.clip(post, 0, n - 1)], -np.inf)
+        margin = 4.0 * (vqc["noise_V"] if np.isfinite(vqc["noise_V"]) else 0.0)
+        rising = complete & (post_v.max(axis=1) > pol * peak + margin + 1e-12 * np.abs(peak))
+        # ... unless the in-pulse extreme was a repaired glitch (then the repair is the cause).
+        last_in = np.maximum(i1 - 1, 0)
+        rising &= ~repaired[last_in]
         # Reads that cannot be made reliably are failed, not filled in.
         lag = abs(int(vqc["skew_samples"]))
         short = (i1 - i0) <= lag
@@ -637,6 +656,12 @@ def read_pulses(
         for mask, words, cols in (
             (short, f"pulse not longer than the channel skew ({lag} samples)", ["peak_psv_V"]),
             (no_rest, "no rest sample before the pulse for a baseline", ["baseline_psv_V"]),
+            (
+                rising,
+                "PSV still rising after the current pulse (channel skew beyond the search "
+                "range or a delayed voltage channel)",
+                ["peak_psv_V"],
+            ),
         ):
             if mask.any():
                 out.loc[mask, cols] = np.nan
