@@ -36,6 +36,7 @@ claims = pd.concat(
         comparison.claims_from_analyses(tables, snakemake.params.nominal_device, retention),  # ... measured ones win
         comparison.claims_from_networks(pd.read_csv(inp.networks)),
         *(comparison.claims_from_adaptation(pd.read_csv(p)) for p in inp.adaptation),
+        *(comparison.claims_from_adaptation_energy(pd.read_csv(p)) for p in inp.adaptation_energy),
     ],
     ignore_index=True,
 )

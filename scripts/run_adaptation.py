@@ -13,6 +13,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import MappingScheme, run_adaptation
+from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
 from fmes.io import write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
@@ -64,3 +65,12 @@ write_csv(frame[["method", "n_images", "seed", "accuracy_dataset2", "accuracy_da
 
 
 write_npz(result.arrays, snakemake.output.arrays)
+
+# energy and time: the mapping against retraining the same devices on the same images
+routes = adaptation_vs_retraining(
+    result, table, str(p.train["state"]), scheme, leakage_ohm,
+    int(p.retrain["epochs"]), float(p.retrain["learning_rate"]),
+)
+summary = compare_routes(routes)
+log.info("mapping vs retraining: %s", summary)
+write_csv(routes.assign(seed=int(wc.seed)), snakemake.output.energy)

@@ -498,6 +498,11 @@ class AdaptationResult:
 
     table: pd.DataFrame  # method, n_images, accuracy_dataset2, accuracy_dataset1
     arrays: dict[str, np.ndarray]
+    # for the energy/time accounting (fmes.adaptation_energy): the trained network, the mapped
+    # dataset2 image sequence (training split) and the dataset2 test split, labels as indices
+    network: DevicePerceptron | None = None
+    mapped: tuple[np.ndarray, np.ndarray] | None = None
+    test_dataset2: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def run_adaptation(
@@ -633,4 +638,6 @@ def run_adaptation(
         "example_resistance_ohm": pixels_R,
         "window_V": np.array([lo, hi]),
     }
-    return AdaptationResult(table=table, arrays=arrays)
+    return AdaptationResult(
+        table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=(X2t, y2t)
+    )

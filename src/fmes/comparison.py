@@ -253,3 +253,26 @@ def claims_from_adaptation(adaptation: pd.DataFrame) -> pd.DataFrame:
         ],
         columns=CLAIM_COLUMNS,
     )
+
+
+def claims_from_adaptation_energy(table: pd.DataFrame) -> pd.DataFrame:
+    """Mapping vs retraining energy and time ratios (mean and std over seeds), from
+    ``results/tables/adaptation_energy.csv`` (:func:`fmes.adaptation_energy.compare_routes`)."""
+    if table.empty:
+        return pd.DataFrame(columns=CLAIM_COLUMNS)
+    n = len(table)
+    unreached = int((~table["retraining_reached"].astype(bool)).sum())
+    note = (
+        f"mapping {table['mapping_energy_J'].mean():.3g} J / {table['mapping_time_s'].mean():.3g} s to "
+        f"{table['mapping_accuracy_dataset2'].mean():.2f}; retraining {table['retraining_energy_J'].mean():.3g} J / "
+        f"{table['retraining_time_s'].mean():.3g} s after {table['retraining_epochs'].mean():.1f} epochs"
+        + (f"; in {unreached} seed(s) retraining never reached it (its total used)" if unreached else "")
+    )
+    return pd.DataFrame(
+        [
+            claim("adaptation_energy_vs_retraining", table["energy_ratio"].mean(), table["energy_ratio"].std(), n, note),
+            claim("adaptation_time_vs_retraining", table["time_ratio"].mean(), table["time_ratio"].std(), n, note),
+        ],
+        columns=CLAIM_COLUMNS,
+    )
+

@@ -25,6 +25,7 @@ rule run_adaptation:
     output:
         table="results/adaptation/seed{seed}.csv",
         arrays="results/adaptation/seed{seed}.npz",
+        energy="results/adaptation/seed{seed}_energy.csv",
     params:
         seed=config["seed"],
         dataset1=ADAPTATION["dataset1"],
@@ -33,6 +34,7 @@ rule run_adaptation:
         mapping=ADAPTATION["mapping"],
         finetune=ADAPTATION["finetune"],
         n_figure_samples=ADAPTATION["n_figure_samples"],
+        retrain=ADAPTATION["retrain"],
     log:
         "results/logs/adaptation/seed{seed}.log",
     benchmark:

@@ -19,6 +19,7 @@ rule paper_vs_reproduced:
         ],
         networks="results/tables/network_accuracy.csv",
         adaptation=ADAPTATION_TABLES,
+        adaptation_energy=ADAPTATION_ENERGY_TABLES,
         robustness=ROBUSTNESS_TABLES,
         code=script_code("paper_vs_reproduced"),
     output:

@@ -43,3 +43,32 @@ rule system_summary:
 
 
 FINAL_OUTPUTS += [*rules.system_summary.output]
+
+
+ADAPTATION_ENERGY_TABLES = ["results/tables/adaptation_energy.csv"] if ADAPTATION_ENABLED else []
+
+
+rule adaptation_energy:
+    input:
+        routes=expand("results/adaptation/seed{seed}_energy.csv", seed=ADAPTATION["seeds"]),
+        code=script_code("adaptation_energy"),
+    output:
+        table="results/tables/adaptation_energy.csv",
+        routes="results/tables/adaptation_energy_routes.csv",
+        figure=system_fig("adaptation_energy"),
+    log:
+        "results/logs/adaptation_energy.log",
+    benchmark:
+        "results/benchmarks/adaptation_energy.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        rule_script("adaptation_energy")
+
+
+if ADAPTATION_ENABLED:
+    FINAL_OUTPUTS += [*rules.adaptation_energy.output]
