@@ -30,6 +30,6 @@ def test_paper_profile_builds_the_paper_scale_dag_on_idx_files(tmp_path):
     assert jobs["networks_train"] == 2 * 8 * 5
     assert jobs["claims_variant"] == 6
     assert jobs["run_adaptation"] == 5
-    assert jobs["networks_lr_search"] == 1 and jobs["claims_robustness"] == 1
+    assert jobs["networks_lr_search"] == jobs["claims_robustness"] == jobs["device_landscape"] == 1
     # mnist.source auto: the four IDX files are present, so they are the MNIST job's inputs
     assert "raw/mnist/train-images-idx3-ubyte.gz" in out

@@ -286,6 +286,7 @@ def robustness_figure(table: pd.DataFrame):
         text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
         ax.text(j, i, text, ha="center", va="center", fontsize=8)
     ax.imshow(grid, cmap=ListedColormap(["#f4a6a6", "#a6dba0"]), vmin=0, vmax=1, aspect="auto")
+    ax.grid(False)
     ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
     verdict = table.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
     ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])

@@ -460,9 +460,10 @@ class SynapseArray:
         delta_w *= self.pulses_per_w  # desired change in nominal pulse steps
         if self.pulse_rule == "sign":
             # Manhattan rule: one pulse where the step reaches the threshold, in its sign
-            keep = np.abs(delta_w) >= self.sign_threshold_pulses
-            np.sign(delta_w, out=delta_w)
-            delta_w *= keep
+            # (two comparisons instead of abs, sign and a product: this runs every mini-batch)
+            down = delta_w <= -self.sign_threshold_pulses
+            np.greater_equal(delta_w, self.sign_threshold_pulses, out=delta_w)
+            delta_w -= down
             return delta_w
         if self.pulse_rule == "stochastic":
             if rng is None:

@@ -112,5 +112,42 @@ rule claims_robustness:
         rule_script("claims_robustness")
 
 
+rule device_landscape:
+    input:
+        split=rules.networks_mnist.output.split,
+        device_params="results/tables/device_params.csv",
+        code=script_code("device_landscape"),
+    output:
+        table="results/tables/device_landscape.csv",
+        points="results/tables/device_landscape_states.csv",
+        figure=report(
+            "results/figures/device_landscape.png",
+            caption="../report/device_landscape.rst",
+            category="4. Networks",
+        ),
+    params:
+        seed=config["seed"],
+        landscape=NETWORKS["landscape"],
+        net_params=NETWORKS[NETWORKS["landscape"]["net"]],
+        batch_size=NETWORKS["batch_size"],
+        w_max=NETWORKS["w_max"],
+        update_scheme=NETWORKS["update"],
+    log:
+        "results/logs/device_landscape.log",
+    benchmark:
+        "results/benchmarks/device_landscape.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    script:
+        rule_script("device_landscape")
+
+
 FINAL_OUTPUTS += [rules.networks_lr_search.output.table] if LR_SEARCH["enabled"] else []
+# the landscape places the fitted states: it needs LTP/LTD traces at some state
+LANDSCAPE_ENABLED = NETWORKS["landscape"]["enabled"] and bool(device_states())
+FINAL_OUTPUTS += [rules.device_landscape.output.figure] if LANDSCAPE_ENABLED else []
 FINAL_OUTPUTS += [rules.claims_robustness.output.table, rules.claims_robustness.output.figure] if ROBUSTNESS_ENABLED else []
