@@ -267,6 +267,41 @@ rule device_params:
         rule_script("analyse_device_params")
 
 
+WEIGHT_TABLES = config["traces"]["weight_tables"]
+
+
+rule analyse_weight_tables:
+    input:
+        tables=[t[k] for t in WEIGHT_TABLES for k in ("set", "reset")],
+        code=script_code("analyse_weight_tables"),
+    output:
+        fits="results/tables/weight_table_fits.csv",
+        weights="results/tables/weight_table_weights.csv",
+        states="results/tables/weight_table_states.csv",
+        variability="results/tables/weight_table_variability.csv",
+        figure=analysis_fig("weight_tables", "LTP/LTD runs from weight-per-pulse tables."),
+    params:
+        tables=WEIGHT_TABLES,
+        ltp_ltd=ANALYSIS["ltp_ltd"],
+        nominal_device=ANALYSIS["nominal_device"],
+    log:
+        "results/logs/analyse_weight_tables.log",
+    benchmark:
+        "results/benchmarks/analyse_weight_tables.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        rule_script("analyse_weight_tables")
+
+
+if WEIGHT_TABLES:  # only data sets that have tables run the rule
+    FINAL_OUTPUTS += [*rules.analyse_weight_tables.output]
+
+
 FINAL_OUTPUTS += [
     *rules.analyse_pulse_response.output,
     *rules.analyse_ppf.output,

@@ -17,9 +17,18 @@ Conventions (REFERENCES.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0):
   needed. It reproduces NeuroSim's published table (:data:`NEUROSIM_NL_TABLE`) to < 1e-3.
 - Symmetric non-linearity = max_P |G_P(P) - G_D(P)| / (G_max - G_min) over the state index
   P = 0..N (fit-based; ``symmetric_nl_data`` uses the measured weights at equal P).
-- Read noise σ_read: given, or the residual standard deviation of the fit. The number of
-  distinguishable states of a branch is 1 + #{pulses whose fitted step |ΔG| > k σ_read};
-  ``n_states`` is the smaller of the two branches (both directions must resolve a level).
+- Signed non-linearity (``signed_nl``): A may be negative, an accelerating (convex) branch whose
+  step grows pulse after pulse; its NL label is -label(|A|/N). The curve with A < 0 is the point
+  reflection of the one with |A| (g_{-a}(x) = 1 - g_a(1 - x)), so |label| keeps its meaning.
+  A branch is convex when the best A < 0 beats the best A > 0 on the variable-projection grid
+  by a 99 % likelihood-ratio margin (a straight line stays on the A > 0 side); only then, and
+  only with ``signed_nl``, is it fitted with A < 0. Without ``signed_nl`` a convex branch is
+  flagged. ``ltp_shape``/``ltd_shape`` say ``saturating`` or ``accelerating`` (docs/ltp_ltd.md).
+- Read noise σ_read: given, or the residual standard deviation of the fit (used for the
+  cycle-to-cycle sigma below). ``n_states`` is NOT derived from it: the levels a branch holds
+  are 1 + #{pulses whose measured mean step exceeds k σ_step}, with σ_step the pulse-to-pulse
+  noise of a step around its local mean (:func:`step_resolution`; model-free, so a model error
+  in the residual cannot collapse it); ``n_states`` is the smaller of the two branches.
 - Cycle-to-cycle step sigma (NeuroSim's σ, a fraction of the range): standard deviation of
   the step residuals Δw_obs - ΔG_fit within each branch, minus 2 σ_read² in quadrature when the
   read noise is given separately (otherwise it is an upper bound that includes read noise).
@@ -35,6 +44,7 @@ from __future__ import annotations
 import lmfit
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.optimize import brentq
 
 from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits, fit_quality, run_fit
@@ -48,6 +58,7 @@ __all__ = [
     "ltp_ltd_weights",
     "nl_label_from_a",
     "relaxation_curve",
+    "step_resolution",
 ]
 
 #: NeuroSim V3.0 published table: NL label -> normalised A = A/P_max.
@@ -117,28 +128,74 @@ def ltp_ltd_weights(pulses: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def step_resolution(weights: np.ndarray, *, window: int = 9, n_sigma: float = 1.0) -> dict[str, object]:
+    """Distinguishable levels of one branch from its measured steps (no model).
+
+    ``weights`` is runs x pulses (weight after each pulse; NaN pads shorter runs). The steps
+    Δw of each run are split into a local mean (centred moving average over ``window`` pulses)
+    and the pulse-to-pulse noise around it, whose scale σ is the MAD of those deviations
+    (x 1.4826, corrected for the point's own share of the window), pooled over all runs. The
+    mean step into level n is the local mean averaged over the runs; a level is distinguishable
+    if it exceeds ``n_sigma`` σ, and ``n_states`` = 1 + the number of such levels (the start
+    state counts). Returns ``n_states``, ``step_noise`` (σ) and ``mean_step`` (per pulse).
+    """
+    w = np.atleast_2d(np.asarray(weights, float))
+    steps = np.diff(w, axis=1)
+    if steps.shape[1] < 2 or np.isfinite(steps).sum() < 3:
+        return {"n_states": 1, "step_noise": np.nan, "mean_step": np.full(steps.shape[1], np.nan)}
+    local = pd.DataFrame(steps.T).rolling(window, center=True, min_periods=1).mean().to_numpy().T
+    dev = (steps - local)[np.isfinite(steps)]
+    width = min(window, steps.shape[1])
+    sigma = float(stats.median_abs_deviation(dev, scale="normal") / np.sqrt(max(1.0 - 1.0 / width, 1e-12)))
+    reached = np.isfinite(steps)
+    mean_step = np.where(reached, local, 0.0).sum(axis=0) / np.maximum(reached.sum(axis=0), 1)
+    mean_step[~reached.any(axis=0)] = np.nan  # pulses no run reached
+    resolved = np.abs(mean_step) > n_sigma * sigma
+    return {"n_states": int(1 + np.sum(resolved)), "step_noise": sigma, "mean_step": mean_step}
+
+
 def relaxation_curve(
     x: np.ndarray, start: float, end: float, a: float, n_total: float
 ) -> np.ndarray:
     """One branch after ``x`` pulses: from ``start`` (x = 0) to ``end`` (x = N), constant A.
 
     start + (end - start) (1 - exp(-x/A)) / (1 - exp(-N/A)); the LTP branch is
-    (start, end) = (G_min, G_max), the LTD branch (G_max, G_min).
+    (start, end) = (G_min, G_max), the LTD branch (G_max, G_min). A > 0 saturates (the step
+    shrinks pulse after pulse), A < 0 accelerates (the step grows; a convex LTP branch).
     """
-    return start + (end - start) * np.expm1(-np.asarray(x, float) / a) / np.expm1(-n_total / a)
+    x = np.asarray(x, float)
+    if a > 0:
+        return start + (end - start) * np.expm1(-x / a) / np.expm1(-n_total / a)
+    # A = -b < 0: (e^{x/b} - 1)/(e^{N/b} - 1) written without overflow for small b
+    b = -a
+    return start + (end - start) * np.exp((x - n_total) / b) * np.expm1(-x / b) / np.expm1(-n_total / b)
 
 
 _BRANCH_MODEL = lmfit.Model(relaxation_curve)  # built once: Model() inspects the signature
 
 
-def _profile_start(m, w, n_total):
+#: Likelihood-ratio threshold (chi-square, 1 dof, 99 %) above which an accelerating curve
+#: describes a branch better than every saturating one: the branch is convex.
+CONVEX_LR_THRESHOLD = float(stats.chi2.ppf(0.99, 1))
+
+
+def _profile_start(m, w, n_total, signed=False):
     """Start values by variable projection: for fixed A the branch is linear in (start, end),
     so the best (start, end) and the residual are closed-form for a whole grid of A at once
-    (vectorised); the best grid point seeds lmfit, which then needs only a few iterations."""
+    (vectorised); the best grid point seeds lmfit, which then needs only a few iterations.
+
+    The grid spans A > 0 and its mirror A < 0. The data are convex if the best A < 0 beats the
+    best A > 0 by more than :data:`CONVEX_LR_THRESHOLD` (ΔSSE / σ², σ² from the better one).
+    Returns (start, end, A, convex): the best A < 0 if ``signed`` and convex, else the best A > 0.
+    """
     ok = np.isfinite(w) & np.isfinite(m)
     m, w = m[ok], w[ok]
-    a_grid = n_total * np.geomspace(2e-3, 5e2, 121)
-    phi = np.expm1(-m[None, :] / a_grid[:, None]) / np.expm1(-n_total / a_grid[:, None])
+    a_pos = n_total * np.geomspace(2e-3, 5e2, 121)
+    phi = np.expm1(-m[None, :] / a_pos[:, None]) / np.expm1(-n_total / a_pos[:, None])
+    # the mirrored grid, A = -b: accelerating branches (relaxation_curve with A < 0)
+    b = a_pos[:, None]
+    phi_neg = np.exp((m[None, :] - n_total) / b) * np.expm1(-m[None, :] / b) / np.expm1(-n_total / b)
+    a_grid, phi = np.concatenate([a_pos, -a_pos]), np.concatenate([phi, phi_neg])
     # Normal equations of w ~ s (1 - phi) + e phi, per grid row.
     x0, x1 = 1.0 - phi, phi
     s00, s01, s11 = (x0 * x0).sum(1), (x0 * x1).sum(1), (x1 * x1).sum(1)
@@ -148,23 +205,39 @@ def _profile_start(m, w, n_total):
     start = (s11 * b0 - s01 * b1) / det
     end = (s00 * b1 - s01 * b0) / det
     sse = ((w[None, :] - start[:, None] * x0 - end[:, None] * x1) ** 2).sum(1)
-    k = int(np.nanargmin(sse)) if np.isfinite(sse).any() else len(a_grid) // 2
-    return float(start[k]), float(end[k]), float(a_grid[k])
+    n_pos = a_pos.size
+    sse_pos, sse_neg = sse[:n_pos], sse[n_pos:]
+    convex = False
+    if np.isfinite(sse_pos).any() and np.isfinite(sse_neg).any():
+        best_pos, best_neg = float(np.nanmin(sse_pos)), float(np.nanmin(sse_neg))
+        var = min(best_pos, best_neg) / max(w.size - 3, 1)
+        convex = bool(var > 0 and (best_pos - best_neg) / var > CONVEX_LR_THRESHOLD)
+    # A < 0 only for a convex branch: a straight line stays on the saturating side as before
+    k = n_pos // 2
+    if signed and convex:
+        k = n_pos + int(np.nanargmin(sse_neg))
+    elif np.isfinite(sse_pos).any():
+        k = int(np.nanargmin(sse_pos))
+    return float(start[k]), float(end[k]), float(a_grid[k]), convex
 
 
-def _branch_fit(m, w, n_total, start0, end0, max_nfev):
+def _branch_fit(m, w, n_total, start0, end0, max_nfev, signed=False):
+    """One branch; with ``signed`` the sign of A is chosen on the profile grid and the fit then
+    stays on that side (A = +-inf, a straight line, is the common limit of both)."""
     model = _BRANCH_MODEL
     w_ok = w[np.isfinite(w)]
     span = max(float(np.ptp(w_ok)), 1e-12)
     lo, hi = float(np.min(w_ok)), float(np.max(w_ok))
+    s0, e0, a0, convex = _profile_start(m, w, n_total, signed)
+    sign = -1.0 if a0 < 0 else 1.0
 
     def cfg(p: lmfit.Parameters) -> None:
         p["n_total"].set(value=n_total, vary=False)
-        p["a"].set(min=1e-3 * n_total, max=1e3 * n_total)
+        a_lim = sorted((sign * 1e-3 * n_total, sign * 1e3 * n_total))
+        p["a"].set(min=a_lim[0], max=a_lim[1])
         p["start"].set(min=lo - 2 * span, max=hi + 2 * span)
         p["end"].set(min=lo - 2 * span, max=hi + 2 * span)
 
-    s0, e0, a0 = _profile_start(m, w, n_total)
     if np.isfinite(s0) and np.isfinite(e0):
         s0 = float(np.clip(s0, lo - 2 * span, hi + 2 * span))
         e0 = float(np.clip(e0, lo - 2 * span, hi + 2 * span))
@@ -177,12 +250,12 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev):
             max_nfev=max_nfev,
         )
         if first.converged:
-            return first
+            return first, convex
     starts = [
-        {"start": start0, "end": end0, "a": f * n_total, "n_total": n_total}
+        {"start": start0, "end": end0, "a": sign * f * n_total, "n_total": n_total}
         for f in (0.1, 0.3, 1.0, 3.0)
     ]
-    return run_fit(model, w, m, starts, cfg, max_nfev=max_nfev)
+    return run_fit(model, w, m, starts, cfg, max_nfev=max_nfev), convex
 
 
 def fit_ltp_ltd(
@@ -195,6 +268,10 @@ def fit_ltp_ltd(
     max_nfev: int | None = None,
     noise_V: float = np.nan,
     limits: QualityLimits = DEFAULT_LIMITS,
+    signed_nl: bool = False,
+    n_pulses_ltd: int | None = None,
+    step_window_pulses: int = 9,
+    start_V: float | None = None,
 ) -> dict[str, object]:
     """Fit the NeuroSim model to one LTP/LTD cycle; never raises; one table row.
 
@@ -212,8 +289,17 @@ def fit_ltp_ltd(
         (NeuroSim's literal form, 4 parameters).
     read_noise_V
         Read noise of one weight read; default: the fit's residual standard deviation.
-    n_sigma_states
-        A step counts as distinguishable if larger than ``n_sigma_states * read_noise_V``.
+    n_sigma_states, step_window_pulses
+        A level counts as distinguishable if the mean step into it exceeds ``n_sigma_states``
+        times the pulse-to-pulse noise of a step (:func:`step_resolution`, local means over
+        ``step_window_pulses`` pulses).
+    signed_nl
+        Let each branch of ``bounds="separate"`` be accelerating (A < 0, negative NL label) as
+        well as saturating; if False, A > 0 only and a convex branch ends on its bound.
+    n_pulses_ltd
+        Pulses of the LTD branch when it differs from ``n_pulses`` (``bounds="separate"``).
+    start_V
+        Weight before the first LTP pulse, if read (adds the first step to the level count).
     noise_V, limits
         Noise of one weight read measured on the trace, and the thresholds of
         :func:`~fmes.analysis._fit.fit_quality`: ``status``/``reason`` of the row (the worst of
@@ -222,6 +308,7 @@ def fit_ltp_ltd(
     ltp = weights[weights["phase"] == "ltp"]
     ltd = weights[weights["phase"] == "ltd"]
     n_total = int(n_pulses if n_pulses is not None else len(ltp))
+    n_total_d = int(n_pulses_ltd) if n_pulses_ltd is not None and bounds == "separate" else n_total
     row: dict[str, object] = {
         "bounds_mode": bounds,
         "n_pulses": n_total,
@@ -292,8 +379,13 @@ def fit_ltp_ltd(
             return relaxation_curve(m, g_max, g_min, a_d, n_total)
 
     else:
-        fp = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev)
-        fd = _branch_fit(m_d, w_d, n_total, hi, lo, max_nfev)
+        fp, convex_p = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, signed_nl)
+        fd, convex_d = _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, signed_nl)
+        # the shape the data show; fitted with A < 0 only if signed_nl, otherwise flagged
+        row["ltp_shape"] = "accelerating" if convex_p else "saturating"
+        row["ltd_shape"] = "accelerating" if convex_d else "saturating"
+        unfitted = [b for b, c in (("ltp", convex_p), ("ltd", convex_d)) if c and not signed_nl]
+        row["n_pulses_ltd"] = n_total_d
         row["converged"] = bool(fp.converged and fd.converged)
         qualities = {b: fit_quality(f, noise_V, checked=["a"], limits=limits, limit_params=["a"]) for b, f in (("ltp", fp), ("ltd", fd))}
         for b, q in qualities.items():
@@ -338,22 +430,23 @@ def fit_ltp_ltd(
             return relaxation_curve(m, vp["start"], vp["end"], a_p, n_total)
 
         def curve_d(m):
-            return relaxation_curve(m, vd["start"], vd["end"], a_d, n_total)
+            return relaxation_curve(m, vd["start"], vd["end"], a_d, n_total_d)
 
     rng = g_max - g_min
     row["range_V"] = rng
     # NL labels with delta-method errors (dNL/da by central difference).
-    for key, a_abs, se_abs in (("nl_ltp", a_p, se_p), ("nl_ltd", a_d, se_d)):
-        a = a_abs / n_total
+    # Signed labels: |label| from |A|/N, the sign of A (a convex, accelerating branch is < 0).
+    for key, a_abs, se_abs, n_branch in (("nl_ltp", a_p, se_p, n_total), ("nl_ltd", a_d, se_d, n_total_d)):
+        a = abs(a_abs) / n_branch
         h = 1e-5 * a
         slope = (nl_label_from_a(a + h) - nl_label_from_a(a - h)) / (2 * h)
-        row[key] = nl_label_from_a(a)
-        row[f"{key}_stderr"] = abs(slope) * se_abs / n_total
+        row[key] = float(np.sign(a_abs)) * nl_label_from_a(a)
+        row[f"{key}_stderr"] = abs(slope) * se_abs / n_branch
     # Symmetric NL on the state index P = 0..N (LTD after k pulses sits at P = N - k),
     # each branch normalised to the bounds it spans.
     P = np.arange(n_total + 1, dtype=float)
     g_p = curve_p(P)
-    g_d = curve_d(n_total - P)
+    g_d = curve_d(n_total_d * (1.0 - P / n_total))  # the same fraction of each branch
     row["symmetric_nl"] = float(np.max(np.abs(g_p - g_d)) / rng) if rng else np.nan
     n_idx = np.arange(1, min(len(w_p), n_total))
     k_idx = n_total - n_idx
@@ -376,9 +469,17 @@ def fit_ltp_ltd(
     sigma_read = float(read_noise_V) if read_noise_V is not None else sigma_fit
     row["residual_sd_V"] = sigma_fit
     row["read_noise_V"] = sigma_read
-    thr = n_sigma_states * sigma_read
-    row["n_states_ltp"] = int(1 + np.sum(np.abs(np.diff(g_p)) > thr))
-    row["n_states_ltd"] = int(1 + np.sum(np.abs(np.diff(curve_d(P))) > thr))
+    # Levels the device holds: measured mean step against the pulse-to-pulse step noise (no
+    # fitted curve enters, so a model that misdescribes the branch cannot collapse the count).
+    # The level before a branch's first pulse counts when known: the LTD branch starts from the
+    # last LTP weight, the LTP branch from ``start_V`` (the read before the first pulse).
+    ltp_levels = np.concatenate([[np.nan if start_V is None else start_V], w_p])
+    ltd_levels = np.concatenate([w_p[-1:], w_d])
+    for branch, w in (("ltp", ltp_levels), ("ltd", ltd_levels)):
+        w = w[np.flatnonzero(np.isfinite(w))[0] :] if np.isfinite(w).any() else w
+        res = step_resolution(w[None, :], window=step_window_pulses, n_sigma=n_sigma_states)
+        row[f"n_states_{branch}"] = res["n_states"]
+        row[f"step_noise_{branch}_V"] = res["step_noise"]
     row["n_states"] = min(row["n_states_ltp"], row["n_states_ltd"])
     # Cycle-to-cycle step sigma from step residuals within each branch.
     sr = np.concatenate(

@@ -154,14 +154,15 @@ def analyse_ltp_ltd_trace(
     n = int(n) if n is not None and np.isfinite(n) else None
     noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw.get("n_read", 1))
     limits = QualityLimits(**(quality or {}))
-    fit = fit_ltp_ltd(weights, n, noise_V=noise, limits=limits, **fit_kw)
+    # Baseline before the first pulse = the LTP start state (a level; kept for the figures).
+    w0_V = float(pulses["baseline_psv_V"].iloc[0])
+    fit = fit_ltp_ltd(weights, n, noise_V=noise, limits=limits, start_V=w0_V, **fit_kw)
     read_status = worst(pulses["status"]) if "status" in pulses else Status.OK
     if read_status != Status.OK:
         bad = pulses[pulses["status"] != Status.OK]
         fit["status"] = str(worst([fit["status"], read_status]))
         fit["reason"] = join_reasons([fit["reason"], f"read-out: {bad['reason'].iloc[0]}"])
-    # Baseline before the first pulse = the LTP start state, kept for the figures.
-    fit["w0_V"] = float(pulses["baseline_psv_V"].iloc[0])
+    fit["w0_V"] = w0_V
     fit |= trace_qc_columns(readout)
     weights.insert(0, "trace_id", row["trace_id"])
     return keys | fit, weights
