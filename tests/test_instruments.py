@@ -202,3 +202,9 @@ def test_validate_traces_converts_exports_for_the_analyses(tmp_path):
         assert "results/traces/converted" in row["trace_path"]
         got = read_trace(row["trace_path"])  # plain contract now
         np.testing.assert_allclose(got["voltage_V"], truth[row["trace_id"] + ".csv"]["voltage_V"], rtol=1e-8)
+
+
+def test_an_invalid_config_names_the_key(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("traces:\n  export:\n    decimal: ';'\n")
+    assert main(["manifest", str(tmp_path), "--configfile", str(tmp_path / "bad.yaml")]) == 2
+    assert "';' is not one of ['.', ',']" in capsys.readouterr().err

@@ -120,8 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from snakemake.exceptions import WorkflowError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except WorkflowError as err:  # an invalid config: the schema's message names the key
+        print(f"fmes {args.command}: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -177,6 +177,10 @@ _BRANCH_MODEL = lmfit.Model(relaxation_curve)  # built once: Model() inspects th
 #: Likelihood-ratio threshold (chi-square, 1 dof, 99 %) above which an accelerating curve
 #: describes a branch better than every saturating one: the branch is convex.
 CONVEX_LR_THRESHOLD = float(stats.chi2.ppf(0.99, 1))
+CONVEX_UNFITTED = (
+    "the branch accelerates (convex): the saturating model cannot describe it "
+    "(analysis.ltp_ltd.signed_nl fits it with a negative NL label)"
+)
 
 
 def _profile_start(m, w, n_total, signed=False):
@@ -395,6 +399,9 @@ def fit_ltp_ltd(
         row["reason"] = join_reasons(
             f"{b}: {q['reason']}" for b, q in qualities.items() if q["reason"]
         )
+        if unfitted:  # a convex branch under the saturating model: never ok
+            row["status"] = str(worst([row["status"], Status.POOR_FIT]))
+            row["reason"] = join_reasons([row["reason"], *(f"{b}: {CONVEX_UNFITTED}" for b in unfitted)])
         row["n_points"] = fp.n_points + fd.n_points
         for key in ("aic", "bic"):
             row[key] = sum(
