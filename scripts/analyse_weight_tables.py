@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis import relaxation_curve, variability_summary
+from fmes.analysis._fit import QualityLimits
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
@@ -34,7 +35,7 @@ for spec in P.tables:
         spec["name"], set_table.shape[1], set_table.count().min(), set_table.count().max(),
         reset_table.shape[1], reset_table.count().min(), reset_table.count().max(), spec["quantity"], spec["unit"],
     )
-    table_fits, table_weights = analyse_weight_tables(set_table, reset_table, spec, fit_kw)
+    table_fits, table_weights = analyse_weight_tables(set_table, reset_table, spec, fit_kw, QualityLimits(**P.fit_quality))
     # variability over the cycles (runs: cycles) or devices (runs: devices) of this table
     summary = variability_summary(table_fits[table_fits["converged"].astype(bool)], nominal_device=P.nominal_device)
     summary["metric"] = summary["metric"].str.replace(r"_V$", f"_{spec['unit']}", regex=True)

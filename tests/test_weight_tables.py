@@ -73,8 +73,10 @@ def test_convex_branch_gets_a_negative_label_and_a_describing_fit(rram_files, rr
     np.testing.assert_allclose(paired["a_p_pulses"], SET_SHAPE * n_set, rtol=0.05)
     np.testing.assert_allclose(paired["a_d_pulses"] / paired["n_pulses_ltd"], RESET_SHAPE, rtol=0.05)
     assert (paired["nl_ltp"] < -1).all() and (paired["nl_ltd"] > 1).all()
-    # the model describes the data: residuals at the read noise, no parameter on a bound
+    # the model describes the data: residuals at the read noise, no parameter on a bound, ok
     assert paired["residual_sd_V"].max() < 1.3 * NOISE_US
+    assert (paired["status"] == Status.OK).all(), paired["reason"].unique()
+    assert paired["noise_sd"].median() == pytest.approx(NOISE_US, rel=0.1)  # from the steps alone
     assert (paired["a_p_pulses"].abs() < 10 * paired["n_pulses"]).all()
     # the 40th RESET run has no SET partner: said, not invented
     skipped = fits[fits["status"] == Status.SKIPPED]
@@ -90,6 +92,10 @@ def test_n_states_counts_levels_not_model_error(rram_files):
     paired = forced[forced["status"] != Status.SKIPPED]
     assert (paired["residual_sd_V"] > 20 * NOISE_US).all()
     assert (paired["a_p_pulses"] > 900 * paired["n_pulses"]).all()  # on its upper bound
+    # ... and no row says ok: poor_fit, with the convex branch and the residual named
+    assert (paired["status"] == Status.POOR_FIT).all()
+    assert paired["reason"].str.contains("ltp: the branch accelerates (convex)", regex=False).all()
+    assert paired["reason"].str.contains("x the trace noise", regex=False).all()
     assert (paired["n_states_ltp"] > 150).all() and (paired["n_states"] > 100).all()
     states = device_states_from_runs(weights, window=9, n_sigma=1.0).set_index("phase")
     assert states.loc["ltp", "n_runs"] == 39 and states.loc["ltp", "n_states"] > 150

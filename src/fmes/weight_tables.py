@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits
 from fmes.analysis.ltp_ltd import fit_ltp_ltd, step_resolution
 from fmes.status import Status
 
@@ -125,6 +126,7 @@ def analyse_weight_tables(
     reset_table: pd.DataFrame,
     spec: Mapping[str, object],
     fit_kw: Mapping[str, object],
+    limits: QualityLimits = DEFAULT_LIMITS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit every SET/RESET run pair: (fit table, long weight table).
 
@@ -134,6 +136,11 @@ def analyse_weight_tables(
     :func:`~fmes.analysis.ltp_ltd.fit_ltp_ltd` (``analysis.ltp_ltd``). Fit columns keep the
     ``_V`` names here (the variability metrics use them); :func:`with_weight_unit` renames them
     for the written table.
+
+    A table has no trace to measure the read noise on, so each run's fit is judged against the
+    noise of one weight taken from its own steps: σ_step/√2 (:func:`step_resolution` over both
+    branches; a step is the difference of two reads). With cumulative (random-walk) update noise
+    this underestimates the scatter about a mean curve, so a fit may be flagged conservatively.
     """
     rows, long = [], []
     n_runs = max(set_table.shape[1], reset_table.shape[1])
@@ -160,7 +167,11 @@ def analyse_weight_tables(
         n_reset = int((weights["phase"] == "ltd").sum())
         # branches of different lengths have their own bounds: always the separate fit
         kw = {**fit_kw, "bounds": "separate", "signed_nl": spec["signed_nl"]}
-        fit = fit_ltp_ltd(weights, n_set, n_pulses_ltd=n_reset, **kw)
+        runs = np.full((2, max(n_set, n_reset)), np.nan)
+        runs[0, :n_set] = weights.loc[weights["phase"] == "ltp", "weight_V"]
+        runs[1, :n_reset] = weights.loc[weights["phase"] == "ltd", "weight_V"]
+        noise = step_resolution(runs, window=int(fit_kw["step_window_pulses"]))["step_noise"] / np.sqrt(2)
+        fit = fit_ltp_ltd(weights, n_set, n_pulses_ltd=n_reset, noise_V=noise, limits=limits, **kw)
         rows.append(keys | fit)
         long.append(weights.assign(**{key: keys[key] for key in ("table", "run", "device_id", "cycle")}))
     weights_long = pd.concat(long, ignore_index=True) if long else pd.DataFrame()

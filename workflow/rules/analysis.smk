@@ -283,6 +283,7 @@ rule analyse_weight_tables:
     params:
         tables=WEIGHT_TABLES,
         ltp_ltd=ANALYSIS["ltp_ltd"],
+        fit_quality=ANALYSIS["fit_quality"],
         nominal_device=ANALYSIS["nominal_device"],
     log:
         "results/logs/analyse_weight_tables.log",
