@@ -72,3 +72,30 @@ rule adaptation_energy:
 
 if ADAPTATION_ENABLED:
     FINAL_OUTPUTS += [*rules.adaptation_energy.output]
+
+
+rule export_devices:
+    input:
+        device_params="results/tables/device_params.csv",
+        code=script_code("export_devices"),
+    output:
+        neurosim="results/exports/neurosim_device_params.txt",
+        aihwkit="results/exports/aihwkit_softbounds_devices.json",
+        roundtrip="results/tables/export_roundtrip.csv",
+    params:
+        tolerance=config["exports"]["roundtrip_tolerance"],
+    log:
+        "results/logs/export_devices.log",
+    benchmark:
+        "results/benchmarks/export_devices.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        rule_script("export_devices")
+
+
+FINAL_OUTPUTS += [*rules.export_devices.output]
