@@ -140,6 +140,8 @@ def test_claims_and_verdicts_per_variant():
     assert row["value_ci95_low"] < row["value_mean"] < row["value_ci95_high"]
     fig = robustness_figure(table.reset_index())
     assert fig.axes[0].get_xlabel() and len(fig.axes[0].texts) == len(table)
+    starred = sum(t.get_text().endswith(" *") for t in fig.axes[0].texts)
+    assert starred == (table["status"] == "flagged").sum()
 
     paper = pd.DataFrame({"target_id": ["accuracy_mlp_8000ohm", "iv_current_0p6V_500ohm"]})
     out = add_robustness_column(paper, table.reset_index())

@@ -284,6 +284,7 @@ def robustness_figure(table: pd.DataFrame):
         grid[i, j] = float(row.holds)
         half = (row.value_ci95_high - row.value_ci95_low) / 2
         text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
+        text += " *" if row.status == str(Status.FLAGGED) else ""
         ax.text(j, i, text, ha="center", va="center", fontsize=8)
     ax.imshow(grid, cmap=ListedColormap(["#f4a6a6", "#a6dba0"]), vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
@@ -292,6 +293,7 @@ def robustness_figure(table: pd.DataFrame):
     ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
     ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate tuned per variant")
     ax.set_ylabel("paper claim (variants where it holds)")
-    ax.set_title("Claims per variant: green holds, red fails (mean ± 95% interval over seeds)")
+    ax.set_title("Claims per variant: green holds, red fails (mean ± 95% interval over seeds; "
+                 "* the interval straddles the pass/fail boundary)")
     fig.tight_layout()
     return fig
