@@ -21,6 +21,7 @@ validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/traces.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/qc.smk"
 include: "workflow/rules/networks.smk"
 include: "workflow/rules/adaptation.smk"
 include: "workflow/rules/system.smk"

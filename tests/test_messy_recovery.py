@@ -34,22 +34,26 @@ def _read(trace, **kw):
     return read_pulses(trace["time_s"].to_numpy(), trace["current_A"].to_numpy(), trace["voltage_V"].to_numpy(), **kw)
 
 
-def ppf_fit(truth, art, seed=0):
+#: read_pulses settings that switch every robust step off (the read-out before this work).
+CORRECTIONS_OFF = {"max_skew_samples": 0, "glitch_sigmas": 0.0, "mains_frequency_Hz": None, "drift_sigmas": 0.0}
+
+
+def ppf_fit(truth, art, seed=0, read_kw=None):
     rows = []
     for k, dt in enumerate(INTERVALS_S):
-        r = _read(ppf_pair(dt, truth, art, seed=1000 * seed + k, tail_s=0.05))
+        r = _read(ppf_pair(dt, truth, art, seed=1000 * seed + k, tail_s=0.05), **(read_kw or {}))
         rows.append(ppf_from_pulses(r.pulses, r.trace_qc["noise_V"]) | {"interval_s": dt})
     fit = fit_ppf([x["dt_measured_s"] for x in rows], [x["ppf"] for x in rows], noise=[x["ppf_noise"] for x in rows])
     return rows, fit
 
 
-def ltp_fit(truth, art, seed=0, **kw):
-    r = _read(ltp_ltd_cycle(truth, art, seed=seed, **kw))
+def ltp_fit(truth, art, seed=0, read_kw=None, **kw):
+    r = _read(ltp_ltd_cycle(truth, art, seed=seed, **kw), **(read_kw or {}))
     return r, fit_ltp_ltd(ltp_ltd_weights(r.pulses), truth.n_pulses, noise_V=r.trace_qc["noise_V"])
 
 
-def retention_fit(truth, art, seed=0):
-    r = _read(retention_trace(truth, art, seed=seed))
+def retention_fit(truth, art, seed=0, read_kw=None):
+    r = _read(retention_trace(truth, art, seed=seed), **(read_kw or {}))
     t = r.pulses["offset_s"].iloc[-1]
     time_s = np.arange(r.voltage_clean_V.size) / 2000.0
     after = time_s > t

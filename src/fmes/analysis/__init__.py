@@ -10,6 +10,7 @@ Submodules (all take arrays/DataFrames and plain parameters; no file I/O):
 - :mod:`~fmes.analysis.ltp_ltd`: NeuroSim LTP/LTD fit, NL labels, states, dynamic range.
 - :mod:`~fmes.analysis.variability`: c2c/d2d CVs, CDFs, endurance, array maps.
 - :mod:`~fmes.analysis.device_params`: the ``device_params.csv`` contract table.
+- :mod:`~fmes.analysis.qc`: per-trace QC rows and figures of the robust read-out.
 
 Every fit returns a flat row with value, 1-sigma ``*_stderr``, 95 % interval ``*_ci95_lo/hi``,
 ``converged`` and ``reason``; a failed fit is a flagged row, never an exception.

@@ -1,0 +1,137 @@
+"""Per-trace quality control: what the robust read-out found on every trace, and QC figures.
+
+One row per trace (:func:`trace_qc_row`): pulses found against pulses the manifest declares,
+channel skew, read noise, drift, mains amplitude, glitch count, the read-out ``status``/``reason``
+(fmes.status) and the analyses that use the trace (:data:`ANALYSES_BY_PROTOCOL`). The figures
+(:func:`qc_figure`) draw the detected onsets/offsets, peaks, baselines and reads on the raw
+signal, so a user sees at a glance whether their data were read correctly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fmes.analysis.pulses import NoPulsesError, PartialPulseError, PulseReadout, read_pulses
+from fmes.status import Status, join_reasons, worst
+
+__all__ = ["ANALYSES_BY_PROTOCOL", "TRACE_QC_COLUMNS", "declared_pulses", "qc_figure", "trace_qc_row"]
+
+#: The analysis rules that read each protocol's traces.
+ANALYSES_BY_PROTOCOL: dict[str, str] = {
+    "iv_sweep": "analyse_pulse_response (I-V)",
+    "pulse": "analyse_pulse_response; analyse_retention; analyse_acf",
+    "ppf": "analyse_ppf",
+    "pulse_train": "analyse_retention",
+    "ltp_ltd": "analyse_ltp_ltd; analyse_variability",
+}
+
+TRACE_QC_COLUMNS = [
+    "trace_id",
+    "protocol",
+    "device_id",
+    "resistance_label",
+    "cycle",
+    "n_samples",
+    "pulses_declared",
+    "pulses_found",
+    "pulses_not_ok",
+    "skew_samples",
+    "noise_V",
+    "drift_V_per_s",
+    "drift_removed",
+    "mains_amplitude_V",
+    "glitch_count",
+    "status",
+    "reason",
+    "analyses",
+]
+
+
+def declared_pulses(row: dict) -> float:
+    """Pulses the manifest row implies: 1 (pulse), 2 (ppf), n (train), 2 n (ltp_ltd); NaN (I-V)."""
+    n = row.get("n_pulses", np.nan)
+    n = float(n) if n is not None and n == n else np.nan
+    return {"pulse": 1.0, "ppf": 2.0, "pulse_train": n, "ltp_ltd": 2 * n}.get(row["protocol"], np.nan)
+
+
+def trace_qc_row(
+    row: dict, trace: pd.DataFrame, pulse_kw: dict
+) -> tuple[dict[str, object], PulseReadout | None]:
+    """The QC row of one trace (and its read-out, None for I-V sweeps or failed detection)."""
+    out: dict[str, object] = {k: row.get(k, np.nan) for k in ("trace_id", "protocol", "device_id")}
+    out["resistance_label"] = str(row.get("resistance_label", ""))
+    out["cycle"] = row.get("cycle", 0)
+    out["n_samples"] = len(trace)
+    out["pulses_declared"] = declared_pulses(row)
+    out["analyses"] = ANALYSES_BY_PROTOCOL.get(row["protocol"], "")
+    if row["protocol"] == "iv_sweep":  # voltage-driven: no pulses to read
+        return out | {"pulses_found": np.nan, "status": str(Status.OK), "reason": ""}, None
+    try:
+        readout = read_pulses(
+            trace["time_s"].to_numpy(), trace["current_A"].to_numpy(), trace["voltage_V"].to_numpy(), **pulse_kw
+        )
+    except (NoPulsesError, PartialPulseError) as err:
+        return out | {"pulses_found": 0, "status": str(Status.FAILED), "reason": str(err)}, None
+    qc, pulses = readout.trace_qc, readout.pulses
+    out |= {k: qc.get(k, np.nan) for k in TRACE_QC_COLUMNS if k in qc and k not in ("status", "reason")}
+    out["pulses_found"] = len(pulses)
+    bad = pulses[pulses["status"] != Status.OK]
+    out["pulses_not_ok"] = len(bad)
+    reasons = [qc.get("reason", "")]
+    statuses = [qc.get("status", Status.OK), *pulses["status"]]
+    if len(bad):
+        reasons.append(f"{len(bad)} pulse read-out(s) not ok: {bad['reason'].iloc[0]}")
+    declared = out["pulses_declared"]
+    if np.isfinite(declared) and len(pulses) != declared:
+        statuses.append(Status.FLAGGED)
+        reasons.append(f"found {len(pulses)} pulses, the manifest declares {declared:g}")
+    status = worst(statuses)
+    return out | {"status": str(status), "reason": join_reasons(reasons) if status != Status.OK else ""}, readout
+
+
+def qc_figure(trace: pd.DataFrame, readout: PulseReadout | None, title: str, max_pulses: int = 3):
+    """Raw PSV and current of one trace with the detected onsets/offsets, peaks, baselines and
+    reads; left: the whole trace, right: the first ``max_pulses`` pulses."""
+    import matplotlib.pyplot as plt
+
+    t = trace["time_s"].to_numpy()
+    v = trace["voltage_V"].to_numpy()
+    i = trace["current_A"].to_numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    pulses = readout.pulses if readout is not None else pd.DataFrame()
+    windows = [(t[0], t[-1])]
+    if len(pulses):
+        last = pulses.iloc[min(max_pulses, len(pulses)) - 1]
+        first_on = pulses["onset_s"].iloc[0]
+        end = last["read_time_s"] if np.isfinite(last.get("read_time_s", np.nan)) else last["offset_s"]
+        pad = 0.2 * max(end - first_on, 1e-6)
+        windows.append((first_on - pad, end + pad))
+    else:
+        windows.append((t[0], t[-1]))
+    for ax, (lo, hi) in zip(axes, windows, strict=True):
+        m = (t >= lo) & (t <= hi)
+        ax.plot(t[m], v[m], color="k", lw=0.8, label="raw PSV")
+        if readout is not None and readout.voltage_clean_V is not None:
+            ax.plot(t[m], readout.voltage_clean_V[m], color="C2", lw=0.6, alpha=0.8, label="cleaned PSV")
+        cur = ax.twinx()
+        cur.plot(t[m], i[m] * 1e3, color="C0", lw=0.6, alpha=0.5)
+        cur.set_ylabel("current (mA)", color="C0")
+        if len(pulses):
+            p = pulses[(pulses["onset_s"] <= hi) & (pulses["onset_s"] >= lo)]
+            for x in p["onset_s"]:
+                ax.axvline(x, color="C0", lw=0.5, ls=":")
+            for x in p["offset_s"].dropna():
+                ax.axvline(x, color="C3", lw=0.5, ls=":")
+            bad = p["status"] != Status.OK
+            ax.plot(p["offset_s"], p["peak_psv_V"], "^", color="C3", ms=4, label="peak")
+            ax.plot(p["onset_s"], p["baseline_psv_V"], "s", color="C1", ms=3, label="baseline")
+            ax.plot(p["read_time_s"], p["psv_after_V"], "o", color="C4", ms=3, label="read")
+            if bad.any():
+                ax.plot(p["onset_s"][bad], p["baseline_psv_V"][bad], "x", color="r", ms=8, label="not ok")
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("PSV (V)")
+    axes[0].legend(fontsize=6, loc="best")
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
