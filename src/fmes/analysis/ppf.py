@@ -9,9 +9,11 @@ Conventions (REFERENCES.md, "Synaptic-device metrics"):
 - Δt is onset-to-onset (DESIGN.md), measured from the detected edges.
 - Fit: PPF(Δt) = 1 + C1 exp(-Δt/τ1) + C2 exp(-Δt/τ2) with τ2 = τ1 + δ, δ > 0 (so the two
   terms cannot swap) and C1, C2 >= 0. A single exponential 1 + C1 exp(-Δt/τ1) is also fitted;
-  the model with the lower information criterion (AIC by default, or BIC) among the fits that
-  pass the quality checks of :func:`~fmes.analysis._fit.fit_quality` (else among the converged
-  fits) is reported (``model`` column); the double model needs at least 6 points.
+  the model with the lower information criterion (AIC by default, or BIC) among the fits with
+  the best status of :func:`~fmes.analysis._fit.fit_quality` is reported (``model`` column); the
+  double model needs at least 6 points. A double fit whose slow term is unresolved (τ2 on its
+  bound or wider than itself, C2 indistinguishable from 0: the single model plus a slow term
+  the window cannot resolve) is ``flagged``, not ``poor_fit``.
 """
 
 from __future__ import annotations
@@ -182,13 +184,16 @@ def fit_ppf(
         return float(getattr(res, criterion)) if res is not None else np.inf
 
     checked = {"single": ["c1", "tau1"], "double": ["c1", "tau1", "c2", "tau2"]}
+    # tau2 -> large (or C2 -> 0) is the double model's limiting form: a slow facilitation the
+    # window cannot resolve; such a fit is flagged (tau2 is a bound), not poor.
+    limit = {"single": [], "double": ["c2", "tau2", "delta"]}
     quality = {
-        k: fit_quality(f, noise_sd, checked=checked[k], limits=limits) for k, f in fits.items()
+        k: fit_quality(f, noise_sd, checked=checked[k], limits=limits, limit_params=limit[k])
+        for k, f in fits.items()
     }
-    # The lower criterion among the fits that pass the quality checks (else the converged ones).
-    good = [k for k in fits if quality[k]["status"] == Status.OK]
-    conv = [k for k, f in fits.items() if f.converged]
-    pool = good or conv or list(fits)
+    # The lower criterion among the fits with the best quality status.
+    best = min(Status(q["status"]).severity for q in quality.values())
+    pool = [k for k in fits if Status(quality[k]["status"]).severity == best]
     chosen = min(pool, key=score)
     out = fits[chosen]
     row: dict[str, object] = {"model": chosen}

@@ -134,7 +134,14 @@ def fit_retention(
         row.update({f"kww_{k}": v for k, v in q.items()})
     if "exp2" in models:
         efit = _fit_exp2(row, tx, ux, t, u_first, u_end, t_ret_s, u_inf_free, max_nfev)
-        q = fit_quality(efit, noise_V, checked=["tau1", "tau2", "a1", "a2"], limits=limits)
+        # tau2 -> large / a2 -> 0: a slow term the record cannot resolve (limiting form).
+        q = fit_quality(
+            efit,
+            noise_V,
+            checked=["tau1", "tau2", "a1", "a2"],
+            limits=limits,
+            limit_params=["tau2", "delta", "a2"],
+        )
         row.update({f"exp2_{k}": v for k, v in q.items()})
     return row
 
