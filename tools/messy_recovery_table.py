@@ -1,10 +1,12 @@
 """Truth vs recovered on clean and messy closed-form traces (tests/messy.py).
 
-Usage: .venv/bin/python tools/messy_recovery_table.py [--seed N]
+Usage: .venv/bin/python tools/messy_recovery_table.py [--seed N] [--coverage DRAWS]
 Prints a Markdown table: each parameter's truth, the value recovered from clean traces and from
 traces with the default artifact levels (skew +1 sample, 0.05 % glitches of +-15 mV, 13 mV
 offset, 10 uV/s drift, 1 mV 50 Hz mains, 0.2 mV noise), with 1-sigma errors, relative errors and
 the row status; and, for comparison, the messy traces read with every robust step switched off.
+With ``--coverage DRAWS``: the fraction of 95 % intervals containing the truth over DRAWS messy
+draws (LTP/LTD and retention; PPF over DRAWS // 4 draws) and the fraction of ``ok`` rows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -55,9 +59,32 @@ def truths() -> dict[str, float]:
     }
 
 
+def coverage(draws: int) -> None:
+    """Fraction of 95 % intervals containing the truth, and of ok rows, over messy draws."""
+    checks = [
+        ("LTP/LTD", draws, lambda s: ltp_fit(LTPLTDTruth(), DEFAULT, seed=500 + s)[1], "status",
+         [("A_P", "a_p_ci95_lo_pulses", "a_p_ci95_hi_pulses", LTPLTDTruth().a_p),
+          ("A_D", "a_d_ci95_lo_pulses", "a_d_ci95_hi_pulses", LTPLTDTruth().a_d)]),
+        ("retention", draws, lambda s: retention_fit(RetentionTruth(), DEFAULT, seed=700 + s)[1], "kww_status",
+         [("τ", "kww_tau_ci95_lo_s", "kww_tau_ci95_hi_s", RetentionTruth().tau_s),
+          ("β", "kww_beta_ci95_lo", "kww_beta_ci95_hi", RetentionTruth().beta)]),
+        ("PPF", max(draws // 4, 1), lambda s: ppf_fit(PPFTruth(), DEFAULT, seed=900 + s)[1], "status",
+         [("C1", "c1_ci95_lo", "c1_ci95_hi", PPFTruth().c1), ("τ1", "tau1_ci95_lo_s", "tau1_ci95_hi_s", PPFTruth().tau1_s),
+          ("C2", "c2_ci95_lo", "c2_ci95_hi", PPFTruth().c2), ("τ2", "tau2_ci95_lo_s", "tau2_ci95_hi_s", PPFTruth().tau2_s)]),
+    ]
+    print("\n| analysis | draws | parameter | 95 % interval contains truth | ok rows |\n|---|---|---|---|---|")
+    for name, n, run, status_key, params in checks:
+        fits = [run(s) for s in range(n)]
+        ok = np.mean([f[status_key] == "ok" for f in fits])
+        for label, lo, hi, truth in params:
+            inside = np.mean([f[lo] <= truth <= f[hi] for f in fits])
+            print(f"| {name} | {n} | {label} | {inside:.2f} | {ok:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--coverage", type=int, default=0, help="messy draws for the coverage table")
     args = parser.parse_args()
     clean, messy = recovered(CLEAN, args.seed), recovered(DEFAULT, args.seed)
     naive = recovered(DEFAULT, args.seed, read_kw=CORRECTIONS_OFF)
@@ -73,6 +100,8 @@ def main() -> None:
             f"| {m[0]:.4g} ± {m[1]:.2g} | {100 * (m[0] / truth - 1):+.2f} % | {m[2]} "
             f"| {o[0]:.4g} | {100 * (o[0] / truth - 1):+.2f} % | {o[2]} |"
         )
+    if args.coverage:
+        coverage(args.coverage)
 
 
 if __name__ == "__main__":
