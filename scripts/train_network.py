@@ -125,7 +125,10 @@ if device is not None:
     if row is None or row["status"] != "ok":
         log.warning("no inference model for %s: %s", wc.state, "no row" if row is None else row["reason"])
     else:
-        inference = InferenceDevice(float(row["weight_tau_s"]), float(row["read_noise_V"]))
+        inference = InferenceDevice(
+            float(row["weight_tau_s"]), float(row["read_noise_V"]),
+            reference_decays=p.inference["reference"] == "decaying",
+        )
         log.info("inference model: %s", inference)
 grid = p.inference["time_grid"]
 times = np.concatenate([[0.0], np.geomspace(grid["first_s"], grid["last_s"], grid["n"])])

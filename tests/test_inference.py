@@ -39,6 +39,12 @@ def test_drift_moves_every_weight_towards_the_weight_of_zero_volts(trained):
     np.testing.assert_allclose(v_half, np.clip(v0 / 2, SPEC.g_min_V, None), atol=1e-9)
 
 
+def test_a_decaying_reference_only_shrinks_the_weights(trained):
+    net, X, y = trained
+    shrink = drifted_coefs(net, np.log(2), InferenceDevice(1.0, 0.0, reference_decays=True))
+    np.testing.assert_allclose(shrink[0], np.clip(net.coefs_[0] / 2, net.synapses_[0].lo, net.synapses_[0].hi))
+
+
 def test_slow_retention_keeps_accuracy_longer_and_no_noise_no_adc_is_the_plain_score(trained):
     net, X, y = trained
     assert net.evaluate_at(X, y) == pytest.approx(net.score(X, y))

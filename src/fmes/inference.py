@@ -10,7 +10,10 @@ seconds at 500 Ω, hours in the open state). The held weight therefore relaxes a
     V(t) = V(0) exp(-t / τ2)
 
 with τ2 of its state (:func:`state_inference_params`). In weight units (G_min -> -w_max,
-nominal G_max -> +w_max) every weight drifts towards the weight of 0 V.
+nominal G_max -> +w_max) every weight drifts towards the weight of 0 V when the reference that
+each weight is read against is fixed (the convention of :mod:`fmes.synapse`); with
+``reference_decays`` (config ``inference.reference: decaying``) the reference is a device of the
+same state relaxing alike, and every weight shrinks by the decay factor instead.
 
 **Read noise.** Each read of a device adds Gaussian noise of the state's fitted read noise σ_V
 (the LTP/LTD fit's read noise, :mod:`fmes.analysis.ltp_ltd`), σ_w = σ_V 2 w_max / (G_max -
@@ -52,6 +55,10 @@ class InferenceDevice:
 
     weight_tau_s: float
     read_noise_V: float
+    # False: each weight is its device minus a fixed mid-range reference (fmes.synapse), so the
+    # decay towards 0 V shifts every weight alike; True: the reference is a device of the same
+    # state that relaxes too, and the weights only shrink by the decay factor
+    reference_decays: bool = False
 
     def __post_init__(self) -> None:
         if not (self.weight_tau_s > 0):
@@ -99,6 +106,8 @@ def state_inference_params(
 def drifted_coefs(net, time_s: float, device: InferenceDevice) -> list[np.ndarray]:
     """The weights of a fitted device network ``time_s`` after training (retention model)."""
     decay = math.exp(-float(time_s) / device.weight_tau_s)
+    if device.reference_decays:  # V - V_ref scales by the decay; w = 0 is the reference
+        return [np.clip(w * decay, syn.lo, syn.hi) for syn, w in zip(net.synapses_, net.coefs_, strict=True)]
     out = []
     for syn, w in zip(net.synapses_, net.coefs_, strict=True):
         volts = syn.to_volts(w) * decay
