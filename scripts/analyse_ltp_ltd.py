@@ -23,12 +23,12 @@ out = snakemake.output
 P = snakemake.params
 # the per-trace fits come from analyse_ltp_ltd_chunk (scattered), gathered here in row order
 gathered = read_results(snakemake.input.fit_chunks)
-records = gathered.to_dict("records")
+records = len(gathered) > 0
 weights = [read_results(snakemake.input.weight_chunks)]
-log.info("ltp_ltd: %d fits from %d chunks", len(records), len(snakemake.input.fit_chunks))
+log.info("ltp_ltd: %d fits from %d chunks", len(gathered), len(snakemake.input.fit_chunks))
 
 if records:
-    fits = pd.DataFrame(records)
+    fits = gathered
     log.info(
         "%d/%d fits converged; statuses: %s",
         int(fits["converged"].sum()),

@@ -15,7 +15,9 @@ snakemake = globals()["snakemake"]
 log = rule_logger("analyse_ltp_ltd_chunk", snakemake.log[0])
 P = snakemake.params
 index = int(snakemake.wildcards.chunk)
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+# only the columns the fits use: a large campaign's manifest is read by every chunk job
+columns = ["trace_id", "trace_path", "device_id", "protocol", "resistance_label", "cycle", "n_pulses"]
+manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES, usecols=columns)
 rows = protocol_rows(manifest, "ltp_ltd")
 start, stop = chunk_bounds(len(rows), P.chunk_traces)[index]
 rows = rows.iloc[start:stop].assign(position=range(start, stop))

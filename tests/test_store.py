@@ -115,3 +115,14 @@ def test_scattered_store_run_gives_the_single_job_tables(tmp_path):
         assert (tables["single"] / table).read_bytes() == (tables["chunks"] / table).read_bytes()
     fits = pd.read_csv(tables["chunks"] / "ltp_ltd_fits.csv")
     assert len(fits) == 24 and fits["converged"].all()
+
+
+def test_array_config_plans_scattered_chunk_jobs(tmp_path):
+    """config/array.yaml (32 x 32 x 20 at 4 states) plans one job per store part and per fit chunk."""
+    from conftest import ROOT, run_snakemake
+
+    proc = run_snakemake(tmp_path, "results/tables/array_yield.csv", "--configfile", str(ROOT / "config/array.yaml"), "--dry-run")
+    out = proc.stdout + proc.stderr
+    jobs = dict(line.split()[:2] for line in out.splitlines() if line.strip().startswith(("synthesize_array_chunk", "analyse_ltp_ltd_chunk")))
+    # 4096 // 20 = 204 devices per part: 6 parts per state; 81,920 + 7 nominal rows / 4096: 21 fit chunks
+    assert jobs == {"synthesize_array_chunk": "24", "analyse_ltp_ltd_chunk": "21"}

@@ -166,7 +166,7 @@ def iter_traces(
     group = pd.factorize(rows["trace_path"])[0]
     ordered = rows.iloc[np.argsort(group, kind="stable")]
     part_path, part = None, {}
-    for row in ordered.to_dict("records"):
+    for row in _records(ordered):
         path = row["trace_path"]
         if not is_stored(path):
             yield row, read_csv(row) if read_csv is not None else read_trace(path)
@@ -179,6 +179,12 @@ def iter_traces(
             raise TraceContractError(f"{path}: trace {row['trace_id']!r} (named by the manifest) is not in this store part")
         check_trace_samples(trace, f"{path} [{row['trace_id']}]")
         yield row, trace
+
+
+def _records(rows: pd.DataFrame, block: int = 4096) -> Iterator[dict]:
+    # row dicts a block at a time: a manifest of 10^5 rows as dicts alone would take ~10^2 MB
+    for start in range(0, len(rows), block):
+        yield from rows.iloc[start : start + block].to_dict("records")
 
 
 def apply_to_trace(item: tuple[dict, pd.DataFrame], function: Callable[..., Any], **kwargs: Any) -> Any:

@@ -241,6 +241,33 @@ rule analyse_energy:
         rule_script("analyse_energy")
 
 
+rule analyse_array:
+    input:
+        fits=rules.analyse_ltp_ltd.output.fits,
+        code=script_code("analyse_array"),
+    output:
+        maps="results/tables/array_maps.csv",
+        drift="results/tables/array_drift.csv",
+        yield_table="results/tables/array_yield.csv",
+        fig_maps=analysis_fig("array_maps", "Every variability metric over the array."),
+        fig_drift=analysis_fig("array_drift", "Per-cycle drift of the array's mean and spread."),
+        fig_yield=analysis_fig("array_yield", "Device yield map."),
+    params:
+        array=ANALYSIS["array"],
+    log:
+        "results/logs/analyse_array.log",
+    benchmark:
+        "results/benchmarks/analyse_array.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        rule_script("analyse_array")
+
+
 rule device_params:
     input:
         fits=rules.analyse_ltp_ltd.output.fits,
@@ -310,6 +337,7 @@ FINAL_OUTPUTS += [
     *rules.analyse_retention.output,
     *rules.analyse_ltp_ltd.output,
     *rules.analyse_variability.output,
+    *rules.analyse_array.output,
     *rules.analyse_energy.output,
     *rules.device_params.output,
 ]
