@@ -104,8 +104,9 @@ def write_part(
     return write_parquet(table, path, row_group_size=max(1, len(codes)), **_WRITE_OPTIONS)
 
 
-def read_part(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """Every trace of one part file: trace id -> frame with the contract's columns."""
+def read_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The traces of one part file (all, or those in ``trace_ids``): trace id -> frame with the
+    contract's columns."""
     path = Path(path)
     if not path.is_file():
         raise TraceContractError(f"{path}: trace store part not found")
@@ -128,6 +129,8 @@ def read_part(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     traces: dict[str, pd.DataFrame] = {}
     for start, stop in zip(starts, stops, strict=True):
         trace_id = names[codes[start]]
+        if trace_ids is not None and trace_id not in trace_ids:
+            continue
         if trace_id in traces:
             raise TraceContractError(f"{path}: trace {trace_id!r} is not stored contiguously")
         traces[trace_id] = pd.DataFrame({c: samples[c][start:stop] for c in TRACE_COLUMNS})
@@ -165,6 +168,8 @@ def iter_traces(
         return
     group = pd.factorize(rows["trace_path"])[0]
     ordered = rows.iloc[np.argsort(group, kind="stable")]
+    stored = ordered[[is_stored(p) for p in ordered["trace_path"]]]
+    wanted = {path: set(ids.astype(str)) for path, ids in stored.groupby("trace_path", sort=False)["trace_id"]}
     part_path, part = None, {}
     for row in _records(ordered):
         path = row["trace_path"]
@@ -173,7 +178,7 @@ def iter_traces(
             continue
         if path != part_path:
             part_path, part = None, {}  # release the previous part before reading the next
-            part_path, part = path, read_part(path)
+            part_path, part = path, read_part(path, wanted[path])
         trace = part.get(str(row["trace_id"]))
         if trace is None:
             raise TraceContractError(f"{path}: trace {row['trace_id']!r} (named by the manifest) is not in this store part")
