@@ -1,6 +1,7 @@
 """Rule analyse_ltp_ltd_chunk: weight per pulse and NeuroSim fit of one chunk of ltp_ltd traces
 (the per-trace work of analyse_ltp_ltd, scattered; analyse_ltp_ltd gathers the chunks)."""
 
+import itertools
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
@@ -40,9 +41,13 @@ def items():
         yield row, trace
 
 
+# the pool gets batch_traces traces at a time (Executor.map takes its whole input at once)
+batch = P.batch_traces
 if snakemake.threads > 1 and len(rows) > 8:
     with ProcessPoolExecutor(max_workers=snakemake.threads) as pool:
-        results = list(pool.map(work, items(), chunksize=max(1, len(rows) // (8 * snakemake.threads))))
+        results, pending = [], items()
+        while group := list(itertools.islice(pending, batch)):
+            results += pool.map(work, group, chunksize=max(1, len(group) // (8 * snakemake.threads)))
 else:
     results = [work(item) for item in items()]
 in_row_order = [results[k] for k in np.argsort(positions, kind="stable")]

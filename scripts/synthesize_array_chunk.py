@@ -1,7 +1,7 @@
-"""Rule synthesize_array_chunk: one chunk of a large array campaign, written as a store part."""
+"""Rule synthesize_array_chunk: one chunk of a large array campaign, written as a store part
+(a row group per batch of devices, so memory holds one batch)."""
 
 import json
-import re
 
 from fmes import device, synthetic
 from fmes.logs import rule_logger
@@ -11,10 +11,19 @@ snakemake = globals()["snakemake"]
 log = rule_logger("synthesize_array_chunk", snakemake.log[0])
 p = snakemake.params
 cell = device.CellParams.from_mapping(json.loads(open(snakemake.input.params).read())["cell_params"])
-index = int(re.fullmatch(r"\d+", snakemake.wildcards.chunk).group())
-ids, time_s, current_A, voltage_V = synthetic.array_chunk(
-    cell, p.variability, p.ltp_ltd, synthetic.Noise(**p.noise), p.seed, p.chunk_traces, index
+index = int(snakemake.wildcards.chunk)
+batches = synthetic.iter_array_chunk(
+    cell, p.variability, p.ltp_ltd, synthetic.Noise(**p.noise), p.seed, p.chunk_traces, index, p.batch_traces
 )
-log.info("chunk %d: %d traces x %d samples", index, len(ids), time_s.size)
-write_part(ids, [time_s] * len(ids), current_A, voltage_V, snakemake.output.part)
-log.info("done")
+n_traces = 0
+
+
+def counted():
+    global n_traces
+    for ids, time_s, current_A, voltage_V in batches:
+        n_traces += len(ids)
+        yield ids, [time_s] * len(ids), current_A, voltage_V
+
+
+write_part(counted(), snakemake.output.part)
+log.info("chunk %d: %d traces written to %s", index, n_traces, snakemake.output.part)

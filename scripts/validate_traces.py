@@ -23,7 +23,7 @@ converted_dir = Path(snakemake.output.converted)
 converted_dir.mkdir(parents=True, exist_ok=True)
 # stored traces are read a part at a time; a large raw campaign's LTP/LTD traces are converted
 # once into the working store here, so the analyses read each of them once, fast
-store = PartWriter(snakemake.output.store, snakemake.params.chunk_traces)
+store = PartWriter(snakemake.output.store, snakemake.params.chunk_traces, snakemake.params.batch_traces)
 Path(snakemake.output.store).mkdir(parents=True, exist_ok=True)
 stored = {}
 
@@ -54,7 +54,7 @@ if n_converted:
 summary = manifest.groupby(["protocol", "resistance_label"]).size()
 log.info("traces per protocol and resistance:\n%s", summary.to_string())
 log.info("%d samples in total", n_samples)
-store.flush()
+store.close()
 if stored:
     log.info("%d LTP/LTD traces converted into %d store parts in %s", len(stored), store.n_parts, snakemake.output.store)
     manifest["trace_path"] = [stored.get(t, p) for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)]

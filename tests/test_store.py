@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from fmes import device, synthetic
@@ -30,21 +31,25 @@ def test_part_round_trip_and_identical_bytes(tmp_path):
     times = [np.arange(5.0), np.arange(3.0) * 0.1]
     currents = [rng.normal(size=5), rng.normal(size=3)]
     voltages = [rng.normal(size=5), rng.normal(size=3)]
-    a = write_part(["t1", "t0"], times, currents, voltages, tmp_path / "a.parquet")
-    b = write_part(["t1", "t0"], times, currents, voltages, tmp_path / "b.parquet")
+    a = write_part([(["t1"], times[:1], currents[:1], voltages[:1]), (["t0"], times[1:], currents[1:], voltages[1:])], tmp_path / "a.parquet")
+    b = write_part([(["t1"], times[:1], currents[:1], voltages[:1]), (["t0"], times[1:], currents[1:], voltages[1:])], tmp_path / "b.parquet")
     assert a.read_bytes() == b.read_bytes()
+    assert pq.ParquetFile(a).num_row_groups == 2  # one row group per batch
     traces = read_part(a)
     assert list(traces) == ["t1", "t0"]
     np.testing.assert_array_equal(traces["t0"]["voltage_V"], voltages[1])
     np.testing.assert_array_equal(traces["t1"]["time_s"], times[0])
 
 
-def test_chunked_array_is_independent_of_chunk_size():
+def test_chunked_array_is_independent_of_chunk_and_batch_size():
     ids_small, current_small, voltage_small = _campaign(chunk_traces=2)  # one device per chunk
     ids_big, current_big, voltage_big = _campaign(chunk_traces=1000)  # one chunk per state
     assert ids_small == ids_big and len(ids_big) == 2 * 6 * 2
     np.testing.assert_array_equal(voltage_small, voltage_big)
     np.testing.assert_array_equal(current_small, current_big)
+    batches = list(synthetic.iter_array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, 1000, 0, batch_traces=4))
+    assert [len(b[0]) for b in batches] == [4, 4, 4]  # 2 devices x 2 cycles per batch
+    np.testing.assert_array_equal(np.concatenate([b[3] for b in batches]), voltage_big[:12])
 
 
 def test_chunked_array_has_the_device_parameters_of_the_in_memory_campaign():
@@ -65,13 +70,13 @@ def test_iter_traces_reads_each_file_once_grouped_by_file(tmp_path):
     manifest = pd.DataFrame({"trace_id": ["c"], "path": ["traces/c.csv"], "device_id": ["d"],
                              "protocol": ["pulse"], "resistance_ohm": ["500"]})
     write_dataset(manifest, {"c": frame}, tmp_path)
-    write_part(["s0", "s1"], [np.arange(3.0)] * 2, [np.zeros(3)] * 2, [np.ones(3), 2 * np.ones(3)], tmp_path / "p.parquet")
+    write_part([(["s0", "s1"], [np.arange(3.0)] * 2, [np.zeros(3)] * 2, [np.ones(3), 2 * np.ones(3)])], tmp_path / "p.parquet")
     rows = pd.DataFrame({"trace_id": ["s1", "c", "s0"],
                          "trace_path": [str(tmp_path / "p.parquet"), str(tmp_path / "traces/c.csv"), str(tmp_path / "p.parquet")]})
     got = list(iter_traces(rows))
-    assert [r["trace_id"] for r, _ in got] == ["s1", "s0", "c"]  # the part's rows together
-    assert got[0][1]["voltage_V"].tolist() == [2.0, 2.0, 2.0]
-    assert got[2][1]["current_A"].tolist() == [0.0, 1e-3]
+    assert [r["trace_id"] for r, _ in got] == ["c", "s0", "s1"]  # CSV rows, then parts in stored order
+    assert got[2][1]["voltage_V"].tolist() == [2.0, 2.0, 2.0]
+    assert got[0][1]["current_A"].tolist() == [0.0, 1e-3]
     missing = pd.DataFrame({"trace_id": ["nope"], "trace_path": [str(tmp_path / "p.parquet")]})
     with pytest.raises(TraceContractError, match="'nope'.*not in this store part"):
         list(iter_traces(missing))
@@ -100,7 +105,7 @@ def test_scattered_store_run_gives_the_single_job_tables(tmp_path):
     campaign = synthetic.array_campaign(CELL, VARIABILITY, LTP, NOISE, 7)
     write_dataset(campaign.manifest, campaign.traces, tmp_path / "lab")
     tables = {}
-    for name, store in (("single", "{min_traces: 100000, chunk_traces: 100000}"), ("chunks", "{min_traces: 1, chunk_traces: 5}")):
+    for name, store in (("single", "{min_traces: 100000, chunk_traces: 100000}"), ("chunks", "{min_traces: 1, chunk_traces: 5, batch_traces: 2}")):
         work = tmp_path / name
         work.mkdir()
         (work / "c.yaml").write_text(

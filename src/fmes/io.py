@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,35 @@ def write_parquet(table: Any, path: str | os.PathLike, **options: Any) -> Path:
     import pyarrow.parquet as pq
 
     return _atomic(path, lambda tmp: pq.write_table(table, tmp, **options))
+
+
+def write_parquet_row_groups(tables: Iterable[Any], schema: Any, path: str | os.PathLike, **options: Any) -> Path:
+    """Write ``pyarrow.Table`` s one row group each, as they come (a generator keeps memory at one
+    table), into one Parquet file atomically; ``options`` go to ``pyarrow.parquet.ParquetWriter``."""
+    import pyarrow.parquet as pq
+
+    def _write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema, **options) as writer:
+            for table in tables:
+                writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+    return _atomic(path, _write)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path next to ``path`` for a writer that writes incrementally (e.g. a Parquet
+    writer fed as data arrive); renamed to ``path`` when the block ends without an error, as
+    the other ``write_*`` helpers do in one call."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_umask())
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

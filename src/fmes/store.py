@@ -14,6 +14,7 @@ metadata, samples written as given. Reading never holds more than one part in me
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fmes.io import write_parquet
+from fmes.io import atomic_path, write_parquet, write_parquet_row_groups
 from fmes.traces import TRACE_COLUMNS, TraceContractError, read_trace
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "chunk_bounds",
     "check_trace_samples",
     "is_stored",
+    "iter_part",
     "iter_traces",
     "part_name",
     "read_part",
@@ -81,60 +83,70 @@ def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(k * chunk_size, min(n_items, (k + 1) * chunk_size)) for k in range(n_chunks)]
 
 
-def write_part(
-    trace_ids: Iterable[str],
-    time_s: Iterable[np.ndarray],
-    current_A: Iterable[np.ndarray],
-    voltage_V: Iterable[np.ndarray],
-    path: str | os.PathLike,
-) -> Path:
-    """Write traces (one array per trace in each sample column) as one part file, atomically."""
+def _batch_table(
+    trace_ids: Iterable[str], time_s: Iterable[np.ndarray], current_A: Iterable[np.ndarray], voltage_V: Iterable[np.ndarray]
+) -> pa.Table:
     ids = list(trace_ids)
     columns = [list(time_s), list(current_A), list(voltage_V)]
-    lengths = np.array([np.asarray(t).size for t in columns[0]], dtype=np.int64)
     if any(len(c) != len(ids) for c in columns):
-        raise ValueError("write_part: one time/current/voltage array per trace id expected")
+        raise ValueError("trace store: one time/current/voltage array per trace id expected")
+    lengths = np.array([np.asarray(t).size for t in columns[0]], dtype=np.int64)
     for name, column in zip(TRACE_COLUMNS, columns, strict=True):
         if any(np.asarray(x).size != n for x, n in zip(column, lengths, strict=True)):
-            raise ValueError(f"write_part: column {name!r} has a trace of another length than time_s")
+            raise ValueError(f"trace store: column {name!r} has a trace of another length than time_s")
     codes = np.repeat(np.arange(len(ids), dtype=np.int32), lengths)
     arrays = [pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(ids, pa.string()))]
     arrays += [pa.array(np.concatenate(c) if c else np.empty(0), pa.float64()) for c in columns]
-    table = pa.Table.from_arrays(arrays, schema=_SCHEMA)
-    return write_parquet(table, path, row_group_size=max(1, len(codes)), **_WRITE_OPTIONS)
+    return pa.Table.from_arrays(arrays, schema=_SCHEMA)
 
 
-def read_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The traces of one part file (all, or those in ``trace_ids``): trace id -> frame with the
-    contract's columns."""
+TraceBatch = tuple[list[str], list[np.ndarray], list[np.ndarray], list[np.ndarray]]
+
+
+def write_part(batches: Iterable[TraceBatch], path: str | os.PathLike) -> Path:
+    """Write one part file atomically, a row group per batch ``(ids, times, currents, voltages)``
+    (one array per trace in each sample list). Batches may come from a generator: only one is
+    held at a time."""
+    return write_parquet_row_groups((_batch_table(*batch) for batch in batches), _SCHEMA, path, **_WRITE_OPTIONS)
+
+
+def iter_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(trace id, frame) of the traces of one part (all, or those in ``trace_ids``), in stored
+    order, reading one row group at a time. Frames share the read buffers (read-only arrays)."""
     path = Path(path)
     if not path.is_file():
         raise TraceContractError(f"{path}: trace store part not found")
     try:
-        table = pq.read_table(path)
+        part = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as err:
         raise TraceContractError(f"{path}: not a readable trace store part ({err})") from None
-    missing = [c for c in ("trace_id", *TRACE_COLUMNS) if c not in table.column_names]
+    missing = [c for c in ("trace_id", *TRACE_COLUMNS) if c not in part.schema_arrow.names]
     if missing:
         raise TraceContractError(f"{path}: columns {missing}: missing; a store part needs trace_id and {list(TRACE_COLUMNS)}")
-    ids = table.column("trace_id").combine_chunks()
-    if isinstance(ids, pa.DictionaryArray):
-        codes, names = ids.indices.to_numpy(), ids.dictionary.to_pylist()
-    else:  # a part written by another tool: plain text ids
-        names, codes = np.unique(ids.to_numpy(zero_copy_only=False), return_inverse=True)
-        names = list(names)
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    stops = np.r_[starts[1:], codes.size]
-    samples = {c: table.column(c).to_numpy() for c in TRACE_COLUMNS}
-    traces: dict[str, pd.DataFrame] = {}
-    for start, stop in zip(starts, stops, strict=True):
-        trace_id = names[codes[start]]
-        if trace_ids is not None and trace_id not in trace_ids:
-            continue
-        if trace_id in traces:
-            raise TraceContractError(f"{path}: trace {trace_id!r} is not stored contiguously")
-        traces[trace_id] = pd.DataFrame({c: samples[c][start:stop] for c in TRACE_COLUMNS})
-    return traces
+    seen: set[str] = set()
+    for group in range(part.num_row_groups):
+        table = part.read_row_group(group, columns=["trace_id", *TRACE_COLUMNS])
+        ids = table.column("trace_id").combine_chunks()
+        if isinstance(ids, pa.DictionaryArray):
+            codes, names = ids.indices.to_numpy(), ids.dictionary.to_pylist()
+        else:  # a part written by another tool: plain text ids
+            names, codes = np.unique(ids.to_numpy(zero_copy_only=False), return_inverse=True)
+            names = list(names)
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        stops = np.r_[starts[1:], codes.size]
+        samples = {c: table.column(c).to_numpy() for c in TRACE_COLUMNS}
+        for start, stop in zip(starts, stops, strict=True):
+            trace_id = names[codes[start]]
+            if trace_id in seen:
+                raise TraceContractError(f"{path}: trace {trace_id!r} is not stored contiguously")
+            seen.add(trace_id)
+            if trace_ids is None or trace_id in trace_ids:
+                yield trace_id, pd.DataFrame({c: samples[c][start:stop] for c in TRACE_COLUMNS}, copy=False)
+
+
+def read_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The traces of one part file (all, or those in ``trace_ids``): trace id -> frame."""
+    return dict(iter_part(path, trace_ids))
 
 
 def check_trace_samples(trace: pd.DataFrame, where: str) -> None:
@@ -159,31 +171,23 @@ def iter_traces(
     """(manifest row, checked trace) for every row, reading each file once.
 
     ``rows`` has ``trace_id`` and ``trace_path``. A CSV trace is read by ``read_csv(row)``
-    (default: the contract reader :func:`fmes.traces.read_trace` on ``trace_path``); stored traces are read one part at a time: rows are visited grouped by
-    file (in order of first appearance, the rows' order within a file kept), so at most one part
-    is in memory whatever order the caller's rows are in. Callers that need their own order back
-    carry a position column in ``rows``.
+    (default: the contract reader :func:`fmes.traces.read_trace` on ``trace_path``). Stored
+    traces are read part by part, one row group at a time, so memory holds one row group
+    whatever the number of rows. Order: CSV rows first (in the rows' order), then each part's
+    rows in stored order; callers that need their own order back carry a position column.
     """
     if rows.empty:
         return
-    group = pd.factorize(rows["trace_path"])[0]
-    ordered = rows.iloc[np.argsort(group, kind="stable")]
-    stored = ordered[[is_stored(p) for p in ordered["trace_path"]]]
-    wanted = {path: set(ids.astype(str)) for path, ids in stored.groupby("trace_path", sort=False)["trace_id"]}
-    part_path, part = None, {}
-    for row in _records(ordered):
-        path = row["trace_path"]
-        if not is_stored(path):
-            yield row, read_csv(row) if read_csv is not None else read_trace(path)
-            continue
-        if path != part_path:
-            part_path, part = None, {}  # release the previous part before reading the next
-            part_path, part = path, read_part(path, wanted[path])
-        trace = part.get(str(row["trace_id"]))
-        if trace is None:
-            raise TraceContractError(f"{path}: trace {row['trace_id']!r} (named by the manifest) is not in this store part")
-        check_trace_samples(trace, f"{path} [{row['trace_id']}]")
-        yield row, trace
+    stored = np.array([is_stored(p) for p in rows["trace_path"]], dtype=bool)
+    for row in _records(rows[~stored]):
+        yield row, read_csv(row) if read_csv is not None else read_trace(row["trace_path"])
+    for path, part_rows in rows[stored].groupby("trace_path", sort=False):
+        by_id = {str(r["trace_id"]): r for r in _records(part_rows)}
+        for trace_id, trace in iter_part(path, set(by_id)):
+            check_trace_samples(trace, f"{path} [{trace_id}]")
+            yield by_id.pop(trace_id), trace
+        if by_id:
+            raise TraceContractError(f"{path}: trace {next(iter(by_id))!r} (named by the manifest) is not in this store part")
 
 
 def _records(rows: pd.DataFrame, block: int = 4096) -> Iterator[dict]:
@@ -201,29 +205,49 @@ def apply_to_trace(item: tuple[dict, pd.DataFrame], function: Callable[..., Any]
 
 
 class PartWriter:
-    """Collects traces and writes a store part every ``chunk_traces`` traces (memory stays
-    bounded by one chunk); :meth:`add` returns the part file the trace will be in."""
+    """Writes traces as they come into consecutive parts of a store folder: a row group every
+    ``batch_traces`` traces, a new part every ``chunk_traces`` (memory: one batch).
+    :meth:`add` returns the part file the trace goes to; call :meth:`close` at the end."""
 
-    def __init__(self, folder: str | os.PathLike, chunk_traces: int) -> None:
+    def __init__(self, folder: str | os.PathLike, chunk_traces: int, batch_traces: int) -> None:
         self.folder = Path(folder)
-        self.chunk_traces = chunk_traces
+        self.chunk_traces, self.batch_traces = chunk_traces, batch_traces
         self.n_parts = 0
+        self._in_part = 0
         self._pending: list[tuple[str, pd.DataFrame]] = []
+        self._target: contextlib.AbstractContextManager | None = None
+        self._writer: pq.ParquetWriter | None = None
 
     def add(self, trace_id: str, trace: pd.DataFrame) -> Path:
-        self._pending.append((trace_id, trace))
+        if self._writer is None:
+            self._target = atomic_path(self.folder / part_name(self.n_parts))
+            self._writer = pq.ParquetWriter(self._target.__enter__(), _SCHEMA, **_WRITE_OPTIONS)
         path = self.folder / part_name(self.n_parts)
-        if len(self._pending) >= self.chunk_traces:
-            self.flush()
+        self._pending.append((trace_id, trace))
+        self._in_part += 1
+        if len(self._pending) >= self.batch_traces:
+            self._write_batch()
+        if self._in_part >= self.chunk_traces:
+            self._finish_part()
         return path
 
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        ids, frames = zip(*self._pending, strict=True)
-        write_part(ids, *([f[c].to_numpy(float) for f in frames] for c in TRACE_COLUMNS), self.folder / part_name(self.n_parts))
+    def _write_batch(self) -> None:
+        if self._pending:
+            ids, frames = zip(*self._pending, strict=True)
+            table = _batch_table(ids, *([f[c].to_numpy(float) for f in frames] for c in TRACE_COLUMNS))
+            self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+            self._pending = []
+
+    def _finish_part(self) -> None:
+        self._write_batch()
+        self._writer.close()
+        self._target.__exit__(None, None, None)  # renames the finished part into place
+        self._writer, self._target, self._in_part = None, None, 0
         self.n_parts += 1
-        self._pending = []
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._finish_part()
 
 
 def write_results(frame: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -8,6 +8,7 @@ parameters (each parameter independently), the usual way process spread is model
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,17 +209,20 @@ def array_store_manifest(variability: dict, ltp: dict, chunk_traces: int, store_
     return pd.concat(frames, ignore_index=True)
 
 
-def array_chunk(
-    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int, chunk_traces: int, index: int
-) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Chunk ``index`` of the array campaign: (trace ids, time_s, current_A, voltage_V), the
-    sample arrays traces x time.
+def iter_array_chunk(
+    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int, chunk_traces: int, index: int,
+    batch_traces: int,
+) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
+    """Chunk ``index`` of the array campaign in batches of whole devices (at most
+    ``batch_traces`` traces, at least one device): (trace ids, time_s, current_A, voltage_V),
+    the sample arrays traces x time. Memory holds one batch.
 
     Device and cycle spreads are drawn exactly as :func:`array_campaign` draws them (for all
     devices, cheap), so a device has the same parameters in any chunking. Measurement noise is
     drawn per device (``child_rng(seed, "array", "noise", state, device)``), which makes every
-    trace independent of the chunk size and of which job computes it; only the noise realisation
-    differs from :func:`array_campaign`'s single per-state stream (same distribution).
+    trace independent of the chunk and batch sizes and of which job computes it; only the noise
+    realisation differs from :func:`array_campaign`'s single per-state stream (same
+    distribution).
     """
     label, lo, hi = array_chunks(variability, chunk_traces)[index]
     rows, cols, cycles = variability["rows"], variability["cols"], variability["cycles"]
@@ -232,15 +236,29 @@ def array_chunk(
         for k in names
     }
     stim = ltp_ltd_stimulus(ltp, variability["sampling"])
-    response = dev.respond(params.scaled(factors), parse_resistance(label), stim).reshape((hi - lo) * cycles, -1)
     drive = stim.drive.value(stim.time_s)
-    current = np.empty_like(response)
-    voltage = np.empty_like(response)
-    devices = _device_ids(variability)[lo:hi]
-    for k, device_id in enumerate(devices):
-        rng = child_rng(seed, "array", "noise", label, device_id)
-        block = slice(k * cycles, (k + 1) * cycles)
-        current[block] = drive + rng.normal(0.0, noise.current_A, (cycles, drive.size))
-        voltage[block] = response[block] + rng.normal(0.0, noise.voltage_V, (cycles, drive.size))
-    ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
-    return ids, stim.time_s, current, voltage
+    device_ids = _device_ids(variability)[lo:hi]
+    per_batch = max(1, batch_traces // cycles)
+    for b_lo in range(0, hi - lo, per_batch):
+        b_hi = min(hi - lo, b_lo + per_batch)
+        batch = {k: f[b_lo:b_hi] for k, f in factors.items()}
+        response = dev.respond(params.scaled(batch), parse_resistance(label), stim).reshape((b_hi - b_lo) * cycles, -1)
+        current = np.empty_like(response)
+        voltage = np.empty_like(response)
+        devices = device_ids[b_lo:b_hi]
+        for k, device_id in enumerate(devices):
+            rng = child_rng(seed, "array", "noise", label, device_id)
+            block = slice(k * cycles, (k + 1) * cycles)
+            current[block] = drive + rng.normal(0.0, noise.current_A, (cycles, drive.size))
+            voltage[block] = response[block] + rng.normal(0.0, noise.voltage_V, (cycles, drive.size))
+        ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
+        yield ids, stim.time_s, current, voltage
+
+
+def array_chunk(
+    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int, chunk_traces: int, index: int
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk ``index`` of the array campaign at once (see :func:`iter_array_chunk`)."""
+    batches = list(iter_array_chunk(params, variability, ltp, noise, seed, chunk_traces, index, chunk_traces))
+    return ([i for b in batches for i in b[0]], batches[0][1], np.concatenate([b[2] for b in batches]),
+            np.concatenate([b[3] for b in batches]))

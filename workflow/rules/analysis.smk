@@ -146,6 +146,7 @@ rule analyse_ltp_ltd_chunk:
         fit_quality=ANALYSIS["fit_quality"],
         ltp_ltd=ANALYSIS["ltp_ltd"],
         chunk_traces=config["traces"]["store"]["chunk_traces"],
+        batch_traces=config["traces"]["store"]["batch_traces"],
     log:
         "results/logs/analyse_ltp_ltd_chunk/{chunk}.log",
     benchmark:

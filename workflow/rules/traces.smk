@@ -48,6 +48,7 @@ rule synthesize_array_chunk:
         variability=config["variability"],
         noise=config["device"]["noise"],
         chunk_traces=STORE["chunk_traces"],
+        batch_traces=STORE["batch_traces"],
     log:
         "results/logs/synthesize_array_chunk/{chunk}.log",
     benchmark:
@@ -107,6 +108,7 @@ rule validate_traces:
         # raw campaigns this large are converted once into the Parquet store
         convert_to_store=config["traces"]["source"] == "raw" and stores_traces(),
         chunk_traces=STORE["chunk_traces"],
+        batch_traces=STORE["batch_traces"],
     log:
         "results/logs/validate_traces.log",
     benchmark:
