@@ -4,6 +4,7 @@ spread, and a device yield map."""
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from fmes.analysis import METRICS
 from fmes.analysis.array_maps import (
@@ -17,15 +18,19 @@ from fmes.analysis.pipeline import legend_label, ordered_labels, placeholder_fig
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
+from fmes.status import Status
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_array", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
-fits = read_table(snakemake.input.fits)
-array = array_fits(fits) if "converged" in fits else fits.iloc[0:0]
-if array.empty:
-    reason = "no array devices (ids r<row>c<col>) in the LTP/LTD fits"
+# a table of LTP/LTD fits that is only a 'skipped' placeholder has empty cells (also booleans)
+statuses = pd.read_csv(snakemake.input.fits, usecols=["status"], dtype=str)["status"]
+skipped = bool((statuses == Status.SKIPPED.value).all())
+fits = None if skipped else read_table(snakemake.input.fits)
+array = None if skipped else array_fits(fits)
+if array is None or array.empty:
+    reason = "no LTP/LTD fits" if skipped else "no array devices (ids r<row>c<col>) in the LTP/LTD fits"
     log.info("skipped: %s", reason)
     write_csv(skipped_frame(["resistance_label", "row", "col", "device_id", "metric", "mean", "sd", "n"], reason), out.maps)
     write_csv(skipped_frame(["resistance_label", "cycle", "metric", "mean", "sd", "n"], reason), out.drift)
