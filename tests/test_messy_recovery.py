@@ -197,3 +197,16 @@ def test_ppf_and_retention_intervals_cover_the_truth_or_the_row_is_flagged():
             unit = "_s" if name.endswith("_s") else ""
             covered.append(fit[f"{key}_ci95_lo{unit}"] <= value <= fit[f"{key}_ci95_hi{unit}"] or fit["kww_status"] != Status.OK)
     assert np.mean(covered) >= 0.8  # 24 intervals, nominal 0.95
+
+
+def test_cycle_to_cycle_cv_of_a_p_a_d_within_10_percent_on_messy_cycles():
+    from fmes.analysis import coefficient_of_variation
+
+    rng = np.random.default_rng(11)
+    a_p = 15.0 * rng.lognormal(0.0, 0.1, 20)
+    a_d = 10.0 * rng.lognormal(0.0, 0.1, 20)
+    fits = [ltp_fit(LTPLTDTruth(a_p=p, a_d=d), DEFAULT, seed=300 + k)[1] for k, (p, d) in enumerate(zip(a_p, a_d, strict=True))]
+    assert all(f["status"] == Status.OK for f in fits)
+    for name, truth in (("a_p_pulses", a_p), ("a_d_pulses", a_d)):
+        recovered = coefficient_of_variation(np.array([f[name] for f in fits]))
+        assert recovered == pytest.approx(coefficient_of_variation(truth), rel=0.10), name

@@ -270,7 +270,10 @@ def find_glitches(
     inner = same_l & same_r & spike & (np.abs(dev) > glitch_sigmas * scale) & (np.abs(dev) > spread)
     hits = [i[inner]]
     values = [pred[inner]]
-    # Last sample of a run (peak, gap-end read): extrapolate the two samples before it.
+    # Last sample of a run (peak, gap-end read): extrapolate the two samples before it, after
+    # the interior glitches are repaired (a glitch just before must not condemn the read).
+    v = v.copy()
+    v[i[inner]] = pred[inner]
     last = np.flatnonzero(run_id[1:] != run_id[:-1])  # last index of each run but the final one
     last = np.append(last, n - 1)
     last = last[last >= 2]
