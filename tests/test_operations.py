@@ -1,4 +1,4 @@
-"""Operations (issue 6): rerun scope, per-rule reruns, reanalysis, interruptions, determinism, cluster.
+"""Operations: rerun scope, per-rule reruns, reanalysis, interruptions, determinism, cluster.
 
 Every assertion about *what would run* uses Snakemake's own dry-run job list and per-job reasons;
 every test works in its own directory (copies of the session's ``tiny_run`` keep their

@@ -1,4 +1,4 @@
-"""Numerical edge cases (issue 6): degenerate inputs give a flagged result or a clear error."""
+"""Numerical edge cases: degenerate inputs give a flagged result or a clear error."""
 
 from __future__ import annotations
 

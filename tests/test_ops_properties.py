@@ -1,4 +1,4 @@
-"""Hostile inputs (issue 6): property-based tests of the trace readers and the config schema.
+"""Hostile inputs: property-based tests of the trace readers and the config schema.
 
 Whatever bytes a user's manifest, trace or config holds, the outcome is either a valid result or
 the documented error naming the file/row/key (TraceContractError for data, WorkflowError for the

@@ -1,6 +1,6 @@
 """Synthetic measurement campaigns from the device model, written in the raw-trace contract.
 
-Every trace a lab would record for the study (shared/DESIGN.md protocols) is simulated with the
+Every trace a lab would record for the study (the protocols of raw/README.md) is simulated with the
 exact circuit solver, then seeded measurement noise is added. Device-to-device and
 cycle-to-cycle variability are explicit multiplicative log-normal spreads of the circuit
 parameters (each parameter independently), the usual way process spread is modelled.

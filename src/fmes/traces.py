@@ -1,4 +1,4 @@
-"""The raw-trace contract (shared/DESIGN.md): reading, validating and writing traces.
+"""The raw-trace contract (raw/README.md): reading, validating and writing traces.
 
 A measured data set and the synthetic one have exactly the same form: ``manifest.csv`` (one row
 per trace) plus one CSV per trace with ``time_s``, ``current_A``, ``voltage_V``. Anything that

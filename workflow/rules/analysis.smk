@@ -1,4 +1,4 @@
-# Stage 2: device analyses on the validated manifest (issue 3). Every config value reaches the
+# Stage 2: device analyses on the validated manifest (raw/README.md). Every config value reaches the
 # scripts through params: (a params change reruns the rule; scripts never read snakemake.config).
 # A protocol missing from the data gives empty-but-valid tables (status/reason columns) and
 # figures that say what was skipped, so downstream rules never fail obscurely.

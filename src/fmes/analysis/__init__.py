@@ -1,4 +1,4 @@
-"""Device analyses on traces in the raw-trace contract (issue 3).
+"""Device analyses on traces in the raw-trace contract (raw/README.md).
 
 Submodules (all take arrays/DataFrames and plain parameters; no file I/O):
 

@@ -3,7 +3,7 @@
 The paper computes "the autocorrelation function of the corresponding PSV curve" of the
 pulse-width series (Fig. 2d) and reports "the standard deviation of the curve" as a memory
 measure that grows with resistance and stimulation time. No published definition was found
-(REFERENCES.md, "Autocorrelation"), so this project defines it as follows:
+(docs/conventions.md, "Autocorrelation"), so this project defines it as follows:
 
 1. Window: the PSV from ``pre_s`` before the pulse onset to ``window_s`` after it (a common,
    fixed window for every trace being compared, so the metric compares curves, not windows).
@@ -17,7 +17,7 @@ measure that grows with resistance and stimulation time. No published definition
    pre-stimulus segment the metric peaks at τ ~ window/3 and then falls, so it is avoided.
 2. Resampling: linear interpolation onto ``n_grid`` uniform times (the sample ACF assumes
    uniform sampling; the traces are not uniformly sampled).
-3. Sample ACF r_k = Σ (x_t - x̄)(x_{t+k} - x̄) / Σ (x_t - x̄)² (REFERENCES.md), so r_0 = 1.
+3. Sample ACF r_k = Σ (x_t - x̄)(x_{t+k} - x̄) / Σ (x_t - x̄)² (docs/conventions.md), so r_0 = 1.
 4. Metric: standard deviation (ddof = 0) of r_k over the lag window k = 0 .. K with
    K = ``max_lag_frac`` * n_grid (default 0.5: beyond half the record too few pairs remain).
 

@@ -1,6 +1,6 @@
 """I-V loops of the voltage-driven sweep (Fig. 2b).
 
-Contract (DESIGN.md): in ``iv_sweep`` the voltage runs 0 -> ``v_max_V`` -> 0 and the current is
+Contract (raw/README.md): in ``iv_sweep`` the voltage runs 0 -> ``v_max_V`` -> 0 and the current is
 measured. The **forward branch** is every sample up to the first maximum of the applied voltage,
 the backward branch the rest. The current at a target voltage (0.6 V, the paper's quoted
 1.6 mA at 500 ohm and 0.47 mA at 8000 ohm) is read on the forward branch by a local straight-line

@@ -1,9 +1,9 @@
 """LTP/LTD: weight per pulse, NeuroSim non-linearity fit, NL labels, states, dynamic range.
 
-Conventions (REFERENCES.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0):
+Conventions (docs/conventions.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0):
 
 - The weight after each pulse is the PSV read at the end of the gap that follows it
-  (DESIGN.md, ``ltp_ltd``), i.e. ``psv_after_V`` of :func:`~fmes.analysis.pulses.detect_pulses`.
+  (raw/README.md, ``ltp_ltd``), i.e. ``psv_after_V`` of :func:`~fmes.analysis.pulses.detect_pulses`.
   Potentiating pulses have polarity +1, depressing pulses -1.
 - Model (N = pulses per half-cycle), with shared bounds (``bounds="shared"``) or each branch
   with its own start/end (``bounds="separate"``, the default, see :func:`fit_ltp_ltd`):

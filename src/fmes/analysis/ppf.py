@@ -1,12 +1,12 @@
 """Paired-pulse facilitation (PPF): A1, A2, PPF = A2/A1 and the double-exponential fit.
 
-Conventions (REFERENCES.md, "Synaptic-device metrics"):
+Conventions (docs/conventions.md, "Synaptic-device metrics"):
 
 - **Peaks from the pre-stimulus baseline**: A1 = peak1 - baseline1 and A2 = peak2 - baseline1,
   where baseline1 is the PSV read before the *first* pulse. This is the convention of the
   paper's Fig. 3c (A1 = 0.094 V, A2 = 0.115 V at 7000 ohm, dt = 10 ms); a local baseline for
   the second pulse gives a different (smaller) index, reported as ``ppf_local_baseline``.
-- Δt is onset-to-onset (DESIGN.md), measured from the detected edges.
+- Δt is onset-to-onset (raw/README.md), measured from the detected edges.
 - Fit: PPF(Δt) = 1 + C1 exp(-Δt/τ1) + C2 exp(-Δt/τ2) with τ2 = τ1 + δ, δ > 0 (so the two
   terms cannot swap) and C1, C2 >= 0. A single exponential 1 + C1 exp(-Δt/τ1) is also fitted;
   the model with the lower information criterion (AIC by default, or BIC) among the fits with

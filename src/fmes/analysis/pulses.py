@@ -1,6 +1,6 @@
 """Pulse detection and per-pulse read-out from a current-driven trace.
 
-In the pulse protocols of the raw-trace contract (``/work/shared/DESIGN.md``) the current is
+In the pulse protocols of the raw-trace contract (``raw/README.md``) the current is
 applied and the post-synaptic voltage (PSV) measured. Edges are found from the ``current_A``
 column itself, never assumed from the manifest, so a user's measured trace with an unknown
 baseline offset, timing jitter or non-uniform sampling is read the same way as a synthetic one.
@@ -27,7 +27,7 @@ Read-out per pulse (PSV in volt):
   rest run that precedes the pulse; NaN if the trace starts in the pulse).
 - ``peak_psv_V``: polarity-signed extreme of the PSV over the samples inside the pulse.
 - ``psv_after_V``: mean of the last ``n_read`` samples of the *following gap*, i.e. read just
-  before the next onset (the LTP/LTD weight convention of DESIGN.md). For the last pulse the
+  before the next onset (the LTP/LTD weight convention of raw/README.md). For the last pulse the
   gap is taken as the median gap of the other pulses (a lone pulse: until the trace ends).
   ``read_delay_s`` instead reads at ``offset + read_delay_s`` (capped at the next onset).
 

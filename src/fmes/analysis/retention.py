@@ -1,6 +1,6 @@
 """Retention / forgetting after a pulse train or a single pulse.
 
-Convention (REFERENCES.md, "Synaptic-device metrics"): the forgetting curve after the last
+Convention (docs/conventions.md, "Synaptic-device metrics"): the forgetting curve after the last
 pulse is fitted on **log-spaced time points** - the samples nearest to ``n_points``
 log-spaced times between the first sample after the end of stimulation and the end of the
 trace (duplicates removed) - so the long sparse tail and the dense early part weigh alike.

@@ -2,7 +2,7 @@
 
 Input is a table of per-cycle LTP/LTD fit results (one row per resistance state, device and
 cycle; the columns produced by :func:`fmes.analysis.ltp_ltd.fit_ltp_ltd` plus
-``resistance_label, device_id, cycle``). Conventions (REFERENCES.md, "Variability"):
+``resistance_label, device_id, cycle``). Conventions (docs/conventions.md, "Variability"):
 
 - CV = σ/|μ| with the sample standard deviation (ddof = 1); NaN with fewer than 2 values.
 - **Cycle-to-cycle** CV of a metric: the CV over the cycles of one device, averaged over the
