@@ -77,7 +77,7 @@ def progress(epoch, loss, train_acc, test_acc):
 
 
 with threadpool_limits(snakemake.threads):
-    curve = train_with_curve(
+    net, curve = train_with_curve(
         net, split.X_train, split.y_train, split.X_test, split.y_test, int(p.epochs), progress
     )
 curve.insert(0, "seed", int(wc.seed))

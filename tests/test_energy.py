@@ -117,7 +117,8 @@ def test_training_counts_pulses_per_layer_and_epoch_and_costs_them():
     X = (X - X.min(0)) / (X.max(0) - X.min(0))
     spec = DeviceSpec("500", 0.0, 1.0, 100, 80.0, 80.0)
     net = DeviceMLP(device=spec, hidden_layer_sizes=(8,), learning_rate=2.0, random_state=0)
-    curve = train_with_curve(net, X, y, X, y, 3).assign(net="mlp", state="500", seed=0)
+    net, curve = train_with_curve(net, X, y, X, y, 3)
+    curve = curve.assign(net="mlp", state="500", seed=0)
     counts = net.pulse_log_.table()
     assert len(counts) == 3 * 2 and (counts["pulses_ltp"] + counts["pulses_ltd"]).gt(0).all()
     assert DeviceMLP(hidden_layer_sizes=(8,), max_iter=1).fit(X, y).pulse_log_ is None

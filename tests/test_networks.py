@@ -126,7 +126,7 @@ def test_same_random_state_same_predictions(mnist):
 def test_device_states_and_curve(mnist):
     X, y = mnist.X_train[:800], mnist.y_train[:800]
     net = DevicePerceptron(device=REALISTIC, random_state=0)
-    curve = train_with_curve(net, X, y, mnist.X_test[:200], mnist.y_test[:200], n_epochs=2)
+    net, curve = train_with_curve(net, X, y, mnist.X_test[:200], mnist.y_test[:200], n_epochs=2)
     assert list(curve["epoch"]) == [0, 1, 2]
     assert curve["test_accuracy"].iloc[-1] > curve["test_accuracy"].iloc[0]
     before, after = net.device_states_V(initial=True)[0], net.device_states_V()[0]
@@ -137,3 +137,45 @@ def test_device_states_and_curve(mnist):
     assert not np.array_equal(before, after)
     with pytest.raises(ValueError, match="device mode"):
         DevicePerceptron().fit(X, y).device_states_V()
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"w_max": -1.0}, "w_max"),
+        ({"mapping": "global"}, "mapping"),
+        ({"pulse_rule": "pwm"}, "pulse_rule"),
+        ({"stochastic_length": 1.5}, "stochastic_length"),
+        ({"device": "8000"}, "device"),
+        ({"activation": "gelu"}, "activation"),
+        ({"hidden_layer_sizes": 0}, "hidden_layer_sizes"),
+    ],
+)
+def test_invalid_parameters_are_refused_by_name(params, name):
+    X, y = np.random.default_rng(0).random((12, 4)), np.arange(12) % 2
+    with pytest.raises(ValueError, match=f"'{name}' parameter of DeviceMLP must be"):
+        DeviceMLP(**{"hidden_layer_sizes": (3,), "max_iter": 1, **params}).fit(X, y)
+    with pytest.raises(ValueError, match=name):  # the first partial_fit validates too
+        DeviceMLP(**{"hidden_layer_sizes": (3,), **params}).partial_fit(X, y, classes=[0, 1])
+
+
+def test_hidden_layer_sizes_must_be_whole_numbers():
+    X, y = np.random.default_rng(0).random((12, 4)), np.arange(12) % 2
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be whole numbers"):
+        DeviceMLP(hidden_layer_sizes=(3, 2.5), max_iter=1).fit(X, y)
+
+
+def test_train_with_curve_leaves_the_template_unfitted_and_equals_fit():
+    X, y = np.random.default_rng(0).random((40, 5)), np.arange(40) % 3
+    template = DeviceMLP(device=REALISTIC, hidden_layer_sizes=(4,), random_state=3)
+    net, curve = train_with_curve(template, X, y, X, y, n_epochs=2)
+    assert not hasattr(template, "coefs_") and net is not template
+    reference = DeviceMLP(device=REALISTIC, hidden_layer_sizes=(4,), max_iter=2, random_state=3)
+    reference.fit(X, y)
+    for got, expected in zip(net.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert curve["train_loss"].iloc[1:].tolist() == reference.loss_curve_

@@ -17,17 +17,19 @@ comparable) and equals a fresh ``partial_fit`` called ``max_iter`` times.
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fmes.energy import PulseLog
 from fmes.rng import child_rng
-from fmes.synapse import DeviceSpec, SynapseArray, check_update_scheme
+from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec, SynapseArray, check_update_scheme
 
 _ACTIVATIONS = ("sigmoid", "relu", "tanh")
 
@@ -42,6 +44,24 @@ def _softmax_inplace(z: np.ndarray) -> np.ndarray:
 class _DeviceNetwork(ClassifierMixin, BaseEstimator):
     """Shared training machinery; subclasses define ``__init__`` and ``_hidden_sizes``."""
 
+    # scikit-learn's constraint machinery checks these on fit and on the first partial_fit
+    # (``_fit_context``); what one constraint cannot say (the mapping 'shared' needs a
+    # reference range) is checked by ``_check_update_scheme``.
+    _parameter_constraints: dict = {
+        "device": [DeviceSpec, None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "w_max": [Interval(Real, 0, None, closed="neither")],
+        "mapping": [StrOptions(set(MAPPINGS))],
+        "reference_range_V": [Interval(Real, 0, None, closed="neither"), None],
+        "pulse_rule": [StrOptions(set(PULSE_RULES))],
+        "sign_threshold_pulses": [Interval(Real, 0, None, closed="left")],
+        "stochastic_length": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state", np.random.Generator],
+    }
+
     # --- configuration -------------------------------------------------------------------
     def _hidden_sizes(self) -> tuple[int, ...]:
         raise NotImplementedError
@@ -49,21 +69,11 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
     def _activation_name(self) -> str:
         return "sigmoid"
 
-    def _validate_params(self) -> None:
-        if self.device is not None and not isinstance(self.device, DeviceSpec):
-            raise TypeError(f"device must be a DeviceSpec or None, got {type(self.device)}")
-        if not (self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if int(self.batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if int(self.max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
-        if not (self.w_max > 0):
-            raise ValueError(f"w_max must be > 0, got {self.w_max}")
-        if self._activation_name() not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {_ACTIVATIONS}")
-        if any(int(h) < 1 for h in self._hidden_sizes()):
-            raise ValueError(f"hidden layer sizes must be >= 1, got {self._hidden_sizes()}")
+    def _check_update_scheme(self) -> None:
+        """The checks the per-parameter constraints cannot express (run after them)."""
+        sizes = self._hidden_sizes()
+        if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be whole numbers >= 1, got {sizes!r}")
         scheme = self._update_scheme()
         if self.device is None:  # float weights: no device range to map, any reference will do
             scheme["reference_range_V"] = 1.0
@@ -91,7 +101,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
 
     # --- state -------------------------------------------------------------------------------
     def _initialize(self, n_features: int, n_outputs: int) -> None:
-        self._validate_params()
+        self._check_update_scheme()
         seed = self._seed()
         init_rng = child_rng(seed, "init")
         device_rng = child_rng(seed, "device-to-device")
@@ -192,7 +202,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
     def _epoch(self, X: np.ndarray, Y: np.ndarray) -> None:
         n = X.shape[0]
         order = self._shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
-        batch = max(1, min(int(self.batch_size), n))
+        batch = min(self.batch_size, n)
         total = 0.0
         for start in range(0, n, batch):  # loop over mini-batches; each step is one GEMM pass
             rows = order[start : start + batch]
@@ -204,6 +214,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         self.t_ += n
 
     # --- public API ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train from scratch for ``max_iter`` epochs."""
         X, y = validate_data(self, X, y, dtype=np.float64, reset=True)
@@ -212,10 +223,11 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         self._check_n_classes()
         self._initialize(X.shape[1], len(self.classes_))
         Y = self._label_matrix(y)
-        for _ in range(int(self.max_iter)):
+        for _ in range(self.max_iter):
             self._epoch(X, Y)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y); the first call needs ``classes`` (as in scikit-learn)."""
         first = not hasattr(self, "coefs_")
@@ -290,34 +302,105 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         return [syn.to_volts(w) for syn, w in zip(self.synapses_, coefs, strict=True)]
 
 
+# The parameters and attributes both estimators share; each class docstring names its own
+# extra ones and gets these spliced in where it says "<shared parameters>"/"<attributes>"
+# (one text for both, as the classes share the code).
+_SHARED_PARAMETERS_DOC = """device : DeviceSpec or None, default=None
+        Fitted parameters of one resistance state (:class:`fmes.synapse.DeviceSpec`); None
+        trains ideal floating-point weights.
+    learning_rate : float, default=%(learning_rate)s
+        SGD step on the softmax cross-entropy (mean over the mini-batch); > 0.
+    batch_size : int, default=32
+        Mini-batch size (>= 1; capped at the number of samples).
+    max_iter : int, default=20
+        Number of epochs ``fit`` runs (exactly; no early stopping).
+    w_max : float, default=1.0
+        Weight mapped onto the device's upper bound (the lower bound maps to -w_max); > 0.
+    mapping : {"per_state", "shared"}, default="per_state"
+        Volts-to-weight mapping: each state's range onto [-w_max, w_max], or one scale for all
+        states set by ``reference_range_V`` (see :mod:`fmes.synapse`).
+    reference_range_V : float or None, default=None
+        G_max - G_min (volt) of the reference state that maps onto [-w_max, w_max]; required
+        (> 0) with ``mapping="shared"`` in device mode.
+    pulse_rule : {"proportional", "sign", "stochastic"}, default="proportional"
+        How a desired weight change becomes pulses (see :mod:`fmes.synapse`).
+    sign_threshold_pulses : float, default=0.5
+        ``sign`` rule: a device gets one pulse where |dW| reaches this many nominal steps.
+    stochastic_length : int, default=10
+        ``stochastic`` rule: length BL of the Bernoulli pulse streams (at most BL pulses).
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch.
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds the initial weights, the device-to-device spread, the shuffling and the pulse
+        noise (independent child streams of one seed, :func:`fmes.rng.child_rng`)."""
+
+_ATTRIBUTES_DOC = """classes_ : ndarray of shape (n_classes,)
+        Class labels seen by ``fit`` (or passed to the first ``partial_fit``).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit``, when ``X`` has string column names.
+    coefs_ : list of ndarray
+        Weight matrix of each layer, shape (fan_in, fan_out); in device mode the weights the
+        devices hold.
+    intercepts_ : list of ndarray
+        Bias vector of each layer (floating point also in device mode).
+    initial_coefs_, initial_intercepts_ : list of ndarray
+        The weights and biases as initialised (programmed), before any update.
+    synapses_ : list of SynapseArray
+        Device mode: the simulated device array of each layer
+        (:class:`fmes.synapse.SynapseArray`); empty with ``device=None``.
+    pulse_log_ : PulseLog or None
+        Device mode: programming pulses per layer and epoch (:class:`fmes.energy.PulseLog`);
+        None with ``device=None``.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen."""
+
+
+def _fill_doc(cls: type, **values: str) -> type:
+    """Splice the shared parameter and attribute descriptions into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace(
+        "<shared parameters>", _SHARED_PARAMETERS_DOC % values
+    ).replace("<attributes>", _ATTRIBUTES_DOC)
+    return cls
+
+
 class DevicePerceptron(_DeviceNetwork):
     """Single-layer network (inputs -> classes, softmax) trained through device synapses.
 
+    Mini-batch SGD on the softmax cross-entropy; each weight lives in a simulated device when
+    ``device`` is given (see the module docstring).
+
     Parameters
     ----------
-    device : DeviceSpec or None
-        Fitted parameters of one resistance state; None = ideal floating-point weights.
-    learning_rate : float
-        SGD step on softmax cross-entropy (mean over the mini-batch).
-    batch_size, max_iter : int
-        Mini-batch size and number of epochs run by ``fit``.
-    w_max : float
-        Weight mapped onto the device's upper bound (the lower bound maps to -w_max).
-    mapping : {"per_state", "shared"}
-        Volts-to-weight mapping: each state's range onto [-w_max, w_max], or one scale for all
-        states set by ``reference_range_V`` (see :mod:`fmes.synapse`).
-    reference_range_V : float or None
-        G_max - G_min (volt) of the reference state that maps onto [-w_max, w_max] ("shared").
-    pulse_rule : {"proportional", "sign", "stochastic"}
-        How a desired weight change becomes pulses (see :mod:`fmes.synapse`).
-    sign_threshold_pulses : float
-        ``sign`` rule: a device gets one pulse where |dW| reaches this many nominal steps.
-    stochastic_length : int
-        ``stochastic`` rule: length BL of the Bernoulli pulse streams (at most BL pulses).
-    shuffle : bool
-        Reshuffle samples every epoch.
-    random_state : int, RandomState, Generator or None
-        Seeds initial weights, device-to-device spread, shuffling and pulse noise.
+    <shared parameters>
+
+    Attributes
+    ----------
+    <attributes>
+
+    See Also
+    --------
+    DeviceMLP : the same training with hidden layers.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from fmes.networks import DevicePerceptron
+    >>> from fmes.synapse import DeviceSpec
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> ideal = DevicePerceptron(max_iter=5, random_state=0).fit(X, y)
+    >>> spec = DeviceSpec("8000", 0.1, 0.7, n_pulses=150, a_p_pulses=120.0, a_d_pulses=100.0)
+    >>> device = DevicePerceptron(device=spec, max_iter=5, random_state=0).fit(X, y)
+    >>> [w.shape for w in device.coefs_], len(device.loss_curve_)
+    ([(64, 10)], 5)
+    >>> bool(device.score(X, y) > 0.8)
+    True
     """
 
     def __init__(
@@ -355,9 +438,47 @@ class DevicePerceptron(_DeviceNetwork):
 class DeviceMLP(_DeviceNetwork):
     """Multi-layer perceptron (784-100-10 on MNIST by default) trained through device synapses.
 
-    Parameters are those of :class:`DevicePerceptron` plus ``hidden_layer_sizes`` and the
-    hidden ``activation`` ("sigmoid", "relu" or "tanh"); the output layer is softmax.
+    Mini-batch SGD on the softmax cross-entropy, back-propagated through the hidden layers;
+    each weight lives in a simulated device when ``device`` is given (see the module
+    docstring). The output layer is softmax.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Number of neurons of each hidden layer (each >= 1).
+    activation : {"sigmoid", "relu", "tanh"}, default="sigmoid"
+        Activation of the hidden layers.
+    <shared parameters>
+
+    Attributes
+    ----------
+    <attributes>
+
+    See Also
+    --------
+    DevicePerceptron : the same training without hidden layers.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from fmes.networks import DeviceMLP
+    >>> from fmes.synapse import DeviceSpec
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> spec = DeviceSpec("8000", 0.1, 0.7, n_pulses=150, a_p_pulses=120.0, a_d_pulses=100.0)
+    >>> net = DeviceMLP(device=spec, hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+    >>> net = net.fit(X, y)
+    >>> [w.shape for w in net.coefs_], len(net.synapses_)
+    ([(64, 32), (32, 10)], 2)
+    >>> net.pulse_log_ is not None
+    True
     """
+
+    _parameter_constraints: dict = {
+        **_DeviceNetwork._parameter_constraints,
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+    }
 
     def __init__(
         self,
@@ -393,10 +514,14 @@ class DeviceMLP(_DeviceNetwork):
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
-        return (int(sizes),) if np.isscalar(sizes) else tuple(int(h) for h in sizes)
+        return (sizes,) if np.isscalar(sizes) else tuple(sizes)
 
     def _activation_name(self) -> str:
         return self.activation
+
+
+_fill_doc(DevicePerceptron, learning_rate="0.1")
+_fill_doc(DeviceMLP, learning_rate="1.0")
 
 
 def train_with_curve(
@@ -407,16 +532,18 @@ def train_with_curve(
     y_test: np.ndarray,
     n_epochs: int,
     on_epoch: Callable[[int, float, float, float], None] | None = None,
-) -> pd.DataFrame:
-    """Train ``net`` from scratch epoch by epoch; tidy accuracy per epoch (epoch 0 = initial).
+) -> tuple[_DeviceNetwork, pd.DataFrame]:
+    """Train a fresh copy of ``net`` epoch by epoch; the trained network and its tidy
+    accuracy per epoch (epoch 0 = initial).
 
-    Equivalent to ``net.fit`` with ``max_iter=n_epochs`` (same random streams), but records
-    train/test accuracy and training loss after every epoch. ``on_epoch(epoch, loss,
-    train_accuracy, test_accuracy)`` is called after each epoch (progress logging).
+    ``net`` itself is left untouched: its parameters are copied with
+    :func:`sklearn.base.clone` (as scikit-learn's model selection does), so the result equals
+    ``clone(net).set_params(max_iter=n_epochs).fit(X_train, y_train)`` (same random streams),
+    but train/test accuracy and training loss are recorded after every epoch.
+    ``on_epoch(epoch, loss, train_accuracy, test_accuracy)`` is called after each epoch
+    (progress logging).
     """
-    for attr in ("coefs_", "classes_", "n_features_in_"):  # a fresh start, as fit() does
-        if hasattr(net, attr):
-            delattr(net, attr)
+    net = clone(net)
     classes = np.unique(y_train)
     rows = []
     for epoch in range(1, int(n_epochs) + 1):
@@ -439,4 +566,4 @@ def train_with_curve(
         rows.append(row)
         if on_epoch is not None:
             on_epoch(epoch, row["train_loss"], row["train_accuracy"], row["test_accuracy"])
-    return pd.DataFrame(rows)
+    return net, pd.DataFrame(rows)
