@@ -18,7 +18,12 @@ configfile: os.path.join(workflow.basedir, "config/config.yaml")
 validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 
+# the report's landing page (snakemake --report results/report.html)
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
+include: "workflow/rules/report_items.smk"
 include: "workflow/rules/traces.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/qc.smk"

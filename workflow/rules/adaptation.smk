@@ -58,31 +58,53 @@ rule plot_adaptation:
         paper_targets=project_path(config["calibration"]["targets"]),
         code=script_code("plot_adaptation"),
     output:
-        table="results/tables/adaptation.csv",
-        fig5b=report(
+        table=report_item(
+            "results/tables/adaptation.csv",
+            caption="tables/adaptation.rst",
+            stage="Adaptation",
+            subcategory="Resistance mapping (Fig 5)",
+            panel="table",
+            content="accuracies per method and image count",
+        ),
+        fig5b=report_item(
             "results/figures/fig5b_weights_before.png",
-            caption="../report/adaptation/fig5b_weights_before.rst",
-            category="5. Adaptation",
+            caption="adaptation/fig5b_weights_before.rst",
+            stage="Adaptation",
+            subcategory="Resistance mapping (Fig 5)",
+            panel="Fig 5b",
+            content="weight maps before adaptation",
         ),
-        fig5e=report(
+        fig5e=report_item(
             "results/figures/fig5e_weights_after.png",
-            caption="../report/adaptation/fig5e_weights_after.rst",
-            category="5. Adaptation",
+            caption="adaptation/fig5e_weights_after.rst",
+            stage="Adaptation",
+            subcategory="Resistance mapping (Fig 5)",
+            panel="Fig 5e",
+            content="weight maps after adaptation",
         ),
-        fig5f=report(
+        fig5f=report_item(
             "results/figures/fig5f_accuracy_vs_images.png",
-            caption="../report/adaptation/fig5f_accuracy_vs_images.rst",
-            category="5. Adaptation",
+            caption="adaptation/fig5f_accuracy_vs_images.rst",
+            stage="Adaptation",
+            subcategory="Resistance mapping (Fig 5)",
+            panel="Fig 5f",
+            content="accuracy vs mapped images",
         ),
-        fig5g=report(
+        fig5g=report_item(
             "results/figures/fig5g_classification.png",
-            caption="../report/adaptation/fig5g_classification.rst",
-            category="5. Adaptation",
+            caption="adaptation/fig5g_classification.rst",
+            stage="Adaptation",
+            subcategory="Resistance mapping (Fig 5)",
+            panel="Fig 5g",
+            content="classification of samples",
         ),
-        fig5hi=report(
+        fig5hi=report_item(
             "results/figures/fig5hi_probabilities.png",
-            caption="../report/adaptation/fig5hi_probabilities.rst",
-            category="5. Adaptation",
+            caption="adaptation/fig5hi_probabilities.rst",
+            stage="Adaptation",
+            subcategory="Resistance mapping (Fig 5)",
+            panel="Figs 5h, 5i",
+            content="class probabilities",
         ),
     params:
         seeds=ADAPTATION["seeds"],

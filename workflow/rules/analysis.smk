@@ -7,14 +7,6 @@ ANALYSIS = config["analysis"]
 TRACES_MANIFEST = "results/traces/manifest.csv"
 
 
-# A report figure; the caption text given here is the one in workflow/report/analysis/<name>.rst.
-analysis_fig = lambda name, caption: report(
-    f"results/figures/{name}.png",
-    caption=f"../report/analysis/{name}.rst",
-    category="2. Device analyses",
-)
-
-
 rule analyse_pulse_response:
     input:
         manifest=TRACES_MANIFEST,
@@ -23,10 +15,30 @@ rule analyse_pulse_response:
         pulse_table="results/tables/pulse_response.csv",
         iv_table="results/tables/iv_current_at_target.csv",
         iv_loops="results/tables/iv_loops.csv",
-        fig2b=analysis_fig("fig2b_iv", "I-V loops and current at 0.6 V against sweep rate."),
-        fig2c=analysis_fig("fig2c_psv_vs_amplitude", "PSV change against pulse amplitude."),
-        fig2d=analysis_fig("fig2d_psv_vs_width", "PSV change against pulse width."),
-        fig2e=analysis_fig("fig2e_psv_vs_resistance", "PSV transients against resistance."),
+        fig2b=analysis_fig(
+            "fig2b_iv",
+            protocol="I–V sweeps",
+            panel="Fig 2b",
+            content="I–V loops; current at the target voltage vs sweep rate",
+        ),
+        fig2c=analysis_fig(
+            "fig2c_psv_vs_amplitude",
+            protocol="Single pulses",
+            panel="Fig 2c",
+            content="PSV change vs pulse amplitude",
+        ),
+        fig2d=analysis_fig(
+            "fig2d_psv_vs_width",
+            protocol="Single pulses",
+            panel="Fig 2d",
+            content="PSV change vs pulse width",
+        ),
+        fig2e=analysis_fig(
+            "fig2e_psv_vs_resistance",
+            protocol="Single pulses",
+            panel="Fig 2e",
+            content="PSV transients vs resistance",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
@@ -53,9 +65,24 @@ rule analyse_ppf:
     output:
         values="results/tables/ppf_values.csv",
         fits="results/tables/ppf_fits.csv",
-        fig3a=analysis_fig("fig3a_ppf_fits", "PPF index with double/single exponential fits."),
-        fig3b=analysis_fig("fig3b_ppf_heatmap", "PPF over resistance and interval."),
-        fig3c=analysis_fig("fig3c_two_pulse_traces", "Two-pulse PSV trace with A1 and A2."),
+        fig3a=analysis_fig(
+            "fig3a_ppf_fits",
+            protocol="Paired pulses",
+            panel="Fig 3a",
+            content="PPF index with exponential fits",
+        ),
+        fig3b=analysis_fig(
+            "fig3b_ppf_heatmap",
+            protocol="Paired pulses",
+            panel="Fig 3b",
+            content="PPF over resistance and interval",
+        ),
+        fig3c=analysis_fig(
+            "fig3c_two_pulse_traces",
+            protocol="Paired pulses",
+            panel="Fig 3c",
+            content="two-pulse PSV trace with A1 and A2",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
@@ -81,7 +108,12 @@ rule analyse_acf:
         code=script_code("analyse_acf"),
     output:
         table="results/tables/acf_memory.csv",
-        fig3d=analysis_fig("fig3d_acf_std", "Std of the normalised ACF of the PSV (memory)."),
+        fig3d=analysis_fig(
+            "fig3d_acf_std",
+            protocol="Single pulses",
+            panel="Fig 3d",
+            content="memory: std of the normalised ACF",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
@@ -107,9 +139,24 @@ rule analyse_retention:
     output:
         table="results/tables/retention_fits.csv",
         learning="results/tables/pulse_train_learning.csv",
-        fig3e=analysis_fig("fig3e_ltp_prolonged", "PSV under a prolonged 500 Hz train."),
-        fig3f=analysis_fig("fig3f_learning", "Weight after each pulse of the train."),
-        fig3g=analysis_fig("fig3g_forgetting", "Forgetting with Kohlrausch fits."),
+        fig3e=analysis_fig(
+            "fig3e_ltp_prolonged",
+            protocol="Pulse train and forgetting",
+            panel="Fig 3e",
+            content="PSV under the pulse train",
+        ),
+        fig3f=analysis_fig(
+            "fig3f_learning",
+            protocol="Pulse train and forgetting",
+            panel="Fig 3f",
+            content="weight after each pulse",
+        ),
+        fig3g=analysis_fig(
+            "fig3g_forgetting",
+            protocol="Pulse train and forgetting",
+            panel="Fig 3g",
+            content="forgetting with fits",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
@@ -169,10 +216,30 @@ rule analyse_ltp_ltd:
     output:
         fits="results/tables/ltp_ltd_fits.csv",
         weights="results/tables/ltp_ltd_weights.csv",
-        fig1e=analysis_fig("fig1e_ltp_ltd", "LTP/LTD weights with NeuroSim fits."),
-        fig3h=analysis_fig("fig3h_ltp_nl_dw", "LTP non-linearity and step size."),
-        fig3i=analysis_fig("fig3i_ltd_nl_dw", "LTD non-linearity and step size."),
-        figS15=analysis_fig("figS15_dynamic_range", "Weight bounds and W_max/W_min."),
+        fig1e=analysis_fig(
+            "fig1e_ltp_ltd",
+            protocol="LTP/LTD",
+            panel="Fig 1e",
+            content="LTP/LTD weights with NeuroSim fits",
+        ),
+        fig3h=analysis_fig(
+            "fig3h_ltp_nl_dw",
+            protocol="LTP/LTD",
+            panel="Fig 3h",
+            content="LTP non-linearity and step size",
+        ),
+        fig3i=analysis_fig(
+            "fig3i_ltd_nl_dw",
+            protocol="LTP/LTD",
+            panel="Fig 3i",
+            content="LTD non-linearity and step size",
+        ),
+        figS15=analysis_fig(
+            "figS15_dynamic_range",
+            protocol="LTP/LTD",
+            panel="Supp. Fig 15",
+            content="weight bounds and W_max/W_min",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
     log:
@@ -194,11 +261,25 @@ rule analyse_variability:
         fits=rules.analyse_ltp_ltd.output.fits,
         code=script_code("analyse_variability"),
     output:
-        summary="results/tables/variability_summary.csv",
+        summary=analysis_table(
+            "results/tables/variability_summary.csv",
+            protocol="Cycling and array variability",
+            content="cycle-to-cycle and device-to-device CVs",
+        ),
         cdf="results/tables/variability_cdf.csv",
         endurance="results/tables/endurance.csv",
-        figS10=analysis_fig("figS10_endurance", "LTP/LTD metrics against cycle index."),
-        figS11=analysis_fig("figS11_variability", "CDFs and array map of device metrics."),
+        figS10=analysis_fig(
+            "figS10_endurance",
+            protocol="Cycling and array variability",
+            panel="Supp. Fig 10",
+            content="LTP/LTD metrics vs cycle",
+        ),
+        figS11=analysis_fig(
+            "figS11_variability",
+            protocol="Cycling and array variability",
+            panel="Supp. Fig 11",
+            content="CDFs and an array map",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
         variability=ANALYSIS["variability"],
@@ -221,9 +302,18 @@ rule analyse_energy:
         manifest=TRACES_MANIFEST,
         code=script_code("analyse_energy"),
     output:
-        table="results/tables/energy_per_pulse.csv",
+        table=analysis_table(
+            "results/tables/energy_per_pulse.csv",
+            protocol="Energy per pulse",
+            content="energy and time per pulse",
+        ),
         costs="results/tables/energy_pulse_costs.csv",
-        figure=analysis_fig("energy_per_pulse", "Energy per pulse against resistance, amplitude, width."),
+        figure=analysis_fig(
+            "energy_per_pulse",
+            protocol="Energy per pulse",
+            panel="not a paper panel",
+            content="energy per pulse vs resistance, amplitude, width",
+        ),
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
@@ -249,10 +339,29 @@ rule analyse_array:
     output:
         maps="results/tables/array_maps.csv",
         drift="results/tables/array_drift.csv",
-        yield_table="results/tables/array_yield.csv",
-        fig_maps=analysis_fig("array_maps", "Every variability metric over the array."),
-        fig_drift=analysis_fig("array_drift", "Per-cycle drift of the array's mean and spread."),
-        fig_yield=analysis_fig("array_yield", "Device yield map."),
+        yield_table=analysis_table(
+            "results/tables/array_yield.csv",
+            protocol="Cycling and array variability",
+            content="working devices and why the others fail",
+        ),
+        fig_maps=analysis_fig(
+            "array_maps",
+            protocol="Cycling and array variability",
+            panel="after Supp. Fig 11",
+            content="every metric over the array",
+        ),
+        fig_drift=analysis_fig(
+            "array_drift",
+            protocol="Cycling and array variability",
+            panel="not a paper panel",
+            content="per-cycle drift of mean and spread",
+        ),
+        fig_yield=analysis_fig(
+            "array_yield",
+            protocol="Cycling and array variability",
+            panel="not a paper panel",
+            content="device yield map",
+        ),
     params:
         array=ANALYSIS["array"],
     log:
@@ -276,7 +385,11 @@ rule device_params:
         energy=rules.analyse_energy.output.costs,
         code=script_code("analyse_device_params"),
     output:
-        params="results/tables/device_params.csv",
+        params=analysis_table(
+            "results/tables/device_params.csv",
+            protocol="Fitted device parameters",
+            content="per-state parameters the networks use",
+        ),
         provenance="results/tables/device_params_provenance.csv",
     params:
         nominal_device=ANALYSIS["nominal_device"],
@@ -307,7 +420,12 @@ rule analyse_weight_tables:
         weights="results/tables/weight_table_weights.csv",
         states="results/tables/weight_table_states.csv",
         variability="results/tables/weight_table_variability.csv",
-        figure=analysis_fig("weight_tables", "LTP/LTD runs from weight-per-pulse tables."),
+        figure=analysis_fig(
+            "weight_tables",
+            protocol="Weight tables",
+            panel="not a paper panel",
+            content="LTP/LTD runs from weight-per-pulse tables",
+        ),
     params:
         tables=WEIGHT_TABLES,
         ltp_ltd=ANALYSIS["ltp_ltd"],

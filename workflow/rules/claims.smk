@@ -22,7 +22,14 @@ rule networks_lr_search:
         device_params="results/tables/device_params.csv",
         code=script_code("search_learning_rate"),
     output:
-        table="results/tables/learning_rate_search.csv",
+        table=report_item(
+            "results/tables/learning_rate_search.csv",
+            caption="tables/learning_rate_search.rst",
+            stage="Networks",
+            subcategory="Learning-rate search",
+            panel="table",
+            content="validation accuracy per learning rate",
+        ),
     params:
         seed=config["seed"],
         search_seed=NETWORKS["seeds"][0],
@@ -91,12 +98,22 @@ rule claims_robustness:
         targets=project_path(config["calibration"]["targets"]),
         code=script_code("claims_robustness"),
     output:
-        table="results/tables/claims_robustness.csv",
+        table=report_item(
+            "results/tables/claims_robustness.csv",
+            caption="tables/claims_robustness.rst",
+            stage="Paper vs reproduction",
+            subcategory="Claim robustness",
+            panel="table",
+            content="each claim under each update scheme",
+        ),
         learning_rates="results/tables/claims_robustness_learning_rates.csv",
-        figure=report(
+        figure=report_item(
             "results/figures/claims_robustness.png",
-            caption="../report/claims_robustness.rst",
-            category="6. Paper vs reproduction",
+            caption="claims_robustness.rst",
+            stage="Paper vs reproduction",
+            subcategory="Claim robustness",
+            panel="Figs 4d, 5f claims",
+            content="claims under every update scheme",
         ),
     log:
         "results/logs/claims_robustness.log",
@@ -118,12 +135,22 @@ rule device_landscape:
         device_params="results/tables/device_params.csv",
         code=script_code("device_landscape"),
     output:
-        table="results/tables/device_landscape.csv",
+        table=report_item(
+            "results/tables/device_landscape.csv",
+            caption="tables/device_landscape.rst",
+            stage="Networks",
+            subcategory="Device landscape",
+            panel="table",
+            content="accuracy over the device grids",
+        ),
         points="results/tables/device_landscape_states.csv",
-        figure=report(
+        figure=report_item(
             "results/figures/device_landscape.png",
-            caption="../report/device_landscape.rst",
-            category="4. Networks",
+            caption="device_landscape.rst",
+            stage="Networks",
+            subcategory="Device landscape",
+            panel="not a paper panel",
+            content="fitted states among possible devices",
         ),
     params:
         seed=config["seed"],

@@ -95,7 +95,14 @@ rule networks_aggregate:
         curves=NET_RUNS,
         code=script_code("aggregate_networks"),
     output:
-        table="results/tables/network_accuracy.csv",
+        table=report_item(
+            "results/tables/network_accuracy.csv",
+            caption="tables/network_accuracy.rst",
+            stage="Networks",
+            subcategory="MNIST training (Fig 4)",
+            panel="table",
+            content="accuracy per net and state",
+        ),
         curves="results/tables/network_accuracy_curves.csv",
     params:
         paper_accuracy=NETWORKS["paper_accuracy"],
@@ -127,20 +134,29 @@ rule networks_figures:
         ),
         code=script_code("plot_networks"),
     output:
-        fig4c=report(
+        fig4c=report_item(
             "results/figures/fig4c_weights_digit3.png",
-            caption="../report/networks/fig4c.rst",
-            category="4. Networks",
+            caption="networks/fig4c.rst",
+            stage="Networks",
+            subcategory="MNIST training (Fig 4)",
+            panel="Fig 4c",
+            content="weight maps into one output",
         ),
-        fig4d=report(
+        fig4d=report_item(
             "results/figures/fig4d_accuracy.png",
-            caption="../report/networks/fig4d.rst",
-            category="4. Networks",
+            caption="networks/fig4d.rst",
+            stage="Networks",
+            subcategory="MNIST training (Fig 4)",
+            panel="Fig 4d",
+            content="test accuracy per state",
         ),
-        fig4ef=report(
+        fig4ef=report_item(
             "results/figures/fig4ef_state_distributions.png",
-            caption="../report/networks/fig4ef.rst",
-            category="4. Networks",
+            caption="networks/fig4ef.rst",
+            stage="Networks",
+            subcategory="MNIST training (Fig 4)",
+            panel="Figs 4e, 4f",
+            content="device-state distributions",
         ),
     params:
         nets=NETWORKS["nets"],

@@ -7,12 +7,22 @@ rule trace_qc:
         manifest="results/traces/manifest.csv",
         code=script_code("trace_qc"),
     output:
-        table="results/qc/trace_qc.csv",
-        figures=report(
+        table=report_item(
+            "results/qc/trace_qc.csv",
+            caption="tables/trace_qc.rst",
+            stage="Trace QC",
+            subcategory="QC table",
+            panel="table",
+            content="one row per trace",
+        ),
+        figures=report_item(
             directory("results/qc/figures"),
             patterns=["{name}.png"],
-            caption="../report/qc.rst",
-            category="QC",
+            caption="qc.rst",
+            stage="Trace QC",
+            subcategory="QC figures",
+            panel="QC",
+            content="trace {name}",
         ),
     params:
         pulses=config["analysis"]["pulses"],

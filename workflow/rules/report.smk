@@ -23,11 +23,21 @@ rule paper_vs_reproduced:
         robustness=ROBUSTNESS_TABLES,
         code=script_code("paper_vs_reproduced"),
     output:
-        table="results/tables/paper_vs_reproduced.csv",
-        figure=report(
+        table=report_item(
+            "results/tables/paper_vs_reproduced.csv",
+            caption="tables/paper_vs_reproduced.rst",
+            stage="Paper vs reproduction",
+            subcategory="Paper table",
+            panel="table",
+            content="every value and claim, paper vs this run",
+        ),
+        figure=report_item(
             "results/figures/paper_vs_reproduced.png",
-            caption="../report/paper_vs_reproduced.rst",
-            category="6. Paper vs reproduction",
+            caption="paper_vs_reproduced.rst",
+            stage="Paper vs reproduction",
+            subcategory="Paper table",
+            panel="all panels",
+            content="relative error of every target",
         ),
     params:
         nominal_device=config["analysis"]["nominal_device"],

@@ -3,11 +3,6 @@
 # per-run inputs come from networks_train (its _pulses.csv and _inference.csv outputs).
 
 SYSTEM_RUNS = [path.removesuffix(".csv") for path in NET_RUNS]
-system_fig = lambda name: report(
-    f"results/figures/{name}.png",
-    caption=f"../report/system/{name}.rst",
-    category="6. System",
-)
 
 
 rule system_summary:
@@ -19,13 +14,43 @@ rule system_summary:
         code=script_code("system_summary"),
     output:
         training="results/tables/training_energy.csv",
-        training_summary="results/tables/training_energy_summary.csv",
+        training_summary=system_item(
+            "results/tables/training_energy_summary.csv",
+            topic="Training energy",
+            panel="table",
+            content="energy and time to the final accuracy",
+        ),
         over_time="results/tables/accuracy_over_time.csv",
-        kept="results/tables/accuracy_retention_summary.csv",
-        adc="results/tables/accuracy_vs_adc.csv",
-        fig_training=system_fig("training_energy"),
-        fig_time=system_fig("accuracy_over_time"),
-        fig_adc=system_fig("accuracy_vs_adc"),
+        kept=system_item(
+            "results/tables/accuracy_retention_summary.csv",
+            topic="Inference over time",
+            panel="table",
+            content="how long each state keeps its accuracy",
+        ),
+        adc=system_item(
+            "results/tables/accuracy_vs_adc.csv",
+            topic="Output ADC",
+            panel="table",
+            content="accuracy per ADC resolution",
+        ),
+        fig_training=system_item(
+            "results/figures/training_energy.png",
+            topic="Training energy",
+            panel="not a paper panel",
+            content="accuracy vs cumulative training energy",
+        ),
+        fig_time=system_item(
+            "results/figures/accuracy_over_time.png",
+            topic="Inference over time",
+            panel="not a paper panel",
+            content="accuracy vs time since training",
+        ),
+        fig_adc=system_item(
+            "results/figures/accuracy_vs_adc.png",
+            topic="Output ADC",
+            panel="not a paper panel",
+            content="accuracy vs ADC bits",
+        ),
     params:
         tolerance=config["inference"]["tolerance"],
     log:
@@ -53,9 +78,19 @@ rule adaptation_energy:
         routes=expand("results/adaptation/seed{seed}_energy.csv", seed=ADAPTATION["seeds"]),
         code=script_code("adaptation_energy"),
     output:
-        table="results/tables/adaptation_energy.csv",
+        table=system_item(
+            "results/tables/adaptation_energy.csv",
+            topic="Adaptation energy",
+            panel="table",
+            content="energy and time per route",
+        ),
         routes="results/tables/adaptation_energy_routes.csv",
-        figure=system_fig("adaptation_energy"),
+        figure=system_item(
+            "results/figures/adaptation_energy.png",
+            topic="Adaptation energy",
+            panel="Fig 5 claim",
+            content="accuracy vs programming energy: mapping vs retraining",
+        ),
     log:
         "results/logs/adaptation_energy.log",
     benchmark:
@@ -79,9 +114,24 @@ rule export_devices:
         device_params="results/tables/device_params.csv",
         code=script_code("export_devices"),
     output:
-        neurosim="results/exports/neurosim_device_params.txt",
-        aihwkit="results/exports/aihwkit_softbounds_devices.json",
-        roundtrip="results/tables/export_roundtrip.csv",
+        neurosim=system_item(
+            "results/exports/neurosim_device_params.txt",
+            topic="Exports",
+            panel="export",
+            content="NeuroSim device parameters",
+        ),
+        aihwkit=system_item(
+            "results/exports/aihwkit_softbounds_devices.json",
+            topic="Exports",
+            panel="export",
+            content="AIHWKit soft-bounds devices",
+        ),
+        roundtrip=system_item(
+            "results/tables/export_roundtrip.csv",
+            topic="Exports",
+            panel="table",
+            content="round trip of the exports",
+        ),
     params:
         tolerance=config["exports"]["roundtrip_tolerance"],
     log:

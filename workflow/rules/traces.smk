@@ -7,11 +7,21 @@ rule calibrate_device:
         code=script_code("calibrate_device"),
     output:
         params="results/calibration/cell_params.json",
-        table="results/tables/calibration.csv",
-        figure=report(
+        table=report_item(
+            "results/tables/calibration.csv",
+            caption="tables/calibration.rst",
+            stage="Device model",
+            subcategory="Calibration",
+            panel="table",
+            content="every numeric target: model vs paper",
+        ),
+        figure=report_item(
             "results/figures/calibration.png",
-            caption="../report/calibration.rst",
-            category="1. Device model",
+            caption="calibration.rst",
+            stage="Device model",
+            subcategory="Calibration",
+            panel="Figs 2b, 2c, 3c (model)",
+            content="equivalent circuit fitted to the paper's numbers",
         ),
     params:
         device=config["device"],
