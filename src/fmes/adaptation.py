@@ -238,7 +238,7 @@ class MappingScheme:
     r_dark_ohm: float = 500.0  # resistance of a black pixel (x = 0)
     r_bright_ohm: float = math.inf  # resistance of a white pixel (x = 1); inf = open
     gamma: float = 1.0  # u = x ** gamma before the log-R_eff interpolation
-    pulses_per_image: int = 5  # identical LTP pulses on the mapped row per image
+    pulses_per_image: int = 2  # identical LTP pulses on the mapped row per image
     other_rows_ltd_pulses: int = 1  # identical LTD pulses on the other rows (0 = they hold)
     variability: bool = True  # cycle-to-cycle noise and device-to-device spread of A
 
@@ -262,16 +262,17 @@ class MappingScheme:
 
     @classmethod
     def from_config(cls, mapping: dict) -> MappingScheme:
-        """From the ``adaptation.mapping`` config section (``r_bright`` may be "open")."""
+        """From the validated ``adaptation.mapping`` config section (``r_bright`` may be
+        "open"); the defaults live in config/config.yaml and its schema."""
         from fmes.traces import parse_resistance
 
         return cls(
-            r_dark_ohm=parse_resistance(mapping.get("r_dark_ohm", 500.0)),
-            r_bright_ohm=parse_resistance(mapping.get("r_bright", "open")),
-            gamma=float(mapping.get("gamma", 1.0)),
-            pulses_per_image=int(mapping.get("pulses_per_image", 5)),
-            other_rows_ltd_pulses=int(mapping.get("other_rows_ltd_pulses", 1)),
-            variability=bool(mapping.get("variability", True)),
+            r_dark_ohm=parse_resistance(mapping["r_dark_ohm"]),
+            r_bright_ohm=parse_resistance(mapping["r_bright"]),
+            gamma=float(mapping["gamma"]),
+            pulses_per_image=int(mapping["pulses_per_image"]),
+            other_rows_ltd_pulses=int(mapping["other_rows_ltd_pulses"]),
+            variability=bool(mapping["variability"]),
         )
 
 

@@ -34,12 +34,13 @@ from fmes.adaptation import (
     pixel_to_effective_resistance_ohm,
 )
 from fmes.energy import PulseCost, pulse_log_energy
+from fmes.traces import parse_resistance
 
 __all__ = ["adaptation_vs_retraining", "compare_routes", "mapping_costs", "retraining_costs"]
 
 
 def _energy_vs_r_eff(device_table: pd.DataFrame, leakage_resistance_ohm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ohm = device_table["resistance_label"].astype(str).map(lambda s: np.inf if s == "open" else float(s))
+    ohm = device_table["resistance_label"].map(parse_resistance)
     log_r = np.log(effective_resistance_ohm(ohm.to_numpy(float), leakage_resistance_ohm))
     order = np.argsort(log_r)
     return (

@@ -16,6 +16,7 @@ import pandas as pd
 
 from fmes.calibration import evaluate_target, is_monotone
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
+from fmes.traces import ordered_labels
 
 CLAIM_COLUMNS = ["target_id", "reproduced_value", "reproduced_std", "n_values", "note", "source_status", "source_reason"]
 
@@ -120,12 +121,6 @@ def _usable(frame: pd.DataFrame, *columns: str, nominal_device: str | None = Non
     return frame[ok]
 
 
-def _ohm_order(labels) -> list[str]:
-    from fmes.traces import parse_resistance
-
-    return sorted(set(labels), key=parse_resistance)
-
-
 def retention_after_settling(time_s: np.ndarray, psv_V: np.ndarray, end_s: float, t_ref_s: float = 1.0, t_ret_s: float = 100.0) -> float:
     """PSV ``t_ret_s`` after the end of a train over the PSV ``t_ref_s`` after it (linear
     interpolation). The paper's "almost unchanged" (Fig 3g) is about the long-term state after
@@ -161,7 +156,7 @@ def claims_from_analyses(
         rows.append(claim("ppf_A2_7000ohm", at10["a2_V"].mean(), n=len(at10), note="measured on the traces", source=_source(at10)))
     at20 = ppf[np.isclose(ppf["interval_s"], 0.02)]
     if at20["resistance_label"].nunique() > 1:
-        order = _ohm_order(at20["resistance_label"])
+        order = ordered_labels(at20["resistance_label"])
         values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
         rows.append(trend_claim("ppf_decays_faster_at_lower_R", order, values, increasing=True, source=_source(at20)))
 
@@ -181,7 +176,7 @@ def claims_from_analyses(
                               source=_source(one_ma)))
         base = one_ms[np.isclose(one_ms["amplitude_A"], 1e-3)]
         if base["resistance_label"].nunique() > 1:
-            order = _ohm_order(base["resistance_label"])
+            order = ordered_labels(base["resistance_label"])
             rows.append(trend_claim("psv_increases_with_resistance", order,
                                     base.groupby("resistance_label")["psv_change_V"].mean().reindex(order).to_numpy(), True,
                                     source=_source(base)))
@@ -199,13 +194,13 @@ def claims_from_analyses(
                           source=_source(nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])])))
     finite = nominal[nominal["resistance_label"] != "open"]
     if finite["resistance_label"].nunique() > 1:
-        order = _ohm_order(finite["resistance_label"])
+        order = ordered_labels(finite["resistance_label"])
         rows.append(trend_claim("dw_increases_with_R", order, finite.groupby("resistance_label")["mean_dw_ltp_V"].mean().reindex(order).to_numpy(), True,
                                 source=_source(finite)))
     params = _usable(tables["device_params"], "nl_ltp")
     params = params[params["resistance_label"] != "open"]
     if len(params) > 1:
-        order = _ohm_order(params["resistance_label"])
+        order = ordered_labels(params["resistance_label"])
         rows.append(trend_claim("nl_decreases_with_R", order, params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(), False,
                                 source=_source(params)))
     if np.isfinite(retention_open):

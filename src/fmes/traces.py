@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,22 @@ def parse_resistance(value: object) -> float:
     if not math.isfinite(ohm) or ohm <= 0:
         raise ValueError(f"expected a resistance > 0 ohm or 'open', got {text!r}")
     return ohm
+
+
+def ordered_labels(labels: Iterable[object]) -> list[str]:
+    """Unique resistance labels ordered by resistance (open last)."""
+    return sorted({str(x) for x in labels}, key=parse_resistance)
+
+
+def legend_label(label: object) -> str:
+    """Legend text of a state: "500 Ω" for a resistance in ohm; "open", "ideal" (any label that
+    is not a number) as it is."""
+    text = str(label)
+    try:
+        float(text)
+    except ValueError:
+        return text
+    return f"{text} Ω"
 
 
 def resistance_label(ohm: float) -> str:

@@ -17,19 +17,14 @@ Columns exactly as docs/interfaces.md fixes them (:data:`DEVICE_PARAMS_COLUMNS`)
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from fmes.contracts import DEVICE_PARAMS_COLUMNS
+from fmes.traces import parse_resistance
 
 __all__ = ["DEVICE_PARAMS_COLUMNS", "assemble_device_params"]
 
-
-
-def _ohm(label: str) -> float:
-    return math.inf if str(label) == "open" else float(label)
 
 
 def assemble_device_params(
@@ -100,7 +95,7 @@ def assemble_device_params(
         rows.append(
             {
                 "resistance_label": label,
-                "resistance_ohm": _ohm(label),
+                "resistance_ohm": parse_resistance(label),
                 "g_min_V": float(ok["g_min_V"].mean()),
                 "g_max_V": float(ok["g_max_V"].mean()),
                 "n_pulses": n_pulses,

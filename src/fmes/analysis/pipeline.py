@@ -7,8 +7,7 @@ is empty lives here too (:func:`skipped_frame`, :func:`placeholder_figure`).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +22,7 @@ from fmes.analysis.pulses import (
     read_pulses,
 )
 from fmes.status import Status, join_reasons, worst
+from fmes.traces import legend_label, ordered_labels, parse_resistance
 
 __all__ = [
     "MANIFEST_DTYPES",
@@ -46,20 +46,6 @@ MANIFEST_DTYPES = {"trace_id": str, "device_id": str, "resistance_label": str, "
 TraceLoader = Callable[[str], pd.DataFrame]
 
 
-def _ohm(label: str) -> float:
-    return math.inf if str(label) == "open" else float(label)
-
-
-def legend_label(label: str) -> str:
-    """Legend text of a resistance state: "500 Ω" or "open"."""
-    return "open" if str(label) == "open" else f"{label} Ω"
-
-
-def ordered_labels(labels: Iterable[str]) -> list[str]:
-    """Unique resistance labels ordered by resistance (open last)."""
-    return sorted({str(x) for x in labels}, key=_ohm)
-
-
 def protocol_rows(manifest: pd.DataFrame, protocol: str, nominal_device: str | None = None) -> pd.DataFrame:
     """Rows of one protocol, ordered by resistance, device, cycle and trace id.
 
@@ -69,7 +55,7 @@ def protocol_rows(manifest: pd.DataFrame, protocol: str, nominal_device: str | N
     rows = manifest[manifest["protocol"] == protocol].copy()
     if nominal_device is not None and (rows["device_id"] == nominal_device).any():
         rows = rows[rows["device_id"] == nominal_device]
-    rows["_ohm"] = rows["resistance_label"].map(_ohm)
+    rows["_ohm"] = rows["resistance_label"].map(parse_resistance)
     sort = [c for c in ("_ohm", "device_id", "cycle", "trace_id") if c in rows]
     return rows.sort_values(sort, kind="stable").drop(columns="_ohm").reset_index(drop=True)
 
