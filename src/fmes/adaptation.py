@@ -416,11 +416,6 @@ def weights_to_volts(coef_w: np.ndarray, spec: DeviceSpec, w_max: float) -> np.n
     return spec.g_min_V + (np.asarray(coef_w) + w_max) / (2 * w_max) * spec.range_V
 
 
-def volts_to_weights(state_V: np.ndarray, spec: DeviceSpec, w_max: float) -> np.ndarray:
-    """Inverse of :func:`weights_to_volts` (the read-out circuit is linear, not clipped)."""
-    return (np.asarray(state_V) - spec.g_min_V) / spec.range_V * (2 * w_max) - w_max
-
-
 def predict_proba(X: np.ndarray, coef_w: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Softmax outputs of the single-layer network, coef_w shaped (n_features, K)."""
     return softmax(X @ coef_w + intercept, axis=1)
@@ -472,7 +467,6 @@ def finetune_ideal(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Baseline (a): ideal SGD (softmax cross-entropy, float weights and biases) from the trained
     network on the first n mapped images, ``epochs`` passes; one (coef, intercept) per grid n."""
-    K = coef_w.shape[1]
     out = []
     for n in n_grid:  # loop over the grid; inside, mini-batch GEMMs
         W, b = coef_w.copy(), intercept.copy()
@@ -487,7 +481,6 @@ def finetune_ideal(
                 delta /= len(rows)
                 W -= learning_rate * (Xb.T @ delta)
                 b -= learning_rate * delta.sum(axis=0)
-        assert W.shape[1] == K
         out.append((W, b))
     return out
 

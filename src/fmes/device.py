@@ -100,11 +100,12 @@ class PiecewiseDrive:
         return self.level[k] + self.slope_per_s[k] * (t - self.start_s[k])
 
 
-def _conductances(params: CellParams) -> tuple[Array, Array, Array, Array]:
+def _conductances(params: CellParams) -> tuple[Array, Array, Array]:
+    """Series, diffusion and leakage conductances (S) of the cell."""
     g_s = 1.0 / np.asarray(params.series_resistance_ohm, dtype=float)
     g_d = 1.0 / np.asarray(params.diffusion_resistance_ohm, dtype=float)
     g_l = 1.0 / np.asarray(params.leakage_resistance_ohm, dtype=float)
-    return g_s, g_d, g_l, np.zeros_like(g_s)
+    return g_s, g_d, g_l
 
 
 def regulating_conductance_S(resistance_ohm: ArrayLike) -> Array:
@@ -141,7 +142,7 @@ def current_driven_circuit(params: CellParams, resistance_ohm: ArrayLike) -> Lin
     Eliminating the terminal node: ``u = (I + g_s v_f) / (g_s + g_R)``, so the internal node sees
     a source ``I g_s/(g_s+g_R)`` and a conductance ``g_s g_R/(g_s+g_R)`` (R_s in series with R).
     """
-    g_s, g_d, g_l, _ = _conductances(params)
+    g_s, g_d, g_l = _conductances(params)
     g_r = regulating_conductance_S(resistance_ohm)
     share = g_s / (g_s + g_r)
     g_series = g_s * g_r / (g_s + g_r)
@@ -151,7 +152,7 @@ def current_driven_circuit(params: CellParams, resistance_ohm: ArrayLike) -> Lin
 
 def voltage_driven_circuit(params: CellParams, resistance_ohm: ArrayLike) -> LinearCircuit:
     """Circuit driven by the applied terminal voltage; output is the total current (I-V sweep)."""
-    g_s, g_d, g_l, _ = _conductances(params)
+    g_s, g_d, g_l = _conductances(params)
     g_r = regulating_conductance_S(resistance_ohm)
     caps = (np.asarray(params.fast_capacitance_F, float), np.asarray(params.slow_capacitance_F, float))
     return _assemble(g_s + g_l, g_d, caps, g_s, -g_s, g_s + g_r)
