@@ -4,6 +4,8 @@ Each subcommand is one function ``_cmd_<name>(args)`` registered in :func:`build
 logic lives in the library, the command only reads options and the config and prints results.
 
     fmes manifest raw/exports --pattern "{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv"
+    fmes device-params raw/manifest.csv --output device_params.csv
+    fmes export device_params.csv --outdir exports
 """
 
 from __future__ import annotations
@@ -83,6 +85,71 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trace_loader(config: dict, rows: dict[str, dict]):
+    """read_trace with each row's configured export format, keyed by the row's trace path."""
+    default = ExportFormat.from_config(config["traces"]["export"])
+    named = {k: ExportFormat.from_config(v) for k, v in config["traces"]["export_formats"].items()}
+    return lambda path: read_trace(path, export_format_for_row(rows[path], default, named))
+
+
+def _cmd_device_params(args: argparse.Namespace) -> int:
+    from fmes.analysis.pipeline import device_params_from_manifest
+    from fmes.io import write_csv
+    from fmes.traces import read_manifest
+
+    config = load_config(args.configfile, args.schema)
+    analysis = config["analysis"]
+    try:
+        manifest = read_manifest(args.manifest)
+        rows = {row["trace_path"]: row for row in manifest.to_dict("records")}
+        params, provenance, fits = device_params_from_manifest(
+            manifest,
+            _trace_loader(config, rows),
+            pulse_kw=analysis["pulses"],
+            fit_kw=analysis["ltp_ltd"],
+            quality=analysis["fit_quality"],
+            nominal_device=args.nominal_device or analysis["nominal_device"],
+        )
+    except (TraceContractError, ValueError) as err:
+        print(f"fmes device-params: {err}", file=sys.stderr)
+        return 1
+    write_csv(params, args.output)
+    print(f"wrote {args.output}: {len(params)} states from {len(fits)} ltp_ltd traces "
+          f"({int(fits['converged'].sum())} fits converged)")
+    if args.fits:
+        write_csv(fits, args.fits)
+        print(f"wrote {args.fits}")
+    for row in provenance.to_dict("records"):
+        print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from fmes.export import aihwkit_devices, neurosim_file, roundtrip_error
+    from fmes.io import read_table, write_json, write_text
+
+    params = read_table(args.device_params)
+    outdir = Path(args.outdir)
+    write_text(neurosim_file(params), outdir / "neurosim_device_params.txt")
+    write_json(aihwkit_devices(params, source=str(args.device_params)), outdir / "aihwkit_softbounds_devices.json")
+    print(f"wrote {outdir / 'neurosim_device_params.txt'} and {outdir / 'aihwkit_softbounds_devices.json'}")
+    for row in params.to_dict("records"):
+        errors = {tool: roundtrip_error(row, tool) for tool in ("neurosim", "aihwkit")}
+        print(f"  {row['resistance_label']}: largest curve deviation of the exported model "
+              + ", ".join(f"{tool} {error:.2e}" for tool, error in errors.items()) + " of the range")
+    return 0
+
+
+def _add_config_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--configfile",
+        action="append",
+        default=[],
+        help=f"config merged over {DEFAULT_CONFIG} (repeatable, as in snakemake)",
+    )
+    command.add_argument("--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fmes", description="Tools around the fmes-repro pipeline.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -102,13 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--glob", help="which files to consider (default: traces.manifest_builder.glob)")
     manifest.add_argument("--output", help="manifest to write (default: FOLDER/manifest.csv)")
     manifest.add_argument("--export-format", help="name in traces.export_formats written to every row's export_format")
-    manifest.add_argument(
-        "--configfile",
-        action="append",
-        default=[],
-        help=f"config merged over {DEFAULT_CONFIG} (repeatable, as in snakemake)",
-    )
-    manifest.add_argument("--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)")
+    _add_config_options(manifest)
     manifest.add_argument(
         "--no-check-traces",
         dest="check_traces",
@@ -116,6 +177,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not read every trace with the configured export format",
     )
     manifest.set_defaults(func=_cmd_manifest)
+
+    device_params = commands.add_parser(
+        "device-params",
+        help="fit the ltp_ltd traces of a manifest and write the device_params table",
+        description=(
+            "Analyse the ltp_ltd traces listed in MANIFEST (the raw-trace contract, raw/README.md) "
+            "as the pipeline does, without a run folder or config of your own: per-trace LTP/LTD "
+            "NeuroSim fits (analysis.pulses, analysis.ltp_ltd, analysis.fit_quality of the config), "
+            "device-to-device spreads, then one row per resistance state (docs/interfaces.md, "
+            "device_params). The pulse-energy columns stay empty."
+        ),
+    )
+    device_params.add_argument("manifest", metavar="MANIFEST", help="manifest.csv listing the traces")
+    device_params.add_argument("--output", default="device_params.csv", help="table to write (default: %(default)s)")
+    device_params.add_argument("--fits", help="also write the per-trace fit rows to this CSV")
+    device_params.add_argument("--nominal-device", help="device_id of the reference device (default: analysis.nominal_device)")
+    _add_config_options(device_params)
+    device_params.set_defaults(func=_cmd_device_params)
+
+    export = commands.add_parser(
+        "export",
+        help="export a device_params table for MLP+NeuroSim and IBM aihwkit",
+        description=(
+            "Write OUTDIR/neurosim_device_params.txt (MLP+NeuroSim RealDevice blocks) and "
+            "OUTDIR/aihwkit_softbounds_devices.json (aihwkit SoftBoundsDevice settings) from "
+            "DEVICE_PARAMS, and print how far each exported curve lies from the fitted one "
+            "(docs/exports.md)."
+        ),
+    )
+    export.add_argument("device_params", metavar="DEVICE_PARAMS", help="device_params.csv (pipeline or fmes device-params)")
+    export.add_argument("--outdir", default=".", help="folder to write into (default: %(default)s)")
+    export.set_defaults(func=_cmd_export)
     return parser
 
 

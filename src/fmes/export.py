@@ -25,16 +25,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fmes.analysis.ltp_ltd import a_norm_from_nl, nl_label_from_a, relaxation_curve
 
 __all__ = [
     "NEUROSIM_DEFAULT_CONDUCTANCE_S",
     "aihwkit_curve",
+    "aihwkit_devices",
     "aihwkit_softbounds",
     "fitted_curve",
     "neurosim_block",
     "neurosim_curve",
+    "neurosim_file",
     "neurosim_parameters",
     "roundtrip_error",
 ]
@@ -211,3 +214,19 @@ def roundtrip_error(row: Mapping[str, Any], tool: str) -> float:
     ours = fitted_curve(row)
     theirs = neurosim_curve(neurosim_parameters(row)) if tool == "neurosim" else aihwkit_curve(aihwkit_softbounds(row))
     return float(max(np.max(np.abs(t - o)) for t, o in zip(theirs, ours, strict=True)))
+
+
+def neurosim_file(device_params: pd.DataFrame) -> str:
+    """The MLP+NeuroSim export of a device_params table: one ``RealDevice`` block per state."""
+    header = (
+        "// MLP+NeuroSim V3.0 RealDevice parameters (Cell.cpp), one block per FMES resistance state.\n"
+        "// Paste one block into RealDevice::RealDevice(); mapping and caveats: docs/exports.md.\n\n"
+    )
+    return header + "\n".join(neurosim_block(row) for row in device_params.to_dict("records"))
+
+
+def aihwkit_devices(device_params: pd.DataFrame, source: str) -> dict[str, Any]:
+    """The aihwkit export of a device_params table: ``SoftBoundsDevice`` settings per state,
+    keyed by resistance label, with ``source`` naming the table they came from."""
+    devices = {str(row["resistance_label"]): aihwkit_softbounds(row) for row in device_params.to_dict("records")}
+    return {"source": source, "devices": devices}

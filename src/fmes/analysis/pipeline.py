@@ -27,6 +27,7 @@ from fmes.traces import legend_label, ordered_labels, parse_resistance
 __all__ = [
     "MANIFEST_DTYPES",
     "analyse_ltp_ltd_trace",
+    "device_params_from_manifest",
     "legend_label",
     "ordered_labels",
     "placeholder_figure",
@@ -152,3 +153,38 @@ def analyse_ltp_ltd_trace(
     fit |= trace_qc_columns(readout)
     weights.insert(0, "trace_id", row["trace_id"])
     return keys | fit, weights
+
+
+def device_params_from_manifest(
+    manifest: pd.DataFrame,
+    load: TraceLoader,
+    *,
+    pulse_kw: dict,
+    fit_kw: dict,
+    quality: dict | None = None,
+    nominal_device: str = "nominal",
+    resistance_order: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(device_params, provenance, fits) of the ``ltp_ltd`` traces of a validated manifest.
+
+    The steps of the pipeline's rules analyse_ltp_ltd -> analyse_variability -> device_params
+    in one call, serially: each trace fitted by :func:`analyse_ltp_ltd_trace`, the
+    device-to-device spreads by :func:`~fmes.analysis.variability.variability_summary`, the
+    table by :func:`~fmes.analysis.device_params.assemble_device_params`. The energy columns
+    (from the pulse-energy analysis) are not filled. Raises ValueError when the manifest has
+    no ``ltp_ltd`` trace.
+    """
+    from fmes.analysis.device_params import assemble_device_params
+    from fmes.analysis.variability import variability_summary
+
+    rows = protocol_rows(manifest, "ltp_ltd")
+    if rows.empty:
+        raise ValueError("the manifest has no ltp_ltd trace: device parameters come from LTP/LTD fits")
+    fits = pd.DataFrame(
+        [analyse_ltp_ltd_trace(row, load, pulse_kw, fit_kw, quality)[0] for row in rows.to_dict("records")]
+    )
+    variability = variability_summary(fits, nominal_device=nominal_device)
+    params, provenance = assemble_device_params(
+        fits, variability, nominal_device=nominal_device, resistance_order=resistance_order
+    )
+    return params, provenance, fits
