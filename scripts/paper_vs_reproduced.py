@@ -33,7 +33,7 @@ if len(train):
 claims = pd.concat(
     [
         *(comparison.claims_from_calibration(pd.read_csv(p)) for p in inp.calibration),  # model values first ...
-        comparison.claims_from_analyses(tables, snakemake.params.nominal_device, retention),  # ... measured ones win
+        comparison.claims_from_analyses(tables, snakemake.params.nominal_device, retention, targets=targets),  # ... measured ones win
         comparison.claims_from_networks(pd.read_csv(inp.networks)),
         *(comparison.claims_from_adaptation(pd.read_csv(p)) for p in inp.adaptation),
         *(comparison.claims_from_adaptation_energy(pd.read_csv(p)) for p in inp.adaptation_energy),

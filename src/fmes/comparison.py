@@ -10,6 +10,7 @@ joined to ``config/paper_targets.yaml`` and judged with the same rule as the cal
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -131,29 +132,50 @@ def retention_after_settling(time_s: np.ndarray, psv_V: np.ndarray, end_s: float
     return float(u_ret / u_ref) if u_ref > 0 else math.nan
 
 
+def selected_rows(frame: pd.DataFrame, select: Mapping[str, object]) -> pd.DataFrame:
+    """The rows of an analysis table a target's ``select`` names (``config/paper_targets.yaml``):
+    ``resistance_label`` one label or a list of them, every other column a number matched to
+    rounding (``numpy.isclose``)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for column, wanted in select.items():
+        if column == "resistance_label":
+            labels = [str(x) for x in wanted] if isinstance(wanted, list | tuple) else [str(wanted)]
+            mask &= frame[column].astype(str).isin(labels).to_numpy()
+        else:
+            mask &= np.isclose(frame[column].to_numpy(dtype=float), float(wanted))
+    return frame[mask]
+
+
 def claims_from_analyses(
-    tables: dict[str, pd.DataFrame], nominal_device: str, retention_open: float = math.nan
+    tables: dict[str, pd.DataFrame],
+    nominal_device: str,
+    retention_open: float = math.nan,
+    *,
+    targets: Sequence[Mapping],
 ) -> pd.DataFrame:
     """Claims measured on the (synthetic or raw) traces by the analysis stage.
 
     ``tables`` holds the analysis tables by file stem (``iv_current_at_target``, ``ppf_values``,
-    ``pulse_response``, ``ltp_ltd_fits``, ``device_params``). A quantity the data cannot give
-    (e.g. no 7000 ohm PPF trace) is simply absent; the calibration's model value then stands.
+    ``pulse_response``, ``ltp_ltd_fits``, ``device_params``); ``targets`` are the paper targets
+    (:func:`fmes.calibration.load_targets`), whose ``select`` says which rows a quoted value is
+    read from. A quantity the data cannot give (e.g. no 7000 ohm PPF trace) is simply absent;
+    the calibration's model value then stands.
     """
+    select = {t["id"]: t["select"] for t in targets if "select" in t}
     rows: list[dict] = []
     iv = _usable(tables["iv_current_at_target"], "sweep_rate_V_per_s", "v_target_V", "current_at_target_A", nominal_device=nominal_device)
-    iv = iv[np.isclose(iv["sweep_rate_V_per_s"], 0.05) & np.isclose(iv["v_target_V"], 0.6)]
-    for label, target in (("500", "iv_current_0p6V_500ohm"), ("8000", "iv_current_0p6V_8000ohm")):
-        sel = iv[iv["resistance_label"] == label]["current_at_target_A"]
+    for target in ("iv_current_0p6V_500ohm", "iv_current_0p6V_8000ohm"):
+        at = selected_rows(iv, select[target])
+        sel = at["current_at_target_A"]
         if len(sel):
             rows.append(claim(target, sel.mean(), sel.std() if len(sel) > 1 else math.nan, len(sel), "measured on the traces",
-                              source=_source(iv[iv["resistance_label"] == label])))
+                              source=_source(at)))
 
     ppf = _usable(tables["ppf_values"], "interval_s", "a1_V", "a2_V", "ppf")
-    at10 = ppf[(ppf["resistance_label"] == "7000") & np.isclose(ppf["interval_s"], 0.01)]
-    if len(at10):
-        rows.append(claim("ppf_A1_7000ohm", at10["a1_V"].mean(), n=len(at10), note="measured on the traces", source=_source(at10)))
-        rows.append(claim("ppf_A2_7000ohm", at10["a2_V"].mean(), n=len(at10), note="measured on the traces", source=_source(at10)))
+    for target, column in (("ppf_A1_7000ohm", "a1_V"), ("ppf_A2_7000ohm", "a2_V")):
+        at = selected_rows(ppf, select[target])
+        if len(at):
+            rows.append(claim(target, at[column].mean(), n=len(at), note="measured on the traces", source=_source(at)))
     at20 = ppf[np.isclose(ppf["interval_s"], 0.02)]
     if at20["resistance_label"].nunique() > 1:
         order = ordered_labels(at20["resistance_label"])
@@ -180,18 +202,21 @@ def claims_from_analyses(
             rows.append(trend_claim("psv_increases_with_resistance", order,
                                     base.groupby("resistance_label")["psv_change_V"].mean().reindex(order).to_numpy(), True,
                                     source=_source(base)))
-        half = one_ms[np.isclose(one_ms["amplitude_A"], 5e-4)]
-        for label, target in (("500", "psv_0p5mA_500ohm"), ("8000", "psv_0p5mA_8000ohm")):
-            sel = half[half["resistance_label"] == label]["psv_change_V"]
+        for target in ("psv_0p5mA_500ohm", "psv_0p5mA_8000ohm"):
+            at = selected_rows(pulses, select[target])
+            sel = at["psv_change_V"]
             if len(sel):
                 rows.append(claim(target, sel.mean(), n=len(sel), note="1 ms pulse assumed (width not stated)",
-                                  source=_source(half[half["resistance_label"] == label])))
+                                  source=_source(at)))
 
     nominal = _usable(tables["ltp_ltd_fits"], "w_max_over_w_min", "mean_dw_ltp_V", nominal_device=nominal_device)
-    dr = nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])]["w_max_over_w_min"]
+    checked = selected_rows(nominal, select["dynamic_range_min"])
+    dr = checked["w_max_over_w_min"]
     if len(dr):
-        rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note="min over 500, 1000, 8000 ohm, open (nominal device)",
-                          source=_source(nominal[nominal["resistance_label"].isin(["500", "1000", "8000", "open"])])))
+        finite = [label for label in select["dynamic_range_min"]["resistance_label"] if label != "open"]
+        states = ", ".join(finite) + " ohm" + (", open" if len(finite) < len(select["dynamic_range_min"]["resistance_label"]) else "")
+        rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note=f"min over {states} (nominal device)",
+                          source=_source(checked)))
     finite = nominal[nominal["resistance_label"] != "open"]
     if finite["resistance_label"].nunique() > 1:
         order = ordered_labels(finite["resistance_label"])
