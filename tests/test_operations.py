@@ -27,7 +27,7 @@ TRACE_RULES = {"calibrate_device", "synthesize_traces", "validate_traces"}
 
 def stage_included(name: str) -> bool:
     """Whether workflow/rules/<name>.smk is part of the DAG yet (stages land during the project)."""
-    return f'include: "workflow/rules/{name}.smk"' in (ROOT / "Snakefile").read_text()
+    return f'include: "rules/{name}.smk"' in (ROOT / "workflow/Snakefile").read_text()
 
 
 needs_analysis = pytest.mark.skipif(not stage_included("analysis"), reason="analysis.smk not in the Snakefile yet")

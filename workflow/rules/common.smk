@@ -1,17 +1,37 @@
-# Shared helpers for the stage files: paths, library inputs, the trace source.
+# Shared helpers for the stage files: config checks, paths, library inputs, the trace source.
+# Only the standard library and snakemake are imported here (the DAG is built without fmes).
+import math
 import os
 import sys
 from pathlib import Path
+
+
+def non_finite_keys(node, key=""):
+    """Dotted keys (``a.b[2]``) of every non-finite float in a nested config."""
+    if isinstance(node, dict):
+        return [bad for k, v in node.items() for bad in non_finite_keys(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(node, list):
+        return [bad for i, v in enumerate(node) for bad in non_finite_keys(v, f"{key}[{i}]")]
+    if isinstance(node, float) and not math.isfinite(node):
+        return [key]
+    return []
+
+
+# JSON schema has no "finite" keyword and NaN passes every numeric bound: .inf/.nan are refused here.
+if non_finite_keys(config):
+    raise WorkflowError(
+        f"Error validating config file: config key(s) {non_finite_keys(config)}: expected a finite number"
+    )
 
 FINAL_OUTPUTS = []
 
 
 def project_path(path):
     """A path of the project itself (library, default targets): relative to the working directory
-    if it exists there (a user's copy), else to the workflow's own folder (``--directory``)."""
+    if it exists there (a user's copy), else to the repository root (``--directory``)."""
     if os.path.isabs(path) or os.path.exists(path):
         return path
-    return os.path.join(workflow.basedir, path)
+    return os.path.join(REPO_ROOT, path)
 
 
 def script_code(name):
