@@ -9,7 +9,6 @@ import pandas as pd
 
 from fmes.analysis import acf_memory_metric
 from fmes.analysis.pipeline import (
-    MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
@@ -20,12 +19,12 @@ from fmes.analysis.pipeline import (
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.traces import read_trace
+from fmes.traces import read_trace, read_working_manifest
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_acf", snakemake.log[0])
 P = snakemake.params
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+manifest = read_working_manifest(snakemake.input.manifest)
 rows = protocol_rows(manifest, "pulse", P.nominal_device)
 # The width series is the set of pulses at the most common amplitude (Fig 2d).
 if len(rows):

@@ -6,7 +6,6 @@ import pandas as pd
 
 from fmes.analysis.energy import pulse_energies, state_pulse_costs, summarise_energies
 from fmes.analysis.pipeline import (
-    MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
@@ -17,12 +16,13 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 from fmes.store import iter_traces
+from fmes.traces import read_working_manifest
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_energy", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+manifest = read_working_manifest(snakemake.input.manifest)
 rows = manifest[manifest["protocol"].isin(P.energy["protocols"])]
 if not P.energy["array_devices"]:
     rows = rows[rows["device_id"] == P.nominal_device]

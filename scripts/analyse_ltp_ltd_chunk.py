@@ -11,14 +11,16 @@ import pandas as pd
 from fmes.analysis.pipeline import MANIFEST_DTYPES, analyse_ltp_ltd_trace, protocol_rows
 from fmes.logs import rule_logger
 from fmes.store import apply_to_trace, chunk_bounds, iter_traces, write_results
+from fmes.traces import resolve_trace_paths
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_ltp_ltd_chunk", snakemake.log[0])
 P = snakemake.params
 index = int(snakemake.wildcards.chunk)
 # only the columns the fits use: a large campaign's manifest is read by every chunk job
-columns = ["trace_id", "trace_path", "device_id", "protocol", "resistance_label", "cycle", "n_pulses"]
+columns = ["trace_id", "path", "device_id", "protocol", "resistance_label", "cycle", "n_pulses"]
 manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES, usecols=columns)
+manifest["trace_path"] = resolve_trace_paths(manifest["path"], snakemake.input.manifest)
 rows = protocol_rows(manifest, "ltp_ltd")
 start, stop = chunk_bounds(len(rows), P.chunk_traces)[index]
 rows = rows.iloc[start:stop].assign(position=range(start, stop))

@@ -8,7 +8,6 @@ import pandas as pd
 from fmes.analysis import fit_ppf, ppf_double, ppf_from_pulses, ppf_single
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
-    MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
@@ -21,13 +20,13 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 from fmes.status import Status
-from fmes.traces import read_trace
+from fmes.traces import read_trace, read_working_manifest
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_ppf", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+manifest = read_working_manifest(snakemake.input.manifest)
 rows = protocol_rows(manifest, "ppf", P.nominal_device)
 log.info("ppf protocol: %d traces", len(rows))
 

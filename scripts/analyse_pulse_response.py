@@ -6,7 +6,6 @@ import pandas as pd
 
 from fmes.analysis import current_at_voltage, iv_branches
 from fmes.analysis.pipeline import (
-    MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
@@ -19,13 +18,13 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 from fmes.status import Status
-from fmes.traces import read_trace
+from fmes.traces import read_trace, read_working_manifest
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_pulse_response", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+manifest = read_working_manifest(snakemake.input.manifest)
 nominal = P.nominal_device
 
 

@@ -8,7 +8,6 @@ import pandas as pd
 from fmes.analysis import fit_retention, kohlrausch
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
-    MANIFEST_DTYPES,
     legend_label,
     ordered_labels,
     placeholder_figure,
@@ -22,14 +21,14 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 from fmes.status import Status, join_reasons, worst
-from fmes.traces import read_trace
+from fmes.traces import read_trace, read_working_manifest
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_retention", snakemake.log[0])
 out = snakemake.output
 P = snakemake.params
 R = P.retention
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+manifest = read_working_manifest(snakemake.input.manifest)
 nominal = P.nominal_device
 
 

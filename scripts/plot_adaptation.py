@@ -9,16 +9,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from fmes.io import write_csv
+from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import plt, save_figure
+from fmes.status import join_reasons, worst
 
 snakemake = globals()["snakemake"]
 log = rule_logger("plot_adaptation", snakemake.log[0])
 p = snakemake.params
 out = snakemake.output
 
-frames = [pd.read_csv(path) for path in snakemake.input.tables]
+frames = [read_table(path) for path in snakemake.input.tables]
 runs = pd.concat(frames, ignore_index=True)
 log.info("%d seeds, %d rows", runs["seed"].nunique(), len(runs))
 agg = (
@@ -33,6 +34,9 @@ agg = (
     .reset_index()
     .sort_values(["method", "n_images"], kind="stable")
 )
+# the training state's device status travels with every row (non-ok only when the config allows)
+agg["status"] = worst(runs["status"]).value
+agg["reason"] = join_reasons(runs["reason"])
 with open(snakemake.input.paper_targets) as handle:
     paper = {t["id"]: t.get("value") for t in yaml.safe_load(handle)["targets"]}
 paper_d1 = paper.get("adaptation_dataset1_accuracy", np.nan)

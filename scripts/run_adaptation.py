@@ -9,15 +9,15 @@ accuracy_dataset2, accuracy_dataset1) and an npz with weights and probabilities 
 import json
 import time
 
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import MappingScheme, run_adaptation
 from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
-from fmes.io import write_csv, write_npz
+from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.rng import child_seed
+from fmes.status import Status
 
 snakemake = globals()["snakemake"]
 wc = snakemake.wildcards
@@ -25,7 +25,20 @@ log = rule_logger(f"run_adaptation.seed{wc.seed}", snakemake.log[0])
 p = snakemake.params
 
 split = load_split(snakemake.input.split)
-table = pd.read_csv(snakemake.input.device_params, dtype={"resistance_label": str})
+table = read_table(snakemake.input.device_params)
+state = str(p.train["state"])
+device_status, device_reason = Status.OK.value, ""
+if state in set(table["resistance_label"]):
+    row = table.set_index("resistance_label").loc[state]
+    device_status, device_reason = str(row["status"]), str(row["reason"])
+if device_status != Status.OK:
+    if not p.train["allow_non_ok_state"]:
+        raise ValueError(
+            f"{snakemake.input.device_params}: the device parameters at adaptation.train.state {state!r} are "
+            f"{device_status} ({device_reason}); set adaptation.train.allow_non_ok_state: true to run anyway"
+        )
+    log.warning("adaptation at %s although its device parameters are %s (%s): "
+                "adaptation.train.allow_non_ok_state is true", state, device_status, device_reason)
 leakage_ohm = p.mapping.get("leakage_resistance_ohm")
 if leakage_ohm is None:
     # the open state's point on the log R_eff axis is the calibrated cell's leakage resistance
@@ -59,8 +72,8 @@ with threadpool_limits(limits=snakemake.threads):
     )
 log.info("done in %.1f s", time.perf_counter() - started)
 
-frame = result.table.assign(seed=int(wc.seed))
-write_csv(frame[["method", "n_images", "seed", "accuracy_dataset2", "accuracy_dataset1"]],
+frame = result.table.assign(seed=int(wc.seed), status=device_status, reason=device_reason)
+write_csv(frame[["method", "n_images", "seed", "accuracy_dataset2", "accuracy_dataset1", "status", "reason"]],
           snakemake.output.table)
 
 

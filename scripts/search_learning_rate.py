@@ -29,6 +29,11 @@ split = load_split(snakemake.input.split)
 device_states = [s for s in p.states if s != "ideal"]
 # the float baseline alone (a user's data without LTP/LTD cycles) needs no device table
 specs = load_device_params(snakemake.input.device_params) if device_states else {}
+# a state the analyses produced no device parameters for is left out (device_params.csv's
+# provenance says why), as the networks stage does
+for state in [s for s in device_states if s not in specs]:
+    log.warning("learning-rate search skips %s: no row in %s", state, snakemake.input.device_params)
+states = [s for s in p.states if s == "ideal" or s in specs]
 update = update_parameters(p.update_scheme, specs) if device_states else {}
 search = p.lr_search
 frames = []
@@ -36,7 +41,7 @@ started = time.perf_counter()
 with threadpool_limits(snakemake.threads):
     for net_name in p.nets:
         seed = int(child_seed(p.seed, "networks", net_name, p.search_seed).generate_state(1)[0])
-        for state in p.states:
+        for state in states:
             net = build_network(
                 net_name, p.net_params[net_name], None if state == "ideal" else specs[state],
                 epochs=int(search["epochs"]), batch_size=int(p.batch_size), w_max=float(p.w_max),

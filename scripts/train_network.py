@@ -17,6 +17,7 @@ from fmes.mnist import load_split
 from fmes.networks import DeviceMLP, DevicePerceptron, train_with_curve
 from fmes.rng import child_seed
 from fmes.robustness import update_parameters
+from fmes.status import Status
 from fmes.synapse import load_device_params
 
 snakemake = globals()["snakemake"]
@@ -38,6 +39,15 @@ else:
     device = specs[wc.state]
     update = update_parameters(p.update_scheme, specs)
     log.info("device %s, update scheme %s", device, update)
+    row = read_table(snakemake.input.device_params[0]).set_index("resistance_label").loc[wc.state]
+    if row["status"] != Status.OK:
+        if not p.allow_non_ok:
+            raise ValueError(
+                f"{snakemake.input.device_params[0]}: the device parameters at {wc.state} are "
+                f"{row['status']} ({row['reason']}); set networks.allow_non_ok_states: true to train anyway"
+            )
+        log.warning("training at %s although its device parameters are %s (%s): networks.allow_non_ok_states "
+                    "is true", wc.state, row["status"], row["reason"])
 
 # The same random_state for every state of a (net, seed): identical initial weights, batch
 # order and noise streams, so the states differ only through their device parameters.

@@ -11,7 +11,7 @@ import pytest
 from fmes.cli import main
 from fmes.instruments import ExportFormat, export_format_for_row, read_export
 from fmes.manifest_builder import ManifestBuildError, build_manifest, pattern_regex
-from fmes.traces import TraceContractError, read_manifest, read_trace
+from fmes.traces import TraceContractError, read_manifest, read_trace, read_working_manifest
 
 CONTRACT = ExportFormat(
     columns={"time": "time_s", "current": "current_A", "voltage": "voltage_V"},
@@ -197,7 +197,7 @@ def test_validate_traces_converts_exports_for_the_analyses(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     run_snakemake(work, "results/traces/manifest.csv", "--configfile", str(ROOT / "config/tiny.yaml"), str(tmp_path / "user.yaml"))
-    working = read_manifest(work / "results/traces/manifest.csv")
+    working = read_working_manifest(work / "results/traces/manifest.csv")
     for row in working.to_dict("records"):
         assert "results/traces/converted" in row["trace_path"]
         got = read_trace(row["trace_path"])  # plain contract now

@@ -35,6 +35,8 @@ PARAMS = pd.DataFrame(
         "c2c_sigma_frac": [0.01, 0.01, 0.005, 0.008],
         "d2d_a_cv": [0.05, 0.05, 0.05, 0.05],
         "d2d_range_cv": [0.03, 0.03, 0.03, 0.03],
+        "status": ["ok"] * 4,
+        "reason": [""] * 4,
     }
 )
 

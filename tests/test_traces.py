@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from conftest import ROOT
 
 from fmes import device as dev
 from fmes import synthetic
@@ -129,8 +131,9 @@ def test_extra_columns_are_kept(dataset):
 def test_kiloohm_values_are_flagged_as_suspicious(dataset):
     folder, _ = dataset
     path = _edit_manifest(folder, lambda f: f.assign(resistance_ohm=f["resistance_ohm"].replace("500", "0.5")))
-    with pytest.warns(SuspiciousInputWarning, match="ohm, not kOhm"):
-        read_manifest(path)
+    ranges = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]["plausible"]["manifest"]
+    with pytest.warns(SuspiciousInputWarning, match=r"row \d+ \(line \d+\), column 'resistance_ohm'.*ohm, not kOhm"):
+        read_manifest(path, ranges=ranges)
 
 
 def test_clean_manifest_raises_no_warning(dataset, tmp_path):
@@ -150,11 +153,11 @@ def test_parse_resistance(text, ohm):
 @pytest.mark.parametrize(
     ("protocol", "edit", "message"),
     [
-        ("pulse_train", lambda t: t.assign(time_s=t["time_s"] * 1000), "time in ms?"),
-        ("pulse_train", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), "columns swapped?"),
-        ("ppf", lambda t: t.assign(current_A=t["current_A"] * 1000), "mA for A?"),
-        ("iv_sweep", lambda t: t.assign(time_s=t["time_s"] * 1000), "time in ms?"),
-        ("iv_sweep", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), "columns swapped?"),
+        ("pulse_train", lambda t: t.assign(time_s=t["time_s"] * 1000), r"repeat at 0.5 Hz, manifest frequency_Hz = 500 .*time_s in ms\?"),
+        ("pulse_train", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), r"current_A and voltage_V swapped\?"),
+        ("ppf", lambda t: t.assign(current_A=t["current_A"] * 1000), r"pulses of 1 A in the trace, manifest amplitude_A = 0.001 A .*in mA where A"),
+        ("iv_sweep", lambda t: t.assign(time_s=t["time_s"] * 1000), r"sweeps at 5e-05 V/s.*time_s in ms\?"),
+        ("iv_sweep", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), "swapped?"),
     ],
 )
 def test_unit_slips_against_the_manifest_are_warned(dataset, protocol, edit, message):

@@ -98,8 +98,7 @@ def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path)
     source = f"traces={{'source': 'raw', 'raw_manifest': '{lab / 'manifest.csv'}'}}"
     proc = run_snakemake(work, "--configfile", str(ROOT / "config/tiny.yaml"), "--config", source)
     said = proc.stdout + proc.stderr
-    assert "device networks at ['500', '8000', 'open'] skipped" in said
-    assert "adaptation (Fig 5) skipped" in said
+    assert "device networks at 8000: skipped: no device parameters at 8000" in said
     tables = work / "results/tables"
     iv = pd.read_csv(tables / "iv_current_at_target.csv")
     assert (iv["status"] == "skipped").all() and "no 'iv_sweep' traces" in iv["reason"].iloc[0]
@@ -108,5 +107,8 @@ def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path)
     # nothing is borrowed from the synthetic model for a user's own device
     assert paper.loc["iv_current_0p6V_500ohm", "status"] == "not evaluated"
     assert "adaptation (Fig 5) skipped" in paper.loc["adaptation_dataset2_after", "note"]
-    accuracy = pd.read_csv(tables / "network_accuracy.csv")
-    assert set(accuracy["state"]) == {"ideal"}
+    accuracy = pd.read_csv(tables / "network_accuracy.csv", keep_default_na=False)
+    assert set(accuracy.loc[accuracy["status"] == "ok", "state"]) == {"ideal"}
+    skipped = accuracy[accuracy["status"] == "skipped"]
+    assert set(skipped["state"]) == {"500", "8000", "open"}
+    assert skipped["reason"].str.contains("no 'ltp_ltd' traces").all()

@@ -57,12 +57,15 @@ def claims_from_calibration(calibration_table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
-def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str, str] | None = None) -> pd.DataFrame:
+def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str, str] | None = None,
+            skipped_targets: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per paper target: paper value, reproduced value +- std, relative difference,
     pass/fail against the stated tolerance, and the source sentence. A target no stage could
     evaluate keeps an explicit ``not evaluated`` status with the reason (a stage the data do not
-    allow is named in ``skipped_stages``, stage -> reason)."""
+    allow is named in ``skipped_stages``, stage -> reason; a single target's own reason in
+    ``skipped_targets``, target_id -> reason, which wins)."""
     skipped_stages = skipped_stages or {}
+    skipped_targets = skipped_targets or {}
     by_id = claims.drop_duplicates("target_id", keep="last").set_index("target_id")
     rows = []
     for t in targets:
@@ -79,7 +82,7 @@ def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str,
         if t["id"] not in by_id.index:
             rows.append({**base, "reproduced_value": math.nan, "reproduced_std": math.nan, "n_values": 0,
                          "relative_difference": math.nan, "status": "not evaluated",
-                         "note": skipped_stages.get(t["stage"], "the data do not give this value"),
+                         "note": skipped_targets.get(t["id"], skipped_stages.get(t["stage"], "the data do not give this value")),
                          "source_status": "", "source_reason": ""})
             continue
         c = by_id.loc[t["id"]]
@@ -236,6 +239,8 @@ def claims_from_analyses(
 def claims_from_networks(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Fig 4d accuracies (784-100-10 after training, mean and std over seeds) and the headline."""
     rows = []
+    if "n_seeds" in accuracy:  # states the networks skipped (no device parameters) have no value
+        accuracy = accuracy[accuracy["n_seeds"] > 0]
     mlp = accuracy[accuracy["net"] == "mlp"].set_index("state")
     epochs = int(accuracy["epochs"].iloc[0]) if len(accuracy) else 0
     for state, target in (("8000", "accuracy_mlp_8000ohm"), ("open", "accuracy_mlp_open")):
@@ -252,6 +257,28 @@ def claims_from_networks(accuracy: pd.DataFrame) -> pd.DataFrame:
         rows.append(claim("accuracy_headline", best["final_test_accuracy_mean"], best["final_test_accuracy_std"], int(best["n_seeds"]),
                           f"best device network: {best['net']} at {best['state']} ohm"))
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+#: Paper targets that depend on one network state (for the reason a skipped state gives).
+NETWORK_TARGET_STATES: dict[str, tuple[str, ...]] = {
+    "accuracy_mlp_8000ohm": ("8000",),
+    "accuracy_mlp_open": ("open",),
+    "accuracy_8000_above_open": ("8000", "open"),
+}
+
+
+def network_skip_notes(accuracy: pd.DataFrame) -> dict[str, str]:
+    """target_id -> why it has no value, for targets whose network state was skipped (the
+    state's own reason from network_accuracy.csv, never another state's)."""
+    if "status" not in accuracy:
+        return {}
+    skipped = accuracy[accuracy["status"] == "skipped"].drop_duplicates("state").set_index("state")["reason"]
+    notes = {}
+    for target, states in NETWORK_TARGET_STATES.items():
+        reasons = [f"network at {s} skipped: {skipped[s]}" for s in states if s in skipped.index]
+        if reasons:
+            notes[target] = "; ".join(reasons)
+    return notes
 
 
 def claims_from_adaptation(adaptation: pd.DataFrame) -> pd.DataFrame:

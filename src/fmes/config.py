@@ -30,4 +30,10 @@ def validate_config(config: dict, schema: str | os.PathLike) -> dict:
     bad = _non_finite_keys(config, "")
     if bad:
         raise WorkflowError(f"Error validating config file: config key(s) {bad}: expected a finite number")
+    networks = config.get("networks")
+    if networks is not None and not networks["resistances"] and not networks["ideal_baseline"]:
+        raise WorkflowError(
+            "Error validating config file: networks.resistances is empty and networks.ideal_baseline "
+            "is false: no network would be trained; give at least one state or set ideal_baseline: true"
+        )
     return config

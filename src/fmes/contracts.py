@@ -22,6 +22,8 @@ DEVICE_PARAMS_COLUMNS: tuple[str, ...] = (
     "c2c_sigma_frac",
     "d2d_a_cv",
     "d2d_range_cv",
+    "status",  # worst status of the LTP/LTD fit rows used (fmes.status.worst)
+    "reason",
 )
 
 # ... followed by the energy and time per programming pulse (fmes.analysis.energy, from the

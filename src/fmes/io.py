@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -72,6 +74,7 @@ def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     # mkstemp creates the file with mode 0600; give the output the mode a plain open() would
@@ -85,6 +88,20 @@ def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Delete ``.<name>.<random>.tmp`` files left beside ``target`` by a killed earlier write.
+
+    Only the writer of ``target`` calls this, just before writing it again; Snakemake never runs
+    two jobs with the same output, so such a file can only be litter. Returns what was removed.
+    """
+    target = Path(target)
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+    stale = [p for p in target.parent.glob(f".{glob.escape(target.name)}.*.tmp") if pattern.fullmatch(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def _umask() -> int:

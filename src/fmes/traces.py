@@ -3,18 +3,25 @@
 A measured data set and the synthetic one have exactly the same form: ``manifest.csv`` (one row
 per trace) plus one CSV per trace with ``time_s``, ``current_A``, ``voltage_V``. Anything that
 breaks the contract raises :class:`TraceContractError` naming the file, the row or column, and
-what was expected. Suspicious-but-valid inputs (resistances that look like kOhm, times that look
-like ms) raise a :class:`SuspiciousInputWarning`.
+what was expected. Valid CSV that is wrong is caught too: foreign dialects (``;``, decimal
+commas, latin-1), a file cut inside its last row, paths leaving the manifest's folder, duplicate
+paths, measured values no device of this kind gives (:func:`check_trace_plausibility`) and
+trace/manifest disagreements (:func:`manifest_disagreements`). Manifest parameters outside
+their plausible range raise a :class:`SuspiciousInputWarning`. Row numbers count data rows;
+line numbers are the ones an editor shows (blank lines included).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
+import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -98,37 +105,136 @@ def _fail(file: str | os.PathLike, where: str, expected: str) -> TraceContractEr
     return TraceContractError(f"{file}: {where}: {expected}")
 
 
-def _numeric_column(frame: pd.DataFrame, column: str, file: str | os.PathLike, allow_empty: bool, line_offset: int = 2) -> pd.Series:
+def _where(frame: pd.DataFrame, i: int, column: str | None = None) -> str:
+    """``row N (line L)[, column 'c']``: L is the line an editor shows (blank lines counted)."""
+    lines = frame.attrs.get("lines")
+    line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
+    return f"row {i + 1} (line {line})" + (f", column {column!r}" if column else "")
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, file: str | os.PathLike, allow_empty: bool) -> pd.Series:
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce")
     empty = raw.isna() | (raw.astype(str).str.strip() == "")
     bad = values.isna() & ~empty
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(file, f"row {i + 1} (line {i + line_offset}), column {column!r}", f"expected a number, got {raw.iloc[i]!r}")
+        text = str(raw.iloc[i])
+        hint = ""
+        if re.fullmatch(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?", text.strip()):
+            hint = f" (a decimal comma? {_EXPORT_HINT})"
+        raise _fail(file, _where(frame, i, column), f"expected a number, got {raw.iloc[i]!r}{hint}")
     if not allow_empty and empty.any():
         i = int(np.flatnonzero(empty.to_numpy())[0])
-        raise _fail(file, f"row {i + 1} (line {i + line_offset}), column {column!r}", "expected a number, got an empty cell")
+        raise _fail(file, _where(frame, i, column), "expected a number, got an empty cell")
     finite = np.isfinite(values.to_numpy(dtype=float))
     nonfinite = ~finite & ~empty.to_numpy()
     if nonfinite.any():
         i = int(np.flatnonzero(nonfinite)[0])
-        raise _fail(file, f"row {i + 1} (line {i + line_offset}), column {column!r}", f"expected a finite number, got {raw.iloc[i]!r}")
+        raise _fail(file, _where(frame, i, column), f"expected a finite number, got {raw.iloc[i]!r}")
     return values.astype(float)
 
 
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
+#: Where a user whose instrument writes another CSV dialect is sent (see raw/README.md).
+_EXPORT_HINT = (
+    "the contract is UTF-8, ',' between columns and '.' as decimal mark; convert the file, or "
+    "read the instrument's own export through the instrument-export column/format mapping "
+    "described in raw/README.md"
+)
+_DECIMAL_COMMA = re.compile(r"(?:^|[;\t])\s*[+-]?\d+,\d+")
+
+
+def _dialect_problem(lines: list[str], header_line: int) -> str | None:
+    """What a non-contract dialect looks like, in words (``;``/tab separator, decimal commas)."""
+    header = lines[header_line - 1]
+    data = [(n, line) for n, line in enumerate(lines[header_line:], start=header_line + 1) if line.strip()][:50]
+    for separator, name in ((";", "';'"), ("\t", "a tab")):
+        if separator in header and "," not in header:
+            found = f"the header (line {header_line}) separates columns with {name}, not ','"
+            comma = next((n for n, line in data if _DECIMAL_COMMA.search(line)), None)
+            if comma is not None:
+                found += f", and numbers use a decimal comma (line {comma})"
+            return found
+    n_header = len(next(csv.reader([header])))
+    for n, line in data:
+        n_fields = len(next(csv.reader([line])))
+        if n_fields > n_header and re.search(r"\d,\d", line):
+            return (
+                f"line {n} has {n_fields} comma-separated fields but the header has "
+                f"{n_header}: decimal commas inside comma-separated columns?"
+            )
+    return None
+
+
+def _refuse_truncated(path: Path, n_lines: int | None = None, last_line: str | None = None) -> None:
+    """Refuse a file whose last row has no line end: a file cut short inside its last number
+    still parses, with a wrong last value."""
+    if n_lines is None:
+        data = path.read_bytes()
+        if not data or data.endswith((b"\n", b"\r")):
+            return
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        n_lines, last_line = len(lines), lines[-1]
+    raise TraceContractError(
+        f"{path}: line {n_lines} (the last) has no line end: the file looks truncated "
+        f"(cut inside its last row, which reads {str(last_line)[-40:]!r}); if the file is complete, "
+        "end it with a newline"
+    )
+
+
+def _read_csv(path: Path, what: str, require_final_newline: bool = False) -> pd.DataFrame:
+    """Read a contract CSV as text; ``frame.attrs["lines"]`` maps each row to its editor line.
+
+    Bytes are checked before pandas sees them, so that the usual foreign dialects (latin-1
+    text, ``;`` separators, decimal commas) get a message that says what was found, and a file
+    cut short inside its last row (no line end after it) is refused instead of read with a
+    wrong last value.
+    """
     if not path.is_file():
         raise TraceContractError(f"{path}: {what} file not found")
+    data = path.read_bytes()
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        byte = data[err.start]
+        raise TraceContractError(
+            f"{path}: line {line}: not UTF-8 text (byte 0x{byte:02x}, which latin-1 reads as "
+            f"{bytes([byte]).decode('latin-1')!r}); {_EXPORT_HINT}"
+        ) from None
+    lines = text.splitlines()
+    nonblank = [n for n, line in enumerate(lines, start=1) if line.strip()]
+    if nonblank:
+        problem = _dialect_problem(lines, nonblank[0])
+        if problem:
+            raise TraceContractError(f"{path}: {problem}; {_EXPORT_HINT}")
+    if require_final_newline and nonblank and not text.endswith(("\n", "\r")):
+        _refuse_truncated(path, len(lines), lines[-1])
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise TraceContractError(f"{path}: not a readable CSV {what} ({err})") from None
+    frame.attrs["lines"] = tuple(nonblank[1:])  # a tuple: pandas compares attrs on concat
+    return frame
 
 
-def read_manifest(path: str | os.PathLike, check_files: bool = True) -> pd.DataFrame:
+def read_manifest(
+    path: str | os.PathLike,
+    check_files: bool = True,
+    *,
+    allow_outside: bool = False,
+    ranges: Mapping[str, Sequence[float]] | None = None,
+) -> pd.DataFrame:
     """Read and validate a manifest; add ``resistance_label``, ``resistance_ohm`` (float, inf for
-    open) and ``trace_path`` (absolute path of each trace CSV)."""
+    open) and ``trace_path`` (absolute path of each trace CSV).
+
+    ``path`` must resolve (symlinks included) inside the manifest's folder, so the traces travel
+    with the manifest; ``allow_outside`` lifts that (config key
+    ``traces.allow_paths_outside_manifest_folder``). Two rows may name the same file only if
+    each says why in a ``duplicate_reason`` column. ``ranges`` (config ``traces.plausible.manifest``)
+    maps parameter columns to ``[low, high]``; values outside raise a
+    :class:`SuspiciousInputWarning` naming the row and the likely unit slip.
+    """
     path = Path(path)
     raw = _read_csv(path, "manifest")
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -143,7 +249,7 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> pd.DataF
         empty = text == ""
         if empty.any():
             i = int(np.flatnonzero(empty.to_numpy())[0])
-            raise _fail(path, f"row {i + 1} (line {i + 2}), column {column!r}", "expected a non-empty value")
+            raise _fail(path, _where(raw, i, column), "expected a non-empty value")
         out[column] = text
     dup = out["trace_id"].duplicated(keep=False)
     if dup.any():
@@ -152,20 +258,20 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> pd.DataF
     unknown = ~out["protocol"].isin(PROTOCOLS)
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise _fail(path, f"row {i + 1} (line {i + 2}), column 'protocol'", f"expected one of {list(PROTOCOLS)}, got {out['protocol'].iloc[i]!r}")
+        raise _fail(path, _where(raw, i, "protocol"), f"expected one of {list(PROTOCOLS)}, got {out['protocol'].iloc[i]!r}")
     ohms = []
     for i, value in enumerate(raw["resistance_ohm"]):
         try:
             ohms.append(parse_resistance(value))
         except ValueError as err:
-            raise _fail(path, f"row {i + 1} (line {i + 2}), column 'resistance_ohm'", str(err)) from None
+            raise _fail(path, _where(raw, i, "resistance_ohm"), str(err)) from None
     out["resistance_ohm"] = ohms
     out["resistance_label"] = [resistance_label(r) for r in ohms]
     if "cycle" in raw.columns:
         cycle = _numeric_column(raw, "cycle", path, allow_empty=True).fillna(0.0)
         if not np.all(cycle == np.round(cycle)) or (cycle < 0).any():
             i = int(np.flatnonzero(((cycle != np.round(cycle)) | (cycle < 0)).to_numpy())[0])
-            raise _fail(path, f"row {i + 1} (line {i + 2}), column 'cycle'", "expected a non-negative integer")
+            raise _fail(path, _where(raw, i, "cycle"), "expected a non-negative integer")
         out["cycle"] = cycle.astype(int)
     else:
         out["cycle"] = 0
@@ -177,55 +283,150 @@ def read_manifest(path: str | os.PathLike, check_files: bool = True) -> pd.DataF
             bad = rows & ~(out[column].abs() > 0)
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise _fail(path, f"row {i + 1} (line {i + 2}), column {column!r}", f"protocol {protocol!r} needs a non-zero number")
-    _warn_suspicious_manifest(out, path)
-    base = path.parent
-    out["trace_path"] = [str((base / p).resolve()) for p in out["path"]]
+                raise _fail(path, _where(raw, i, column), f"protocol {protocol!r} needs a non-zero number")
+    if ranges is not None:
+        warn_manifest_ranges(out, ranges, path, raw.attrs.get("lines"))
+    out["trace_path"] = _trace_paths(raw, out["path"], path, allow_outside)
     if check_files:
         exists = np.array([os.path.isfile(p) for p in out["trace_path"]])
         if not exists.all():
             i = int(np.flatnonzero(~exists)[0])
-            raise _fail(path, f"row {i + 1} (line {i + 2}), column 'path'", f"trace file {out['trace_path'].iloc[i]} not found")
-    extra = [c for c in raw.columns if c not in MANIFEST_COLUMNS]
-    for column in extra:  # extra columns are kept and ignored
+            raise _fail(path, _where(raw, i, "path"), f"trace file {out['trace_path'].iloc[i]} not found")
+    _refuse_duplicate_paths(raw, out["trace_path"], path)
+    # extra columns are kept and ignored; the derived ones are always recomputed
+    for column in (c for c in raw.columns if c not in MANIFEST_COLUMNS and c not in out.columns):
         out[column] = raw[column]
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["lines"] = raw.attrs.get("lines")
+    return out
 
 
-def _warn_suspicious_manifest(manifest: pd.DataFrame, path: Path) -> None:
-    finite = manifest["resistance_ohm"][np.isfinite(manifest["resistance_ohm"])]
-    if (finite < 50).any():
-        warnings.warn(
-            f"{path}: column 'resistance_ohm' has values below 50 ({sorted(set(finite[finite < 50]))}): "
-            "resistances are in ohm, not kOhm",
-            SuspiciousInputWarning,
-            stacklevel=3,
+def _trace_paths(raw: pd.DataFrame, paths: pd.Series, manifest: Path, allow_outside: bool) -> list[str]:
+    """Absolute, resolved trace paths; refuse any outside the manifest's folder unless allowed."""
+    base = manifest.parent.resolve()
+    resolved = [(base / p).resolve() for p in paths]
+    if not allow_outside:
+        for i, (text, target) in enumerate(zip(paths, resolved, strict=True)):
+            if os.path.isabs(text) or not target.is_relative_to(base):
+                kind = "is an absolute path" if os.path.isabs(text) else f"resolves to {target}"
+                raise _fail(
+                    manifest,
+                    _where(raw, i, "path"),
+                    f"{text!r} {kind}, outside the manifest's folder {base} (symlinks followed); "
+                    "give the trace's path relative to the manifest's folder, with the file inside it, so "
+                    "the data travel together (or set traces.allow_paths_outside_manifest_folder: true)",
+                )
+    return [str(p) for p in resolved]
+
+
+def _refuse_duplicate_paths(raw: pd.DataFrame, trace_paths: pd.Series, manifest: Path) -> None:
+    """Two rows naming one file are an error unless every such row says why (``duplicate_reason``)."""
+    from fmes.store import is_stored  # imports this module
+
+    # a Parquet store part holds many traces, so its rows share the path by design
+    dup = (trace_paths.duplicated(keep=False) & ~trace_paths.map(is_stored)).to_numpy()
+    if not dup.any():
+        return
+    reason = raw["duplicate_reason"].astype(str).str.strip() if "duplicate_reason" in raw.columns else None
+    unexplained = dup & (reason.eq("").to_numpy() if reason is not None else True)
+    if unexplained.any():
+        i = int(np.flatnonzero(unexplained)[0])
+        same = (np.flatnonzero(trace_paths.eq(trace_paths.iloc[i]).to_numpy()) + 1).tolist()
+        raise _fail(
+            manifest,
+            _where(raw, i, "path"),
+            f"rows {same} name the same file {trace_paths.iloc[i]}; each trace needs its own file, or "
+            "every such row a non-empty 'duplicate_reason' saying why one file serves several rows",
         )
-    width = manifest["width_s"].dropna()
-    if (width > 1.0).any():
-        warnings.warn(f"{path}: column 'width_s' has pulses longer than 1 s: widths are in seconds, not ms", SuspiciousInputWarning, stacklevel=3)
-    amplitude = manifest["amplitude_A"].dropna().abs()
-    if (amplitude > 1.0).any():
-        warnings.warn(f"{path}: column 'amplitude_A' exceeds 1 A: amplitudes are in ampere, not mA", SuspiciousInputWarning, stacklevel=3)
+
+
+def _slip_hint(ratio: float, unit: str = "") -> str:
+    """Name the unit slip that a ratio ``trace / manifest`` (or ``found / plausible``) of about a
+    thousand most likely is; anything else is reported as the factor seen."""
+    if not math.isfinite(ratio) or ratio <= 0:
+        return "check the column's unit"
+    near = {f: abs(math.log10(ratio / f)) < 0.6 for f in (1e3, 1e6, 1e-3, 1e-6)}
+    if unit in ("Hz", "V/s"):  # per-time quantities: time stamps written in ms shrink them 1000x
+        if near[1e-3]:
+            return "x0.001: time_s in ms?"
+        if near[1e3]:
+            return f"x1000: the manifest's {unit} per millisecond, or time_s in ks?"
+    elif unit:
+        if near[1e3]:
+            return f"x1000: the trace in m{unit} where {unit} is expected?"
+        if near[1e6]:
+            return f"x1e6: the trace in µ{unit} where {unit} is expected?"
+        if near[1e-3]:
+            return f"x0.001: the manifest value in m{unit} (1 for 1 m{unit})?"
+        if near[1e-6]:
+            return f"x1e-6: the manifest value in µ{unit}?"
+    return f"off by x{ratio:.3g}: check the column's unit"
+
+
+def _range_hint(value: float, low: float, high: float, unit: str) -> str:
+    """The unit slip that would bring ``value`` (a magnitude outside ``[low, high]``) into range."""
+    if value > high:
+        for factor, prefix in ((1e3, "m"), (1e6, "µ")):
+            if low <= value / factor <= high:
+                return f"{prefix}{unit} written as {unit}? ({value:g} {prefix}{unit} = {value / factor:g} {unit})"
+    elif value > 0:
+        for factor, prefix in ((1e3, "k"), (1e6, "M")):
+            if low <= value * factor <= high:
+                return f"converted to {unit} once too often, or written in {prefix}{unit}?"
+    return f"check the unit ({unit})"
+
+
+def _unit(column: str) -> str:
+    return {"resistance_ohm": "ohm", "sweep_rate_V_per_s": "V/s"}.get(column, column.rsplit("_", 1)[-1])
+
+
+def warn_manifest_ranges(manifest: pd.DataFrame, ranges: Mapping[str, Sequence[float]], path: str | os.PathLike,
+                         lines: Sequence[int] | None = None) -> list[str]:
+    """Warn for each manifest parameter outside its plausible ``[low, high]`` (inclusive bounds).
+
+    ``ranges`` comes from config ``traces.plausible.manifest``; the bounds are deliberate (e.g. a
+    1 A pulse amplitude is outside ``[1e-9, 0.1]`` and reported, where a strict ``> 1`` let it
+    through). Returns the messages.
+    """
+    messages = []
+    for column, (low, high) in ranges.items():
+        values = manifest[column].to_numpy(dtype=float)
+        magnitude = np.abs(values) if column != "resistance_ohm" else values
+        bad = np.isfinite(magnitude) & ((magnitude < low) | (magnitude > high))
+        for i in np.flatnonzero(bad)[:5]:
+            value = float(values[i])
+            line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
+            if column == "resistance_ohm" and value < low:
+                hint = "resistances are in ohm, not kOhm"
+            else:
+                hint = _range_hint(abs(value), low, high, _unit(column))
+            messages.append(
+                f"{path}: row {i + 1} (line {line}), column {column!r}: {value:g} is outside the plausible "
+                f"range [{low:g}, {high:g}] (config traces.plausible.manifest): {hint}"
+            )
+    for message in messages:
+        warnings.warn(message, SuspiciousInputWarning, stacklevel=3)
+    return messages
 
 
 def read_trace(path: str | os.PathLike, export_format: ExportFormat | None = None) -> pd.DataFrame:
     """Read and validate one trace CSV (``time_s``, ``current_A``, ``voltage_V`` numeric, finite,
-    time strictly increasing). Extra columns are kept.
+    time strictly increasing, a line end after the last row). Extra columns are kept.
 
     With an ``export_format`` (:class:`fmes.instruments.ExportFormat`) that is not the contract,
     the file is an instrument export: it is read and converted by
     :func:`fmes.instruments.read_export` and then validated the same way.
     """
     path = Path(path)
-    line_offset = 2
     if export_format is not None and not export_format.is_contract:
         from fmes.instruments import read_export  # imports this module
 
+        _refuse_truncated(path)
         raw = read_export(path, export_format)
-        line_offset = export_format.first_data_line
+        first = export_format.first_data_line  # the export reader drops blank lines
+        raw.attrs["lines"] = tuple(range(first, first + len(raw)))
     else:
-        raw = _read_csv(path, "trace")
+        raw = _read_csv(path, "trace", require_final_newline=True)
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in TRACE_COLUMNS if c not in raw.columns]
     if missing:
@@ -234,12 +435,132 @@ def read_trace(path: str | os.PathLike, export_format: ExportFormat | None = Non
         raise _fail(path, "rows", "expected at least two samples")
     out = raw.copy()
     for column in TRACE_COLUMNS:
-        out[column] = _numeric_column(raw, column, path, allow_empty=False, line_offset=line_offset)
+        out[column] = _numeric_column(raw, column, path, allow_empty=False)
     step = np.diff(out["time_s"].to_numpy())
     if np.any(step <= 0):
         i = int(np.flatnonzero(step <= 0)[0]) + 1
-        raise _fail(path, f"row {i + 1} (line {i + line_offset}), column 'time_s'", f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}")
+        raise _fail(path, _where(raw, i, "time_s"), f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}")
     return out
+
+
+def check_trace_plausibility(trace: pd.DataFrame, protocol: str, ranges: Mapping[str, Any],
+                             path: str | os.PathLike, drive: float | None = None) -> None:
+    """Refuse a trace whose measured values no device of this kind gives (a unit slip).
+
+    ``ranges`` is config ``traces.plausible``: ``pulse`` (every current-driven protocol) and
+    ``iv_sweep`` give ``[low, high]`` of the peak ``|current_A|`` and ``|voltage_V|``;
+    ``duration_s`` bounds the trace's length. Every measured column of every protocol is
+    checked; the error names the file, the row and line of the peak, and the likely slip.
+    ``drive`` (the manifest's ``v_max_V`` or ``amplitude_A``) lets it recognise swapped columns.
+    """
+    family = "iv_sweep" if protocol == "iv_sweep" else "pulse"
+    lines = trace.attrs.get("lines")
+    checks = [(column, np.abs(trace[column].to_numpy(dtype=float)), *ranges[family][column]) for column in ("current_A", "voltage_V")]
+    t = trace["time_s"].to_numpy(dtype=float)
+    checks.append(("time_s", np.array([0.0, t[-1] - t[0]]), *ranges["duration_s"]))
+    # the measured column peaking at the manifest's drive level (v_max_V of a sweep, amplitude_A
+    # of a pulse) means the columns are swapped, not a unit slip
+    measured = "current_A" if family == "iv_sweep" else "voltage_V"
+    peak_measured = float(np.max(np.abs(trace[measured].to_numpy(dtype=float))))
+    swapped = drive is not None and abs(peak_measured - abs(drive)) <= 0.1 * abs(drive)
+    for column, magnitude, low, high in checks:
+        i = int(np.argmax(magnitude))
+        peak = float(magnitude[i])
+        if low <= peak <= high:
+            continue
+        if swapped and column != "time_s":
+            hint = f"current_A and voltage_V swapped? ({measured} peaks at the manifest's drive level {drive:g})"
+        else:
+            hint = _range_hint(peak, low, high, _unit(column)) if peak > 0 else "the column is all zero"
+        what = "the trace lasts" if column == "time_s" else f"peak |{column}| is"
+        row = len(t) - 1 if column == "time_s" else i
+        line = int(lines[row]) if lines is not None and row < len(lines) else row + 2
+        raise _fail(
+            path,
+            f"row {row + 1} (line {line}), column {column!r}",
+            f"{what} {peak:.4g} {_unit(column)}, outside the plausible range [{low:g}, {high:g}] for protocol {protocol!r} "
+            f"(config traces.plausible): {hint}",
+        )
+
+
+def manifest_disagreements(trace: pd.DataFrame, row: Mapping[str, Any], tolerance: float) -> list[str]:
+    """What the trace measures that its manifest row contradicts, in words (empty if none).
+
+    Every parameter the trace can confirm is compared: pulse count, amplitude, width, PPF
+    interval and train frequency (pulse protocols, from the same edge detection the analyses
+    use), peak voltage and sweep rate (I-V sweeps). Relative ``tolerance``; widths and times
+    also allow two sampling steps, since an edge is only known to within a sample.
+    """
+    from fmes.analysis.pulses import NoPulsesError, detect_pulses
+
+    t = trace["time_s"].to_numpy(dtype=float)
+    current = trace["current_A"].to_numpy(dtype=float)
+    voltage = trace["voltage_V"].to_numpy(dtype=float)
+    protocol = row["protocol"]
+    found: list[str] = []
+
+    def differs(measured: float, declared: float, slack: float = 0.0) -> bool:
+        return not abs(measured - declared) <= tolerance * abs(declared) + slack
+
+    if protocol == "iv_sweep":
+        v_max = float(row["v_max_V"])
+        peak_v = float(np.max(np.abs(voltage)))
+        if differs(peak_v, v_max):
+            hint = f"trace/manifest {_slip_hint(peak_v / v_max, 'V')}"
+            if abs(float(np.max(np.abs(current))) - v_max) <= tolerance * v_max:
+                return [f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V, but current_A "
+                        "peaks at v_max_V: current_A and voltage_V swapped?"]
+            found.append(f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V ({hint})")
+        rate = float(np.median(np.abs(np.diff(voltage)) / np.diff(t)))
+        declared = float(row["sweep_rate_V_per_s"])
+        if differs(rate, declared):
+            found.append(f"the voltage sweeps at {rate:.4g} V/s, manifest sweep_rate_V_per_s = {declared:g} "
+                         f"(trace/manifest {_slip_hint(rate / declared, 'V/s')})")
+        return found
+    amplitude = abs(float(row["amplitude_A"]))
+    try:
+        pulses = detect_pulses(t, current)
+    except NoPulsesError as err:
+        peak = float(np.max(np.abs(current)))
+        hint = ""
+        if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
+            hint = "; voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
+        return [f"current_A holds no pulses (peak |current_A| {peak:.4g} A; {err}){hint}"]
+    expected_n = {"pulse": 1, "ppf": 2, "pulse_train": row["n_pulses"], "ltp_ltd": 2 * row["n_pulses"]}[protocol]
+    n = len(pulses)
+    if n != int(expected_n):
+        found.append(f"the trace holds {n} current pulses, the manifest declares {int(expected_n)}"
+                     + (f" (n_pulses = {int(row['n_pulses'])})" if protocol in ("pulse_train", "ltp_ltd") else ""))
+    level = float(np.median(np.abs(pulses["amplitude_A"])))
+    if differs(level, amplitude):
+        if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
+            hint = "voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
+        else:
+            hint = f"trace/manifest {_slip_hint(level / amplitude, 'A')}"
+        found.append(f"current pulses of {level:.4g} A in the trace, manifest amplitude_A = {amplitude:g} A ({hint})")
+    complete = pulses[pulses["complete"]]
+    step = float(np.median(np.diff(t)))
+    if len(complete):
+        width = float(np.median(complete["width_s"]))
+        declared = float(row["width_s"])
+        slack = 2 * float(np.max(np.diff(t)[np.searchsorted(t, complete["onset_s"].to_numpy()) - 1]))
+        if differs(width, declared, slack):
+            found.append(f"current pulses last {width:.4g} s, manifest width_s = {declared:g} s "
+                         f"(trace/manifest {_slip_hint(width / declared, 's')})")
+    onsets = pulses["onset_s"].to_numpy()
+    if protocol == "ppf" and n == 2:
+        interval = float(onsets[1] - onsets[0])
+        declared = float(row["interval_s"])
+        if differs(interval, declared, 2 * step):
+            found.append(f"the two pulses start {interval:.4g} s apart, manifest interval_s = {declared:g} s "
+                         f"(trace/manifest {_slip_hint(interval / declared, 's')})")
+    if protocol in ("pulse_train", "ltp_ltd") and n >= 3:
+        period = float(np.median(np.diff(onsets)))
+        declared = float(row["frequency_Hz"])
+        if differs(1.0 / period, declared):
+            found.append(f"pulses repeat at {1.0 / period:.4g} Hz, manifest frequency_Hz = {declared:g} "
+                         f"(trace/manifest {_slip_hint(1.0 / (declared * period), 'Hz')})")
+    return found
 
 
 def write_dataset(manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folder: str | os.PathLike) -> Path:
@@ -255,48 +576,90 @@ def write_dataset(manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folde
     return write_csv(manifest[columns], folder / "manifest.csv")
 
 
-def check_trace_against_manifest(trace: pd.DataFrame, row: pd.Series, path: str | os.PathLike, factor: float = 20.0) -> list[str]:
-    """Unit slips only the manifest row can reveal: columns swapped, mA for A, ms for s.
+def validate_dataset(
+    manifest_path: str | os.PathLike,
+    *,
+    plausible: Mapping[str, Any],
+    tolerance: float,
+    allow_outside: bool = False,
+    traces: Callable[[pd.DataFrame], Iterable[tuple[Mapping[str, Any], pd.DataFrame]]] | None = None,
+    on_trace: Callable[[Mapping[str, Any], pd.DataFrame], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Every check of a data set, in order: the manifest (contract, paths, duplicates; parameter
+    ranges as warnings), then each trace (contract, plausibility), then each trace against its
+    manifest row. Returns the manifest; raises :class:`TraceContractError` at the first broken
+    file, or with every manifest/trace disagreement listed (row and trace named).
 
-    Compares the trace with its protocol parameters (peak drive, total on-time of the pulses,
-    sweep duration); anything off by more than ``factor`` is returned as a message and raised as
-    a :class:`SuspiciousInputWarning`. Valid data are never rejected here.
+    ``traces(rows)`` yields ``(row, trace)`` for the manifest rows (which carry a
+    ``manifest_row`` position); default: :func:`read_trace` on each ``trace_path`` (the
+    workflow passes :func:`fmes.store.iter_traces` with the instrument-export formats).
+    ``on_trace(row, trace)`` is called for each checked trace (conversion, storage).
     """
-    t = trace["time_s"].to_numpy()
-    current = trace["current_A"].to_numpy()
-    voltage = trace["voltage_V"].to_numpy()
-    messages: list[str] = []
+    manifest = read_manifest(manifest_path, allow_outside=allow_outside, ranges=plausible["manifest"])
+    lines = manifest.attrs.get("lines")
+    rows = manifest.assign(manifest_row=range(len(manifest)))
+    if traces is None:
+        def traces(frame: pd.DataFrame) -> Iterable[tuple[Mapping[str, Any], pd.DataFrame]]:
+            return ((row, read_trace(row["trace_path"])) for row in frame.to_dict("records"))
+    disagreements = []
+    for done, (row, trace) in enumerate(traces(rows), start=1):
+        drive = row["v_max_V"] if row["protocol"] == "iv_sweep" else row["amplitude_A"]
+        check_trace_plausibility(trace, row["protocol"], plausible, row["trace_path"], drive)
+        i = int(row["manifest_row"])
+        line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
+        disagreements += [(i, f"row {i + 1} (line {line}), trace {row['trace_path']}: {message}")
+                          for message in manifest_disagreements(trace, row, tolerance)]
+        if on_trace is not None:
+            on_trace(row, trace)
+        if progress is not None:
+            progress(done, len(manifest))
+    if disagreements:
+        listed = [message for _, message in sorted(disagreements)]
+        shown = "\n  ".join(listed[:20])
+        more = f"\n  ... and {len(listed) - 20} more" if len(listed) > 20 else ""
+        raise TraceContractError(
+            f"{manifest_path}: {len(listed)} manifest/trace disagreement(s) beyond "
+            f"traces.manifest_tolerance = {tolerance:g}; fix the manifest or the trace:\n  {shown}{more}"
+        )
+    return manifest
 
-    def off(ratio: float) -> bool:
-        return not (1.0 / factor < ratio < factor)
 
-    if row["protocol"] == "iv_sweep":
-        v_max = float(row["v_max_V"])
-        peak_v = float(np.max(np.abs(voltage)))
-        if off(peak_v / v_max):
-            if not off(float(np.max(np.abs(current))) / v_max):
-                messages.append(f"voltage_V peaks at {peak_v:.3g} but current_A near v_max_V={v_max:g}: columns swapped?")
-            else:
-                messages.append(f"voltage_V peaks at {peak_v:.3g} V, manifest v_max_V={v_max:g} V: units?")
-        expected_s = 2 * v_max / float(row["sweep_rate_V_per_s"])
-        if off((t[-1] - t[0]) / expected_s):
-            messages.append(f"trace lasts {t[-1] - t[0]:.3g} s, a 0->v_max->0 sweep {expected_s:.3g} s: time in ms?")
-    else:
-        amplitude = abs(float(row["amplitude_A"]))
-        peak_i = float(np.max(np.abs(current)))
-        if off(peak_i / amplitude):
-            if not off(float(np.max(np.abs(voltage))) / amplitude):
-                messages.append(f"current_A peaks at {peak_i:.3g} but voltage_V near amplitude_A={amplitude:g}: columns swapped?")
-            else:
-                messages.append(f"current_A peaks at {peak_i:.3g} A, manifest amplitude_A={amplitude:g} A: mA for A?")
-        else:
-            # total time spent inside pulses (left Riemann sum over samples above half amplitude)
-            on = np.abs(current[:-1]) > 0.5 * amplitude
-            on_time_s = float(np.sum(np.diff(t)[on]))
-            pulses = {"pulse": 1, "ppf": 2, "pulse_train": float(row["n_pulses"]), "ltp_ltd": 2 * float(row["n_pulses"])}[row["protocol"]]
-            expected_s = pulses * float(row["width_s"])
-            if on_time_s > 0 and off(on_time_s / expected_s):
-                messages.append(f"pulses last {on_time_s:.3g} s in total, manifest expects {expected_s:.3g} s: time in ms?")
+def working_manifest(manifest: pd.DataFrame, folder: str | os.PathLike) -> pd.DataFrame:
+    """The manifest to store in ``folder``: ``path`` relative to it, no absolute ``trace_path``.
+
+    Relative paths keep a results folder relocatable (two clean runs in two folders give the
+    same bytes); :func:`read_working_manifest` resolves them again at read time.
+    """
+    folder = Path(folder).resolve()
+    out = manifest.drop(columns=["trace_path"])
+    out["path"] = [Path(os.path.relpath(p, folder)).as_posix() for p in manifest["trace_path"]]
+    return out
+
+
+def resolve_trace_paths(paths: Iterable[str], manifest_path: str | os.PathLike) -> list[str]:
+    """Absolute trace paths from a working manifest's relative ``path`` column (each distinct
+    path resolved once: a store part is named by many rows)."""
+    base = Path(manifest_path).parent.resolve()
+    paths = list(paths)
+    resolved = {p: str((base / p).resolve()) for p in dict.fromkeys(paths)}
+    return [resolved[p] for p in paths]
+
+
+def read_working_manifest(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a manifest written by :func:`working_manifest` (already validated, so no warnings
+    and its paths may leave its folder); ``trace_path`` is resolved from ``path`` again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SuspiciousInputWarning)
+        manifest = read_manifest(path, check_files=False, allow_outside=True)
+    manifest.attrs.clear()  # line numbers of the file are of no use downstream
+    return manifest
+
+
+def check_trace_against_manifest(trace: pd.DataFrame, row: pd.Series, path: str | os.PathLike, tolerance: float = 0.1) -> list[str]:
+    """:func:`manifest_disagreements`, each also raised as a :class:`SuspiciousInputWarning`
+    naming the trace (the workflow turns them into one error; see ``scripts/validate_traces.py``)."""
+    messages = manifest_disagreements(trace, row, tolerance)
     for message in messages:
         warnings.warn(f"{path}: {message}", SuspiciousInputWarning, stacklevel=2)
     return messages

@@ -6,14 +6,25 @@ from fmes.adaptation import check_digit_sets
 ADAPTATION = config["adaptation"]
 # fail at DAG build, naming the config key, rather than inside a job
 check_digit_sets(ADAPTATION["dataset1"], ADAPTATION["dataset2"])
+
+# parse-time view for the claims stage; the adaptation itself is planned after the checkpoint
 ADAPTATION_ENABLED = ADAPTATION["train"]["state"] in device_states()
-if not ADAPTATION_ENABLED:
-    skipped_stage(
-        "adaptation (Fig 5)",
-        f"{trace_source_manifest()} has no ltp_ltd traces at adaptation.train.state = "
-        f"{ADAPTATION['train']['state']!r}",
-        stage="adaptation",
-    )
+
+
+def adaptation_plan():
+    """The adaptation's training state, planned after the device_params checkpoint (one row)."""
+    train = ADAPTATION["train"]
+    return state_plan([train["state"]], train["allow_non_ok_state"], "adaptation.train.allow_non_ok_state")
+
+
+def adaptation_tables(wildcards):
+    """results/tables/adaptation.csv if the training state is usable, else nothing (the paper
+    table then says why, from the same plan)."""
+    return ["results/tables/adaptation.csv"] if adaptation_plan()["use"].iloc[0] else []
+
+
+def adaptation_outputs(wildcards):
+    return [*rules.plot_adaptation.output] if adaptation_plan()["use"].iloc[0] else []
 
 
 rule run_adaptation:
@@ -123,5 +134,4 @@ rule plot_adaptation:
         rule_script("plot_adaptation")
 
 
-if ADAPTATION_ENABLED:
-    FINAL_OUTPUTS += [*rules.plot_adaptation.output]
+FINAL_OUTPUTS += [adaptation_outputs]

@@ -378,7 +378,9 @@ rule analyse_array:
         rule_script("analyse_array")
 
 
-rule device_params:
+# A checkpoint: the networks and the adaptation are planned from the states this table actually
+# holds (and their status), not from the manifest (workflow/rules/common.smk, state_plan).
+checkpoint device_params:
     input:
         fits=rules.analyse_ltp_ltd.output.fits,
         variability=rules.analyse_variability.output.summary,

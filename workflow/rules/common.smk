@@ -22,6 +22,12 @@ if non_finite_keys(config):
     raise WorkflowError(
         f"Error validating config file: config key(s) {non_finite_keys(config)}: expected a finite number"
     )
+# a networks section that would train nothing ends in an empty concatenation much later
+if not config["networks"]["resistances"] and not config["networks"]["ideal_baseline"]:
+    raise WorkflowError(
+        "Error validating config file: networks.resistances is empty and networks.ideal_baseline "
+        "is false: no network would be trained; give at least one state or set ideal_baseline: true"
+    )
 
 FINAL_OUTPUTS = []
 
@@ -59,9 +65,9 @@ def trace_source_manifest():
 
 
 def device_states():
-    """Resistance labels that have LTP/LTD traces, i.e. that device-constrained networks and the
-    adaptation can use. Synthetic data have them at every configured state; for raw data the
-    manifest says."""
+    """Resistance labels that have LTP/LTD traces (synthetic: every configured state; raw: as the
+    manifest says), known at parse time. The networks and the adaptation are planned after the
+    device_params checkpoint instead (state_plan); the claims stage still uses this list."""
     if config["traces"]["source"] == "synthetic":
         return list(config["resistances"])
     manifest = raw_manifest()
@@ -93,7 +99,11 @@ def raw_manifest():
     with warnings.catch_warnings():  # validate_traces reports unit suspicions in its log
         warnings.simplefilter("ignore", SuspiciousInputWarning)
         try:
-            return read_manifest(manifest, check_files=False)
+            return read_manifest(
+                manifest,
+                check_files=False,
+                allow_outside=config["traces"]["allow_paths_outside_manifest_folder"],
+            )
         except TraceContractError as err:
             raise WorkflowError(str(err))
 
@@ -173,3 +183,29 @@ def ltp_ltd_chunk_files(kind):
 
     n_chunks = len(chunk_bounds(ltp_ltd_trace_count(), STORE["chunk_traces"]))
     return [f"results/chunks/ltp_ltd_{kind}/chunk-{k:05d}.parquet" for k in range(n_chunks)]
+
+
+def state_plan(states, allow_non_ok, allow_key):
+    """fmes.planning.plan_states on the device_params checkpoint's output: which of ``states``
+    the networks/adaptation may use, with the reason for each one refused. Raises Snakemake's
+    IncompleteCheckpointException until the checkpoint has run, so jobs are planned after it."""
+    from fmes.io import read_table
+    from fmes.planning import plan_states
+
+    outputs = checkpoints.device_params.get().output
+    return plan_states(
+        read_table(outputs.params),
+        read_table(outputs.provenance, extra_labels=("column", "source", "note")),
+        states,
+        allow_non_ok=allow_non_ok,
+        allow_key=allow_key,
+    )
+
+
+def adaptation_energy_tables(wildcards):
+    """results/tables/adaptation_energy.csv when the adaptation runs (same plan), else nothing."""
+    return ["results/tables/adaptation_energy.csv"] if adaptation_plan()["use"].iloc[0] else []
+
+
+def adaptation_energy_outputs(wildcards):
+    return [*rules.adaptation_energy.output] if adaptation_plan()["use"].iloc[0] else []

@@ -2,29 +2,46 @@
 # A state is a resistance label from results/tables/device_params.csv, or "ideal" (float weights).
 
 NETWORKS = config["networks"]
-_untraced = [s for s in NETWORKS["resistances"] if s not in device_states()]
-if _untraced and config["traces"]["source"] == "synthetic":
+_unconfigured = [s for s in NETWORKS["resistances"] if s not in config["resistances"]]
+if _unconfigured and config["traces"]["source"] == "synthetic":
     # device_params.csv has rows only for the states in `resistances`: fail at parse time
     raise WorkflowError(
-        f"config networks.resistances {_untraced} are not in resistances {config['resistances']}"
+        f"config networks.resistances {_unconfigured} are not in resistances {config['resistances']}"
     )
-if _untraced:  # a user's data without LTP/LTD cycles at some states: train where the data allow
-    skipped_stage(
-        f"device networks at {_untraced}",
-        f"{trace_source_manifest()} has no ltp_ltd traces at these resistances "
-        "(device_params.csv needs them); the ideal baseline and the other states still run",
-        stage="networks",
-    )
+
+
+# Parse-time view for the claims stage (learning-rate search): the configured states that have
+# LTP/LTD traces in the manifest. The networks below are planned after the checkpoint instead.
 NET_STATES = [
-    *(["ideal"] if NETWORKS.get("ideal_baseline", True) else []),
-    *[s for s in NETWORKS["resistances"] if s not in _untraced],
+    *(["ideal"] if NETWORKS["ideal_baseline"] else []),
+    *[s for s in NETWORKS["resistances"] if s in device_states()],
 ]
-NET_RUNS = expand(
-    "results/networks/{net}/{state}/seed{seed}.csv",
-    net=NETWORKS["nets"],
-    state=NET_STATES,
-    seed=NETWORKS["seeds"],
-)
+
+
+def net_states():
+    """The states to train: "ideal" (if configured) and every configured resistance state whose
+    device parameters the analyses produced and that is ok (or allowed); the others are listed
+    with their reason in network_accuracy.csv (planned after the device_params checkpoint)."""
+    plan = state_plan(NETWORKS["resistances"], NETWORKS["allow_non_ok_states"], "networks.allow_non_ok_states")
+    return [*(["ideal"] if NETWORKS["ideal_baseline"] else []), *plan.loc[plan["use"], "state"]]
+
+
+def net_runs(wildcards):
+    return expand(
+        "results/networks/{net}/{state}/seed{seed}.csv",
+        net=NETWORKS["nets"],
+        state=net_states(),
+        seed=NETWORKS["seeds"],
+    )
+
+
+def net_figure_weights(wildcards):
+    return expand(
+        "results/networks/{net}/{state}/seed{seed}.npz",
+        net=NETWORKS["nets"],
+        state=net_states(),
+        seed=NETWORKS["figure_seed"],
+    )
 
 
 rule networks_mnist:
@@ -76,6 +93,7 @@ rule networks_train:
         update_scheme=NETWORKS["update"],
         nominal_device=config["analysis"]["nominal_device"],
         inference=config["inference"],
+        allow_non_ok=NETWORKS["allow_non_ok_states"],
     log:
         "results/logs/networks/{net}_{state}_seed{seed}.log",
     benchmark:
@@ -92,7 +110,9 @@ rule networks_train:
 
 rule networks_aggregate:
     input:
-        curves=NET_RUNS,
+        curves=net_runs,
+        device_params=rules.device_params.output.params,
+        provenance=rules.device_params.output.provenance,
         code=script_code("aggregate_networks"),
     output:
         table=report_item(
@@ -108,6 +128,9 @@ rule networks_aggregate:
         paper_accuracy=NETWORKS["paper_accuracy"],
         paper_epochs=NETWORKS["paper_epochs"],
         paper_net="mlp",
+        nets=NETWORKS["nets"],
+        resistances=NETWORKS["resistances"],
+        allow_non_ok=NETWORKS["allow_non_ok_states"],
     log:
         "results/logs/networks_aggregate.log",
     benchmark:
@@ -126,12 +149,7 @@ rule networks_figures:
     input:
         table=rules.networks_aggregate.output.table,
         curves=rules.networks_aggregate.output.curves,
-        weights=expand(
-            "results/networks/{net}/{state}/seed{seed}.npz",
-            net=NETWORKS["nets"],
-            state=NET_STATES,
-            seed=NETWORKS["figure_seed"],
-        ),
+        weights=net_figure_weights,
         code=script_code("plot_networks"),
     output:
         fig4c=report_item(
@@ -160,7 +178,6 @@ rule networks_figures:
         ),
     params:
         nets=NETWORKS["nets"],
-        states=NET_STATES,
         digit=NETWORKS["figure_digit"],
         seed=NETWORKS["figure_seed"],
     log:

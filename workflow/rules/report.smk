@@ -1,8 +1,5 @@
 # Stage: the paper-versus-reproduction table (and everything the HTML report gathers).
 
-ADAPTATION_TABLES = ["results/tables/adaptation.csv"] if ADAPTATION_ENABLED else []
-
-
 rule paper_vs_reproduced:
     input:
         targets=project_path(config["calibration"]["targets"]),
@@ -18,9 +15,11 @@ rule paper_vs_reproduced:
             "results/tables/device_params.csv",
         ],
         networks="results/tables/network_accuracy.csv",
-        adaptation=ADAPTATION_TABLES,
-        adaptation_energy=ADAPTATION_ENERGY_TABLES,
+        adaptation=adaptation_tables,
+        adaptation_energy=adaptation_energy_tables,
         robustness=ROBUSTNESS_TABLES,
+        device_params=rules.device_params.output.params,
+        provenance=rules.device_params.output.provenance,
         code=script_code("paper_vs_reproduced"),
     output:
         table=report_item(
@@ -42,6 +41,8 @@ rule paper_vs_reproduced:
     params:
         nominal_device=config["analysis"]["nominal_device"],
         skipped_stages=SKIPPED_STAGES,
+        adaptation_state=ADAPTATION["train"]["state"],
+        adaptation_allow_non_ok=ADAPTATION["train"]["allow_non_ok_state"],
     log:
         "results/logs/paper_vs_reproduced.log",
     benchmark:

@@ -2,14 +2,14 @@
 # accuracy over time since training (retention), with read noise and an output ADC. The
 # per-run inputs come from networks_train (its _pulses.csv and _inference.csv outputs).
 
-SYSTEM_RUNS = [path.removesuffix(".csv") for path in NET_RUNS]
 
 
 rule system_summary:
     input:
-        curves=NET_RUNS,
-        pulses=[f"{run}_pulses.csv" for run in SYSTEM_RUNS],
-        inference=[f"{run}_inference.csv" for run in SYSTEM_RUNS],
+        # the runs planned after the device_params checkpoint (common.smk, net_runs)
+        curves=net_runs,
+        pulses=lambda wc: [path.removesuffix(".csv") + "_pulses.csv" for path in net_runs(wc)],
+        inference=lambda wc: [path.removesuffix(".csv") + "_inference.csv" for path in net_runs(wc)],
         device_params="results/tables/device_params.csv",
         code=script_code("system_summary"),
     output:
@@ -70,9 +70,6 @@ rule system_summary:
 FINAL_OUTPUTS += [*rules.system_summary.output]
 
 
-ADAPTATION_ENERGY_TABLES = ["results/tables/adaptation_energy.csv"] if ADAPTATION_ENABLED else []
-
-
 rule adaptation_energy:
     input:
         routes=expand("results/adaptation/seed{seed}_energy.csv", seed=ADAPTATION["seeds"]),
@@ -105,8 +102,7 @@ rule adaptation_energy:
         rule_script("adaptation_energy")
 
 
-if ADAPTATION_ENABLED:
-    FINAL_OUTPUTS += [*rules.adaptation_energy.output]
+FINAL_OUTPUTS += [adaptation_energy_outputs]  # planned after the device_params checkpoint
 
 
 rule export_devices:

@@ -119,6 +119,9 @@ rule validate_traces:
         convert_to_store=config["traces"]["source"] == "raw" and stores_traces(),
         chunk_traces=STORE["chunk_traces"],
         batch_traces=STORE["batch_traces"],
+        allow_outside=config["traces"]["allow_paths_outside_manifest_folder"],
+        plausible=config["traces"]["plausible"],
+        tolerance=config["traces"]["manifest_tolerance"],
     log:
         "results/logs/validate_traces.log",
     benchmark:

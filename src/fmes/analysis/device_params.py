@@ -13,6 +13,8 @@ Columns exactly as docs/interfaces.md fixes them (:data:`DEVICE_PARAMS_COLUMNS`)
   A state without array data takes the pooled mean of the states that have it (the array is
   often measured at one resistance only); with no array data at all they are NaN. The
   provenance table returned alongside says which source each value came from.
+- ``status``/``reason``: the worst status (:func:`fmes.status.worst`) of the fit rows used and
+  their reasons, so a state built from a poor fit is never ``ok``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ import numpy as np
 import pandas as pd
 
 from fmes.contracts import DEVICE_PARAMS_COLUMNS
+from fmes.status import Status, join_reasons, worst
 from fmes.traces import parse_resistance
 
 __all__ = ["DEVICE_PARAMS_COLUMNS", "assemble_device_params"]
 
+
+
+def _reasons_of_non_ok(rows: pd.DataFrame) -> str:
+    """The reasons of the rows that are not ``ok`` (an ok row's reason is empty by contract)."""
+    if "status" not in rows or "reason" not in rows:
+        return ""
+    return join_reasons(rows.loc[rows["status"] != Status.OK, "reason"])
 
 
 def assemble_device_params(
@@ -109,6 +119,9 @@ def assemble_device_params(
                 "c2c_sigma_frac": float(ok["c2c_sigma_frac"].mean()),
                 "d2d_a_cv": a_cv,
                 "d2d_range_cv": r_cv,
+                # a parameter is only as good as the worst fit it comes from
+                "status": worst(ok["status"]).value if "status" in ok else "ok",
+                "reason": _reasons_of_non_ok(ok),
             }
         )
         fit_note = f"{src}, mean of {n} converged cycle(s)"
