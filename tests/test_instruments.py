@@ -36,10 +36,10 @@ REORDERED = ExportFormat(  # extra columns, voltage before time, current in uA
 )
 
 
-def _trace(n=40, seed=0):
+def _trace(n=40, seed=0, pulses=4):
     """A closed-form pulse response: 1 mA pulses with an exponential PSV rise and decay."""
     t = np.cumsum(np.full(n, 1e-3)) + 0.5
-    current = np.where((np.arange(n) % 10) < 3, 1e-3, 0.0)
+    current = np.where(((np.arange(n) % 10) < 3) & (np.arange(n) < 10 * pulses), 1e-3, 0.0)
     voltage = 0.05 * (1 - np.exp(-np.cumsum(current) / 3e-3)) + 1e-4 * np.random.default_rng(seed).standard_normal(n)
     return pd.DataFrame({"time_s": t, "current_A": current, "voltage_V": voltage})
 
@@ -180,7 +180,8 @@ def test_validate_traces_converts_exports_for_the_analyses(tmp_path):
 
     data = tmp_path / "data"
     data.mkdir()
-    truth = {name: _trace(seed=k) for k, name in enumerate(["pulse_500ohm_nominal_c0.csv", "pulse_8kohm_nominal_c0.csv"])}
+    # one pulse per file, as the manifest's protocol `pulse` says (validate_traces checks the count)
+    truth = {name: _trace(seed=k, pulses=1) for k, name in enumerate(["pulse_500ohm_nominal_c0.csv", "pulse_8kohm_nominal_c0.csv"])}
     for name, trace in truth.items():
         _write(trace, data / name, "european")
     channels = {ch: {"column": EUROPEAN.columns[ch], "unit": EUROPEAN.units[ch]} for ch in ("time", "current", "voltage")}
