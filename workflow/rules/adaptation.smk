@@ -11,22 +11,6 @@ check_digit_sets(ADAPTATION["dataset1"], ADAPTATION["dataset2"])
 ADAPTATION_ENABLED = ADAPTATION["train"]["state"] in device_states()
 
 
-def adaptation_plan():
-    """The adaptation's training state, planned after the device_params checkpoint (one row)."""
-    train = ADAPTATION["train"]
-    return state_plan([train["state"]], train["allow_non_ok_state"], "adaptation.train.allow_non_ok_state")
-
-
-def adaptation_tables(wildcards):
-    """results/tables/adaptation.csv if the training state is usable, else nothing (the paper
-    table then says why, from the same plan)."""
-    return ["results/tables/adaptation.csv"] if adaptation_plan()["use"].iloc[0] else []
-
-
-def adaptation_outputs(wildcards):
-    return [*rules.plot_adaptation.output] if adaptation_plan()["use"].iloc[0] else []
-
-
 rule run_adaptation:
     input:
         split="results/networks/mnist.npz",

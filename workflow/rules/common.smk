@@ -202,6 +202,51 @@ def state_plan(states, allow_non_ok, allow_key):
     )
 
 
+# --- networks and adaptation, planned after the device_params checkpoint ---
+
+
+def net_states():
+    """The states to train: "ideal" (if configured) and every configured resistance state whose
+    device parameters the analyses produced and that is ok (or allowed); the others are listed
+    with their reason in network_accuracy.csv (planned after the device_params checkpoint)."""
+    plan = state_plan(config["networks"]["resistances"], config["networks"]["allow_non_ok_states"], "networks.allow_non_ok_states")
+    return [*(["ideal"] if config["networks"]["ideal_baseline"] else []), *plan.loc[plan["use"], "state"]]
+
+
+def net_runs(wildcards):
+    return expand(
+        "results/networks/{net}/{state}/seed{seed}.csv",
+        net=config["networks"]["nets"],
+        state=net_states(),
+        seed=config["networks"]["seeds"],
+    )
+
+
+def net_figure_weights(wildcards):
+    return expand(
+        "results/networks/{net}/{state}/seed{seed}.npz",
+        net=config["networks"]["nets"],
+        state=net_states(),
+        seed=config["networks"]["figure_seed"],
+    )
+
+
+def adaptation_plan():
+    """The adaptation's training state, planned after the device_params checkpoint (one row)."""
+    train = config["adaptation"]["train"]
+    return state_plan([train["state"]], train["allow_non_ok_state"], "adaptation.train.allow_non_ok_state")
+
+
+def adaptation_tables(wildcards):
+    """results/tables/adaptation.csv if the training state is usable, else nothing (the paper
+    table then says why, from the same plan)."""
+    return ["results/tables/adaptation.csv"] if adaptation_plan()["use"].iloc[0] else []
+
+
+def adaptation_outputs(wildcards):
+    return [*rules.plot_adaptation.output] if adaptation_plan()["use"].iloc[0] else []
+
+
 def adaptation_energy_tables(wildcards):
     """results/tables/adaptation_energy.csv when the adaptation runs (same plan), else nothing."""
     return ["results/tables/adaptation_energy.csv"] if adaptation_plan()["use"].iloc[0] else []

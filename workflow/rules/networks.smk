@@ -18,32 +18,6 @@ NET_STATES = [
 ]
 
 
-def net_states():
-    """The states to train: "ideal" (if configured) and every configured resistance state whose
-    device parameters the analyses produced and that is ok (or allowed); the others are listed
-    with their reason in network_accuracy.csv (planned after the device_params checkpoint)."""
-    plan = state_plan(NETWORKS["resistances"], NETWORKS["allow_non_ok_states"], "networks.allow_non_ok_states")
-    return [*(["ideal"] if NETWORKS["ideal_baseline"] else []), *plan.loc[plan["use"], "state"]]
-
-
-def net_runs(wildcards):
-    return expand(
-        "results/networks/{net}/{state}/seed{seed}.csv",
-        net=NETWORKS["nets"],
-        state=net_states(),
-        seed=NETWORKS["seeds"],
-    )
-
-
-def net_figure_weights(wildcards):
-    return expand(
-        "results/networks/{net}/{state}/seed{seed}.npz",
-        net=NETWORKS["nets"],
-        state=net_states(),
-        seed=NETWORKS["figure_seed"],
-    )
-
-
 rule networks_mnist:
     input:
         idx=mnist_inputs,
