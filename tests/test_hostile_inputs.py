@@ -233,7 +233,7 @@ CASES = [
     Case("outside path allowed by config", path_outside("dotdot"), "clean", allow_outside=True),
     # -- smaller ones: dialects, line numbers, deliberate bounds --
     Case("semicolon separator", edit_text(PULSE, lambda t: t.replace(",", ";")), "error",
-         r"the header \(line 1\) separates columns with ';', not ','.*instrument-export column/format mapping", PULSE),
+         r"the header \(line 1\) separates columns with ';', not ','.*config traces\.export", PULSE),
     Case("semicolon and decimal comma", edit_text(PULSE, lambda t: t.replace(",", ";").replace(".", ",")), "error",
          r"';', not ',', and numbers use a decimal comma \(line 2\)", PULSE),
     Case("decimal comma between commas", edit_text(PULSE, lambda t: t.replace("e-05,", "e-05;").replace(".", ",")), "error",

@@ -138,8 +138,9 @@ def _numeric_column(frame: pd.DataFrame, column: str, file: str | os.PathLike, a
 #: Where a user whose instrument writes another CSV dialect is sent (see raw/README.md).
 _EXPORT_HINT = (
     "the contract is UTF-8, ',' between columns and '.' as decimal mark; convert the file, or "
-    "read the instrument's own export through the instrument-export column/format mapping "
-    "described in raw/README.md"
+    "declare the instrument's export format (separator, decimal, encoding, header_line, columns "
+    "and units) in config traces.export, or per manifest row via traces.export_formats and an "
+    "export_format column (raw/README.md, 'Instrument exports')"
 )
 _DECIMAL_COMMA = re.compile(r"(?:^|[;\t])\s*[+-]?\d+,\d+")
 
