@@ -6,18 +6,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.pipeline import MANIFEST_DTYPES
 from fmes.analysis.qc import TRACE_QC_COLUMNS, qc_figure, trace_qc_row
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
 from fmes.status import Status
 from fmes.store import iter_traces
+from fmes.traces import read_working_manifest
 
 snakemake = globals()["snakemake"]
 log = rule_logger("trace_qc", snakemake.log[0])
 P = snakemake.params
-manifest = pd.read_csv(snakemake.input.manifest, dtype=MANIFEST_DTYPES)
+manifest = read_working_manifest(snakemake.input.manifest)
 manifest["position"] = np.arange(len(manifest))
 log.info("trace QC of %d traces", len(manifest))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SNAKEMAKE, run_snakemake
 
-from fmes.traces import read_manifest
+from fmes.traces import read_manifest, read_working_manifest
 
 TINY = str(ROOT / "config/tiny.yaml")
 TRACE_RULES = {"calibrate_device", "synthesize_traces", "validate_traces"}
@@ -276,7 +276,7 @@ def test_raw_source_reanalysis_and_trace_edits(tmp_path):
     source = f"traces={{'source': 'raw', 'raw_manifest': '{raw / 'manifest.csv'}'}}"
     run_snakemake(work, "results/traces/manifest.csv", "--configfile", TINY, "--config", source)
     # the working manifest points at the measured files (trace_path absolute, path relative to it)
-    manifest = read_manifest(work / "results/traces/manifest.csv")
+    manifest = read_working_manifest(work / "results/traces/manifest.csv")
     assert len(manifest) == len(read_manifest(raw / "manifest.csv"))
     assert all(p.startswith(str(raw)) for p in manifest["trace_path"])
     assert not (work / "results/traces/synthetic").exists()  # the model is not needed for raw data
