@@ -116,7 +116,9 @@ def _usable(frame: pd.DataFrame, *columns: str, nominal_device: str | None = Non
     table is a 'skipped' placeholder without the needed columns (the data lacked the protocol)."""
     if any(c not in frame.columns for c in columns):
         return frame.iloc[0:0].reindex(columns=list(dict.fromkeys([*frame.columns, *columns, "resistance_label"])))
-    ok = (frame["status"].map(lambda s: s in STATUS_VALUES and Status(s).has_value)
+    # astype(bool): on an empty table map() gives an object Series, which frame[...] would take
+    # for a list of column names
+    ok = (frame["status"].map(lambda s: s in STATUS_VALUES and Status(s).has_value).astype(bool)
           if "status" in frame.columns else pd.Series(True, index=frame.index))
     if "converged" in frame.columns:
         ok &= frame["converged"].astype(str).eq("True")
