@@ -140,13 +140,17 @@ ROW = {"trace_id": "a", "path": "t.csv", "device_id": "d", "protocol": "pulse", 
        "cycle": "0", "amplitude_A": "0.001", "width_s": "0.001"}
 
 
+MANIFEST_RANGES = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]["plausible"]["manifest"]
+
+
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
         ("resistance_ohm", "8", "not kOhm"),  # 8 kOhm typed as 8
-        ("width_s", "1", None),  # 1 s is long but plausible: no warning
-        ("width_s", "5", "not ms"),  # 5 ms typed as 5
-        ("amplitude_A", "2", "not mA"),  # 2 mA typed as 2
+        ("width_s", "0.5", None),  # the bound itself is plausible (config traces.plausible.manifest)
+        ("width_s", "1", "ms written as s"),  # 1 ms typed as 1: bounds are inclusive, not "> 1"
+        ("width_s", "5", "ms written as s"),  # 5 ms typed as 5
+        ("amplitude_A", "2", "mA written as A"),  # 2 mA typed as 2
     ],
 )
 def test_unit_mistakes_in_the_manifest_are_warned_about(tmp_path, column, value, message):
@@ -154,7 +158,7 @@ def test_unit_mistakes_in_the_manifest_are_warned_about(tmp_path, column, value,
     pd.DataFrame([{**ROW, column: value}]).to_csv(tmp_path / "manifest.csv", index=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        read_manifest(tmp_path / "manifest.csv")
+        read_manifest(tmp_path / "manifest.csv", ranges=MANIFEST_RANGES)
     texts = [str(w.message) for w in caught if issubclass(w.category, SuspiciousInputWarning)]
     if message is None:
         assert texts == []
