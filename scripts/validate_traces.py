@@ -13,7 +13,8 @@ from fmes.instruments import ExportFormat, export_format_for_row
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.store import PartWriter, is_stored, iter_traces
-from fmes.traces import TRACE_COLUMNS, read_trace, validate_dataset, working_manifest
+from fmes.traces import TRACE_COLUMNS, read_trace, working_manifest
+from fmes.validation import validate_dataset
 
 snakemake = globals()["snakemake"]
 log = rule_logger("validate_traces", snakemake.log[0])

@@ -1,7 +1,7 @@
 """Valid-looking but wrong input: every case with its expected outcome class.
 
 Each case edits a fresh copy of ``raw/`` (a few dozen small files) and is run through the same
-library entry points the workflow uses (:func:`fmes.traces.validate_dataset`, the manifest
+library entry points the workflow uses (:func:`fmes.validation.validate_dataset`, the manifest
 reader, the device-parameter assembly and the network/adaptation planning). Outcome classes:
 
 - ``error``: :class:`TraceContractError` whose message names the file, the row or line, and
@@ -40,9 +40,9 @@ from fmes.traces import (
     TraceContractError,
     read_manifest,
     read_working_manifest,
-    validate_dataset,
     working_manifest,
 )
+from fmes.validation import validate_dataset
 
 CONFIG = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 PLAUSIBLE = CONFIG["traces"]["plausible"]

@@ -15,12 +15,12 @@ from fmes import synthetic
 from fmes.traces import (
     SuspiciousInputWarning,
     TraceContractError,
-    check_trace_against_manifest,
     parse_resistance,
     read_manifest,
     read_trace,
     write_dataset,
 )
+from fmes.validation import check_trace_against_manifest
 
 CELL = dev.CellParams(20.0, 12e-6, 690.0, 9.5e-3, 1e6)
 
