@@ -440,7 +440,7 @@ def test_unusable_ltp_state_is_skipped_down_to_the_paper_table(tmp_path):
     # 8000 ohm: valid by the contract and its manifest, but the PSV never moves: no LTP/LTD fit
     edit_trace("ltp_ltd_cycle_R8000", lambda f: f.assign(voltage_V=0.01 + 0 * f["voltage_V"]))(work / "raw")
     (work / "small.yaml").write_text("networks: {nets: [mlp], seeds: [0], epochs: 1, lr_search: {enabled: false},"
-                                     " robustness: {enabled: false}}\n"
+                                     " robustness: {enabled: false}, allow_non_ok_states: false}\n"
                                      "adaptation: {seeds: [0], train: {epochs: 2}, mapping: {n_images: [0, 4]}}\n")
     run_snakemake(work, "results/tables/paper_vs_reproduced.csv", "--configfile", str(ROOT / "config/tiny.yaml"),
                   str(work / "raw.yaml"), str(work / "small.yaml"))
