@@ -635,3 +635,27 @@ def run_adaptation(
     return AdaptationResult(
         table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=(X2t, y2t)
     )
+
+
+def aggregate_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sample std over seeds of both accuracies, per (method, n_images).
+
+    ``runs`` holds one row per (method, n_images, seed) with ``accuracy_dataset2`` and
+    ``accuracy_dataset1``; a single seed gets a std of 0 (no spread measured), not NaN.
+    """
+
+    def spread(values: pd.Series) -> float:
+        return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+    return (
+        runs.groupby(["method", "n_images"], sort=False)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            accuracy_dataset2_mean=("accuracy_dataset2", "mean"),
+            accuracy_dataset2_std=("accuracy_dataset2", spread),
+            accuracy_dataset1_mean=("accuracy_dataset1", "mean"),
+            accuracy_dataset1_std=("accuracy_dataset1", spread),
+        )
+        .reset_index()
+        .sort_values(["method", "n_images"], kind="stable")
+    )

@@ -1,0 +1,76 @@
+"""Results the rule scripts used to compute themselves: network and adaptation aggregation,
+the digit weight map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmes.adaptation import aggregate_seeds
+from fmes.networks import aggregate_accuracy, digit_map
+
+
+def test_digit_map_perceptron_is_the_output_column():
+    coefs = [np.arange(784 * 3, dtype=float).reshape(784, 3)]
+    image = digit_map(coefs, np.array([1, 4, 7]), 4)
+    assert image.shape == (28, 28)
+    np.testing.assert_array_equal(image.ravel(), coefs[0][:, 1])
+
+
+def test_digit_map_mlp_is_the_effective_linear_map():
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.normal(size=(784, 5)), rng.normal(size=(5, 10))
+    np.testing.assert_allclose(digit_map([w1, w2], np.arange(10), 3).ravel(), w1 @ w2[:, 3])
+    assert digit_map([rng.normal(size=(4, 2))], np.array([0, 1]), 1).shape == (4,)
+    with pytest.raises(ValueError, match="digit 5"):
+        digit_map([w1, w2], np.arange(3), 5)
+
+
+def _curves() -> pd.DataFrame:
+    rows = []
+    for net in ("mlp", "perceptron"):
+        for seed, final in ((0, 0.8), (1, 0.9)):
+            rows += [
+                {"net": net, "state": "open", "seed": seed, "epoch": 0, "test_accuracy": 0.1,
+                 "train_accuracy": 0.1},
+                {"net": net, "state": "open", "seed": seed, "epoch": 1, "test_accuracy": 0.5,
+                 "train_accuracy": 0.5},
+                {"net": net, "state": "open", "seed": seed, "epoch": 2, "test_accuracy": final,
+                 "train_accuracy": final + 0.05},
+            ]
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_accuracy_over_seeds_with_paper_value_on_its_net_only():
+    table = aggregate_accuracy(_curves(), {"open": 0.95}, "mlp", 100).set_index("net")
+    assert table.loc["mlp", "n_seeds"] == 2 and table.loc["mlp", "epochs"] == 2
+    assert table.loc["mlp", "final_test_accuracy_mean"] == pytest.approx(0.85)
+    assert table.loc["mlp", "final_test_accuracy_std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    assert table.loc["mlp", "final_train_accuracy_mean"] == pytest.approx(0.9)
+    assert table.loc["mlp", "initial_test_accuracy_mean"] == pytest.approx(0.1)
+    assert table.loc["mlp", "paper_test_accuracy"] == 0.95
+    assert table.loc["mlp", "paper_epochs"] == 100
+    assert table.loc["mlp", "difference_vs_paper"] == pytest.approx(-0.1)
+    assert np.isnan(table.loc["perceptron", "paper_test_accuracy"])
+    assert np.isnan(table.loc["perceptron", "paper_epochs"])
+
+
+def test_aggregate_seeds_mean_std_and_single_seed_spread_zero():
+    runs = pd.DataFrame({
+        "method": ["device", "device", "device", "finetune"],
+        "n_images": [8, 8, 0, 8],
+        "seed": [0, 1, 0, 0],
+        "accuracy_dataset2": [0.6, 0.8, 0.2, 0.9],
+        "accuracy_dataset1": [0.9, 0.7, 0.95, 0.5],
+    })
+    table = aggregate_seeds(runs)
+    assert list(zip(table["method"], table["n_images"], strict=True)) == [
+        ("device", 0), ("device", 8), ("finetune", 8)
+    ]
+    device8 = table.iloc[1]
+    assert device8["n_seeds"] == 2
+    assert device8["accuracy_dataset2_mean"] == pytest.approx(0.7)
+    assert device8["accuracy_dataset2_std"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
+    assert device8["accuracy_dataset1_mean"] == pytest.approx(0.8)
+    assert table.iloc[0]["accuracy_dataset2_std"] == 0.0
