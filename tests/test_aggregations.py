@@ -74,3 +74,24 @@ def test_aggregate_seeds_mean_std_and_single_seed_spread_zero():
     assert device8["accuracy_dataset2_std"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
     assert device8["accuracy_dataset1_mean"] == pytest.approx(0.8)
     assert table.iloc[0]["accuracy_dataset2_std"] == 0.0
+
+
+def test_train_retention_uses_the_configured_time_and_pulse_settings():
+    from fmes.comparison import train_retention
+
+    # three 1 ms pulses of 1 mA, then an exponential PSV decay with tau = 200 s after the last
+    step_s = 1e-4
+    pulses = np.arange(0.0, 0.03, step_s)
+    on = ((pulses % 0.01) >= 0.005) & ((pulses % 0.01) < 0.006)
+    tail = 0.03 + np.geomspace(1e-3, 300.0, 400)
+    time_s = np.concatenate([pulses, tail])
+    current_A = np.concatenate([np.where(on, 1e-3, 0.0), np.zeros(tail.size)])
+    end_s = 0.026
+    voltage_V = np.where(time_s < end_s, 0.5, 0.5 * np.exp(-(time_s - end_s) / 200.0))
+    trace = pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
+    expected = np.exp(-(100.0 - 1.0) / 200.0)
+    assert train_retention(trace, {}, 100.0) == pytest.approx(expected, rel=1e-3)
+    assert train_retention(trace, {}, 250.0) == pytest.approx(np.exp(-249.0 / 200.0), rel=1e-3)
+    assert np.isnan(train_retention(trace, {}, 1000.0))
+    with pytest.raises(TypeError):  # the settings reach the pulse detector
+        train_retention(trace, {"no_such_setting": 1.0}, 100.0)
