@@ -12,8 +12,8 @@ import time
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmes.adaptation import MappingScheme, run_adaptation
-from fmes.io import write_csv
+from fmes.adaptation import MappingScheme, device_summary, leakage_resistance_ohm, run_adaptation
+from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.rng import child_seed
@@ -61,11 +61,10 @@ def main(snakemake) -> None:
         adaptation_rows = []
         if p.adaptation_enabled:
             ad = p.adaptation
-            table = pd.read_csv(snakemake.input.device_params, dtype={"resistance_label": str})
-            leakage_ohm = ad["mapping"]["leakage_resistance_ohm"]
-            if leakage_ohm is None:  # as rule run_adaptation: the calibrated cell's leakage
-                with open(snakemake.input.cell_params) as handle:
-                    leakage_ohm = json.load(handle)["cell_params"]["leakage_resistance_ohm"]
+            table = read_table(snakemake.input.device_params)
+            with open(snakemake.input.cell_params) as handle:  # as rule run_adaptation
+                leakage_ohm = leakage_resistance_ohm(ad["mapping"]["leakage_resistance_ohm"],
+                                                     json.load(handle)["cell_params"])
             for seed in ad["seeds"]:
                 result = run_adaptation(
                     split.X_train, split.y_train, split.X_test, split.y_test, table,
@@ -76,14 +75,7 @@ def main(snakemake) -> None:
                     seed=int(child_seed(p.seed, "adaptation", seed).generate_state(1)[0]),
                     n_figure_samples=int(ad["n_figure_samples"]), update=update,
                 )
-                device = result.table[result.table["method"] == "device"].sort_values("n_images")
-                adaptation_rows.append({
-                    "variant": variant, "seed": seed,
-                    "dataset1": float(device["accuracy_dataset1"].iloc[0]),
-                    "dataset2_before": float(device["accuracy_dataset2"].iloc[0]),
-                    "dataset2_after": float(device["accuracy_dataset2"].iloc[-1]),
-                    "n_images": int(device["n_images"].iloc[-1]),
-                })
+                adaptation_rows.append({"variant": variant, "seed": seed, **device_summary(result.table)})
                 log.info("adaptation seed %d: %s (%.0f s)", seed, adaptation_rows[-1],
                          time.perf_counter() - started)
 

@@ -9,12 +9,11 @@ accuracy_dataset2, accuracy_dataset1) and an npz with weights and probabilities 
 import json
 import time
 
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmes.adaptation import MappingScheme, run_adaptation
+from fmes.adaptation import MappingScheme, leakage_resistance_ohm, run_adaptation
 from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
-from fmes.io import write_csv, write_npz
+from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.rng import child_seed
@@ -26,13 +25,9 @@ def main(snakemake) -> None:
     p = snakemake.params
 
     split = load_split(snakemake.input.split)
-    table = pd.read_csv(snakemake.input.device_params, dtype={"resistance_label": str})
-    leakage_ohm = p.mapping.get("leakage_resistance_ohm")
-    if leakage_ohm is None:
-        # the open state's point on the log R_eff axis is the calibrated cell's leakage resistance
-        with open(snakemake.input.cell_params) as handle:
-            leakage_ohm = json.load(handle)["cell_params"]["leakage_resistance_ohm"]
-    leakage_ohm = float(leakage_ohm)
+    table = read_table(snakemake.input.device_params)
+    with open(snakemake.input.cell_params) as handle:
+        leakage_ohm = leakage_resistance_ohm(p.mapping["leakage_resistance_ohm"], json.load(handle)["cell_params"])
     scheme = MappingScheme.from_config(p.mapping)
     log.info("scheme %s, leakage %.4g ohm, states %s", scheme, leakage_ohm,
              table["resistance_label"].tolist())
@@ -63,8 +58,6 @@ def main(snakemake) -> None:
     frame = result.table.assign(seed=int(wc.seed))
     write_csv(frame[["method", "n_images", "seed", "accuracy_dataset2", "accuracy_dataset1"]],
               snakemake.output.table)
-
-
     write_npz(result.arrays, snakemake.output.arrays)
 
     # energy and time: the mapping against retraining the same devices on the same images

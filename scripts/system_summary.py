@@ -5,21 +5,22 @@ import pandas as pd
 
 from fmes.analysis.pipeline import legend_label, placeholder_figure
 from fmes.energy import PulseCost, energy_to_reach, training_energy_curves
-from fmes.inference import time_within_tolerance
+from fmes.inference import accuracy_over_time, time_within_tolerance
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 
 
+def concat(paths: list[str]) -> pd.DataFrame:
+    """The per-run tables as one (ideal runs have no pulses: empty tables are left out)."""
+    frames = [read_table(path) for path in paths]
+    filled = [frame for frame in frames if len(frame)]
+    return pd.concat(filled, ignore_index=True) if filled else frames[0]
+
+
 def main(snakemake) -> None:
     log = rule_logger("system_summary", snakemake.log[0])
     inp, out, P = snakemake.input, snakemake.output, snakemake.params
-
-
-    def concat(paths):
-        frames = [pd.read_csv(x, dtype={"state": str}) for x in paths]
-        filled = [f for f in frames if len(f)]  # ideal runs have no pulses
-        return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
 
     curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
@@ -73,8 +74,7 @@ def main(snakemake) -> None:
     save_figure(fig, out.fig_training)
 
     # ---------------------------------------------------------------- over time and ADC
-    over_time = inference[(inference["kind"] == "time") & (inference["state"] != "ideal")]
-    over_time = over_time[over_time.groupby(["net", "state", "seed"])["time_s"].transform("nunique") > 1]
+    over_time = accuracy_over_time(inference)
     kept = time_within_tolerance(over_time, P.tolerance) if len(over_time) else pd.DataFrame()
     write_csv(over_time, out.over_time)
     write_csv(kept, out.kept)
@@ -89,7 +89,7 @@ def main(snakemake) -> None:
     else:
         nets = list(dict.fromkeys(over_time["net"]))
         fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
-        noise = over_time["read_noise"].astype(str).str.lower() == "true"
+        noise = over_time["read_noise"]
         shown = over_time[noise] if noise.any() else over_time
         for ax, net in zip(axes[0], nets, strict=True):
             for state in states:

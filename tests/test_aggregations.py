@@ -95,3 +95,36 @@ def test_train_retention_uses_the_configured_time_and_pulse_settings():
     assert np.isnan(train_retention(trace, {}, 1000.0))
     with pytest.raises(TypeError):  # the settings reach the pulse detector
         train_retention(trace, {"no_such_setting": 1.0}, 100.0)
+
+
+def test_accuracy_over_time_keeps_device_runs_with_a_time_grid():
+    from fmes.inference import accuracy_over_time
+
+    rows = []
+    for state, times in (("ideal", [0.0, 1.0]), ("open", [0.0, 1.0, 10.0]), ("500", [0.0])):
+        rows += [{"kind": "time", "net": "mlp", "state": state, "seed": 0, "time_s": t,
+                  "accuracy": 0.9} for t in times]
+    rows.append({"kind": "adc", "net": "mlp", "state": "open", "seed": 0, "time_s": 0.0,
+                 "accuracy": 0.8})
+    kept = accuracy_over_time(pd.DataFrame(rows))
+    assert set(kept["state"]) == {"open"}
+    assert kept["time_s"].tolist() == [0.0, 1.0, 10.0]
+    assert (kept["kind"] == "time").all()
+
+
+def test_leakage_resistance_and_device_summary():
+    from fmes.adaptation import device_summary, leakage_resistance_ohm
+
+    assert leakage_resistance_ohm(None, {"leakage_resistance_ohm": 2e6}) == 2e6
+    assert leakage_resistance_ohm(5e5, {"leakage_resistance_ohm": 2e6}) == 5e5
+    table = pd.DataFrame({
+        "method": ["finetune", "device", "device", "device"],
+        "n_images": [40, 40, 0, 8],
+        "accuracy_dataset2": [0.99, 0.7, 0.1, 0.4],
+        "accuracy_dataset1": [0.2, 0.6, 0.9, 0.8],
+    })
+    assert device_summary(table) == {
+        "dataset1": 0.9, "dataset2_before": 0.1, "dataset2_after": 0.7, "n_images": 40
+    }
+    with pytest.raises(ValueError, match="device"):
+        device_summary(table[table["method"] == "finetune"])

@@ -659,3 +659,24 @@ def aggregate_seeds(runs: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
         .sort_values(["method", "n_images"], kind="stable")
     )
+
+
+def leakage_resistance_ohm(configured: float | None, cell_params: dict) -> float:
+    """The open state's point on the log R_eff axis: ``adaptation.mapping.leakage_resistance_ohm``
+    when set, else the calibrated cell's leakage resistance (``cell_params`` as in
+    ``cell_params.json``)."""
+    return float(cell_params["leakage_resistance_ohm"] if configured is None else configured)
+
+
+def device_summary(table: pd.DataFrame) -> dict[str, float | int]:
+    """The device scheme's claims from an :class:`AdaptationResult` table: dataset1 accuracy
+    and dataset2 accuracy before mapping (fewest images) and after (most images)."""
+    device = table[table["method"] == "device"].sort_values("n_images")
+    if device.empty:
+        raise ValueError("adaptation table has no rows with method 'device'")
+    return {
+        "dataset1": float(device["accuracy_dataset1"].iloc[0]),
+        "dataset2_before": float(device["accuracy_dataset2"].iloc[0]),
+        "dataset2_after": float(device["accuracy_dataset2"].iloc[-1]),
+        "n_images": int(device["n_images"].iloc[-1]),
+    }

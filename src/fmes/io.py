@@ -27,7 +27,9 @@ LABEL_COLUMNS: tuple[str, ...] = (
     "trace_path",
 )
 #: Boolean columns of the pipeline's own tables (written by pandas as True/False).
-BOOL_COLUMNS: tuple[str, ...] = ("converged", "complete", "passed", "used", "chosen", "holds")
+BOOL_COLUMNS: tuple[str, ...] = (
+    "converged", "complete", "passed", "used", "chosen", "holds", "read_noise", "kept_whole_grid"
+)
 
 
 def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> pd.DataFrame:
