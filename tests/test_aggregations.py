@@ -128,3 +128,18 @@ def test_leakage_resistance_and_device_summary():
     }
     with pytest.raises(ValueError, match="device"):
         device_summary(table[table["method"] == "finetune"])
+
+
+def test_export_roundtrip_row_flags_a_curve_beyond_tolerance():
+    from fmes.analysis.ltp_ltd import nl_label_from_a
+    from fmes.export import roundtrip_error, roundtrip_row
+
+    row = {"resistance_label": "500", "n_pulses": 150, "a_p_pulses": 40.0, "a_d_pulses": 25.0,
+           "nl_ltp": float(nl_label_from_a(40.0 / 150)), "nl_ltd": float(nl_label_from_a(25.0 / 150)),
+           "g_min_V": -0.01, "g_max_V": 0.2, "c2c_sigma_frac": 0.01, "d2d_a_cv": 0.05, "d2d_range_cv": 0.03}
+    error = roundtrip_error(row, "neurosim")
+    assert error > 0
+    ok = roundtrip_row(row, "neurosim", tolerance_frac=error * 2)
+    assert ok["status"] == "ok" and ok["reason"] == "" and ok["max_curve_error_frac"] == error
+    bad = roundtrip_row(row, "neurosim", tolerance_frac=error / 2)
+    assert bad["status"] == "flagged" and "deviates" in bad["reason"]

@@ -21,6 +21,7 @@ from fmes.analysis.pulses import (
     detect_pulses,
     read_pulses,
 )
+from fmes.io import read_table
 from fmes.status import Status, join_reasons, worst
 from fmes.traces import legend_label, ordered_labels, parse_resistance
 
@@ -66,6 +67,17 @@ def skipped_frame(columns: list[str], reason: str, **fixed: object) -> pd.DataFr
     row = dict.fromkeys(columns, np.nan) | fixed | {"status": "skipped", "reason": reason}
     cols = list(dict.fromkeys([*columns, *fixed, "status", "reason"]))
     return pd.DataFrame([row], columns=cols)
+
+
+def read_unless_skipped(path: str) -> pd.DataFrame | None:
+    """A pipeline table (:func:`fmes.io.read_table`), or None when every row is a ``skipped``
+    placeholder (:func:`skipped_frame`, whose empty cells are not valid booleans)."""
+    header = pd.read_csv(path, nrows=0).columns
+    if "status" in header:
+        statuses = pd.read_csv(path, usecols=["status"], dtype=str, keep_default_na=False)["status"]
+        if len(statuses) and statuses.eq(Status.SKIPPED.value).all():
+            return None
+    return read_table(path)
 
 
 def placeholder_figure(title: str, reason: str):
