@@ -143,3 +143,21 @@ def test_export_roundtrip_row_flags_a_curve_beyond_tolerance():
     assert ok["status"] == "ok" and ok["reason"] == "" and ok["max_curve_error_frac"] == error
     bad = roundtrip_row(row, "neurosim", tolerance_frac=error / 2)
     assert bad["status"] == "flagged" and "deviates" in bad["reason"]
+
+
+@pytest.mark.parametrize("n_workers,n_items", [(1, 30), (2, 5), (2, 30)])
+def test_map_in_batches_serial_and_pool_agree_in_input_order(n_workers, n_items):
+    import math
+
+    from fmes.store import map_in_batches
+
+    consumed = []
+
+    def items():
+        for k in range(n_items):
+            consumed.append(k)
+            yield float(k)
+
+    result = map_in_batches(math.sqrt, items(), n_workers, batch_size=7)
+    assert result == [math.sqrt(k) for k in range(n_items)]
+    assert consumed == list(range(n_items))  # every item read once, in order
