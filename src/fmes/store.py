@@ -40,6 +40,7 @@ __all__ = [
     "is_stored",
     "iter_part",
     "iter_traces",
+    "map_in_batches",
     "part_name",
     "read_part",
     "read_results",
