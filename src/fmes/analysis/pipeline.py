@@ -92,7 +92,8 @@ def placeholder_figure(title: str, reason: str):
 
 
 def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | None, str]:
-    """Detect pulses; on a contract-level failure return (None, reason) instead of raising."""
+    """Detect pulses: (pulses, note), where the note names ignored partial pulses ("" when
+    none); on a contract-level failure (None, reason) instead of raising."""
     try:
         pulses = detect_pulses(
             trace["time_s"].to_numpy(),
@@ -103,7 +104,7 @@ def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | No
     except (NoPulsesError, PartialPulseError) as err:
         return None, str(err)
     n_partial = int((~pulses["complete"]).sum())
-    return pulses, "ok" if n_partial == 0 else f"ok ({n_partial} partial pulse(s) ignored)"
+    return pulses, "" if n_partial == 0 else f"{n_partial} partial pulse(s) ignored"
 
 
 def readout_or_reason(trace: pd.DataFrame, **pulse_kw) -> tuple[PulseReadout | None, str]:
