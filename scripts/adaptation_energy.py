@@ -3,16 +3,16 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from fmes.adaptation_energy import compare_routes
-from fmes.io import write_csv
+from fmes.adaptation_energy import compare_routes_per_seed
+from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
 
 
 def main(snakemake) -> None:
     log = rule_logger("adaptation_energy", snakemake.log[0])
-    routes = pd.concat([pd.read_csv(p) for p in snakemake.input.routes], ignore_index=True)
-    table = pd.DataFrame([compare_routes(g) | {"seed": seed} for seed, g in routes.groupby("seed")])
+    routes = pd.concat([read_table(path) for path in snakemake.input.routes], ignore_index=True)
+    table = compare_routes_per_seed(routes)
     for row in table.itertuples(index=False):
         log.info(
             "seed %d: mapping %.3g J, %.3g s -> %.3f; retraining %s %.3f after %d epochs: %.3g J, %.3g s",

@@ -17,8 +17,12 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.rng import child_seed
-from fmes.robustness import build_network, search_learning_rate, update_parameters
-from fmes.status import Status
+from fmes.robustness import (
+    build_network,
+    learning_rate_status,
+    search_learning_rate,
+    update_parameters,
+)
 from fmes.synapse import load_device_params
 
 
@@ -49,14 +53,14 @@ def main(snakemake) -> None:
                 chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
                 net.set_params(learning_rate=chosen).fit(split.X_train, split.y_train)
                 test = float(net.score(split.X_test, split.y_test))
-                edge = chosen in (min(grid), max(grid)) and len(grid) > 1
+                status, reason = learning_rate_status(chosen, grid)
                 frame = frame.assign(
                     net=net_name, state=state, epochs=int(search["epochs"]),
                     mnist_source=split.source, n_train=len(split.y_train),
                     chosen_learning_rate=chosen,
                     test_accuracy=np.where(frame["chosen"], test, np.nan),
-                    status=str(Status.FLAGGED if edge else Status.OK),
-                    reason=("the chosen rate is at the edge of networks.lr_search.grid" if edge else ""),
+                    status=status.value,
+                    reason=reason,
                 )
                 log.info("%s %s: validation %s -> rate %g, test %.4f (%.0f s)", net_name, state,
                          dict(zip(frame["learning_rate"], frame["validation_accuracy"].round(4), strict=True)),
