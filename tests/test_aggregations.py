@@ -190,3 +190,32 @@ def test_compare_routes_per_seed_one_row_each():
     assert not table.loc[0, "retraining_reached"] and table.loc[1, "retraining_reached"]
     assert table.loc[1, "energy_ratio"] == pytest.approx(1e-2)
     assert table.loc[0].to_dict() == compare_routes(routes[routes["seed"] == 0])
+
+
+def test_retention_from_readout_fits_the_decay_after_the_last_pulse():
+    from fmes.analysis._fit import QualityLimits
+    from fmes.analysis.pipeline import readout_or_reason, retention_from_readout
+
+    rng = np.random.default_rng(1)
+    step_s = 1e-4
+    pulses = np.arange(0.0, 0.03, step_s)
+    on = ((pulses % 0.01) >= 0.005) & ((pulses % 0.01) < 0.006)
+    tail = 0.03 + np.geomspace(1e-3, 300.0, 600)
+    time_s = np.concatenate([pulses, tail])
+    current_A = np.concatenate([np.where(on, 1e-3, 0.0), np.zeros(tail.size)])
+    charge = np.cumsum(np.where(time_s < 0.03, current_A, 0.0)) * 100.0  # PSV climbs during pulses
+    decay = np.where(time_s < 0.026, 1.0, np.exp(-np.clip(time_s - 0.026, 0, None) / 200.0))
+    voltage_V = charge * decay + rng.normal(0, 1e-4, time_s.size)
+    trace = pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
+    readout, why = readout_or_reason(trace)
+    assert readout is not None, why
+    result = retention_from_readout(time_s, readout, n_points=40, t_ret_s=100.0, u_inf_free=False,
+                                    limits=QualityLimits())
+    assert result.row["n_pulses"] == 3 and len(result.learning()) == 3
+    assert result.t_end_s == pytest.approx(0.026, abs=2e-4)
+    assert (result.time_after_s > 0).all() and result.time_after_s.size == result.psv_after_V.size
+    assert result.row["kww_tau_s"] == pytest.approx(200.0, rel=0.1)
+    assert result.row["status"] in {"ok", "flagged", "poor_fit"} and "note" not in result.row
+    short = retention_from_readout(time_s, readout, n_points=40, t_ret_s=1000.0, u_inf_free=False,
+                                   limits=QualityLimits())
+    assert "< t_ret_s" in short.row["note"]

@@ -8,6 +8,7 @@ is empty lives here too (:func:`skipped_frame`, :func:`placeholder_figure`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from fmes.analysis.pulses import (
     detect_pulses,
     read_pulses,
 )
+from fmes.analysis.retention import fit_retention
 from fmes.io import read_table
 from fmes.status import Status, join_reasons, worst
 from fmes.traces import legend_label, ordered_labels, parse_resistance
@@ -35,6 +37,7 @@ __all__ = [
     "protocol_rows",
     "pulses_or_status",
     "readout_or_reason",
+    "retention_from_readout",
     "skipped_frame",
     "TRACE_QC_COLUMNS",
 ]
@@ -201,3 +204,78 @@ def device_params_from_manifest(
         fits, variability, nominal_device=nominal_device, resistance_order=resistance_order
     )
     return params, provenance, fits
+
+
+@dataclass
+class RetentionReadout:
+    """One trace's forgetting analysis (see :func:`retention_from_readout`).
+
+    ``row``: ``n_pulses, status, reason``, the trace-QC columns and the fit columns of
+    :func:`fmes.analysis.retention.fit_retention`; ``pulses``: the complete pulses; ``t_end_s``:
+    the last pulse's offset; ``time_after_s``/``psv_after_V``: the cleaned PSV after it,
+    relative to the pre-stimulus rest level.
+    """
+
+    row: dict[str, object]
+    pulses: pd.DataFrame
+    t_end_s: float
+    time_after_s: np.ndarray
+    psv_after_V: np.ndarray
+
+    def learning(self) -> pd.DataFrame:
+        """Pulse number, onset, peak PSV and PSV read after each complete pulse."""
+        return pd.DataFrame({
+            "pulse_number": np.arange(1, len(self.pulses) + 1),
+            "onset_s": self.pulses["onset_s"].to_numpy(),
+            "peak_psv_V": self.pulses["peak_psv_V"].to_numpy(),
+            "psv_after_V": self.pulses["psv_after_V"].to_numpy(),
+        })
+
+
+def retention_from_readout(
+    time_s: np.ndarray,
+    readout: PulseReadout,
+    *,
+    n_points: int,
+    t_ret_s: float,
+    u_inf_free: bool,
+    limits: QualityLimits,
+) -> RetentionReadout | None:
+    """Forgetting after the last complete pulse of a read-out: Kohlrausch and two-exponential
+    fits of the cleaned PSV (:func:`fmes.analysis.retention.fit_retention`). None without a
+    complete pulse.
+
+    The row's status combines the read-out's pulse statuses with the better of the two
+    forgetting models (each keeps its own ``kww_``/``exp2_`` status: the curve is trusted if
+    one model describes it); the reason names the first pulse problem and, unless a model is
+    ``ok``, both models' reasons.
+    """
+    done = readout.pulses[readout.pulses["complete"]]
+    if done.empty:
+        return None
+    time_s = np.asarray(time_s, float)
+    t_end = float(done["offset_s"].iloc[-1])
+    after = time_s > t_end
+    t_after = time_s[after] - t_end
+    base = readout.trace_qc["pre_stimulus_level_V"]
+    u_after = readout.voltage_clean_V[after] - (base if np.isfinite(base) else 0.0)
+    fit = fit_retention(
+        t_after, u_after, n_points=n_points, t_ret_s=t_ret_s, u_inf_free=u_inf_free,
+        noise_V=readout.trace_qc["noise_V"], limits=limits,
+    )
+    if t_after.size and t_after[-1] < t_ret_s:
+        fit["note"] = f"trace ends {t_after[-1]:.3g} s after the stimulus (< t_ret_s)"
+    bad = done[done["status"] != Status.OK]
+    fit_statuses = [s for s in (fit.get("kww_status"), fit.get("exp2_status")) if s is not None]
+    best_fit = min((Status(s) for s in fit_statuses), key=lambda s: s.severity, default=Status.OK)
+    status = worst([*done["status"], best_fit])
+    reason = join_reasons([
+        *(f"read-out: {x}" for x in bad["reason"][:1]),
+        *(
+            f"{m}: {fit.get(m + '_reason', '')}"
+            for m in ("kww", "exp2")
+            if best_fit != Status.OK and fit.get(m + "_reason")
+        ),
+    ])
+    row = {"n_pulses": len(done), "status": status, "reason": reason} | trace_qc_columns(readout) | fit
+    return RetentionReadout(row, done, t_end, t_after, u_after)
