@@ -219,3 +219,21 @@ def test_retention_from_readout_fits_the_decay_after_the_last_pulse():
     short = retention_from_readout(time_s, readout, n_points=40, t_ret_s=1000.0, u_inf_free=False,
                                    limits=QualityLimits())
     assert "< t_ret_s" in short.row["note"]
+
+
+def test_single_pulse_row_reads_the_first_pulse():
+    from fmes.analysis.pipeline import TRACE_QC_COLUMNS, readout_or_reason, single_pulse_row
+
+    time_s = np.arange(0.0, 0.05, 1e-4)
+    on = (time_s >= 0.01) & (time_s < 0.011)
+    current_A = np.where(on, 1e-3, 0.0)
+    voltage_V = 0.05 + np.where(time_s >= 0.01, np.minimum(time_s - 0.01, 1e-3) * 200.0, 0.0)
+    readout, why = readout_or_reason(pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V}))
+    assert readout is not None, why
+    row = single_pulse_row(readout)
+    assert row["n_pulses_detected"] == 1
+    assert row["measured_amplitude_A"] == pytest.approx(1e-3, rel=0.01)
+    assert row["measured_width_s"] == pytest.approx(1e-3, rel=0.15)
+    assert row["psv_change_V"] == pytest.approx(row["peak_psv_V"] - row["baseline_psv_V"])
+    assert row["psv_change_V"] == pytest.approx(0.2, rel=0.1)
+    assert set(TRACE_QC_COLUMNS) <= set(row)

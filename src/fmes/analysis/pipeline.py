@@ -38,6 +38,7 @@ __all__ = [
     "pulses_or_status",
     "readout_or_reason",
     "retention_from_readout",
+    "single_pulse_row",
     "skipped_frame",
     "TRACE_QC_COLUMNS",
 ]
@@ -279,3 +280,22 @@ def retention_from_readout(
     ])
     row = {"n_pulses": len(done), "status": status, "reason": reason} | trace_qc_columns(readout) | fit
     return RetentionReadout(row, done, t_end, t_after, u_after)
+
+
+def single_pulse_row(readout: PulseReadout) -> dict[str, object]:
+    """The first pulse of a single-pulse trace (Fig 2c-e): onset, measured amplitude and width,
+    PSV before and at the peak, the PSV change, how many pulses were found, its status and
+    reason, and the trace-QC columns."""
+    pulses = readout.pulses
+    first = pulses.iloc[0]
+    return {
+        "onset_s": first["onset_s"],
+        "measured_amplitude_A": first["amplitude_A"],
+        "measured_width_s": first["width_s"],
+        "baseline_psv_V": first["baseline_psv_V"],
+        "peak_psv_V": first["peak_psv_V"],
+        "psv_change_V": first["peak_psv_V"] - first["baseline_psv_V"],
+        "n_pulses_detected": len(pulses),
+        "status": first["status"],
+        "reason": first["reason"],
+    } | trace_qc_columns(readout)
