@@ -237,3 +237,25 @@ def test_single_pulse_row_reads_the_first_pulse():
     assert row["psv_change_V"] == pytest.approx(row["peak_psv_V"] - row["baseline_psv_V"])
     assert row["psv_change_V"] == pytest.approx(0.2, rel=0.1)
     assert set(TRACE_QC_COLUMNS) <= set(row)
+
+
+def test_fit_ppf_per_state_fits_ok_readouts_in_resistance_order():
+    from fmes.analysis._fit import QualityLimits
+    from fmes.analysis.pipeline import fit_ppf_per_state
+    from fmes.analysis.ppf import fit_ppf
+
+    dt = np.geomspace(2e-3, 0.3, 8)
+    rows = []
+    for label, c1 in (("open", 0.3), ("500", 0.6)):
+        ppf = 1 + c1 * np.exp(-dt / 0.02)
+        rows += [{"resistance_label": label, "resistance_ohm": np.inf if label == "open" else 500.0,
+                  "dt_measured_s": d, "ppf": p, "ppf_noise": 1e-3, "status": "ok"} for d, p in zip(dt, ppf, strict=True)]
+    rows.append({**rows[0], "ppf": 50.0, "status": "flagged"})  # a bad read-out is left out
+    values = pd.DataFrame(rows)
+    fits = fit_ppf_per_state(values, model="single", criterion="aic", limits=QualityLimits())
+    assert fits["resistance_label"].tolist() == ["500", "open"]
+    assert fits["n_traces_excluded"].tolist() == [0, 1]
+    direct = fit_ppf(dt, 1 + 0.3 * np.exp(-dt / 0.02), model="single", criterion="aic",
+                     noise=np.full(dt.size, 1e-3), limits=QualityLimits())
+    assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(direct["tau1_s"])
+    assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(0.02, rel=0.05)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
+from fmes.analysis.ppf import fit_ppf
 from fmes.analysis.pulses import (
     NoPulsesError,
     PartialPulseError,
@@ -31,6 +32,7 @@ __all__ = [
     "MANIFEST_DTYPES",
     "analyse_ltp_ltd_trace",
     "device_params_from_manifest",
+    "fit_ppf_per_state",
     "legend_label",
     "ordered_labels",
     "placeholder_figure",
@@ -299,3 +301,23 @@ def single_pulse_row(readout: PulseReadout) -> dict[str, object]:
         "status": first["status"],
         "reason": first["reason"],
     } | trace_qc_columns(readout)
+
+
+def fit_ppf_per_state(values: pd.DataFrame, *, model: str, criterion: str, limits: QualityLimits) -> pd.DataFrame:
+    """One PPF fit (:func:`fmes.analysis.ppf.fit_ppf`) per resistance state, in resistance order,
+    on the state's ``ok`` read-outs of ``values`` (``resistance_label, resistance_ohm,
+    dt_measured_s, ppf, ppf_noise, status``); ``n_traces_excluded`` counts the others."""
+    good = values[values["status"] == Status.OK]
+    rows = []
+    for label in ordered_labels(values["resistance_label"]):
+        state = good[good["resistance_label"] == label]
+        fit = fit_ppf(
+            state["dt_measured_s"], state["ppf"], model=model, criterion=criterion,
+            noise=state["ppf_noise"].to_numpy(), limits=limits,
+        )
+        rows.append({
+            "resistance_label": label,
+            "resistance_ohm": state["resistance_ohm"].iloc[0] if len(state) else np.nan,
+            "n_traces_excluded": int((values["resistance_label"] == label).sum()) - len(state),
+        } | fit)
+    return pd.DataFrame(rows)
