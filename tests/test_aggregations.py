@@ -259,3 +259,27 @@ def test_fit_ppf_per_state_fits_ok_readouts_in_resistance_order():
                      noise=np.full(dt.size, 1e-3), limits=QualityLimits())
     assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(direct["tau1_s"])
     assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(0.02, rel=0.05)
+
+
+def test_energies_of_trace_nominal_grouping_and_edge_status():
+    from fmes.analysis.energy import energies_of_trace, summarise_energies, with_edge_status
+    from fmes.analysis.pulses import detect_pulses
+
+    time_s = np.arange(0.0, 0.05, 1e-5)
+    on = ((time_s >= 0.01) & (time_s < 0.011)) | ((time_s >= 0.03) & (time_s < 0.031))
+    current_A = np.where(on, 1e-3, 0.0)
+    voltage_V = np.where(on, 0.5, 0.1)
+    trace = pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
+    pulses = detect_pulses(time_s, current_A)
+    row = {"resistance_ohm": 500.0, "amplitude_A": 1e-3, "width_s": 1e-3}
+    energies = energies_of_trace(trace, pulses, row, edge_resolution=1.5)
+    assert len(energies) == 2
+    assert (energies["amplitude_A"] == 1e-3).all() and (energies["nominal_width_s"] == 1e-3).all()
+    assert energies["measured_amplitude_A"].to_numpy() == pytest.approx(1e-3, rel=0.01)
+    unknown = energies_of_trace(trace, pulses, row | {"amplitude_A": np.nan, "width_s": np.nan}, 1.5)
+    assert unknown["amplitude_A"].iloc[0] == pytest.approx(1e-3, rel=0.01)
+    assert unknown["nominal_width_s"].iloc[0] == pytest.approx(energies["width_s"].median())
+    summary = with_edge_status(summarise_energies(energies.assign(device_id="d"), ["amplitude_A"]))
+    assert summary["status"].tolist() == ["ok"] and summary["reason"].tolist() == [""]
+    gap = with_edge_status(summary.assign(edges_resolved_frac=0.5))
+    assert gap["status"].tolist() == ["flagged"] and "lower bound" in gap["reason"].iloc[0]
