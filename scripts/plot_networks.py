@@ -2,8 +2,8 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
+from fmes.io import read_table
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 
@@ -46,8 +46,8 @@ def main(snakemake) -> None:
     save_figure(fig, snakemake.output.fig4c)
 
     # --- Fig 4d: accuracy per state, initial vs trained; accuracy against epoch -----------------
-    table = pd.read_csv(snakemake.input.table, dtype={"state": str})
-    curves = pd.read_csv(snakemake.input.curves, dtype={"state": str})
+    table = read_table(snakemake.input.table)
+    curves = read_table(snakemake.input.curves)
     fig, axes = plt.subplots(2, len(nets), figsize=(4.2 * len(nets), 6.4), squeeze=False)
     x = np.arange(len(states))
     for c, net in enumerate(nets):

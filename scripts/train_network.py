@@ -55,7 +55,7 @@ def main(snakemake) -> None:
     if wc.net == "mlp":
         net = DeviceMLP(
             hidden_layer_sizes=tuple(p.net["hidden_layer_sizes"]),
-            activation=p.net.get("activation", "sigmoid"),
+            activation=p.net["activation"],
             **common,
         )
     else:
