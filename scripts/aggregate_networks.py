@@ -3,31 +3,54 @@
 import numpy as np
 import pandas as pd
 
-from fmes.io import read_table, write_csv
+from fmes.io import write_csv
 from fmes.logs import rule_logger
-from fmes.networks import aggregate_accuracy
 
+snakemake = globals()["snakemake"]
+log = rule_logger("networks_aggregate", snakemake.log[0])
+p = snakemake.params
 
-def main(snakemake) -> None:
-    log = rule_logger("networks_aggregate", snakemake.log[0])
-    p = snakemake.params
-    curves = pd.concat([read_table(path) for path in snakemake.input.curves], ignore_index=True)
-    write_csv(curves, snakemake.output.curves)
-    # the paper's Fig 4d values concern the 784-100-10 network after paper_epochs epochs
-    table = aggregate_accuracy(curves, dict(p.paper_accuracy), p.paper_net, int(p.paper_epochs))
-    for row in table.itertuples(index=False):
-        log.info(
-            "%s %s: %.4f +- %.4f after %d epochs (initial %.4f)%s",
-            row.net,
-            row.state,
-            row.final_test_accuracy_mean,
-            row.final_test_accuracy_std,
-            row.epochs,
-            row.initial_test_accuracy_mean,
-            "" if np.isnan(row.paper_test_accuracy) else f"; paper {row.paper_test_accuracy:.2f}",
+curves = pd.concat(
+    [pd.read_csv(path, dtype={"state": str}) for path in snakemake.input.curves], ignore_index=True
+)
+write_csv(curves, snakemake.output.curves)
+
+last_epoch = curves.groupby(["net", "state", "seed"])["epoch"].transform("max")
+final = curves[curves["epoch"] == last_epoch]
+initial = curves[curves["epoch"] == 0]
+keys = ["net", "state"]
+table = (
+    final.groupby(keys, sort=False)
+    .agg(
+        n_seeds=("seed", "nunique"),
+        epochs=("epoch", "max"),
+        final_test_accuracy_mean=("test_accuracy", "mean"),
+        final_test_accuracy_std=("test_accuracy", "std"),
+        final_train_accuracy_mean=("train_accuracy", "mean"),
+    )
+    .join(
+        initial.groupby(keys, sort=False).agg(
+            initial_test_accuracy_mean=("test_accuracy", "mean"),
+            initial_test_accuracy_std=("test_accuracy", "std"),
         )
-    write_csv(table, snakemake.output.table)
-
-
-if __name__ == "__main__":
-    main(globals()["snakemake"])  # injected by Snakemake's script: directive
+    )
+    .reset_index()
+)
+# the paper's Fig 4d values concern the 784-100-10 network after paper_epochs epochs
+paper = {str(k): float(v) for k, v in dict(p.paper_accuracy).items()}
+is_paper_net = table["net"] == p.paper_net
+table["paper_test_accuracy"] = np.where(is_paper_net, table["state"].map(paper), np.nan)
+table["paper_epochs"] = np.where(table["paper_test_accuracy"].notna(), int(p.paper_epochs), np.nan)
+table["difference_vs_paper"] = table["final_test_accuracy_mean"] - table["paper_test_accuracy"]
+for row in table.itertuples(index=False):
+    log.info(
+        "%s %s: %.4f +- %.4f after %d epochs (initial %.4f)%s",
+        row.net,
+        row.state,
+        row.final_test_accuracy_mean,
+        row.final_test_accuracy_std,
+        row.epochs,
+        row.initial_test_accuracy_mean,
+        "" if np.isnan(row.paper_test_accuracy) else f"; paper {row.paper_test_accuracy:.2f}",
+    )
+write_csv(table, snakemake.output.table)

@@ -42,8 +42,6 @@ rule paper_vs_reproduced:
     params:
         nominal_device=config["analysis"]["nominal_device"],
         skipped_stages=SKIPPED_STAGES,
-        pulses=config["analysis"]["pulses"],
-        t_ret_s=config["analysis"]["retention"]["t_ret_s"],
     log:
         "results/logs/paper_vs_reproduced.log",
     benchmark:
