@@ -72,21 +72,9 @@ def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     A killed rule therefore never leaves a half-written output that a later run could take
     for a finished one (rename is atomic on POSIX within one filesystem).
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    # mkstemp creates the file with mode 0600; give the output the mode a plain open() would
-    # (0666 minus the umask), so results stay readable by the group on shared/cluster filesystems
-    os.chmod(tmp_name, 0o666 & ~_umask())
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    return Path(path)
 
 
 def _umask() -> int:
@@ -169,6 +157,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    # mkstemp creates the file with mode 0600; give the output the mode a plain open() would
+    # (0666 minus the umask), so results stay readable by the group on shared/cluster filesystems
     os.chmod(tmp_name, 0o666 & ~_umask())
     tmp = Path(tmp_name)
     try:
