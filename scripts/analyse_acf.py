@@ -54,11 +54,7 @@ for r in rows.itertuples(index=False):
         n_grid=P.acf["n_grid"],
         max_lag_frac=P.acf["max_lag_frac"],
     )
-    records.append(
-        rec
-        | res
-        | {"reason": res["status"], "status": "ok" if np.isfinite(res["acf_std"]) else "failed"}
-    )
+    records.append(rec | res)
 if records:
     tab = pd.DataFrame(records)
 else:

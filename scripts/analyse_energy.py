@@ -4,7 +4,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.energy import pulse_energies, state_pulse_costs, summarise_energies
+from fmes.analysis.energy import (
+    energies_of_trace,
+    state_pulse_costs,
+    summarise_energies,
+    with_edge_status,
+)
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,
@@ -36,18 +41,7 @@ for row, trace in iter_traces(rows):  # CSV or trace-store rows, each file read 
     if pulses is None:
         failures.append(f"{r.trace_id}: {status}")
         continue
-    e = pulse_energies(
-        trace["time_s"].to_numpy(),
-        trace["current_A"].to_numpy(),
-        trace["voltage_V"].to_numpy(),
-        pulses,
-        float(r.resistance_ohm),
-        edge_resolution=P.energy["edge_resolution"],
-        nominal_width_s=float(r.width_s) if np.isfinite(r.width_s) else None,
-    ).rename(columns={"amplitude_A": "measured_amplitude_A"})
-    # the protocol's nominal amplitude/width group the pulses (measured values when absent)
-    e["amplitude_A"] = r.amplitude_A if np.isfinite(r.amplitude_A) else e["measured_amplitude_A"].abs().median()
-    e["nominal_width_s"] = r.width_s if np.isfinite(r.width_s) else e["width_s"].median()
+    e = energies_of_trace(trace, pulses, row, P.energy["edge_resolution"])
     frames.append(e.assign(trace_id=r.trace_id, **{k: getattr(r, k) for k in META}))
 for msg in failures:
     log.warning("no pulses: %s", msg)
@@ -55,15 +49,7 @@ for msg in failures:
 KEYS = ["protocol", "resistance_label", "resistance_ohm", "polarity", "amplitude_A", "nominal_width_s"]
 if frames:
     per_pulse = pd.concat(frames, ignore_index=True)
-    table = summarise_energies(per_pulse, KEYS).rename(columns={"nominal_width_s": "width_s"})
-    partial = table["edges_resolved_frac"] < 1
-    table["status"] = np.where(partial, "flagged", "ok")
-    table["reason"] = np.where(
-        partial,
-        "an edge falls in a long sampling gap: those pulses are integrated over their sampled "
-        "part only (energy is a lower bound)",
-        "",
-    )
+    table = with_edge_status(summarise_energies(per_pulse, KEYS).rename(columns={"nominal_width_s": "width_s"}))
     costs = state_pulse_costs(per_pulse, P.nominal_device)
 else:
     table = skipped_frame(KEYS, "no current-driven pulse traces in the manifest")

@@ -5,9 +5,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import fit_ppf, ppf_double, ppf_from_pulses, ppf_single
+from fmes.analysis import ppf_double, ppf_from_pulses, ppf_single
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
+    fit_ppf_per_state,
     legend_label,
     ordered_labels,
     placeholder_figure,
@@ -50,32 +51,14 @@ for k, r in enumerate(rows.itertuples(index=False), start=1):
     if k % 25 == 0:
         log.info("ppf traces: %d/%d", k, len(rows))
 
-fit_rows = []
 if records:
     values = pd.DataFrame(records)
     good = values[values["status"] == Status.OK]
     labels = ordered_labels(values["resistance_label"])
-    for lab in labels:
-        s = good[good["resistance_label"] == lab]
-        fit = fit_ppf(
-            s["dt_measured_s"],
-            s["ppf"],
-            model=P.ppf["model"],
-            criterion=P.ppf["criterion"],
-            noise=s["ppf_noise"].to_numpy(),
-            limits=QualityLimits(**P.fit_quality),
-        )
-        n_all = int((values["resistance_label"] == lab).sum())
-        fit_rows.append(
-            {
-                "resistance_label": lab,
-                "resistance_ohm": s["resistance_ohm"].iloc[0] if len(s) else np.nan,
-                "n_traces_excluded": n_all - len(s),  # read-outs not ok
-            }
-            | fit
-        )
-        log.info("PPF fit %s ohm: %s, %s", lab, fit["model"], fit["reason"])
-    fits = pd.DataFrame(fit_rows)
+    fits = fit_ppf_per_state(values, model=P.ppf["model"], criterion=P.ppf["criterion"],
+                             limits=QualityLimits(**P.fit_quality))
+    for fit in fits.itertuples(index=False):
+        log.info("PPF fit %s ohm: %s, %s", fit.resistance_label, fit.model, fit.reason)
 else:
     reason = "no 'ppf' traces in the manifest"
     values = skipped_frame(

@@ -11,8 +11,8 @@ from fmes.analysis.pipeline import (
     placeholder_figure,
     protocol_rows,
     readout_or_reason,
+    single_pulse_row,
     skipped_frame,
-    trace_qc_columns,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
@@ -46,21 +46,9 @@ for k, r in enumerate(rows.itertuples(index=False), start=1):
     if readout is None:
         records.append(rec | {"status": Status.FAILED, "reason": why})
         continue
-    pulses = readout.pulses
-    p = pulses.iloc[0]
-    rec |= {
-        "onset_s": p["onset_s"],
-        "measured_amplitude_A": p["amplitude_A"],
-        "measured_width_s": p["width_s"],
-        "baseline_psv_V": p["baseline_psv_V"],
-        "peak_psv_V": p["peak_psv_V"],
-        "psv_change_V": p["peak_psv_V"] - p["baseline_psv_V"],
-        "n_pulses_detected": len(pulses),
-        "status": p["status"],
-        "reason": p["reason"],
-    } | trace_qc_columns(readout)
+    rec |= single_pulse_row(readout)
     records.append(rec)
-    traces[r.trace_id] = (tr, p["onset_s"])
+    traces[r.trace_id] = (tr, rec["onset_s"])
     if k % 20 == 0:
         log.info("pulse traces: %d/%d", k, len(rows))
 cols = [

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import fit_retention, kohlrausch
+from fmes.analysis import kohlrausch
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
     legend_label,
@@ -13,14 +13,14 @@ from fmes.analysis.pipeline import (
     placeholder_figure,
     protocol_rows,
     readout_or_reason,
+    retention_from_readout,
     skipped_frame,
-    trace_qc_columns,
 )
 from fmes.analysis.retention import two_exponential
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.status import Status, join_reasons, worst
+from fmes.status import Status
 from fmes.traces import read_trace, read_working_manifest
 
 snakemake = globals()["snakemake"]
@@ -52,62 +52,21 @@ for r in pd.concat([train_rows, pulse_rows]).itertuples(index=False):
         "resistance_label": r.resistance_label,
         "resistance_ohm": r.resistance_ohm,
     }
-    if pulses is None or not pulses["complete"].any():
+    result = None if readout is None else retention_from_readout(
+        tr["time_s"].to_numpy(), readout, n_points=R["n_points"], t_ret_s=R["t_ret_s"],
+        u_inf_free=R["u_inf_free"], limits=QualityLimits(**P.fit_quality),
+    )
+    if result is None:
         records.append(rec | {"status": Status.FAILED, "reason": why or "no complete pulse"})
         continue
-    done = pulses[pulses["complete"]]
-    t_end = float(done["offset_s"].iloc[-1])
-    after = tr["time_s"].to_numpy() > t_end
-    t_after = tr["time_s"].to_numpy()[after] - t_end
-    # Cleaned PSV (skew, glitches, mains, drift) relative to the pre-stimulus rest level.
-    base = readout.trace_qc["pre_stimulus_level_V"]
-    u_after = readout.voltage_clean_V[after] - (base if np.isfinite(base) else 0.0)
-    fit = fit_retention(
-        t_after,
-        u_after,
-        n_points=R["n_points"],
-        t_ret_s=R["t_ret_s"],
-        u_inf_free=R["u_inf_free"],
-        noise_V=readout.trace_qc["noise_V"],
-        limits=QualityLimits(**P.fit_quality),
-    )
-    if t_after.size and t_after[-1] < R["t_ret_s"]:
-        fit["note"] = f"trace ends {t_after[-1]:.3g} s after the stimulus (< t_ret_s)"
-    # The row's status: its read-out and the better of the two forgetting models (each model
-    # keeps its own kww_/exp2_ status; the curve itself is trusted if one describes it).
-    bad = done[done["status"] != Status.OK]
-    fits_ok = [s for s in (fit.get("kww_status"), fit.get("exp2_status")) if s is not None]
-    best_fit = min((Status(s) for s in fits_ok), key=lambda s: s.severity, default=Status.OK)
-    status = worst([*done["status"], best_fit])
-    reason = join_reasons(
-        [
-            *(f"read-out: {x}" for x in bad["reason"][:1]),
-            *(
-                f"{m}: {fit.get(m + '_reason', '')}"
-                for m in ("kww", "exp2")
-                if best_fit != Status.OK and fit.get(m + "_reason")
-            ),
-        ]
-    )
-    records.append(
-        rec
-        | {"n_pulses": len(done), "status": status, "reason": reason}
-        | trace_qc_columns(readout)
-        | fit
-    )
-    curves[r.trace_id] = (tr, pulses, t_end, t_after, u_after)
+    fit = result.row
+    records.append(rec | result.row)
+    curves[r.trace_id] = (tr, pulses, result.t_end_s, result.time_after_s, result.psv_after_V)
     if r.protocol == "pulse_train":
         learning.append(
-            pd.DataFrame(
-                {
-                    "trace_id": r.trace_id,
-                    "resistance_label": r.resistance_label,
-                    "pulse_number": np.arange(1, len(done) + 1),
-                    "onset_s": done["onset_s"].to_numpy(),
-                    "peak_psv_V": done["peak_psv_V"].to_numpy(),
-                    "psv_after_V": done["psv_after_V"].to_numpy(),
-                }
-            )
+            result.learning().assign(trace_id=r.trace_id, resistance_label=r.resistance_label)[
+                ["trace_id", "resistance_label", "pulse_number", "onset_s", "peak_psv_V", "psv_after_V"]
+            ]
         )
     log.info(
         "%s: kww tau=%.4g s beta=%.3g (%s)",

@@ -6,107 +6,121 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis import METRICS, ecdf, grid_position, variability_summary, with_derived_metrics
-from fmes.analysis.pipeline import legend_label, ordered_labels, placeholder_figure, skipped_frame
+from fmes.analysis.pipeline import (
+    legend_label,
+    ordered_labels,
+    placeholder_figure,
+    read_unless_skipped,
+    skipped_frame,
+)
+from fmes.analysis.variability import usable_cycles
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
+from fmes.status import Status
 
-snakemake = globals()["snakemake"]
-log = rule_logger("analyse_variability", snakemake.log[0])
-out = snakemake.output
-P = snakemake.params
-fits = pd.read_csv(snakemake.input.fits, dtype={"resistance_label": str, "device_id": str})
-usable = "converged" in fits and fits["converged"].astype(str).str.lower().eq("true").any()
-if usable:
-    fits["converged"] = fits["converged"].astype(str).str.lower().eq("true")
-    summary = variability_summary(fits, nominal_device=P.nominal_device)
-    per_cycle = with_derived_metrics(fits[fits["converged"]])
-    metrics = [m for m in P.variability["cdf_metrics"] if m in per_cycle]
-    cdf = pd.concat(
-        [
-            ecdf(per_cycle[per_cycle["resistance_label"] == lab][m]).assign(
-                resistance_label=lab, metric=m
-            )
-            for lab in ordered_labels(per_cycle["resistance_label"])
-            for m in metrics
-        ],
-        ignore_index=True,
-    )
-    keep = ["resistance_label", "device_id", "cycle", *[m for m in METRICS if m in per_cycle]]
-    endurance = per_cycle[keep].sort_values(["resistance_label", "device_id", "cycle"])
-    log.info(
-        "variability over %d converged cycles, %d devices",
-        len(per_cycle),
-        per_cycle["device_id"].nunique(),
-    )
-else:
-    reason = "no converged LTP/LTD fit (see ltp_ltd_fits.csv)"
-    summary = skipped_frame(["resistance_label", "metric", "kind", "cv"], reason)
-    cdf = skipped_frame(["resistance_label", "metric", "value", "cumulative_probability"], reason)
-    endurance = skipped_frame(["resistance_label", "device_id", "cycle"], reason)
-write_csv(summary, out.summary)
-write_csv(cdf, out.cdf)
-write_csv(endurance, out.endurance)
 
-if not usable:
-    save_figure(placeholder_figure("endurance", "no converged LTP/LTD fits"), out.figS10)
-    save_figure(placeholder_figure("variability", "no converged LTP/LTD fits"), out.figS11)
-else:
-    labels = ordered_labels(per_cycle["resistance_label"])
-    colors = resistance_colors(labels)
-    show = ["g_max_V", "g_min_V", "a_p_pulses", "a_d_pulses"]
-    fig, axes = plt.subplots(2, 2, figsize=(8, 5.5), sharex=True)
-    for ax, m in zip(axes.ravel(), show, strict=True):
-        for lab in labels:
-            s = per_cycle[per_cycle["resistance_label"] == lab]
-            dev = s["device_id"].mode().iloc[0]  # the device with the most cycles shown
-            s = (
-                s[s["device_id"] == dev]
-                if (s["device_id"] == P.nominal_device).sum() < 2
-                else s[s["device_id"] == P.nominal_device]
-            )
-            ax.plot(s["cycle"], s[m], "o-", ms=3, color=colors[lab], label=legend_label(lab))
-        ax.set_ylabel(METRICS[m])
-        ax.set_xlabel("cycle index")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle("endurance: LTP/LTD metrics against cycle")
-    save_figure(fig, out.figS10)
-
-    hm = P.variability["heatmap_metric"]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for m, ax in zip(["range_V", "a_p_pulses"], axes[:2], strict=True):
-        s = cdf[cdf["metric"] == m]
-        for lab in labels:
-            c = s[s["resistance_label"] == lab]
-            ax.step(
-                c["value"],
-                c["cumulative_probability"],
-                where="post",
-                color=colors[lab],
-                label=legend_label(lab),
-            )
-        ax.set_xlabel(METRICS[m])
-        ax.set_ylabel("cumulative probability (1)")
-        if m.startswith("a_"):  # A spans decades between states (open: nearly linear)
-            ax.set_xscale("log")
-    axes[0].legend(fontsize=7)
-    pos = per_cycle["device_id"].map(grid_position)
-    grid = per_cycle[pos.notna()].assign(row=pos[pos.notna()].str[0], col=pos[pos.notna()].str[1])
-    ax = axes[2]
-    if grid.empty:
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no array devices (ids r<row>c<col>)", ha="center")
+def main(snakemake) -> None:
+    log = rule_logger("analyse_variability", snakemake.log[0])
+    out = snakemake.output
+    P = snakemake.params
+    fits = read_unless_skipped(snakemake.input.fits)
+    usable = fits is not None and bool(usable_cycles(fits).any())
+    if usable:
+        summary = variability_summary(fits, nominal_device=P.nominal_device)
+        per_cycle = with_derived_metrics(fits[usable_cycles(fits)])
+        metrics = [m for m in P.variability["cdf_metrics"] if m in per_cycle]
+        cdf = pd.concat(
+            [
+                ecdf(per_cycle[per_cycle["resistance_label"] == lab][m]).assign(
+                    resistance_label=lab, metric=m, status=Status.OK.value, reason=""
+                )
+                for lab in ordered_labels(per_cycle["resistance_label"])
+                for m in metrics
+            ],
+            ignore_index=True,
+        )
+        # each cycle keeps its fit's status (ok or flagged) and reason
+        keep = ["resistance_label", "device_id", "cycle", *[m for m in METRICS if m in per_cycle], "status", "reason"]
+        endurance = per_cycle[keep].sort_values(["resistance_label", "device_id", "cycle"])
+        log.info(
+            "variability over %d usable cycles (%d poor fits left out), %d devices",
+            len(per_cycle),
+            int((fits["status"] == Status.POOR_FIT).sum()),
+            per_cycle["device_id"].nunique(),
+        )
     else:
-        lab_map = grid["resistance_label"].value_counts().index[0]
-        g = grid[grid["resistance_label"] == lab_map].groupby(["row", "col"])[hm].mean()
-        mat = g.unstack("col")
-        im = ax.imshow(mat.to_numpy(), cmap="viridis", origin="upper")
-        ax.grid(False)
-        ax.set_xticks(np.arange(mat.shape[1]), mat.columns)
-        ax.set_yticks(np.arange(mat.shape[0]), mat.index)
-        ax.set_xlabel("array column")
-        ax.set_ylabel("array row")
-        ax.set_title(f"{lab_map} Ω: mean over cycles")
-        fig.colorbar(im, ax=ax, label=METRICS[hm])
-    save_figure(fig, out.figS11)
-log.info("done")
+        reason = "no usable LTP/LTD fit: none converged without a poor fit (see ltp_ltd_fits.csv)"
+        summary = skipped_frame(["resistance_label", "metric", "kind", "cv"], reason)
+        cdf = skipped_frame(["resistance_label", "metric", "value", "cumulative_probability"], reason)
+        endurance = skipped_frame(["resistance_label", "device_id", "cycle"], reason)
+    write_csv(summary, out.summary)
+    write_csv(cdf, out.cdf)
+    write_csv(endurance, out.endurance)
+
+    if not usable:
+        save_figure(placeholder_figure("endurance", reason), out.figS10)
+        save_figure(placeholder_figure("variability", reason), out.figS11)
+    else:
+        labels = ordered_labels(per_cycle["resistance_label"])
+        colors = resistance_colors(labels)
+        show = ["g_max_V", "g_min_V", "a_p_pulses", "a_d_pulses"]
+        fig, axes = plt.subplots(2, 2, figsize=(8, 5.5), sharex=True)
+        for ax, m in zip(axes.ravel(), show, strict=True):
+            for lab in labels:
+                s = per_cycle[per_cycle["resistance_label"] == lab]
+                dev = s["device_id"].mode().iloc[0]  # the device with the most cycles shown
+                s = (
+                    s[s["device_id"] == dev]
+                    if (s["device_id"] == P.nominal_device).sum() < 2
+                    else s[s["device_id"] == P.nominal_device]
+                )
+                ax.plot(s["cycle"], s[m], "o-", ms=3, color=colors[lab], label=legend_label(lab))
+            ax.set_ylabel(METRICS[m])
+            ax.set_xlabel("cycle index")
+        axes[0, 0].legend(fontsize=7)
+        fig.suptitle("endurance: LTP/LTD metrics against cycle")
+        save_figure(fig, out.figS10)
+
+        hm = P.variability["heatmap_metric"]
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+        for m, ax in zip(["range_V", "a_p_pulses"], axes[:2], strict=True):
+            s = cdf[cdf["metric"] == m]
+            for lab in labels:
+                c = s[s["resistance_label"] == lab]
+                ax.step(
+                    c["value"],
+                    c["cumulative_probability"],
+                    where="post",
+                    color=colors[lab],
+                    label=legend_label(lab),
+                )
+            ax.set_xlabel(METRICS[m])
+            ax.set_ylabel("cumulative probability (1)")
+            if m.startswith("a_"):  # A spans decades between states (open: nearly linear)
+                ax.set_xscale("log")
+        axes[0].legend(fontsize=7)
+        pos = per_cycle["device_id"].map(grid_position)
+        grid = per_cycle[pos.notna()].assign(row=pos[pos.notna()].str[0], col=pos[pos.notna()].str[1])
+        ax = axes[2]
+        if grid.empty:
+            ax.axis("off")
+            ax.text(0.5, 0.5, "no array devices (ids r<row>c<col>)", ha="center")
+        else:
+            lab_map = grid["resistance_label"].value_counts().index[0]
+            g = grid[grid["resistance_label"] == lab_map].groupby(["row", "col"])[hm].mean()
+            mat = g.unstack("col")
+            im = ax.imshow(mat.to_numpy(), cmap="viridis", origin="upper")
+            ax.grid(False)
+            ax.set_xticks(np.arange(mat.shape[1]), mat.columns)
+            ax.set_yticks(np.arange(mat.shape[0]), mat.index)
+            ax.set_xlabel("array column")
+            ax.set_ylabel("array row")
+            ax.set_title(f"{lab_map} Ω: mean over cycles")
+            fig.colorbar(im, ax=ax, label=METRICS[hm])
+        save_figure(fig, out.figS11)
+    log.info("done")
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -5,29 +5,34 @@ from fmes.io import write_csv, write_json
 from fmes.logs import rule_logger
 from fmes.plotting import calibration_figure, save_figure
 
-snakemake = globals()["snakemake"]  # injected by Snakemake
-log = rule_logger("calibrate_device", snakemake.log[0])
-cfg = snakemake.params
-initial = device.CellParams.from_mapping(cfg.device)
-targets = calibration.load_targets(snakemake.input.targets)
-free = cfg.calibration["free"] if cfg.calibration["enabled"] else []
-log.info("calibrating %s against %d targets", free or "nothing (disabled)", len(targets))
-result = calibration.calibrate(
-    initial, free, targets, cfg.protocols, cfg.calibration["check_resistances"], cfg.calibration["bounds_factor"]
-)
-log.info("fit success=%s (%s)", result.success, result.message)
-for row in result.table.itertuples():
-    log.info("%-32s paper=%-10.4g model=%-10.4g passed=%s", row.target_id, row.paper_value, row.model_value, row.passed)
-write_json(
-    {
-        "cell_params": {k: float(v) for k, v in result.params.as_dict().items()},
-        "fitted": free,
-        "success": result.success,
-        "message": result.message,
-        "stderr_rel": result.stderr_rel,
-        "chisqr": result.chisqr,
-    },
-    snakemake.output.params,
-)
-write_csv(result.table, snakemake.output.table)
-save_figure(calibration_figure(result.params, result.table, cfg.protocols), snakemake.output.figure)
+
+def main(snakemake) -> None:
+    log = rule_logger("calibrate_device", snakemake.log[0])
+    cfg = snakemake.params
+    initial = device.CellParams.from_mapping(cfg.device)
+    targets = calibration.load_targets(snakemake.input.targets)
+    free = cfg.calibration["free"] if cfg.calibration["enabled"] else []
+    log.info("calibrating %s against %d targets", free or "nothing (disabled)", len(targets))
+    result = calibration.calibrate(
+        initial, free, targets, cfg.protocols, cfg.calibration["check_resistances"], cfg.calibration["bounds_factor"]
+    )
+    log.info("fit success=%s (%s)", result.success, result.message)
+    for row in result.table.itertuples():
+        log.info("%-32s paper=%-10.4g model=%-10.4g passed=%s", row.target_id, row.paper_value, row.model_value, row.passed)
+    write_json(
+        {
+            "cell_params": {k: float(v) for k, v in result.params.as_dict().items()},
+            "fitted": free,
+            "success": result.success,
+            "message": result.message,
+            "stderr_rel": result.stderr_rel,
+            "chisqr": result.chisqr,
+        },
+        snakemake.output.params,
+    )
+    write_csv(result.table, snakemake.output.table)
+    save_figure(calibration_figure(result.params, result.table, cfg.protocols), snakemake.output.figure)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

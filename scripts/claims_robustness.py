@@ -13,23 +13,28 @@ from fmes.logs import rule_logger
 from fmes.plotting import save_figure
 from fmes.robustness import claim_values, robustness_figure, robustness_table
 
-snakemake = globals()["snakemake"]
-log = rule_logger("claims_robustness", snakemake.log[0])
-inp = snakemake.input
 
-networks = pd.concat([read_table(path) for path in inp.networks], ignore_index=True)
-adaptation = (pd.concat([read_table(path) for path in inp.adaptation], ignore_index=True)
-              if inp.adaptation else None)
-if adaptation is not None and adaptation.empty:
-    adaptation = None
-learning_rates = pd.concat([read_table(path) for path in inp.lr_search], ignore_index=True)
+def main(snakemake) -> None:
+    log = rule_logger("claims_robustness", snakemake.log[0])
+    inp = snakemake.input
 
-values = claim_values(networks, adaptation)
-table = robustness_table(values, load_targets(inp.targets))
-table["epochs"] = int(networks["epochs"].iloc[0])
-table["mnist_source"] = str(networks["mnist_source"].iloc[0])
-for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(index=False):
-    log.info("%-30s %s", claim_id, verdict)
-write_csv(table, snakemake.output.table)
-write_csv(learning_rates, snakemake.output.learning_rates)
-save_figure(robustness_figure(table), snakemake.output.figure)
+    networks = pd.concat([read_table(path) for path in inp.networks], ignore_index=True)
+    adaptation = (pd.concat([read_table(path) for path in inp.adaptation], ignore_index=True)
+                  if inp.adaptation else None)
+    if adaptation is not None and adaptation.empty:
+        adaptation = None
+    learning_rates = pd.concat([read_table(path) for path in inp.lr_search], ignore_index=True)
+
+    values = claim_values(networks, adaptation)
+    table = robustness_table(values, load_targets(inp.targets))
+    table["epochs"] = int(networks["epochs"].iloc[0])
+    table["mnist_source"] = str(networks["mnist_source"].iloc[0])
+    for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(index=False):
+        log.info("%-30s %s", claim_id, verdict)
+    write_csv(table, snakemake.output.table)
+    write_csv(learning_rates, snakemake.output.learning_rates)
+    save_figure(robustness_figure(table), snakemake.output.figure)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -12,84 +12,81 @@ import time
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmes.adaptation import MappingScheme, run_adaptation
-from fmes.io import write_csv
+from fmes.adaptation import MappingScheme, device_summary, leakage_resistance_ohm, run_adaptation
+from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.rng import child_seed
 from fmes.robustness import build_network, parse_variant, search_learning_rate, update_parameters
 from fmes.synapse import load_device_params
 
-snakemake = globals()["snakemake"]
-variant = snakemake.wildcards.variant
-log = rule_logger(f"claims_variant.{variant}", snakemake.log[0])
-p = snakemake.params
 
-split = load_split(snakemake.input.split)
-specs = load_device_params(snakemake.input.device_params)
-mapping, pulse_rule = parse_variant(variant)
-update = update_parameters({**p.update_scheme, "mapping": mapping, "pulse_rule": pulse_rule}, specs)
-log.info("variant %s: %s", variant, update)
-robust = p.robustness
-started = time.perf_counter()
-searches, runs = [], []
-with threadpool_limits(snakemake.threads):
-    for state in robust["states"]:
-        # the same random_state per (net, seed) as the networks stage: states and variants
-        # differ only through their devices and update scheme
-        seeds = {s: int(child_seed(p.seed, "networks", "mlp", s).generate_state(1)[0])
-                 for s in robust["seeds"]}
-        first = seeds[robust["seeds"][0]]
-        net = build_network("mlp", p.mlp, specs[state], epochs=int(p.lr_search["epochs"]),
-                            batch_size=int(p.batch_size), w_max=float(p.w_max),
-                            random_state=first, update_params=update)
-        frame = search_learning_rate(net, split.X_train, split.y_train, p.lr_search["grid"]["mlp"],
-                                     float(p.lr_search["validation_fraction"]), first)
-        rate = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
-        searches.append(frame.assign(variant=variant, state=state))
-        for seed, random_state in seeds.items():
-            net.set_params(learning_rate=rate, max_iter=int(robust["epochs"]),
-                           random_state=random_state)
-            net.fit(split.X_train, split.y_train)
-            runs.append({"variant": variant, "state": state, "seed": seed, "learning_rate": rate,
-                         "epochs": int(robust["epochs"]), "mnist_source": split.source,
-                         "test_accuracy": float(net.score(split.X_test, split.y_test))})
-            log.info("%s seed %d: rate %g, test %.4f (%.0f s)", state, seed, rate,
-                     runs[-1]["test_accuracy"], time.perf_counter() - started)
+def main(snakemake) -> None:
+    variant = snakemake.wildcards.variant
+    log = rule_logger(f"claims_variant.{variant}", snakemake.log[0])
+    p = snakemake.params
 
-    adaptation_rows = []
-    if p.adaptation_enabled:
-        ad = p.adaptation
-        table = pd.read_csv(snakemake.input.device_params, dtype={"resistance_label": str})
-        leakage_ohm = ad["mapping"]["leakage_resistance_ohm"]
-        if leakage_ohm is None:  # as rule run_adaptation: the calibrated cell's leakage
-            with open(snakemake.input.cell_params) as handle:
-                leakage_ohm = json.load(handle)["cell_params"]["leakage_resistance_ohm"]
-        for seed in ad["seeds"]:
-            result = run_adaptation(
-                split.X_train, split.y_train, split.X_test, split.y_test, table,
-                ad["dataset1"], ad["dataset2"], train_state=str(ad["train"]["state"]),
-                train=ad["train"], scheme=MappingScheme.from_config(ad["mapping"]),
-                n_images=ad["mapping"]["n_images"], finetune=ad["finetune"],
-                leakage_resistance_ohm=float(leakage_ohm),
-                seed=int(child_seed(p.seed, "adaptation", seed).generate_state(1)[0]),
-                n_figure_samples=int(ad["n_figure_samples"]), update=update,
-            )
-            device = result.table[result.table["method"] == "device"].sort_values("n_images")
-            adaptation_rows.append({
-                "variant": variant, "seed": seed,
-                "dataset1": float(device["accuracy_dataset1"].iloc[0]),
-                "dataset2_before": float(device["accuracy_dataset2"].iloc[0]),
-                "dataset2_after": float(device["accuracy_dataset2"].iloc[-1]),
-                "n_images": int(device["n_images"].iloc[-1]),
-            })
-            log.info("adaptation seed %d: %s (%.0f s)", seed, adaptation_rows[-1],
-                     time.perf_counter() - started)
+    split = load_split(snakemake.input.split)
+    specs = load_device_params(snakemake.input.device_params)
+    mapping, pulse_rule = parse_variant(variant)
+    update = update_parameters({**p.update_scheme, "mapping": mapping, "pulse_rule": pulse_rule}, specs)
+    log.info("variant %s: %s", variant, update)
+    robust = p.robustness
+    started = time.perf_counter()
+    searches, runs = [], []
+    with threadpool_limits(snakemake.threads):
+        for state in robust["states"]:
+            # the same random_state per (net, seed) as the networks stage: states and variants
+            # differ only through their devices and update scheme
+            seeds = {s: int(child_seed(p.seed, "networks", "mlp", s).generate_state(1)[0])
+                     for s in robust["seeds"]}
+            first = seeds[robust["seeds"][0]]
+            net = build_network("mlp", p.mlp, specs[state], epochs=int(p.lr_search["epochs"]),
+                                batch_size=int(p.batch_size), w_max=float(p.w_max),
+                                random_state=first, update_params=update)
+            frame = search_learning_rate(net, split.X_train, split.y_train, p.lr_search["grid"]["mlp"],
+                                         float(p.lr_search["validation_fraction"]), first)
+            rate = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
+            searches.append(frame.assign(variant=variant, state=state))
+            for seed, random_state in seeds.items():
+                net.set_params(learning_rate=rate, max_iter=int(robust["epochs"]),
+                               random_state=random_state)
+                net.fit(split.X_train, split.y_train)
+                runs.append({"variant": variant, "state": state, "seed": seed, "learning_rate": rate,
+                             "epochs": int(robust["epochs"]), "mnist_source": split.source,
+                             "test_accuracy": float(net.score(split.X_test, split.y_test))})
+                log.info("%s seed %d: rate %g, test %.4f (%.0f s)", state, seed, rate,
+                         runs[-1]["test_accuracy"], time.perf_counter() - started)
 
-lr = pd.concat(searches, ignore_index=True)
-write_csv(lr[["variant", "state", "learning_rate", "validation_accuracy", "chosen"]],
-          snakemake.output.lr_search)
-write_csv(pd.DataFrame(runs), snakemake.output.networks)
-write_csv(pd.DataFrame(adaptation_rows, columns=["variant", "seed", "dataset1", "dataset2_before",
-                                                 "dataset2_after", "n_images"]),
-          snakemake.output.adaptation)
+        adaptation_rows = []
+        if p.adaptation_enabled:
+            ad = p.adaptation
+            table = read_table(snakemake.input.device_params)
+            with open(snakemake.input.cell_params) as handle:  # as rule run_adaptation
+                leakage_ohm = leakage_resistance_ohm(ad["mapping"]["leakage_resistance_ohm"],
+                                                     json.load(handle)["cell_params"])
+            for seed in ad["seeds"]:
+                result = run_adaptation(
+                    split.X_train, split.y_train, split.X_test, split.y_test, table,
+                    ad["dataset1"], ad["dataset2"], train_state=str(ad["train"]["state"]),
+                    train=ad["train"], scheme=MappingScheme.from_config(ad["mapping"]),
+                    n_images=ad["mapping"]["n_images"], finetune=ad["finetune"],
+                    leakage_resistance_ohm=float(leakage_ohm),
+                    seed=int(child_seed(p.seed, "adaptation", seed).generate_state(1)[0]),
+                    n_figure_samples=int(ad["n_figure_samples"]), update=update,
+                )
+                adaptation_rows.append({"variant": variant, "seed": seed, **device_summary(result.table)})
+                log.info("adaptation seed %d: %s (%.0f s)", seed, adaptation_rows[-1],
+                         time.perf_counter() - started)
+
+    lr = pd.concat(searches, ignore_index=True)
+    write_csv(lr[["variant", "state", "learning_rate", "validation_accuracy", "chosen"]],
+              snakemake.output.lr_search)
+    write_csv(pd.DataFrame(runs), snakemake.output.networks)
+    write_csv(pd.DataFrame(adaptation_rows, columns=["variant", "seed", "dataset1", "dataset2_before",
+                                                     "dataset2_after", "n_images"]),
+              snakemake.output.adaptation)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -2,28 +2,34 @@
 (a row group per batch of devices, so memory holds one batch)."""
 
 import json
+from collections.abc import Iterable, Iterator
 
 from fmes import device, synthetic
 from fmes.logs import rule_logger
 from fmes.store import write_part
 
-snakemake = globals()["snakemake"]
-log = rule_logger("synthesize_array_chunk", snakemake.log[0])
-p = snakemake.params
-cell = device.CellParams.from_mapping(json.loads(open(snakemake.input.params).read())["cell_params"])
-index = int(snakemake.wildcards.chunk)
-batches = synthetic.iter_array_chunk(
-    cell, p.variability, p.ltp_ltd, synthetic.Noise(**p.noise), p.seed, p.chunk_traces, index, p.batch_traces
-)
-n_traces = 0
 
-
-def counted():
-    global n_traces
+def store_batches(batches: Iterable, counter: list[int]) -> Iterator:
+    """The chunk's batches as store rows (one shared time axis per trace); adds the number of
+    traces to ``counter[0]`` as they pass."""
     for ids, time_s, current_A, voltage_V in batches:
-        n_traces += len(ids)
+        counter[0] += len(ids)
         yield ids, [time_s] * len(ids), current_A, voltage_V
 
 
-write_part(counted(), snakemake.output.part)
-log.info("chunk %d: %d traces written to %s", index, n_traces, snakemake.output.part)
+def main(snakemake) -> None:
+    log = rule_logger("synthesize_array_chunk", snakemake.log[0])
+    p = snakemake.params
+    with open(snakemake.input.params) as handle:
+        cell = device.CellParams.from_mapping(json.load(handle)["cell_params"])
+    index = int(snakemake.wildcards.chunk)
+    batches = synthetic.iter_array_chunk(
+        cell, p.variability, p.ltp_ltd, synthetic.Noise(**p.noise), p.seed, p.chunk_traces, index, p.batch_traces
+    )
+    n_traces = [0]
+    write_part(store_batches(batches, n_traces), snakemake.output.part)
+    log.info("chunk %d: %d traces written to %s", index, n_traces[0], snakemake.output.part)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -5,126 +5,131 @@ import pandas as pd
 
 from fmes.analysis.pipeline import legend_label, placeholder_figure
 from fmes.energy import PulseCost, energy_to_reach, training_energy_curves
-from fmes.inference import time_within_tolerance
+from fmes.inference import accuracy_over_time, time_within_tolerance
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 
-snakemake = globals()["snakemake"]
-log = rule_logger("system_summary", snakemake.log[0])
-inp, out, P = snakemake.input, snakemake.output, snakemake.params
 
-
-def concat(paths):
-    frames = [pd.read_csv(x, dtype={"state": str}) for x in paths]
-    filled = [f for f in frames if len(f)]  # ideal runs have no pulses
+def concat(paths: list[str]) -> pd.DataFrame:
+    """The per-run tables as one (ideal runs have no pulses: empty tables are left out)."""
+    frames = [read_table(path) for path in paths]
+    filled = [frame for frame in frames if len(frame)]
     return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
 
-curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
-params = read_table(inp.device_params)
-costs = {}
-for row in params.to_dict("records"):
-    try:
-        costs[str(row["resistance_label"])] = PulseCost.from_row(row)
-    except ValueError as err:
-        log.warning("no training energy: %s", err)
+def main(snakemake) -> None:
+    log = rule_logger("system_summary", snakemake.log[0])
+    inp, out, P = snakemake.input, snakemake.output, snakemake.params
 
-# ---------------------------------------------------------------- training energy
-training = training_energy_curves(curves, pulses, costs)
-summary = energy_to_reach(training, P.tolerance) if len(training) else pd.DataFrame()
-write_csv(training, out.training)
-write_csv(summary, out.training_summary)
-for row in summary.itertuples(index=False):
-    log.info(
-        "%s %s seed %s: %.4f after %d epochs, %.3g J (%d pulses); within %.2g of it at epoch %d: %.3g J",
-        row.net, row.state, row.seed, row.final_test_accuracy, row.epochs, row.total_energy_J,
-        row.total_pulses, P.tolerance, row.epoch_reached, row.energy_to_reach_J,
-    )
-states = [s for s in dict.fromkeys(curves["state"]) if s != "ideal"]
-colors = resistance_colors(states)
-if training.empty:
-    fig = placeholder_figure("Accuracy vs training energy", "no state has per-pulse energies")
-else:
-    nets = list(dict.fromkeys(training["net"]))
-    fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
+
+    curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
+    params = read_table(inp.device_params)
+    costs = {}
+    for row in params.to_dict("records"):
+        try:
+            costs[str(row["resistance_label"])] = PulseCost.from_row(row)
+        except ValueError as err:
+            log.warning("no training energy: %s", err)
+
+    # ---------------------------------------------------------------- training energy
+    training = training_energy_curves(curves, pulses, costs)
+    summary = energy_to_reach(training, P.tolerance) if len(training) else pd.DataFrame()
+    write_csv(training, out.training)
+    write_csv(summary, out.training_summary)
+    for row in summary.itertuples(index=False):
+        log.info(
+            "%s %s seed %s: %.4f after %d epochs, %.3g J (%d pulses); within %.2g of it at epoch %d: %.3g J",
+            row.net, row.state, row.seed, row.final_test_accuracy, row.epochs, row.total_energy_J,
+            row.total_pulses, P.tolerance, row.epoch_reached, row.energy_to_reach_J,
+        )
+    states = [s for s in dict.fromkeys(curves["state"]) if s != "ideal"]
+    colors = resistance_colors(states)
+    if training.empty:
+        fig = placeholder_figure("Accuracy vs training energy", "no state has per-pulse energies")
+    else:
+        nets = list(dict.fromkeys(training["net"]))
+        fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
+        for ax, net in zip(axes[0], nets, strict=True):
+            for state in states:
+                g = training[(training["net"] == net) & (training["state"] == state)]
+                if g.empty:
+                    continue
+                m = g.groupby("epoch")[["cumulative_energy_J", "test_accuracy"]].mean()
+                sd = g.groupby("epoch")["test_accuracy"].std().fillna(0)
+                x = m["cumulative_energy_J"].to_numpy() * 1e3
+                shown = x > 0  # log axis: epochs after the first pulse
+                if not shown.any():
+                    log.warning("%s %s: no programming pulse during training", net, state)
+                    continue
+                ax.errorbar(x[shown], m["test_accuracy"].to_numpy()[shown] * 100,
+                            yerr=sd.to_numpy()[shown] * 100, marker="o", ms=3, color=colors[state],
+                            label=legend_label(state))
+            ax.set_xscale("log")
+            ax.set_xlabel("cumulative training energy (mJ)")
+            ax.set_ylabel("test accuracy (%)")
+            ax.set_title(net)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+    save_figure(fig, out.fig_training)
+
+    # ---------------------------------------------------------------- over time and ADC
+    over_time = accuracy_over_time(inference)
+    kept = time_within_tolerance(over_time, P.tolerance) if len(over_time) else pd.DataFrame()
+    write_csv(over_time, out.over_time)
+    write_csv(kept, out.kept)
+    for row in kept.itertuples(index=False):
+        log.info(
+            "%s %s (read noise %s): trained %.4f, within %.2g until %.3g s%s",
+            row.net, row.state, row.read_noise, row.trained_accuracy, P.tolerance, row.kept_until_s,
+            " (whole grid)" if row.kept_whole_grid else "",
+        )
+    if over_time.empty:
+        fig = placeholder_figure("Accuracy vs time since training", "no state has a retention model")
+    else:
+        nets = list(dict.fromkeys(over_time["net"]))
+        fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
+        noise = over_time["read_noise"]
+        shown = over_time[noise] if noise.any() else over_time
+        for ax, net in zip(axes[0], nets, strict=True):
+            for state in states:
+                g = shown[(shown["net"] == net) & (shown["state"] == state) & (shown["time_s"] > 0)]
+                if g.empty:
+                    continue
+                for _, s in g.groupby("seed"):
+                    ax.plot(s["time_s"], s["accuracy"] * 100, color=colors[state], alpha=0.25, lw=0.8)
+                m = g.groupby("time_s")["accuracy"].mean()
+                ax.plot(m.index, m * 100, "o-", ms=3, color=colors[state], label=legend_label(state))
+            ax.set_xscale("log")
+            ax.set_xlabel("time since training (s)")
+            ax.set_ylabel("test accuracy (%)")
+            ax.set_title(f"{net}{' (with read noise)' if noise.any() else ''}")
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+    save_figure(fig, out.fig_time)
+
+    adc = inference[inference["kind"] == "adc"]
+    write_csv(adc, out.adc)
+    nets = list(dict.fromkeys(adc["net"]))
+    fig, axes = plt.subplots(1, max(1, len(nets)), figsize=(5.5 * max(1, len(nets)), 4), squeeze=False)
+    all_colors = resistance_colors(states) | {"ideal": "black"}
     for ax, net in zip(axes[0], nets, strict=True):
-        for state in states:
-            g = training[(training["net"] == net) & (training["state"] == state)]
-            if g.empty:
+        for state in dict.fromkeys(adc["state"]):
+            g = adc[(adc["net"] == net) & (adc["state"] == state)]
+            bits = g[g["adc_bits"].notna()].groupby("adc_bits")["accuracy"].agg(["mean", "std"]).fillna(0)
+            if bits.empty:
                 continue
-            m = g.groupby("epoch")[["cumulative_energy_J", "test_accuracy"]].mean()
-            sd = g.groupby("epoch")["test_accuracy"].std().fillna(0)
-            x = m["cumulative_energy_J"].to_numpy() * 1e3
-            shown = x > 0  # log axis: epochs after the first pulse
-            if not shown.any():
-                log.warning("%s %s: no programming pulse during training", net, state)
-                continue
-            ax.errorbar(x[shown], m["test_accuracy"].to_numpy()[shown] * 100,
-                        yerr=sd.to_numpy()[shown] * 100, marker="o", ms=3, color=colors[state],
-                        label=legend_label(state))
-        ax.set_xscale("log")
-        ax.set_xlabel("cumulative training energy (mJ)")
+            ax.errorbar(bits.index, bits["mean"] * 100, yerr=bits["std"] * 100, marker="o", ms=3,
+                        color=all_colors[state], label=legend_label(state) if state != "ideal" else "ideal")
+            full = g[g["adc_bits"].isna()]["accuracy"].mean()
+            ax.axhline(full * 100, color=all_colors[state], ls=":", lw=0.8)
+        ax.set_xlabel("output ADC resolution (bits)")
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(net)
+        ax.set_title(f"{net} (dotted: no ADC)")
         ax.legend(fontsize=8)
     fig.tight_layout()
-save_figure(fig, out.fig_training)
+    save_figure(fig, out.fig_adc)
 
-# ---------------------------------------------------------------- over time and ADC
-over_time = inference[(inference["kind"] == "time") & (inference["state"] != "ideal")]
-over_time = over_time[over_time.groupby(["net", "state", "seed"])["time_s"].transform("nunique") > 1]
-kept = time_within_tolerance(over_time, P.tolerance) if len(over_time) else pd.DataFrame()
-write_csv(over_time, out.over_time)
-write_csv(kept, out.kept)
-for row in kept.itertuples(index=False):
-    log.info(
-        "%s %s (read noise %s): trained %.4f, within %.2g until %.3g s%s",
-        row.net, row.state, row.read_noise, row.trained_accuracy, P.tolerance, row.kept_until_s,
-        " (whole grid)" if row.kept_whole_grid else "",
-    )
-if over_time.empty:
-    fig = placeholder_figure("Accuracy vs time since training", "no state has a retention model")
-else:
-    nets = list(dict.fromkeys(over_time["net"]))
-    fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
-    noise = over_time["read_noise"].astype(str).str.lower() == "true"
-    shown = over_time[noise] if noise.any() else over_time
-    for ax, net in zip(axes[0], nets, strict=True):
-        for state in states:
-            g = shown[(shown["net"] == net) & (shown["state"] == state) & (shown["time_s"] > 0)]
-            if g.empty:
-                continue
-            for _, s in g.groupby("seed"):
-                ax.plot(s["time_s"], s["accuracy"] * 100, color=colors[state], alpha=0.25, lw=0.8)
-            m = g.groupby("time_s")["accuracy"].mean()
-            ax.plot(m.index, m * 100, "o-", ms=3, color=colors[state], label=legend_label(state))
-        ax.set_xscale("log")
-        ax.set_xlabel("time since training (s)")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{net}{' (with read noise)' if noise.any() else ''}")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-save_figure(fig, out.fig_time)
 
-adc = inference[inference["kind"] == "adc"]
-write_csv(adc, out.adc)
-nets = list(dict.fromkeys(adc["net"]))
-fig, axes = plt.subplots(1, max(1, len(nets)), figsize=(5.5 * max(1, len(nets)), 4), squeeze=False)
-all_colors = resistance_colors(states) | {"ideal": "black"}
-for ax, net in zip(axes[0], nets, strict=True):
-    for state in dict.fromkeys(adc["state"]):
-        g = adc[(adc["net"] == net) & (adc["state"] == state)]
-        bits = g[g["adc_bits"].notna()].groupby("adc_bits")["accuracy"].agg(["mean", "std"]).fillna(0)
-        if bits.empty:
-            continue
-        ax.errorbar(bits.index, bits["mean"] * 100, yerr=bits["std"] * 100, marker="o", ms=3,
-                    color=all_colors[state], label=legend_label(state) if state != "ideal" else "ideal")
-        full = g[g["adc_bits"].isna()]["accuracy"].mean()
-        ax.axhline(full * 100, color=all_colors[state], ls=":", lw=0.8)
-    ax.set_xlabel("output ADC resolution (bits)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{net} (dotted: no ADC)")
-    ax.legend(fontsize=8)
-fig.tight_layout()
-save_figure(fig, out.fig_adc)
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

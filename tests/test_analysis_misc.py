@@ -44,8 +44,13 @@ def test_acf_metric_monotone_in_relaxation_time():
     ]
     assert np.all(np.diff(vals) > 0), vals
     out = acf_memory_metric(t, np.ones_like(t), 1.0, window_s=0.5)
-    assert np.isnan(out["acf_std"]) and "constant" in out["status"]
-    assert "truncated" in acf_memory_metric(t, t, 1.5, window_s=1.0)["status"]
+    assert np.isnan(out["acf_std"]) and out["status"] == "failed" and "constant" in out["reason"]
+    truncated = acf_memory_metric(t, t, 1.5, window_s=1.0)
+    assert truncated["status"] == "flagged" and "truncated" in truncated["reason"]
+    padded = acf_memory_metric(t, t, 0.2, window_s=0.5)  # starts before the trace: by design
+    assert padded["status"] == "ok" and padded["reason"] == "" and "padded" in padded["window_note"]
+    empty = acf_memory_metric(t, t, 3.0, window_s=0.1, pre_s=0.5)
+    assert empty["status"] == "failed" and "empty window" in empty["reason"]
 
 
 def test_full_rc_trace_ltp_ltd_recovers_tau_over_period():

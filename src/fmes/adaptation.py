@@ -635,3 +635,48 @@ def run_adaptation(
     return AdaptationResult(
         table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=(X2t, y2t)
     )
+
+
+def aggregate_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sample std over seeds of both accuracies, per (method, n_images).
+
+    ``runs`` holds one row per (method, n_images, seed) with ``accuracy_dataset2`` and
+    ``accuracy_dataset1``; a single seed gets a std of 0 (no spread measured), not NaN.
+    """
+
+    def spread(values: pd.Series) -> float:
+        return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+    return (
+        runs.groupby(["method", "n_images"], sort=False)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            accuracy_dataset2_mean=("accuracy_dataset2", "mean"),
+            accuracy_dataset2_std=("accuracy_dataset2", spread),
+            accuracy_dataset1_mean=("accuracy_dataset1", "mean"),
+            accuracy_dataset1_std=("accuracy_dataset1", spread),
+        )
+        .reset_index()
+        .sort_values(["method", "n_images"], kind="stable")
+    )
+
+
+def leakage_resistance_ohm(configured: float | None, cell_params: dict) -> float:
+    """The open state's point on the log R_eff axis: ``adaptation.mapping.leakage_resistance_ohm``
+    when set, else the calibrated cell's leakage resistance (``cell_params`` as in
+    ``cell_params.json``)."""
+    return float(cell_params["leakage_resistance_ohm"] if configured is None else configured)
+
+
+def device_summary(table: pd.DataFrame) -> dict[str, float | int]:
+    """The device scheme's claims from an :class:`AdaptationResult` table: dataset1 accuracy
+    and dataset2 accuracy before mapping (fewest images) and after (most images)."""
+    device = table[table["method"] == "device"].sort_values("n_images")
+    if device.empty:
+        raise ValueError("adaptation table has no rows with method 'device'")
+    return {
+        "dataset1": float(device["accuracy_dataset1"].iloc[0]),
+        "dataset2_before": float(device["accuracy_dataset2"].iloc[0]),
+        "dataset2_after": float(device["accuracy_dataset2"].iloc[-1]),
+        "n_images": int(device["n_images"].iloc[-1]),
+    }

@@ -151,3 +151,8 @@ def compare_routes(routes: pd.DataFrame) -> dict:
         "energy_ratio": float(mapping["energy_J"] / target["energy_J"]) if target["energy_J"] > 0 else np.inf,
         "time_ratio": float(mapping["time_s"] / target["time_s"]) if target["time_s"] > 0 else np.inf,
     }
+
+
+def compare_routes_per_seed(routes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_routes` for every ``seed`` of a routes table, one row per seed."""
+    return pd.DataFrame([compare_routes(group) | {"seed": seed} for seed, group in routes.groupby("seed")])

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from fmes.analysis.pulses import detect_pulses
 from fmes.calibration import evaluate_target, is_monotone
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
 from fmes.traces import ordered_labels
@@ -149,6 +150,20 @@ def selected_rows(frame: pd.DataFrame, select: Mapping[str, object]) -> pd.DataF
         else:
             mask &= np.isclose(frame[column].to_numpy(dtype=float), float(wanted))
     return frame[mask]
+
+
+def train_retention(trace: pd.DataFrame, pulse_settings: dict, t_ret_s: float) -> float:
+    """Retention after a pulse train, straight from its trace (Fig 3g): the PSV ``t_ret_s``
+    after the last pulse's offset over the PSV 1 s after it (:func:`retention_after_settling`).
+
+    ``trace`` has ``time_s``, ``current_A`` and ``voltage_V``; the pulses are found with the
+    run's own ``pulse_settings`` (``analysis.pulses``). NaN when the trace ends too early.
+    """
+    time_s = trace["time_s"].to_numpy()
+    pulses = detect_pulses(time_s, trace["current_A"].to_numpy(), **pulse_settings)
+    return retention_after_settling(
+        time_s, trace["voltage_V"].to_numpy(), float(pulses["offset_s"].iloc[-1]), t_ret_s=t_ret_s
+    )
 
 
 def claims_from_analyses(

@@ -230,3 +230,18 @@ def aihwkit_devices(device_params: pd.DataFrame, source: str) -> dict[str, Any]:
     keyed by resistance label, with ``source`` naming the table they came from."""
     devices = {str(row["resistance_label"]): aihwkit_softbounds(row) for row in device_params.to_dict("records")}
     return {"source": source, "devices": devices}
+
+
+def roundtrip_row(row: Mapping[str, Any], tool: str, tolerance_frac: float) -> dict[str, Any]:
+    """One row of the round-trip table: the largest deviation of ``tool``'s exported curve from
+    the fitted one (fraction of the range), ``ok`` within ``tolerance_frac``, else ``flagged``."""
+    error = roundtrip_error(row, tool)
+    ok = bool(np.isfinite(error) and error <= tolerance_frac)
+    return {
+        "resistance_label": str(row["resistance_label"]),
+        "tool": tool,
+        "max_curve_error_frac": error,
+        "tolerance_frac": tolerance_frac,
+        "status": "ok" if ok else "flagged",
+        "reason": "" if ok else f"exported curve deviates by {error:.3g} of the range (> {tolerance_frac:g})",
+    }

@@ -245,6 +245,15 @@ def inference_sweep(
     return pd.DataFrame(rows)
 
 
+def accuracy_over_time(inference: pd.DataFrame) -> pd.DataFrame:
+    """The ``kind = time`` rows of :func:`inference_sweep` tables of device networks whose
+    state has a retention model: runs evaluated at more than one time (a run without a model
+    has t = 0 only, and the float baseline ``state = ideal`` never decays)."""
+    over_time = inference[(inference["kind"] == "time") & (inference["state"] != "ideal")]
+    n_times = over_time.groupby(["net", "state", "seed"])["time_s"].transform("nunique")
+    return over_time[n_times > 1]
+
+
 def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """Per (net, state, read_noise): the trained accuracy (t = 0, mean over seeds) and the
     longest grid time up to which the seed-mean accuracy stays within ``tolerance`` of it

@@ -29,7 +29,9 @@ LABEL_COLUMNS: tuple[str, ...] = (
     "trace_path",
 )
 #: Boolean columns of the pipeline's own tables (written by pandas as True/False).
-BOOL_COLUMNS: tuple[str, ...] = ("converged", "complete", "passed", "used", "chosen", "holds")
+BOOL_COLUMNS: tuple[str, ...] = (
+    "converged", "complete", "passed", "used", "chosen", "holds", "read_noise", "kept_whole_grid"
+)
 
 
 def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -72,22 +74,9 @@ def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     A killed rule therefore never leaves a half-written output that a later run could take
     for a finished one (rename is atomic on POSIX within one filesystem).
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    # mkstemp creates the file with mode 0600; give the output the mode a plain open() would
-    # (0666 minus the umask), so results stay readable by the group on shared/cluster filesystems
-    os.chmod(tmp_name, 0o666 & ~_umask())
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    return Path(path)
 
 
 def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
@@ -182,8 +171,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     the other ``write_*`` helpers do in one call."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    # mkstemp creates the file with mode 0600; give the output the mode a plain open() would
+    # (0666 minus the umask), so results stay readable by the group on shared/cluster filesystems
     os.chmod(tmp_name, 0o666 & ~_umask())
     tmp = Path(tmp_name)
     try:

@@ -567,3 +567,59 @@ def train_with_curve(
         if on_epoch is not None:
             on_epoch(epoch, row["train_loss"], row["train_accuracy"], row["test_accuracy"])
     return net, pd.DataFrame(rows)
+
+
+def digit_map(coefs: list[np.ndarray], classes: np.ndarray, digit: int) -> np.ndarray:
+    """The weights from the inputs into output class ``digit``, as a 28x28 map for MNIST.
+
+    For a perceptron these are the weights of that output column; for an MLP the effective
+    linear map ``W1 @ ... @ W_last[:, digit]`` (activations ignored), so the two nets can be
+    drawn side by side. Inputs that are not 784 pixels come back as a flat vector.
+    """
+    column = int(np.searchsorted(classes, digit))
+    if column >= len(classes) or classes[column] != digit:
+        raise ValueError(f"digit {digit!r} is not one of the classes {list(classes)}")
+    weights = coefs[-1][:, column]
+    for layer in reversed(coefs[:-1]):
+        weights = layer @ weights
+    return weights.reshape(28, 28) if weights.size == 784 else weights
+
+
+def aggregate_accuracy(
+    curves: pd.DataFrame, paper_accuracy: dict[str, float], paper_net: str, paper_epochs: int
+) -> pd.DataFrame:
+    """Accuracy per (net, state) over seeds, with the paper's value beside its network.
+
+    ``curves`` holds one row per (net, state, seed, epoch) with ``test_accuracy`` and
+    ``train_accuracy`` (epoch 0 = as initialised). The final epoch of each seed gives the
+    trained accuracy (mean, sample std over seeds: NaN for one seed), epoch 0 the initial one.
+    ``paper_accuracy`` maps state -> the paper's test accuracy for ``paper_net`` after
+    ``paper_epochs`` epochs; other nets and states get NaN there.
+    """
+    last_epoch = curves.groupby(["net", "state", "seed"])["epoch"].transform("max")
+    final = curves[curves["epoch"] == last_epoch]
+    initial = curves[curves["epoch"] == 0]
+    keys = ["net", "state"]
+    table = (
+        final.groupby(keys, sort=False)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            epochs=("epoch", "max"),
+            final_test_accuracy_mean=("test_accuracy", "mean"),
+            final_test_accuracy_std=("test_accuracy", "std"),
+            final_train_accuracy_mean=("train_accuracy", "mean"),
+        )
+        .join(
+            initial.groupby(keys, sort=False).agg(
+                initial_test_accuracy_mean=("test_accuracy", "mean"),
+                initial_test_accuracy_std=("test_accuracy", "std"),
+            )
+        )
+        .reset_index()
+    )
+    paper = {str(k): float(v) for k, v in paper_accuracy.items()}
+    is_paper_net = table["net"] == paper_net
+    table["paper_test_accuracy"] = np.where(is_paper_net, table["state"].map(paper), np.nan)
+    table["paper_epochs"] = np.where(table["paper_test_accuracy"].notna(), int(paper_epochs), np.nan)
+    table["difference_vs_paper"] = table["final_test_accuracy_mean"] - table["paper_test_accuracy"]
+    return table

@@ -297,3 +297,11 @@ def robustness_figure(table: pd.DataFrame):
                  "* the interval straddles the pass/fail boundary)")
     fig.tight_layout()
     return fig
+
+
+def learning_rate_status(chosen: float, grid: Sequence[float]) -> tuple[Status, str]:
+    """``flagged`` when the chosen learning rate is at an edge of a grid of more than one rate
+    (the optimum may lie outside it), else ``ok``; with the reason."""
+    if len(grid) > 1 and chosen in (min(grid), max(grid)):
+        return Status.FLAGGED, "the chosen rate is at the edge of networks.lr_search.grid"
+    return Status.OK, ""

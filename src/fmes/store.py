@@ -15,9 +15,11 @@ metadata, samples written as given. Reading never holds more than one part in me
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "is_stored",
     "iter_part",
     "iter_traces",
+    "map_in_batches",
     "part_name",
     "read_part",
     "read_results",
@@ -202,6 +205,27 @@ def apply_to_trace(item: tuple[dict, pd.DataFrame], function: Callable[..., Any]
     process pool (this is a module-level function, so it pickles)."""
     row, trace = item
     return function(row, load=lambda _path: trace, **kwargs)
+
+
+def map_in_batches(
+    work: Callable[[Any], Any], items: Iterable[Any], n_workers: int, batch_size: int, min_parallel: int = 8
+) -> list[Any]:
+    """``[work(item) for item in items]``, in a pool of ``n_workers`` processes when there are
+    more than one worker and more than ``min_parallel`` items (a pool costs more than it saves
+    on a handful). The pool takes ``batch_size`` items at a time, since ``Executor.map`` would
+    read its whole input (here: traces) into memory at once. ``work`` must pickle (a
+    module-level function or a :func:`functools.partial` of one); results keep the input order.
+    """
+    iterator = iter(items)
+    head = list(itertools.islice(iterator, min_parallel + 1))
+    if n_workers <= 1 or len(head) <= min_parallel:
+        return [work(item) for item in itertools.chain(head, iterator)]
+    pending = itertools.chain(head, iterator)
+    results: list[Any] = []
+    with ProcessPoolExecutor(max_workers=n_workers) as pool:
+        while group := list(itertools.islice(pending, batch_size)):
+            results += pool.map(work, group, chunksize=max(1, len(group) // (8 * n_workers)))
+    return results
 
 
 class PartWriter:

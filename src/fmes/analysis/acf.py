@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmes.status import Status
+
 __all__ = ["acf_memory_metric", "sample_acf"]
 
 
@@ -63,8 +65,11 @@ def acf_memory_metric(
 
     ``pre_s`` defaults to ``window_s`` (symmetric window, see the module docstring).
 
-    Returns ``acf_std``, the lag window ``max_lag_s``, the window actually used and
-    ``status`` (a window reaching past the trace is truncated and says so).
+    Returns ``acf_std``, the lag window ``max_lag_s``, the window actually used, ``status`` and
+    ``reason`` (:mod:`fmes.status`) and ``window_note``. A window reaching past the trace end is
+    truncated: the value is ``flagged``. A window starting before the trace is padded with the
+    first sample (the device at rest, by design): still ``ok``, with the padding in
+    ``window_note``. An empty window or a constant PSV has no value: ``failed``.
     """
     t = np.asarray(time_s, float)
     v = np.asarray(psv_V, float)
@@ -73,20 +78,23 @@ def acf_memory_metric(
     t0 = onset_s - pre_s
     t1 = onset_s + window_s
     notes = []
-    if t1 > t[-1]:
+    truncated = t1 > t[-1]
+    if truncated:
         notes.append(f"window truncated at trace end ({t[-1] - onset_s:.4g} s after onset)")
         t1 = t[-1]
     if t0 < t[0]:
         # Before the trace starts the device is at rest: np.interp holds the first sample, so
         # the window is padded with the rest PSV and every trace gets the same window.
         notes.append(f"pre-onset part padded with the first sample ({t[0] - t0:.3g} s)")
-    status = "ok" if not notes else "ok (" + "; ".join(notes) + ")"
+    note = "; ".join(notes)
     if t1 <= t0:
         return {
             "acf_std": np.nan,
             "max_lag_s": np.nan,
             "window_used_s": 0.0,
-            "status": "empty window",
+            "status": Status.FAILED.value,
+            "reason": "empty window: the trace ends before the window starts",
+            "window_note": note,
         }
     grid = np.linspace(t0, t1, n_grid)
     x = np.interp(grid, t, v)
@@ -96,5 +104,14 @@ def acf_memory_metric(
         "acf_std": float(np.std(r)) if np.isfinite(r).all() else np.nan,
         "max_lag_s": float(k * (grid[1] - grid[0])),
         "window_used_s": float(t1 - t0),
-        "status": status if np.isfinite(r).all() else "constant PSV: ACF undefined",
+        **_acf_status(bool(np.isfinite(r).all()), truncated, notes),
+        "window_note": note,
     }
+
+
+def _acf_status(defined: bool, truncated: bool, notes: list[str]) -> dict[str, str]:
+    if not defined:
+        return {"status": Status.FAILED.value, "reason": "constant PSV: ACF undefined"}
+    if truncated:
+        return {"status": Status.FLAGGED.value, "reason": notes[0]}
+    return {"status": Status.OK.value, "reason": ""}

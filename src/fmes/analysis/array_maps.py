@@ -5,12 +5,13 @@ Input is the per-cycle LTP/LTD fit table (one row per state, device and cycle, a
 ``r<row>c<col>``) enter; the nominal reference device has no place on the grid.
 
 - **Maps**: per state, device and metric, the mean and sample standard deviation over the
-  device's converged cycles, at the device's (row, column).
+  device's usable cycles (converged, not ``poor_fit``: :func:`usable_cycles`), at the
+  device's (row, column).
 - **Drift**: per state, cycle and metric, the mean and the standard deviation across devices
-  of the converged fits, i.e. how the array as a whole moves and spreads with cycling
+  of the usable fits, i.e. how the array as a whole moves and spreads with cycling
   (the usual endurance read-out of a crossbar).
 - **Yield**: a device (in one state) works if at least ``min_converged_frac`` of its cycle fits
-  converged and its median dynamic range G_max - G_min is at least ``min_range_frac`` times the
+  are usable (converged and not ``poor_fit``) and its median dynamic range G_max - G_min is at least ``min_range_frac`` times the
   median over the state's devices. The range threshold is relative because the range spans an
   order of magnitude between states (docs/trace_store.md, "Array results").
 """
@@ -20,20 +21,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.variability import METRICS, grid_position, with_derived_metrics
+from fmes.analysis.variability import METRICS, grid_position, usable_cycles, with_derived_metrics
 from fmes.status import Status
 
 __all__ = ["array_fits", "cycle_drift", "device_yield", "metric_maps", "yield_summary"]
 
 
 def array_fits(fits: pd.DataFrame) -> pd.DataFrame:
-    """The fits of array devices with ``row``/``col`` columns and the derived metrics."""
+    """The fits of array devices with ``row``/``col`` columns, the derived metrics and
+    ``usable`` (:func:`~fmes.analysis.variability.usable_cycles`)."""
     positions = fits["device_id"].map(grid_position)
     on_grid = positions.notna().to_numpy()
     out = with_derived_metrics(fits[on_grid]) if on_grid.any() else with_derived_metrics(fits.iloc[0:0])
     out["row"] = [p[0] for p in positions[on_grid]]
     out["col"] = [p[1] for p in positions[on_grid]]
     out["converged"] = out["converged"].astype(bool)
+    out["usable"] = usable_cycles(out)
+    out["poor_fit"] = out["status"].eq(Status.POOR_FIT.value) if "status" in out else False
     return out
 
 
@@ -55,48 +59,51 @@ def _long(grouped: pd.core.groupby.DataFrameGroupBy, keys: list[str], metrics: l
 def _with_status(table: pd.DataFrame, what: str) -> pd.DataFrame:
     empty = table["n"] == 0
     table["status"] = np.where(empty, Status.FAILED.value, Status.OK.value)
-    table["reason"] = np.where(empty, f"no converged fit for this {what}", "")
+    table["reason"] = np.where(empty, f"no usable fit for this {what}", "")
     return table
 
 
 def metric_maps(array: pd.DataFrame) -> pd.DataFrame:
-    """Long table ``resistance_label, row, col, device_id, metric, mean, sd, n`` (n = converged
+    """Long table ``resistance_label, row, col, device_id, metric, mean, sd, n`` (n = usable
     cycles), one row per state, device and metric."""
     keys = ["resistance_label", "row", "col", "device_id"]
-    ok = array[array["converged"]]
+    ok = array[array["usable"]]
     grouped = array.assign(**{m: ok[m] for m in _metrics(array)}).groupby(keys, sort=True)
     return _with_status(_long(grouped, keys, _metrics(array)), "device")
 
 
 def cycle_drift(array: pd.DataFrame) -> pd.DataFrame:
     """Long table ``resistance_label, cycle, metric, mean, sd, n``: the array's mean and spread
-    (sd across devices) of every metric at each cycle index, converged fits only."""
+    (sd across devices) of every metric at each cycle index, usable fits only."""
     keys = ["resistance_label", "cycle"]
-    ok = array[array["converged"]]
+    ok = array[array["usable"]]
     grouped = array.assign(**{m: ok[m] for m in _metrics(array)}).groupby(keys, sort=True)
     return _with_status(_long(grouped, keys, _metrics(array)), "cycle")
 
 
 def device_yield(array: pd.DataFrame, *, min_converged_frac: float, min_range_frac: float) -> pd.DataFrame:
-    """One row per state and device: ``n_cycles, n_converged, median_range_V,
-    state_median_range_V, works`` and ``status`` (``ok`` if it works, else ``flagged``) with the
-    reason."""
-    ok = array[array["converged"]]
+    """One row per state and device: ``n_cycles, n_converged, n_poor_fit, n_usable,
+    median_range_V, state_median_range_V, works`` and ``status`` (``ok`` if it works, else
+    ``flagged``) with the reason. A poor fit converged but is not usable: it counts against
+    the device like a fit that did not converge."""
+    ok = array[array["usable"]]
     per_device = array.groupby(["resistance_label", "row", "col", "device_id"], sort=True).agg(
-        n_cycles=("cycle", "size"), n_converged=("converged", "sum")
+        n_cycles=("cycle", "size"), n_converged=("converged", "sum"), n_poor_fit=("poor_fit", "sum"),
+        n_usable=("usable", "sum"),
     )
     median_range = ok.groupby(["resistance_label", "row", "col", "device_id"])["range_V"].median()
     table = per_device.join(median_range.rename("median_range_V")).reset_index()
     table["state_median_range_V"] = table.groupby("resistance_label")["median_range_V"].transform("median")
-    converged_frac = table["n_converged"] / table["n_cycles"]
-    few_fits = converged_frac < min_converged_frac
+    few_fits = table["n_usable"] / table["n_cycles"] < min_converged_frac
     small = ~(table["median_range_V"] >= min_range_frac * table["state_median_range_V"])  # NaN: small
     table["works"] = ~few_fits & ~small
     reasons = []
     for fits_low, range_low, row in zip(few_fits, small, table.itertuples(index=False), strict=True):
         why = []
-        if fits_low:
+        if fits_low and row.n_converged < row.n_cycles:
             why.append(f"{row.n_cycles - row.n_converged} of {row.n_cycles} cycle fits did not converge")
+        if fits_low and row.n_poor_fit:
+            why.append(f"{row.n_poor_fit} of {row.n_cycles} cycle fits are poor fits")
         if range_low:
             why.append(
                 f"median range {row.median_range_V:.3g} V below {min_range_frac:g} x the state's median "

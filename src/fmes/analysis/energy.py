@@ -232,3 +232,44 @@ def with_pulse_costs(device_params: pd.DataFrame, costs: pd.DataFrame) -> pd.Dat
     out = device_params.drop(columns=[c for c in ENERGY_PARAM_COLUMNS if c in device_params])
     merged = out.merge(costs, on="resistance_label", how="left")
     return merged[[*device_params.columns, *[c for c in ENERGY_PARAM_COLUMNS if c not in device_params]]]
+
+
+def energies_of_trace(
+    trace: pd.DataFrame, pulses: pd.DataFrame, row: dict, edge_resolution: float
+) -> pd.DataFrame:
+    """:func:`pulse_energies` of one trace with its manifest ``row`` (``resistance_ohm``,
+    ``amplitude_A``, ``width_s``): the measured amplitude as ``measured_amplitude_A``, and the
+    protocol's nominal amplitude and width (``amplitude_A``, ``nominal_width_s``), which group
+    the pulses; the measured medians stand in where the manifest has none."""
+    width_s = float(row["width_s"])
+    amplitude_A = float(row["amplitude_A"])
+    energies = pulse_energies(
+        trace["time_s"].to_numpy(),
+        trace["current_A"].to_numpy(),
+        trace["voltage_V"].to_numpy(),
+        pulses,
+        float(row["resistance_ohm"]),
+        edge_resolution=edge_resolution,
+        nominal_width_s=width_s if np.isfinite(width_s) else None,
+    ).rename(columns={"amplitude_A": "measured_amplitude_A"})
+    energies["amplitude_A"] = (
+        amplitude_A if np.isfinite(amplitude_A) else energies["measured_amplitude_A"].abs().median()
+    )
+    energies["nominal_width_s"] = width_s if np.isfinite(width_s) else energies["width_s"].median()
+    return energies
+
+
+def with_edge_status(summary: pd.DataFrame) -> pd.DataFrame:
+    """``status``/``reason`` of :func:`summarise_energies` rows: ``flagged`` where some pulse
+    edge fell in a long sampling gap (``edges_resolved_frac < 1``), since those pulses are
+    integrated over their sampled part only and the energy is a lower bound."""
+    partial = summary["edges_resolved_frac"] < 1
+    return summary.assign(
+        status=np.where(partial, "flagged", "ok"),
+        reason=np.where(
+            partial,
+            "an edge falls in a long sampling gap: those pulses are integrated over their sampled "
+            "part only (energy is a lower bound)",
+            "",
+        ),
+    )

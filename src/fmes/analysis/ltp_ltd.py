@@ -41,6 +41,8 @@ Conventions (docs/conventions.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import lmfit
 import numpy as np
 import pandas as pd
@@ -172,6 +174,7 @@ def relaxation_curve(
 
 
 _BRANCH_MODEL = lmfit.Model(relaxation_curve)  # built once: Model() inspects the signature
+_SHARED_MODEL = lmfit.Model(ltp_ltd_curve)
 
 
 #: Likelihood-ratio threshold (chi-square, 1 dof, 99 %) above which an accelerating curve
@@ -262,6 +265,158 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev, signed=False):
     return run_fit(model, w, m, starts, cfg, max_nfev=max_nfev), convex
 
 
+@dataclass(frozen=True)
+class _Branch:
+    """One fitted branch: from ``start`` (x = 0) to ``end`` (x = N) with constant A (pulses)."""
+
+    start: float
+    end: float
+    a: float
+    a_stderr: float
+    n_total: int
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return relaxation_curve(x, self.start, self.end, self.a, self.n_total)
+
+
+_NAMES = ["g_min", "g_max", "a_p", "a_d"]
+_UNITS = {"g_min": "V", "g_max": "V", "a_p": "pulses", "a_d": "pulses"}
+
+
+def _fit_shared(row, m_p, w_p, m_d, w_d, n_total, lo, hi, max_nfev, noise_V, limits):
+    """One joint fit with one pair of bounds (4 parameters); fills ``row``; the two branches
+    as curves, or None when the fit failed."""
+    span = max(hi - lo, 1e-12)
+
+    def cfg(p: lmfit.Parameters) -> None:
+        p["n_total"].set(value=n_total, vary=False)
+        for k in ("a_p", "a_d"):
+            p[k].set(min=1e-3 * n_total, max=1e3 * n_total)
+        p["g_min"].set(min=lo - span, max=hi)
+        p["g_max"].set(min=lo, max=hi + span)
+
+    starts = [
+        {"g_min": lo, "g_max": hi, "a_p": f * n_total, "a_d": f * n_total, "n_total": n_total}
+        for f in (0.1, 0.3, 1.0, 3.0)
+    ]
+    fit = run_fit(
+        _SHARED_MODEL,
+        np.concatenate([w_p, w_d]),
+        np.concatenate([m_p, -m_d]),
+        starts,
+        cfg,
+        max_nfev=max_nfev,
+    )
+    row.update(fit.row(_NAMES, units=_UNITS))
+    row.update(fit.stats_row())
+    row.update(fit_quality(fit, noise_V, checked=["a_p", "a_d"], limits=limits, limit_params=["a_p", "a_d"]))
+    if fit.result is None:
+        return None
+    v, se = fit.values, fit.stderr
+    ltp = _Branch(v["g_min"], v["g_max"], v["a_p"], se["a_p"], n_total)
+    ltd = _Branch(v["g_max"], v["g_min"], v["a_d"], se["a_d"], n_total)
+    return ltp, ltd, v["g_min"], v["g_max"]
+
+
+def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev, noise_V, limits, signed_nl):
+    """Each branch with its own bounds (3 parameters each); fills ``row`` (status the worst of
+    the two branches); the two branches as curves, or None when a branch fit failed."""
+    fp, convex_p = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, signed_nl)
+    fd, convex_d = _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, signed_nl)
+    # the shape the data show; fitted with A < 0 only if signed_nl, otherwise flagged
+    row["ltp_shape"] = "accelerating" if convex_p else "saturating"
+    row["ltd_shape"] = "accelerating" if convex_d else "saturating"
+    unfitted = [b for b, c in (("ltp", convex_p), ("ltd", convex_d)) if c and not signed_nl]
+    row["n_pulses_ltd"] = n_total_d
+    row["converged"] = bool(fp.converged and fd.converged)
+    qualities = {b: fit_quality(f, noise_V, checked=["a"], limits=limits, limit_params=["a"]) for b, f in (("ltp", fp), ("ltd", fd))}
+    for b, q in qualities.items():
+        row.update({f"{b}_{k}": v for k, v in q.items() if k not in ("noise_sd",)})
+    row["noise_sd"] = float(noise_V)
+    row["status"] = str(worst(q["status"] for q in qualities.values()))
+    row["reason"] = join_reasons(f"{b}: {q['reason']}" for b, q in qualities.items() if q["reason"])
+    if unfitted:  # a convex branch under the saturating model: never ok
+        row["status"] = str(worst([row["status"], Status.POOR_FIT]))
+        row["reason"] = join_reasons([row["reason"], *(f"{b}: {CONVEX_UNFITTED}" for b in unfitted)])
+    row["n_points"] = fp.n_points + fd.n_points
+    for key in ("aic", "bic"):
+        row[key] = sum(float(getattr(f.result, key)) if f.result is not None else np.nan for f in (fp, fd))
+    row.update(fp.row(["a"], units={"a": "pulses"}, prefix="ltp_"))
+    row.update(fd.row(["a"], units={"a": "pulses"}, prefix="ltd_"))
+    row.update(fp.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltp_"))
+    row.update(fd.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltd_"))
+    # Contract names: A_P, A_D and the union of the branch bounds.
+    for br, src in (("p", "ltp_"), ("d", "ltd_")):
+        for suffix in ("", "_stderr", "_ci95_lo", "_ci95_hi"):
+            row[f"a_{br}{suffix}_pulses"] = row.pop(f"{src}a{suffix}_pulses")
+    if fp.result is None or fd.result is None:
+        return None
+    vp, vd = fp.values, fd.values
+    cand_min = [(vp["start"], fp.stderr["start"]), (vd["end"], fd.stderr["end"])]
+    cand_max = [(vp["end"], fp.stderr["end"]), (vd["start"], fd.stderr["start"])]
+    g_min, g_min_se = min(cand_min)
+    g_max, g_max_se = max(cand_max)
+    row.update({"g_min_V": g_min, "g_min_stderr_V": g_min_se, "g_max_V": g_max, "g_max_stderr_V": g_max_se})
+    ltp = _Branch(vp["start"], vp["end"], vp["a"], fp.stderr["a"], n_total)
+    ltd = _Branch(vd["start"], vd["end"], vd["a"], fd.stderr["a"], n_total_d)
+    return ltp, ltd, g_min, g_max
+
+
+def _nl_labels(row: dict, ltp: _Branch, ltd: _Branch, rng: float, w_p: np.ndarray, w_d: np.ndarray) -> None:
+    """Signed NL labels with delta-method errors, and the symmetric NL of curves and data."""
+    # dNL/da by central difference. Signed labels: |label| from |A|/N, the sign of A (a
+    # convex, accelerating branch is < 0).
+    for key, branch in (("nl_ltp", ltp), ("nl_ltd", ltd)):
+        a = abs(branch.a) / branch.n_total
+        h = 1e-5 * a
+        slope = (nl_label_from_a(a + h) - nl_label_from_a(a - h)) / (2 * h)
+        row[key] = float(np.sign(branch.a)) * nl_label_from_a(a)
+        row[f"{key}_stderr"] = abs(slope) * branch.a_stderr / branch.n_total
+    # Symmetric NL on the state index P = 0..N (LTD after k pulses sits at P = N - k),
+    # each branch normalised to the bounds it spans.
+    n_total = ltp.n_total
+    P = np.arange(n_total + 1, dtype=float)
+    g_p = ltp(P)
+    g_d = ltd(ltd.n_total * (1.0 - P / n_total))  # the same fraction of each branch
+    row["symmetric_nl"] = float(np.max(np.abs(g_p - g_d)) / rng) if rng else np.nan
+    n_idx = np.arange(1, min(len(w_p), n_total))
+    k_idx = n_total - n_idx
+    okk = (k_idx >= 1) & (k_idx <= len(w_d))
+    diffs = np.abs(w_p[n_idx[okk] - 1] - w_d[k_idx[okk] - 1])
+    row["symmetric_nl_data"] = (
+        float(np.nanmax(diffs)) / rng if okk.any() and rng and np.isfinite(diffs).any() else np.nan
+    )
+
+
+def _levels_and_noise(row, ltp, ltd, rng, m_p, w_p, m_d, w_d, n_par, read_noise_V, start_V, step_window_pulses, n_sigma_states):
+    """Read noise, distinguishable levels per branch and the cycle-to-cycle step sigma."""
+    resid = np.concatenate([w_p - ltp(m_p), w_d - ltd(m_d)])
+    n_fin = int(np.isfinite(resid).sum())
+    sigma_fit = float(np.sqrt(np.nansum(resid**2) / max(n_fin - n_par, 1)))
+    sigma_read = float(read_noise_V) if read_noise_V is not None else sigma_fit
+    row["residual_sd_V"] = sigma_fit
+    row["read_noise_V"] = sigma_read
+    # Levels the device holds: measured mean step against the pulse-to-pulse step noise (no
+    # fitted curve enters, so a model that misdescribes the branch cannot collapse the count).
+    # The level before a branch's first pulse counts when known: the LTD branch starts from the
+    # last LTP weight, the LTP branch from ``start_V`` (the read before the first pulse).
+    ltp_levels = np.concatenate([[np.nan if start_V is None else start_V], w_p])
+    ltd_levels = np.concatenate([w_p[-1:], w_d])
+    for branch, w in (("ltp", ltp_levels), ("ltd", ltd_levels)):
+        w = w[np.flatnonzero(np.isfinite(w))[0] :] if np.isfinite(w).any() else w
+        res = step_resolution(w[None, :], window=step_window_pulses, n_sigma=n_sigma_states)
+        row[f"n_states_{branch}"] = res["n_states"]
+        row[f"step_noise_{branch}_V"] = res["step_noise"]
+    row["n_states"] = min(row["n_states_ltp"], row["n_states_ltd"])
+    # Cycle-to-cycle step sigma from step residuals within each branch.
+    sr = np.concatenate([np.diff(w_p) - np.diff(ltp(m_p)), np.diff(w_d) - np.diff(ltd(m_d))])
+    var = float(np.nanvar(sr, ddof=1)) if np.isfinite(sr).sum() > 1 else np.nan
+    if read_noise_V is not None and np.isfinite(var):
+        var = max(var - 2 * read_noise_V**2, 0.0)
+    row["c2c_step_sigma_V"] = float(np.sqrt(var))
+    row["c2c_sigma_frac"] = float(np.sqrt(var) / rng) if rng else np.nan
+
+
 def fit_ltp_ltd(
     weights: pd.DataFrame,
     n_pulses: int | None = None,
@@ -277,7 +432,10 @@ def fit_ltp_ltd(
     step_window_pulses: int = 9,
     start_V: float | None = None,
 ) -> dict[str, object]:
-    """Fit the NeuroSim model to one LTP/LTD cycle; never raises; one table row.
+    """Fit the NeuroSim model to one LTP/LTD cycle; one table row.
+
+    Bad data never raise: too few weights or a failed fit give a row with ``status`` failed
+    and the reason. Only an invalid ``bounds`` (a programming error) raises ValueError.
 
     Parameters
     ----------
@@ -309,6 +467,8 @@ def fit_ltp_ltd(
         :func:`~fmes.analysis._fit.fit_quality`: ``status``/``reason`` of the row (the worst of
         the two branches with ``bounds="separate"``).
     """
+    if bounds not in {"separate", "shared"}:
+        raise ValueError("bounds must be 'separate' or 'shared'")
     ltp = weights[weights["phase"] == "ltp"]
     ltd = weights[weights["phase"] == "ltd"]
     n_total = int(n_pulses if n_pulses is not None else len(ltp))
@@ -319,182 +479,38 @@ def fit_ltp_ltd(
         "n_ltp": len(ltp),
         "n_ltd": len(ltd),
     }
-    if bounds not in {"separate", "shared"}:
-        raise ValueError("bounds must be 'separate' or 'shared'")
     m_p = ltp["pulse_number"].to_numpy(float)
     m_d = ltd["pulse_number"].to_numpy(float)
     w_p = ltp["weight_V"].to_numpy(float)
     w_d = ltd["weight_V"].to_numpy(float)
-    names = ["g_min", "g_max", "a_p", "a_d"]
-    units = {"g_min": "V", "g_max": "V", "a_p": "pulses", "a_d": "pulses"}
     if np.isfinite(w_p).sum() < 4 or np.isfinite(w_d).sum() < 4 or n_total < 2:
-        row.update({f"{k}_{units[k]}": np.nan for k in names})
-        row.update(
-            {
-                "converged": False,
-                "status": str(Status.FAILED),
-                "reason": "need >= 4 LTP and >= 4 LTD weights",
-            }
-        )
+        row.update({f"{k}_{_UNITS[k]}": np.nan for k in _NAMES})
+        row.update({"converged": False, "status": str(Status.FAILED), "reason": "need >= 4 LTP and >= 4 LTD weights"})
         return row
     y_all = np.concatenate([w_p, w_d])
     y_ok = y_all[np.isfinite(y_all)]
     lo, hi = float(np.min(y_ok)), float(np.max(y_ok))
 
     if bounds == "shared":
-        model = lmfit.Model(ltp_ltd_curve)
-        span = max(hi - lo, 1e-12)
-
-        def cfg(p: lmfit.Parameters) -> None:
-            p["n_total"].set(value=n_total, vary=False)
-            for k in ("a_p", "a_d"):
-                p[k].set(min=1e-3 * n_total, max=1e3 * n_total)
-            p["g_min"].set(min=lo - span, max=hi)
-            p["g_max"].set(min=lo, max=hi + span)
-
-        starts = [
-            {"g_min": lo, "g_max": hi, "a_p": f * n_total, "a_d": f * n_total, "n_total": n_total}
-            for f in (0.1, 0.3, 1.0, 3.0)
-        ]
-        fit = run_fit(
-            model,
-            np.concatenate([w_p, w_d]),
-            np.concatenate([m_p, -m_d]),
-            starts,
-            cfg,
-            max_nfev=max_nfev,
-        )
-        row.update(fit.row(names, units=units))
-        row.update(fit.stats_row())
-        row.update(fit_quality(
-                fit, noise_V, checked=["a_p", "a_d"], limits=limits, limit_params=["a_p", "a_d"]
-            ))
-        if fit.result is None:
-            return row
-        v = fit.values
-        a_p, a_d = v["a_p"], v["a_d"]
-        se_p, se_d = fit.stderr["a_p"], fit.stderr["a_d"]
-        g_min, g_max = v["g_min"], v["g_max"]
-
-        def curve_p(m):
-            return relaxation_curve(m, g_min, g_max, a_p, n_total)
-
-        def curve_d(m):
-            return relaxation_curve(m, g_max, g_min, a_d, n_total)
-
+        fitted = _fit_shared(row, m_p, w_p, m_d, w_d, n_total, lo, hi, max_nfev, noise_V, limits)
     else:
-        fp, convex_p = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, signed_nl)
-        fd, convex_d = _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, signed_nl)
-        # the shape the data show; fitted with A < 0 only if signed_nl, otherwise flagged
-        row["ltp_shape"] = "accelerating" if convex_p else "saturating"
-        row["ltd_shape"] = "accelerating" if convex_d else "saturating"
-        unfitted = [b for b, c in (("ltp", convex_p), ("ltd", convex_d)) if c and not signed_nl]
-        row["n_pulses_ltd"] = n_total_d
-        row["converged"] = bool(fp.converged and fd.converged)
-        qualities = {b: fit_quality(f, noise_V, checked=["a"], limits=limits, limit_params=["a"]) for b, f in (("ltp", fp), ("ltd", fd))}
-        for b, q in qualities.items():
-            row.update({f"{b}_{k}": v for k, v in q.items() if k not in ("noise_sd",)})
-        row["noise_sd"] = float(noise_V)
-        row["status"] = str(worst(q["status"] for q in qualities.values()))
-        row["reason"] = join_reasons(
-            f"{b}: {q['reason']}" for b, q in qualities.items() if q["reason"]
+        fitted = _fit_separate(
+            row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev, noise_V, limits, signed_nl
         )
-        if unfitted:  # a convex branch under the saturating model: never ok
-            row["status"] = str(worst([row["status"], Status.POOR_FIT]))
-            row["reason"] = join_reasons([row["reason"], *(f"{b}: {CONVEX_UNFITTED}" for b in unfitted)])
-        row["n_points"] = fp.n_points + fd.n_points
-        for key in ("aic", "bic"):
-            row[key] = sum(
-                float(getattr(f.result, key)) if f.result is not None else np.nan for f in (fp, fd)
-            )
-        row.update(fp.row(["a"], units={"a": "pulses"}, prefix="ltp_"))
-        row.update(fd.row(["a"], units={"a": "pulses"}, prefix="ltd_"))
-        row.update(fp.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltp_"))
-        row.update(fd.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltd_"))
-        # Contract names: A_P, A_D and the union of the branch bounds.
-        for br, src in (("p", "ltp_"), ("d", "ltd_")):
-            for suffix in ("", "_stderr", "_ci95_lo", "_ci95_hi"):
-                row[f"a_{br}{suffix}_pulses"] = row.pop(f"{src}a{suffix}_pulses")
-        if fp.result is None or fd.result is None:
-            return row
-        vp, vd = fp.values, fd.values
-        a_p, a_d = vp["a"], vd["a"]
-        se_p, se_d = fp.stderr["a"], fd.stderr["a"]
-        cand_min = [(vp["start"], fp.stderr["start"]), (vd["end"], fd.stderr["end"])]
-        cand_max = [(vp["end"], fp.stderr["end"]), (vd["start"], fd.stderr["start"])]
-        g_min, g_min_se = min(cand_min)
-        g_max, g_max_se = max(cand_max)
-        row.update(
-            {
-                "g_min_V": g_min,
-                "g_min_stderr_V": g_min_se,
-                "g_max_V": g_max,
-                "g_max_stderr_V": g_max_se,
-            }
-        )
-
-        def curve_p(m):
-            return relaxation_curve(m, vp["start"], vp["end"], a_p, n_total)
-
-        def curve_d(m):
-            return relaxation_curve(m, vd["start"], vd["end"], a_d, n_total_d)
-
+    if fitted is None:
+        return row
+    ltp_curve, ltd_curve, g_min, g_max = fitted
     rng = g_max - g_min
     row["range_V"] = rng
-    # NL labels with delta-method errors (dNL/da by central difference).
-    # Signed labels: |label| from |A|/N, the sign of A (a convex, accelerating branch is < 0).
-    for key, a_abs, se_abs, n_branch in (("nl_ltp", a_p, se_p, n_total), ("nl_ltd", a_d, se_d, n_total_d)):
-        a = abs(a_abs) / n_branch
-        h = 1e-5 * a
-        slope = (nl_label_from_a(a + h) - nl_label_from_a(a - h)) / (2 * h)
-        row[key] = float(np.sign(a_abs)) * nl_label_from_a(a)
-        row[f"{key}_stderr"] = abs(slope) * se_abs / n_branch
-    # Symmetric NL on the state index P = 0..N (LTD after k pulses sits at P = N - k),
-    # each branch normalised to the bounds it spans.
-    P = np.arange(n_total + 1, dtype=float)
-    g_p = curve_p(P)
-    g_d = curve_d(n_total_d * (1.0 - P / n_total))  # the same fraction of each branch
-    row["symmetric_nl"] = float(np.max(np.abs(g_p - g_d)) / rng) if rng else np.nan
-    n_idx = np.arange(1, min(len(w_p), n_total))
-    k_idx = n_total - n_idx
-    okk = (k_idx >= 1) & (k_idx <= len(w_d))
-    diffs = np.abs(w_p[n_idx[okk] - 1] - w_d[k_idx[okk] - 1])
-    row["symmetric_nl_data"] = (
-        float(np.nanmax(diffs)) / rng if okk.any() and rng and np.isfinite(diffs).any() else np.nan
-    )
+    _nl_labels(row, ltp_curve, ltd_curve, rng, w_p, w_d)
     row["mean_dw_ltp_V"] = float(np.nanmean(np.diff(w_p)))
     row["mean_dw_ltd_V"] = float(np.nanmean(np.diff(w_d)))
     row["w_max_V"] = hi
     row["w_min_V"] = lo
     first = float(w_p[0]) if len(w_p) else np.nan
     row["w_max_over_w_min"] = float(np.nanmax(w_p)) / first if first > 0 else np.nan
-    # Read noise and distinguishable states.
-    resid = np.concatenate([w_p - curve_p(m_p), w_d - curve_d(m_d)])
-    n_par = 4 if bounds == "shared" else 6
-    n_fin = int(np.isfinite(resid).sum())
-    sigma_fit = float(np.sqrt(np.nansum(resid**2) / max(n_fin - n_par, 1)))
-    sigma_read = float(read_noise_V) if read_noise_V is not None else sigma_fit
-    row["residual_sd_V"] = sigma_fit
-    row["read_noise_V"] = sigma_read
-    # Levels the device holds: measured mean step against the pulse-to-pulse step noise (no
-    # fitted curve enters, so a model that misdescribes the branch cannot collapse the count).
-    # The level before a branch's first pulse counts when known: the LTD branch starts from the
-    # last LTP weight, the LTP branch from ``start_V`` (the read before the first pulse).
-    ltp_levels = np.concatenate([[np.nan if start_V is None else start_V], w_p])
-    ltd_levels = np.concatenate([w_p[-1:], w_d])
-    for branch, w in (("ltp", ltp_levels), ("ltd", ltd_levels)):
-        w = w[np.flatnonzero(np.isfinite(w))[0] :] if np.isfinite(w).any() else w
-        res = step_resolution(w[None, :], window=step_window_pulses, n_sigma=n_sigma_states)
-        row[f"n_states_{branch}"] = res["n_states"]
-        row[f"step_noise_{branch}_V"] = res["step_noise"]
-    row["n_states"] = min(row["n_states_ltp"], row["n_states_ltd"])
-    # Cycle-to-cycle step sigma from step residuals within each branch.
-    sr = np.concatenate(
-        [np.diff(w_p) - np.diff(curve_p(m_p)), np.diff(w_d) - np.diff(curve_d(m_d))]
+    _levels_and_noise(
+        row, ltp_curve, ltd_curve, rng, m_p, w_p, m_d, w_d, 4 if bounds == "shared" else 6,
+        read_noise_V, start_V, step_window_pulses, n_sigma_states,
     )
-    var = float(np.nanvar(sr, ddof=1)) if np.isfinite(sr).sum() > 1 else np.nan
-    if read_noise_V is not None and np.isfinite(var):
-        var = max(var - 2 * read_noise_V**2, 0.0)
-    row["c2c_step_sigma_V"] = float(np.sqrt(var))
-    row["c2c_sigma_frac"] = float(np.sqrt(var) / rng) if rng else np.nan
     return row

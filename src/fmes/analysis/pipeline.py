@@ -8,12 +8,14 @@ is empty lives here too (:func:`skipped_frame`, :func:`placeholder_figure`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
+from fmes.analysis.ppf import fit_ppf
 from fmes.analysis.pulses import (
     NoPulsesError,
     PartialPulseError,
@@ -21,6 +23,8 @@ from fmes.analysis.pulses import (
     detect_pulses,
     read_pulses,
 )
+from fmes.analysis.retention import fit_retention
+from fmes.io import read_table
 from fmes.status import Status, join_reasons, worst
 from fmes.traces import legend_label, ordered_labels, parse_resistance
 
@@ -28,12 +32,15 @@ __all__ = [
     "MANIFEST_DTYPES",
     "analyse_ltp_ltd_trace",
     "device_params_from_manifest",
+    "fit_ppf_per_state",
     "legend_label",
     "ordered_labels",
     "placeholder_figure",
     "protocol_rows",
     "pulses_or_status",
     "readout_or_reason",
+    "retention_from_readout",
+    "single_pulse_row",
     "skipped_frame",
     "TRACE_QC_COLUMNS",
 ]
@@ -68,6 +75,17 @@ def skipped_frame(columns: list[str], reason: str, **fixed: object) -> pd.DataFr
     return pd.DataFrame([row], columns=cols)
 
 
+def read_unless_skipped(path: str) -> pd.DataFrame | None:
+    """A pipeline table (:func:`fmes.io.read_table`), or None when every row is a ``skipped``
+    placeholder (:func:`skipped_frame`, whose empty cells are not valid booleans)."""
+    header = pd.read_csv(path, nrows=0).columns
+    if "status" in header:
+        statuses = pd.read_csv(path, usecols=["status"], dtype=str, keep_default_na=False)["status"]
+        if len(statuses) and statuses.eq(Status.SKIPPED.value).all():
+            return None
+    return read_table(path)
+
+
 def placeholder_figure(title: str, reason: str):
     """A figure that states what was skipped and why (so no figure is silently missing)."""
     import matplotlib.pyplot as plt
@@ -80,7 +98,8 @@ def placeholder_figure(title: str, reason: str):
 
 
 def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | None, str]:
-    """Detect pulses; on a contract-level failure return (None, reason) instead of raising."""
+    """Detect pulses: (pulses, note), where the note names ignored partial pulses ("" when
+    none); on a contract-level failure (None, reason) instead of raising."""
     try:
         pulses = detect_pulses(
             trace["time_s"].to_numpy(),
@@ -91,7 +110,7 @@ def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | No
     except (NoPulsesError, PartialPulseError) as err:
         return None, str(err)
     n_partial = int((~pulses["complete"]).sum())
-    return pulses, "ok" if n_partial == 0 else f"ok ({n_partial} partial pulse(s) ignored)"
+    return pulses, "" if n_partial == 0 else f"{n_partial} partial pulse(s) ignored"
 
 
 def readout_or_reason(trace: pd.DataFrame, **pulse_kw) -> tuple[PulseReadout | None, str]:
@@ -188,3 +207,117 @@ def device_params_from_manifest(
         fits, variability, nominal_device=nominal_device, resistance_order=resistance_order
     )
     return params, provenance, fits
+
+
+@dataclass
+class RetentionReadout:
+    """One trace's forgetting analysis (see :func:`retention_from_readout`).
+
+    ``row``: ``n_pulses, status, reason``, the trace-QC columns and the fit columns of
+    :func:`fmes.analysis.retention.fit_retention`; ``pulses``: the complete pulses; ``t_end_s``:
+    the last pulse's offset; ``time_after_s``/``psv_after_V``: the cleaned PSV after it,
+    relative to the pre-stimulus rest level.
+    """
+
+    row: dict[str, object]
+    pulses: pd.DataFrame
+    t_end_s: float
+    time_after_s: np.ndarray
+    psv_after_V: np.ndarray
+
+    def learning(self) -> pd.DataFrame:
+        """Pulse number, onset, peak PSV and PSV read after each complete pulse."""
+        return pd.DataFrame({
+            "pulse_number": np.arange(1, len(self.pulses) + 1),
+            "onset_s": self.pulses["onset_s"].to_numpy(),
+            "peak_psv_V": self.pulses["peak_psv_V"].to_numpy(),
+            "psv_after_V": self.pulses["psv_after_V"].to_numpy(),
+        })
+
+
+def retention_from_readout(
+    time_s: np.ndarray,
+    readout: PulseReadout,
+    *,
+    n_points: int,
+    t_ret_s: float,
+    u_inf_free: bool,
+    limits: QualityLimits,
+) -> RetentionReadout | None:
+    """Forgetting after the last complete pulse of a read-out: Kohlrausch and two-exponential
+    fits of the cleaned PSV (:func:`fmes.analysis.retention.fit_retention`). None without a
+    complete pulse.
+
+    The row's status combines the read-out's pulse statuses with the better of the two
+    forgetting models (each keeps its own ``kww_``/``exp2_`` status: the curve is trusted if
+    one model describes it); the reason names the first pulse problem and, unless a model is
+    ``ok``, both models' reasons.
+    """
+    done = readout.pulses[readout.pulses["complete"]]
+    if done.empty:
+        return None
+    time_s = np.asarray(time_s, float)
+    t_end = float(done["offset_s"].iloc[-1])
+    after = time_s > t_end
+    t_after = time_s[after] - t_end
+    base = readout.trace_qc["pre_stimulus_level_V"]
+    u_after = readout.voltage_clean_V[after] - (base if np.isfinite(base) else 0.0)
+    fit = fit_retention(
+        t_after, u_after, n_points=n_points, t_ret_s=t_ret_s, u_inf_free=u_inf_free,
+        noise_V=readout.trace_qc["noise_V"], limits=limits,
+    )
+    if t_after.size and t_after[-1] < t_ret_s:
+        fit["note"] = f"trace ends {t_after[-1]:.3g} s after the stimulus (< t_ret_s)"
+    bad = done[done["status"] != Status.OK]
+    fit_statuses = [s for s in (fit.get("kww_status"), fit.get("exp2_status")) if s is not None]
+    best_fit = min((Status(s) for s in fit_statuses), key=lambda s: s.severity, default=Status.OK)
+    status = worst([*done["status"], best_fit])
+    reason = join_reasons([
+        *(f"read-out: {x}" for x in bad["reason"][:1]),
+        *(
+            f"{m}: {fit.get(m + '_reason', '')}"
+            for m in ("kww", "exp2")
+            if best_fit != Status.OK and fit.get(m + "_reason")
+        ),
+    ])
+    row = {"n_pulses": len(done), "status": status, "reason": reason} | trace_qc_columns(readout) | fit
+    return RetentionReadout(row, done, t_end, t_after, u_after)
+
+
+def single_pulse_row(readout: PulseReadout) -> dict[str, object]:
+    """The first pulse of a single-pulse trace (Fig 2c-e): onset, measured amplitude and width,
+    PSV before and at the peak, the PSV change, how many pulses were found, its status and
+    reason, and the trace-QC columns."""
+    pulses = readout.pulses
+    first = pulses.iloc[0]
+    return {
+        "onset_s": first["onset_s"],
+        "measured_amplitude_A": first["amplitude_A"],
+        "measured_width_s": first["width_s"],
+        "baseline_psv_V": first["baseline_psv_V"],
+        "peak_psv_V": first["peak_psv_V"],
+        "psv_change_V": first["peak_psv_V"] - first["baseline_psv_V"],
+        "n_pulses_detected": len(pulses),
+        "status": first["status"],
+        "reason": first["reason"],
+    } | trace_qc_columns(readout)
+
+
+def fit_ppf_per_state(values: pd.DataFrame, *, model: str, criterion: str, limits: QualityLimits) -> pd.DataFrame:
+    """One PPF fit (:func:`fmes.analysis.ppf.fit_ppf`) per resistance state, in resistance order,
+    on the state's ``ok`` read-outs of ``values`` (``resistance_label, resistance_ohm,
+    dt_measured_s, ppf, ppf_noise, status``); ``n_traces_excluded`` counts the others."""
+    good = values[values["status"] == Status.OK]
+    rows = []
+    for label in ordered_labels(values["resistance_label"]):
+        state = good[good["resistance_label"] == label]
+        fit = fit_ppf(
+            state["dt_measured_s"], state["ppf"], model=model, criterion=criterion,
+            noise=state["ppf_noise"].to_numpy(), limits=limits,
+        )
+        rows.append({
+            "resistance_label": label,
+            "resistance_ohm": state["resistance_ohm"].iloc[0] if len(state) else np.nan,
+            "n_traces_excluded": int((values["resistance_label"] == label).sum()) - len(state),
+        } | fit)
+    return pd.DataFrame(rows)

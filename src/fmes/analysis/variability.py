@@ -6,11 +6,12 @@ cycle; the columns produced by :func:`fmes.analysis.ltp_ltd.fit_ltp_ltd` plus
 
 - CV = σ/|μ| with the sample standard deviation (ddof = 1); NaN with fewer than 2 values.
 - **Cycle-to-cycle** CV of a metric: the CV over the cycles of one device, averaged over the
-  devices that have >= 2 converged cycles (``n_groups`` says how many).
+  devices that have >= 2 usable cycles (``n_groups`` says how many).
 - **Device-to-device** CV: the CV across devices of each device's mean over its cycles. The
   nominal device (``device_id == "nominal"``) is a reference, not a sample of the array, so it
   is left out whenever >= 2 other devices exist.
-- Only converged fits enter (a non-converged cycle is counted in ``n_excluded``).
+- Only usable fits enter (:func:`usable_cycles`: converged and not ``poor_fit``); every other
+  cycle is counted in ``n_excluded``, the poor fits among them also in ``n_poor_fit``.
 - Metrics: G_max, G_min, dynamic range G_max - G_min, A_P, A_D, A_P/A_D and the mean LTP step.
 - Endurance: the metrics against the cycle index (Supplementary Fig. 10); array map: a metric
   on the device grid, device ids ``r<row>c<col>`` (Supplementary Fig. 11).
@@ -23,11 +24,14 @@ import re
 import numpy as np
 import pandas as pd
 
+from fmes.status import Status
+
 __all__ = [
     "METRICS",
     "coefficient_of_variation",
     "ecdf",
     "grid_position",
+    "usable_cycles",
     "variability_summary",
     "with_derived_metrics",
 ]
@@ -53,6 +57,23 @@ def coefficient_of_variation(values: np.ndarray) -> float:
     return float(np.std(x, ddof=1) / abs(np.mean(x)))
 
 
+def usable_cycles(fits: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the cycles that enter variability statistics.
+
+    A cycle enters if its fit converged and its ``status`` carries a value that is not
+    ``poor_fit`` (``ok`` or ``flagged``): a fit that does not describe its cycle would add its
+    misfit to the spread being measured. A table without ``status`` uses ``converged`` alone.
+    """
+    usable = fits["converged"].astype(bool) if "converged" in fits else pd.Series(True, index=fits.index)
+    if "status" in fits:
+        usable &= fits["status"].isin([Status.OK.value, Status.FLAGGED.value])
+    return usable
+
+
+def _n_poor_fit(fits: pd.DataFrame) -> int:
+    return int((fits["status"] == Status.POOR_FIT.value).sum()) if "status" in fits else 0
+
+
 def with_derived_metrics(fits: pd.DataFrame) -> pd.DataFrame:
     """Add ``range_V`` (if absent) and ``a_p_over_a_d`` to a per-cycle fit table."""
     out = fits.copy()
@@ -64,12 +85,14 @@ def with_derived_metrics(fits: pd.DataFrame) -> pd.DataFrame:
 
 def variability_summary(fits: pd.DataFrame, *, nominal_device: str = "nominal") -> pd.DataFrame:
     """Long table: ``resistance_label, metric, kind (c2c|d2d), cv, n_groups, n_values,
-    n_excluded, status``, one row per state, metric and kind."""
+    n_excluded, n_poor_fit, status, reason``, one row per state, metric and kind (``skipped``
+    where the usable cycles do not support the statistic)."""
     df = with_derived_metrics(fits)
     rows = []
     for label, g in df.groupby("resistance_label", sort=False):
-        ok = g[g["converged"].astype(bool)] if "converged" in g else g
+        ok = g[usable_cycles(g)]
         n_excl = len(g) - len(ok)
+        n_poor = _n_poor_fit(g)
         devices = ok["device_id"].astype(str)
         others = ok[devices != nominal_device]
         pop = others if others["device_id"].nunique() >= 2 else ok
@@ -88,7 +111,9 @@ def variability_summary(fits: pd.DataFrame, *, nominal_device: str = "nominal") 
                     "n_groups": len(c2c),
                     "n_values": int(ok[metric].notna().sum()),
                     "n_excluded": n_excl,
-                    "status": "ok" if c2c else "no device with >= 2 converged cycles",
+                    "n_poor_fit": n_poor,
+                    "status": Status.OK.value if c2c else Status.SKIPPED.value,
+                    "reason": "" if c2c else "no device with >= 2 usable cycles",
                 }
             )
             dev_means = pop.groupby("device_id")[metric].mean()
@@ -102,7 +127,9 @@ def variability_summary(fits: pd.DataFrame, *, nominal_device: str = "nominal") 
                     "n_groups": int(dev_means.notna().sum()),
                     "n_values": int(pop[metric].notna().sum()),
                     "n_excluded": n_excl,
-                    "status": "ok" if np.isfinite(d2d) else "fewer than 2 devices",
+                    "n_poor_fit": n_poor,
+                    "status": Status.OK.value if np.isfinite(d2d) else Status.SKIPPED.value,
+                    "reason": "" if np.isfinite(d2d) else "fewer than 2 devices with usable cycles",
                 }
             )
     cols = [
@@ -113,7 +140,9 @@ def variability_summary(fits: pd.DataFrame, *, nominal_device: str = "nominal") 
         "n_groups",
         "n_values",
         "n_excluded",
+        "n_poor_fit",
         "status",
+        "reason",
     ]
     return pd.DataFrame(rows, columns=cols)
 
