@@ -1,0 +1,25 @@
+"""Every rule script can be imported without Snakemake and exposes main(snakemake)."""
+
+import importlib.util
+import inspect
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
+# still module-level bodies: they are being rewritten by the hostile-input change and get the
+# main(snakemake) shape on top of it
+PENDING = {"analyse_acf", "analyse_energy", "analyse_ltp_ltd_chunk", "analyse_ppf", "analyse_pulse_response",
+           "analyse_retention", "trace_qc", "validate_traces", "aggregate_networks", "paper_vs_reproduced",
+           "plot_adaptation", "plot_networks", "run_adaptation", "search_learning_rate", "train_network"}
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_script_imports_without_running_and_has_main(path):
+    if path.stem in PENDING:
+        pytest.skip("main(snakemake) shape pending")
+    spec = importlib.util.spec_from_file_location(f"rule_script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # would raise (no snakemake object) if the body ran on import
+    assert list(inspect.signature(module.main).parameters) == ["snakemake"]
+    assert 'if __name__ == "__main__":' in path.read_text()
