@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,10 @@ def test_device_params_command_writes_one_row_per_state(device_params_csv):
 def test_device_params_command_refuses_a_manifest_without_ltp_ltd(tmp_path, capsys):
     manifest = pd.read_csv(MANIFEST, dtype=str)
     only_pulses = manifest[manifest["protocol"] != "ltp_ltd"].copy()
-    only_pulses["path"] = [str((Path(MANIFEST).parent / p).resolve()) for p in only_pulses["path"]]
+    # the traces travel with the manifest (paths outside its folder are refused)
+    for rel in only_pulses["path"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(MANIFEST).parent / rel, tmp_path / rel)
     only_pulses.to_csv(tmp_path / "manifest.csv", index=False)
     assert main(["device-params", str(tmp_path / "manifest.csv"), "--output", str(tmp_path / "dp.csv")]) == 1
     assert "no ltp_ltd trace" in capsys.readouterr().err
