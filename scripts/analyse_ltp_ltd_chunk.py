@@ -2,16 +2,19 @@
 (the per-trace work of analyse_ltp_ltd, scattered; analyse_ltp_ltd gathers the chunks)."""
 
 import itertools
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.pipeline import MANIFEST_DTYPES, analyse_ltp_ltd_trace, protocol_rows
+from fmes.analysis.pipeline import MANIFEST_DTYPES, analyse_ltp_ltd_batch, protocol_rows
 from fmes.logs import rule_logger
-from fmes.store import apply_to_trace, chunk_bounds, iter_traces, write_results
+from fmes.store import chunk_bounds, iter_traces, map_in_batches, write_results
 from fmes.traces import resolve_trace_paths
+
+# Traces fitted together: their start values come from one vectorised grid (most of the gain
+# is reached by a few dozen); a pool task is one such group.
+FIT_GROUP_TRACES = 32
 
 snakemake = globals()["snakemake"]
 log = rule_logger("analyse_ltp_ltd_chunk", snakemake.log[0])
@@ -24,34 +27,27 @@ manifest["trace_path"] = resolve_trace_paths(manifest["path"], snakemake.input.m
 rows = protocol_rows(manifest, "ltp_ltd")
 start, stop = chunk_bounds(len(rows), P.chunk_traces)[index]
 rows = rows.iloc[start:stop].assign(position=range(start, stop))
+del manifest
 log.info("ltp_ltd chunk %d: rows %d to %d", index, start, stop)
 
-work = partial(
-    apply_to_trace,
-    function=analyse_ltp_ltd_trace,
-    pulse_kw=dict(P.pulses),
-    fit_kw=dict(P.ltp_ltd),
-    quality=dict(P.fit_quality),
-)
 positions = []
 
 
-def items():
-    """(row, trace) grouped by store part (each part read once), remembering each row's place."""
-    for row, trace in iter_traces(rows):
-        positions.append(row["position"])
-        yield row, trace
+def groups():
+    """Lists of (row, trace), each store part read once, remembering each row's place."""
+    pending = iter_traces(rows)
+    while group := list(itertools.islice(pending, FIT_GROUP_TRACES)):
+        positions.extend(row["position"] for row, _ in group)
+        yield group
 
 
-# the pool gets batch_traces traces at a time (Executor.map takes its whole input at once)
-batch = P.batch_traces
-if snakemake.threads > 1 and len(rows) > 8:
-    with ProcessPoolExecutor(max_workers=snakemake.threads) as pool:
-        results, pending = [], items()
-        while group := list(itertools.islice(pending, batch)):
-            results += pool.map(work, group, chunksize=max(1, len(group) // (8 * snakemake.threads)))
-else:
-    results = [work(item) for item in items()]
+work = partial(analyse_ltp_ltd_batch, pulse_kw=dict(P.pulses), fit_kw=dict(P.ltp_ltd), quality=dict(P.fit_quality))
+# the pool holds about batch_traces traces at a time
+results = list(
+    itertools.chain.from_iterable(
+        map_in_batches(work, groups(), snakemake.threads, batch_size=max(1, P.batch_traces // FIT_GROUP_TRACES))
+    )
+)
 in_row_order = [results[k] for k in np.argsort(positions, kind="stable")]
 fits = pd.DataFrame([fit for fit, _ in in_row_order])
 weights = [w for fit, w in in_row_order if fit["device_id"] == P.nominal_device and len(w)]

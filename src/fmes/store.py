@@ -34,7 +34,6 @@ from fmes.traces import TRACE_COLUMNS, TraceContractError, read_trace
 __all__ = [
     "STORE_SUFFIX",
     "PartWriter",
-    "apply_to_trace",
     "chunk_bounds",
     "check_trace_samples",
     "is_stored",
@@ -197,14 +196,6 @@ def _records(rows: pd.DataFrame, block: int = 4096) -> Iterator[dict]:
     # row dicts a block at a time: a manifest of 10^5 rows as dicts alone would take ~10^2 MB
     for start in range(0, len(rows), block):
         yield from rows.iloc[start : start + block].to_dict("records")
-
-
-def apply_to_trace(item: tuple[dict, pd.DataFrame], function: Callable[..., Any], **kwargs: Any) -> Any:
-    """``function(row, load=..., **kwargs)`` for a (row, trace) pair from :func:`iter_traces`:
-    lets the per-trace analyses (which take a loader) run on traces already read, also in a
-    process pool (this is a module-level function, so it pickles)."""
-    row, trace = item
-    return function(row, load=lambda _path: trace, **kwargs)
 
 
 def map_in_batches(

@@ -48,6 +48,10 @@ class FitOutcome:
     n_points: int = 0
     values: dict[str, float] = field(default_factory=dict)
     stderr: dict[str, float] = field(default_factory=dict)
+    #: the fitted points (finite ones only) and their weights, for :func:`fit_quality`
+    x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    y: np.ndarray = field(default_factory=lambda: np.empty(0))
+    weights: np.ndarray | None = None
 
     def row(self, names: Iterable[str], prefix: str = "", units: Mapping[str, str] | None = None):
         """Flat dict ``{name_unit, name_stderr_unit, name_ci95_lo_unit, ...}`` for a table."""
@@ -110,7 +114,7 @@ def run_fit(
         configure(params)
         nvary = sum(p.vary for p in params.values())
         if n <= nvary:
-            return FitOutcome(False, f"too few points ({n}) for {nvary} free parameters", None, n)
+            return FitOutcome(False, f"too few points ({n}) for {nvary} free parameters", None, n, x=x, y=y, weights=weights)
         try:
             res = model.fit(y, params, x=x, weights=weights, max_nfev=max_nfev)
         except Exception as exc:  # a fit must never crash the run
@@ -119,14 +123,16 @@ def run_fit(
         if not np.isfinite(res.chisqr):
             errors.append("non-finite chi-square")
             continue
-        if best is None or (res.success, res.errorbars, -res.chisqr) > (
-            best.success,
-            best.errorbars,
-            -best.chisqr,
-        ):
+        if _better(res, best):
             best = res
+    return _outcome(best, errors, x, y, weights)
+
+
+def _outcome(best, errors: list[str], x: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> FitOutcome:
+    """The convergence verdict of the best fit of a multi-start (a ModelResult or MinimizerResult)."""
+    n = int(x.size)
     if best is None:
-        return FitOutcome(False, "fit failed: " + "; ".join(errors[:2]), None, n)
+        return FitOutcome(False, "fit failed: " + "; ".join(errors[:2]), None, n, x=x, y=y, weights=weights)
     values = {k: float(p.value) for k, p in best.params.items()}
     stderr = {
         k: (float(p.stderr) if p.stderr is not None else np.nan) for k, p in best.params.items()
@@ -142,7 +148,56 @@ def run_fit(
     else:
         reason = "ok"
         conv = True
-    return FitOutcome(conv, reason, best, n, values, stderr)
+    return FitOutcome(conv, reason, best, n, values, stderr, x=x, y=y, weights=weights)
+
+
+def _better(res, best) -> bool:
+    return best is None or (res.success, res.errorbars, -res.chisqr) > (best.success, best.errorbars, -best.chisqr)
+
+
+def _curve_residual(params: lmfit.Parameters, function: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray):
+    return function(x, **params.valuesdict()) - y
+
+
+def run_curve_fit(
+    function: Callable[..., np.ndarray],
+    y: np.ndarray,
+    x: np.ndarray,
+    starts: list[Mapping[str, float]],
+    configure: Callable[[lmfit.Parameters], None],
+    *,
+    max_nfev: int | None = None,
+) -> FitOutcome:
+    """:func:`run_fit` for a plain ``function(x, **params)`` (unweighted), fitted by lmfit's
+    Minimizer (Levenberg-Marquardt, as ``Model.fit``) without a Model: the same optimum,
+    standard errors and verdict, without Model's per-fit bookkeeping, which costs more than
+    the fit itself for the many short curves of an array campaign. Never raises."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    best = None
+    errors: list[str] = []
+    for start in starts:
+        params = lmfit.Parameters()
+        for name, value in start.items():
+            params.add(name, value=float(value))
+        configure(params)
+        nvary = sum(p.vary for p in params.values())
+        if x.size <= nvary:
+            return FitOutcome(False, f"too few points ({x.size}) for {nvary} free parameters", None, int(x.size), x=x, y=y)
+        try:
+            minimizer = lmfit.Minimizer(_curve_residual, params, fcn_args=(function, x, y), max_nfev=max_nfev)
+            res = minimizer.leastsq()
+        except Exception as exc:  # a fit must never crash the run
+            errors.append(f"{type(exc).__name__}: {exc}")
+            continue
+        if not np.isfinite(res.chisqr):
+            errors.append("non-finite chi-square")
+            continue
+        if _better(res, best):
+            best = res
+    return _outcome(best, errors, x, y, None)
 
 
 @dataclass(frozen=True)
@@ -192,15 +247,15 @@ def fit_quality(
     res = fit.result
     if not fit.converged or res is None:
         return out | {"status": str(Status.FAILED), "reason": fit.reason}
-    x = np.asarray(res.userkws.get("x", np.arange(res.ndata)), float)
+    x = fit.x
     resid = -np.asarray(res.residual, float)  # data - model
-    if res.weights is not None:
-        resid = resid / np.asarray(res.weights, float)
+    if fit.weights is not None:
+        resid = resid / fit.weights
     resid = resid[np.argsort(x, kind="stable")]
     dof = max(resid.size - res.nvarys, 1)
     sd = float(np.sqrt(np.sum(resid**2) / dof))
     reasons: list[str] = []
-    y_rms = float(np.sqrt(np.mean(np.asarray(res.data, float) ** 2))) if res.ndata else 0.0
+    y_rms = float(np.sqrt(np.mean(fit.y**2))) if fit.y.size else 0.0
     if sd <= 1e-7 * y_rms:  # at the optimizer's numerical precision: a perfect fit
         sd = 0.0
     out["residual_sd"] = sd

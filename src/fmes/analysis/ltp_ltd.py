@@ -41,6 +41,7 @@ Conventions (docs/conventions.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import lmfit
@@ -49,13 +50,14 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
-from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits, fit_quality, run_fit
+from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits, fit_quality, run_curve_fit, run_fit
 from fmes.status import Status, join_reasons, worst
 
 __all__ = [
     "NEUROSIM_NL_TABLE",
     "a_norm_from_nl",
     "fit_ltp_ltd",
+    "fit_ltp_ltd_batch",
     "ltp_ltd_curve",
     "ltp_ltd_weights",
     "nl_label_from_a",
@@ -173,7 +175,6 @@ def relaxation_curve(
     return start + (end - start) * np.exp((x - n_total) / b) * np.expm1(-x / b) / np.expm1(-n_total / b)
 
 
-_BRANCH_MODEL = lmfit.Model(relaxation_curve)  # built once: Model() inspects the signature
 _SHARED_MODEL = lmfit.Model(ltp_ltd_curve)
 
 
@@ -186,57 +187,105 @@ CONVEX_UNFITTED = (
 )
 
 
-def _profile_start(m, w, n_total, signed=False):
-    """Start values by variable projection: for fixed A the branch is linear in (start, end),
-    so the best (start, end) and the residual are closed-form for a whole grid of A at once
-    (vectorised); the best grid point seeds lmfit, which then needs only a few iterations.
+#: The variable-projection grid of A / N (each sign): 121 points, about 10 % apart.
+_A_GRID_NORM = np.geomspace(2e-3, 5e2, 121)
 
-    The grid spans A > 0 and its mirror A < 0. The data are convex if the best A < 0 beats the
+
+def _grid_basis(m: np.ndarray, n_total: float) -> np.ndarray:
+    """g(m; A) of :func:`relaxation_curve` (the weight of ``end``) for the grid of A > 0 and its
+    mirror A = -b < 0 (accelerating), grid rows x points."""
+    a_pos = n_total * _A_GRID_NORM[:, None]
+    phi = np.expm1(-m[None, :] / a_pos) / np.expm1(-n_total / a_pos)
+    phi_neg = np.exp((m[None, :] - n_total) / a_pos) * np.expm1(-m[None, :] / a_pos) / np.expm1(-n_total / a_pos)
+    return np.concatenate([phi, phi_neg])
+
+
+def _grid_sse(wc, ok, start, end, x0, x1, k) -> np.ndarray:
+    """Sum of squares of each branch at its grid point ``k``, summed directly: the
+    normal-equation form loses digits on a near-perfect fit, where the convexity test divides
+    by it."""
+    rows = np.arange(wc.shape[0])
+    resid = wc - start[rows, k][:, None] * x0[k] - end[rows, k][:, None] * x1[k]
+    return (np.where(ok, resid, 0.0) ** 2).sum(1)
+
+
+@dataclass(frozen=True)
+class _GridStart:
+    """Start of one branch fit from the variable-projection grid (see :func:`_profile_starts`)."""
+
+    start: float
+    end: float
+    a: float
+    convex: bool
+
+
+def _profile_starts(
+    branches: list[tuple[np.ndarray, np.ndarray, int]], signed: bool = False
+) -> list[_GridStart]:
+    """Start values of many branches ``(m, w, n_total)`` at once, by variable projection: for
+    fixed A a branch is linear in (start, end), so the best (start, end) and the residual are
+    closed-form for the whole grid of A and for all branches together (matrix products over
+    branches x grid; branches of one pulse numbering share the basis); the best grid point
+    seeds lmfit, which then needs only a few iterations.
+
+    The grid spans A > 0 and its mirror A < 0. A branch is convex if the best A < 0 beats the
     best A > 0 by more than :data:`CONVEX_LR_THRESHOLD` (ΔSSE / σ², σ² from the better one).
-    Returns (start, end, A, convex): the best A < 0 if ``signed`` and convex, else the best A > 0.
+    Each start is the best A < 0 if ``signed`` and convex, else the best A > 0.
     """
-    ok = np.isfinite(w) & np.isfinite(m)
-    m, w = m[ok], w[ok]
-    a_pos = n_total * np.geomspace(2e-3, 5e2, 121)
-    phi = np.expm1(-m[None, :] / a_pos[:, None]) / np.expm1(-n_total / a_pos[:, None])
-    # the mirrored grid, A = -b: accelerating branches (relaxation_curve with A < 0)
-    b = a_pos[:, None]
-    phi_neg = np.exp((m[None, :] - n_total) / b) * np.expm1(-m[None, :] / b) / np.expm1(-n_total / b)
-    a_grid, phi = np.concatenate([a_pos, -a_pos]), np.concatenate([phi, phi_neg])
-    # Normal equations of w ~ s (1 - phi) + e phi, per grid row.
-    x0, x1 = 1.0 - phi, phi
-    s00, s01, s11 = (x0 * x0).sum(1), (x0 * x1).sum(1), (x1 * x1).sum(1)
-    b0, b1 = (x0 * w).sum(1), (x1 * w).sum(1)
-    det = s00 * s11 - s01**2
-    det = np.where(np.abs(det) > 0, det, np.nan)
-    start = (s11 * b0 - s01 * b1) / det
-    end = (s00 * b1 - s01 * b0) / det
-    sse = ((w[None, :] - start[:, None] * x0 - end[:, None] * x1) ** 2).sum(1)
-    n_pos = a_pos.size
-    sse_pos, sse_neg = sse[:n_pos], sse[n_pos:]
-    convex = False
-    if np.isfinite(sse_pos).any() and np.isfinite(sse_neg).any():
-        best_pos, best_neg = float(np.nanmin(sse_pos)), float(np.nanmin(sse_neg))
-        var = min(best_pos, best_neg) / max(w.size - 3, 1)
-        convex = bool(var > 0 and (best_pos - best_neg) / var > CONVEX_LR_THRESHOLD)
-    # A < 0 only for a convex branch: a straight line stays on the saturating side as before
-    k = n_pos // 2
-    if signed and convex:
-        k = n_pos + int(np.nanargmin(sse_neg))
-    elif np.isfinite(sse_pos).any():
-        k = int(np.nanargmin(sse_pos))
-    return float(start[k]), float(end[k]), float(a_grid[k]), convex
+    out: list[_GridStart | None] = [None] * len(branches)
+    groups: dict[tuple, list[int]] = {}
+    for i, (m, _w, n_total) in enumerate(branches):
+        groups.setdefault((float(n_total), np.asarray(m, float).tobytes()), []).append(i)
+    n_pos = _A_GRID_NORM.size
+    a_grid_norm = np.concatenate([_A_GRID_NORM, -_A_GRID_NORM])
+    for (n_total, _), members in groups.items():
+        m = np.asarray(branches[members[0]][0], float)
+        w = np.array([branches[i][1] for i in members], dtype=float).reshape(len(members), m.size)
+        ok = np.isfinite(w) & np.isfinite(m)[None, :]
+        # centred per branch: the model holds a constant offset exactly (start and end shift
+        # with it), and the normal equations then lose no digits to a large offset
+        offset = np.array([np.mean(r[k]) if k.any() else 0.0 for r, k in zip(w, ok, strict=True)])
+        wc = np.where(ok, w - offset[:, None], 0.0)
+        mask = ok.astype(float)
+        phi = _grid_basis(np.where(np.isfinite(m), m, 0.0), n_total)  # grid x points
+        x0, x1 = 1.0 - phi, phi
+        # Normal equations of w ~ s (1 - phi) + e phi, per branch and grid row (branches x grid).
+        s00, s01, s11 = mask @ (x0 * x0).T, mask @ (x0 * x1).T, mask @ (x1 * x1).T
+        b0, b1 = wc @ x0.T, wc @ x1.T
+        det = s00 * s11 - s01**2
+        det = np.where(np.abs(det) > 0, det, np.nan)
+        start = (s11 * b0 - s01 * b1) / det
+        end = (s00 * b1 - s01 * b0) / det
+        sse = (wc**2).sum(1)[:, None] - start * b0 - end * b1  # residual of the normal equations
+        n_points = ok.sum(1)
+        sse_pos, sse_neg = sse[:, :n_pos], sse[:, n_pos:]
+        has_pos, has_neg = np.isfinite(sse_pos).any(1), np.isfinite(sse_neg).any(1)
+        k_pos = np.where(has_pos, np.argmin(np.where(np.isfinite(sse_pos), sse_pos, np.inf), 1), n_pos // 2)
+        k_neg = n_pos + np.argmin(np.where(np.isfinite(sse_neg), sse_neg, np.inf), 1)
+
+        best_pos = _grid_sse(wc, ok, start, end, x0, x1, k_pos)
+        best_neg = _grid_sse(wc, ok, start, end, x0, x1, k_neg)
+        var = np.minimum(best_pos, best_neg) / np.maximum(n_points - 3, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            convex = has_pos & has_neg & (var > 0) & ((best_pos - best_neg) / var > CONVEX_LR_THRESHOLD)
+        # A < 0 only for a convex branch: a straight line stays on the saturating side
+        k = np.where(signed & convex, k_neg, k_pos)
+        for j, i in enumerate(members):
+            out[i] = _GridStart(
+                float(start[j, k[j]] + offset[j]), float(end[j, k[j]] + offset[j]), float(a_grid_norm[k[j]] * n_total),
+                bool(convex[j]),
+            )
+    return out
 
 
-def _branch_fit(m, w, n_total, start0, end0, max_nfev, signed=False):
-    """One branch; with ``signed`` the sign of A is chosen on the profile grid and the fit then
-    stays on that side (A = +-inf, a straight line, is the common limit of both)."""
-    model = _BRANCH_MODEL
+def _branch_fit(m, w, n_total, start0, end0, max_nfev, grid: _GridStart):
+    """One branch from its grid start (:func:`_profile_starts`); the sign of A is the grid's
+    and the fit stays on that side (A = +-inf, a straight line, is the common limit of both).
+    If that fit does not converge, a multi-start from ``start0``/``end0`` and four values of A."""
     w_ok = w[np.isfinite(w)]
     span = max(float(np.ptp(w_ok)), 1e-12)
     lo, hi = float(np.min(w_ok)), float(np.max(w_ok))
-    s0, e0, a0, convex = _profile_start(m, w, n_total, signed)
-    sign = -1.0 if a0 < 0 else 1.0
+    sign = -1.0 if grid.a < 0 else 1.0
 
     def cfg(p: lmfit.Parameters) -> None:
         p["n_total"].set(value=n_total, vary=False)
@@ -245,24 +294,19 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev, signed=False):
         p["start"].set(min=lo - 2 * span, max=hi + 2 * span)
         p["end"].set(min=lo - 2 * span, max=hi + 2 * span)
 
-    if np.isfinite(s0) and np.isfinite(e0):
-        s0 = float(np.clip(s0, lo - 2 * span, hi + 2 * span))
-        e0 = float(np.clip(e0, lo - 2 * span, hi + 2 * span))
-        first = run_fit(
-            model,
-            w,
-            m,
-            [{"start": s0, "end": e0, "a": a0, "n_total": n_total}],
-            cfg,
-            max_nfev=max_nfev,
+    if np.isfinite(grid.start) and np.isfinite(grid.end):
+        s0 = float(np.clip(grid.start, lo - 2 * span, hi + 2 * span))
+        e0 = float(np.clip(grid.end, lo - 2 * span, hi + 2 * span))
+        first = run_curve_fit(
+            relaxation_curve, w, m, [{"start": s0, "end": e0, "a": grid.a, "n_total": n_total}], cfg, max_nfev=max_nfev
         )
         if first.converged:
-            return first, convex
+            return first
     starts = [
         {"start": start0, "end": end0, "a": sign * f * n_total, "n_total": n_total}
         for f in (0.1, 0.3, 1.0, 3.0)
     ]
-    return run_fit(model, w, m, starts, cfg, max_nfev=max_nfev), convex
+    return run_curve_fit(relaxation_curve, w, m, starts, cfg, max_nfev=max_nfev)
 
 
 @dataclass(frozen=True)
@@ -318,11 +362,12 @@ def _fit_shared(row, m_p, w_p, m_d, w_d, n_total, lo, hi, max_nfev, noise_V, lim
     return ltp, ltd, v["g_min"], v["g_max"]
 
 
-def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev, noise_V, limits, signed_nl):
-    """Each branch with its own bounds (3 parameters each); fills ``row`` (status the worst of
-    the two branches); the two branches as curves, or None when a branch fit failed."""
-    fp, convex_p = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, signed_nl)
-    fd, convex_d = _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, signed_nl)
+def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev, noise_V, limits, signed_nl, grid_p, grid_d):
+    """Each branch with its own bounds (3 parameters each) from its grid start; fills ``row``
+    (status the worst of the two branches); the two branches as curves, or None when a branch
+    fit failed."""
+    fp, convex_p = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, grid_p), grid_p.convex
+    fd, convex_d = _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, grid_d), grid_d.convex
     # the shape the data show; fitted with A < 0 only if signed_nl, otherwise flagged
     row["ltp_shape"] = "accelerating" if convex_p else "saturating"
     row["ltd_shape"] = "accelerating" if convex_d else "saturating"
@@ -467,50 +512,129 @@ def fit_ltp_ltd(
         :func:`~fmes.analysis._fit.fit_quality`: ``status``/``reason`` of the row (the worst of
         the two branches with ``bounds="separate"``).
     """
-    if bounds not in {"separate", "shared"}:
-        raise ValueError("bounds must be 'separate' or 'shared'")
-    ltp = weights[weights["phase"] == "ltp"]
-    ltd = weights[weights["phase"] == "ltd"]
-    n_total = int(n_pulses if n_pulses is not None else len(ltp))
+    return fit_ltp_ltd_batch(
+        [weights],
+        [n_pulses],
+        bounds=bounds,
+        read_noise_V=read_noise_V,
+        n_sigma_states=n_sigma_states,
+        max_nfev=max_nfev,
+        noise_V=[noise_V],
+        limits=limits,
+        signed_nl=signed_nl,
+        n_pulses_ltd=n_pulses_ltd,
+        step_window_pulses=step_window_pulses,
+        start_V=[start_V],
+    )[0]
+
+
+@dataclass
+class _Cycle:
+    """One LTP/LTD cycle prepared for fitting: its row so far and its branch arrays."""
+
+    row: dict
+    m_p: np.ndarray
+    w_p: np.ndarray
+    m_d: np.ndarray
+    w_d: np.ndarray
+    n_total: int
+    n_total_d: int
+    lo: float
+    hi: float
+
+
+def _prepare_cycle(weights: pd.DataFrame, n_pulses: int | None, bounds: str, n_pulses_ltd: int | None) -> _Cycle | dict:
+    """The branch arrays of one cycle, or its finished (failed) row when it is too short."""
+    phase = weights["phase"].to_numpy()
+    number = weights["pulse_number"].to_numpy(float)
+    weight = weights["weight_V"].to_numpy(float)
+    is_ltp, is_ltd = phase == "ltp", phase == "ltd"
+    n_ltp, n_ltd = int(is_ltp.sum()), int(is_ltd.sum())
+    n_total = int(n_pulses if n_pulses is not None else n_ltp)
     n_total_d = int(n_pulses_ltd) if n_pulses_ltd is not None and bounds == "separate" else n_total
-    row: dict[str, object] = {
-        "bounds_mode": bounds,
-        "n_pulses": n_total,
-        "n_ltp": len(ltp),
-        "n_ltd": len(ltd),
-    }
-    m_p = ltp["pulse_number"].to_numpy(float)
-    m_d = ltd["pulse_number"].to_numpy(float)
-    w_p = ltp["weight_V"].to_numpy(float)
-    w_d = ltd["weight_V"].to_numpy(float)
+    row: dict[str, object] = {"bounds_mode": bounds, "n_pulses": n_total, "n_ltp": n_ltp, "n_ltd": n_ltd}
+    m_p, w_p, m_d, w_d = number[is_ltp], weight[is_ltp], number[is_ltd], weight[is_ltd]
     if np.isfinite(w_p).sum() < 4 or np.isfinite(w_d).sum() < 4 or n_total < 2:
         row.update({f"{k}_{_UNITS[k]}": np.nan for k in _NAMES})
         row.update({"converged": False, "status": str(Status.FAILED), "reason": "need >= 4 LTP and >= 4 LTD weights"})
         return row
     y_all = np.concatenate([w_p, w_d])
     y_ok = y_all[np.isfinite(y_all)]
-    lo, hi = float(np.min(y_ok)), float(np.max(y_ok))
+    return _Cycle(row, m_p, w_p, m_d, w_d, n_total, n_total_d, float(np.min(y_ok)), float(np.max(y_ok)))
 
-    if bounds == "shared":
-        fitted = _fit_shared(row, m_p, w_p, m_d, w_d, n_total, lo, hi, max_nfev, noise_V, limits)
-    else:
-        fitted = _fit_separate(
-            row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev, noise_V, limits, signed_nl
+
+def fit_ltp_ltd_batch(
+    weights: Sequence[pd.DataFrame],
+    n_pulses: Sequence[int | None] | None = None,
+    *,
+    bounds: str = "separate",
+    read_noise_V: float | None = None,
+    n_sigma_states: float = 1.0,
+    max_nfev: int | None = None,
+    noise_V: Sequence[float] | None = None,
+    limits: QualityLimits = DEFAULT_LIMITS,
+    signed_nl: bool = False,
+    n_pulses_ltd: int | None = None,
+    step_window_pulses: int = 9,
+    start_V: Sequence[float | None] | None = None,
+) -> list[dict[str, object]]:
+    """:func:`fit_ltp_ltd` of many cycles at once: one row per cycle, the same rows as one call
+    per cycle (within the optimizer's tolerance). ``n_pulses``, ``noise_V`` and ``start_V`` are
+    per cycle (None: the defaults of :func:`fit_ltp_ltd`), the other arguments shared.
+
+    With ``bounds="separate"`` the start values of all branches come from one vectorised
+    variable-projection grid (:func:`_profile_starts`), so each branch's lmfit fit starts next to
+    its optimum; the fits themselves stay one lmfit least-squares problem per branch, so every
+    branch keeps its own convergence verdict, standard errors and quality status.
+    """
+    if bounds not in {"separate", "shared"}:
+        raise ValueError("bounds must be 'separate' or 'shared'")
+    n_cycles = len(weights)
+    n_pulses = [None] * n_cycles if n_pulses is None else list(n_pulses)
+    noise_V = [np.nan] * n_cycles if noise_V is None else list(noise_V)
+    start_V = [None] * n_cycles if start_V is None else list(start_V)
+    if not len(n_pulses) == len(noise_V) == len(start_V) == n_cycles:
+        raise ValueError("fit_ltp_ltd_batch: n_pulses, noise_V and start_V need one value per cycle")
+    cycles = [_prepare_cycle(w, n, bounds, n_pulses_ltd) for w, n in zip(weights, n_pulses, strict=True)]
+    fitted = [c for c in cycles if isinstance(c, _Cycle)]
+    if bounds == "separate":
+        grid = _profile_starts(
+            [(c.m_p, c.w_p, c.n_total) for c in fitted] + [(c.m_d, c.w_d, c.n_total_d) for c in fitted], signed_nl
         )
-    if fitted is None:
-        return row
+        grids = dict(zip(map(id, fitted), zip(grid[: len(fitted)], grid[len(fitted) :], strict=True), strict=True))
+    rows = []
+    for cycle, noise, start in zip(cycles, noise_V, start_V, strict=True):
+        if not isinstance(cycle, _Cycle):
+            rows.append(cycle)
+            continue
+        c = cycle
+        if bounds == "shared":
+            result = _fit_shared(c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.lo, c.hi, max_nfev, noise, limits)
+        else:
+            result = _fit_separate(
+                c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.n_total_d, c.lo, c.hi, max_nfev, noise, limits,
+                signed_nl, *grids[id(c)],
+            )
+        if result is not None:
+            _finish_row(c, result, bounds, read_noise_V, start, step_window_pulses, n_sigma_states)
+        rows.append(c.row)
+    return rows
+
+
+def _finish_row(c: _Cycle, fitted, bounds, read_noise_V, start_V, step_window_pulses, n_sigma_states) -> None:
+    """NL labels, dynamic range, levels and noise of a fitted cycle (into ``c.row``)."""
+    row, w_p, w_d = c.row, c.w_p, c.w_d
     ltp_curve, ltd_curve, g_min, g_max = fitted
     rng = g_max - g_min
     row["range_V"] = rng
     _nl_labels(row, ltp_curve, ltd_curve, rng, w_p, w_d)
     row["mean_dw_ltp_V"] = float(np.nanmean(np.diff(w_p)))
     row["mean_dw_ltd_V"] = float(np.nanmean(np.diff(w_d)))
-    row["w_max_V"] = hi
-    row["w_min_V"] = lo
+    row["w_max_V"] = c.hi
+    row["w_min_V"] = c.lo
     first = float(w_p[0]) if len(w_p) else np.nan
     row["w_max_over_w_min"] = float(np.nanmax(w_p)) / first if first > 0 else np.nan
     _levels_and_noise(
-        row, ltp_curve, ltd_curve, rng, m_p, w_p, m_d, w_d, 4 if bounds == "shared" else 6,
+        row, ltp_curve, ltd_curve, rng, c.m_p, w_p, c.m_d, w_d, 4 if bounds == "shared" else 6,
         read_noise_V, start_V, step_window_pulses, n_sigma_states,
     )
-    return row

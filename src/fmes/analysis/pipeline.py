@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
-from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
+from fmes.analysis.ltp_ltd import fit_ltp_ltd_batch, ltp_ltd_weights
 from fmes.analysis.ppf import fit_ppf
 from fmes.analysis.pulses import (
     NoPulsesError,
@@ -30,6 +30,7 @@ from fmes.traces import legend_label, ordered_labels, parse_resistance
 
 __all__ = [
     "MANIFEST_DTYPES",
+    "analyse_ltp_ltd_batch",
     "analyse_ltp_ltd_trace",
     "device_params_from_manifest",
     "fit_ppf_per_state",
@@ -136,42 +137,60 @@ def analyse_ltp_ltd_trace(
     row: dict, load: TraceLoader, pulse_kw: dict, fit_kw: dict, quality: dict | None = None
 ) -> tuple[dict, pd.DataFrame]:
     """One ``ltp_ltd`` trace -> (fit row with manifest keys, weight table). Never raises.
+    :func:`analyse_ltp_ltd_batch` of this one trace."""
+    return analyse_ltp_ltd_batch([(row, load(row["trace_path"]))], pulse_kw, fit_kw, quality)[0]
+
+
+def analyse_ltp_ltd_batch(
+    items: list[tuple[dict, pd.DataFrame]], pulse_kw: dict, fit_kw: dict, quality: dict | None = None
+) -> list[tuple[dict, pd.DataFrame]]:
+    """(fit row with manifest keys, weight table) of each (manifest row, trace), in order; the
+    fits of the batch together (:func:`~fmes.analysis.ltp_ltd.fit_ltp_ltd_batch`). Never raises.
 
     The fit's noise is the trace's read noise (one sample, or the mean of ``n_read``); a trace
     whose read-out is not ``ok`` makes the row at least as bad (worst status, both reasons).
     """
-    keys = {
-        "trace_id": row["trace_id"],
-        "resistance_label": str(row["resistance_label"]),
-        "device_id": str(row["device_id"]),
-        "cycle": int(row.get("cycle", 0) or 0),
-    }
-    trace = load(row["trace_path"])
-    readout, why = readout_or_reason(trace, **pulse_kw)
-    if readout is None:
-        return keys | {
-            "converged": False,
-            "status": str(Status.FAILED),
-            "reason": f"pulse detection: {why}",
-        }, pd.DataFrame()
-    pulses = readout.pulses
-    weights = ltp_ltd_weights(pulses)
-    n = row.get("n_pulses")
-    n = int(n) if n is not None and np.isfinite(n) else None
-    noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw.get("n_read", 1))
     limits = QualityLimits(**(quality or {}))
-    # Baseline before the first pulse = the LTP start state (a level; kept for the figures).
-    w0_V = float(pulses["baseline_psv_V"].iloc[0])
-    fit = fit_ltp_ltd(weights, n, noise_V=noise, limits=limits, start_V=w0_V, **fit_kw)
-    read_status = worst(pulses["status"]) if "status" in pulses else Status.OK
-    if read_status != Status.OK:
-        bad = pulses[pulses["status"] != Status.OK]
-        fit["status"] = str(worst([fit["status"], read_status]))
-        fit["reason"] = join_reasons([fit["reason"], f"read-out: {bad['reason'].iloc[0]}"])
-    fit["w0_V"] = w0_V
-    fit |= trace_qc_columns(readout)
-    weights.insert(0, "trace_id", row["trace_id"])
-    return keys | fit, weights
+    out: list[tuple[dict, pd.DataFrame] | None] = [None] * len(items)
+    todo = []  # (position, keys, readout, weights, n_pulses, noise_V, w0_V)
+    for position, (row, trace) in enumerate(items):
+        keys = {
+            "trace_id": row["trace_id"],
+            "resistance_label": str(row["resistance_label"]),
+            "device_id": str(row["device_id"]),
+            "cycle": int(row.get("cycle", 0) or 0),
+        }
+        readout, why = readout_or_reason(trace, **pulse_kw)
+        if readout is None:
+            failed = {"converged": False, "status": str(Status.FAILED), "reason": f"pulse detection: {why}"}
+            out[position] = (keys | failed, pd.DataFrame())
+            continue
+        n = row.get("n_pulses")
+        n = int(n) if n is not None and np.isfinite(n) else None
+        noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw.get("n_read", 1))
+        # Baseline before the first pulse = the LTP start state (a level; kept for the figures).
+        w0_V = float(readout.pulses["baseline_psv_V"].iloc[0])
+        todo.append((position, keys, readout, ltp_ltd_weights(readout.pulses), n, noise, w0_V))
+    fits = fit_ltp_ltd_batch(
+        [t[3] for t in todo],
+        [t[4] for t in todo],
+        noise_V=[t[5] for t in todo],
+        start_V=[t[6] for t in todo],
+        limits=limits,
+        **fit_kw,
+    )
+    for (position, keys, readout, weights, _n, _noise, w0_V), fit in zip(todo, fits, strict=True):
+        pulses = readout.pulses
+        read_status = worst(pulses["status"]) if "status" in pulses else Status.OK
+        if read_status != Status.OK:
+            bad = pulses[pulses["status"] != Status.OK]
+            fit["status"] = str(worst([fit["status"], read_status]))
+            fit["reason"] = join_reasons([fit["reason"], f"read-out: {bad['reason'].iloc[0]}"])
+        fit["w0_V"] = w0_V
+        fit |= trace_qc_columns(readout)
+        weights.insert(0, "trace_id", keys["trace_id"])
+        out[position] = (keys | fit, weights)
+    return out
 
 
 def device_params_from_manifest(

@@ -55,7 +55,11 @@ Robust read-out of measured traces (:func:`clean_voltage`, applied before every 
    (coherent pickup). Only windows sampled at least 8 times per period are used; without any
    (e.g. log-spaced gaps) the mains amplitude is reported as NaN and nothing is subtracted.
 4. **Drift**: a straight line is fitted to the pre-stimulus rest; its slope is removed from the
-   whole trace when it differs from zero by more than ``drift_sigmas`` standard errors.
+   whole trace when it differs from zero as significantly as ``drift_sigmas`` standard errors
+   of a normal variable: a two-sided Student-t test of the slope with n - 2 degrees of freedom
+   at that level (with 4 rest samples, 3 sigma would be t > 19, not t > 3: with 2 degrees of
+   freedom |t| > 3 happens by chance in about 1 trace in 10, and the slope of a short rest
+   extrapolated over a long trace then bends every weight read).
 5. **Noise** ``noise_V`` (:func:`rest_noise`): 1.4826 MAD of the second differences of the
    voltage on uniformly sampled stretches of the rest runs, divided by sqrt(1.5): the read noise
    of one sample, never a fit residual. NaN when the rests are too sparsely or non-uniformly
@@ -81,6 +85,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from fmes.status import Status, join_reasons
 
@@ -437,7 +442,9 @@ def clean_voltage(
         if np.ptp(tt) > 0:
             (slope, icpt), cov = np.polyfit(tt, v[:b0], 1, cov=True)
             drift, drift_se = float(slope), float(np.sqrt(cov[0, 0]))
-            if drift_sigmas and abs(drift) > drift_sigmas * drift_se:
+            # the t quantile of the normal level of drift_sigmas (few rest samples: heavy tails)
+            t_crit = stats.t.ppf(stats.norm.cdf(drift_sigmas), b0 - 2) if drift_sigmas else np.inf
+            if abs(drift) > t_crit * drift_se:
                 v = v - drift * (t - t[b0 - 1])
                 drift_removed = True
     pre = rest_runs[0][1] if rest_runs and rest_runs[0][0] == 0 else 0
