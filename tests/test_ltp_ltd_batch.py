@@ -104,3 +104,14 @@ def test_drift_needs_a_t_test_significant_slope_on_a_short_rest():
     cleaned, qc = clean_voltage(t, v, state, mains_frequency_Hz=None, max_skew_samples=0)
     assert qc["drift_removed"]
     assert qc["drift_V_per_s"] == pytest.approx(0.05, rel=0.05)
+
+
+@pytest.mark.parametrize("window", [1, 8, 9, 30])
+def test_centred_moving_mean_is_pandas_rolling(window):
+    from fmes.analysis.ltp_ltd import _centred_nanmean
+
+    values = np.random.default_rng(0).normal(size=(3, 25))
+    values[0, [3, 4, 20]] = np.nan
+    values[1] = np.nan
+    expected = pd.DataFrame(values.T).rolling(window, center=True, min_periods=1).mean().to_numpy().T
+    np.testing.assert_allclose(_centred_nanmean(values, window), expected, rtol=0, atol=1e-14)

@@ -28,6 +28,7 @@ A fit that did not converge is ``failed``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -81,6 +82,7 @@ class FitOutcome:
         }
 
 
+@functools.lru_cache(maxsize=4096)  # called per fitted parameter; scipy's ppf is slow per call
 def t_quantile(n_points: int, n_params: int, q: float = 0.975) -> float:
     """Student-t quantile with ``n_points - n_params`` degrees of freedom (at least 1)."""
     return float(stats.t.ppf(q, max(n_points - n_params, 1)))

@@ -132,6 +132,27 @@ def ltp_ltd_weights(pulses: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: MAD of a standard normal variable (scipy.stats.median_abs_deviation's scale="normal"),
+#: computed once: scipy's function costs more per call than the median of a short branch.
+_MAD_NORMAL = float(stats.norm.ppf(0.75))
+
+
+def _centred_nanmean(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving mean along axis 1 over the finite values of each window (pandas'
+    ``rolling(window, center=True, min_periods=1).mean()`` per row), by cumulative sums."""
+    finite = np.isfinite(values)
+    n = values.shape[1]
+    csum = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(np.where(finite, values, 0.0), 1)], 1)
+    ccount = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(finite, 1)], 1)
+    index = np.arange(n)
+    offset = (window - 1) // 2
+    lo = np.clip(index - window + 1 + offset, 0, n)
+    hi = np.clip(index + 1 + offset, 0, n)
+    count = ccount[:, hi] - ccount[:, lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (csum[:, hi] - csum[:, lo]) / count, np.nan)
+
+
 def step_resolution(weights: np.ndarray, *, window: int = 9, n_sigma: float = 1.0) -> dict[str, object]:
     """Distinguishable levels of one branch from its measured steps (no model).
 
@@ -147,10 +168,11 @@ def step_resolution(weights: np.ndarray, *, window: int = 9, n_sigma: float = 1.
     steps = np.diff(w, axis=1)
     if steps.shape[1] < 2 or np.isfinite(steps).sum() < 3:
         return {"n_states": 1, "step_noise": np.nan, "mean_step": np.full(steps.shape[1], np.nan)}
-    local = pd.DataFrame(steps.T).rolling(window, center=True, min_periods=1).mean().to_numpy().T
+    local = _centred_nanmean(steps, window)
     dev = (steps - local)[np.isfinite(steps)]
     width = min(window, steps.shape[1])
-    sigma = float(stats.median_abs_deviation(dev, scale="normal") / np.sqrt(max(1.0 - 1.0 / width, 1e-12)))
+    mad = np.median(np.abs(dev - np.median(dev))) / _MAD_NORMAL  # scipy's MAD, scale="normal"
+    sigma = float(mad / np.sqrt(max(1.0 - 1.0 / width, 1e-12)))
     reached = np.isfinite(steps)
     mean_step = np.where(reached, local, 0.0).sum(axis=0) / np.maximum(reached.sum(axis=0), 1)
     mean_step[~reached.any(axis=0)] = np.nan  # pulses no run reached
