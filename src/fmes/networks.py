@@ -128,6 +128,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             self.intercepts_.append(np.zeros(fan_out))
         # programming pulses per layer and epoch (fmes.energy.PulseLog), device mode only
         self.pulse_log_ = PulseLog(len(self.coefs_)) if self.device is not None else None
+        self._grad_buffers = [np.empty_like(w) for w in self.coefs_]
         self.initial_coefs_ = [w.copy() for w in self.coefs_]
         self.initial_intercepts_ = [b.copy() for b in self.intercepts_]
         self.n_iter_ = 0
@@ -185,18 +186,22 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         delta = (proba - Y) / n
         lr = self.learning_rate
         for i in range(len(self.coefs_) - 1, -1, -1):
-            grad_w = acts[i].T @ delta
+            # into a buffer kept across steps: no weight-sized allocation per mini-batch
+            grad_w = np.matmul(acts[i].T, delta, out=self._grad_buffers[i])
             grad_b = delta.sum(axis=0)
             if i > 0:  # back-propagate through the weights as they were in the forward pass
                 delta = delta @ self.coefs_[i].T
                 self._hidden_grad(delta, acts[i])
             self.intercepts_[i] -= lr * grad_b
             if self.device is None:
-                self.coefs_[i] -= lr * grad_w
+                grad_w *= lr
+                self.coefs_[i] -= grad_w
             else:
-                grad_w *= -lr  # desired change, converted to pulses by the device
-                self.synapses_[i].update_inplace(self.coefs_[i], grad_w, self._noise_rng)
-                self.pulse_log_.add(i, grad_w)  # update_inplace left the pulse counts in it
+                # the desired change -lr x gradient, converted to pulses by the device
+                counts = self.synapses_[i].update_from_change(
+                    self.coefs_[i], grad_w, -lr, self._noise_rng
+                )
+                self.pulse_log_.add(i, counts)
         return loss
 
     def _epoch(self, X: np.ndarray, Y: np.ndarray) -> None:

@@ -45,6 +45,7 @@ Update schemes (the choice of the two conversions above; docs/update_schemes.md 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Mapping
@@ -185,7 +186,7 @@ def nonlinear_asymptotes(
 
 def _take(values: np.ndarray | float, idx: np.ndarray) -> np.ndarray | float:
     # Scalars broadcast; per-device arrays are gathered at the pulsed elements only.
-    return values if np.ndim(values) == 0 else np.ravel(values)[idx]
+    return values if np.ndim(values) == 0 else values.take(idx)
 
 
 @dataclass(frozen=True)
@@ -223,9 +224,59 @@ class _Curves:
             full(inv_p - inv_d),
         )
 
+    @functools.cached_property
+    def lookup(self) -> np.ndarray:
+        """Per device and direction, the update parameters in one row: row 2 i + up of device
+        i (flat index; up = 1 for LTP) holds (asymptote, 1/A, lower bound, upper bound).
+
+        One gather of the pulsed rows replaces six per-parameter gathers and the LTP/LTD blend;
+        the entries are the blend's own results (0/1 x difference + LTD value), so updates are
+        bit-identical to :func:`_relax`.
+        """
+        size = int(np.prod(np.broadcast_shapes(*(np.shape(v) for v in (
+            self.lo, self.hi, self.ltd_asym, self.inv_a_d)))))
+        table = np.empty((size, 2, 4))
+        for column, (ltd, difference) in enumerate(
+            ((self.ltd_asym, self.ltp_minus_ltd_asym), (self.inv_a_d, self.inv_a_p_minus_d))
+        ):
+            table[:, 0, column] = np.ravel(ltd)
+            table[:, 1, column] = np.ravel(difference + ltd)
+        table[:, :, 2] = np.ravel(self.lo)[:, None]
+        table[:, :, 3] = np.ravel(self.hi)[:, None]
+        return table.reshape(2 * size, 4)
+
 
 # Above this fraction of pulsed elements, whole-array arithmetic beats gather/scatter.
 _DENSE_FRACTION = 0.2
+
+
+def _relax_at(
+    state: np.ndarray,
+    idx: np.ndarray,
+    k: np.ndarray,
+    curves: _Curves,
+    sigma: float,
+    rng: np.random.Generator | None,
+) -> None:
+    """Apply the nonzero signed pulse counts ``k`` (float) at the flat indices ``idx``
+    (ascending) of ``state`` in place: the sparse form of :func:`_relax`, same arithmetic."""
+    if sigma > 0 and rng is None:
+        raise ValueError("cycle-to-cycle noise needs an rng")
+    flat = state.reshape(-1)
+    cur = flat.take(idx)
+    rows = idx * 2
+    rows += k > 0  # LTP rows are the odd ones
+    entry = curves.lookup.take(rows, axis=0)
+    asym = entry[:, 0]
+    mag = np.abs(k)
+    expo = entry[:, 1] * -mag
+    new = cur - asym
+    new *= np.exp(expo, out=expo)
+    new += asym
+    if sigma > 0:
+        new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
+    np.clip(new, entry[:, 2], entry[:, 3], out=new)
+    flat[idx] = new
 
 
 def _relax(
@@ -246,31 +297,14 @@ def _relax(
         return
     if sigma > 0 and rng is None:
         raise ValueError("cycle-to-cycle noise needs an rng")
-    c = curves
     if n_pulsed < _DENSE_FRACTION * counts.size:
         # SGD with a few hundred levels leaves most counts at zero: touch the pulsed subset.
-        flat = state.reshape(-1)
         idx = np.flatnonzero(pulsed)
-        k = counts.reshape(-1)[idx]
-        cur = flat[idx]
-        up = k > 0
-        # blend LTP/LTD parameters with the 0/1 direction (np.where is slow on random masks)
-        asym = up * _take(c.ltp_minus_ltd_asym, idx)
-        asym += _take(c.ltd_asym, idx)
-        expo = up * _take(c.inv_a_p_minus_d, idx)
-        expo += _take(c.inv_a_d, idx)
-        mag = np.abs(k)
-        expo *= -mag
-        new = cur - asym
-        new *= np.exp(expo, out=expo)
-        new += asym
-        if sigma > 0:
-            new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
-        np.clip(new, _take(c.lo, idx), _take(c.hi, idx), out=new)
-        flat[idx] = new
+        _relax_at(state, idx, counts.reshape(-1).take(idx), curves, sigma, rng)
         return
     # Dense path (fine levels, e.g. the ideal-like device): blend LTP/LTD parameters with the
     # 0/1 direction mask instead of np.where, which is slow on random masks.
+    c = curves
     up = counts > 0
     asym = up * c.ltp_minus_ltd_asym
     asym += c.ltd_asym
@@ -365,14 +399,23 @@ def stochastic_pulse_counts(
     binomial sampler is several times slower here.
     """
     flat = steps.reshape(-1)
-    length = int(length)
     w = rng.random(flat.size)
     x = np.abs(flat)
     idx = np.flatnonzero(w < x)  # candidates: P(n >= 1) <= |x|
-    w = w[idx]
-    p = np.minimum(x[idx] * (1.0 / length), 1.0)
     signs = np.sign(flat[idx])
+    n = _binomial_by_inversion(w[idx], x[idx], int(length))
     flat[:] = 0.0
+    flat[idx] = signs * n
+    return steps
+
+
+def _binomial_by_inversion(w: np.ndarray, x: np.ndarray, length: int) -> np.ndarray:
+    """n ~ Binomial(BL, min(x / BL, 1)) from the uniforms ``w``: n = #{k >= 0 : w < P(n > k)}.
+
+    Only the devices with w < x need this (P(n > 0) <= x); the survival function is walked up
+    k (vectorised; the set still above it is compacted once it is small).
+    """
+    p = np.minimum(x * (1.0 / length), 1.0)
     saturated = p >= 1.0  # every slot fires
     n = np.where(saturated, float(length), 0.0)
     with np.errstate(divide="ignore"):
@@ -395,8 +438,74 @@ def stochastic_pulse_counts(
             n[rows] += 1.0
         else:
             n[rows] += more
-    flat[idx] = signs * n
-    return steps
+    return n
+
+
+# The sparse stochastic sampler materialises the uniform w of a device only where w < tau
+# (w < |x| is needed for a pulse): devices with |x| >= tau get an explicit uniform, the rest are
+# reached by geometric skipping with success probability tau (the positions whose w < tau),
+# where w = tau u. Marginally every device has w ~ U[0, 1), as in stochastic_pulse_counts, but
+# only about tau x size + #{|x| >= tau} numbers are drawn instead of one per device.
+_STOCHASTIC_TAU = 1.0 / 16.0
+
+
+def _skip_positions(size: int, tau: float, rng: np.random.Generator) -> np.ndarray:
+    """Ascending positions in [0, size), each included independently with probability tau
+    (geometric gaps G = floor(E / -ln(1 - tau)) + 1 from standard exponentials E)."""
+    rate = -math.log1p(-tau)
+    expected = size * tau
+    positions = []
+    last = -1
+    while True:
+        m = int(expected + 6.0 * math.sqrt(expected) + 16)
+        gaps = np.floor(rng.standard_exponential(m) * (1.0 / rate))
+        gaps += 1.0
+        pos = np.cumsum(gaps)
+        pos += last
+        positions.append(pos)
+        if pos[-1] >= size:
+            break
+        last = pos[-1]
+    pos = np.concatenate(positions) if len(positions) > 1 else positions[0]
+    return pos[: np.searchsorted(pos, size)].astype(np.intp)
+
+
+def _stochastic_sparse(
+    change: np.ndarray,
+    magnitude: np.ndarray,
+    big: np.ndarray,
+    cut: float,
+    scale: float,
+    length: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (ascending) and signed counts of the devices the stochastic rule pulses.
+
+    ``change`` is the flat desired change in any unit, x = ``change`` x ``scale`` in nominal
+    pulse steps; ``magnitude`` = |change|; ``big`` the ascending indices where
+    ``magnitude >= cut`` (cut = tau / |scale|). Those get an explicit uniform each; the others
+    are reached by geometric skipping (see ``_STOCHASTIC_TAU``).
+    """
+    x_big = change.take(big)
+    x_big *= scale
+    w_big = rng.random(big.size)
+    hit = w_big < np.abs(x_big)
+    pos = _skip_positions(change.size, _STOCHASTIC_TAU, rng)
+    pos = pos[magnitude.take(pos) < cut]  # the others are in `big`
+    x_small = change.take(pos)
+    x_small *= scale
+    w_small = rng.random(pos.size)
+    w_small *= _STOCHASTIC_TAU  # w given w < tau
+    hit_small = w_small < np.abs(x_small)
+    idx = np.concatenate([big[hit], pos[hit_small]])
+    x = np.concatenate([x_big[hit], x_small[hit_small]])
+    w = np.concatenate([w_big[hit], w_small[hit_small]])
+    order = np.argsort(idx, kind="stable")
+    idx, x, w = idx[order], x[order], w[order]
+    n = _binomial_by_inversion(w, np.abs(x), length)
+    n *= np.sign(x)
+    keep = n != 0
+    return idx[keep], n[keep]
 
 
 def _lognormal_factor(cv: float, size: tuple[int, ...], rng: np.random.Generator):
@@ -458,21 +567,86 @@ class SynapseArray:
         self, delta_w: np.ndarray, rng: np.random.Generator | None = None
     ) -> np.ndarray:
         delta_w *= self.pulses_per_w  # desired change in nominal pulse steps
-        if self.pulse_rule == "sign":
-            # Manhattan rule: one pulse where the step reaches the threshold, in its sign
-            # (two comparisons instead of abs, sign and a product: this runs every mini-batch)
-            down = delta_w <= -self.sign_threshold_pulses
-            np.greater_equal(delta_w, self.sign_threshold_pulses, out=delta_w)
-            delta_w -= down
-            return delta_w
         if self.pulse_rule == "stochastic":
             if rng is None:
                 raise ValueError("pulse_rule 'stochastic' needs an rng")
             return stochastic_pulse_counts(delta_w, self.stochastic_length, rng)
-        np.rint(delta_w, out=delta_w)
+        return self._deterministic_counts(delta_w)
+
+    def _deterministic_counts(self, steps: np.ndarray) -> np.ndarray:
+        """The ``proportional`` or ``sign`` counts of changes in nominal steps, in place."""
+        if self.pulse_rule == "sign":
+            # Manhattan rule: one pulse where the step reaches the threshold, in its sign
+            # (two comparisons instead of abs, sign and a product)
+            down = steps <= -self.sign_threshold_pulses
+            np.greater_equal(steps, self.sign_threshold_pulses, out=steps)
+            steps -= down
+            return steps
+        np.rint(steps, out=steps)
         # |n| <= N is exact: N pulses from either bound already reach the other one.
-        np.clip(delta_w, -self.spec.n_pulses, self.spec.n_pulses, out=delta_w)
-        return delta_w
+        np.clip(steps, -self.spec.n_pulses, self.spec.n_pulses, out=steps)
+        return steps
+
+    def _min_pulsed_steps(self) -> float:
+        """A lower bound on |x| (nominal steps) of any change that can give a pulse: the
+        candidates are found on the raw change; the exact rule then runs on them only."""
+        if self.pulse_rule == "stochastic":
+            return _STOCHASTIC_TAU  # exact split, see _stochastic_sparse
+        # (1 - 1e-9): candidates are a superset despite the rounding of the scaled product
+        threshold = 0.5 if self.pulse_rule == "proportional" else self.sign_threshold_pulses
+        return threshold * (1.0 - 1e-9)
+
+    def update_from_change(
+        self,
+        state_w: np.ndarray,
+        change: np.ndarray,
+        factor: float,
+        rng: np.random.Generator | None,
+    ) -> np.ndarray:
+        """Apply the desired weight change ``factor x change`` to ``state_w`` in place.
+
+        ``change`` (float64, C-contiguous, this array's shape; e.g. the weight gradient with
+        ``factor = -learning_rate``) may be overwritten. Returns the nonzero signed pulse counts
+        applied (float; what :meth:`fmes.energy.PulseLog.add` counts).
+
+        SGD leaves most devices without a pulse, so the devices that can get one are found on
+        the raw change with one threshold (|change| >= the rule's smallest pulsed step / the
+        scale), and the pulse rule and the device curves run on those only (the same
+        arithmetic, element by element, as :meth:`pulse_counts` and :meth:`apply`). When many
+        devices are candidates the whole-array path runs instead.
+        """
+        flat = change.reshape(-1)
+        steps_per_unit = abs(float(factor)) * self.pulses_per_w
+        if self.pulse_rule == "stochastic" and rng is None:
+            raise ValueError("pulse_rule 'stochastic' needs an rng")
+        if steps_per_unit == 0.0:
+            return np.zeros(0)
+        if not hasattr(self, "_magnitude"):  # work buffers, reused every update
+            self._magnitude = np.empty(flat.size)
+            self._mask = np.empty(flat.size, dtype=bool)
+        cut = self._min_pulsed_steps() / steps_per_unit
+        magnitude = np.abs(flat, out=self._magnitude)
+        idx = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask))
+        if self.pulse_rule != "stochastic" and (cut == 0.0 or idx.size >= _DENSE_FRACTION * flat.size):
+            change *= factor
+            counts = self._counts_inplace(change, rng).reshape(-1)
+            _relax(state_w, change, self.curves, self.sigma_w, rng)
+            return counts[counts != 0]
+        if self.pulse_rule == "stochastic":
+            idx, k = _stochastic_sparse(
+                flat, magnitude, idx, cut, factor * self.pulses_per_w, self.stochastic_length, rng
+            )
+        else:
+            k = flat.take(idx)
+            k *= factor
+            k *= self.pulses_per_w
+            k = self._deterministic_counts(k)
+            keep = k != 0
+            if not keep.all():
+                idx, k = idx[keep], k[keep]
+        if idx.size:
+            _relax_at(state_w, idx, k, self.curves, self.sigma_w, rng)
+        return k
 
     def pulse_counts(
         self, delta_w: np.ndarray, rng: np.random.Generator | None = None
@@ -494,13 +668,13 @@ class SynapseArray:
 
     def update_inplace(
         self, state_w: np.ndarray, delta_w: np.ndarray, rng: np.random.Generator | None
-    ) -> None:
+    ) -> np.ndarray:
         """Turn a desired change into pulses and apply them to ``state_w`` in place.
 
-        ``delta_w`` (float64, C-contiguous) is overwritten with the signed pulse counts; the
-        training loop passes its gradient buffer to avoid allocating per mini-batch.
+        ``delta_w`` (float64, C-contiguous) may be overwritten; returns the nonzero signed
+        pulse counts applied (see :meth:`update_from_change`).
         """
-        _relax(state_w, self._counts_inplace(delta_w, rng), self.curves, self.sigma_w, rng)
+        return self.update_from_change(state_w, delta_w, 1.0, rng)
 
     def to_volts(self, state_w: np.ndarray) -> np.ndarray:
         """Device states as PSV (volt): G_min + (w + w_max) / (2 w_max) x nominal range."""
