@@ -201,6 +201,7 @@ class _Curves:
     inv_a_d: np.ndarray | float
     ltp_minus_ltd_asym: np.ndarray | float
     inv_a_p_minus_d: np.ndarray | float
+    shape: tuple[int, ...] = ()
 
     @classmethod
     def build(cls, lo, hi, a_p, a_d, n_pulses: int, shape: tuple[int, ...]) -> _Curves:
@@ -222,6 +223,7 @@ class _Curves:
             full(inv_d),
             full(ltp - ltd),
             full(inv_p - inv_d),
+            tuple(shape),
         )
 
     @functools.cached_property
@@ -233,16 +235,19 @@ class _Curves:
         the entries are the blend's own results (0/1 x difference + LTD value), so updates are
         bit-identical to :func:`_relax`.
         """
-        size = int(np.prod(np.broadcast_shapes(*(np.shape(v) for v in (
-            self.lo, self.hi, self.ltd_asym, self.inv_a_d)))))
+        size = math.prod(self.shape)
+
+        def flat(v):
+            return np.broadcast_to(v, self.shape).reshape(size)
+
         table = np.empty((size, 2, 4))
         for column, (ltd, difference) in enumerate(
             ((self.ltd_asym, self.ltp_minus_ltd_asym), (self.inv_a_d, self.inv_a_p_minus_d))
         ):
-            table[:, 0, column] = np.ravel(ltd)
-            table[:, 1, column] = np.ravel(difference + ltd)
-        table[:, :, 2] = np.ravel(self.lo)[:, None]
-        table[:, :, 3] = np.ravel(self.hi)[:, None]
+            table[:, 0, column] = flat(ltd)
+            table[:, 1, column] = flat(difference + ltd)
+        table[:, :, 2] = flat(self.lo)[:, None]
+        table[:, :, 3] = flat(self.hi)[:, None]
         return table.reshape(2 * size, 4)
 
 
