@@ -11,7 +11,7 @@ SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
 # only shrink)
 PENDING = {"analyse_acf", "analyse_energy", "analyse_ltp_ltd_chunk", "analyse_ppf", "analyse_pulse_response",
            "analyse_retention", "trace_qc", "validate_traces", "aggregate_networks", "paper_vs_reproduced",
-           "plot_adaptation", "plot_networks", "run_adaptation", "search_learning_rate", "train_network"}
+           "plot_adaptation", "plot_networks", "run_adaptation", "search_learning_rate"}
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])

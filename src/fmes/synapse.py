@@ -451,7 +451,7 @@ def _binomial_by_inversion(w: np.ndarray, x: np.ndarray, length: int) -> np.ndar
 # reached by geometric skipping with success probability tau (the positions whose w < tau),
 # where w = tau u. Marginally every device has w ~ U[0, 1), as in stochastic_pulse_counts, but
 # only about tau x size + #{|x| >= tau} numbers are drawn instead of one per device.
-_STOCHASTIC_TAU = 1.0 / 16.0
+_STOCHASTIC_TAU = 1.0 / 32.0
 
 
 def _skip_positions(size: int, tau: float, rng: np.random.Generator) -> np.ndarray:
