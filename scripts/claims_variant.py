@@ -16,6 +16,7 @@ from fmes.adaptation import MappingScheme, device_summary, leakage_resistance_oh
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
+from fmes.planning import plan_states
 from fmes.rng import child_seed
 from fmes.robustness import build_network, parse_variant, search_learning_rate, update_parameters
 from fmes.synapse import load_device_params
@@ -28,10 +29,19 @@ def main(snakemake) -> None:
 
     split = load_split(snakemake.input.split)
     specs = load_device_params(snakemake.input.device_params)
+    table = read_table(snakemake.input.device_params)
+    provenance = read_table(snakemake.input.provenance, extra_labels=("column", "source", "note"))
+    robust = p.robustness
+    # the workflow requests this job only when every robustness state is usable (claims.smk);
+    # a direct request for an unusable one fails here with the plan's reason
+    plan = plan_states(table, provenance, robust["states"], allow_non_ok=p.allow_non_ok,
+                       allow_key="networks.allow_non_ok_states")
+    if not plan["use"].all():
+        raise ValueError(f"{snakemake.input.device_params}: networks.robustness.states not usable: "
+                         + "; ".join(plan.loc[~plan["use"], "reason"]))
     mapping, pulse_rule = parse_variant(variant)
     update = update_parameters({**p.update_scheme, "mapping": mapping, "pulse_rule": pulse_rule}, specs)
     log.info("variant %s: %s", variant, update)
-    robust = p.robustness
     started = time.perf_counter()
     searches, runs = [], []
     with threadpool_limits(snakemake.threads):
@@ -59,9 +69,13 @@ def main(snakemake) -> None:
                          runs[-1]["test_accuracy"], time.perf_counter() - started)
 
         adaptation_rows = []
-        if p.adaptation_enabled:
-            ad = p.adaptation
-            table = read_table(snakemake.input.device_params)
+        ad = p.adaptation
+        train_plan = plan_states(table, provenance, [str(ad["train"]["state"])],
+                                 allow_non_ok=ad["train"]["allow_non_ok_state"],
+                                 allow_key="adaptation.train.allow_non_ok_state")
+        if p.adaptation_enabled and not train_plan["use"].iloc[0]:
+            log.warning("adaptation under %s skipped: %s", variant, train_plan["reason"].iloc[0])
+        if p.adaptation_enabled and train_plan["use"].iloc[0]:
             with open(snakemake.input.cell_params) as handle:  # as rule run_adaptation
                 leakage_ohm = leakage_resistance_ohm(ad["mapping"]["leakage_resistance_ohm"],
                                                      json.load(handle)["cell_params"])

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmes.io import write_csv
+from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
+from fmes.planning import plan_states
 from fmes.rng import child_seed
 from fmes.robustness import build_network, search_learning_rate, update_parameters
 from fmes.status import Status
@@ -27,13 +28,17 @@ p = snakemake.params
 
 split = load_split(snakemake.input.split)
 device_states = [s for s in p.states if s != "ideal"]
+# the states the device_params plan allows (fmes.planning, as the networks stage plans them); the
+# others are left out with the plan's reason
+plan = plan_states(read_table(snakemake.input.device_params),
+                   read_table(snakemake.input.provenance, extra_labels=("column", "source", "note")),
+                   device_states, allow_non_ok=p.allow_non_ok, allow_key="networks.allow_non_ok_states")
+for state, reason in plan.loc[~plan["use"], ["state", "reason"]].itertuples(index=False):
+    log.warning("learning-rate search skips %s: %s", state, reason)
+usable = set(plan.loc[plan["use"], "state"])
 # the float baseline alone (a user's data without LTP/LTD cycles) needs no device table
-specs = load_device_params(snakemake.input.device_params) if device_states else {}
-# a state the analyses produced no device parameters for is left out (device_params.csv's
-# provenance says why), as the networks stage does
-for state in [s for s in device_states if s not in specs]:
-    log.warning("learning-rate search skips %s: no row in %s", state, snakemake.input.device_params)
-states = [s for s in p.states if s == "ideal" or s in specs]
+specs = load_device_params(snakemake.input.device_params) if usable else {}
+states = [s for s in p.states if s == "ideal" or s in usable]
 update = update_parameters(p.update_scheme, specs) if device_states else {}
 search = p.lr_search
 frames = []

@@ -1,25 +1,19 @@
 # Stage: the paper's network claims under test (learning-rate search, update-scheme variants,
 # claim robustness). Library: src/fmes/robustness.py; schemes: docs/update_schemes.md.
+# Like the networks and the adaptation, the stage is planned after the device_params checkpoint
+# (fmes.planning via state_plan): which states have usable device parameters is known only then.
 
 LR_SEARCH = NETWORKS["lr_search"]
 ROBUSTNESS = NETWORKS["robustness"]
-_untraced_robust = [s for s in ROBUSTNESS["states"] if s not in device_states()]
-ROBUSTNESS_ENABLED = ROBUSTNESS["enabled"] and not _untraced_robust
-if ROBUSTNESS["enabled"] and _untraced_robust:
-    skipped_stage(
-        "claim robustness",
-        f"networks.robustness.states {_untraced_robust} have no ltp_ltd traces in "
-        f"{trace_source_manifest()}",
-    )
 VARIANTS = [f"{m}-{r}" for m in ROBUSTNESS["mappings"] for r in ROBUSTNESS["pulse_rules"]]
-# the robustness table feeds the paper table's holds_under_variants column
-ROBUSTNESS_TABLES = ["results/tables/claims_robustness.csv"] if ROBUSTNESS_ENABLED else []
+ROBUSTNESS_TABLES = robustness_tables  # an input function (report.smk's paper table)
 
 
 rule networks_lr_search:
     input:
         split=rules.networks_mnist.output.split,
         device_params="results/tables/device_params.csv",
+        provenance="results/tables/device_params_provenance.csv",
         code=script_code("search_learning_rate"),
     output:
         table=report_item(
@@ -34,7 +28,9 @@ rule networks_lr_search:
         seed=config["seed"],
         search_seed=NETWORKS["seeds"][0],
         nets=NETWORKS["nets"],
-        states=NET_STATES,
+        # the configured states; the script keeps those the device_params plan allows
+        states=[*(["ideal"] if NETWORKS["ideal_baseline"] else []), *NETWORKS["resistances"]],
+        allow_non_ok=NETWORKS["allow_non_ok_states"],
         net_params={net: NETWORKS[net] for net in NETWORKS["nets"]},
         batch_size=NETWORKS["batch_size"],
         w_max=NETWORKS["w_max"],
@@ -58,6 +54,7 @@ rule claims_variant:
     input:
         split=rules.networks_mnist.output.split,
         device_params="results/tables/device_params.csv",
+        provenance="results/tables/device_params_provenance.csv",
         cell_params="results/calibration/cell_params.json",
         code=script_code("claims_variant"),
     output:
@@ -75,7 +72,10 @@ rule claims_variant:
         lr_search=LR_SEARCH,
         robustness=ROBUSTNESS,
         adaptation=ADAPTATION,
-        adaptation_enabled=ROBUSTNESS["adaptation"] and ADAPTATION_ENABLED,
+        # the script checks the robustness states and the adaptation's training state against
+        # the device_params plan (fmes.planning), as the networks and the adaptation stages do
+        allow_non_ok=NETWORKS["allow_non_ok_states"],
+        adaptation_enabled=ROBUSTNESS["adaptation"],
     log:
         "results/logs/claims_variant/{variant}.log",
     benchmark:
@@ -174,7 +174,4 @@ rule device_landscape:
 
 
 FINAL_OUTPUTS += [rules.networks_lr_search.output.table] if LR_SEARCH["enabled"] else []
-# the landscape places the fitted states: it needs LTP/LTD traces at some state
-LANDSCAPE_ENABLED = NETWORKS["landscape"]["enabled"] and bool(device_states())
-FINAL_OUTPUTS += [rules.device_landscape.output.figure] if LANDSCAPE_ENABLED else []
-FINAL_OUTPUTS += [rules.claims_robustness.output.table, rules.claims_robustness.output.figure] if ROBUSTNESS_ENABLED else []
+FINAL_OUTPUTS += [landscape_outputs, robustness_outputs]  # planned after the device_params checkpoint

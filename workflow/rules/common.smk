@@ -254,3 +254,39 @@ def adaptation_energy_tables(wildcards):
 
 def adaptation_energy_outputs(wildcards):
     return [*rules.adaptation_energy.output] if adaptation_plan()["use"].iloc[0] else []
+
+
+# --- the claims stage (claims.smk), planned after the device_params checkpoint ---
+_SAID = set()  # skip reasons already printed (input functions run more than once)
+
+
+def robustness_runs():
+    """The robustness stage runs when enabled and every networks.robustness state has usable
+    device parameters (its claims compare those states); otherwise it says why, once."""
+    if not config["networks"]["robustness"]["enabled"]:
+        return False
+    plan = state_plan(config["networks"]["robustness"]["states"], config["networks"]["allow_non_ok_states"], "networks.allow_non_ok_states")
+    refused = plan.loc[~plan["use"], "reason"]
+    if len(refused) and "robustness" not in _SAID:
+        _SAID.add("robustness")
+        skipped_stage("claim robustness", "networks.robustness.states: " + "; ".join(refused))
+    return not len(refused)
+
+
+def robustness_tables(wildcards):
+    """The robustness table when the stage runs (it feeds the paper table's
+    holds_under_variants column), else nothing; planned after the checkpoint."""
+    return ["results/tables/claims_robustness.csv"] if robustness_runs() else []
+
+
+def robustness_outputs(wildcards):
+    return [*rules.claims_robustness.output] if robustness_runs() else []
+
+
+def landscape_outputs(wildcards):
+    """The device landscape places the fitted states: it needs device parameters at some
+    configured state (planned after the checkpoint)."""
+    if not config["networks"]["landscape"]["enabled"]:
+        return []
+    plan = state_plan(config["networks"]["resistances"], True, "networks.allow_non_ok_states")
+    return [rules.device_landscape.output.figure] if plan["use"].any() else []

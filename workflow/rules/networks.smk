@@ -10,14 +10,6 @@ if _unconfigured and config["traces"]["source"] == "synthetic":
     )
 
 
-# Parse-time view for the claims stage (learning-rate search): the configured states that have
-# LTP/LTD traces in the manifest. The networks below are planned after the checkpoint instead.
-NET_STATES = [
-    *(["ideal"] if NETWORKS["ideal_baseline"] else []),
-    *[s for s in NETWORKS["resistances"] if s in device_states()],
-]
-
-
 rule networks_mnist:
     input:
         idx=mnist_inputs,
