@@ -205,9 +205,20 @@ def skew_scores(
     idx = edge_index[:, None] + lags[None, :]
     valid = (idx >= 0) & (idx < dv.size)
     steps = np.where(valid, edge_sign[:, None] * dv[np.clip(idx, 0, dv.size - 1)], np.nan)
-    with np.errstate(all="ignore"):
-        score = np.nanmedian(steps, axis=0) if valid.any() else np.full(lags.size, np.nan)
+    score = _column_nanmedian(steps)
     return lags, np.where(np.isfinite(score), score, -np.inf)
+
+
+def _column_nanmedian(values: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(values, axis=0)`` (NaN for an all-NaN column) by one sort: numpy's
+    nanmedian loops over the columns in Python when any value is NaN."""
+    ordered = np.sort(values, axis=0)  # NaN sort last
+    count = (~np.isnan(values)).sum(axis=0)
+    cols = np.arange(values.shape[1])
+    lo = ordered[np.maximum((count - 1) // 2, 0), cols]
+    hi = ordered[np.maximum(count // 2, 0), cols]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, (lo + hi) / 2, np.nan)
 
 
 def estimate_skew(
@@ -314,11 +325,15 @@ def fit_mains(
     period = 1.0 / frequency_Hz
     span = 2.0 * period
     windows = []
-    for k_run, (a, b) in enumerate(rest_runs):
-        if k_run > 0 or a > 0:  # after a pulse only the relaxed second half of the rest
-            a = int(np.searchsorted(t, (t[a] + t[b - 1]) / 2))
-        if b - a < 16 or t[b - 1] - t[a] < span:
-            continue
+    if not rest_runs:
+        return np.nan, np.nan, np.nan
+    run_a, run_b = np.array(rest_runs, dtype=int).T
+    # after a pulse only the relaxed second half of the rest (all runs at once: a campaign's
+    # short, sparsely sampled gaps all fail the length test below without a Python loop)
+    half = (np.arange(run_a.size) > 0) | (run_a > 0)
+    run_a = np.where(half, np.searchsorted(t, (t[run_a] + t[run_b - 1]) / 2), run_a)
+    long_enough = (run_b - run_a >= 16) & (t[run_b - 1] - t[np.minimum(run_a, t.size - 1)] >= span)
+    for a, b in zip(run_a[long_enough].tolist(), run_b[long_enough].tolist(), strict=True):
         n_win = int(max(1, min(8, (t[b - 1] - t[a]) // span)))
         for k in range(n_win):
             t_hi = t[b - 1] - k * span
@@ -585,17 +600,17 @@ def read_pulses(
     csum_i = np.concatenate(([0.0], np.cumsum(i_raw)))
     amp = (csum_i[i1] - csum_i[i0]) / (i1 - i0) - base_A
 
-    out = pd.DataFrame(
-        {
-            "pulse_index": np.arange(i0.size),
-            "polarity": pol,
-            "onset_s": onset,
-            "offset_s": offset,
-            "width_s": offset - onset,
-            "amplitude_A": amp,
-            "current_baseline_A": base_A,
-        }
-    )
+    # the columns are collected first and framed once (inserting columns one by one into a
+    # DataFrame costs more than the whole read-out of a short trace)
+    out = {
+        "pulse_index": np.arange(i0.size),
+        "polarity": pol,
+        "onset_s": onset,
+        "offset_s": offset,
+        "width_s": offset - onset,
+        "amplitude_A": amp,
+        "current_baseline_A": np.full(i0.size, base_A),
+    }
 
     qc: dict[str, object] = {"n_samples": n, "n_pulses": int(i0.size)}
     v_clean = None
@@ -674,7 +689,8 @@ def read_pulses(
             ),
         ):
             if mask.any():
-                out.loc[mask, cols] = np.nan
+                for col in cols:
+                    out[col] = np.where(mask, np.nan, out[col])
                 status[mask] = str(Status.FAILED)
                 reason[mask] = [join_reasons([r, words]) for r in reason[mask]]
         if vqc["status"] != Status.OK:
@@ -684,6 +700,7 @@ def read_pulses(
     out["complete"] = complete
     out["status"] = status
     out["reason"] = reason
+    out = pd.DataFrame(out)
 
     if not complete.all():
         if partial == "raise":
