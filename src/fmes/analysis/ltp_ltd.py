@@ -111,25 +111,22 @@ def ltp_ltd_weights(pulses: pd.DataFrame) -> pd.DataFrame:
     The LTP phase is the leading run of positive pulses, the LTD phase the run of negative
     pulses that follows it.
     """
-    p = pulses[pulses["complete"]] if "complete" in pulses else pulses
-    pol = p["polarity"].to_numpy()
+    keep = pulses["complete"].to_numpy(bool) if "complete" in pulses else np.ones(len(pulses), bool)
+    pol = pulses["polarity"].to_numpy()[keep]
+    onset = pulses["onset_s"].to_numpy(float)[keep]
+    weight = pulses["psv_after_V"].to_numpy(float)[keep]
     first_neg = int(np.argmax(pol < 0)) if (pol < 0).any() else pol.size
-    ltp = p.iloc[:first_neg]
-    ltp = ltp[ltp["polarity"] > 0]
-    ltd = p.iloc[first_neg:]
-    ltd = ltd[ltd["polarity"] < 0]
-    frames = [
-        pd.DataFrame(
-            {
-                "phase": name,
-                "pulse_number": np.arange(1, len(part) + 1),
-                "onset_s": part["onset_s"].to_numpy(),
-                "weight_V": part["psv_after_V"].to_numpy(),
-            }
-        )
-        for name, part in (("ltp", ltp), ("ltd", ltd))
-    ]
-    return pd.concat(frames, ignore_index=True)
+    ltp = np.flatnonzero(pol[:first_neg] > 0)
+    ltd = first_neg + np.flatnonzero(pol[first_neg:] < 0)
+    # one frame built from arrays (this runs once per trace of a campaign)
+    return pd.DataFrame(
+        {
+            "phase": np.repeat(["ltp", "ltd"], [ltp.size, ltd.size]),
+            "pulse_number": np.concatenate([np.arange(1, ltp.size + 1), np.arange(1, ltd.size + 1)]),
+            "onset_s": np.concatenate([onset[ltp], onset[ltd]]),
+            "weight_V": np.concatenate([weight[ltp], weight[ltd]]),
+        }
+    )
 
 
 #: MAD of a standard normal variable (scipy.stats.median_abs_deviation's scale="normal"),

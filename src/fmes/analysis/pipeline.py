@@ -181,7 +181,8 @@ def analyse_ltp_ltd_batch(
     )
     for (position, keys, readout, weights, _n, _noise, w0_V), fit in zip(todo, fits, strict=True):
         pulses = readout.pulses
-        read_status = worst(pulses["status"]) if "status" in pulses else Status.OK
+        # the distinct statuses only: worst() of every pulse's would cost more than the fit
+        read_status = worst(pulses["status"].unique()) if "status" in pulses else Status.OK
         if read_status != Status.OK:
             bad = pulses[pulses["status"] != Status.OK]
             fit["status"] = str(worst([fit["status"], read_status]))
