@@ -2,15 +2,19 @@
 array analyses, on the CSV path and on the trace store, at two sizes.
 
     python benchmarks/bench_array.py [--small 5x5x20] [--large 32x32x10] [--cores 2] [--full]
+                                     [--baseline-root DIR]
 
 Each case runs the real workflow (Snakemake, ``--cores``) in a temporary folder on the default
 config with the array size changed (4 states, as config/config.yaml), after the device
 calibration, so only the campaign's own work is timed. Per step it reports the summed job
-time per trace (the sequential cost: what a cluster spreads) and the peak resident memory of
-the largest job (Snakemake's ``benchmark:`` files, ``max_rss``), plus the run's wall time.
-Cases: the CSV path at the small size (``traces.store.min_traces`` above the campaign), the
-store at the small and the large size, and with ``--full`` config/array.yaml (32 x 32 x 20,
-81,920 traces). Writes benchmarks/out/array.csv and prints the table and the ratios.
+time per trace (the sequential cost: what a cluster spreads), the summed CPU time per trace
+(user + system, robust to a loaded machine) and the peak resident memory of the largest job
+(Snakemake's ``benchmark:`` files, ``max_rss``, summed over a job's processes), plus the run's
+wall time. Cases: the CSV path at the small size (``traces.store.min_traces`` above the
+campaign), the store at the small and the large size, and with ``--full`` config/array.yaml
+(32 x 32 x 20, 81,920 traces). ``--baseline-root`` adds the CSV path of another checkout of
+this repository (e.g. the commit before a change, from ``git worktree add``), run from its own
+Snakefile and ``src``. Writes benchmarks/out/array.csv and prints the table and the ratios.
 """
 
 from __future__ import annotations
@@ -46,21 +50,23 @@ def _size(text: str) -> tuple[int, int, int]:
     return rows, cols, cycles
 
 
-def _snakemake(work: Path, cores: int, *args: str) -> float:
-    command = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", str(cores), *args]
+def _snakemake(work: Path, cores: int, root: Path, *args: str) -> float:
+    command = [SNAKEMAKE, "-s", str(root / "Snakefile"), "--directory", str(work), "--cores", str(cores), *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(command, cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    # the checkout's own package first (ahead of the editable install of this one)
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(root / "src")}
+    proc = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake failed in {work}:\n{proc.stderr[-4000:]}")
     return time.perf_counter() - t0
 
 
-def run_case(name: str, overrides: dict, cores: int, base: Path) -> list[dict]:
+def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = ROOT) -> list[dict]:
     work = base / name
     work.mkdir()
     (work / "case.yaml").write_text(yaml.safe_dump(overrides))
-    _snakemake(work, cores, "results/calibration/cell_params.json", "--configfile", "case.yaml")
-    wall_s = _snakemake(work, cores, *TARGETS, "--configfile", "case.yaml")
+    calibration_s = _snakemake(work, cores, root, "results/calibration/cell_params.json", "--configfile", "case.yaml")
+    wall_s = _snakemake(work, cores, root, *TARGETS, "--configfile", "case.yaml")
     manifest = pd.read_csv(work / "results/traces/manifest.csv", usecols=["protocol"])
     n_traces = int((manifest["protocol"] == "ltp_ltd").sum())
     jobs = []
@@ -68,17 +74,24 @@ def run_case(name: str, overrides: dict, cores: int, base: Path) -> list[dict]:
         rule = tsv.parent.name if tsv.parent.name in STEPS else tsv.stem
         if rule in STEPS:
             t = pd.read_csv(tsv, sep="\t").iloc[-1]
-            jobs.append({"step": STEPS[rule], "seconds": float(t["s"]), "max_rss_MB": float(t["max_rss"])})
+            jobs.append({"step": STEPS[rule], "seconds": float(t["s"]), "cpu_seconds": float(t["cpu_time"]),
+                         "max_rss_MB": float(t["max_rss"])})
     jobs = pd.DataFrame(jobs)
     out = []
     for step, g in jobs.groupby("step", sort=False):
         out.append({"case": name, "ltp_ltd_traces": n_traces, "step": step, "jobs": len(g), "job_seconds": g["seconds"].sum(),
-                    "ms_per_trace": 1e3 * g["seconds"].sum() / n_traces, "peak_rss_MB": g["max_rss_MB"].max()})
+                    "ms_per_trace": 1e3 * g["seconds"].sum() / n_traces, "cpu_s": g["cpu_seconds"].sum(),
+                    "cpu_ms_per_trace": 1e3 * g["cpu_seconds"].sum() / n_traces, "peak_rss_MB": g["max_rss_MB"].max()})
     out.append({"case": name, "ltp_ltd_traces": n_traces, "step": "chain (sum)", "jobs": len(jobs),
                 "job_seconds": jobs["seconds"].sum(), "ms_per_trace": 1e3 * jobs["seconds"].sum() / n_traces,
+                "cpu_s": jobs["cpu_seconds"].sum(), "cpu_ms_per_trace": 1e3 * jobs["cpu_seconds"].sum() / n_traces,
                 "peak_rss_MB": jobs["max_rss_MB"].max()})
     out.append({"case": name, "ltp_ltd_traces": n_traces, "step": f"wall ({cores} cores)", "jobs": len(jobs),
-                "job_seconds": wall_s, "ms_per_trace": 1e3 * wall_s / n_traces, "peak_rss_MB": float("nan")})
+                "job_seconds": wall_s, "ms_per_trace": 1e3 * wall_s / n_traces, "cpu_s": float("nan"),
+                "cpu_ms_per_trace": float("nan"), "peak_rss_MB": float("nan")})
+    out.append({"case": name, "ltp_ltd_traces": n_traces, "step": "wall, calibration before", "jobs": 1,
+                "job_seconds": calibration_s, "ms_per_trace": float("nan"), "cpu_s": float("nan"),
+                "cpu_ms_per_trace": float("nan"), "peak_rss_MB": float("nan")})
     disk = sum(p.stat().st_size for p in (work / "results/traces").rglob("*") if p.is_file())
     for row in out:
         row["traces_on_disk_MB"] = disk / 1e6
@@ -92,6 +105,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="also config/array.yaml (32 x 32 x 20)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (printed)")
+    parser.add_argument("--baseline-root", type=Path, help="another checkout: its CSV path at the small size too")
     args = parser.parse_args()
     array_config = yaml.safe_load((ROOT / "config/array.yaml").read_text())
     chunk_traces = array_config["traces"]["store"]["chunk_traces"]
@@ -106,13 +120,18 @@ def main() -> None:
 
     cases = [("csv_" + args.small, overrides(args.small, False)), ("store_" + args.small, overrides(args.small, True)),
              ("store_" + args.large, overrides(args.large, True))]
+    roots = {name: ROOT for name, _ in cases}
+    if args.baseline_root:
+        cases.append(("baseline_csv_" + args.small, overrides(args.small, False)))
+        roots[cases[-1][0]] = args.baseline_root.resolve()
     if args.full:
         cases.append(("store_array.yaml", array_config))
+        roots[cases[-1][0]] = ROOT
     base = Path(tempfile.mkdtemp(prefix="bench_array_"))
     rows = []
     for name, case in cases:
-        print(f"--- {name}", flush=True)
-        rows += run_case(name, case, args.cores, base)
+        print(f"--- {name} ({roots[name]})", flush=True)
+        rows += run_case(name, case, args.cores, base, roots[name])
     table = pd.DataFrame(rows)
     out_dir = ROOT / "benchmarks/out"
     out_dir.mkdir(exist_ok=True)
@@ -121,13 +140,19 @@ def main() -> None:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     chain = table[table["step"] == "chain (sum)"].set_index("case")
     csv_case, small_case, large_case = (c for c, _ in cases[:3])
-    print(f"\nchain time per trace, CSV path / store, {args.small}: "
-          f"{chain.loc[csv_case, 'ms_per_trace'] / chain.loc[small_case, 'ms_per_trace']:.2f}x")
+    for csv in [csv_case] + (["baseline_csv_" + args.small] if args.baseline_root else []):
+        for what in ("ms_per_trace", "cpu_ms_per_trace"):
+            print(f"chain {what}, {csv} / store: {args.small} "
+                  f"{chain.loc[csv, what] / chain.loc[small_case, what]:.2f}x, {args.large} "
+                  f"{chain.loc[csv, what] / chain.loc[large_case, what]:.2f}x")
     print(f"chain time per trace, {args.large} / {args.small} (store): "
           f"{chain.loc[large_case, 'ms_per_trace'] / chain.loc[small_case, 'ms_per_trace']:.2f}")
     steps = table[~table["step"].str.startswith(("chain", "wall"))].pivot(index="step", columns="case", values="peak_rss_MB")
     print(f"peak memory per step, {args.large} / {args.small} (store):\n"
           f"{(steps[large_case] / steps[small_case]).round(2).to_string()}")
+    if args.full:
+        print(f"peak memory per step, array.yaml / {args.small} (store):\n"
+              f"{(steps['store_array.yaml'] / steps[small_case]).round(2).to_string()}")
     if args.keep:
         print(f"run folders kept in {base}")
     else:
