@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import acf_memory_metric
+from fmes.analysis.acf import acf_memory_metric
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,

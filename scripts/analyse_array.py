@@ -5,7 +5,6 @@ spread, and a device yield map."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fmes.analysis import METRICS
 from fmes.analysis.array_maps import (
     array_fits,
     cycle_drift,
@@ -20,6 +19,7 @@ from fmes.analysis.pipeline import (
     read_unless_skipped,
     skipped_frame,
 )
+from fmes.analysis.variability import METRICS
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure

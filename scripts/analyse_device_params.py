@@ -3,7 +3,7 @@ docs/interfaces.md) from the LTP/LTD fits and the variability summary."""
 
 import pandas as pd
 
-from fmes.analysis import assemble_device_params
+from fmes.analysis.device_params import assemble_device_params
 from fmes.analysis.energy import with_pulse_costs
 from fmes.analysis.pipeline import read_unless_skipped
 from fmes.io import read_table, write_csv

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import relaxation_curve
+from fmes.analysis.ltp_ltd import relaxation_curve
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,

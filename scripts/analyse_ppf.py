@@ -5,7 +5,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import ppf_double, ppf_from_pulses, ppf_single
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
     fit_ppf_per_state,
@@ -17,6 +16,7 @@ from fmes.analysis.pipeline import (
     skipped_frame,
     trace_qc_columns,
 )
+from fmes.analysis.ppf import ppf_double, ppf_from_pulses, ppf_single
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import current_at_voltage, iv_branches
+from fmes.analysis.iv import current_at_voltage, iv_branches
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,

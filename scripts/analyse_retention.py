@@ -5,7 +5,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import kohlrausch
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.pipeline import (
     legend_label,
@@ -16,7 +15,7 @@ from fmes.analysis.pipeline import (
     retention_from_readout,
     skipped_frame,
 )
-from fmes.analysis.retention import two_exponential
+from fmes.analysis.retention import kohlrausch, two_exponential
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure

@@ -5,7 +5,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import METRICS, ecdf, grid_position, variability_summary, with_derived_metrics
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,
@@ -13,7 +12,14 @@ from fmes.analysis.pipeline import (
     read_unless_skipped,
     skipped_frame,
 )
-from fmes.analysis.variability import usable_cycles
+from fmes.analysis.variability import (
+    METRICS,
+    ecdf,
+    grid_position,
+    usable_cycles,
+    variability_summary,
+    with_derived_metrics,
+)
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure

@@ -6,8 +6,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis import relaxation_curve, variability_summary
 from fmes.analysis._fit import QualityLimits
+from fmes.analysis.ltp_ltd import relaxation_curve
+from fmes.analysis.variability import variability_summary
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure

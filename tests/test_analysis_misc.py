@@ -7,17 +7,15 @@ import pandas as pd
 import pytest
 from test_analysis_pulses import _rc_trace
 
-from fmes.analysis import (
-    DEVICE_PARAMS_COLUMNS,
-    acf_memory_metric,
-    assemble_device_params,
+from fmes.analysis.acf import acf_memory_metric
+from fmes.analysis.device_params import DEVICE_PARAMS_COLUMNS, assemble_device_params
+from fmes.analysis.iv import current_at_voltage
+from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
+from fmes.analysis.pulses import detect_pulses
+from fmes.analysis.variability import (
     coefficient_of_variation,
-    current_at_voltage,
-    detect_pulses,
     ecdf,
-    fit_ltp_ltd,
     grid_position,
-    ltp_ltd_weights,
     variability_summary,
 )
 

@@ -32,7 +32,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
-from fmes.analysis import assemble_device_params
+from fmes.analysis.device_params import assemble_device_params
 from fmes.io import remove_stale_temporaries, write_csv
 from fmes.planning import plan_states
 from fmes.traces import (

@@ -23,8 +23,10 @@ from messy import (
     with_levels,
 )
 
-from fmes.analysis import fit_ltp_ltd, fit_ppf, fit_retention, ltp_ltd_weights, ppf_from_pulses
+from fmes.analysis.ltp_ltd import fit_ltp_ltd, ltp_ltd_weights
+from fmes.analysis.ppf import fit_ppf, ppf_from_pulses
 from fmes.analysis.pulses import read_pulses
+from fmes.analysis.retention import fit_retention
 from fmes.status import Status
 
 INTERVALS_S = [0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0]
@@ -200,7 +202,7 @@ def test_ppf_and_retention_intervals_cover_the_truth_or_the_row_is_flagged():
 
 
 def test_cycle_to_cycle_cv_of_a_p_a_d_within_10_percent_on_messy_cycles():
-    from fmes.analysis import coefficient_of_variation
+    from fmes.analysis.variability import coefficient_of_variation
 
     rng = np.random.default_rng(11)
     a_p = 15.0 * rng.lognormal(0.0, 0.1, 20)
