@@ -33,3 +33,18 @@ def test_real_scripts_declare_what_they_import():
     train = _rel(library_files(ROOT / "scripts/train_network.py", ROOT / "src"))
     assert {"fmes/networks.py", "fmes/synapse.py", "fmes/mnist.py"} <= train
     assert not {p for p in train if p.startswith("fmes/analysis")}
+
+
+def test_an_edited_module_is_read_again(tmp_path):
+    # the closure caches each file's imports by path, size and mtime: an edit must be seen
+    src = tmp_path / "src"
+    (src / "fmes").mkdir(parents=True)
+    (src / "fmes" / "__init__.py").write_text("")
+    (src / "fmes" / "a.py").write_text("X = 1\n")
+    (src / "fmes" / "b.py").write_text("")
+    script = tmp_path / "script.py"
+    script.write_text("from fmes.a import X\n")
+    before = {Path(p).name for p in library_files(script, src)}
+    (src / "fmes" / "a.py").write_text("from fmes import b\n")
+    after = {Path(p).name for p in library_files(script, src)}
+    assert before == {"__init__.py", "a.py"} and after == {"__init__.py", "a.py", "b.py"}

@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
+from fmes.config import check_digit_sets
 from fmes.networks import DevicePerceptron
 from fmes.rng import child_rng
 from fmes.synapse import DeviceSpec, nonlinear_asymptotes
@@ -75,40 +76,7 @@ from fmes.synapse import DeviceSpec, nonlinear_asymptotes
 METHODS: tuple[str, ...] = ("device", "ideal_linear", "finetune")
 
 
-# --- configuration checks -------------------------------------------------------------------
-def check_digit_sets(
-    dataset1: Sequence[int], dataset2: Sequence[int], key: str = "adaptation"
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Validate two digit sets (non-empty, equal size, disjoint, no repeats, digits 0-9).
-
-    Raises ValueError naming the config key (``adaptation.dataset1`` / ``adaptation.dataset2``).
-    """
-    sets = {}
-    for name, digits in (("dataset1", dataset1), ("dataset2", dataset2)):
-        full = f"{key}.{name}"
-        try:
-            values = tuple(int(d) for d in digits)
-        except (TypeError, ValueError):
-            raise ValueError(f"{full}: expected a list of digits 0-9, got {digits!r}") from None
-        if not values:
-            raise ValueError(f"{full}: empty digit set; give at least one digit")
-        if any(not 0 <= d <= 9 for d in values):
-            raise ValueError(f"{full}: digits must be in 0-9, got {list(values)}")
-        if len(set(values)) != len(values):
-            raise ValueError(f"{full}: repeated digit in {list(values)}")
-        sets[name] = values
-    d1, d2 = sets["dataset1"], sets["dataset2"]
-    if len(d1) != len(d2):
-        raise ValueError(
-            f"{key}.dataset1 and {key}.dataset2 must have equal size (output k is read as the k-th "
-            f"digit of dataset2); got {len(d1)} and {len(d2)}"
-        )
-    common = sorted(set(d1) & set(d2))
-    if common:
-        raise ValueError(f"{key}.dataset1 and {key}.dataset2 overlap in digit(s) {common}")
-    if len(d1) < 2:
-        raise ValueError(f"{key}.dataset1: a classifier needs at least 2 digits, got {list(d1)}")
-    return d1, d2
+# (the digit-set check, check_digit_sets, lives in fmes.config: the workflow calls it at DAG build)
 
 
 def select_digits(

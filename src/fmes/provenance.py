@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import ast
 import os
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "fmes"
 
 
-def _imported_modules(source_file: Path) -> set[str]:
-    tree = ast.parse(source_file.read_text(), filename=str(source_file))
+def _imported_modules(source_file: Path) -> frozenset[str]:
+    # one parse per file version and process: the workflow asks for ~30 closures that share most
+    # of their modules, and every Snakemake start (each dry run, each cluster job) builds them all
+    stat = source_file.stat()
+    return _parsed_imports(str(source_file), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _parsed_imports(source_file: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """The ``fmes`` modules named by the import statements of ``source_file`` (the file's
+    modification time and size are part of the cache key, so an edited file is parsed again)."""
+    tree = ast.parse(Path(source_file).read_text(), filename=source_file)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -24,7 +35,7 @@ def _imported_modules(source_file: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
+    return frozenset(m for m in found if m == PACKAGE or m.startswith(PACKAGE + "."))
 
 
 def _module_file(module: str, src_root: Path) -> Path | None:
