@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, SMALL_NETWORKS, run_snakemake
 
 from fmes.analysis.device_params import assemble_device_params
 from fmes.io import remove_stale_temporaries, write_csv
@@ -439,11 +439,10 @@ def test_unusable_ltp_state_is_skipped_down_to_the_paper_table(tmp_path):
     work = _raw_workdir(tmp_path)
     # 8000 ohm: valid by the contract and its manifest, but the PSV never moves: no LTP/LTD fit
     edit_trace("ltp_ltd_cycle_R8000", lambda f: f.assign(voltage_V=0.01 + 0 * f["voltage_V"]))(work / "raw")
-    (work / "small.yaml").write_text("networks: {nets: [mlp], seeds: [0], epochs: 1, lr_search: {enabled: false},"
-                                     " robustness: {enabled: false}, allow_non_ok_states: false}\n"
-                                     "adaptation: {seeds: [0], train: {epochs: 2}, mapping: {n_images: [0, 4]}}\n")
+    (work / "small.yaml").write_text(SMALL_NETWORKS)
+    (work / "strict.yaml").write_text("networks: {allow_non_ok_states: false}\n")  # tiny allows them
     run_snakemake(work, "results/tables/paper_vs_reproduced.csv", "--configfile", str(ROOT / "config/tiny.yaml"),
-                  str(work / "raw.yaml"), str(work / "small.yaml"))
+                  str(work / "raw.yaml"), str(work / "small.yaml"), str(work / "strict.yaml"))
     tables = work / "results/tables"
     params = pd.read_csv(tables / "device_params.csv", dtype=str, keep_default_na=False).set_index("resistance_label")
     assert "8000" not in params.index or params.loc["8000", "status"] != "ok"
