@@ -26,6 +26,11 @@ def test_tiny_run_produces_traces_and_calibration(tiny_run):
         assert (tiny_run / f"results/benchmarks/{rule}.tsv").exists()
 
 
+def test_second_run_has_nothing_to_do(tiny_run):
+    proc = run_snakemake(tiny_run, "--configfile", str(ROOT / "config/tiny.yaml"), "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
 def test_invalid_config_is_rejected_naming_the_key(tmp_path):
     proc = run_snakemake(tmp_path, "--configfile", str(ROOT / "config/tiny.yaml"), "--config", "traces={'source': 'lab'}", "--dry-run", check=False)
     assert proc.returncode != 0
