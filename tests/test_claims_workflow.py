@@ -1,8 +1,11 @@
 """The tiny DAG run writes the claim-robustness, learning-rate and landscape outputs."""
 
 import pandas as pd
+import pytest
 
 from fmes.io import read_table
+
+pytestmark = pytest.mark.slow  # runs Snakemake (deselect locally with -m 'not slow'; CI runs it)
 
 
 def test_tiny_run_tests_the_network_claims_under_every_variant(tiny_run):

@@ -424,6 +424,7 @@ def _raw_workdir(tmp_path: Path) -> Path:
     return work
 
 
+@pytest.mark.slow
 def test_failing_validation_writes_the_error_into_its_log(tmp_path):
     work = _raw_workdir(tmp_path)
     edit_trace(PPF, scale("voltage_V", 1000))(work / "raw")
@@ -435,6 +436,7 @@ def test_failing_validation_writes_the_error_into_its_log(tmp_path):
     assert "mV written as V" in proc.stdout + proc.stderr  # --show-failed-logs prints it
 
 
+@pytest.mark.slow
 def test_unusable_ltp_state_is_skipped_down_to_the_paper_table(tmp_path):
     work = _raw_workdir(tmp_path)
     # 8000 ohm: valid by the contract and its manifest, but the PSV never moves: no LTP/LTD fit

@@ -21,6 +21,9 @@ from conftest import ROOT, SNAKEMAKE, TINY, copy_run, dry_run, planned, run_snak
 
 from fmes.traces import read_manifest, read_working_manifest
 
+pytestmark = pytest.mark.slow  # runs Snakemake (deselect locally with -m 'not slow'; CI runs it)
+
+
 TRACE_RULES = {"calibrate_device", "synthesize_traces", "validate_traces"}
 
 

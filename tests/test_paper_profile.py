@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from conftest import ROOT, run_snakemake
 
 from fmes.mnist import write_idx
+
+pytestmark = pytest.mark.slow  # runs Snakemake (deselect locally with -m 'not slow'; CI runs it)
 
 
 def _job_counts(text: str) -> dict[str, int]:

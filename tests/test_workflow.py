@@ -5,9 +5,12 @@ import re
 import shutil
 
 import pandas as pd
+import pytest
 from conftest import ROOT, SMALL_NETWORKS, copy_run, run_snakemake
 
 from fmes.traces import read_manifest
+
+pytestmark = pytest.mark.slow  # runs Snakemake (deselect locally with -m 'not slow'; CI runs it)
 
 
 def test_tiny_run_produces_traces_and_calibration(tiny_run):

@@ -4,6 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
@@ -16,12 +17,14 @@ def _planned_jobs(workdir: Path, snakefile: str, *args: str) -> str:
     return totals[0]
 
 
+@pytest.mark.slow
 def test_root_entry_point_and_workflow_snakefile_plan_the_same_jobs(tmp_path):
     root = _planned_jobs(tmp_path, "Snakefile")
     inner = _planned_jobs(tmp_path, "workflow/Snakefile")
     assert root == inner and int(root) > 20
 
 
+@pytest.mark.slow
 def test_non_finite_config_value_is_refused_at_dag_build_naming_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("device:\n  series_resistance_ohm: .nan\n")
