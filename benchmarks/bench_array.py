@@ -101,9 +101,10 @@ def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = RO
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", default="5x5x20", help="rows x cols x cycles of the small campaign")
-    parser.add_argument("--large", default="32x32x10", help="rows x cols x cycles of the large campaign")
+    parser.add_argument("--large", default="32x32x10", help="rows x cols x cycles of the large campaign ('' = none)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="also config/array.yaml (32 x 32 x 20)")
+    parser.add_argument("--no-small", action="store_true", help="skip the small cases (measured by an earlier run)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (printed)")
     parser.add_argument("--baseline-root", type=Path, help="another checkout: its CSV path at the small size too")
     args = parser.parse_args()
@@ -118,41 +119,42 @@ def main() -> None:
             "analysis": array_config["analysis"],
         }
 
-    cases = [("csv_" + args.small, overrides(args.small, False)), ("store_" + args.small, overrides(args.small, True)),
-             ("store_" + args.large, overrides(args.large, True))]
-    roots = {name: ROOT for name, _ in cases}
-    if args.baseline_root:
-        cases.append(("baseline_csv_" + args.small, overrides(args.small, False)))
-        roots[cases[-1][0]] = args.baseline_root.resolve()
+    cases, roots = [], {}
+    if not args.no_small:
+        cases += [("csv_" + args.small, overrides(args.small, False)), ("store_" + args.small, overrides(args.small, True))]
+        if args.baseline_root:
+            cases.append(("baseline_csv_" + args.small, overrides(args.small, False)))
+            roots[cases[-1][0]] = args.baseline_root.resolve()
+    if args.large:
+        cases.append(("store_" + args.large, overrides(args.large, True)))
     if args.full:
         cases.append(("store_array.yaml", array_config))
-        roots[cases[-1][0]] = ROOT
     base = Path(tempfile.mkdtemp(prefix="bench_array_"))
     rows = []
     for name, case in cases:
-        print(f"--- {name} ({roots[name]})", flush=True)
-        rows += run_case(name, case, args.cores, base, roots[name])
-    table = pd.DataFrame(rows)
+        print(f"--- {name} ({roots.get(name, ROOT)})", flush=True)
+        rows += run_case(name, case, args.cores, base, roots.get(name, ROOT))
+    # the cases of earlier runs stay in the table (big cases may be run separately, later)
     out_dir = ROOT / "benchmarks/out"
     out_dir.mkdir(exist_ok=True)
+    table = pd.DataFrame(rows)
+    if (out_dir / "array.csv").exists():
+        earlier = pd.read_csv(out_dir / "array.csv")
+        table = pd.concat([earlier[~earlier["case"].isin(table["case"])], table], ignore_index=True)
     table.to_csv(out_dir / "array.csv", index=False, float_format="%.4g")
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     chain = table[table["step"] == "chain (sum)"].set_index("case")
-    csv_case, small_case, large_case = (c for c, _ in cases[:3])
-    for csv in [csv_case] + (["baseline_csv_" + args.small] if args.baseline_root else []):
+    store_cases = [c for c in chain.index if c.startswith("store_")]
+    small_case = "store_" + args.small
+    for csv in [c for c in chain.index if "csv_" in c]:
         for what in ("ms_per_trace", "cpu_ms_per_trace"):
-            print(f"chain {what}, {csv} / store: {args.small} "
-                  f"{chain.loc[csv, what] / chain.loc[small_case, what]:.2f}x, {args.large} "
-                  f"{chain.loc[csv, what] / chain.loc[large_case, what]:.2f}x")
-    print(f"chain time per trace, {args.large} / {args.small} (store): "
-          f"{chain.loc[large_case, 'ms_per_trace'] / chain.loc[small_case, 'ms_per_trace']:.2f}")
+            ratios = ", ".join(f"{c} {chain.loc[csv, what] / chain.loc[c, what]:.2f}x" for c in store_cases)
+            print(f"chain {what}, {csv} / {ratios}")
     steps = table[~table["step"].str.startswith(("chain", "wall"))].pivot(index="step", columns="case", values="peak_rss_MB")
-    print(f"peak memory per step, {args.large} / {args.small} (store):\n"
-          f"{(steps[large_case] / steps[small_case]).round(2).to_string()}")
-    if args.full:
-        print(f"peak memory per step, array.yaml / {args.small} (store):\n"
-              f"{(steps['store_array.yaml'] / steps[small_case]).round(2).to_string()}")
+    for c in store_cases:
+        if c != small_case and small_case in steps:
+            print(f"peak memory per step, {c} / {small_case}:\n{(steps[c] / steps[small_case]).round(2).to_string()}")
     if args.keep:
         print(f"run folders kept in {base}")
     else:
