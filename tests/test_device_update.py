@@ -1,0 +1,83 @@
+"""The training update (SynapseArray.update_from_change) equals pulse counts + apply, and its
+sparse stochastic sampler draws exactly Binomial(BL, |x| / BL) counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from fmes import synapse
+from fmes.synapse import DeviceSpec, SynapseArray
+
+SPEC = DeviceSpec("8000", 0.12, 0.80, 150, 120.0, 100.0, c2c_sigma_frac=0.01, d2d_a_cv=0.1,
+                  d2d_range_cv=0.05)
+
+
+def _array(**scheme):
+    return SynapseArray(SPEC, (60, 50), 1.0, np.random.default_rng(3), **scheme)
+
+
+@pytest.mark.parametrize("rule", ["proportional", "sign"])
+def test_candidate_path_equals_counts_then_apply(rule):
+    syn = _array(pulse_rule=rule)
+    rng = np.random.default_rng(0)
+    state = syn.program(rng.uniform(-0.9, 0.9, syn.shape))
+    gradient = rng.normal(0.0, 0.004, syn.shape)  # a few % of the devices reach half a step
+    learning_rate = 0.7
+    # changes exactly on the rounding and threshold boundaries (in nominal steps)
+    edges = np.array([0.5, -0.5, 0.5 + 1e-12, 1.5, -2.5, 0.49999999]) / syn.pulses_per_w
+    gradient.flat[:6] = -edges / learning_rate
+    expected_counts = syn.pulse_counts(-learning_rate * gradient)
+    assert 0 < np.count_nonzero(expected_counts) < 0.2 * expected_counts.size  # candidate path
+    expected = state.copy()
+    syn.apply(expected, expected_counts, np.random.default_rng(9))
+    updated = state.copy()
+    counts = syn.update_from_change(updated, gradient.copy(), -learning_rate, np.random.default_rng(9))
+    np.testing.assert_array_equal(updated, expected)
+    np.testing.assert_array_equal(counts, expected_counts[expected_counts != 0])
+
+
+def test_whole_array_path_when_most_devices_pulse(monkeypatch):
+    syn = _array()
+    rng = np.random.default_rng(1)
+    state = syn.program(rng.uniform(-0.5, 0.5, syn.shape))
+    change = rng.normal(0.0, 0.05, syn.shape)  # most devices get pulses
+    counts = syn.pulse_counts(change)
+    expected = state.copy()
+    syn.apply(expected, counts, np.random.default_rng(2))
+    updated = state.copy()
+    applied = syn.update_from_change(updated, change.copy(), 1.0, np.random.default_rng(2))
+    np.testing.assert_array_equal(updated, expected)
+    assert applied.size == np.count_nonzero(counts)
+
+
+def test_sparse_stochastic_counts_are_binomial_on_both_sides_of_tau():
+    length = 10
+    tau = synapse._STOCHASTIC_TAU
+    # per column one value of x (nominal steps): below tau (reached by skipping), above it
+    values = np.array([0.4 * tau, 0.9 * tau, -2.0 * tau, 0.3, -1.7, 6.0])
+    n_rows = 40000
+    change = np.tile(values, n_rows)
+    magnitude = np.abs(change)
+    big = np.flatnonzero(magnitude >= tau)
+    idx, n = synapse._stochastic_sparse(change, magnitude, big, tau, 1.0, length,
+                                        np.random.default_rng(5))
+    assert np.all(np.diff(idx) > 0) and np.all(n != 0)
+    counts = np.zeros(change.size)
+    counts[idx] = n
+    counts = counts.reshape(n_rows, values.size)
+    assert np.all(np.sign(counts) * np.sign(values) >= 0)
+    for column, x in enumerate(values):
+        p = abs(x) / length
+        freq = np.bincount(np.abs(counts[:, column]).astype(int), minlength=length + 1)
+        pmf = stats.binom.pmf(np.arange(length + 1), length, p) * n_rows
+        keep = pmf > 5
+        # lump the rare tail into one cell so every probability mass is tested
+        observed = np.append(freq[keep], freq[~keep].sum())
+        expected = np.append(pmf[keep], pmf[~keep].sum())
+        if expected[-1] < 5:
+            observed, expected = observed[:-1], expected[:-1]
+        chi2 = ((observed - expected) ** 2 / expected).sum()
+        assert chi2 < stats.chi2.ppf(0.999, max(len(expected) - 1, 1)), (x, freq)
+        assert abs(np.abs(counts[:, column]).mean() - abs(x)) < 5 * np.sqrt(p * (1 - p) * length / n_rows)
