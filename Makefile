@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: reproduce test bench lint env
+.PHONY: reproduce test bench lint format env
 
 $(BIN)/snakemake: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,8 @@ reproduce: env
 ## a suite that ran nothing must not pass.
 test: env
 	$(BIN)/ruff check src scripts tests benchmarks tools
+	$(BIN)/ruff format --check src scripts tests benchmarks tools
+	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
@@ -32,4 +34,11 @@ bench: env
 
 lint: env
 	$(BIN)/ruff check src scripts tests benchmarks tools
+	$(BIN)/ruff format --check src scripts tests benchmarks tools
+	$(BIN)/snakefmt --check Snakefile workflow
+
+## Apply the two formatters (ruff format for Python, snakefmt for Snakefiles) to the whole tree.
+format: env
+	$(BIN)/ruff format src scripts tests benchmarks tools
+	$(BIN)/snakefmt Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
