@@ -36,9 +36,9 @@ lint: env
 	$(BIN)/ruff check src scripts tests benchmarks tools
 	$(BIN)/ruff format --check src scripts tests benchmarks tools
 	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint --cores 1
 
 ## Apply the two formatters (ruff format for Python, snakefmt for Snakefiles) to the whole tree.
 format: env
 	$(BIN)/ruff format src scripts tests benchmarks tools
 	$(BIN)/snakefmt Snakefile workflow
-	$(BIN)/snakemake --lint --cores 1

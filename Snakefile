@@ -7,6 +7,7 @@
 
 include: "workflow/Snakefile"
 
+
 # Snakemake keeps the default target of the main Snakefile only (an included file's
 # `default_target: True` is dropped), so the entry point names workflow/Snakefile's one.
 workflow.default_target = "all"

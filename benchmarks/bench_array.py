@@ -51,7 +51,16 @@ def _size(text: str) -> tuple[int, int, int]:
 
 
 def _snakemake(work: Path, cores: int, root: Path, *args: str) -> float:
-    command = [SNAKEMAKE, "-s", str(root / "Snakefile"), "--directory", str(work), "--cores", str(cores), *args]
+    command = [
+        SNAKEMAKE,
+        "-s",
+        str(root / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        str(cores),
+        *args,
+    ]
     t0 = time.perf_counter()
     # the checkout's own package first (ahead of the editable install of this one)
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(root / "src")}
@@ -65,7 +74,9 @@ def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = RO
     work = base / name
     work.mkdir()
     (work / "case.yaml").write_text(yaml.safe_dump(overrides))
-    calibration_s = _snakemake(work, cores, root, "results/calibration/cell_params.json", "--configfile", "case.yaml")
+    calibration_s = _snakemake(
+        work, cores, root, "results/calibration/cell_params.json", "--configfile", "case.yaml"
+    )
     wall_s = _snakemake(work, cores, root, *TARGETS, "--configfile", "case.yaml")
     manifest = pd.read_csv(work / "results/traces/manifest.csv", usecols=["protocol"])
     n_traces = int((manifest["protocol"] == "ltp_ltd").sum())
@@ -74,24 +85,69 @@ def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = RO
         rule = tsv.parent.name if tsv.parent.name in STEPS else tsv.stem
         if rule in STEPS:
             t = pd.read_csv(tsv, sep="\t").iloc[-1]
-            jobs.append({"step": STEPS[rule], "seconds": float(t["s"]), "cpu_seconds": float(t["cpu_time"]),
-                         "max_rss_MB": float(t["max_rss"])})
+            jobs.append(
+                {
+                    "step": STEPS[rule],
+                    "seconds": float(t["s"]),
+                    "cpu_seconds": float(t["cpu_time"]),
+                    "max_rss_MB": float(t["max_rss"]),
+                }
+            )
     jobs = pd.DataFrame(jobs)
     out = []
     for step, g in jobs.groupby("step", sort=False):
-        out.append({"case": name, "ltp_ltd_traces": n_traces, "step": step, "jobs": len(g), "job_seconds": g["seconds"].sum(),
-                    "ms_per_trace": 1e3 * g["seconds"].sum() / n_traces, "cpu_s": g["cpu_seconds"].sum(),
-                    "cpu_ms_per_trace": 1e3 * g["cpu_seconds"].sum() / n_traces, "peak_rss_MB": g["max_rss_MB"].max()})
-    out.append({"case": name, "ltp_ltd_traces": n_traces, "step": "chain (sum)", "jobs": len(jobs),
-                "job_seconds": jobs["seconds"].sum(), "ms_per_trace": 1e3 * jobs["seconds"].sum() / n_traces,
-                "cpu_s": jobs["cpu_seconds"].sum(), "cpu_ms_per_trace": 1e3 * jobs["cpu_seconds"].sum() / n_traces,
-                "peak_rss_MB": jobs["max_rss_MB"].max()})
-    out.append({"case": name, "ltp_ltd_traces": n_traces, "step": f"wall ({cores} cores)", "jobs": len(jobs),
-                "job_seconds": wall_s, "ms_per_trace": 1e3 * wall_s / n_traces, "cpu_s": float("nan"),
-                "cpu_ms_per_trace": float("nan"), "peak_rss_MB": float("nan")})
-    out.append({"case": name, "ltp_ltd_traces": n_traces, "step": "wall, calibration before", "jobs": 1,
-                "job_seconds": calibration_s, "ms_per_trace": float("nan"), "cpu_s": float("nan"),
-                "cpu_ms_per_trace": float("nan"), "peak_rss_MB": float("nan")})
+        out.append(
+            {
+                "case": name,
+                "ltp_ltd_traces": n_traces,
+                "step": step,
+                "jobs": len(g),
+                "job_seconds": g["seconds"].sum(),
+                "ms_per_trace": 1e3 * g["seconds"].sum() / n_traces,
+                "cpu_s": g["cpu_seconds"].sum(),
+                "cpu_ms_per_trace": 1e3 * g["cpu_seconds"].sum() / n_traces,
+                "peak_rss_MB": g["max_rss_MB"].max(),
+            }
+        )
+    out.append(
+        {
+            "case": name,
+            "ltp_ltd_traces": n_traces,
+            "step": "chain (sum)",
+            "jobs": len(jobs),
+            "job_seconds": jobs["seconds"].sum(),
+            "ms_per_trace": 1e3 * jobs["seconds"].sum() / n_traces,
+            "cpu_s": jobs["cpu_seconds"].sum(),
+            "cpu_ms_per_trace": 1e3 * jobs["cpu_seconds"].sum() / n_traces,
+            "peak_rss_MB": jobs["max_rss_MB"].max(),
+        }
+    )
+    out.append(
+        {
+            "case": name,
+            "ltp_ltd_traces": n_traces,
+            "step": f"wall ({cores} cores)",
+            "jobs": len(jobs),
+            "job_seconds": wall_s,
+            "ms_per_trace": 1e3 * wall_s / n_traces,
+            "cpu_s": float("nan"),
+            "cpu_ms_per_trace": float("nan"),
+            "peak_rss_MB": float("nan"),
+        }
+    )
+    out.append(
+        {
+            "case": name,
+            "ltp_ltd_traces": n_traces,
+            "step": "wall, calibration before",
+            "jobs": 1,
+            "job_seconds": calibration_s,
+            "ms_per_trace": float("nan"),
+            "cpu_s": float("nan"),
+            "cpu_ms_per_trace": float("nan"),
+            "peak_rss_MB": float("nan"),
+        }
+    )
     disk = sum(p.stat().st_size for p in (work / "results/traces").rglob("*") if p.is_file())
     for row in out:
         row["traces_on_disk_MB"] = disk / 1e6
@@ -100,13 +156,21 @@ def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = RO
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--small", default="5x5x20", help="rows x cols x cycles of the small campaign")
-    parser.add_argument("--large", default="32x32x10", help="rows x cols x cycles of the large campaign ('' = none)")
+    parser.add_argument(
+        "--small", default="5x5x20", help="rows x cols x cycles of the small campaign"
+    )
+    parser.add_argument(
+        "--large", default="32x32x10", help="rows x cols x cycles of the large campaign ('' = none)"
+    )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="also config/array.yaml (32 x 32 x 20)")
-    parser.add_argument("--no-small", action="store_true", help="skip the small cases (measured by an earlier run)")
+    parser.add_argument(
+        "--no-small", action="store_true", help="skip the small cases (measured by an earlier run)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run folders (printed)")
-    parser.add_argument("--baseline-root", type=Path, help="another checkout: its CSV path at the small size too")
+    parser.add_argument(
+        "--baseline-root", type=Path, help="another checkout: its CSV path at the small size too"
+    )
     args = parser.parse_args()
     array_config = yaml.safe_load((ROOT / "config/array.yaml").read_text())
     chunk_traces = array_config["traces"]["store"]["chunk_traces"]
@@ -115,13 +179,18 @@ def main() -> None:
         rows, cols, cycles = _size(size)
         return {
             "variability": {"rows": rows, "cols": cols, "cycles": cycles},
-            "traces": {"store": {"min_traces": 1 if store else 10**9, "chunk_traces": chunk_traces}},
+            "traces": {
+                "store": {"min_traces": 1 if store else 10**9, "chunk_traces": chunk_traces}
+            },
             "analysis": array_config["analysis"],
         }
 
     cases, roots = [], {}
     if not args.no_small:
-        cases += [("csv_" + args.small, overrides(args.small, False)), ("store_" + args.small, overrides(args.small, True))]
+        cases += [
+            ("csv_" + args.small, overrides(args.small, False)),
+            ("store_" + args.small, overrides(args.small, True)),
+        ]
         if args.baseline_root:
             cases.append(("baseline_csv_" + args.small, overrides(args.small, False)))
             roots[cases[-1][0]] = args.baseline_root.resolve()
@@ -149,12 +218,18 @@ def main() -> None:
     small_case = "store_" + args.small
     for csv in [c for c in chain.index if "csv_" in c]:
         for what in ("ms_per_trace", "cpu_ms_per_trace"):
-            ratios = ", ".join(f"{c} {chain.loc[csv, what] / chain.loc[c, what]:.2f}x" for c in store_cases)
+            ratios = ", ".join(
+                f"{c} {chain.loc[csv, what] / chain.loc[c, what]:.2f}x" for c in store_cases
+            )
             print(f"chain {what}, {csv} / {ratios}")
-    steps = table[~table["step"].str.startswith(("chain", "wall"))].pivot(index="step", columns="case", values="peak_rss_MB")
+    steps = table[~table["step"].str.startswith(("chain", "wall"))].pivot(
+        index="step", columns="case", values="peak_rss_MB"
+    )
     for c in store_cases:
         if c != small_case and small_case in steps:
-            print(f"peak memory per step, {c} / {small_case}:\n{(steps[c] / steps[small_case]).round(2).to_string()}")
+            print(
+                f"peak memory per step, {c} / {small_case}:\n{(steps[c] / steps[small_case]).round(2).to_string()}"
+            )
     if args.keep:
         print(f"run folders kept in {base}")
     else:

@@ -179,8 +179,10 @@ def main() -> None:
     device = table[table["model"].str.startswith("DeviceMLP device")]
     sk_ratio = float(table.loc[table["model"] == "MLPClassifier sgd", "ratio_to_ideal"].iloc[0])
     for row in device.itertuples(index=False):
-        print(f"{row.model}: {row.ratio_to_gemm_floor:.2f} x GEMM floor (aim <= 1.5), "
-              f"{row.ratio_to_ideal:.2f} x ideal (target <= 2)")
+        print(
+            f"{row.model}: {row.ratio_to_gemm_floor:.2f} x GEMM floor (aim <= 1.5), "
+            f"{row.ratio_to_ideal:.2f} x ideal (target <= 2)"
+        )
     print(f"MLPClassifier / ideal = {sk_ratio:.2f} (target >= 1)")
     write_csv(table, OUT)
     print(f"wrote {OUT}")

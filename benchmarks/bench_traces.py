@@ -41,14 +41,23 @@ def main() -> None:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
     cell = calibration.calibrate(
-        device.CellParams.from_mapping(config["device"]), config["calibration"]["free"], targets,
-        config["protocols"], config["calibration"]["check_resistances"],
+        device.CellParams.from_mapping(config["device"]),
+        config["calibration"]["free"],
+        targets,
+        config["protocols"],
+        config["calibration"]["check_resistances"],
     ).params
     noise = synthetic.Noise(**config["device"]["noise"])
 
     def full():
-        campaign = synthetic.nominal_campaign(cell, config["resistances"], config["protocols"], noise, config["seed"])
-        campaign.extend(synthetic.array_campaign(cell, config["variability"], config["protocols"]["ltp_ltd"], noise, config["seed"]))
+        campaign = synthetic.nominal_campaign(
+            cell, config["resistances"], config["protocols"], noise, config["seed"]
+        )
+        campaign.extend(
+            synthetic.array_campaign(
+                cell, config["variability"], config["protocols"]["ltp_ltd"], noise, config["seed"]
+            )
+        )
         return campaign
 
     campaign, full_s, full_mb = measure(full)
@@ -65,16 +74,41 @@ def main() -> None:
     def naive():
         out = []
         for i in range(n):
-            one = device.CellParams(**{k: float(np.asarray(v)[i]) for k, v in batch.as_dict().items()})
-            out.append(device.simulate_ode(device.current_driven_circuit(one, 1000.0), stim.drive, stim.time_s, rtol=1e-6, atol=1e-10))
+            one = device.CellParams(
+                **{k: float(np.asarray(v)[i]) for k, v in batch.as_dict().items()}
+            )
+            out.append(
+                device.simulate_ode(
+                    device.current_driven_circuit(one, 1000.0),
+                    stim.drive,
+                    stim.time_s,
+                    rtol=1e-6,
+                    atol=1e-10,
+                )
+            )
         return np.array(out)
 
     ode, naive_s, naive_mb = measure(naive)
     max_dev = float(np.max(np.abs(ode - exact)))
     rows = [
-        {"case": "default campaign, exact vectorised (no I/O)", "traces": n_traces, "seconds": full_s, "peak_MiB": full_mb},
-        {"case": f"ltp_ltd x {n} devices, exact vectorised", "traces": n, "seconds": exact_s, "peak_MiB": exact_mb},
-        {"case": f"ltp_ltd x {n} devices, solve_ivp loop", "traces": n, "seconds": naive_s, "peak_MiB": naive_mb},
+        {
+            "case": "default campaign, exact vectorised (no I/O)",
+            "traces": n_traces,
+            "seconds": full_s,
+            "peak_MiB": full_mb,
+        },
+        {
+            "case": f"ltp_ltd x {n} devices, exact vectorised",
+            "traces": n,
+            "seconds": exact_s,
+            "peak_MiB": exact_mb,
+        },
+        {
+            "case": f"ltp_ltd x {n} devices, solve_ivp loop",
+            "traces": n,
+            "seconds": naive_s,
+            "peak_MiB": naive_mb,
+        },
     ]
     table = pd.DataFrame(rows)
     table["seconds_per_trace"] = table["seconds"] / table["traces"]
@@ -82,9 +116,13 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "traces.csv", index=False)
     print(table.to_string(index=False))
-    print(f"speed-up per trace (solve_ivp / exact): {naive_s / exact_s:.0f}x; max |difference| {max_dev:.2e} V")
-    print(f"solve_ivp for the whole default campaign would take ~{naive_s / n * n_traces / 60:.0f} min "
-          f"(vs {full_s:.1f} s)")
+    print(
+        f"speed-up per trace (solve_ivp / exact): {naive_s / exact_s:.0f}x; max |difference| {max_dev:.2e} V"
+    )
+    print(
+        f"solve_ivp for the whole default campaign would take ~{naive_s / n * n_traces / 60:.0f} min "
+        f"(vs {full_s:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,15 @@ def main(snakemake) -> None:
     for row in table.itertuples(index=False):
         log.info(
             "seed %d: mapping %.3g J, %.3g s -> %.3f; retraining %s %.3f after %d epochs: %.3g J, %.3g s",
-            row.seed, row.mapping_energy_J, row.mapping_time_s, row.mapping_accuracy_dataset2,
+            row.seed,
+            row.mapping_energy_J,
+            row.mapping_time_s,
+            row.mapping_accuracy_dataset2,
             "reaches" if row.retraining_reached else "does NOT reach it (total shown), ends at",
-            row.retraining_accuracy_dataset2, row.retraining_epochs, row.retraining_energy_J, row.retraining_time_s,
+            row.retraining_accuracy_dataset2,
+            row.retraining_epochs,
+            row.retraining_energy_J,
+            row.retraining_time_s,
         )
     write_csv(table, snakemake.output.table)
     write_csv(routes, snakemake.output.routes)

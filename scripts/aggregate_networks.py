@@ -21,8 +21,12 @@ plan = plan_states(
 )
 for row in plan.itertuples(index=False):
     if row.status != Status.OK:
-        (log.warning if row.use else log.info)("device networks at %s: %s: %s", row.state,
-                                               "trained" if row.use else "skipped", row.reason)
+        (log.warning if row.use else log.info)(
+            "device networks at %s: %s: %s",
+            row.state,
+            "trained" if row.use else "skipped",
+            row.reason,
+        )
 curve_frames = [pd.read_csv(path, dtype={"state": str}) for path in snakemake.input.curves]
 curves = (
     pd.concat(curve_frames, ignore_index=True)
@@ -60,13 +64,24 @@ table["paper_epochs"] = np.where(table["paper_test_accuracy"].notna(), int(p.pap
 table["difference_vs_paper"] = table["final_test_accuracy_mean"] - table["paper_test_accuracy"]
 # every requested state has a row: trained ones with their device status (ok, or a non-ok status
 # the config allowed), refused ones as `skipped` with the reason and no accuracy
-status = {"ideal": (Status.OK.value, ""), **{r.state: (r.status, r.reason) for r in plan.itertuples()}}
+status = {
+    "ideal": (Status.OK.value, ""),
+    **{r.state: (r.status, r.reason) for r in plan.itertuples()},
+}
 table["status"] = [status[s][0] for s in table["state"]]
 table["reason"] = [status[s][1] for s in table["state"]]
 skipped = plan[~plan["use"]]
 table = pd.concat(
-    [table, pd.DataFrame([{"net": net, "state": r.state, "n_seeds": 0, "status": r.status, "reason": r.reason}
-                          for net in p.nets for r in skipped.itertuples()])],
+    [
+        table,
+        pd.DataFrame(
+            [
+                {"net": net, "state": r.state, "n_seeds": 0, "status": r.status, "reason": r.reason}
+                for net in p.nets
+                for r in skipped.itertuples()
+            ]
+        ),
+    ],
     ignore_index=True,
 )
 for row in table[table["n_seeds"] > 0].itertuples(index=False):

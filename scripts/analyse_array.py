@@ -33,11 +33,25 @@ def main(snakemake) -> None:
     skipped = fits is None
     array = None if skipped else array_fits(fits)
     if array is None or array.empty:
-        reason = "no LTP/LTD fits" if skipped else "no array devices (ids r<row>c<col>) in the LTP/LTD fits"
+        reason = (
+            "no LTP/LTD fits"
+            if skipped
+            else "no array devices (ids r<row>c<col>) in the LTP/LTD fits"
+        )
         log.info("skipped: %s", reason)
-        write_csv(skipped_frame(["resistance_label", "row", "col", "device_id", "metric", "mean", "sd", "n"], reason), out.maps)
-        write_csv(skipped_frame(["resistance_label", "cycle", "metric", "mean", "sd", "n"], reason), out.drift)
-        write_csv(skipped_frame(["resistance_label", "device_id", "works"], reason), out.yield_table)
+        write_csv(
+            skipped_frame(
+                ["resistance_label", "row", "col", "device_id", "metric", "mean", "sd", "n"], reason
+            ),
+            out.maps,
+        )
+        write_csv(
+            skipped_frame(["resistance_label", "cycle", "metric", "mean", "sd", "n"], reason),
+            out.drift,
+        )
+        write_csv(
+            skipped_frame(["resistance_label", "device_id", "works"], reason), out.yield_table
+        )
         for path in (out.fig_maps, out.fig_drift, out.fig_yield):
             save_figure(placeholder_figure("array results", reason), path)
         return
@@ -50,13 +64,24 @@ def main(snakemake) -> None:
     write_csv(drift, out.drift)
     write_csv(yields, out.yield_table)
     n_rows, n_cols = int(array["row"].max()) + 1, int(array["col"].max()) + 1
-    log.info("%d x %d array, %d fits, states %s", n_rows, n_cols, len(array), ordered_labels(array["resistance_label"]))
+    log.info(
+        "%d x %d array, %d fits, states %s",
+        n_rows,
+        n_cols,
+        len(array),
+        ordered_labels(array["resistance_label"]),
+    )
     for s in summary.itertuples(index=False):
-        log.info("yield %s: %d/%d devices (%.1f %%)", s.resistance_label, s.n_working, s.n_devices, 100 * s.yield_frac)
+        log.info(
+            "yield %s: %d/%d devices (%.1f %%)",
+            s.resistance_label,
+            s.n_working,
+            s.n_devices,
+            100 * s.yield_frac,
+        )
 
     labels = ordered_labels(array["resistance_label"])
     metrics = [m for m in METRICS if m in set(maps["metric"])]
-
 
     def grid(table, label, column):
         """rows x cols matrix of one state's column (NaN where a device is missing)."""
@@ -65,36 +90,56 @@ def main(snakemake) -> None:
         mat[t["row"].to_numpy(int), t["col"].to_numpy(int)] = t[column].to_numpy(float)
         return mat
 
-
-    fig, axes = plt.subplots(len(labels), len(metrics), figsize=(2.3 * len(metrics), 2.1 * len(labels)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(labels), len(metrics), figsize=(2.3 * len(metrics), 2.1 * len(labels)), squeeze=False
+    )
     for i, lab in enumerate(labels):
         for j, m in enumerate(metrics):
             ax = axes[i, j]
-            im = ax.imshow(grid(maps[maps["metric"] == m], lab, "mean"), cmap="viridis", origin="upper")
+            im = ax.imshow(
+                grid(maps[maps["metric"] == m], lab, "mean"), cmap="viridis", origin="upper"
+            )
             ax.grid(False)
             ax.set_xlabel("array column")
             ax.set_ylabel(f"{legend_label(lab)}\narray row" if j == 0 else "array row")
             if i == 0:
                 ax.set_title(METRICS[m], fontsize=8)
             fig.colorbar(im, ax=ax, fraction=0.046).ax.tick_params(labelsize=6)
-    fig.suptitle("mean over usable cycles (converged, not poor fits) of every metric per device (row: state)")
+    fig.suptitle(
+        "mean over usable cycles (converged, not poor fits) of every metric per device (row: state)"
+    )
     save_figure(fig, out.fig_maps)
 
     colors = resistance_colors(labels)
     n_panel_cols = 4
     n_panel_rows = int(np.ceil(len(metrics) / n_panel_cols))
-    fig, axes = plt.subplots(n_panel_rows, n_panel_cols, figsize=(3.2 * n_panel_cols, 2.8 * n_panel_rows), squeeze=False)
+    fig, axes = plt.subplots(
+        n_panel_rows, n_panel_cols, figsize=(3.2 * n_panel_cols, 2.8 * n_panel_rows), squeeze=False
+    )
     for ax, m in zip(axes.ravel(), metrics, strict=False):
         d = drift[drift["metric"] == m]
         for lab in labels:
             s = d[d["resistance_label"] == lab].sort_values("cycle")
             scale = abs(np.nanmean(s["mean"])) or 1.0  # relative: states differ by decades
-            ax.plot(s["cycle"], s["mean"] / scale, "o-", ms=2, color=colors[lab], label=legend_label(lab))
-            ax.fill_between(s["cycle"], (s["mean"] - s["sd"]) / scale, (s["mean"] + s["sd"]) / scale, color=colors[lab], alpha=0.15)
+            ax.plot(
+                s["cycle"],
+                s["mean"] / scale,
+                "o-",
+                ms=2,
+                color=colors[lab],
+                label=legend_label(lab),
+            )
+            ax.fill_between(
+                s["cycle"],
+                (s["mean"] - s["sd"]) / scale,
+                (s["mean"] + s["sd"]) / scale,
+                color=colors[lab],
+                alpha=0.15,
+            )
         ax.set_title(METRICS[m], fontsize=8)
         ax.set_xlabel("cycle index")
         ax.set_ylabel("array mean / |its mean over cycles| (1)", fontsize=7)
-    for ax in axes.ravel()[len(metrics):]:
+    for ax in axes.ravel()[len(metrics) :]:
         ax.axis("off")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("per-cycle drift of the array: mean (line) ± sd across devices (band)")

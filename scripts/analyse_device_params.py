@@ -18,7 +18,9 @@ def main(snakemake) -> None:
     if var is None or "kind" not in var:
         var = pd.read_csv(snakemake.input.variability, nrows=0, dtype=str)
     if fits is None or "converged" not in fits:
-        fits = pd.read_csv(snakemake.input.fits, nrows=0, dtype=str).assign(converged=pd.Series(dtype=bool))
+        fits = pd.read_csv(snakemake.input.fits, nrows=0, dtype=str).assign(
+            converged=pd.Series(dtype=bool)
+        )
     params, prov = assemble_device_params(
         fits,
         var,

@@ -46,10 +46,19 @@ for row, trace in iter_traces(rows):  # CSV or trace-store rows, each file read 
 for msg in failures:
     log.warning("no pulses: %s", msg)
 
-KEYS = ["protocol", "resistance_label", "resistance_ohm", "polarity", "amplitude_A", "nominal_width_s"]
+KEYS = [
+    "protocol",
+    "resistance_label",
+    "resistance_ohm",
+    "polarity",
+    "amplitude_A",
+    "nominal_width_s",
+]
 if frames:
     per_pulse = pd.concat(frames, ignore_index=True)
-    table = with_edge_status(summarise_energies(per_pulse, KEYS).rename(columns={"nominal_width_s": "width_s"}))
+    table = with_edge_status(
+        summarise_energies(per_pulse, KEYS).rename(columns={"nominal_width_s": "width_s"})
+    )
     costs = state_pulse_costs(per_pulse, P.nominal_device)
 else:
     table = skipped_frame(KEYS, "no current-driven pulse traces in the manifest")
@@ -58,7 +67,11 @@ else:
 for c in costs.itertuples(index=False):
     log.info(
         "%s ohm: %.3g J per LTP pulse, %.3g J per LTD pulse, width %.3g s, period %.3g s",
-        c.resistance_label, c.energy_ltp_J, c.energy_ltd_J, c.pulse_width_s, c.pulse_period_s,
+        c.resistance_label,
+        c.energy_ltp_J,
+        c.energy_ltd_J,
+        c.pulse_width_s,
+        c.pulse_period_s,
     )
 write_csv(table, out.table)
 write_csv(costs, out.costs)
@@ -75,14 +88,23 @@ else:
     for proto, pol, marker in (("ltp_ltd", 1, "o"), ("ltp_ltd", -1, "v"), ("pulse", 1, "s")):
         sel = ok[(ok["protocol"] == proto) & (ok["polarity"] == pol)]
         if proto == "pulse":
-            sel = sel[np.isclose(sel["amplitude_A"], sel["amplitude_A"].max()) & np.isclose(sel["width_s"], sel["width_s"].min())]
-        sel = sel.set_index("resistance_label").reindex(labels).dropna(subset=["energy_abs_median_J"])
+            sel = sel[
+                np.isclose(sel["amplitude_A"], sel["amplitude_A"].max())
+                & np.isclose(sel["width_s"], sel["width_s"].min())
+            ]
+        sel = (
+            sel.set_index("resistance_label").reindex(labels).dropna(subset=["energy_abs_median_J"])
+        )
         if sel.empty:
             continue
         x = np.arange(len(labels))[[labels.index(lab) for lab in sel.index]]
         y = sel["energy_abs_median_J"].to_numpy() * 1e9
         err = np.vstack([y - sel["energy_abs_q25_J"] * 1e9, sel["energy_abs_q75_J"] * 1e9 - y])
-        name = {("ltp_ltd", 1): "LTP pulses", ("ltp_ltd", -1): "LTD pulses", ("pulse", 1): "single pulse"}[(proto, pol)]
+        name = {
+            ("ltp_ltd", 1): "LTP pulses",
+            ("ltp_ltd", -1): "LTD pulses",
+            ("pulse", 1): "single pulse",
+        }[(proto, pol)]
         ax.errorbar(x, y, yerr=err, marker=marker, ls="-", capsize=3, label=name)
     ax.set_xticks(range(len(labels)), [legend_label(lab) for lab in labels], rotation=30)
     ax.set_xlabel("regulating resistance")
@@ -100,9 +122,17 @@ else:
             continue
         ref = col.mode().iloc[0]
         for lab in labels:
-            sel = single[(single["resistance_label"] == lab) & np.isclose(single[fixed], ref)].sort_values(vary)
+            sel = single[
+                (single["resistance_label"] == lab) & np.isclose(single[fixed], ref)
+            ].sort_values(vary)
             if len(sel):
-                ax.plot(sel[vary] * scale, sel["energy_abs_median_J"] * 1e9, "o-", color=colors[lab], label=legend_label(lab))
+                ax.plot(
+                    sel[vary] * scale,
+                    sel["energy_abs_median_J"] * 1e9,
+                    "o-",
+                    color=colors[lab],
+                    label=legend_label(lab),
+                )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)

@@ -41,16 +41,25 @@ def groups():
         yield group
 
 
-work = partial(analyse_ltp_ltd_batch, pulse_kw=dict(P.pulses), fit_kw=dict(P.ltp_ltd), quality=dict(P.fit_quality))
+work = partial(
+    analyse_ltp_ltd_batch,
+    pulse_kw=dict(P.pulses),
+    fit_kw=dict(P.ltp_ltd),
+    quality=dict(P.fit_quality),
+)
 # the pool holds about batch_traces traces at a time
 results = list(
     itertools.chain.from_iterable(
-        map_in_batches(work, groups(), snakemake.threads, batch_size=max(1, P.batch_traces // FIT_GROUP_TRACES))
+        map_in_batches(
+            work, groups(), snakemake.threads, batch_size=max(1, P.batch_traces // FIT_GROUP_TRACES)
+        )
     )
 )
 in_row_order = [results[k] for k in np.argsort(positions, kind="stable")]
 fits = pd.DataFrame([fit for fit, _ in in_row_order])
 weights = [w for fit, w in in_row_order if fit["device_id"] == P.nominal_device and len(w)]
 write_results(fits, snakemake.output.fits)
-write_results(pd.concat(weights, ignore_index=True) if weights else pd.DataFrame(), snakemake.output.weights)
+write_results(
+    pd.concat(weights, ignore_index=True) if weights else pd.DataFrame(), snakemake.output.weights
+)
 log.info("%d fits, %d converged", len(fits), int(fits["converged"].sum()) if len(fits) else 0)

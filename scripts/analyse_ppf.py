@@ -55,8 +55,12 @@ if records:
     values = pd.DataFrame(records)
     good = values[values["status"] == Status.OK]
     labels = ordered_labels(values["resistance_label"])
-    fits = fit_ppf_per_state(values, model=P.ppf["model"], criterion=P.ppf["criterion"],
-                             limits=QualityLimits(**P.fit_quality))
+    fits = fit_ppf_per_state(
+        values,
+        model=P.ppf["model"],
+        criterion=P.ppf["criterion"],
+        limits=QualityLimits(**P.fit_quality),
+    )
     for fit in fits.itertuples(index=False):
         log.info("PPF fit %s ohm: %s, %s", fit.resistance_label, fit.model, fit.reason)
 else:

@@ -51,9 +51,17 @@ for r in pd.concat([train_rows, pulse_rows]).itertuples(index=False):
         "resistance_label": r.resistance_label,
         "resistance_ohm": r.resistance_ohm,
     }
-    result = None if readout is None else retention_from_readout(
-        tr["time_s"].to_numpy(), readout, n_points=R["n_points"], t_ret_s=R["t_ret_s"],
-        u_inf_free=R["u_inf_free"], limits=QualityLimits(**P.fit_quality),
+    result = (
+        None
+        if readout is None
+        else retention_from_readout(
+            tr["time_s"].to_numpy(),
+            readout,
+            n_points=R["n_points"],
+            t_ret_s=R["t_ret_s"],
+            u_inf_free=R["u_inf_free"],
+            limits=QualityLimits(**P.fit_quality),
+        )
     )
     if result is None:
         records.append(rec | {"status": Status.FAILED, "reason": why or "no complete pulse"})
@@ -64,7 +72,14 @@ for r in pd.concat([train_rows, pulse_rows]).itertuples(index=False):
     if r.protocol == "pulse_train":
         learning.append(
             result.learning().assign(trace_id=r.trace_id, resistance_label=r.resistance_label)[
-                ["trace_id", "resistance_label", "pulse_number", "onset_s", "peak_psv_V", "psv_after_V"]
+                [
+                    "trace_id",
+                    "resistance_label",
+                    "pulse_number",
+                    "onset_s",
+                    "peak_psv_V",
+                    "psv_after_V",
+                ]
             ]
         )
     log.info(
@@ -150,9 +165,21 @@ else:
         u_inf = 0.0 if not R["u_inf_free"] else np.nan
         if row.exp2_converged:  # two time scales: double-layer relaxation, then self-discharge
             delta = row.exp2_tau2_s - row.exp2_tau1_s
-            ax.plot(x, two_exponential(x, row.exp2_a1_V, row.exp2_tau1_s, row.exp2_a2_V, delta, u_inf), "-", color=c, lw=0.9)
+            ax.plot(
+                x,
+                two_exponential(x, row.exp2_a1_V, row.exp2_tau1_s, row.exp2_a2_V, delta, u_inf),
+                "-",
+                color=c,
+                lw=0.9,
+            )
         if row.kww_converged or np.isfinite(row.kww_tau_s):
-            ax.plot(x, kohlrausch(x, row.kww_u0_V, u_inf, row.kww_tau_s, row.kww_beta), "--", color=c, lw=0.7)
+            ax.plot(
+                x,
+                kohlrausch(x, row.kww_u0_V, u_inf, row.kww_tau_s, row.kww_beta),
+                "--",
+                color=c,
+                lw=0.7,
+            )
     ax.axvline(R["t_ret_s"], color="0.5", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("time after the train (s)")

@@ -47,7 +47,14 @@ def main(snakemake) -> None:
             ignore_index=True,
         )
         # each cycle keeps its fit's status (ok or flagged) and reason
-        keep = ["resistance_label", "device_id", "cycle", *[m for m in METRICS if m in per_cycle], "status", "reason"]
+        keep = [
+            "resistance_label",
+            "device_id",
+            "cycle",
+            *[m for m in METRICS if m in per_cycle],
+            "status",
+            "reason",
+        ]
         endurance = per_cycle[keep].sort_values(["resistance_label", "device_id", "cycle"])
         log.info(
             "variability over %d usable cycles (%d poor fits left out), %d devices",
@@ -58,7 +65,9 @@ def main(snakemake) -> None:
     else:
         reason = "no usable LTP/LTD fit: none converged without a poor fit (see ltp_ltd_fits.csv)"
         summary = skipped_frame(["resistance_label", "metric", "kind", "cv"], reason)
-        cdf = skipped_frame(["resistance_label", "metric", "value", "cumulative_probability"], reason)
+        cdf = skipped_frame(
+            ["resistance_label", "metric", "value", "cumulative_probability"], reason
+        )
         endurance = skipped_frame(["resistance_label", "device_id", "cycle"], reason)
     write_csv(summary, out.summary)
     write_csv(cdf, out.cdf)
@@ -107,7 +116,9 @@ def main(snakemake) -> None:
                 ax.set_xscale("log")
         axes[0].legend(fontsize=7)
         pos = per_cycle["device_id"].map(grid_position)
-        grid = per_cycle[pos.notna()].assign(row=pos[pos.notna()].str[0], col=pos[pos.notna()].str[1])
+        grid = per_cycle[pos.notna()].assign(
+            row=pos[pos.notna()].str[0], col=pos[pos.notna()].str[1]
+        )
         ax = axes[2]
         if grid.empty:
             ax.axis("off")

@@ -34,26 +34,41 @@ def main(snakemake) -> None:
         reset_table = read_weight_table(spec["reset"], **fmt)
         log.info(
             "%s: %d SET runs (%d-%d pulses), %d RESET runs (%d-%d pulses), %s in %s",
-            spec["name"], set_table.shape[1], set_table.count().min(), set_table.count().max(),
-            reset_table.shape[1], reset_table.count().min(), reset_table.count().max(), spec["quantity"], spec["unit"],
+            spec["name"],
+            set_table.shape[1],
+            set_table.count().min(),
+            set_table.count().max(),
+            reset_table.shape[1],
+            reset_table.count().min(),
+            reset_table.count().max(),
+            spec["quantity"],
+            spec["unit"],
         )
-        table_fits, table_weights = analyse_weight_tables(set_table, reset_table, spec, fit_kw, QualityLimits(**P.fit_quality))
+        table_fits, table_weights = analyse_weight_tables(
+            set_table, reset_table, spec, fit_kw, QualityLimits(**P.fit_quality)
+        )
         # variability over the cycles (runs: cycles) or devices (runs: devices) of this table
-        summary = variability_summary(table_fits, nominal_device=P.nominal_device)  # usable cycles only
+        summary = variability_summary(
+            table_fits, nominal_device=P.nominal_device
+        )  # usable cycles only
         summary["metric"] = summary["metric"].str.replace(r"_V$", f"_{spec['unit']}", regex=True)
         variability.append(summary.assign(table=spec["name"]))
         states.append(
-            device_states_from_runs(table_weights, window=fit_kw["step_window_pulses"], n_sigma=fit_kw["n_sigma_states"]).assign(
-                weight_unit=spec["unit"]
-            )
+            device_states_from_runs(
+                table_weights, window=fit_kw["step_window_pulses"], n_sigma=fit_kw["n_sigma_states"]
+            ).assign(weight_unit=spec["unit"])
         )
         fits.append(with_weight_unit(table_fits, spec["unit"]))
-        weights.append(table_weights.rename(columns={"weight_V": "weight"}).assign(weight_unit=spec["unit"]))
+        weights.append(
+            table_weights.rename(columns={"weight_V": "weight"}).assign(weight_unit=spec["unit"])
+        )
         for shape, n in table_fits.groupby(["ltp_shape", "ltd_shape"]).size().items():
             log.info("%s: %d run(s) with LTP %s, LTD %s", spec["name"], n, *shape)
 
     fit_table = pd.concat(fits, ignore_index=True)
-    not_ok = fit_table[fit_table["status"] != Status.OK] if "status" in fit_table else fit_table[0:0]
+    not_ok = (
+        fit_table[fit_table["status"] != Status.OK] if "status" in fit_table else fit_table[0:0]
+    )
     log.info("%d run fits, %d not ok", len(fit_table), len(not_ok))
     write_csv(fit_table, out.fits)
     write_csv(pd.concat(weights, ignore_index=True), out.weights)
@@ -61,9 +76,14 @@ def main(snakemake) -> None:
     write_csv(pd.concat(variability, ignore_index=True), out.variability)
 
     fig, axes = plt.subplots(len(P.tables), 2, figsize=(9, 3.2 * len(P.tables)), squeeze=False)
-    for (ax_set, ax_reset), spec, table_fits, table_weights in zip(axes, P.tables, fits, weights, strict=True):
+    for (ax_set, ax_reset), spec, table_fits, table_weights in zip(
+        axes, P.tables, fits, weights, strict=True
+    ):
         unit = spec["unit"]
-        for ax, phase, prefix, n_col in ((ax_set, "ltp", "ltp", "n_pulses"), (ax_reset, "ltd", "ltd", "n_pulses_ltd")):
+        for ax, phase, prefix, n_col in (
+            (ax_set, "ltp", "ltp", "n_pulses"),
+            (ax_reset, "ltd", "ltd", "n_pulses_ltd"),
+        ):
             w = table_weights[table_weights["phase"] == phase]
             for _, run in w.groupby("run"):
                 ax.plot(run["pulse_number"], run["weight"], "-", color="0.7", lw=0.5)
@@ -72,12 +92,21 @@ def main(snakemake) -> None:
                 f = fitted.iloc[0]
                 m = np.arange(0, int(f[n_col]) + 1)
                 a = f["a_p_pulses"] if phase == "ltp" else f["a_d_pulses"]
-                ax.plot(m, relaxation_curve(m, f[f"{prefix}_start_{unit}"], f[f"{prefix}_end_{unit}"], a, int(f[n_col])), "k-", lw=1,
-                        label=f"fit of run {f['run']}: NL {f['nl_' + phase]:+.2f} ({f[phase + '_shape']})")
+                ax.plot(
+                    m,
+                    relaxation_curve(
+                        m, f[f"{prefix}_start_{unit}"], f[f"{prefix}_end_{unit}"], a, int(f[n_col])
+                    ),
+                    "k-",
+                    lw=1,
+                    label=f"fit of run {f['run']}: NL {f['nl_' + phase]:+.2f} ({f[phase + '_shape']})",
+                )
                 ax.legend(fontsize=7)
             ax.set_xlabel("pulse number (1)")
             ax.set_ylabel(f"{spec['quantity']} ({unit})")
-            ax.set_title(f"{spec['name']}: {'SET (potentiation)' if phase == 'ltp' else 'RESET (depression)'}, all runs")
+            ax.set_title(
+                f"{spec['name']}: {'SET (potentiation)' if phase == 'ltp' else 'RESET (depression)'}, all runs"
+            )
     save_figure(fig, out.figure)
     log.info("done")
 

@@ -14,11 +14,22 @@ def main(snakemake) -> None:
     free = cfg.calibration["free"] if cfg.calibration["enabled"] else []
     log.info("calibrating %s against %d targets", free or "nothing (disabled)", len(targets))
     result = calibration.calibrate(
-        initial, free, targets, cfg.protocols, cfg.calibration["check_resistances"], cfg.calibration["bounds_factor"]
+        initial,
+        free,
+        targets,
+        cfg.protocols,
+        cfg.calibration["check_resistances"],
+        cfg.calibration["bounds_factor"],
     )
     log.info("fit success=%s (%s)", result.success, result.message)
     for row in result.table.itertuples():
-        log.info("%-32s paper=%-10.4g model=%-10.4g passed=%s", row.target_id, row.paper_value, row.model_value, row.passed)
+        log.info(
+            "%-32s paper=%-10.4g model=%-10.4g passed=%s",
+            row.target_id,
+            row.paper_value,
+            row.model_value,
+            row.passed,
+        )
     write_json(
         {
             "cell_params": {k: float(v) for k, v in result.params.as_dict().items()},
@@ -31,7 +42,9 @@ def main(snakemake) -> None:
         snakemake.output.params,
     )
     write_csv(result.table, snakemake.output.table)
-    save_figure(calibration_figure(result.params, result.table, cfg.protocols), snakemake.output.figure)
+    save_figure(
+        calibration_figure(result.params, result.table, cfg.protocols), snakemake.output.figure
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ def main(snakemake) -> None:
     inp = snakemake.input
 
     networks = pd.concat([read_table(path) for path in inp.networks], ignore_index=True)
-    adaptation = (pd.concat([read_table(path) for path in inp.adaptation], ignore_index=True)
-                  if inp.adaptation else None)
+    adaptation = (
+        pd.concat([read_table(path) for path in inp.adaptation], ignore_index=True)
+        if inp.adaptation
+        else None
+    )
     if adaptation is not None and adaptation.empty:
         adaptation = None
     learning_rates = pd.concat([read_table(path) for path in inp.lr_search], ignore_index=True)
@@ -29,7 +32,9 @@ def main(snakemake) -> None:
     table = robustness_table(values, load_targets(inp.targets))
     table["epochs"] = int(networks["epochs"].iloc[0])
     table["mnist_source"] = str(networks["mnist_source"].iloc[0])
-    for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(index=False):
+    for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(
+        index=False
+    ):
         log.info("%-30s %s", claim_id, verdict)
     write_csv(table, snakemake.output.table)
     write_csv(learning_rates, snakemake.output.learning_rates)

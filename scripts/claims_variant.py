@@ -34,13 +34,22 @@ def main(snakemake) -> None:
     robust = p.robustness
     # the workflow requests this job only when every robustness state is usable (claims.smk);
     # a direct request for an unusable one fails here with the plan's reason
-    plan = plan_states(table, provenance, robust["states"], allow_non_ok=p.allow_non_ok,
-                       allow_key="networks.allow_non_ok_states")
+    plan = plan_states(
+        table,
+        provenance,
+        robust["states"],
+        allow_non_ok=p.allow_non_ok,
+        allow_key="networks.allow_non_ok_states",
+    )
     if not plan["use"].all():
-        raise ValueError(f"{snakemake.input.device_params}: networks.robustness.states not usable: "
-                         + "; ".join(plan.loc[~plan["use"], "reason"]))
+        raise ValueError(
+            f"{snakemake.input.device_params}: networks.robustness.states not usable: "
+            + "; ".join(plan.loc[~plan["use"], "reason"])
+        )
     mapping, pulse_rule = parse_variant(variant)
-    update = update_parameters({**p.update_scheme, "mapping": mapping, "pulse_rule": pulse_rule}, specs)
+    update = update_parameters(
+        {**p.update_scheme, "mapping": mapping, "pulse_rule": pulse_rule}, specs
+    )
     log.info("variant %s: %s", variant, update)
     started = time.perf_counter()
     searches, runs = [], []
@@ -48,58 +57,121 @@ def main(snakemake) -> None:
         for state in robust["states"]:
             # the same random_state per (net, seed) as the networks stage: states and variants
             # differ only through their devices and update scheme
-            seeds = {s: int(child_seed(p.seed, "networks", "mlp", s).generate_state(1)[0])
-                     for s in robust["seeds"]}
+            seeds = {
+                s: int(child_seed(p.seed, "networks", "mlp", s).generate_state(1)[0])
+                for s in robust["seeds"]
+            }
             first = seeds[robust["seeds"][0]]
-            net = build_network("mlp", p.mlp, specs[state], epochs=int(p.lr_search["epochs"]),
-                                batch_size=int(p.batch_size), w_max=float(p.w_max),
-                                random_state=first, update_params=update)
-            frame = search_learning_rate(net, split.X_train, split.y_train, p.lr_search["grid"]["mlp"],
-                                         float(p.lr_search["validation_fraction"]), first)
+            net = build_network(
+                "mlp",
+                p.mlp,
+                specs[state],
+                epochs=int(p.lr_search["epochs"]),
+                batch_size=int(p.batch_size),
+                w_max=float(p.w_max),
+                random_state=first,
+                update_params=update,
+            )
+            frame = search_learning_rate(
+                net,
+                split.X_train,
+                split.y_train,
+                p.lr_search["grid"]["mlp"],
+                float(p.lr_search["validation_fraction"]),
+                first,
+            )
             rate = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
             searches.append(frame.assign(variant=variant, state=state))
             for seed, random_state in seeds.items():
-                net.set_params(learning_rate=rate, max_iter=int(robust["epochs"]),
-                               random_state=random_state)
+                net.set_params(
+                    learning_rate=rate, max_iter=int(robust["epochs"]), random_state=random_state
+                )
                 net.fit(split.X_train, split.y_train)
-                runs.append({"variant": variant, "state": state, "seed": seed, "learning_rate": rate,
-                             "epochs": int(robust["epochs"]), "mnist_source": split.source,
-                             "test_accuracy": float(net.score(split.X_test, split.y_test))})
-                log.info("%s seed %d: rate %g, test %.4f (%.0f s)", state, seed, rate,
-                         runs[-1]["test_accuracy"], time.perf_counter() - started)
+                runs.append(
+                    {
+                        "variant": variant,
+                        "state": state,
+                        "seed": seed,
+                        "learning_rate": rate,
+                        "epochs": int(robust["epochs"]),
+                        "mnist_source": split.source,
+                        "test_accuracy": float(net.score(split.X_test, split.y_test)),
+                    }
+                )
+                log.info(
+                    "%s seed %d: rate %g, test %.4f (%.0f s)",
+                    state,
+                    seed,
+                    rate,
+                    runs[-1]["test_accuracy"],
+                    time.perf_counter() - started,
+                )
 
         adaptation_rows = []
         ad = p.adaptation
-        train_plan = plan_states(table, provenance, [str(ad["train"]["state"])],
-                                 allow_non_ok=ad["train"]["allow_non_ok_state"],
-                                 allow_key="adaptation.train.allow_non_ok_state")
+        train_plan = plan_states(
+            table,
+            provenance,
+            [str(ad["train"]["state"])],
+            allow_non_ok=ad["train"]["allow_non_ok_state"],
+            allow_key="adaptation.train.allow_non_ok_state",
+        )
         if p.adaptation_enabled and not train_plan["use"].iloc[0]:
             log.warning("adaptation under %s skipped: %s", variant, train_plan["reason"].iloc[0])
         if p.adaptation_enabled and train_plan["use"].iloc[0]:
             with open(snakemake.input.cell_params) as handle:  # as rule run_adaptation
-                leakage_ohm = leakage_resistance_ohm(ad["mapping"]["leakage_resistance_ohm"],
-                                                     json.load(handle)["cell_params"])
+                leakage_ohm = leakage_resistance_ohm(
+                    ad["mapping"]["leakage_resistance_ohm"], json.load(handle)["cell_params"]
+                )
             for seed in ad["seeds"]:
                 result = run_adaptation(
-                    split.X_train, split.y_train, split.X_test, split.y_test, table,
-                    ad["dataset1"], ad["dataset2"], train_state=str(ad["train"]["state"]),
-                    train=ad["train"], scheme=MappingScheme.from_config(ad["mapping"]),
-                    n_images=ad["mapping"]["n_images"], finetune=ad["finetune"],
+                    split.X_train,
+                    split.y_train,
+                    split.X_test,
+                    split.y_test,
+                    table,
+                    ad["dataset1"],
+                    ad["dataset2"],
+                    train_state=str(ad["train"]["state"]),
+                    train=ad["train"],
+                    scheme=MappingScheme.from_config(ad["mapping"]),
+                    n_images=ad["mapping"]["n_images"],
+                    finetune=ad["finetune"],
                     leakage_resistance_ohm=float(leakage_ohm),
                     seed=int(child_seed(p.seed, "adaptation", seed).generate_state(1)[0]),
-                    n_figure_samples=int(ad["n_figure_samples"]), update=update,
+                    n_figure_samples=int(ad["n_figure_samples"]),
+                    update=update,
                 )
-                adaptation_rows.append({"variant": variant, "seed": seed, **device_summary(result.table)})
-                log.info("adaptation seed %d: %s (%.0f s)", seed, adaptation_rows[-1],
-                         time.perf_counter() - started)
+                adaptation_rows.append(
+                    {"variant": variant, "seed": seed, **device_summary(result.table)}
+                )
+                log.info(
+                    "adaptation seed %d: %s (%.0f s)",
+                    seed,
+                    adaptation_rows[-1],
+                    time.perf_counter() - started,
+                )
 
     lr = pd.concat(searches, ignore_index=True)
-    write_csv(lr[["variant", "state", "learning_rate", "validation_accuracy", "chosen"]],
-              snakemake.output.lr_search)
+    write_csv(
+        lr[["variant", "state", "learning_rate", "validation_accuracy", "chosen"]],
+        snakemake.output.lr_search,
+    )
     write_csv(pd.DataFrame(runs), snakemake.output.networks)
-    write_csv(pd.DataFrame(adaptation_rows, columns=["variant", "seed", "dataset1", "dataset2_before",
-                                                     "dataset2_after", "n_images"]),
-              snakemake.output.adaptation)
+    write_csv(
+        pd.DataFrame(
+            adaptation_rows,
+            columns=[
+                "variant",
+                "seed",
+                "dataset1",
+                "dataset2_before",
+                "dataset2_after",
+                "n_images",
+            ],
+        ),
+        snakemake.output.adaptation,
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ def main(snakemake) -> None:
 
     split = load_split(snakemake.input.split)
     specs = load_device_params(snakemake.input.device_params)
-    grid = landscape_grid(cfg["nl_labels"], cfg["n_levels"], cfg["c2c_sigma_fracs"],
-                          int(cfg["reference_levels"]))
+    grid = landscape_grid(
+        cfg["nl_labels"], cfg["n_levels"], cfg["c2c_sigma_fracs"], int(cfg["reference_levels"])
+    )
     update = update_parameters(p.update_scheme, specs)  # the networks stage's scheme
     random_state = int(child_seed(p.seed, "networks", cfg["net"], cfg["seed"]).generate_state(1)[0])
     started = time.perf_counter()
@@ -36,20 +37,36 @@ def main(snakemake) -> None:
     with threadpool_limits(snakemake.threads):
         for row in grid.itertuples(index=False):
             device = grid_device(row.nl_ltp, row.nl_ltd, row.n_levels, row.c2c_sigma_frac)
-            net = build_network(cfg["net"], p.net_params, device, epochs=int(cfg["epochs"]),
-                                batch_size=int(p.batch_size), w_max=float(p.w_max),
-                                random_state=random_state, update_params=update)
+            net = build_network(
+                cfg["net"],
+                p.net_params,
+                device,
+                epochs=int(cfg["epochs"]),
+                batch_size=int(p.batch_size),
+                w_max=float(p.w_max),
+                random_state=random_state,
+                update_params=update,
+            )
             net.fit(split.X_train, split.y_train)
             accuracy.append(float(net.score(split.X_test, split.y_test)))
             log.info("%s: %.4f (%.0f s)", device.label, accuracy[-1], time.perf_counter() - started)
-    table = grid.assign(test_accuracy=accuracy, net=cfg["net"], epochs=int(cfg["epochs"]),
-                        learning_rate=float(p.net_params["learning_rate"]), seed=int(cfg["seed"]),
-                        mnist_source=split.source, status=str(Status.OK), reason="")
+    table = grid.assign(
+        test_accuracy=accuracy,
+        net=cfg["net"],
+        epochs=int(cfg["epochs"]),
+        learning_rate=float(p.net_params["learning_rate"]),
+        seed=int(cfg["seed"]),
+        mnist_source=split.source,
+        status=str(Status.OK),
+        reason="",
+    )
     points = state_points(specs)
     write_csv(table, snakemake.output.table)
     write_csv(points.assign(status=str(Status.OK), reason=""), snakemake.output.points)
-    title = (f"Device landscape: {cfg['net']} test accuracy after {cfg['epochs']} epochs "
-             f"(learning rate {p.net_params['learning_rate']:g}); red: fitted FMES states")
+    title = (
+        f"Device landscape: {cfg['net']} test accuracy after {cfg['epochs']} epochs "
+        f"(learning rate {p.net_params['learning_rate']:g}); red: fitted FMES states"
+    )
     save_figure(landscape_figure(table, points, title), snakemake.output.figure)
 
 

@@ -47,9 +47,14 @@ for method, group in agg.groupby("method", sort=False):
     first, last = group.iloc[0], group.iloc[-1]
     log.info(
         "%s: dataset2 %.3f -> %.3f +- %.3f (n=%d), dataset1 %.3f -> %.3f +- %.3f",
-        method, first.accuracy_dataset2_mean, last.accuracy_dataset2_mean,
-        last.accuracy_dataset2_std, last.n_images, first.accuracy_dataset1_mean,
-        last.accuracy_dataset1_mean, last.accuracy_dataset1_std,
+        method,
+        first.accuracy_dataset2_mean,
+        last.accuracy_dataset2_mean,
+        last.accuracy_dataset2_std,
+        last.n_images,
+        first.accuracy_dataset1_mean,
+        last.accuracy_dataset1_mean,
+        last.accuracy_dataset1_std,
     )
 
 # --- figure seed arrays --------------------------------------------------------------------
@@ -68,8 +73,9 @@ def weight_maps(states_V, digits, title):
         1, K + 1, figsize=(2.0 * K + 0.8, 2.5), gridspec_kw={"width_ratios": [1] * K + [0.07]}
     )
     for k, ax in enumerate(axes[:K]):
-        im = ax.imshow(states_V[k].reshape(28, 28) * 1e3, cmap="viridis", vmin=vmin_mV,
-                       vmax=vmax_mV)
+        im = ax.imshow(
+            states_V[k].reshape(28, 28) * 1e3, cmap="viridis", vmin=vmin_mV, vmax=vmax_mV
+        )
         ax.set(title=f"output {k}: '{digits[k]}'", xticks=[], yticks=[])
         ax.grid(False)
     fig.colorbar(im, cax=axes[K], label="device state, PSV (mV)")
@@ -77,7 +83,9 @@ def weight_maps(states_V, digits, title):
     return fig
 
 
-fig = weight_maps(arr["weights_before_V"], d1, "trained on dataset1 (open state), before adaptation")
+fig = weight_maps(
+    arr["weights_before_V"], d1, "trained on dataset1 (open state), before adaptation"
+)
 save_figure(fig, out.fig5b)
 n_max = int(arr["n_images"][-1])
 fig = weight_maps(arr["weights_after_V"], d2, f"after mapping {n_max} dataset2 images")
@@ -100,12 +108,20 @@ for method, group in agg.groupby("method", sort=False):
 ax2.plot([0.5], [paper_before * 100], "k*", ms=10, label="paper, before")
 ax2.axhline(paper_after * 100, color="k", ls="--", lw=1, label="paper, after (Fig 5f)")
 ax1.axhline(paper_d1 * 100, color="k", ls=":", lw=1, label="paper, dataset1 before")
-ax2.set(xscale="log", xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
-        ylabel="dataset2 test accuracy (%)", ylim=(0, 100),
-        title=f"dataset2 {d2} (mean ± std, {agg['n_seeds'].max()} seeds)")
-ax1.set(xscale="log", xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
-        ylabel="dataset1 test accuracy (%)", ylim=(0, 100),
-        title=f"dataset1 {d1}: forgetting")
+ax2.set(
+    xscale="log",
+    xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
+    ylabel="dataset2 test accuracy (%)",
+    ylim=(0, 100),
+    title=f"dataset2 {d2} (mean ± std, {agg['n_seeds'].max()} seeds)",
+)
+ax1.set(
+    xscale="log",
+    xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
+    ylabel="dataset1 test accuracy (%)",
+    ylim=(0, 100),
+    title=f"dataset1 {d1}: forgetting",
+)
 ax2.legend(loc="lower right")
 ax1.legend(loc="upper right")
 save_figure(fig, out.fig5f)
@@ -122,24 +138,33 @@ for ax, pred, name in ((axes[0], pred_before, "before"), (axes[1], pred_after, "
     ax.step(idx, labels, where="mid", color="0.6", lw=1, label="true class")
     ax.plot(idx[ok], pred[ok], "o", ms=3, color="tab:green", label="predicted, correct")
     ax.plot(idx[~ok], pred[~ok], "x", ms=4, color="tab:red", label="predicted, wrong")
-    ax.set(yticks=range(K), yticklabels=[f"'{d}'" for d in d2], ylabel="class (dataset2 digit)",
-           title=f"{name} adaptation: {ok.mean() * 100:.1f}% of {n_s} samples correct")
+    ax.set(
+        yticks=range(K),
+        yticklabels=[f"'{d}'" for d in d2],
+        ylabel="class (dataset2 digit)",
+        title=f"{name} adaptation: {ok.mean() * 100:.1f}% of {n_s} samples correct",
+    )
 axes[1].set_xlabel("sample index (sorted by true class)")
 axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
 save_figure(fig, out.fig5g)
 
 # --- Fig 5h/5i: per-sample class probabilities -----------------------------------------------
 fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1, 1, 0.04]})
-for ax, proba, name in ((axes[0], arr["proba_before"], "(h) before"),
-                        (axes[1], arr["proba_after"], "(i) after")):
+for ax, proba, name in (
+    (axes[0], arr["proba_before"], "(h) before"),
+    (axes[1], arr["proba_after"], "(i) after"),
+):
     im = ax.imshow(proba.T, aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest")
     bounds = np.flatnonzero(np.diff(labels)) + 0.5
     for b in bounds:
         ax.axvline(b, color="w", lw=0.8)
     correct = proba[np.arange(n_s), labels].mean()
-    ax.set(title=f"{name} adaptation: mean p(true class) = {correct:.2f}",
-           xlabel="sample index (sorted by true class)",
-           yticks=range(K), yticklabels=[f"'{d}'" for d in d2])
+    ax.set(
+        title=f"{name} adaptation: mean p(true class) = {correct:.2f}",
+        xlabel="sample index (sorted by true class)",
+        yticks=range(K),
+        yticklabels=[f"'{d}'" for d in d2],
+    )
     ax.grid(False)
 axes[0].set_ylabel("output class (dataset2 digit)")
 fig.colorbar(im, cax=axes[2], label="softmax probability (1)")

@@ -19,7 +19,10 @@ nets = list(p.nets)
 states = list(dict.fromkeys(path.split("/")[-2] for path in snakemake.input.weights))
 if not states:  # every state refused (network_accuracy.csv says why) and no ideal baseline
     for path in (snakemake.output.fig4c, snakemake.output.fig4d, snakemake.output.fig4ef):
-        save_figure(placeholder_figure("Fig 4", "no network state was trained; see network_accuracy.csv"), path)
+        save_figure(
+            placeholder_figure("Fig 4", "no network state was trained; see network_accuracy.csv"),
+            path,
+        )
     sys.exit(0)
 titles = {"perceptron": "perceptron 784-10", "mlp": "MLP 784-100-10"}
 colors = resistance_colors(states)

@@ -37,8 +37,13 @@ if device_status != Status.OK:
             f"{snakemake.input.device_params}: the device parameters at adaptation.train.state {state!r} are "
             f"{device_status} ({device_reason}); set adaptation.train.allow_non_ok_state: true to run anyway"
         )
-    log.warning("adaptation at %s although its device parameters are %s (%s): "
-                "adaptation.train.allow_non_ok_state is true", state, device_status, device_reason)
+    log.warning(
+        "adaptation at %s although its device parameters are %s (%s): "
+        "adaptation.train.allow_non_ok_state is true",
+        state,
+        device_status,
+        device_reason,
+    )
 leakage_ohm = p.mapping.get("leakage_resistance_ohm")
 if leakage_ohm is None:
     # the open state's point on the log R_eff axis is the calibrated cell's leakage resistance
@@ -46,8 +51,12 @@ if leakage_ohm is None:
         leakage_ohm = json.load(handle)["cell_params"]["leakage_resistance_ohm"]
 leakage_ohm = float(leakage_ohm)
 scheme = MappingScheme.from_config(p.mapping)
-log.info("scheme %s, leakage %.4g ohm, states %s", scheme, leakage_ohm,
-         table["resistance_label"].tolist())
+log.info(
+    "scheme %s, leakage %.4g ohm, states %s",
+    scheme,
+    leakage_ohm,
+    table["resistance_label"].tolist(),
+)
 
 seed = int(child_seed(p.seed, "adaptation", wc.seed).generate_state(1)[0])
 started = time.perf_counter()
@@ -73,16 +82,25 @@ with threadpool_limits(limits=snakemake.threads):
 log.info("done in %.1f s", time.perf_counter() - started)
 
 frame = result.table.assign(seed=int(wc.seed), status=device_status, reason=device_reason)
-write_csv(frame[["method", "n_images", "seed", "accuracy_dataset2", "accuracy_dataset1", "status", "reason"]],
-          snakemake.output.table)
+write_csv(
+    frame[
+        ["method", "n_images", "seed", "accuracy_dataset2", "accuracy_dataset1", "status", "reason"]
+    ],
+    snakemake.output.table,
+)
 
 
 write_npz(result.arrays, snakemake.output.arrays)
 
 # energy and time: the mapping against retraining the same devices on the same images
 routes = adaptation_vs_retraining(
-    result, table, str(p.train["state"]), scheme, leakage_ohm,
-    int(p.retrain["epochs"]), float(p.retrain["learning_rate"]),
+    result,
+    table,
+    str(p.train["state"]),
+    scheme,
+    leakage_ohm,
+    int(p.retrain["epochs"]),
+    float(p.retrain["learning_rate"]),
 )
 summary = compare_routes(routes)
 log.info("mapping vs retraining: %s", summary)

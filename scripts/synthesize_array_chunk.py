@@ -24,7 +24,14 @@ def main(snakemake) -> None:
         cell = device.CellParams.from_mapping(json.load(handle)["cell_params"])
     index = int(snakemake.wildcards.chunk)
     batches = synthetic.iter_array_chunk(
-        cell, p.variability, p.ltp_ltd, synthetic.Noise(**p.noise), p.seed, p.chunk_traces, index, p.batch_traces
+        cell,
+        p.variability,
+        p.ltp_ltd,
+        synthetic.Noise(**p.noise),
+        p.seed,
+        p.chunk_traces,
+        index,
+        p.batch_traces,
     )
     n_traces = [0]
     write_part(store_batches(batches, n_traces), snakemake.output.part)

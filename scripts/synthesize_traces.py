@@ -16,24 +16,45 @@ from fmes.traces import MANIFEST_COLUMNS, write_dataset
 def main(snakemake) -> None:
     log = rule_logger("synthesize_traces", snakemake.log[0])
     p = snakemake.params
-    cell = device.CellParams.from_mapping(json.loads(open(snakemake.input.params).read())["cell_params"])
+    cell = device.CellParams.from_mapping(
+        json.loads(open(snakemake.input.params).read())["cell_params"]
+    )
     noise = synthetic.Noise(**p.noise)
     log.info("nominal device at %d resistance states", len(p.resistances))
     campaign = synthetic.nominal_campaign(cell, list(p.resistances), p.protocols, noise, p.seed)
-    log.info("%d nominal traces; device array %dx%d x %d cycles at %s",
-             len(campaign.manifest), p.variability["rows"], p.variability["cols"], p.variability["cycles"], p.variability["resistances"])
+    log.info(
+        "%d nominal traces; device array %dx%d x %d cycles at %s",
+        len(campaign.manifest),
+        p.variability["rows"],
+        p.variability["cols"],
+        p.variability["cycles"],
+        p.variability["resistances"],
+    )
     if snakemake.input.store_parts:
-        stored = synthetic.array_store_manifest(p.variability, p.protocols["ltp_ltd"], p.chunk_traces)
-        log.info("%d array traces in %d trace-store parts", len(stored), len(snakemake.input.store_parts))
+        stored = synthetic.array_store_manifest(
+            p.variability, p.protocols["ltp_ltd"], p.chunk_traces
+        )
+        log.info(
+            "%d array traces in %d trace-store parts", len(stored), len(snakemake.input.store_parts)
+        )
         campaign.extend(synthetic.Campaign(stored, {}))
     else:
-        campaign.extend(synthetic.array_campaign(cell, p.variability, p.protocols["ltp_ltd"], noise, p.seed))
-    log.info("writing %d manifest rows (%d trace CSVs) to %s", len(campaign.manifest), len(campaign.traces), snakemake.output.traces)
+        campaign.extend(
+            synthetic.array_campaign(cell, p.variability, p.protocols["ltp_ltd"], noise, p.seed)
+        )
+    log.info(
+        "writing %d manifest rows (%d trace CSVs) to %s",
+        len(campaign.manifest),
+        len(campaign.traces),
+        snakemake.output.traces,
+    )
     folder = Path(snakemake.output.manifest).parent
     on_csv = campaign.manifest["trace_id"].isin(list(campaign.traces))
     write_dataset(campaign.manifest[on_csv], campaign.traces, folder)
     if not on_csv.all():  # the manifest of everything, stored rows included (same column order)
-        columns = [c for c in MANIFEST_COLUMNS if c in campaign.manifest] + [c for c in campaign.manifest if c not in MANIFEST_COLUMNS]
+        columns = [c for c in MANIFEST_COLUMNS if c in campaign.manifest] + [
+            c for c in campaign.manifest if c not in MANIFEST_COLUMNS
+        ]
         write_csv(campaign.manifest[columns], folder / "manifest.csv")
     Path(snakemake.output.traces).mkdir(parents=True, exist_ok=True)
     log.info("done")

@@ -22,7 +22,6 @@ def main(snakemake) -> None:
     log = rule_logger("system_summary", snakemake.log[0])
     inp, out, P = snakemake.input, snakemake.output, snakemake.params
 
-
     curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
     params = read_table(inp.device_params)
     costs = {}
@@ -40,8 +39,16 @@ def main(snakemake) -> None:
     for row in summary.itertuples(index=False):
         log.info(
             "%s %s seed %s: %.4f after %d epochs, %.3g J (%d pulses); within %.2g of it at epoch %d: %.3g J",
-            row.net, row.state, row.seed, row.final_test_accuracy, row.epochs, row.total_energy_J,
-            row.total_pulses, P.tolerance, row.epoch_reached, row.energy_to_reach_J,
+            row.net,
+            row.state,
+            row.seed,
+            row.final_test_accuracy,
+            row.epochs,
+            row.total_energy_J,
+            row.total_pulses,
+            P.tolerance,
+            row.epoch_reached,
+            row.energy_to_reach_J,
         )
     states = [s for s in dict.fromkeys(curves["state"]) if s != "ideal"]
     colors = resistance_colors(states)
@@ -62,9 +69,15 @@ def main(snakemake) -> None:
                 if not shown.any():
                     log.warning("%s %s: no programming pulse during training", net, state)
                     continue
-                ax.errorbar(x[shown], m["test_accuracy"].to_numpy()[shown] * 100,
-                            yerr=sd.to_numpy()[shown] * 100, marker="o", ms=3, color=colors[state],
-                            label=legend_label(state))
+                ax.errorbar(
+                    x[shown],
+                    m["test_accuracy"].to_numpy()[shown] * 100,
+                    yerr=sd.to_numpy()[shown] * 100,
+                    marker="o",
+                    ms=3,
+                    color=colors[state],
+                    label=legend_label(state),
+                )
             ax.set_xscale("log")
             ax.set_xlabel("cumulative training energy (mJ)")
             ax.set_ylabel("test accuracy (%)")
@@ -81,11 +94,18 @@ def main(snakemake) -> None:
     for row in kept.itertuples(index=False):
         log.info(
             "%s %s (read noise %s): trained %.4f, within %.2g until %.3g s%s",
-            row.net, row.state, row.read_noise, row.trained_accuracy, P.tolerance, row.kept_until_s,
+            row.net,
+            row.state,
+            row.read_noise,
+            row.trained_accuracy,
+            P.tolerance,
+            row.kept_until_s,
             " (whole grid)" if row.kept_whole_grid else "",
         )
     if over_time.empty:
-        fig = placeholder_figure("Accuracy vs time since training", "no state has a retention model")
+        fig = placeholder_figure(
+            "Accuracy vs time since training", "no state has a retention model"
+        )
     else:
         nets = list(dict.fromkeys(over_time["net"]))
         fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
@@ -97,9 +117,13 @@ def main(snakemake) -> None:
                 if g.empty:
                     continue
                 for _, s in g.groupby("seed"):
-                    ax.plot(s["time_s"], s["accuracy"] * 100, color=colors[state], alpha=0.25, lw=0.8)
+                    ax.plot(
+                        s["time_s"], s["accuracy"] * 100, color=colors[state], alpha=0.25, lw=0.8
+                    )
                 m = g.groupby("time_s")["accuracy"].mean()
-                ax.plot(m.index, m * 100, "o-", ms=3, color=colors[state], label=legend_label(state))
+                ax.plot(
+                    m.index, m * 100, "o-", ms=3, color=colors[state], label=legend_label(state)
+                )
             ax.set_xscale("log")
             ax.set_xlabel("time since training (s)")
             ax.set_ylabel("test accuracy (%)")
@@ -111,16 +135,30 @@ def main(snakemake) -> None:
     adc = inference[inference["kind"] == "adc"]
     write_csv(adc, out.adc)
     nets = list(dict.fromkeys(adc["net"]))
-    fig, axes = plt.subplots(1, max(1, len(nets)), figsize=(5.5 * max(1, len(nets)), 4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(1, len(nets)), figsize=(5.5 * max(1, len(nets)), 4), squeeze=False
+    )
     all_colors = resistance_colors(states) | {"ideal": "black"}
     for ax, net in zip(axes[0], nets, strict=True):
         for state in dict.fromkeys(adc["state"]):
             g = adc[(adc["net"] == net) & (adc["state"] == state)]
-            bits = g[g["adc_bits"].notna()].groupby("adc_bits")["accuracy"].agg(["mean", "std"]).fillna(0)
+            bits = (
+                g[g["adc_bits"].notna()]
+                .groupby("adc_bits")["accuracy"]
+                .agg(["mean", "std"])
+                .fillna(0)
+            )
             if bits.empty:
                 continue
-            ax.errorbar(bits.index, bits["mean"] * 100, yerr=bits["std"] * 100, marker="o", ms=3,
-                        color=all_colors[state], label=legend_label(state) if state != "ideal" else "ideal")
+            ax.errorbar(
+                bits.index,
+                bits["mean"] * 100,
+                yerr=bits["std"] * 100,
+                marker="o",
+                ms=3,
+                color=all_colors[state],
+                label=legend_label(state) if state != "ideal" else "ideal",
+            )
             full = g[g["adc_bits"].isna()]["accuracy"].mean()
             ax.axhline(full * 100, color=all_colors[state], ls=":", lw=0.8)
         ax.set_xlabel("output ADC resolution (bits)")

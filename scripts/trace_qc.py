@@ -39,7 +39,9 @@ for row, trace in iter_traces(manifest):
     if row["trace_id"] in picks or draw_flagged:
         n_flagged_drawn += bool(draw_flagged)
         name = f"{row['protocol']}_{'flagged' if not_ok else 'sample'}_{row['trace_id']}.png"
-        title = f"{row['trace_id']} ({row['protocol']}): {qc_row['status']} {qc_row['reason']}"[:160]
+        title = f"{row['trace_id']} ({row['protocol']}): {qc_row['status']} {qc_row['reason']}"[
+            :160
+        ]
         save_figure(qc_figure(trace, readout, title), figures / name)
         qc_row["figure"] = name
     rows.append(qc_row | {"position": row["position"]})

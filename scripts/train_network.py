@@ -48,8 +48,13 @@ def _device_and_scheme(snakemake, log):
                 f"{path}: the device parameters at {wc.state} are {row['status']} ({row['reason']}); "
                 f"set networks.allow_non_ok_states: true to train anyway"
             )
-        log.warning("training at %s although its device parameters are %s (%s): "
-                    "networks.allow_non_ok_states is true", wc.state, row["status"], row["reason"])
+        log.warning(
+            "training at %s although its device parameters are %s (%s): "
+            "networks.allow_non_ok_states is true",
+            wc.state,
+            row["status"],
+            row["reason"],
+        )
     return device, update
 
 
@@ -63,10 +68,13 @@ def _inference_device(snakemake, log):
     ).set_index("resistance_label")
     row = state_params.loc[state] if state in state_params.index else None
     if row is None or row["status"] != "ok":
-        log.warning("no inference model for %s: %s", state, "no row" if row is None else row["reason"])
+        log.warning(
+            "no inference model for %s: %s", state, "no row" if row is None else row["reason"]
+        )
         return None
     inference = InferenceDevice(
-        float(row["weight_tau_s"]), float(row["read_noise_V"]),
+        float(row["weight_tau_s"]),
+        float(row["read_noise_V"]),
         reference_decays=p.inference["reference"] == "decaying",
     )
     log.info("inference model: %s", inference)
@@ -100,8 +108,16 @@ def train_seed(snakemake, seed, split, device, update, inference, log):
     started = time.perf_counter()
 
     def progress(epoch, loss, train_acc, test_acc):
-        log.info("seed %d epoch %d/%d: loss %.4f, train %.4f, test %.4f (%.1f s)", seed, epoch,
-                 p.epochs, loss, train_acc, test_acc, time.perf_counter() - started)
+        log.info(
+            "seed %d epoch %d/%d: loss %.4f, train %.4f, test %.4f (%.1f s)",
+            seed,
+            epoch,
+            p.epochs,
+            loss,
+            train_acc,
+            test_acc,
+            time.perf_counter() - started,
+        )
 
     net, curve = train_with_curve(
         net, split.X_train, split.y_train, split.X_test, split.y_test, int(p.epochs), progress
@@ -112,7 +128,9 @@ def train_seed(snakemake, seed, split, device, update, inference, log):
     arrays = {
         "digit_initial": digit_map(net.initial_coefs_, net.classes_, p.digit),
         "digit_final": digit_map(net.coefs_, net.classes_, p.digit),
-        "weights_initial": np.concatenate([w.ravel() for w in net.initial_coefs_]).astype(np.float32),
+        "weights_initial": np.concatenate([w.ravel() for w in net.initial_coefs_]).astype(
+            np.float32
+        ),
         "weights_final": np.concatenate([w.ravel() for w in net.coefs_]).astype(np.float32),
     }
     if device is not None:

@@ -20,8 +20,10 @@ snakemake = globals()["snakemake"]
 log = rule_logger("validate_traces", snakemake.log[0])
 P = snakemake.params
 if P.allow_outside:
-    log.warning("traces.allow_paths_outside_manifest_folder is true: traces may come from outside %s",
-                Path(snakemake.input.manifest).parent)
+    log.warning(
+        "traces.allow_paths_outside_manifest_folder is true: traces may come from outside %s",
+        Path(snakemake.input.manifest).parent,
+    )
 default_format = ExportFormat.from_config(P.export)
 named_formats = {k: ExportFormat.from_config(v) for k, v in P.export_formats.items()}
 converted_dir = Path(snakemake.output.converted)
@@ -57,18 +59,34 @@ manifest = validate_dataset(  # manifest-range suspicions become warnings in thi
     plausible=P.plausible,
     tolerance=P.tolerance,
     allow_outside=P.allow_outside,
-    traces=lambda rows: iter_traces(rows, read_csv=lambda row: read_trace(row["trace_path"], row_format(row))),
+    traces=lambda rows: iter_traces(
+        rows, read_csv=lambda row: read_trace(row["trace_path"], row_format(row))
+    ),
     on_trace=keep,
-    progress=lambda done, total: done % 500 == 0 and log.info("validated %d/%d traces", done, total),
+    progress=lambda done, total: (
+        done % 500 == 0 and log.info("validated %d/%d traces", done, total)
+    ),
 )
 store.close()
-log.info("manifest %s: %d traces, %d samples", snakemake.input.manifest, len(manifest), counts["samples"])
+log.info(
+    "manifest %s: %d traces, %d samples", snakemake.input.manifest, len(manifest), counts["samples"]
+)
 if counts["converted"]:
-    log.info("%d instrument exports converted to the contract in %s", counts["converted"], converted_dir)
+    log.info(
+        "%d instrument exports converted to the contract in %s", counts["converted"], converted_dir
+    )
 if counts["stored"]:
-    log.info("%d LTP/LTD traces converted into %d store parts in %s", counts["stored"], store.n_parts,
-             snakemake.output.store)
-manifest["trace_path"] = [moved.get(t, p) for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)]
+    log.info(
+        "%d LTP/LTD traces converted into %d store parts in %s",
+        counts["stored"],
+        store.n_parts,
+        snakemake.output.store,
+    )
+manifest["trace_path"] = [
+    moved.get(t, p) for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)
+]
 summary = manifest.groupby(["protocol", "resistance_label"]).size()
 log.info("traces per protocol and resistance:\n%s", summary.to_string())
-write_csv(working_manifest(manifest, Path(snakemake.output.manifest).parent), snakemake.output.manifest)
+write_csv(
+    working_manifest(manifest, Path(snakemake.output.manifest).parent), snakemake.output.manifest
+)

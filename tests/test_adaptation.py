@@ -49,8 +49,21 @@ def mnist():
 def _run(mnist, seed=0, n_images=(0, 8, 80), d1=(8, 6, 2, 4), d2=(9, 5, 7, 1), **mapping):
     scheme = MappingScheme(**{"pulses_per_image": 2, **mapping})
     return run_adaptation(
-        mnist.X_train, mnist.y_train, mnist.X_test, mnist.y_test, PARAMS, d1, d2, "open",
-        TRAIN, scheme, n_images, FINETUNE, LEAK_OHM, seed=seed, n_figure_samples=40,
+        mnist.X_train,
+        mnist.y_train,
+        mnist.X_test,
+        mnist.y_test,
+        PARAMS,
+        d1,
+        d2,
+        "open",
+        TRAIN,
+        scheme,
+        n_images,
+        FINETUNE,
+        LEAK_OHM,
+        seed=seed,
+        n_figure_samples=40,
     )
 
 

@@ -8,16 +8,29 @@ from fmes.adaptation import MappingScheme
 from fmes.adaptation_energy import compare_routes, mapping_costs
 
 DEVICES = pd.DataFrame(
-    {"resistance_label": ["500", "open"], "energy_ltp_J": [1e-8, 3e-8], "energy_ltd_J": [2e-8, 4e-8]}
+    {
+        "resistance_label": ["500", "open"],
+        "energy_ltp_J": [1e-8, 3e-8],
+        "energy_ltd_J": [2e-8, 4e-8],
+    }
 )
 LEAK = 1e6
 
 
 def test_mapping_costs_count_every_synapse_and_price_pixels_by_resistance():
-    scheme = MappingScheme(r_dark_ohm=500, r_bright_ohm=np.inf, pulses_per_image=2, other_rows_ltd_pulses=1)
+    scheme = MappingScheme(
+        r_dark_ohm=500, r_bright_ohm=np.inf, pulses_per_image=2, other_rows_ltd_pulses=1
+    )
     X_seq = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])  # dark pixel -> 500 ohm, bright -> open
-    out = mapping_costs(X_seq, [0, 1, 2], n_classes=4, scheme=scheme, device_table=DEVICES,
-                        leakage_resistance_ohm=LEAK, pulse_period_s=0.5).set_index("step")
+    out = mapping_costs(
+        X_seq,
+        [0, 1, 2],
+        n_classes=4,
+        scheme=scheme,
+        device_table=DEVICES,
+        leakage_resistance_ohm=LEAK,
+        pulse_period_s=0.5,
+    ).set_index("step")
     first = 2 * (1e-8 + 3e-8 + 3e-8) + 3 * 1 * (2e-8 + 4e-8 + 4e-8)
     assert out.loc[1, "energy_J"] == pytest.approx(first)
     assert out.loc[2, "energy_J"] == pytest.approx(first + 2 * 3e-8 + 3 * 3 * 2e-8)

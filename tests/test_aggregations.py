@@ -32,12 +32,30 @@ def _curves() -> pd.DataFrame:
     for net in ("mlp", "perceptron"):
         for seed, final in ((0, 0.8), (1, 0.9)):
             rows += [
-                {"net": net, "state": "open", "seed": seed, "epoch": 0, "test_accuracy": 0.1,
-                 "train_accuracy": 0.1},
-                {"net": net, "state": "open", "seed": seed, "epoch": 1, "test_accuracy": 0.5,
-                 "train_accuracy": 0.5},
-                {"net": net, "state": "open", "seed": seed, "epoch": 2, "test_accuracy": final,
-                 "train_accuracy": final + 0.05},
+                {
+                    "net": net,
+                    "state": "open",
+                    "seed": seed,
+                    "epoch": 0,
+                    "test_accuracy": 0.1,
+                    "train_accuracy": 0.1,
+                },
+                {
+                    "net": net,
+                    "state": "open",
+                    "seed": seed,
+                    "epoch": 1,
+                    "test_accuracy": 0.5,
+                    "train_accuracy": 0.5,
+                },
+                {
+                    "net": net,
+                    "state": "open",
+                    "seed": seed,
+                    "epoch": 2,
+                    "test_accuracy": final,
+                    "train_accuracy": final + 0.05,
+                },
             ]
     return pd.DataFrame(rows)
 
@@ -57,16 +75,20 @@ def test_aggregate_accuracy_over_seeds_with_paper_value_on_its_net_only():
 
 
 def test_aggregate_seeds_mean_std_and_single_seed_spread_zero():
-    runs = pd.DataFrame({
-        "method": ["device", "device", "device", "finetune"],
-        "n_images": [8, 8, 0, 8],
-        "seed": [0, 1, 0, 0],
-        "accuracy_dataset2": [0.6, 0.8, 0.2, 0.9],
-        "accuracy_dataset1": [0.9, 0.7, 0.95, 0.5],
-    })
+    runs = pd.DataFrame(
+        {
+            "method": ["device", "device", "device", "finetune"],
+            "n_images": [8, 8, 0, 8],
+            "seed": [0, 1, 0, 0],
+            "accuracy_dataset2": [0.6, 0.8, 0.2, 0.9],
+            "accuracy_dataset1": [0.9, 0.7, 0.95, 0.5],
+        }
+    )
     table = aggregate_seeds(runs)
     assert list(zip(table["method"], table["n_images"], strict=True)) == [
-        ("device", 0), ("device", 8), ("finetune", 8)
+        ("device", 0),
+        ("device", 8),
+        ("finetune", 8),
     ]
     device8 = table.iloc[1]
     assert device8["n_seeds"] == 2
@@ -102,10 +124,13 @@ def test_accuracy_over_time_keeps_device_runs_with_a_time_grid():
 
     rows = []
     for state, times in (("ideal", [0.0, 1.0]), ("open", [0.0, 1.0, 10.0]), ("500", [0.0])):
-        rows += [{"kind": "time", "net": "mlp", "state": state, "seed": 0, "time_s": t,
-                  "accuracy": 0.9} for t in times]
-    rows.append({"kind": "adc", "net": "mlp", "state": "open", "seed": 0, "time_s": 0.0,
-                 "accuracy": 0.8})
+        rows += [
+            {"kind": "time", "net": "mlp", "state": state, "seed": 0, "time_s": t, "accuracy": 0.9}
+            for t in times
+        ]
+    rows.append(
+        {"kind": "adc", "net": "mlp", "state": "open", "seed": 0, "time_s": 0.0, "accuracy": 0.8}
+    )
     kept = accuracy_over_time(pd.DataFrame(rows))
     assert set(kept["state"]) == {"open"}
     assert kept["time_s"].tolist() == [0.0, 1.0, 10.0]
@@ -117,14 +142,19 @@ def test_leakage_resistance_and_device_summary():
 
     assert leakage_resistance_ohm(None, {"leakage_resistance_ohm": 2e6}) == 2e6
     assert leakage_resistance_ohm(5e5, {"leakage_resistance_ohm": 2e6}) == 5e5
-    table = pd.DataFrame({
-        "method": ["finetune", "device", "device", "device"],
-        "n_images": [40, 40, 0, 8],
-        "accuracy_dataset2": [0.99, 0.7, 0.1, 0.4],
-        "accuracy_dataset1": [0.2, 0.6, 0.9, 0.8],
-    })
+    table = pd.DataFrame(
+        {
+            "method": ["finetune", "device", "device", "device"],
+            "n_images": [40, 40, 0, 8],
+            "accuracy_dataset2": [0.99, 0.7, 0.1, 0.4],
+            "accuracy_dataset1": [0.2, 0.6, 0.9, 0.8],
+        }
+    )
     assert device_summary(table) == {
-        "dataset1": 0.9, "dataset2_before": 0.1, "dataset2_after": 0.7, "n_images": 40
+        "dataset1": 0.9,
+        "dataset2_before": 0.1,
+        "dataset2_after": 0.7,
+        "n_images": 40,
     }
     with pytest.raises(ValueError, match="device"):
         device_summary(table[table["method"] == "finetune"])
@@ -134,9 +164,19 @@ def test_export_roundtrip_row_flags_a_curve_beyond_tolerance():
     from fmes.analysis.ltp_ltd import nl_label_from_a
     from fmes.export import roundtrip_error, roundtrip_row
 
-    row = {"resistance_label": "500", "n_pulses": 150, "a_p_pulses": 40.0, "a_d_pulses": 25.0,
-           "nl_ltp": float(nl_label_from_a(40.0 / 150)), "nl_ltd": float(nl_label_from_a(25.0 / 150)),
-           "g_min_V": -0.01, "g_max_V": 0.2, "c2c_sigma_frac": 0.01, "d2d_a_cv": 0.05, "d2d_range_cv": 0.03}
+    row = {
+        "resistance_label": "500",
+        "n_pulses": 150,
+        "a_p_pulses": 40.0,
+        "a_d_pulses": 25.0,
+        "nl_ltp": float(nl_label_from_a(40.0 / 150)),
+        "nl_ltd": float(nl_label_from_a(25.0 / 150)),
+        "g_min_V": -0.01,
+        "g_max_V": 0.2,
+        "c2c_sigma_frac": 0.01,
+        "d2d_a_cv": 0.05,
+        "d2d_range_cv": 0.03,
+    }
     error = roundtrip_error(row, "neurosim")
     assert error > 0
     ok = roundtrip_row(row, "neurosim", tolerance_frac=error * 2)
@@ -179,10 +219,38 @@ def test_compare_routes_per_seed_one_row_each():
     rows = []
     for seed, after in ((0, 0.8), (1, 0.6)):
         rows += [
-            {"seed": seed, "route": "mapping", "step": 0, "energy_J": 0.0, "time_s": 0.0, "accuracy_dataset2": 0.1},
-            {"seed": seed, "route": "mapping", "step": 8, "energy_J": 1e-6, "time_s": 1.0, "accuracy_dataset2": after},
-            {"seed": seed, "route": "retraining", "step": 0, "energy_J": 0.0, "time_s": 0.0, "accuracy_dataset2": 0.1},
-            {"seed": seed, "route": "retraining", "step": 1, "energy_J": 1e-4, "time_s": 50.0, "accuracy_dataset2": 0.7},
+            {
+                "seed": seed,
+                "route": "mapping",
+                "step": 0,
+                "energy_J": 0.0,
+                "time_s": 0.0,
+                "accuracy_dataset2": 0.1,
+            },
+            {
+                "seed": seed,
+                "route": "mapping",
+                "step": 8,
+                "energy_J": 1e-6,
+                "time_s": 1.0,
+                "accuracy_dataset2": after,
+            },
+            {
+                "seed": seed,
+                "route": "retraining",
+                "step": 0,
+                "energy_J": 0.0,
+                "time_s": 0.0,
+                "accuracy_dataset2": 0.1,
+            },
+            {
+                "seed": seed,
+                "route": "retraining",
+                "step": 1,
+                "energy_J": 1e-4,
+                "time_s": 50.0,
+                "accuracy_dataset2": 0.7,
+            },
         ]
     routes = pd.DataFrame(rows)
     table = compare_routes_per_seed(routes).set_index("seed")
@@ -209,15 +277,17 @@ def test_retention_from_readout_fits_the_decay_after_the_last_pulse():
     trace = pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
     readout, why = readout_or_reason(trace)
     assert readout is not None, why
-    result = retention_from_readout(time_s, readout, n_points=40, t_ret_s=100.0, u_inf_free=False,
-                                    limits=QualityLimits())
+    result = retention_from_readout(
+        time_s, readout, n_points=40, t_ret_s=100.0, u_inf_free=False, limits=QualityLimits()
+    )
     assert result.row["n_pulses"] == 3 and len(result.learning()) == 3
     assert result.t_end_s == pytest.approx(0.026, abs=2e-4)
     assert (result.time_after_s > 0).all() and result.time_after_s.size == result.psv_after_V.size
     assert result.row["kww_tau_s"] == pytest.approx(200.0, rel=0.1)
     assert result.row["status"] in {"ok", "flagged", "poor_fit"} and "note" not in result.row
-    short = retention_from_readout(time_s, readout, n_points=40, t_ret_s=1000.0, u_inf_free=False,
-                                   limits=QualityLimits())
+    short = retention_from_readout(
+        time_s, readout, n_points=40, t_ret_s=1000.0, u_inf_free=False, limits=QualityLimits()
+    )
     assert "< t_ret_s" in short.row["note"]
 
 
@@ -228,7 +298,9 @@ def test_single_pulse_row_reads_the_first_pulse():
     on = (time_s >= 0.01) & (time_s < 0.011)
     current_A = np.where(on, 1e-3, 0.0)
     voltage_V = 0.05 + np.where(time_s >= 0.01, np.minimum(time_s - 0.01, 1e-3) * 200.0, 0.0)
-    readout, why = readout_or_reason(pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V}))
+    readout, why = readout_or_reason(
+        pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
+    )
     assert readout is not None, why
     row = single_pulse_row(readout)
     assert row["n_pulses_detected"] == 1
@@ -248,16 +320,33 @@ def test_fit_ppf_per_state_fits_ok_readouts_in_resistance_order():
     rows = []
     for label, c1 in (("open", 0.3), ("500", 0.6)):
         ppf = 1 + c1 * np.exp(-dt / 0.02)
-        rows += [{"resistance_label": label, "resistance_ohm": np.inf if label == "open" else 500.0,
-                  "dt_measured_s": d, "ppf": p, "ppf_noise": 1e-3, "status": "ok"} for d, p in zip(dt, ppf, strict=True)]
+        rows += [
+            {
+                "resistance_label": label,
+                "resistance_ohm": np.inf if label == "open" else 500.0,
+                "dt_measured_s": d,
+                "ppf": p,
+                "ppf_noise": 1e-3,
+                "status": "ok",
+            }
+            for d, p in zip(dt, ppf, strict=True)
+        ]
     rows.append({**rows[0], "ppf": 50.0, "status": "flagged"})  # a bad read-out is left out
     values = pd.DataFrame(rows)
     fits = fit_ppf_per_state(values, model="single", criterion="aic", limits=QualityLimits())
     assert fits["resistance_label"].tolist() == ["500", "open"]
     assert fits["n_traces_excluded"].tolist() == [0, 1]
-    direct = fit_ppf(dt, 1 + 0.3 * np.exp(-dt / 0.02), model="single", criterion="aic",
-                     noise=np.full(dt.size, 1e-3), limits=QualityLimits())
-    assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(direct["tau1_s"])
+    direct = fit_ppf(
+        dt,
+        1 + 0.3 * np.exp(-dt / 0.02),
+        model="single",
+        criterion="aic",
+        noise=np.full(dt.size, 1e-3),
+        limits=QualityLimits(),
+    )
+    assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(
+        direct["tau1_s"]
+    )
     assert fits.set_index("resistance_label").loc["open", "tau1_s"] == pytest.approx(0.02, rel=0.05)
 
 
@@ -276,7 +365,9 @@ def test_energies_of_trace_nominal_grouping_and_edge_status():
     assert len(energies) == 2
     assert (energies["amplitude_A"] == 1e-3).all() and (energies["nominal_width_s"] == 1e-3).all()
     assert energies["measured_amplitude_A"].to_numpy() == pytest.approx(1e-3, rel=0.01)
-    unknown = energies_of_trace(trace, pulses, row | {"amplitude_A": np.nan, "width_s": np.nan}, 1.5)
+    unknown = energies_of_trace(
+        trace, pulses, row | {"amplitude_A": np.nan, "width_s": np.nan}, 1.5
+    )
     assert unknown["amplitude_A"].iloc[0] == pytest.approx(1e-3, rel=0.01)
     assert unknown["nominal_width_s"].iloc[0] == pytest.approx(energies["width_s"].median())
     summary = with_edge_status(summarise_energies(energies.assign(device_id="d"), ["amplitude_A"]))

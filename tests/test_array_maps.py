@@ -18,13 +18,25 @@ def _fits():
         for j in range(3):
             for cycle in range(4):
                 g_max = 1.0 + 0.1 * i + 0.01 * j + 0.001 * cycle  # row gradient + drift
-                rows.append({"resistance_label": "500", "device_id": f"r{i}c{j}", "cycle": cycle, "converged": True,
-                             "g_max_V": g_max, "g_min_V": 0.2, "a_p_pulses": 10.0, "a_d_pulses": 5.0,
-                             "mean_dw_ltp_V": 0.01})
+                rows.append(
+                    {
+                        "resistance_label": "500",
+                        "device_id": f"r{i}c{j}",
+                        "cycle": cycle,
+                        "converged": True,
+                        "g_max_V": g_max,
+                        "g_min_V": 0.2,
+                        "a_p_pulses": 10.0,
+                        "a_d_pulses": 5.0,
+                        "mean_dw_ltp_V": 0.01,
+                    }
+                )
     rows.append({**rows[0], "device_id": "nominal"})  # not on the grid
     fits = pd.DataFrame(rows)
     fits.loc[(fits["device_id"] == "r1c2") & (fits["cycle"] == 3), "converged"] = False
-    fits.loc[fits["device_id"] == "r0c1", "g_max_V"] = 0.3  # range 0.1 V: far below the others' ~0.9 V
+    fits.loc[fits["device_id"] == "r0c1", "g_max_V"] = (
+        0.3  # range 0.1 V: far below the others' ~0.9 V
+    )
     return fits
 
 
@@ -48,9 +60,17 @@ def test_drift_follows_the_array_mean_per_cycle():
 
 
 def test_yield_flags_failed_fits_and_small_ranges_with_reasons():
-    yields = device_yield(array_fits(_fits()), min_converged_frac=1.0, min_range_frac=0.5).set_index("device_id")
-    assert not yields.loc["r1c2", "works"] and "1 of 4 cycle fits did not converge" in yields.loc["r1c2", "reason"]
-    assert not yields.loc["r0c1", "works"] and "below 0.5 x the state's median" in yields.loc["r0c1", "reason"]
+    yields = device_yield(
+        array_fits(_fits()), min_converged_frac=1.0, min_range_frac=0.5
+    ).set_index("device_id")
+    assert (
+        not yields.loc["r1c2", "works"]
+        and "1 of 4 cycle fits did not converge" in yields.loc["r1c2", "reason"]
+    )
+    assert (
+        not yields.loc["r0c1", "works"]
+        and "below 0.5 x the state's median" in yields.loc["r0c1", "reason"]
+    )
     assert yields.loc["r0c0", "works"] and yields.loc["r0c0", "status"] == "ok"
     assert yields.loc["r0c1", "status"] == "flagged"
     summary = yield_summary(yields.reset_index())

@@ -71,11 +71,17 @@ def test_disabled_calibration_evaluates_config_values(result):
     targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
     out = calibration.calibrate(result.params, [], targets, config["protocols"], ["500", "open"])
     assert out.message.startswith("not fitted")
-    assert out.table.set_index("target_id").loc["ppf_A1_7000ohm", "model_value"] == pytest.approx(0.094, rel=1e-6)
+    assert out.table.set_index("target_id").loc["ppf_A1_7000ohm", "model_value"] == pytest.approx(
+        0.094, rel=1e-6
+    )
 
 
 def test_bad_target_file_is_named(tmp_path):
     bad = tmp_path / "targets.yaml"
-    bad.write_text("targets:\n  - id: x\n    quantity: q\n    comparison: equal\n    stage: calibration\n    source: s\n")
-    with pytest.raises(ValueError, match=r"targets.yaml: target x: a numeric comparison needs 'value'"):
+    bad.write_text(
+        "targets:\n  - id: x\n    quantity: q\n    comparison: equal\n    stage: calibration\n    source: s\n"
+    )
+    with pytest.raises(
+        ValueError, match=r"targets.yaml: target x: a numeric comparison needs 'value'"
+    ):
         calibration.load_targets(bad)

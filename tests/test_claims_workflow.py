@@ -11,16 +11,19 @@ pytestmark = pytest.mark.slow  # runs Snakemake (deselect locally with -m 'not s
 def test_tiny_run_tests_the_network_claims_under_every_variant(tiny_run):
     tables = tiny_run / "results/tables"
     robust = read_table(tables / "claims_robustness.csv")
-    assert set(robust["variant"]) == {f"{m}-{r}" for m in ("per_state", "shared")
-                                      for r in ("proportional", "sign", "stochastic")}
+    assert set(robust["variant"]) == {
+        f"{m}-{r}" for m in ("per_state", "shared") for r in ("proportional", "sign", "stochastic")
+    }
     assert {"accuracy_8000_above_open", "accuracy_headline", "adaptation_dataset2_after"} <= set(
-        robust["claim"])
+        robust["claim"]
+    )
     assert (robust["n_seeds"] == 2).all()  # config/tiny.yaml: networks.robustness.seeds
     per_claim = robust.groupby("claim")["verdict"].nunique()
     assert (per_claim == 1).all()  # one verdict per claim
     # (its status is pass/fail, not a row status: read as plain text)
-    paper = pd.read_csv(tables / "paper_vs_reproduced.csv", dtype=str,
-                        keep_default_na=False).set_index("target_id")
+    paper = pd.read_csv(
+        tables / "paper_vs_reproduced.csv", dtype=str, keep_default_na=False
+    ).set_index("target_id")
     counts = robust.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
     assert paper.loc["accuracy_headline", "holds_under_variants"] == counts["accuracy_headline"]
     assert paper.loc["iv_current_0p6V_500ohm", "holds_under_variants"] == ""
@@ -28,8 +31,10 @@ def test_tiny_run_tests_the_network_claims_under_every_variant(tiny_run):
     search = read_table(tables / "learning_rate_search.csv")
     chosen = search[search["chosen"]]
     assert len(chosen) == len(search.groupby(["net", "state"]))  # one rate per net and state
-    assert chosen["test_accuracy"].notna().all() and search.loc[~search["chosen"],
-                                                                "test_accuracy"].isna().all()
+    assert (
+        chosen["test_accuracy"].notna().all()
+        and search.loc[~search["chosen"], "test_accuracy"].isna().all()
+    )
 
     landscape = read_table(tables / "device_landscape.csv")
     assert set(landscape["plane"]) == {"nonlinearity", "levels_noise"}

@@ -45,7 +45,12 @@ def test_device_params_command_refuses_a_manifest_without_ltp_ltd(tmp_path, caps
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(Path(MANIFEST).parent / rel, tmp_path / rel)
     only_pulses.to_csv(tmp_path / "manifest.csv", index=False)
-    assert main(["device-params", str(tmp_path / "manifest.csv"), "--output", str(tmp_path / "dp.csv")]) == 1
+    assert (
+        main(
+            ["device-params", str(tmp_path / "manifest.csv"), "--output", str(tmp_path / "dp.csv")]
+        )
+        == 1
+    )
     assert "no ltp_ltd trace" in capsys.readouterr().err
     assert not (tmp_path / "dp.csv").exists()
 
@@ -61,7 +66,14 @@ def test_export_command_writes_neurosim_and_aihwkit_files(device_params_csv, tmp
     assert all(f"  {label}: largest curve deviation" in printed for label in labels)
 
 
-@pytest.mark.parametrize(("command", "expected"), [("device-params", "MANIFEST"), ("export", "DEVICE_PARAMS")])
+@pytest.mark.parametrize(
+    ("command", "expected"), [("device-params", "MANIFEST"), ("export", "DEVICE_PARAMS")]
+)
 def test_the_subcommands_have_help(command, expected):
-    out = subprocess.run([sys.executable, "-m", "fmes.cli", command, "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "fmes.cli", command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert expected in out.stdout

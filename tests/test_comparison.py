@@ -36,7 +36,13 @@ def _tables() -> dict[str, pd.DataFrame]:
         }
     )
     empty = pd.DataFrame({"status": pd.Series(dtype=str)})
-    return {"iv_current_at_target": iv, "ppf_values": ppf, "pulse_response": empty, "ltp_ltd_fits": empty, "device_params": empty}
+    return {
+        "iv_current_at_target": iv,
+        "ppf_values": ppf,
+        "pulse_response": empty,
+        "ltp_ltd_fits": empty,
+        "device_params": empty,
+    }
 
 
 def test_claims_are_read_from_the_rows_the_targets_select():
@@ -57,7 +63,9 @@ def test_changing_a_targets_select_changes_the_rows_read():
 
 
 def test_selected_rows_matches_labels_and_numbers_to_rounding():
-    frame = pd.DataFrame({"resistance_label": ["500", "open", "1000"], "amplitude_A": [5e-4, 5e-4 + 1e-18, 1e-3]})
+    frame = pd.DataFrame(
+        {"resistance_label": ["500", "open", "1000"], "amplitude_A": [5e-4, 5e-4 + 1e-18, 1e-3]}
+    )
     picked = selected_rows(frame, {"resistance_label": ["500", "open"], "amplitude_A": 0.0005})
     assert picked["resistance_label"].tolist() == ["500", "open"]
     assert selected_rows(frame, {"resistance_label": 1000})["amplitude_A"].tolist() == [1e-3]

@@ -27,7 +27,11 @@ def test_single_rc_charge_and_discharge_matches_closed_form():
     expected = np.where(
         t < 0.1,
         0.0,
-        np.where(on, amplitude * 10.0 + amplitude * 100.0 * (1 - np.exp(-(t - 0.1) / tau)), v_end * np.exp(-(t - 0.6) / tau)),
+        np.where(
+            on,
+            amplitude * 10.0 + amplitude * 100.0 * (1 - np.exp(-(t - 0.1) / tau)),
+            v_end * np.exp(-(t - 0.6) / tau),
+        ),
     )
     np.testing.assert_allclose(u, expected, rtol=1e-7, atol=1e-12)
 
@@ -53,7 +57,9 @@ def test_charge_is_conserved_after_a_pulse_without_leakage():
 
 
 def _ode_reference(params, resistance, stimulus):
-    build = dev.current_driven_circuit if stimulus.driven == "current" else dev.voltage_driven_circuit
+    build = (
+        dev.current_driven_circuit if stimulus.driven == "current" else dev.voltage_driven_circuit
+    )
     return dev.simulate_ode(build(params, resistance), stimulus.drive, stimulus.time_s)
 
 
@@ -61,7 +67,9 @@ def _ode_reference(params, resistance, stimulus):
 def test_ppf_trace_matches_solve_ivp(resistance):
     stim = dev.ppf_stimulus(1e-3, 1e-3, 0.01, delay_s=0.005, tail_s=0.05)
     exact = dev.respond(NOMINAL, resistance, stim)
-    np.testing.assert_allclose(exact, _ode_reference(NOMINAL, resistance, stim), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        exact, _ode_reference(NOMINAL, resistance, stim), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_iv_sweep_matches_solve_ivp():

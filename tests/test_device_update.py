@@ -10,8 +10,9 @@ from scipy import stats
 from fmes import synapse
 from fmes.synapse import DeviceSpec, SynapseArray
 
-SPEC = DeviceSpec("8000", 0.12, 0.80, 150, 120.0, 100.0, c2c_sigma_frac=0.01, d2d_a_cv=0.1,
-                  d2d_range_cv=0.05)
+SPEC = DeviceSpec(
+    "8000", 0.12, 0.80, 150, 120.0, 100.0, c2c_sigma_frac=0.01, d2d_a_cv=0.1, d2d_range_cv=0.05
+)
 
 
 def _array(**scheme):
@@ -33,7 +34,9 @@ def test_candidate_path_equals_counts_then_apply(rule):
     expected = state.copy()
     syn.apply(expected, expected_counts, np.random.default_rng(9))
     updated = state.copy()
-    counts = syn.update_from_change(updated, gradient.copy(), -learning_rate, np.random.default_rng(9))
+    counts = syn.update_from_change(
+        updated, gradient.copy(), -learning_rate, np.random.default_rng(9)
+    )
     np.testing.assert_array_equal(updated, expected)
     np.testing.assert_array_equal(counts, expected_counts[expected_counts != 0])
 
@@ -61,8 +64,9 @@ def test_sparse_stochastic_counts_are_binomial_on_both_sides_of_tau():
     change = np.tile(values, n_rows)
     magnitude = np.abs(change)
     big = np.flatnonzero(magnitude >= tau)
-    idx, n = synapse._stochastic_sparse(change, magnitude, big, tau, 1.0, length,
-                                        np.random.default_rng(5))
+    idx, n = synapse._stochastic_sparse(
+        change, magnitude, big, tau, 1.0, length, np.random.default_rng(5)
+    )
     assert np.all(np.diff(idx) > 0) and np.all(n != 0)
     counts = np.zeros(change.size)
     counts[idx] = n
@@ -80,4 +84,6 @@ def test_sparse_stochastic_counts_are_binomial_on_both_sides_of_tau():
             observed, expected = observed[:-1], expected[:-1]
         chi2 = ((observed - expected) ** 2 / expected).sum()
         assert chi2 < stats.chi2.ppf(0.999, max(len(expected) - 1, 1)), (x, freq)
-        assert abs(np.abs(counts[:, column]).mean() - abs(x)) < 5 * np.sqrt(p * (1 - p) * length / n_rows)
+        assert abs(np.abs(counts[:, column]).mean() - abs(x)) < 5 * np.sqrt(
+            p * (1 - p) * length / n_rows
+        )

@@ -13,7 +13,14 @@ from fmes.energy import PulseCost, PulseLog, model_pulse_energies, pulse_log_ene
 from fmes.synthetic import Noise, _frames, ltp_ltd_stimulus
 
 CELL = dev.CellParams(20.0, 1.2e-5, 600.0, 1.0e-2, 1.0e6)
-LTP = {"amplitude_A": 1e-3, "width_s": 1e-3, "frequency_Hz": 2.0, "n_pulses": 20, "delay_s": 0.01, "tail_s": 0.5}
+LTP = {
+    "amplitude_A": 1e-3,
+    "width_s": 1e-3,
+    "frequency_Hz": 2.0,
+    "n_pulses": 20,
+    "delay_s": 0.01,
+    "tail_s": 0.5,
+}
 NOISE = Noise(voltage_V=1e-5, current_A=1e-7)
 
 
@@ -30,7 +37,9 @@ def _trace_energies(trace: pd.DataFrame, resistance_ohm: float, **kw) -> pd.Data
 @pytest.mark.parametrize("resistance_ohm", [500.0, 8000.0, math.inf])
 def test_trace_energy_matches_circuit_model_on_ltp_ltd(resistance_ohm):
     stimulus = ltp_ltd_stimulus(LTP, {"samples_per_pulse": 4, "samples_per_gap": 6})
-    from_trace = _trace_energies(_trace(stimulus, resistance_ohm), resistance_ohm, nominal_width_s=1e-3)
+    from_trace = _trace_energies(
+        _trace(stimulus, resistance_ohm), resistance_ohm, nominal_width_s=1e-3
+    )
     model = model_pulse_energies(CELL, resistance_ohm, stimulus)
     assert len(from_trace) == len(model) == 40
     assert from_trace["edges_resolved"].all()
@@ -46,7 +55,9 @@ def test_heat_in_resistor_matches_model_on_a_well_sampled_decay():
     model = model_pulse_energies(CELL, 500.0, stimulus)
     assert from_trace["edges_resolved"].all()
     np.testing.assert_allclose(from_trace["energy_J"], model["energy_J"], rtol=0.01)
-    np.testing.assert_allclose(from_trace["dissipated_in_r_J"], model["dissipated_in_r_J"], rtol=0.03)
+    np.testing.assert_allclose(
+        from_trace["dissipated_in_r_J"], model["dissipated_in_r_J"], rtol=0.03
+    )
     open_state = _trace_energies(_trace(stimulus, math.inf), math.inf)
     assert open_state["dissipated_in_r_J"].isna().all()
 
@@ -98,7 +109,13 @@ def test_state_costs_fill_device_params_and_missing_values_are_named():
     )
     costs = state_pulse_costs(per_pulse, "nominal")
     assert costs.iloc[0][["energy_ltp_J", "energy_ltd_J"]].tolist() == [2.0, 6.0]
-    params = pd.DataFrame({"resistance_label": ["500", "open"], "g_min_V": [0.0, 0.0], "energy_ltp_J": [np.nan, np.nan]})
+    params = pd.DataFrame(
+        {
+            "resistance_label": ["500", "open"],
+            "g_min_V": [0.0, 0.0],
+            "energy_ltp_J": [np.nan, np.nan],
+        }
+    )
     merged = with_pulse_costs(params, costs)
     assert merged["energy_ltp_J"].tolist()[0] == 2.0
     assert list(merged.columns[:3]) == ["resistance_label", "g_min_V", "energy_ltp_J"]
@@ -113,7 +130,9 @@ def test_training_counts_pulses_per_layer_and_epoch_and_costs_them():
     from fmes.networks import DeviceMLP, train_with_curve
     from fmes.synapse import DeviceSpec
 
-    X, y = make_classification(n_samples=200, n_features=12, n_informative=6, n_classes=3, random_state=1)
+    X, y = make_classification(
+        n_samples=200, n_features=12, n_informative=6, n_classes=3, random_state=1
+    )
     X = (X - X.min(0)) / (X.max(0) - X.min(0))
     spec = DeviceSpec("500", 0.0, 1.0, 100, 80.0, 80.0)
     net = DeviceMLP(device=spec, hidden_layer_sizes=(8,), learning_rate=2.0, random_state=0)
@@ -123,7 +142,9 @@ def test_training_counts_pulses_per_layer_and_epoch_and_costs_them():
     assert len(counts) == 3 * 2 and (counts["pulses_ltp"] + counts["pulses_ltd"]).gt(0).all()
     assert DeviceMLP(hidden_layer_sizes=(8,), max_iter=1).fit(X, y).pulse_log_ is None
     cost = PulseCost(energy_ltp_J=1e-8, energy_ltd_J=2e-8, pulse_width_s=1e-3, pulse_period_s=1e-3)
-    curves = training_energy_curves(curve, counts.assign(net="mlp", state="500", seed=0), {"500": cost})
+    curves = training_energy_curves(
+        curve, counts.assign(net="mlp", state="500", seed=0), {"500": cost}
+    )
     assert curves["epoch"].tolist() == [0, 1, 2, 3]
     total = (counts["pulses_ltp"] * 1e-8 + counts["pulses_ltd"] * 2e-8).sum()
     assert curves["cumulative_energy_J"].iloc[-1] == pytest.approx(total)

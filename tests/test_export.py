@@ -18,21 +18,38 @@ def _row(label="500", n=150, a_p=40.0, a_d=25.0, **extra):
     from fmes.analysis.ltp_ltd import nl_label_from_a
 
     row = {
-        "resistance_label": label, "n_pulses": n, "a_p_pulses": a_p, "a_d_pulses": a_d,
-        "nl_ltp": float(nl_label_from_a(a_p / n)), "nl_ltd": float(nl_label_from_a(a_d / n)),
-        "g_min_V": -0.01, "g_max_V": 0.2, "c2c_sigma_frac": 0.01, "d2d_a_cv": 0.05, "d2d_range_cv": 0.03,
-        "energy_ltp_J": 5e-8, "energy_ltd_J": 6e-8, "pulse_width_s": 1e-3, "pulse_period_s": 0.5,
+        "resistance_label": label,
+        "n_pulses": n,
+        "a_p_pulses": a_p,
+        "a_d_pulses": a_d,
+        "nl_ltp": float(nl_label_from_a(a_p / n)),
+        "nl_ltd": float(nl_label_from_a(a_d / n)),
+        "g_min_V": -0.01,
+        "g_max_V": 0.2,
+        "c2c_sigma_frac": 0.01,
+        "d2d_a_cv": 0.05,
+        "d2d_range_cv": 0.03,
+        "energy_ltp_J": 5e-8,
+        "energy_ltd_J": 6e-8,
+        "pulse_width_s": 1e-3,
+        "pulse_period_s": 0.5,
     }
     return row | extra
 
 
-@pytest.mark.parametrize("a_p,a_d,n", [(40.0, 25.0, 150), (25.0, 40.0, 150), (23.6, 23.0, 30), (3e4, 750.0, 30)])
+@pytest.mark.parametrize(
+    "a_p,a_d,n", [(40.0, 25.0, 150), (25.0, 40.0, 150), (23.6, 23.0, 30), (3e4, 750.0, 30)]
+)
 def test_both_tools_reproduce_the_fitted_curve_within_two_percent(a_p, a_d, n):
     row = _row(a_p=a_p, a_d=a_d, n=n)
     assert roundtrip_error(row, "neurosim") < 0.02
     assert roundtrip_error(row, "aihwkit") < 1e-9  # soft bounds are the same geometric relaxation
     ltp, ltd = aihwkit_curve(aihwkit_softbounds(row))
-    assert ltp[0] == pytest.approx(0.0) and ltp[-1] == pytest.approx(1.0) and ltd[-1] == pytest.approx(0.0)
+    assert (
+        ltp[0] == pytest.approx(0.0)
+        and ltp[-1] == pytest.approx(1.0)
+        and ltd[-1] == pytest.approx(0.0)
+    )
 
 
 def test_aihwkit_parameters_follow_its_conventions_and_a_wrong_asymmetry_is_caught():
@@ -57,7 +74,10 @@ def test_neurosim_labels_signs_and_published_table():
     assert p["NL_LTP"] > 0 > p["NL_LTD"] and p["maxNumLevelLTP"] == p["maxNumLevelLTD"] == 150
     assert 0 < p["sigmaDtoD"] < 1
     block = neurosim_block(_row())
-    assert "NL_LTD = -" in block and "sigmaCtoC = 0.01000 * (maxConductance - minConductance);" in block
+    assert (
+        "NL_LTD = -" in block
+        and "sigmaCtoC = 0.01000 * (maxConductance - minConductance);" in block
+    )
     harsh = neurosim_parameters(_row(nl_ltp=12.0))
     assert harsh["NL_LTP"] == 9.0 and "clipped" in harsh["notes"][0]
     linear = neurosim_parameters(_row(a_p=1e6, a_d=1e6, nl_ltp=0.001, nl_ltd=0.002))

@@ -21,9 +21,13 @@ SPEC = DeviceSpec("t", g_min_V=-0.2, g_max_V=1.0, n_pulses=200, a_p_pulses=300.0
 
 @pytest.fixture(scope="module")
 def trained():
-    X, y = make_classification(n_samples=300, n_features=20, n_informative=8, n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=300, n_features=20, n_informative=8, n_classes=3, random_state=0
+    )
     X = (X - X.min(0)) / (X.max(0) - X.min(0))
-    net = DeviceMLP(device=SPEC, hidden_layer_sizes=(16,), learning_rate=2.0, max_iter=20, random_state=0)
+    net = DeviceMLP(
+        device=SPEC, hidden_layer_sizes=(16,), learning_rate=2.0, max_iter=20, random_state=0
+    )
     return net.fit(X, y), X, y
 
 
@@ -33,7 +37,9 @@ def test_drift_moves_every_weight_towards_the_weight_of_zero_volts(trained):
     np.testing.assert_allclose(drifted_coefs(net, 0.0, slow)[0], net.coefs_[0])
     w_zero_volts = (0 - SPEC.g_min_V) / SPEC.range_V * 2 - 1  # -0.667 with w_max = 1
     far = drifted_coefs(net, 100.0, fast)[0]
-    np.testing.assert_allclose(far, np.clip(w_zero_volts, net.synapses_[0].lo, net.synapses_[0].hi), atol=1e-6)
+    np.testing.assert_allclose(
+        far, np.clip(w_zero_volts, net.synapses_[0].lo, net.synapses_[0].hi), atol=1e-6
+    )
     half = drifted_coefs(net, np.log(2), fast)[0]  # V halves
     v0, v_half = net.synapses_[0].to_volts(net.coefs_[0]), net.synapses_[0].to_volts(half)
     np.testing.assert_allclose(v_half, np.clip(v0 / 2, SPEC.g_min_V, None), atol=1e-9)
@@ -42,7 +48,9 @@ def test_drift_moves_every_weight_towards_the_weight_of_zero_volts(trained):
 def test_a_decaying_reference_only_shrinks_the_weights(trained):
     net, X, y = trained
     shrink = drifted_coefs(net, np.log(2), InferenceDevice(1.0, 0.0, reference_decays=True))
-    np.testing.assert_allclose(shrink[0], np.clip(net.coefs_[0] / 2, net.synapses_[0].lo, net.synapses_[0].hi))
+    np.testing.assert_allclose(
+        shrink[0], np.clip(net.coefs_[0] / 2, net.synapses_[0].lo, net.synapses_[0].hi)
+    )
 
 
 def test_slow_retention_keeps_accuracy_longer_and_no_noise_no_adc_is_the_plain_score(trained):
@@ -74,8 +82,17 @@ def test_quantise_levels_and_clipping():
 
 def test_sweep_and_time_within_tolerance(trained):
     net, X, y = trained
-    rows = inference_sweep(net, X, y, np.array([0.0, 1.0, 1e4]), [2, 8], InferenceDevice(100.0, 1e-3),
-                           read_noise=True, n_draws=2, seed=0)
+    rows = inference_sweep(
+        net,
+        X,
+        y,
+        np.array([0.0, 1.0, 1e4]),
+        [2, 8],
+        InferenceDevice(100.0, 1e-3),
+        read_noise=True,
+        n_draws=2,
+        seed=0,
+    )
     assert set(rows["kind"]) == {"time", "adc"}
     assert len(rows[rows["kind"] == "time"]) == 6 and len(rows[rows["kind"] == "adc"]) == 3
     over = rows[rows["kind"] == "time"].assign(net="mlp", state="t", seed=0)
@@ -85,10 +102,20 @@ def test_sweep_and_time_within_tolerance(trained):
 
 def test_state_inference_params_take_the_slow_time_constant_and_skip_unfitted_states():
     retention = pd.DataFrame(
-        {"protocol": ["pulse_train", "pulse_train", "pulse"], "resistance_label": ["500", "open", "500"],
-         "exp2_tau2_s": [11.0, 9000.0, 5.0], "exp2_converged": [True, False, True]}
+        {
+            "protocol": ["pulse_train", "pulse_train", "pulse"],
+            "resistance_label": ["500", "open", "500"],
+            "exp2_tau2_s": [11.0, 9000.0, 5.0],
+            "exp2_converged": [True, False, True],
+        }
     )
-    ltp = pd.DataFrame({"resistance_label": ["500", "open"], "device_id": ["nominal"] * 2, "read_noise_V": [1e-5, 2e-5]})
+    ltp = pd.DataFrame(
+        {
+            "resistance_label": ["500", "open"],
+            "device_id": ["nominal"] * 2,
+            "read_noise_V": [1e-5, 2e-5],
+        }
+    )
     out = state_inference_params(retention, ltp, "nominal").set_index("resistance_label")
     assert out.loc["500", "weight_tau_s"] == 11.0 and out.loc["500", "status"] == "ok"
     assert out.loc["open", "status"] == "skipped" and "two-exponential" in out.loc["open", "reason"]

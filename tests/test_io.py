@@ -6,7 +6,11 @@ from fmes.io import write_csv, write_npz
 
 
 def test_npz_is_byte_identical_across_writes_and_loads_back(tmp_path):
-    arrays = {"weights": np.linspace(0, 1, 12).reshape(3, 4), "labels": np.arange(3), "source": np.array("mlxtend")}
+    arrays = {
+        "weights": np.linspace(0, 1, 12).reshape(3, 4),
+        "labels": np.arange(3),
+        "source": np.array("mlxtend"),
+    }
     for compressed in (False, True):
         first, second = tmp_path / f"a{compressed}.npz", tmp_path / f"b{compressed}.npz"
         write_npz(arrays, first, compressed=compressed)

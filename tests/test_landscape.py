@@ -29,8 +29,10 @@ def test_grid_has_both_planes_and_the_figure_places_the_states():
         "500": DeviceSpec("500", 0.1, 0.3, 150, 23.0, 22.0, c2c_sigma_frac=0.2),
     }
     points = state_points(specs)
-    assert points.set_index("state").loc["500", "nl_ltp"] > points.set_index("state").loc[
-        "8000", "nl_ltp"]
+    assert (
+        points.set_index("state").loc["500", "nl_ltp"]
+        > points.set_index("state").loc["8000", "nl_ltp"]
+    )
     table = grid.assign(test_accuracy=np.linspace(0.1, 0.9, len(grid)))
     fig = landscape_figure(table, points, "test")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]

@@ -21,7 +21,11 @@ def _cycle(a_p, a_d, rng, *, lo=0.0, hi=0.01, n=N):
     w_p = relaxation_curve(x, lo, hi, a_p, n) + NOISE_V * rng.standard_normal(n)
     w_d = relaxation_curve(x, hi, lo, a_d, n) + NOISE_V * rng.standard_normal(n)
     return pd.DataFrame(
-        {"phase": ["ltp"] * n + ["ltd"] * n, "pulse_number": np.r_[x, x], "weight_V": np.r_[w_p, w_d]}
+        {
+            "phase": ["ltp"] * n + ["ltd"] * n,
+            "pulse_number": np.r_[x, x],
+            "weight_V": np.r_[w_p, w_d],
+        }
     )
 
 
@@ -33,7 +37,9 @@ def cycles():
         "saturating_2": _cycle(8.0, 12.0, rng, lo=0.002, hi=0.02),
         "convex_ltd": _cycle(15.0, -10.0, rng),  # LTD accelerates: poor_fit without signed_nl
         "near_linear": _cycle(1e6, 20.0, rng),  # LTP a straight line: A on its bound, flagged
-        "nan_padded": _cycle(10.0, 20.0, rng).assign(weight_V=lambda f: f["weight_V"].where(f.index % 17 != 3)),
+        "nan_padded": _cycle(10.0, 20.0, rng).assign(
+            weight_V=lambda f: f["weight_V"].where(f.index % 17 != 3)
+        ),
         "too_short": _cycle(10.0, 20.0, rng).iloc[[0, 1, 2, N, N + 1]],
     }
 
@@ -42,7 +48,10 @@ def cycles():
 def test_batched_fits_equal_per_cycle_fits(cycles, signed_nl):
     names = list(cycles)
     batch = fit_ltp_ltd_batch(
-        [cycles[k] for k in names], [N] * len(names), noise_V=[NOISE_V] * len(names), signed_nl=signed_nl
+        [cycles[k] for k in names],
+        [N] * len(names),
+        noise_V=[NOISE_V] * len(names),
+        signed_nl=signed_nl,
     )
     single = [fit_ltp_ltd(cycles[k], N, noise_V=NOISE_V, signed_nl=signed_nl) for k in names]
     statuses = {k: Status(row["status"]) for k, row in zip(names, batch, strict=True)}
@@ -72,11 +81,15 @@ def test_branch_fit_matches_a_plain_lmfit_model_fit(cycles):
         params = model.make_params(start=0.01, end=0.0, a=0.3 * N, n_total=N)
         params["n_total"].set(vary=False)
         params["a"].set(min=1e-3 * N, max=1e3 * N)
-        ref = model.fit(ltd["weight_V"].to_numpy()[ok], params, x=ltd["pulse_number"].to_numpy(float)[ok])
+        ref = model.fit(
+            ltd["weight_V"].to_numpy()[ok], params, x=ltd["pulse_number"].to_numpy(float)[ok]
+        )
         assert row["a_d_pulses"] == pytest.approx(ref.params["a"].value, rel=1e-5)
         assert row["a_d_stderr_pulses"] == pytest.approx(ref.params["a"].stderr, rel=1e-3)
         t = stats.t.ppf(0.975, ok.sum() - 3)
-        assert row["a_d_ci95_hi_pulses"] == pytest.approx(ref.params["a"].value + t * ref.params["a"].stderr, rel=1e-5)
+        assert row["a_d_ci95_hi_pulses"] == pytest.approx(
+            ref.params["a"].value + t * ref.params["a"].stderr, rel=1e-5
+        )
 
 
 def _rest_then_pulses(rest_V: np.ndarray, dt_s: float = 2.5e-3):
@@ -113,5 +126,7 @@ def test_centred_moving_mean_is_pandas_rolling(window):
     values = np.random.default_rng(0).normal(size=(3, 25))
     values[0, [3, 4, 20]] = np.nan
     values[1] = np.nan
-    expected = pd.DataFrame(values.T).rolling(window, center=True, min_periods=1).mean().to_numpy().T
+    expected = (
+        pd.DataFrame(values.T).rolling(window, center=True, min_periods=1).mean().to_numpy().T
+    )
     np.testing.assert_allclose(_centred_nanmean(values, window), expected, rtol=0, atol=1e-14)

@@ -29,15 +29,40 @@ from fmes.analysis.pulses import read_pulses
 from fmes.analysis.retention import fit_retention
 from fmes.status import Status
 
-INTERVALS_S = [0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0]
+INTERVALS_S = [
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+]
 
 
 def _read(trace, **kw):
-    return read_pulses(trace["time_s"].to_numpy(), trace["current_A"].to_numpy(), trace["voltage_V"].to_numpy(), **kw)
+    return read_pulses(
+        trace["time_s"].to_numpy(),
+        trace["current_A"].to_numpy(),
+        trace["voltage_V"].to_numpy(),
+        **kw,
+    )
 
 
 #: read_pulses settings that switch every robust step off (the read-out before this work).
-CORRECTIONS_OFF = {"max_skew_samples": 0, "glitch_sigmas": 0.0, "mains_frequency_Hz": None, "drift_sigmas": 0.0}
+CORRECTIONS_OFF = {
+    "max_skew_samples": 0,
+    "glitch_sigmas": 0.0,
+    "mains_frequency_Hz": None,
+    "drift_sigmas": 0.0,
+}
 
 
 def ppf_fit(truth, art, seed=0, read_kw=None):
@@ -45,7 +70,11 @@ def ppf_fit(truth, art, seed=0, read_kw=None):
     for k, dt in enumerate(INTERVALS_S):
         r = _read(ppf_pair(dt, truth, art, seed=1000 * seed + k, tail_s=0.05), **(read_kw or {}))
         rows.append(ppf_from_pulses(r.pulses, r.trace_qc["noise_V"]) | {"interval_s": dt})
-    fit = fit_ppf([x["dt_measured_s"] for x in rows], [x["ppf"] for x in rows], noise=[x["ppf_noise"] for x in rows])
+    fit = fit_ppf(
+        [x["dt_measured_s"] for x in rows],
+        [x["ppf"] for x in rows],
+        noise=[x["ppf_noise"] for x in rows],
+    )
     return rows, fit
 
 
@@ -69,7 +98,12 @@ def test_ppf_parameters_and_amplitudes_within_10_percent(art):
     rows, fit = ppf_fit(truth, art)
     assert fit["status"] == Status.OK, fit["reason"]
     assert fit["model"] == "double"
-    for name, value in (("c1", truth.c1), ("tau1_s", truth.tau1_s), ("c2", truth.c2), ("tau2_s", truth.tau2_s)):
+    for name, value in (
+        ("c1", truth.c1),
+        ("tau1_s", truth.tau1_s),
+        ("c2", truth.c2),
+        ("tau2_s", truth.tau2_s),
+    ):
         assert fit[name] == pytest.approx(value, rel=0.10), name
     at10 = rows[INTERVALS_S.index(0.01)]
     assert at10["status"] == Status.OK
@@ -119,7 +153,9 @@ def test_retention_tau_beta_within_10_percent(art):
 def test_strong_drift_is_measured_and_removed():
     truth = PPFTruth()
     r = _read(ppf_pair(0.01, truth, with_levels(drift_V_per_s=0.05), seed=2))
-    assert r.trace_qc["drift_removed"] and r.trace_qc["drift_V_per_s"] == pytest.approx(0.05, rel=0.2)
+    assert r.trace_qc["drift_removed"] and r.trace_qc["drift_V_per_s"] == pytest.approx(
+        0.05, rel=0.2
+    )
     v = ppf_from_pulses(r.pulses, r.trace_qc["noise_V"])
     assert v["ppf"] == pytest.approx(truth.ppf(0.01), rel=0.02)
 
@@ -134,7 +170,14 @@ def test_skew_at_or_beyond_the_search_range_is_not_ok(skew):
 
 
 def test_pulse_not_longer_than_the_skew_is_failed_not_filled():
-    r = _read(pulse_response(0.08, with_levels(skew_samples=3, noise_V=0.0, glitch_fraction=0.0), width_s=3e-4, seed=1))
+    r = _read(
+        pulse_response(
+            0.08,
+            with_levels(skew_samples=3, noise_V=0.0, glitch_fraction=0.0),
+            width_s=3e-4,
+            seed=1,
+        )
+    )
     assert r.pulses["status"].iloc[0] == Status.FAILED
     assert np.isnan(r.pulses["peak_psv_V"].iloc[0])
 
@@ -186,10 +229,16 @@ def test_ppf_and_retention_intervals_cover_the_truth_or_the_row_is_flagged():
     covered = []
     for seed in range(4):
         _, fit = ppf_fit(truth, DEFAULT, seed=seed + 1)
-        for name, value in (("c1", truth.c1), ("tau1_s", truth.tau1_s), ("c2", truth.c2), ("tau2_s", truth.tau2_s)):
-            lo, hi = fit[name.replace("_s", "") + "_ci95_lo" + ("_s" if name.endswith("_s") else "")], fit[
-                name.replace("_s", "") + "_ci95_hi" + ("_s" if name.endswith("_s") else "")
-            ]
+        for name, value in (
+            ("c1", truth.c1),
+            ("tau1_s", truth.tau1_s),
+            ("c2", truth.c2),
+            ("tau2_s", truth.tau2_s),
+        ):
+            lo, hi = (
+                fit[name.replace("_s", "") + "_ci95_lo" + ("_s" if name.endswith("_s") else "")],
+                fit[name.replace("_s", "") + "_ci95_hi" + ("_s" if name.endswith("_s") else "")],
+            )
             covered.append(lo <= value <= hi or fit["status"] != Status.OK)
     rt = RetentionTruth()
     for seed in range(4):
@@ -197,7 +246,10 @@ def test_ppf_and_retention_intervals_cover_the_truth_or_the_row_is_flagged():
         for name, value in (("tau_s", rt.tau_s), ("beta", rt.beta)):
             key = "kww_" + name.replace("_s", "")
             unit = "_s" if name.endswith("_s") else ""
-            covered.append(fit[f"{key}_ci95_lo{unit}"] <= value <= fit[f"{key}_ci95_hi{unit}"] or fit["kww_status"] != Status.OK)
+            covered.append(
+                fit[f"{key}_ci95_lo{unit}"] <= value <= fit[f"{key}_ci95_hi{unit}"]
+                or fit["kww_status"] != Status.OK
+            )
     assert np.mean(covered) >= 0.8  # 24 intervals, nominal 0.95
 
 
@@ -207,7 +259,10 @@ def test_cycle_to_cycle_cv_of_a_p_a_d_within_10_percent_on_messy_cycles():
     rng = np.random.default_rng(11)
     a_p = 15.0 * rng.lognormal(0.0, 0.1, 20)
     a_d = 10.0 * rng.lognormal(0.0, 0.1, 20)
-    fits = [ltp_fit(LTPLTDTruth(a_p=p, a_d=d), DEFAULT, seed=300 + k)[1] for k, (p, d) in enumerate(zip(a_p, a_d, strict=True))]
+    fits = [
+        ltp_fit(LTPLTDTruth(a_p=p, a_d=d), DEFAULT, seed=300 + k)[1]
+        for k, (p, d) in enumerate(zip(a_p, a_d, strict=True))
+    ]
     assert all(f["status"] == Status.OK for f in fits)
     for name, truth in (("a_p_pulses", a_p), ("a_d_pulses", a_d)):
         recovered = coefficient_of_variation(np.array([f[name] for f in fits]))

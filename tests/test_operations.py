@@ -32,8 +32,12 @@ def stage_included(name: str) -> bool:
     return f'include: "rules/{name}.smk"' in (ROOT / "workflow/Snakefile").read_text()
 
 
-needs_analysis = pytest.mark.skipif(not stage_included("analysis"), reason="analysis.smk not in the Snakefile yet")
-needs_networks = pytest.mark.skipif(not stage_included("networks"), reason="networks.smk not in the Snakefile yet")
+needs_analysis = pytest.mark.skipif(
+    not stage_included("analysis"), reason="analysis.smk not in the Snakefile yet"
+)
+needs_networks = pytest.mark.skipif(
+    not stage_included("networks"), reason="networks.smk not in the Snakefile yet"
+)
 
 
 def write_yaml(path: Path, text: str) -> str:
@@ -61,7 +65,9 @@ def test_trace_generation_key_reruns_synthesis_and_downstream_only(tiny_run, tmp
 
 def test_ppf_interval_grid_does_not_rerun_calibration(tiny_run, tmp_path):
     work = copy_run(tiny_run, tmp_path / "run")
-    override = write_yaml(tmp_path / "ppf.yaml", "protocols:\n  ppf:\n    intervals_s: [0.002, 0.01, 0.1]\n")
+    override = write_yaml(
+        tmp_path / "ppf.yaml", "protocols:\n  ppf:\n    intervals_s: [0.002, 0.01, 0.1]\n"
+    )
     jobs = dry_run(work, "--configfile", TINY, override)
     assert "synthesize_traces" in jobs
     assert "calibrate_device" not in jobs
@@ -85,7 +91,9 @@ def test_network_key_reruns_training_not_data_or_analyses(tiny_run, tmp_path):
     jobs = dry_run(work, "--configfile", TINY, override)
     assert "params have changed" in jobs["networks_train"].lower()
     assert "networks_mnist" not in jobs
-    assert not {r for r in jobs if r in TRACE_RULES or r.startswith("analyse_") or r == "device_params"}
+    assert not {
+        r for r in jobs if r in TRACE_RULES or r.startswith("analyse_") or r == "device_params"
+    }
     assert set(jobs) == downstream_of(work, "networks_train")
 
 
@@ -105,7 +113,11 @@ def test_unchanged_config_plans_nothing(tiny_run, tmp_path):
 COPY_TARGETS = [
     "results/traces/manifest.csv",
     "results/tables/calibration.csv",
-    *(["results/tables/ppf_fits.csv", "results/tables/device_params.csv"] if stage_included("analysis") else []),
+    *(
+        ["results/tables/ppf_fits.csv", "results/tables/device_params.csv"]
+        if stage_included("analysis")
+        else []
+    ),
     *(["results/networks/perceptron/500/seed0.csv"] if stage_included("networks") else []),
 ]
 
@@ -125,20 +137,47 @@ def repo_copy_run(tmp_path_factory) -> Path:
         if src.is_symlink():
             os.symlink(os.readlink(src), copy / name)
         elif src.is_dir():
-            shutil.copytree(src, copy / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                src, copy / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(src, copy / name)
-    shutil.copytree(ROOT / "src/fmes", copy / "src/fmes", ignore=shutil.ignore_patterns("__pycache__"))
-    command = [SNAKEMAKE, *COPY_TARGETS, "-s", str(copy / "Snakefile"), "--directory", str(copy), "--cores", "1",
-               "--configfile", TINY]
-    proc = subprocess.run(command, cwd=copy, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    shutil.copytree(
+        ROOT / "src/fmes", copy / "src/fmes", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    command = [
+        SNAKEMAKE,
+        *COPY_TARGETS,
+        "-s",
+        str(copy / "Snakefile"),
+        "--directory",
+        str(copy),
+        "--cores",
+        "1",
+        "--configfile",
+        TINY,
+    ]
+    proc = subprocess.run(
+        command, cwd=copy, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
     assert proc.returncode == 0, proc.stderr[-6000:]
     return copy
 
 
 def copy_dry_run(copy: Path) -> dict[str, str]:
-    command = [SNAKEMAKE, *COPY_TARGETS, "-s", str(copy / "Snakefile"), "--directory", str(copy), "--cores", "1",
-               "--dry-run", "--configfile", TINY]
+    command = [
+        SNAKEMAKE,
+        *COPY_TARGETS,
+        "-s",
+        str(copy / "Snakefile"),
+        "--directory",
+        str(copy),
+        "--cores",
+        "1",
+        "--dry-run",
+        "--configfile",
+        TINY,
+    ]
     proc = subprocess.run(command, cwd=copy, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return planned(proc)
@@ -146,11 +185,28 @@ def copy_dry_run(copy: Path) -> dict[str, str]:
 
 def test_library_inputs_resolve_inside_a_copy(repo_copy_run):
     # guards the premise of the code-change tests: the lib() inputs are the copy's files
-    jobs = planned(subprocess.run(
-        [SNAKEMAKE, *COPY_TARGETS, "-s", str(repo_copy_run / "Snakefile"), "--directory", str(repo_copy_run),
-         "--cores", "1", "--dry-run", "--forcerun", "validate_traces", "--configfile", TINY],
-        cwd=repo_copy_run, capture_output=True, text=True,
-    ))
+    jobs = planned(
+        subprocess.run(
+            [
+                SNAKEMAKE,
+                *COPY_TARGETS,
+                "-s",
+                str(repo_copy_run / "Snakefile"),
+                "--directory",
+                str(repo_copy_run),
+                "--cores",
+                "1",
+                "--dry-run",
+                "--forcerun",
+                "validate_traces",
+                "--configfile",
+                TINY,
+            ],
+            cwd=repo_copy_run,
+            capture_output=True,
+            text=True,
+        )
+    )
     assert "validate_traces" in jobs
     assert copy_dry_run(repo_copy_run) == {}
 
@@ -172,7 +228,9 @@ def test_touching_a_module_reruns_nothing(repo_copy_run, tmp_path):
         ("traces", "calibrate_device", {"synthesize_traces", "validate_traces"}, set()),
     ],
 )
-def test_editing_a_module_marks_the_rules_that_import_it(repo_copy_run, tmp_path, module, declared_by, also_planned, not_planned):
+def test_editing_a_module_marks_the_rules_that_import_it(
+    repo_copy_run, tmp_path, module, declared_by, also_planned, not_planned
+):
     copy = copy_run(repo_copy_run, tmp_path / "copy")
     path = copy / f"src/fmes/{module}.py"
     path.write_text(path.read_text() + "\n# an edit\n")
@@ -211,7 +269,11 @@ def test_editing_an_analysis_module_reruns_analyses_not_traces(repo_copy_run, tm
 
 def test_one_output_file_rebuilds_one_rule_alone(tiny_run, tmp_path):
     work = copy_run(tiny_run, tmp_path / "run")
-    target = "results/figures/fig3a_ppf_fits.png" if stage_included("analysis") else "results/figures/calibration.png"
+    target = (
+        "results/figures/fig3a_ppf_fits.png"
+        if stage_included("analysis")
+        else "results/figures/calibration.png"
+    )
     before = (work / target).read_bytes()
     (work / target).unlink()
     jobs = dry_run(work, target, "--configfile", TINY)
@@ -230,13 +292,24 @@ def test_forcerun_reruns_rule_and_downstream_only(tiny_run, tmp_path):
     work = copy_run(tiny_run, tmp_path / "run")
     jobs = dry_run(work, "--forcerun", "validate_traces", "--configfile", TINY)
     assert jobs["validate_traces"].lower().startswith("forced execution")
-    assert not {"calibrate_device", "synthesize_traces", "networks_mnist"} & set(jobs)  # upstream/unrelated
+    assert not {"calibrate_device", "synthesize_traces", "networks_mnist"} & set(
+        jobs
+    )  # upstream/unrelated
     if stage_included("analysis"):
         # every analysis of the working manifest, the scattered LTP/LTD chunk jobs and their
         # gather, and the device_params checkpoint after them
-        assert {"analyse_pulse_response", "analyse_ppf", "analyse_acf", "analyse_retention", "analyse_energy",
-                "trace_qc", "analyse_ltp_ltd_chunk", "analyse_ltp_ltd", "analyse_variability",
-                "device_params"} <= set(jobs)
+        assert {
+            "analyse_pulse_response",
+            "analyse_ppf",
+            "analyse_acf",
+            "analyse_retention",
+            "analyse_energy",
+            "trace_qc",
+            "analyse_ltp_ltd_chunk",
+            "analyse_ltp_ltd",
+            "analyse_variability",
+            "device_params",
+        } <= set(jobs)
     # downstream *only*, derived independently of --forcerun: a changed working manifest (what the
     # forced job rewrites; a new mtime alone is not enough, small files are compared by checksum)
     # makes exactly the same jobs out of date
@@ -254,7 +327,15 @@ def test_config_override_on_the_command_line(tiny_run, tmp_path):
 
 def test_nested_numbers_on_the_command_line_arrive_as_text(tmp_path):
     # documented pitfall: --config parses nested values as strings; use --configfile for them
-    proc = run_snakemake(tmp_path, "--dry-run", "--configfile", TINY, "--config", "variability={'cycles': 2}", check=False)
+    proc = run_snakemake(
+        tmp_path,
+        "--dry-run",
+        "--configfile",
+        TINY,
+        "--config",
+        "variability={'cycles': 2}",
+        check=False,
+    )
     assert proc.returncode != 0
     assert "'2' is not of type 'integer'" in proc.stdout + proc.stderr
 
@@ -291,7 +372,9 @@ def _run_and_interrupt(work: Path, command: list[str], sig: int, log_path: Path)
     writing trace files; the return code, or None if the run got to its end before the signal
     could stop it (the write phase is short, and a busy machine may schedule this poll late)."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         traces = work / "results/traces/synthetic/traces"
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
@@ -315,13 +398,26 @@ def test_interrupted_run_leaves_nothing_taken_as_complete(tmp_path, sig):
     for attempt in range(3):  # a fresh folder each time; every check below is on an interrupted run
         work = tmp_path / f"run{attempt}"
         work.mkdir()
-        command = [SNAKEMAKE, target, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2",
-                   "--configfile", TINY, slow]
+        command = [
+            SNAKEMAKE,
+            target,
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(work),
+            "--cores",
+            "2",
+            "--configfile",
+            TINY,
+            slow,
+        ]
         if _run_and_interrupt(work, command, sig, tmp_path / f"first{attempt}.log") is not None:
             break
     else:
-        raise AssertionError("three runs ended before the signal could interrupt them:\n"
-                             + (tmp_path / "first2.log").read_text()[-3000:])
+        raise AssertionError(
+            "three runs ended before the signal could interrupt them:\n"
+            + (tmp_path / "first2.log").read_text()[-3000:]
+        )
     calibration = work / "results/calibration/cell_params.json"
     assert calibration.is_file()  # finished before the signal
     calibrated_at = calibration.stat().st_mtime_ns
@@ -348,9 +444,15 @@ def test_interrupted_run_leaves_nothing_taken_as_complete(tmp_path, sig):
 
 
 def _compared_files(run: Path) -> list[Path]:
-    patterns = ["results/tables/*.csv", "results/traces/manifest.csv", "results/traces/synthetic/manifest.csv",
-                "results/traces/synthetic/traces/*.csv",
-                "results/figures/*.png", "results/figures/*.pdf", "results/networks/*/*/*.csv"]
+    patterns = [
+        "results/tables/*.csv",
+        "results/traces/manifest.csv",
+        "results/traces/synthetic/manifest.csv",
+        "results/traces/synthetic/traces/*.csv",
+        "results/figures/*.png",
+        "results/figures/*.pdf",
+        "results/networks/*/*/*.csv",
+    ]
     return sorted(p.relative_to(run) for pattern in patterns for p in run.glob(pattern))
 
 
@@ -358,15 +460,27 @@ def test_two_clean_runs_are_byte_identical_whatever_the_cores(tiny_run, repo_cop
     # tiny_run: the whole DAG, --cores 2, one folder; repo_copy_run: a slice through every stage,
     # --cores 1, another folder. Everything the slice made must match byte for byte.
     files = _compared_files(repo_copy_run)
-    assert {"results/figures/calibration.png", "results/tables/calibration.csv"} <= {str(f) for f in files}
+    assert {"results/figures/calibration.png", "results/tables/calibration.csv"} <= {
+        str(f) for f in files
+    }
     if stage_included("analysis"):
-        assert {"results/tables/ppf_fits.csv", "results/tables/ltp_ltd_fits.csv", "results/tables/device_params.csv",
-                "results/figures/fig3a_ppf_fits.png"} <= {str(f) for f in files}
+        assert {
+            "results/tables/ppf_fits.csv",
+            "results/tables/ltp_ltd_fits.csv",
+            "results/tables/device_params.csv",
+            "results/figures/fig3a_ppf_fits.png",
+        } <= {str(f) for f in files}
     assert "results/traces/manifest.csv" in {str(f) for f in files}
-    differ = [str(f) for f in files if (tiny_run / f).read_bytes() != (repo_copy_run / f).read_bytes()]
+    differ = [
+        str(f) for f in files if (tiny_run / f).read_bytes() != (repo_copy_run / f).read_bytes()
+    ]
     assert not differ
     # relocatable: no table names the folder it was made in (the working manifest included)
-    assert not [str(f) for f in files if f.suffix == ".csv" and str(repo_copy_run) in (repo_copy_run / f).read_text()]
+    assert not [
+        str(f)
+        for f in files
+        if f.suffix == ".csv" and str(repo_copy_run) in (repo_copy_run / f).read_text()
+    ]
 
 
 def test_outputs_are_readable_by_others(tiny_run):
@@ -383,19 +497,41 @@ def test_outputs_are_readable_by_others(tiny_run):
 def test_generic_cluster_executor_runs_jobs_as_separate_processes(tiny_run, tmp_path):
     work = copy_run(tiny_run, tmp_path / "run")
     profile = ROOT / "workflow/profiles/cluster-generic"
-    before = {p.name: p.read_bytes() for p in (work / "results/traces/synthetic/traces").glob("*.csv")}
+    before = {
+        p.name: p.read_bytes() for p in (work / "results/traces/synthetic/traces").glob("*.csv")
+    }
     shutil.rmtree(work / "results/traces/synthetic")
     (work / "results/traces/manifest.csv").unlink()
-    command = [SNAKEMAKE, "results/traces/manifest.csv", "-s", str(ROOT / "Snakefile"), "--directory", str(work),
-               "--workflow-profile", str(profile), "--jobs", "2", "--configfile", TINY]
-    expected = set(planned(subprocess.run([*command, "--dry-run"], cwd=work, capture_output=True, text=True)))
+    command = [
+        SNAKEMAKE,
+        "results/traces/manifest.csv",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--workflow-profile",
+        str(profile),
+        "--jobs",
+        "2",
+        "--configfile",
+        TINY,
+    ]
+    expected = set(
+        planned(subprocess.run([*command, "--dry-run"], cwd=work, capture_output=True, text=True))
+    )
     assert {"synthesize_traces", "validate_traces"} <= expected
     proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     ids = re.findall(r"Submitted job \d+ with external jobid '(\d+)'", out)
-    assert len(ids) == len(expected) and os.getpid() not in map(int, ids)  # each job its own process
-    logs = sorted(p.name.split(".")[1] for p in (work / "results/logs/cluster").glob("snakejob.*.log"))
+    assert len(ids) == len(expected) and os.getpid() not in map(
+        int, ids
+    )  # each job its own process
+    logs = sorted(
+        p.name.split(".")[1] for p in (work / "results/logs/cluster").glob("snakejob.*.log")
+    )
     assert logs == sorted(expected)  # written by submit.sh, one per job
-    after = {p.name: p.read_bytes() for p in (work / "results/traces/synthetic/traces").glob("*.csv")}
+    after = {
+        p.name: p.read_bytes() for p in (work / "results/traces/synthetic/traces").glob("*.csv")
+    }
     assert after == before

@@ -34,8 +34,13 @@ def test_ppf_fit_on_no_data_is_flagged():
 
 
 def _cycle(weight: float | np.ndarray, n: int = 10) -> pd.DataFrame:
-    return pd.DataFrame({"phase": ["ltp"] * n + ["ltd"] * n, "pulse_number": [*range(1, n + 1)] * 2,
-                         "weight_V": np.broadcast_to(weight, 2 * n)})
+    return pd.DataFrame(
+        {
+            "phase": ["ltp"] * n + ["ltd"] * n,
+            "pulse_number": [*range(1, n + 1)] * 2,
+            "weight_V": np.broadcast_to(weight, 2 * n),
+        }
+    )
 
 
 def test_zero_dynamic_range_is_flagged_by_the_fit_and_refused_by_the_synapse():

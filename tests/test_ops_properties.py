@@ -38,8 +38,38 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 # cells a careless export or a hostile file might hold
 CELL = st.one_of(
-    st.sampled_from(["", " ", "0", "-1", "1", "1e-3", "8000", "8k", "open", "nan", "NaN", "inf", "-inf", "1e400",
-                     "None", "null", "True", "\"", "'", ",", ";", "\t", "1,5", "0x10", "١٢", "1_000", "--", "#"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "1",
+            "1e-3",
+            "8000",
+            "8k",
+            "open",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e400",
+            "None",
+            "null",
+            "True",
+            '"',
+            "'",
+            ",",
+            ";",
+            "\t",
+            "1,5",
+            "0x10",
+            "١٢",
+            "1_000",
+            "--",
+            "#",
+        ]
+    ),
     st.sampled_from(PROTOCOLS),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(-10, 10**6).map(str),
@@ -50,21 +80,33 @@ CELL = st.one_of(
 def _csv_text(header: list[str], rows: list[list[str]]) -> str:
     def quote(cell: str) -> str:
         # sometimes quoted properly, sometimes not: both kinds of broken file occur in practice
-        return '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\n\r') and len(cell) % 2 else cell
+        return (
+            '"' + cell.replace('"', '""') + '"'
+            if any(c in cell for c in ',"\n\r') and len(cell) % 2
+            else cell
+        )
 
     return "\n".join(",".join(quote(c) for c in line) for line in [header, *rows]) + "\n"
 
 
 @st.composite
 def manifest_texts(draw) -> str:
-    header = draw(st.lists(st.sampled_from([*MANIFEST_COLUMNS, "note", ""]), min_size=0, max_size=14, unique=True))
-    rows = draw(st.lists(st.lists(CELL, min_size=len(header), max_size=len(header) + 1), max_size=5))
+    header = draw(
+        st.lists(
+            st.sampled_from([*MANIFEST_COLUMNS, "note", ""]), min_size=0, max_size=14, unique=True
+        )
+    )
+    rows = draw(
+        st.lists(st.lists(CELL, min_size=len(header), max_size=len(header) + 1), max_size=5)
+    )
     return _csv_text(header, rows)
 
 
 @st.composite
 def trace_texts(draw) -> str:
-    header = draw(st.permutations([*TRACE_COLUMNS, "extra"]).map(lambda cols: cols[: draw(st.integers(0, 4))]))
+    header = draw(
+        st.permutations([*TRACE_COLUMNS, "extra"]).map(lambda cols: cols[: draw(st.integers(0, 4))])
+    )
     rows = draw(st.lists(st.lists(CELL, min_size=len(header), max_size=len(header)), max_size=6))
     return _csv_text(list(header), rows)
 
@@ -136,18 +178,32 @@ def _check_trace(path: Path) -> None:
 
 # --- suspicious but valid: warned about --------------------------------------------------------
 
-ROW = {"trace_id": "a", "path": "t.csv", "device_id": "d", "protocol": "pulse", "resistance_ohm": "8000",
-       "cycle": "0", "amplitude_A": "0.001", "width_s": "0.001"}
+ROW = {
+    "trace_id": "a",
+    "path": "t.csv",
+    "device_id": "d",
+    "protocol": "pulse",
+    "resistance_ohm": "8000",
+    "cycle": "0",
+    "amplitude_A": "0.001",
+    "width_s": "0.001",
+}
 
 
-MANIFEST_RANGES = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]["plausible"]["manifest"]
+MANIFEST_RANGES = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]["plausible"][
+    "manifest"
+]
 
 
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
         ("resistance_ohm", "8", "not kOhm"),  # 8 kOhm typed as 8
-        ("width_s", "0.5", None),  # the bound itself is plausible (config traces.plausible.manifest)
+        (
+            "width_s",
+            "0.5",
+            None,
+        ),  # the bound itself is plausible (config traces.plausible.manifest)
         ("width_s", "1", "ms written as s"),  # 1 ms typed as 1: bounds are inclusive, not "> 1"
         ("width_s", "5", "ms written as s"),  # 5 ms typed as 5
         ("amplitude_A", "2", "mA written as A"),  # 2 mA typed as 2
@@ -169,14 +225,20 @@ def test_unit_mistakes_in_the_manifest_are_warned_about(tmp_path, column, value,
 def test_zero_ohm_is_a_clear_error(tmp_path):
     (tmp_path / "t.csv").write_text("time_s,current_A,voltage_V\n0,0,0\n1,0,0\n")
     pd.DataFrame([{**ROW, "resistance_ohm": "0"}]).to_csv(tmp_path / "manifest.csv", index=False)
-    with pytest.raises(TraceContractError, match=r"row 1 \(line 2\), column 'resistance_ohm': expected a resistance > 0"):
+    with pytest.raises(
+        TraceContractError,
+        match=r"row 1 \(line 2\), column 'resistance_ohm': expected a resistance > 0",
+    ):
         read_manifest(tmp_path / "manifest.csv")
 
 
 def test_time_going_backwards_names_the_row(tmp_path):
     # ms written into a seconds column still parses; a reset clock (or swapped rows) does not
     (tmp_path / "t.csv").write_text("time_s,current_A,voltage_V\n0,0,0\n2,0,0\n1,0,0\n")
-    with pytest.raises(TraceContractError, match=r"row 3 \(line 4\), column 'time_s': expected time strictly increasing"):
+    with pytest.raises(
+        TraceContractError,
+        match=r"row 3 \(line 4\), column 'time_s': expected time strictly increasing",
+    ):
         read_trace(tmp_path / "t.csv")
 
 
@@ -192,8 +254,16 @@ def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
 
 
 LEAVES = [p for p in _paths(BASE) if p]
-HOSTILE = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
-                    st.text(max_size=5), st.lists(st.integers(-1, 2), max_size=3), st.just({}), st.just({"x": 1}))
+HOSTILE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.lists(st.integers(-1, 2), max_size=3),
+    st.just({}),
+    st.just({"x": 1}),
+)
 
 
 def _set(config: dict, path: tuple, value: object) -> dict:
@@ -210,7 +280,11 @@ def test_the_shipped_configs_are_valid():
     tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
     merged = copy.deepcopy(BASE)
     for key, value in tiny.items():  # one level deep is how tiny.yaml overrides
-        merged[key] = {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            {**merged[key], **value}
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
     validate_config(merged, SCHEMA)
 
 
@@ -223,6 +297,7 @@ def test_any_config_value_is_valid_or_a_workflow_error_naming_the_key(path, valu
     except WorkflowError as err:
         assert f"On instance{''.join(f'[{k!r}]' for k in path[:1])}" in str(err), str(err)
         return
+
     # accepted: numbers where the model needs them stay usable (no NaN/inf slips through)
     def walk(node):
         if isinstance(node, dict):
@@ -238,7 +313,9 @@ def test_any_config_value_is_valid_or_a_workflow_error_naming_the_key(path, valu
 
 
 @pytest.mark.parametrize("value", [math.inf, math.nan])
-@pytest.mark.parametrize("path", [("device", "series_resistance_ohm"), ("protocols", "ppf", "width_s")])
+@pytest.mark.parametrize(
+    "path", [("device", "series_resistance_ohm"), ("protocols", "ppf", "width_s")]
+)
 def test_non_finite_numbers_are_rejected(path, value):
     with pytest.raises(WorkflowError):
         validate_config(_set(BASE, path, value), SCHEMA)

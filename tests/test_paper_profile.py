@@ -31,8 +31,13 @@ def test_paper_profile_builds_the_paper_scale_dag_on_idx_files(tmp_path):
     jobs = _job_counts(out)
     # the network, adaptation and claim jobs (6 update-scheme variants) are planned after the
     # device_params checkpoint (from the states the analyses produce), so a dry run lists none
-    for rule in ("networks_train", "run_adaptation", "claims_variant", "claims_robustness",
-                 "device_landscape"):
+    for rule in (
+        "networks_train",
+        "run_adaptation",
+        "claims_variant",
+        "claims_robustness",
+        "device_landscape",
+    ):
         assert jobs.get(rule, 0) == 0, rule
     assert "checkpoint" in out
     assert jobs["networks_lr_search"] == 1

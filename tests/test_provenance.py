@@ -16,14 +16,22 @@ def test_closure_follows_imports_transitively(tmp_path):
     (src / "fmes" / "sub").mkdir(parents=True)
     (src / "fmes" / "__init__.py").write_text("")
     (src / "fmes" / "a.py").write_text("from fmes import b\n")
-    (src / "fmes" / "b.py").write_text("import numpy as np\n\ndef f():\n    from fmes.sub.c import g\n")
+    (src / "fmes" / "b.py").write_text(
+        "import numpy as np\n\ndef f():\n    from fmes.sub.c import g\n"
+    )
     (src / "fmes" / "sub" / "__init__.py").write_text("")
     (src / "fmes" / "sub" / "c.py").write_text("X = 1\n")
     (src / "fmes" / "unused.py").write_text("")
     script = tmp_path / "script.py"
     script.write_text("from fmes.a import thing\n")
     found = {str(Path(p).relative_to(src)) for p in library_files(script, src)}
-    assert found == {"fmes/__init__.py", "fmes/a.py", "fmes/b.py", "fmes/sub/__init__.py", "fmes/sub/c.py"}
+    assert found == {
+        "fmes/__init__.py",
+        "fmes/a.py",
+        "fmes/b.py",
+        "fmes/sub/__init__.py",
+        "fmes/sub/c.py",
+    }
 
 
 def test_real_scripts_declare_what_they_import():

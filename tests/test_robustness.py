@@ -27,12 +27,24 @@ TARGETS = [
     {"id": "accuracy_mlp_8000ohm", "comparison": "equal", "value": 0.90, "tolerance_rel": 0.05},
     {"id": "accuracy_mlp_open", "comparison": "equal", "value": 0.89, "tolerance_rel": 0.05},
     {"id": "accuracy_headline", "comparison": "equal", "value": 0.95, "tolerance_rel": 0.05},
-    {"id": "adaptation_dataset1_accuracy", "comparison": "equal", "value": 0.95,
-     "tolerance_rel": 0.05},
-    {"id": "adaptation_dataset2_before", "comparison": "equal", "value": 0.08,
-     "tolerance_rel": 1.0},
-    {"id": "adaptation_dataset2_after", "comparison": "equal", "value": 0.73,
-     "tolerance_rel": 0.15},
+    {
+        "id": "adaptation_dataset1_accuracy",
+        "comparison": "equal",
+        "value": 0.95,
+        "tolerance_rel": 0.05,
+    },
+    {
+        "id": "adaptation_dataset2_before",
+        "comparison": "equal",
+        "value": 0.08,
+        "tolerance_rel": 1.0,
+    },
+    {
+        "id": "adaptation_dataset2_after",
+        "comparison": "equal",
+        "value": 0.73,
+        "tolerance_rel": 0.15,
+    },
 ]
 
 
@@ -61,8 +73,14 @@ def test_search_uses_a_validation_split_of_the_training_set_and_picks_the_best_r
     X, y = _blobs()
     row_id = np.arange(len(y), dtype=float)[:, None]
     _RecordingPerceptron.seen = []
-    frame = search_learning_rate(_RecordingPerceptron(max_iter=3, random_state=0),
-                                 np.hstack([X, row_id]), y, [1e-4, 0.3], 0.25, seed=1)
+    frame = search_learning_rate(
+        _RecordingPerceptron(max_iter=3, random_state=0),
+        np.hstack([X, row_id]),
+        y,
+        [1e-4, 0.3],
+        0.25,
+        seed=1,
+    )
     assert list(frame["learning_rate"]) == [1e-4, 0.3]
     assert frame["chosen"].sum() == 1
     assert frame.loc[frame["chosen"], "learning_rate"].item() == 0.3  # 1e-4 barely moves
@@ -88,8 +106,13 @@ def test_search_over_update_schemes_with_device_estimators():
 
 def test_update_parameters_from_config():
     specs = {"open": DeviceSpec("open", 0.0, 0.8, 150, 1e4, 1e4)}
-    block = {"mapping": "shared", "reference_state": "open", "pulse_rule": "sign",
-             "sign_threshold_pulses": 0.5, "stochastic_length": 10}
+    block = {
+        "mapping": "shared",
+        "reference_state": "open",
+        "pulse_rule": "sign",
+        "sign_threshold_pulses": 0.5,
+        "stochastic_length": 10,
+    }
     assert update_parameters(block, specs)["reference_range_V"] == pytest.approx(0.8)
     assert update_parameters({**block, "mapping": "per_state"}, {})["reference_range_V"] is None
     with pytest.raises(ValueError, match="networks.update.reference_state '8000'"):
@@ -113,27 +136,38 @@ def _accuracy(variant, acc_8000, acc_open):
 
 
 def test_claims_and_verdicts_per_variant():
-    accuracy = pd.concat([
-        _accuracy("per_state-proportional", [0.90, 0.91, 0.90], [0.91, 0.92, 0.915]),
-        _accuracy("shared-sign", [0.92, 0.93, 0.925], [0.90, 0.89, 0.90]),
-    ])
-    adaptation = pd.DataFrame({
-        "variant": ["per_state-proportional"] * 2 + ["shared-sign"] * 2, "seed": [0, 1, 0, 1],
-        "dataset1": [0.96, 0.95, 0.5, 0.6], "dataset2_before": [0.1, 0.12, 0.1, 0.1],
-        "dataset2_after": [0.7, 0.74, 0.7, 0.72]})
+    accuracy = pd.concat(
+        [
+            _accuracy("per_state-proportional", [0.90, 0.91, 0.90], [0.91, 0.92, 0.915]),
+            _accuracy("shared-sign", [0.92, 0.93, 0.925], [0.90, 0.89, 0.90]),
+        ]
+    )
+    adaptation = pd.DataFrame(
+        {
+            "variant": ["per_state-proportional"] * 2 + ["shared-sign"] * 2,
+            "seed": [0, 1, 0, 1],
+            "dataset1": [0.96, 0.95, 0.5, 0.6],
+            "dataset2_before": [0.1, 0.12, 0.1, 0.1],
+            "dataset2_after": [0.7, 0.74, 0.7, 0.72],
+        }
+    )
     values = claim_values(accuracy, adaptation)
     order = values[values["target_id"] == "accuracy_8000_above_open"]
     assert order.groupby("variant")["value"].mean().round(4).to_dict() == {
-        "per_state-proportional": -0.0117, "shared-sign": 0.0283}
+        "per_state-proportional": -0.0117,
+        "shared-sign": 0.0283,
+    }
     headline = values[values["target_id"] == "accuracy_headline"]
     assert set(headline.loc[headline["variant"] == "shared-sign", "note"]) == {"best state 8000"}
     table = robustness_table(values, TARGETS).set_index(["claim", "variant"])
     assert table.loc[("accuracy_8000_above_open", "shared-sign"), "holds"]
     assert not table.loc[("accuracy_8000_above_open", "per_state-proportional"), "holds"]
     assert table.loc[("accuracy_8000_above_open", "shared-sign"), "verdict"] == (
-        "holds under 1 of 2: shared-sign")
+        "holds under 1 of 2: shared-sign"
+    )
     assert table.loc[("accuracy_mlp_8000ohm", "shared-sign"), "verdict"] == (
-        "holds under all 2 variants")
+        "holds under all 2 variants"
+    )
     assert table.loc[("adaptation_dataset1_accuracy", "shared-sign"), "n_variants_holding"] == "1/2"
     assert table["status"].isin(["ok", "flagged"]).all()
     row = table.loc[("accuracy_mlp_open", "per_state-proportional")]
@@ -150,8 +184,15 @@ def test_claims_and_verdicts_per_variant():
 
 
 def test_none_verdict_and_single_seed_flag():
-    values = pd.DataFrame({"variant": ["a-b", "c-d"], "target_id": ["accuracy_headline"] * 2,
-                           "seed": [0, 0], "value": [0.5, 0.6], "note": ["", ""]})
+    values = pd.DataFrame(
+        {
+            "variant": ["a-b", "c-d"],
+            "target_id": ["accuracy_headline"] * 2,
+            "seed": [0, 0],
+            "value": [0.5, 0.6],
+            "note": ["", ""],
+        }
+    )
     table = robustness_table(values, TARGETS)
     assert set(table["verdict"]) == {"holds under none of 2 variants"}
     assert set(table["status"]) == {"flagged"} and "no interval" in table["reason"].iloc[0]

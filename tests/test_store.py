@@ -10,18 +10,32 @@ from fmes.store import check_trace_samples, chunk_bounds, iter_traces, read_part
 from fmes.traces import TraceContractError, write_dataset
 
 VARIABILITY = {
-    "rows": 2, "cols": 3, "cycles": 2, "resistances": ["500", "open"],
-    "device_to_device_cv": 0.05, "cycle_to_cycle_cv": 0.015,
+    "rows": 2,
+    "cols": 3,
+    "cycles": 2,
+    "resistances": ["500", "open"],
+    "device_to_device_cv": 0.05,
+    "cycle_to_cycle_cv": 0.015,
     "sampling": {"samples_per_pulse": 2, "samples_per_gap": 3},
 }
-LTP = {"amplitude_A": 1e-3, "width_s": 1e-3, "frequency_Hz": 2.0, "n_pulses": 6, "delay_s": 0.01, "tail_s": 0.2}
+LTP = {
+    "amplitude_A": 1e-3,
+    "width_s": 1e-3,
+    "frequency_Hz": 2.0,
+    "n_pulses": 6,
+    "delay_s": 0.01,
+    "tail_s": 0.2,
+}
 NOISE = synthetic.Noise(voltage_V=1e-5, current_A=1e-7)
 CELL = device.CellParams(20.0, 1.2e-5, 600.0, 1.0e-2, 1.0e6)
 
 
 def _campaign(chunk_traces):
     chunks = synthetic.array_chunks(VARIABILITY, chunk_traces)
-    parts = [synthetic.array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, chunk_traces, k) for k in range(len(chunks))]
+    parts = [
+        synthetic.array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, chunk_traces, k)
+        for k in range(len(chunks))
+    ]
     ids = [i for p in parts for i in p[0]]
     return ids, np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts])
 
@@ -31,8 +45,20 @@ def test_part_round_trip_and_identical_bytes(tmp_path):
     times = [np.arange(5.0), np.arange(3.0) * 0.1]
     currents = [rng.normal(size=5), rng.normal(size=3)]
     voltages = [rng.normal(size=5), rng.normal(size=3)]
-    a = write_part([(["t1"], times[:1], currents[:1], voltages[:1]), (["t0"], times[1:], currents[1:], voltages[1:])], tmp_path / "a.parquet")
-    b = write_part([(["t1"], times[:1], currents[:1], voltages[:1]), (["t0"], times[1:], currents[1:], voltages[1:])], tmp_path / "b.parquet")
+    a = write_part(
+        [
+            (["t1"], times[:1], currents[:1], voltages[:1]),
+            (["t0"], times[1:], currents[1:], voltages[1:]),
+        ],
+        tmp_path / "a.parquet",
+    )
+    b = write_part(
+        [
+            (["t1"], times[:1], currents[:1], voltages[:1]),
+            (["t0"], times[1:], currents[1:], voltages[1:]),
+        ],
+        tmp_path / "b.parquet",
+    )
     assert a.read_bytes() == b.read_bytes()
     assert pq.ParquetFile(a).num_row_groups == 2  # one row group per batch
     traces = read_part(a)
@@ -47,7 +73,9 @@ def test_chunked_array_is_independent_of_chunk_and_batch_size():
     assert ids_small == ids_big and len(ids_big) == 2 * 6 * 2
     np.testing.assert_array_equal(voltage_small, voltage_big)
     np.testing.assert_array_equal(current_small, current_big)
-    batches = list(synthetic.iter_array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, 1000, 0, batch_traces=4))
+    batches = list(
+        synthetic.iter_array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, 1000, 0, batch_traces=4)
+    )
     assert [len(b[0]) for b in batches] == [4, 4, 4]  # 2 devices x 2 cycles per batch
     np.testing.assert_array_equal(np.concatenate([b[3] for b in batches]), voltage_big[:12])
 
@@ -56,25 +84,51 @@ def test_chunked_array_has_the_device_parameters_of_the_in_memory_campaign():
     quiet = synthetic.Noise(0.0, 0.0)
     reference = synthetic.array_campaign(CELL, VARIABILITY, LTP, quiet, 7)
     chunks = synthetic.array_chunks(VARIABILITY, 4)
-    parts = [synthetic.array_chunk(CELL, VARIABILITY, LTP, quiet, 7, 4, k) for k in range(len(chunks))]
+    parts = [
+        synthetic.array_chunk(CELL, VARIABILITY, LTP, quiet, 7, 4, k) for k in range(len(chunks))
+    ]
     for ids, _, _, voltage in parts:
         for trace_id, v in zip(ids, voltage, strict=True):
             np.testing.assert_allclose(v, reference.traces[trace_id]["voltage_V"], rtol=1e-12)
     manifest = synthetic.array_store_manifest(VARIABILITY, LTP, 4)
-    pd.testing.assert_frame_equal(manifest.drop(columns="path"), reference.manifest.drop(columns="path"))
+    pd.testing.assert_frame_equal(
+        manifest.drop(columns="path"), reference.manifest.drop(columns="path")
+    )
     assert manifest["path"].iloc[-1] == f"store/part-{len(chunks) - 1:05d}.parquet"
 
 
 def test_iter_traces_reads_each_file_once_grouped_by_file(tmp_path):
     frame = pd.DataFrame({"time_s": [0.0, 1.0], "current_A": [0.0, 1e-3], "voltage_V": [0.1, 0.2]})
-    manifest = pd.DataFrame({"trace_id": ["c"], "path": ["traces/c.csv"], "device_id": ["d"],
-                             "protocol": ["pulse"], "resistance_ohm": ["500"]})
+    manifest = pd.DataFrame(
+        {
+            "trace_id": ["c"],
+            "path": ["traces/c.csv"],
+            "device_id": ["d"],
+            "protocol": ["pulse"],
+            "resistance_ohm": ["500"],
+        }
+    )
     write_dataset(manifest, {"c": frame}, tmp_path)
-    write_part([(["s0", "s1"], [np.arange(3.0)] * 2, [np.zeros(3)] * 2, [np.ones(3), 2 * np.ones(3)])], tmp_path / "p.parquet")
-    rows = pd.DataFrame({"trace_id": ["s1", "c", "s0"],
-                         "trace_path": [str(tmp_path / "p.parquet"), str(tmp_path / "traces/c.csv"), str(tmp_path / "p.parquet")]})
+    write_part(
+        [(["s0", "s1"], [np.arange(3.0)] * 2, [np.zeros(3)] * 2, [np.ones(3), 2 * np.ones(3)])],
+        tmp_path / "p.parquet",
+    )
+    rows = pd.DataFrame(
+        {
+            "trace_id": ["s1", "c", "s0"],
+            "trace_path": [
+                str(tmp_path / "p.parquet"),
+                str(tmp_path / "traces/c.csv"),
+                str(tmp_path / "p.parquet"),
+            ],
+        }
+    )
     got = list(iter_traces(rows))
-    assert [r["trace_id"] for r, _ in got] == ["c", "s0", "s1"]  # CSV rows, then parts in stored order
+    assert [r["trace_id"] for r, _ in got] == [
+        "c",
+        "s0",
+        "s1",
+    ]  # CSV rows, then parts in stored order
     assert got[2][1]["voltage_V"].tolist() == [2.0, 2.0, 2.0]
     assert got[0][1]["current_A"].tolist() == [0.0, 1e-3]
     missing = pd.DataFrame({"trace_id": ["nope"], "trace_path": [str(tmp_path / "p.parquet")]})
@@ -84,7 +138,11 @@ def test_iter_traces_reads_each_file_once_grouped_by_file(tmp_path):
 
 @pytest.mark.parametrize(
     "time, voltage, message",
-    [([0.0], [0.0], "at least two samples"), ([0.0, 1.0], [0.0, np.nan], "finite"), ([1.0, 1.0], [0.0, 0.0], "strictly increasing")],
+    [
+        ([0.0], [0.0], "at least two samples"),
+        ([0.0, 1.0], [0.0, np.nan], "finite"),
+        ([1.0, 1.0], [0.0, 0.0], "strictly increasing"),
+    ],
 )
 def test_binary_samples_are_checked(time, voltage, message):
     trace = pd.DataFrame({"time_s": time, "current_A": np.zeros(len(time)), "voltage_V": voltage})
@@ -105,16 +163,29 @@ def test_scattered_store_run_gives_the_single_job_tables(tmp_path):
     campaign = synthetic.array_campaign(CELL, VARIABILITY, LTP, NOISE, 7)
     write_dataset(campaign.manifest, campaign.traces, tmp_path / "lab")
     tables = {}
-    for name, store in (("single", "{min_traces: 100000, chunk_traces: 100000}"), ("chunks", "{min_traces: 1, chunk_traces: 5, batch_traces: 2}")):
+    for name, store in (
+        ("single", "{min_traces: 100000, chunk_traces: 100000}"),
+        ("chunks", "{min_traces: 1, chunk_traces: 5, batch_traces: 2}"),
+    ):
         work = tmp_path / name
         work.mkdir()
         (work / "c.yaml").write_text(
             f"traces: {{source: raw, raw_manifest: {tmp_path / 'lab/manifest.csv'}, store: {store}}}\n"
         )
-        run_snakemake(work, "results/tables/ltp_ltd_fits.csv", "results/tables/ltp_ltd_weights.csv", "--configfile", "c.yaml")
+        run_snakemake(
+            work,
+            "results/tables/ltp_ltd_fits.csv",
+            "results/tables/ltp_ltd_weights.csv",
+            "--configfile",
+            "c.yaml",
+        )
         tables[name] = work / "results/tables"
-    assert len(list((tmp_path / "chunks/results/chunks/ltp_ltd_fits").iterdir())) == 5  # 24 rows / 5
-    assert len(list((tmp_path / "chunks/results/traces/store").glob("part-*.parquet"))) == 5  # converted once
+    assert (
+        len(list((tmp_path / "chunks/results/chunks/ltp_ltd_fits").iterdir())) == 5
+    )  # 24 rows / 5
+    assert (
+        len(list((tmp_path / "chunks/results/traces/store").glob("part-*.parquet"))) == 5
+    )  # converted once
     assert not list((tmp_path / "single/results/traces/store").glob("part-*"))  # small: stays CSV
     for table in ("ltp_ltd_fits.csv", "ltp_ltd_weights.csv"):
         assert (tables["single"] / table).read_bytes() == (tables["chunks"] / table).read_bytes()
@@ -126,8 +197,18 @@ def test_array_config_plans_scattered_chunk_jobs(tmp_path):
     """config/array.yaml (32 x 32 x 20 at 4 states) plans one job per store part and per fit chunk."""
     from conftest import ROOT, run_snakemake
 
-    proc = run_snakemake(tmp_path, "results/tables/array_yield.csv", "--configfile", str(ROOT / "config/array.yaml"), "--dry-run")
+    proc = run_snakemake(
+        tmp_path,
+        "results/tables/array_yield.csv",
+        "--configfile",
+        str(ROOT / "config/array.yaml"),
+        "--dry-run",
+    )
     out = proc.stdout + proc.stderr
-    jobs = dict(line.split()[:2] for line in out.splitlines() if line.strip().startswith(("synthesize_array_chunk", "analyse_ltp_ltd_chunk")))
+    jobs = dict(
+        line.split()[:2]
+        for line in out.splitlines()
+        if line.strip().startswith(("synthesize_array_chunk", "analyse_ltp_ltd_chunk"))
+    )
     # 4096 // 20 = 204 devices per part: 6 parts per state; 81,920 + 7 nominal rows / 4096: 21 fit chunks
     assert jobs == {"synthesize_array_chunk": "24", "analyse_ltp_ltd_chunk": "21"}

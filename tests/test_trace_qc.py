@@ -16,7 +16,13 @@ PULSE_KW = {"max_skew_samples": 5, "glitch_sigmas": 8.0, "mains_frequency_Hz": 5
 
 
 def _row(protocol, **extra):
-    return {"trace_id": "t1", "protocol": protocol, "device_id": "d", "resistance_label": "500", "cycle": 0} | extra
+    return {
+        "trace_id": "t1",
+        "protocol": protocol,
+        "device_id": "d",
+        "resistance_label": "500",
+        "cycle": 0,
+    } | extra
 
 
 def test_messy_ppf_trace_row_reports_the_artifacts_and_is_ok():

@@ -30,12 +30,41 @@ def dataset(tmp_path):
     protocols = {
         "sampling": {"samples_per_pulse": 3, "samples_per_gap": 4},
         "iv_sweep": {"v_max_V": 0.8, "sweep_rates_V_per_s": [0.05], "samples": 21},
-        "pulse": {"amplitudes_A": [1e-3], "widths_s": [1e-3], "amplitude_A": 1e-3, "width_s": 1e-3, "delay_s": 5e-3, "tail_s": 0.05},
-        "ppf": {"amplitude_A": 1e-3, "width_s": 1e-3, "intervals_s": [0.01], "delay_s": 5e-3, "tail_s": 0.05},
-        "pulse_train": {"amplitude_A": 1e-3, "width_s": 1e-3, "frequency_Hz": 500.0, "n_pulses": 5, "delay_s": 0.01, "tail_s": 1.0},
-        "ltp_ltd": {"amplitude_A": 1e-3, "width_s": 1e-3, "frequency_Hz": 2.0, "n_pulses": 3, "delay_s": 0.01, "tail_s": 0.5},
+        "pulse": {
+            "amplitudes_A": [1e-3],
+            "widths_s": [1e-3],
+            "amplitude_A": 1e-3,
+            "width_s": 1e-3,
+            "delay_s": 5e-3,
+            "tail_s": 0.05,
+        },
+        "ppf": {
+            "amplitude_A": 1e-3,
+            "width_s": 1e-3,
+            "intervals_s": [0.01],
+            "delay_s": 5e-3,
+            "tail_s": 0.05,
+        },
+        "pulse_train": {
+            "amplitude_A": 1e-3,
+            "width_s": 1e-3,
+            "frequency_Hz": 500.0,
+            "n_pulses": 5,
+            "delay_s": 0.01,
+            "tail_s": 1.0,
+        },
+        "ltp_ltd": {
+            "amplitude_A": 1e-3,
+            "width_s": 1e-3,
+            "frequency_Hz": 2.0,
+            "n_pulses": 3,
+            "delay_s": 0.01,
+            "tail_s": 0.5,
+        },
     }
-    campaign = synthetic.nominal_campaign(CELL, ["500", "open"], protocols, synthetic.Noise(1e-5, 1e-7), seed=1)
+    campaign = synthetic.nominal_campaign(
+        CELL, ["500", "open"], protocols, synthetic.Noise(1e-5, 1e-7), seed=1
+    )
     write_dataset(campaign.manifest, campaign.traces, tmp_path)
     return tmp_path, campaign
 
@@ -45,7 +74,9 @@ def test_round_trip_gives_back_the_same_arrays(dataset):
     manifest = read_manifest(folder / "manifest.csv")
     assert set(manifest["protocol"]) == {"iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd"}
     assert set(manifest["resistance_label"]) == {"500", "open"}
-    assert math.isinf(manifest.loc[manifest["resistance_label"] == "open", "resistance_ohm"].iloc[0])
+    assert math.isinf(
+        manifest.loc[manifest["resistance_label"] == "open", "resistance_ohm"].iloc[0]
+    )
     for row in manifest.itertuples():
         loaded = read_trace(row.trace_path)
         original = campaign.traces[row.trace_id]
@@ -73,13 +104,34 @@ def _set(row, column, value):
     [
         (lambda f: f.drop(columns="protocol"), r"columns \['protocol'\]: missing"),
         (_set(2, "protocol", "triangle"), r"row 3 \(line 4\), column 'protocol': expected one of"),
-        (_set(1, "resistance_ohm", "8k"), r"row 2 \(line 3\), column 'resistance_ohm': expected a resistance in ohm"),
-        (_set(1, "resistance_ohm", "0"), r"row 2 \(line 3\), column 'resistance_ohm': expected a resistance > 0"),
-        (_set(3, "trace_id", lambda f: f.loc[0, "trace_id"]), r"rows \[1, 4\], column 'trace_id': expected unique"),
-        (_set(0, "path", "traces/nope.csv"), r"row 1 \(line 2\), column 'path': trace file .*nope.csv not found"),
-        (_set(1, "amplitude_A", "one"), r"row 2 \(line 3\), column 'amplitude_A': expected a number, got 'one'"),
-        (_set(2, "width_s", ""), r"row 3 \(line 4\), column 'width_s': protocol 'pulse' needs a non-zero number"),
-        (_set(1, "width_s", "inf"), r"row 2 \(line 3\), column 'width_s': expected a finite number"),
+        (
+            _set(1, "resistance_ohm", "8k"),
+            r"row 2 \(line 3\), column 'resistance_ohm': expected a resistance in ohm",
+        ),
+        (
+            _set(1, "resistance_ohm", "0"),
+            r"row 2 \(line 3\), column 'resistance_ohm': expected a resistance > 0",
+        ),
+        (
+            _set(3, "trace_id", lambda f: f.loc[0, "trace_id"]),
+            r"rows \[1, 4\], column 'trace_id': expected unique",
+        ),
+        (
+            _set(0, "path", "traces/nope.csv"),
+            r"row 1 \(line 2\), column 'path': trace file .*nope.csv not found",
+        ),
+        (
+            _set(1, "amplitude_A", "one"),
+            r"row 2 \(line 3\), column 'amplitude_A': expected a number, got 'one'",
+        ),
+        (
+            _set(2, "width_s", ""),
+            r"row 3 \(line 4\), column 'width_s': protocol 'pulse' needs a non-zero number",
+        ),
+        (
+            _set(1, "width_s", "inf"),
+            r"row 2 \(line 3\), column 'width_s': expected a finite number",
+        ),
     ],
 )
 def test_manifest_violations_name_file_row_and_expectation(dataset, edit, message):
@@ -103,10 +155,22 @@ def _trace_path(folder):
     ("edit", "message"),
     [
         (lambda f: f.drop(columns="voltage_V"), r"columns \['voltage_V'\]: missing"),
-        (lambda f: f.assign(current_A=f["current_A"].astype(str).where(f.index != 4, "abc")), r"row 5 \(line 6\), column 'current_A': expected a number, got 'abc'"),
-        (lambda f: f.assign(voltage_V=f["voltage_V"].where(f.index != 2, np.nan)), r"row 3 \(line 4\), column 'voltage_V': expected a number, got an empty cell"),
-        (lambda f: f.assign(voltage_V=f["voltage_V"].where(f.index != 2, np.inf)), r"row 3 \(line 4\), column 'voltage_V': expected a finite number"),
-        (lambda f: f.assign(time_s=f["time_s"].where(f.index != 6, 0.0)), r"row 7 \(line 8\), column 'time_s': expected time strictly increasing"),
+        (
+            lambda f: f.assign(current_A=f["current_A"].astype(str).where(f.index != 4, "abc")),
+            r"row 5 \(line 6\), column 'current_A': expected a number, got 'abc'",
+        ),
+        (
+            lambda f: f.assign(voltage_V=f["voltage_V"].where(f.index != 2, np.nan)),
+            r"row 3 \(line 4\), column 'voltage_V': expected a number, got an empty cell",
+        ),
+        (
+            lambda f: f.assign(voltage_V=f["voltage_V"].where(f.index != 2, np.inf)),
+            r"row 3 \(line 4\), column 'voltage_V': expected a finite number",
+        ),
+        (
+            lambda f: f.assign(time_s=f["time_s"].where(f.index != 6, 0.0)),
+            r"row 7 \(line 8\), column 'time_s': expected time strictly increasing",
+        ),
     ],
 )
 def test_trace_violations_name_file_row_and_expectation(dataset, edit, message):
@@ -130,9 +194,16 @@ def test_extra_columns_are_kept(dataset):
 
 def test_kiloohm_values_are_flagged_as_suspicious(dataset):
     folder, _ = dataset
-    path = _edit_manifest(folder, lambda f: f.assign(resistance_ohm=f["resistance_ohm"].replace("500", "0.5")))
-    ranges = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]["plausible"]["manifest"]
-    with pytest.warns(SuspiciousInputWarning, match=r"row \d+ \(line \d+\), column 'resistance_ohm'.*ohm, not kOhm"):
+    path = _edit_manifest(
+        folder, lambda f: f.assign(resistance_ohm=f["resistance_ohm"].replace("500", "0.5"))
+    )
+    ranges = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]["plausible"][
+        "manifest"
+    ]
+    with pytest.warns(
+        SuspiciousInputWarning,
+        match=r"row \d+ \(line \d+\), column 'resistance_ohm'.*ohm, not kOhm",
+    ):
         read_manifest(path, ranges=ranges)
 
 
@@ -145,7 +216,10 @@ def test_clean_manifest_raises_no_warning(dataset, tmp_path):
         read_manifest(copy / "manifest.csv")
 
 
-@pytest.mark.parametrize(("text", "ohm"), [("500", 500.0), (" 8000.0 ", 8000.0), ("open", math.inf), ("", math.inf), (None, math.inf)])
+@pytest.mark.parametrize(
+    ("text", "ohm"),
+    [("500", 500.0), (" 8000.0 ", 8000.0), ("open", math.inf), ("", math.inf), (None, math.inf)],
+)
 def test_parse_resistance(text, ohm):
     assert parse_resistance(text) == ohm
 
@@ -153,11 +227,31 @@ def test_parse_resistance(text, ohm):
 @pytest.mark.parametrize(
     ("protocol", "edit", "message"),
     [
-        ("pulse_train", lambda t: t.assign(time_s=t["time_s"] * 1000), r"repeat at 0.5 Hz, manifest frequency_Hz = 500 .*time_s in ms\?"),
-        ("pulse_train", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), r"current_A and voltage_V swapped\?"),
-        ("ppf", lambda t: t.assign(current_A=t["current_A"] * 1000), r"pulses of 1 A in the trace, manifest amplitude_A = 0.001 A .*in mA where A"),
-        ("iv_sweep", lambda t: t.assign(time_s=t["time_s"] * 1000), r"sweeps at 5e-05 V/s.*time_s in ms\?"),
-        ("iv_sweep", lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}), "swapped?"),
+        (
+            "pulse_train",
+            lambda t: t.assign(time_s=t["time_s"] * 1000),
+            r"repeat at 0.5 Hz, manifest frequency_Hz = 500 .*time_s in ms\?",
+        ),
+        (
+            "pulse_train",
+            lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}),
+            r"current_A and voltage_V swapped\?",
+        ),
+        (
+            "ppf",
+            lambda t: t.assign(current_A=t["current_A"] * 1000),
+            r"pulses of 1 A in the trace, manifest amplitude_A = 0.001 A .*in mA where A",
+        ),
+        (
+            "iv_sweep",
+            lambda t: t.assign(time_s=t["time_s"] * 1000),
+            r"sweeps at 5e-05 V/s.*time_s in ms\?",
+        ),
+        (
+            "iv_sweep",
+            lambda t: t.rename(columns={"current_A": "voltage_V", "voltage_V": "current_A"}),
+            "swapped?",
+        ),
     ],
 )
 def test_unit_slips_against_the_manifest_are_warned(dataset, protocol, edit, message):

@@ -36,8 +36,9 @@ def test_sign_rule_moves_each_device_by_at_most_one_pulse():
     one_pulse = apply_pulses(state, counts, syn.lo, syn.hi, 120.0, 100.0, 150)
     np.testing.assert_allclose(after, one_pulse)
     # one LTP pulse is the largest upward move any device can make in one update
-    assert np.all(after - state <= apply_pulses(state, 1, syn.lo, syn.hi, 120.0, 100.0, 150)
-                  - state + 1e-12)
+    assert np.all(
+        after - state <= apply_pulses(state, 1, syn.lo, syn.hi, 120.0, 100.0, 150) - state + 1e-12
+    )
 
 
 def test_shared_mapping_gives_the_open_state_the_largest_weight_step():
@@ -46,8 +47,15 @@ def test_shared_mapping_gives_the_open_state_the_largest_weight_step():
     for spec in (STATE_500, STATE_8000, STATE_OPEN):
         syn = _array(spec, shape=(1,), mapping="shared", reference_range_V=reference)
         # the mean weight change per pulse of a full LTP sweep (N pulses from G_min to G_max)
-        swept = apply_pulses(np.array([syn.lo]), spec.n_pulses, syn.lo, syn.hi, spec.a_p_pulses,
-                             spec.a_d_pulses, spec.n_pulses)
+        swept = apply_pulses(
+            np.array([syn.lo]),
+            spec.n_pulses,
+            syn.lo,
+            syn.hi,
+            spec.a_p_pulses,
+            spec.a_d_pulses,
+            spec.n_pulses,
+        )
         steps[spec.label] = float(swept[0] - syn.lo) / spec.n_pulses
         assert steps[spec.label] == pytest.approx(1.0 / syn.pulses_per_w)
         ranges[spec.label] = syn.hi - syn.lo
@@ -114,11 +122,19 @@ def test_update_scheme_parameters_are_validated_and_clonable():
         _array(STATE_8000, pulse_rule="manhattan")
     with pytest.raises(ValueError, match="stochastic_length"):
         _array(STATE_8000, pulse_rule="stochastic", stochastic_length=0)
-    net = DeviceMLP(device=STATE_OPEN, mapping="shared", reference_range_V=0.8,
-                    pulse_rule="stochastic", stochastic_length=4)
+    net = DeviceMLP(
+        device=STATE_OPEN,
+        mapping="shared",
+        reference_range_V=0.8,
+        pulse_rule="stochastic",
+        stochastic_length=4,
+    )
     params = clone(net).get_params()
     assert (params["mapping"], params["pulse_rule"], params["stochastic_length"]) == (
-        "shared", "stochastic", 4)
+        "shared",
+        "stochastic",
+        4,
+    )
     X = np.random.default_rng(0).random((20, 6))
     y = np.arange(20) % 2
     with pytest.raises(ValueError, match="mapping"):
@@ -130,6 +146,7 @@ def test_each_pulse_rule_learns(rule):
     rng = np.random.default_rng(4)
     y = np.arange(400) % 2
     X = rng.normal(0, 0.5, (400, 20)) + (2 * y[:, None] - 1) * np.linspace(-1, 1, 20)
-    net = DevicePerceptron(device=STATE_8000, pulse_rule=rule, learning_rate=0.2, max_iter=5,
-                           random_state=0).fit(X, y)
+    net = DevicePerceptron(
+        device=STATE_8000, pulse_rule=rule, learning_rate=0.2, max_iter=5, random_state=0
+    ).fit(X, y)
     assert net.score_initial(X, y) < 0.5 and net.score(X, y) > 0.95

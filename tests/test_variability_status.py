@@ -13,14 +13,33 @@ def _cycles() -> pd.DataFrame:
     rows = []
     for device in ("r0c0", "r0c1", "r0c2"):
         for cycle in range(4):
-            rows.append({"resistance_label": "500", "device_id": device, "cycle": cycle, "converged": True,
-                         "status": "ok", "reason": "", "g_max_V": 1.0 + 0.01 * cycle, "g_min_V": 0.2,
-                         "a_p_pulses": 10.0 + cycle, "a_d_pulses": 5.0, "mean_dw_ltp_V": 0.01})
+            rows.append(
+                {
+                    "resistance_label": "500",
+                    "device_id": device,
+                    "cycle": cycle,
+                    "converged": True,
+                    "status": "ok",
+                    "reason": "",
+                    "g_max_V": 1.0 + 0.01 * cycle,
+                    "g_min_V": 0.2,
+                    "a_p_pulses": 10.0 + cycle,
+                    "a_d_pulses": 5.0,
+                    "mean_dw_ltp_V": 0.01,
+                }
+            )
     fits = pd.DataFrame(rows)
     # r0c1's last cycle: converged, but the fit does not describe it (a wild A_P)
     poor = (fits["device_id"] == "r0c1") & (fits["cycle"] == 3)
-    fits.loc[poor, ["status", "reason", "a_p_pulses"]] = ["poor_fit", "residuals far above noise", 1e4]
-    fits.loc[(fits["device_id"] == "r0c2") & (fits["cycle"] == 0), ["converged", "status"]] = [False, "failed"]
+    fits.loc[poor, ["status", "reason", "a_p_pulses"]] = [
+        "poor_fit",
+        "residuals far above noise",
+        1e4,
+    ]
+    fits.loc[(fits["device_id"] == "r0c2") & (fits["cycle"] == 0), ["converged", "status"]] = [
+        False,
+        "failed",
+    ]
     fits.loc[(fits["device_id"] == "r0c0") & (fits["cycle"] == 1), "status"] = "flagged"
     return fits
 
@@ -39,14 +58,18 @@ def test_variability_excludes_and_counts_poor_fits(tmp_path):
     c2c = summary[(summary["metric"] == "a_p_pulses") & (summary["kind"] == "c2c")].iloc[0]
     assert c2c["n_excluded"] == 2 and c2c["n_poor_fit"] == 1 and c2c["n_values"] == 10
     # the poor cycle's A_P of 1e4 would dominate the CV; without it r0c1 has A_P 10, 11, 12
-    expected = np.mean([np.std(v, ddof=1) / np.mean(v) for v in ([10, 11, 12, 13], [10, 11, 12], [11, 12, 13])])
+    expected = np.mean(
+        [np.std(v, ddof=1) / np.mean(v) for v in ([10, 11, 12, 13], [10, 11, 12], [11, 12, 13])]
+    )
     assert np.isclose(c2c["cv"], expected)
     assert set(summary["status"]) == {"ok"} and (summary["reason"] == "").all()
     write_csv(summary, tmp_path / "v.csv")
     assert read_table(tmp_path / "v.csv")["n_poor_fit"].eq(1).all()  # a valid pipeline table
     single = variability_summary(_cycles()[lambda f: f["device_id"] == "r0c0"])
     d2d = single[single["kind"] == "d2d"]
-    assert (d2d["status"] == "skipped").all() and d2d["reason"].str.contains("fewer than 2 devices").all()
+    assert (d2d["status"] == "skipped").all() and d2d["reason"].str.contains(
+        "fewer than 2 devices"
+    ).all()
 
 
 def test_array_maps_and_yield_leave_poor_fits_out():

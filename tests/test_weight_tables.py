@@ -22,7 +22,15 @@ from fmes.weight_tables import (
 NOISE_US = 0.05
 SET_SHAPE = -1 / 3.0  # A_P / N: accelerating
 RESET_SHAPE = 1 / 4.0  # A_D / N: saturating
-SPEC = {"name": "rram", "quantity": "conductance", "unit": "uS", "resistance_ohm": "open", "device_id": "d1", "runs": "cycles", "signed_nl": True}
+SPEC = {
+    "name": "rram",
+    "quantity": "conductance",
+    "unit": "uS",
+    "resistance_ohm": "open",
+    "device_id": "d1",
+    "runs": "cycles",
+    "signed_nl": True,
+}
 FIT_KW = {"n_sigma_states": 1.0, "step_window_pulses": 9}
 
 
@@ -33,11 +41,15 @@ def rram_tables(seed=0, n_set_runs=39, n_reset_runs=40):
         n = int(rng.integers(185, 193))
         n_set.append(n)
         m = np.arange(1, n + 1)
-        sets[f"cycle{k + 1}"] = pd.Series(relaxation_curve(m, 20.0, 100.0, SET_SHAPE * n, n) + rng.normal(0, NOISE_US, n))
+        sets[f"cycle{k + 1}"] = pd.Series(
+            relaxation_curve(m, 20.0, 100.0, SET_SHAPE * n, n) + rng.normal(0, NOISE_US, n)
+        )
     for k in range(n_reset_runs):
         n = int(rng.integers(149, 154))
         m = np.arange(1, n + 1)
-        resets[f"cycle{k + 1}"] = pd.Series(relaxation_curve(m, 100.0, 20.0, RESET_SHAPE * n, n) + rng.normal(0, NOISE_US, n))
+        resets[f"cycle{k + 1}"] = pd.Series(
+            relaxation_curve(m, 100.0, 20.0, RESET_SHAPE * n, n) + rng.normal(0, NOISE_US, n)
+        )
     return pd.DataFrame(sets), pd.DataFrame(resets), np.array(n_set)
 
 
@@ -54,7 +66,9 @@ def rram_files(tmp_path_factory):
 def rram_signed(rram_files):
     folder, _ = rram_files
     tables = read_weight_table(folder / "set.csv"), read_weight_table(folder / "reset.csv")
-    return analyse_weight_tables(*tables, SPEC, FIT_KW | {"signed_nl": False})  # the table's own wins
+    return analyse_weight_tables(
+        *tables, SPEC, FIT_KW | {"signed_nl": False}
+    )  # the table's own wins
 
 
 def test_tables_of_unequal_runs_read_with_their_padding(rram_files):
@@ -69,9 +83,15 @@ def test_convex_branch_gets_a_negative_label_and_a_describing_fit(rram_files, rr
     _, n_set = rram_files
     fits, weights = rram_signed
     paired = fits[fits["status"] != Status.SKIPPED]
-    assert len(paired) == 39 and (paired["ltp_shape"] == "accelerating").all() and (paired["ltd_shape"] == "saturating").all()
+    assert (
+        len(paired) == 39
+        and (paired["ltp_shape"] == "accelerating").all()
+        and (paired["ltd_shape"] == "saturating").all()
+    )
     np.testing.assert_allclose(paired["a_p_pulses"], SET_SHAPE * n_set, rtol=0.05)
-    np.testing.assert_allclose(paired["a_d_pulses"] / paired["n_pulses_ltd"], RESET_SHAPE, rtol=0.05)
+    np.testing.assert_allclose(
+        paired["a_d_pulses"] / paired["n_pulses_ltd"], RESET_SHAPE, rtol=0.05
+    )
     assert (paired["nl_ltp"] < -1).all() and (paired["nl_ltd"] > 1).all()
     # the model describes the data: residuals at the read noise, no parameter on a bound, ok
     assert paired["residual_sd_V"].max() < 1.3 * NOISE_US
@@ -111,12 +131,23 @@ def test_signed_fit_leaves_saturating_curves_exactly_as_before():
         {
             "phase": ["ltp"] * n + ["ltd"] * n,
             "pulse_number": np.concatenate([m, m]),
-            "weight_V": np.concatenate([relaxation_curve(m, 0.1, 0.8, 25.0, n), relaxation_curve(m, 0.8, 0.1, 15.0, n)]) + rng.normal(0, 2e-3, 2 * n),
+            "weight_V": np.concatenate(
+                [relaxation_curve(m, 0.1, 0.8, 25.0, n), relaxation_curve(m, 0.8, 0.1, 15.0, n)]
+            )
+            + rng.normal(0, 2e-3, 2 * n),
         }
     )
     signed = fit_ltp_ltd(weights, n, signed_nl=True)
     unsigned = fit_ltp_ltd(weights, n, signed_nl=False)
-    for key in ("a_p_pulses", "a_d_pulses", "a_p_stderr_pulses", "nl_ltp", "nl_ltd", "g_max_V", "n_states"):
+    for key in (
+        "a_p_pulses",
+        "a_d_pulses",
+        "a_p_stderr_pulses",
+        "nl_ltp",
+        "nl_ltd",
+        "g_max_V",
+        "n_states",
+    ):
         assert signed[key] == unsigned[key], key
     assert signed["ltp_shape"] == "saturating" and signed["nl_ltp"] > 0
 
@@ -133,12 +164,17 @@ def test_step_resolution_finds_the_noise_and_the_resolvable_levels():
 
 def test_bad_tables_are_named(tmp_path):
     (tmp_path / "gap.csv").write_text("run1,run2\n1,2\n2,\n3,4\n4,5\n5,6\n")
-    with pytest.raises(WeightTableError, match=r"gap\.csv: row 2 \(line 3\), column 'run2': empty cell inside the run"):
+    with pytest.raises(
+        WeightTableError,
+        match=r"gap\.csv: row 2 \(line 3\), column 'run2': empty cell inside the run",
+    ):
         read_weight_table(tmp_path / "gap.csv")
     (tmp_path / "eu.csv").write_text("# exported\nG1;G2\n1,5;2,5\n2,5;3,5\n3,5;4,5\n4,5;x\n")
     with pytest.raises(WeightTableError, match=r"row 4 \(line 6\), column 'G2': expected a number"):
         read_weight_table(tmp_path / "eu.csv", separator=";", decimal=",", header_line=2)
-    (tmp_path / "eu.csv").write_text("# exported\nG1;G2\n1,5;2,5\n2,5;3,5\n3,5;4,5\n4,5;5,5\n5,5;\n")
+    (tmp_path / "eu.csv").write_text(
+        "# exported\nG1;G2\n1,5;2,5\n2,5;3,5\n3,5;4,5\n4,5;5,5\n5,5;\n"
+    )
     table = read_weight_table(tmp_path / "eu.csv", separator=";", decimal=",", header_line=2)
     assert table["G1"].tolist() == [1.5, 2.5, 3.5, 4.5, 5.5] and table["G2"].count() == 4
 
@@ -146,8 +182,14 @@ def test_bad_tables_are_named(tmp_path):
 def test_fit_columns_carry_the_declared_unit(rram_signed):
     fits, _ = rram_signed
     renamed = with_weight_unit(fits, "uS")
-    assert "g_max_uS" in renamed and "ltp_start_uS" in renamed and not any(c.endswith("_V") for c in renamed)
-    assert set(renamed["weight_unit"]) == {"uS"} and set(renamed["weight_quantity"]) == {"conductance"}
+    assert (
+        "g_max_uS" in renamed
+        and "ltp_start_uS" in renamed
+        and not any(c.endswith("_V") for c in renamed)
+    )
+    assert set(renamed["weight_unit"]) == {"uS"} and set(renamed["weight_quantity"]) == {
+        "conductance"
+    }
 
 
 @pytest.mark.slow
@@ -156,12 +198,23 @@ def test_rule_analyses_configured_tables(tmp_path, rram_files):
     from conftest import ROOT, run_snakemake
 
     folder, _ = rram_files
-    entry = {k: v for k, v in SPEC.items() if k != "signed_nl"} | {"set": str(folder / "set.csv"), "reset": str(folder / "reset.csv")}
+    entry = {k: v for k, v in SPEC.items() if k != "signed_nl"} | {
+        "set": str(folder / "set.csv"),
+        "reset": str(folder / "reset.csv"),
+    }
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump({"traces": {"weight_tables": [entry]}}))
-    run_snakemake(tmp_path, "results/tables/weight_table_fits.csv", "--configfile", str(ROOT / "config/tiny.yaml"), str(tmp_path / "tables.yaml"))
+    run_snakemake(
+        tmp_path,
+        "results/tables/weight_table_fits.csv",
+        "--configfile",
+        str(ROOT / "config/tiny.yaml"),
+        str(tmp_path / "tables.yaml"),
+    )
     fits = pd.read_csv(tmp_path / "results/tables/weight_table_fits.csv")
     assert len(fits) == 40 and "g_max_uS" in fits and (fits["nl_ltp"].dropna() < 0).all()
     states = pd.read_csv(tmp_path / "results/tables/weight_table_states.csv")
     assert (states["n_states"] > 100).all()
     cv = pd.read_csv(tmp_path / "results/tables/weight_table_variability.csv")
-    assert {"g_max_uS", "a_p_pulses"} <= set(cv["metric"]) and (tmp_path / "results/figures/weight_tables.png").is_file()
+    assert {"g_max_uS", "a_p_pulses"} <= set(cv["metric"]) and (
+        tmp_path / "results/figures/weight_tables.png"
+    ).is_file()

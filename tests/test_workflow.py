@@ -35,7 +35,15 @@ def test_second_run_has_nothing_to_do(tiny_run):
 
 
 def test_invalid_config_is_rejected_naming_the_key(tmp_path):
-    proc = run_snakemake(tmp_path, "--configfile", str(ROOT / "config/tiny.yaml"), "--config", "traces={'source': 'lab'}", "--dry-run", check=False)
+    proc = run_snakemake(
+        tmp_path,
+        "--configfile",
+        str(ROOT / "config/tiny.yaml"),
+        "--config",
+        "traces={'source': 'lab'}",
+        "--dry-run",
+        check=False,
+    )
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "'lab' is not one of ['synthetic', 'raw']" in out
@@ -43,25 +51,44 @@ def test_invalid_config_is_rejected_naming_the_key(tmp_path):
 
 def test_raw_source_without_manifest_says_which_key(tmp_path):
     proc = run_snakemake(
-        tmp_path, "--configfile", str(ROOT / "config/tiny.yaml"),
-        "--config", "traces={'source': 'raw', 'raw_manifest': 'lab/manifest.csv'}", "--dry-run", check=False,
+        tmp_path,
+        "--configfile",
+        str(ROOT / "config/tiny.yaml"),
+        "--config",
+        "traces={'source': 'raw', 'raw_manifest': 'lab/manifest.csv'}",
+        "--dry-run",
+        check=False,
     )
     assert proc.returncode != 0
-    assert "lab/manifest.csv (config key traces.raw_manifest) does not exist" in proc.stdout + proc.stderr
+    assert (
+        "lab/manifest.csv (config key traces.raw_manifest) does not exist"
+        in proc.stdout + proc.stderr
+    )
 
 
 def test_tiny_run_builds_every_stage_and_the_paper_table(tiny_run):
     tables = tiny_run / "results/tables"
-    for name in ("device_params", "ppf_fits", "ltp_ltd_fits", "network_accuracy", "adaptation", "paper_vs_reproduced"):
+    for name in (
+        "device_params",
+        "ppf_fits",
+        "ltp_ltd_fits",
+        "network_accuracy",
+        "adaptation",
+        "paper_vs_reproduced",
+    ):
         assert (tables / f"{name}.csv").stat().st_size > 0, name
     paper = pd.read_csv(tables / "paper_vs_reproduced.csv")
-    assert paper["reproduced_value"].notna().all(), paper.loc[paper["reproduced_value"].isna(), "target_id"].tolist()
+    assert paper["reproduced_value"].notna().all(), paper.loc[
+        paper["reproduced_value"].isna(), "target_id"
+    ].tolist()
     assert set(paper["status"]) <= {"pass", "fail"}
     fitted = paper.set_index("target_id").loc[["iv_current_0p6V_500ohm", "iv_current_0p6V_8000ohm"]]
     assert (fitted["status"] == "pass").all()
 
 
-def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_config(tiny_run, tmp_path):
+def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_config(
+    tiny_run, tmp_path
+):
     # a config value the run did not use (tiny keeps the default 30) must reach the rendered caption
     override = tmp_path / "override.yaml"
     override.write_text("analysis:\n  qc:\n    max_flagged_figures: 29\n")
@@ -69,7 +96,9 @@ def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_c
     work = copy_run(tiny_run, tmp_path / "run")  # the shared run stays as the DAG left it
     run_snakemake(work, "--configfile", *configs, "--report", "results/report.html")
     html = (work / "results/report.html").read_text()
-    assert "fmes-repro: a reproduction of the flexible MXene" in html  # the landing-page description
+    assert (
+        "fmes-repro: a reproduction of the flexible MXene" in html
+    )  # the landing-page description
     assert "max_flagged_figures</tt> = 29" in html
     assert "max_flagged_figures</tt> = 30" not in html
     categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html).group(1))
@@ -83,11 +112,21 @@ def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_c
         "7. Paper vs reproduction",
     ]
     assert "Other" not in {sub for subcategories in categories.values() for sub in subcategories}
-    reported = {path for subcategories in categories.values() for paths in subcategories.values() for path in paths}
+    reported = {
+        path
+        for subcategories in categories.values()
+        for paths in subcategories.values()
+        for path in paths
+    }
     figures = {path.relative_to(work).as_posix() for path in (work / "results").rglob("*.png")}
     assert figures and figures <= reported, sorted(figures - reported)
-    for table in ("tables/paper_vs_reproduced.csv", "tables/device_params.csv", "tables/claims_robustness.csv",
-                  "qc/trace_qc.csv", "tables/energy_per_pulse.csv"):
+    for table in (
+        "tables/paper_vs_reproduced.csv",
+        "tables/device_params.csv",
+        "tables/claims_robustness.csv",
+        "qc/trace_qc.csv",
+        "tables/energy_per_pulse.csv",
+    ):
         assert f"results/{table}" in reported
 
 
@@ -102,14 +141,18 @@ def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path)
     source = f"traces={{'source': 'raw', 'raw_manifest': '{lab / 'manifest.csv'}'}}"
     small = tmp_path / "small.yaml"  # the assertions are about skipping, not about training
     small.write_text(SMALL_NETWORKS)
-    proc = run_snakemake(work, "--configfile", str(ROOT / "config/tiny.yaml"), str(small), "--config", source)
+    proc = run_snakemake(
+        work, "--configfile", str(ROOT / "config/tiny.yaml"), str(small), "--config", source
+    )
     said = proc.stdout + proc.stderr
     assert "device networks at 8000: skipped: no device parameters at 8000" in said
     tables = work / "results/tables"
     iv = pd.read_csv(tables / "iv_current_at_target.csv")
     assert (iv["status"] == "skipped").all() and "no 'iv_sweep' traces" in iv["reason"].iloc[0]
     paper = pd.read_csv(tables / "paper_vs_reproduced.csv").set_index("target_id")
-    assert paper.loc["ppf_decays_faster_at_lower_R", "status"] == "pass"  # measured on the lab's traces
+    assert (
+        paper.loc["ppf_decays_faster_at_lower_R", "status"] == "pass"
+    )  # measured on the lab's traces
     # nothing is borrowed from the synthetic model for a user's own device
     assert paper.loc["iv_current_0p6V_500ohm", "status"] == "not evaluated"
     assert "adaptation (Fig 5) skipped" in paper.loc["adaptation_dataset2_after", "note"]

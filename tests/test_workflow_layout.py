@@ -10,8 +10,15 @@ from conftest import ROOT, run_snakemake
 
 
 def _planned_jobs(workdir: Path, snakefile: str, *args: str) -> str:
-    proc = run_snakemake(workdir, "-n", "--configfile", str(ROOT / "config/tiny.yaml"), *args,
-                         "-s", str(ROOT / snakefile))
+    proc = run_snakemake(
+        workdir,
+        "-n",
+        "--configfile",
+        str(ROOT / "config/tiny.yaml"),
+        *args,
+        "-s",
+        str(ROOT / snakefile),
+    )
     totals = re.findall(r"^total\s+(\d+)$", proc.stdout, flags=re.MULTILINE)
     assert totals, proc.stdout[-2000:]
     return totals[0]
@@ -36,7 +43,9 @@ def test_non_finite_config_value_is_refused_at_dag_build_naming_the_key(tmp_path
 
 def test_min_version_matches_the_pyproject_lower_bound():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    lower = next(re.search(r">=([\d.]+)", d).group(1) for d in deps if re.match(r"snakemake(\[|>)", d))
+    lower = next(
+        re.search(r">=([\d.]+)", d).group(1) for d in deps if re.match(r"snakemake(\[|>)", d)
+    )
     assert f'min_version("{lower}")' in (ROOT / "workflow/Snakefile").read_text()
 
 

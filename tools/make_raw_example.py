@@ -18,12 +18,22 @@ config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
 targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
 fit = calibration.calibrate(
-    device.CellParams.from_mapping(config["device"]), config["calibration"]["free"], targets,
-    config["protocols"], config["calibration"]["check_resistances"], config["calibration"]["bounds_factor"],
+    device.CellParams.from_mapping(config["device"]),
+    config["calibration"]["free"],
+    targets,
+    config["protocols"],
+    config["calibration"]["check_resistances"],
+    config["calibration"]["bounds_factor"],
 )
 campaign = synthetic.nominal_campaign(
-    fit.params, tiny["resistances"], tiny["protocols"], synthetic.Noise(**config["device"]["noise"]), seed=config["seed"]
+    fit.params,
+    tiny["resistances"],
+    tiny["protocols"],
+    synthetic.Noise(**config["device"]["noise"]),
+    seed=config["seed"],
 )
-campaign.manifest["note"] = "MODEL-GENERATED example (fmes synthetic model, config/tiny.yaml protocols), not a measurement"
+campaign.manifest["note"] = (
+    "MODEL-GENERATED example (fmes synthetic model, config/tiny.yaml protocols), not a measurement"
+)
 write_dataset(campaign.manifest, campaign.traces, ROOT / "raw")
 print(f"wrote {len(campaign.manifest)} traces to {ROOT / 'raw'}")

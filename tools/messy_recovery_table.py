@@ -31,7 +31,12 @@ def recovered(art, seed: int, read_kw=None) -> dict[str, tuple[float, float, str
     noise = at10["ppf_noise"] * at10["a1_V"] / max(at10["ppf"], 1e-12)
     out["A1 (V), Δt = 10 ms"] = (at10["a1_V"], noise, at10["status"])
     out["A2 (V), Δt = 10 ms"] = (at10["a2_V"], noise, at10["status"])
-    for name, key in (("PPF C1", "c1"), ("PPF τ1 (s)", "tau1_s"), ("PPF C2", "c2"), ("PPF τ2 (s)", "tau2_s")):
+    for name, key in (
+        ("PPF C1", "c1"),
+        ("PPF τ1 (s)", "tau1_s"),
+        ("PPF C2", "c2"),
+        ("PPF τ2 (s)", "tau2_s"),
+    ):
         stderr_key = key.replace("_s", "_stderr_s") if key.endswith("_s") else f"{key}_stderr"
         out[name] = (fit[key], fit[stderr_key], fit["status"])
     _, lfit = ltp_fit(LTPLTDTruth(), art, seed=seed, read_kw=read_kw)
@@ -62,17 +67,42 @@ def truths() -> dict[str, float]:
 def coverage(draws: int) -> None:
     """Fraction of 95 % intervals containing the truth, and of ok rows, over messy draws."""
     checks = [
-        ("LTP/LTD", draws, lambda s: ltp_fit(LTPLTDTruth(), DEFAULT, seed=500 + s)[1], "status",
-         [("A_P", "a_p_ci95_lo_pulses", "a_p_ci95_hi_pulses", LTPLTDTruth().a_p),
-          ("A_D", "a_d_ci95_lo_pulses", "a_d_ci95_hi_pulses", LTPLTDTruth().a_d)]),
-        ("retention", draws, lambda s: retention_fit(RetentionTruth(), DEFAULT, seed=700 + s)[1], "kww_status",
-         [("τ", "kww_tau_ci95_lo_s", "kww_tau_ci95_hi_s", RetentionTruth().tau_s),
-          ("β", "kww_beta_ci95_lo", "kww_beta_ci95_hi", RetentionTruth().beta)]),
-        ("PPF", max(draws // 4, 1), lambda s: ppf_fit(PPFTruth(), DEFAULT, seed=900 + s)[1], "status",
-         [("C1", "c1_ci95_lo", "c1_ci95_hi", PPFTruth().c1), ("τ1", "tau1_ci95_lo_s", "tau1_ci95_hi_s", PPFTruth().tau1_s),
-          ("C2", "c2_ci95_lo", "c2_ci95_hi", PPFTruth().c2), ("τ2", "tau2_ci95_lo_s", "tau2_ci95_hi_s", PPFTruth().tau2_s)]),
+        (
+            "LTP/LTD",
+            draws,
+            lambda s: ltp_fit(LTPLTDTruth(), DEFAULT, seed=500 + s)[1],
+            "status",
+            [
+                ("A_P", "a_p_ci95_lo_pulses", "a_p_ci95_hi_pulses", LTPLTDTruth().a_p),
+                ("A_D", "a_d_ci95_lo_pulses", "a_d_ci95_hi_pulses", LTPLTDTruth().a_d),
+            ],
+        ),
+        (
+            "retention",
+            draws,
+            lambda s: retention_fit(RetentionTruth(), DEFAULT, seed=700 + s)[1],
+            "kww_status",
+            [
+                ("τ", "kww_tau_ci95_lo_s", "kww_tau_ci95_hi_s", RetentionTruth().tau_s),
+                ("β", "kww_beta_ci95_lo", "kww_beta_ci95_hi", RetentionTruth().beta),
+            ],
+        ),
+        (
+            "PPF",
+            max(draws // 4, 1),
+            lambda s: ppf_fit(PPFTruth(), DEFAULT, seed=900 + s)[1],
+            "status",
+            [
+                ("C1", "c1_ci95_lo", "c1_ci95_hi", PPFTruth().c1),
+                ("τ1", "tau1_ci95_lo_s", "tau1_ci95_hi_s", PPFTruth().tau1_s),
+                ("C2", "c2_ci95_lo", "c2_ci95_hi", PPFTruth().c2),
+                ("τ2", "tau2_ci95_lo_s", "tau2_ci95_hi_s", PPFTruth().tau2_s),
+            ],
+        ),
     ]
-    print("\n| analysis | draws | parameter | 95 % interval contains truth | ok rows |\n|---|---|---|---|---|")
+    print(
+        "\n| analysis | draws | parameter | 95 % interval contains truth | ok rows |\n|---|---|---|---|---|"
+    )
     for name, n, run, status_key, params in checks:
         fits = [run(s) for s in range(n)]
         ok = np.mean([f[status_key] == "ok" for f in fits])
@@ -84,7 +114,9 @@ def coverage(draws: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--coverage", type=int, default=0, help="messy draws for the coverage table")
+    parser.add_argument(
+        "--coverage", type=int, default=0, help="messy draws for the coverage table"
+    )
     args = parser.parse_args()
     clean, messy = recovered(CLEAN, args.seed), recovered(DEFAULT, args.seed)
     naive = recovered(DEFAULT, args.seed, read_kw=CORRECTIONS_OFF)

@@ -126,9 +126,7 @@ class DeviceInterpolator:
     labels: tuple[str, ...] = field(default=())
 
     @classmethod
-    def from_table(
-        cls, table: pd.DataFrame, leakage_resistance_ohm: float
-    ) -> DeviceInterpolator:
+    def from_table(cls, table: pd.DataFrame, leakage_resistance_ohm: float) -> DeviceInterpolator:
         """Build from ``device_params.csv`` rows (docs/interfaces.md columns)."""
         from fmes.traces import parse_resistance
 
@@ -515,8 +513,14 @@ def run_adaptation(
     K = len(d1)
 
     net = train_dataset1(
-        X1, y1, spec, int(train["epochs"]), float(train["learning_rate"]),
-        int(train["batch_size"]), w_max, int(child_rng(seed, "train").integers(2**31)),
+        X1,
+        y1,
+        spec,
+        int(train["epochs"]),
+        float(train["learning_rate"]),
+        int(train["batch_size"]),
+        w_max,
+        int(child_rng(seed, "train").integers(2**31)),
         update=update,
     )
     # the trained state's half-range in weight units (w_max itself unless the mapping is shared)
@@ -545,8 +549,15 @@ def run_adaptation(
     v_mid = 0.5 * (spec.g_min_V + spec.g_max_V)
     lin_states = compose_updates(state0_V, log_f, target, noise, n_grid, linear_at=v_mid)
     tuned = finetune_ideal(
-        W0, b0, X_seq, y_seq, n_grid, float(finetune["learning_rate"]),
-        int(finetune["epochs"]), int(finetune["batch_size"]), child_rng(seed, "finetune"),
+        W0,
+        b0,
+        X_seq,
+        y_seq,
+        n_grid,
+        float(finetune["learning_rate"]),
+        int(finetune["epochs"]),
+        int(finetune["batch_size"]),
+        child_rng(seed, "finetune"),
     )
 
     rows = []
@@ -557,8 +568,11 @@ def run_adaptation(
         "ideal_linear": [W0 + ((s - state0_V) / volts_per_w).T for s in lin_states],
         "finetune": [w for w, _ in tuned],
     }
-    biases = {"device": [b0] * len(n_grid), "ideal_linear": [b0] * len(n_grid),
-              "finetune": [b for _, b in tuned]}
+    biases = {
+        "device": [b0] * len(n_grid),
+        "ideal_linear": [b0] * len(n_grid),
+        "finetune": [b for _, b in tuned],
+    }
     for method in METHODS:
         for n, W, b in zip(n_grid, weights[method], biases[method], strict=True):
             rows.append(

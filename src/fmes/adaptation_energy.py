@@ -39,7 +39,9 @@ from fmes.traces import parse_resistance
 __all__ = ["adaptation_vs_retraining", "compare_routes", "mapping_costs", "retraining_costs"]
 
 
-def _energy_vs_r_eff(device_table: pd.DataFrame, leakage_resistance_ohm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _energy_vs_r_eff(
+    device_table: pd.DataFrame, leakage_resistance_ohm: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ohm = device_table["resistance_label"].map(parse_resistance)
     log_r = np.log(effective_resistance_ohm(ohm.to_numpy(float), leakage_resistance_ohm))
     order = np.argsort(log_r)
@@ -93,10 +95,16 @@ def retraining_costs(result: AdaptationResult, epochs: int, cost: PulseCost) -> 
     rows = [{"route": "retraining", "step": 0, "accuracy_dataset2": net.score(X2t, y2t)}]
     for epoch in range(1, int(epochs) + 1):
         net.partial_fit(X_seq, y_seq)
-        rows.append({"route": "retraining", "step": epoch, "accuracy_dataset2": net.score(X2t, y2t)})
+        rows.append(
+            {"route": "retraining", "step": epoch, "accuracy_dataset2": net.score(X2t, y2t)}
+        )
     counts = net.pulse_log_.table()
     counts = counts[counts["epoch"] > done].assign(step=lambda c: c["epoch"] - done)
-    costed = pulse_log_energy(counts, cost).groupby("step")[["pulses_ltp", "pulses_ltd", "energy_J", "time_parallel_s"]].sum()
+    costed = (
+        pulse_log_energy(counts, cost)
+        .groupby("step")[["pulses_ltp", "pulses_ltd", "energy_J", "time_parallel_s"]]
+        .sum()
+    )
     out = pd.DataFrame(rows).set_index("step").join(costed).fillna(0.0)
     out = out.rename(columns={"time_parallel_s": "time_s"})
     for col in ("pulses_ltp", "pulses_ltd", "energy_J", "time_s"):
@@ -123,10 +131,17 @@ def adaptation_vs_retraining(
     table = result.table[result.table["method"] == "device"]
     grid = sorted(int(n) for n in table["n_images"])
     mapping = mapping_costs(
-        result.mapped[0], grid, len(result.network.classes_), scheme, device_table,
-        leakage_resistance_ohm, cost.pulse_period_s,
+        result.mapped[0],
+        grid,
+        len(result.network.classes_),
+        scheme,
+        device_table,
+        leakage_resistance_ohm,
+        cost.pulse_period_s,
     )
-    mapping["accuracy_dataset2"] = mapping["step"].map(table.set_index("n_images")["accuracy_dataset2"])
+    mapping["accuracy_dataset2"] = mapping["step"].map(
+        table.set_index("n_images")["accuracy_dataset2"]
+    )
     result.network.set_params(learning_rate=float(retrain_learning_rate))
     retraining = retraining_costs(result, retrain_epochs, cost)
     return pd.concat([mapping, retraining], ignore_index=True)
@@ -136,7 +151,9 @@ def compare_routes(routes: pd.DataFrame) -> dict:
     """Mapping (final grid point) against retraining to the same dataset2 accuracy, one seed."""
     mapping = routes[routes["route"] == "mapping"].sort_values("step").iloc[-1]
     retrain = routes[routes["route"] == "retraining"].sort_values("step")
-    reached = retrain[(retrain["accuracy_dataset2"] >= mapping["accuracy_dataset2"]) & (retrain["step"] > 0)]
+    reached = retrain[
+        (retrain["accuracy_dataset2"] >= mapping["accuracy_dataset2"]) & (retrain["step"] > 0)
+    ]
     target = reached.iloc[0] if len(reached) else retrain.iloc[-1]
     return {
         "mapping_accuracy_dataset2": float(mapping["accuracy_dataset2"]),
@@ -148,11 +165,17 @@ def compare_routes(routes: pd.DataFrame) -> dict:
         "retraining_final_accuracy_dataset2": float(retrain["accuracy_dataset2"].iloc[-1]),
         "retraining_energy_J": float(target["energy_J"]),
         "retraining_time_s": float(target["time_s"]),
-        "energy_ratio": float(mapping["energy_J"] / target["energy_J"]) if target["energy_J"] > 0 else np.inf,
-        "time_ratio": float(mapping["time_s"] / target["time_s"]) if target["time_s"] > 0 else np.inf,
+        "energy_ratio": float(mapping["energy_J"] / target["energy_J"])
+        if target["energy_J"] > 0
+        else np.inf,
+        "time_ratio": float(mapping["time_s"] / target["time_s"])
+        if target["time_s"] > 0
+        else np.inf,
     }
 
 
 def compare_routes_per_seed(routes: pd.DataFrame) -> pd.DataFrame:
     """:func:`compare_routes` for every ``seed`` of a routes table, one row per seed."""
-    return pd.DataFrame([compare_routes(group) | {"seed": seed} for seed, group in routes.groupby("seed")])
+    return pd.DataFrame(
+        [compare_routes(group) | {"seed": seed} for seed, group in routes.groupby("seed")]
+    )

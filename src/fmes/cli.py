@@ -30,7 +30,11 @@ def _merge(base: dict, update: dict) -> dict:
     """Nested update, as Snakemake merges --configfile over the default config."""
     out = dict(base)
     for key, value in update.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            _merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
     return out
 
 
@@ -44,10 +48,14 @@ def load_config(configfiles: Sequence[str], schema: str) -> dict:
         if path == DEFAULT_CONFIG and not Path(path).is_file() and configfiles:
             continue  # outside the project folder: the given files must be complete
         if not Path(path).is_file():
-            raise SystemExit(f"fmes: config file {path} not found (run from the project folder or pass --configfile)")
+            raise SystemExit(
+                f"fmes: config file {path} not found (run from the project folder or pass --configfile)"
+            )
         config = _merge(config, yaml.safe_load(Path(path).read_text()) or {})
     if not Path(schema).is_file():
-        raise SystemExit(f"fmes: config schema {schema} not found (run from the project folder or pass --schema)")
+        raise SystemExit(
+            f"fmes: config schema {schema} not found (run from the project folder or pass --schema)"
+        )
     return validate_config(config, schema)
 
 
@@ -66,7 +74,9 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
             export_format=args.export_format,
             exclude=(output.name,),
         )
-        frame["path"] = [os.path.relpath(folder / p, output.resolve().parent) for p in frame["path"]]
+        frame["path"] = [
+            os.path.relpath(folder / p, output.resolve().parent) for p in frame["path"]
+        ]
         manifest = write_manifest(frame, output)
     except ManifestBuildError as err:
         print(f"fmes manifest: {err}", file=sys.stderr)
@@ -74,7 +84,9 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
     print(f"wrote {output}: {len(manifest)} traces, protocols {sorted(set(manifest['protocol']))}")
     if args.check_traces:
         default = ExportFormat.from_config(config["traces"]["export"])
-        named = {k: ExportFormat.from_config(v) for k, v in config["traces"]["export_formats"].items()}
+        named = {
+            k: ExportFormat.from_config(v) for k, v in config["traces"]["export_formats"].items()
+        }
         try:
             for row in manifest.to_dict("records"):
                 read_trace(row["trace_path"], export_format_for_row(row, default, named))
@@ -114,8 +126,10 @@ def _cmd_device_params(args: argparse.Namespace) -> int:
         print(f"fmes device-params: {err}", file=sys.stderr)
         return 1
     write_csv(params, args.output)
-    print(f"wrote {args.output}: {len(params)} states from {len(fits)} ltp_ltd traces "
-          f"({int(fits['converged'].sum())} fits converged)")
+    print(
+        f"wrote {args.output}: {len(params)} states from {len(fits)} ltp_ltd traces "
+        f"({int(fits['converged'].sum())} fits converged)"
+    )
     if args.fits:
         write_csv(fits, args.fits)
         print(f"wrote {args.fits}")
@@ -131,12 +145,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     params = read_table(args.device_params)
     outdir = Path(args.outdir)
     write_text(neurosim_file(params), outdir / "neurosim_device_params.txt")
-    write_json(aihwkit_devices(params, source=str(args.device_params)), outdir / "aihwkit_softbounds_devices.json")
-    print(f"wrote {outdir / 'neurosim_device_params.txt'} and {outdir / 'aihwkit_softbounds_devices.json'}")
+    write_json(
+        aihwkit_devices(params, source=str(args.device_params)),
+        outdir / "aihwkit_softbounds_devices.json",
+    )
+    print(
+        f"wrote {outdir / 'neurosim_device_params.txt'} and {outdir / 'aihwkit_softbounds_devices.json'}"
+    )
     for row in params.to_dict("records"):
         errors = {tool: roundtrip_error(row, tool) for tool in ("neurosim", "aihwkit")}
-        print(f"  {row['resistance_label']}: largest curve deviation of the exported model "
-              + ", ".join(f"{tool} {error:.2e}" for tool, error in errors.items()) + " of the range")
+        print(
+            f"  {row['resistance_label']}: largest curve deviation of the exported model "
+            + ", ".join(f"{tool} {error:.2e}" for tool, error in errors.items())
+            + " of the range"
+        )
     return 0
 
 
@@ -147,11 +169,15 @@ def _add_config_options(command: argparse.ArgumentParser) -> None:
         default=[],
         help=f"config merged over {DEFAULT_CONFIG} (repeatable, as in snakemake)",
     )
-    command.add_argument("--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)")
+    command.add_argument(
+        "--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fmes", description="Tools around the fmes-repro pipeline.")
+    parser = argparse.ArgumentParser(
+        prog="fmes", description="Tools around the fmes-repro pipeline."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     manifest = commands.add_parser(
@@ -165,10 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     manifest.add_argument("folder", help="folder holding the trace files (searched recursively)")
-    manifest.add_argument("--pattern", help="filename pattern with {field}s (default: traces.manifest_builder.pattern)")
-    manifest.add_argument("--glob", help="which files to consider (default: traces.manifest_builder.glob)")
+    manifest.add_argument(
+        "--pattern",
+        help="filename pattern with {field}s (default: traces.manifest_builder.pattern)",
+    )
+    manifest.add_argument(
+        "--glob", help="which files to consider (default: traces.manifest_builder.glob)"
+    )
     manifest.add_argument("--output", help="manifest to write (default: FOLDER/manifest.csv)")
-    manifest.add_argument("--export-format", help="name in traces.export_formats written to every row's export_format")
+    manifest.add_argument(
+        "--export-format", help="name in traces.export_formats written to every row's export_format"
+    )
     _add_config_options(manifest)
     manifest.add_argument(
         "--no-check-traces",
@@ -189,10 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
             "device_params). The pulse-energy columns stay empty."
         ),
     )
-    device_params.add_argument("manifest", metavar="MANIFEST", help="manifest.csv listing the traces")
-    device_params.add_argument("--output", default="device_params.csv", help="table to write (default: %(default)s)")
+    device_params.add_argument(
+        "manifest", metavar="MANIFEST", help="manifest.csv listing the traces"
+    )
+    device_params.add_argument(
+        "--output", default="device_params.csv", help="table to write (default: %(default)s)"
+    )
     device_params.add_argument("--fits", help="also write the per-trace fit rows to this CSV")
-    device_params.add_argument("--nominal-device", help="device_id of the reference device (default: analysis.nominal_device)")
+    device_params.add_argument(
+        "--nominal-device",
+        help="device_id of the reference device (default: analysis.nominal_device)",
+    )
     _add_config_options(device_params)
     device_params.set_defaults(func=_cmd_device_params)
 
@@ -206,7 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
             "(docs/exports.md)."
         ),
     )
-    export.add_argument("device_params", metavar="DEVICE_PARAMS", help="device_params.csv (pipeline or fmes device-params)")
+    export.add_argument(
+        "device_params",
+        metavar="DEVICE_PARAMS",
+        help="device_params.csv (pipeline or fmes device-params)",
+    )
     export.add_argument("--outdir", default=".", help="folder to write into (default: %(default)s)")
     export.set_defaults(func=_cmd_export)
     return parser

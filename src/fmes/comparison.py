@@ -20,14 +20,35 @@ from fmes.calibration import evaluate_target, is_monotone
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
 from fmes.traces import ordered_labels
 
-CLAIM_COLUMNS = ["target_id", "reproduced_value", "reproduced_std", "n_values", "note", "source_status", "source_reason"]
+CLAIM_COLUMNS = [
+    "target_id",
+    "reproduced_value",
+    "reproduced_std",
+    "n_values",
+    "note",
+    "source_status",
+    "source_reason",
+]
 
 
-def claim(target_id: str, value: float, std: float = math.nan, n: int = 1, note: str = "",
-          source: tuple[str, str] = (Status.OK, "")) -> dict:
+def claim(
+    target_id: str,
+    value: float,
+    std: float = math.nan,
+    n: int = 1,
+    note: str = "",
+    source: tuple[str, str] = (Status.OK, ""),
+) -> dict:
     """One claim; ``source`` is the (status, reason) of the result rows it was computed from."""
-    return {"target_id": target_id, "reproduced_value": float(value), "reproduced_std": float(std), "n_values": int(n), "note": note,
-            "source_status": str(source[0]), "source_reason": source[1]}
+    return {
+        "target_id": target_id,
+        "reproduced_value": float(value),
+        "reproduced_std": float(std),
+        "n_values": int(n),
+        "note": note,
+        "source_status": str(source[0]),
+        "source_reason": source[1],
+    }
 
 
 def _source(rows: pd.DataFrame) -> tuple[str, str]:
@@ -39,8 +60,13 @@ def _source(rows: pd.DataFrame) -> tuple[str, str]:
     return str(worst(rows["status"])), join_reasons(reasons)
 
 
-def trend_claim(target_id: str, labels: list[str], values: np.ndarray, increasing: bool,
-                source: tuple[str, str] = (Status.OK, "")) -> dict:
+def trend_claim(
+    target_id: str,
+    labels: list[str],
+    values: np.ndarray,
+    increasing: bool,
+    source: tuple[str, str] = (Status.OK, ""),
+) -> dict:
     """A monotone-trend claim: value 1 if ``values`` (ordered like ``labels``) is strictly monotone."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
@@ -58,8 +84,12 @@ def claims_from_calibration(calibration_table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
-def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str, str] | None = None,
-            skipped_targets: dict[str, str] | None = None) -> pd.DataFrame:
+def compare(
+    targets: list[dict],
+    claims: pd.DataFrame,
+    skipped_stages: dict[str, str] | None = None,
+    skipped_targets: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """One row per paper target: paper value, reproduced value +- std, relative difference,
     pass/fail against the stated tolerance, and the source sentence. A target no stage could
     evaluate keeps an explicit ``not evaluated`` status with the reason (a stage the data do not
@@ -81,10 +111,21 @@ def compare(targets: list[dict], claims: pd.DataFrame, skipped_stages: dict[str,
             "source": t["source"],
         }
         if t["id"] not in by_id.index:
-            rows.append({**base, "reproduced_value": math.nan, "reproduced_std": math.nan, "n_values": 0,
-                         "relative_difference": math.nan, "status": "not evaluated",
-                         "note": skipped_targets.get(t["id"], skipped_stages.get(t["stage"], "the data do not give this value")),
-                         "source_status": "", "source_reason": ""})
+            rows.append(
+                {
+                    **base,
+                    "reproduced_value": math.nan,
+                    "reproduced_std": math.nan,
+                    "n_values": 0,
+                    "relative_difference": math.nan,
+                    "status": "not evaluated",
+                    "note": skipped_targets.get(
+                        t["id"], skipped_stages.get(t["stage"], "the data do not give this value")
+                    ),
+                    "source_status": "",
+                    "source_reason": "",
+                }
+            )
             continue
         c = by_id.loc[t["id"]]
         value = float(c["reproduced_value"])
@@ -116,11 +157,16 @@ def _usable(frame: pd.DataFrame, *columns: str, nominal_device: str | None = Non
     carries the worst of them in ``source_status``), nominal device if given; empty when the
     table is a 'skipped' placeholder without the needed columns (the data lacked the protocol)."""
     if any(c not in frame.columns for c in columns):
-        return frame.iloc[0:0].reindex(columns=list(dict.fromkeys([*frame.columns, *columns, "resistance_label"])))
+        return frame.iloc[0:0].reindex(
+            columns=list(dict.fromkeys([*frame.columns, *columns, "resistance_label"]))
+        )
     # astype(bool): on an empty table map() gives an object Series, which frame[...] would take
     # for a list of column names
-    ok = (frame["status"].map(lambda s: s in STATUS_VALUES and Status(s).has_value).astype(bool)
-          if "status" in frame.columns else pd.Series(True, index=frame.index))
+    ok = (
+        frame["status"].map(lambda s: s in STATUS_VALUES and Status(s).has_value).astype(bool)
+        if "status" in frame.columns
+        else pd.Series(True, index=frame.index)
+    )
     if "converged" in frame.columns:
         ok &= frame["converged"].astype(str).eq("True")
     if nominal_device is not None and "device_id" in frame.columns:
@@ -128,7 +174,13 @@ def _usable(frame: pd.DataFrame, *columns: str, nominal_device: str | None = Non
     return frame[ok]
 
 
-def retention_after_settling(time_s: np.ndarray, psv_V: np.ndarray, end_s: float, t_ref_s: float = 1.0, t_ret_s: float = 100.0) -> float:
+def retention_after_settling(
+    time_s: np.ndarray,
+    psv_V: np.ndarray,
+    end_s: float,
+    t_ref_s: float = 1.0,
+    t_ret_s: float = 100.0,
+) -> float:
     """PSV ``t_ret_s`` after the end of a train over the PSV ``t_ref_s`` after it (linear
     interpolation). The paper's "almost unchanged" (Fig 3g) is about the long-term state after
     the short initial decrease it also describes, hence the 1 s reference (see paper_targets)."""
@@ -183,73 +235,185 @@ def claims_from_analyses(
     """
     select = {t["id"]: t["select"] for t in targets if "select" in t}
     rows: list[dict] = []
-    iv = _usable(tables["iv_current_at_target"], "sweep_rate_V_per_s", "v_target_V", "current_at_target_A", nominal_device=nominal_device)
+    iv = _usable(
+        tables["iv_current_at_target"],
+        "sweep_rate_V_per_s",
+        "v_target_V",
+        "current_at_target_A",
+        nominal_device=nominal_device,
+    )
     for target in ("iv_current_0p6V_500ohm", "iv_current_0p6V_8000ohm"):
         at = selected_rows(iv, select[target])
         sel = at["current_at_target_A"]
         if len(sel):
-            rows.append(claim(target, sel.mean(), sel.std() if len(sel) > 1 else math.nan, len(sel), "measured on the traces",
-                              source=_source(at)))
+            rows.append(
+                claim(
+                    target,
+                    sel.mean(),
+                    sel.std() if len(sel) > 1 else math.nan,
+                    len(sel),
+                    "measured on the traces",
+                    source=_source(at),
+                )
+            )
 
     ppf = _usable(tables["ppf_values"], "interval_s", "a1_V", "a2_V", "ppf")
     for target, column in (("ppf_A1_7000ohm", "a1_V"), ("ppf_A2_7000ohm", "a2_V")):
         at = selected_rows(ppf, select[target])
         if len(at):
-            rows.append(claim(target, at[column].mean(), n=len(at), note="measured on the traces", source=_source(at)))
+            rows.append(
+                claim(
+                    target,
+                    at[column].mean(),
+                    n=len(at),
+                    note="measured on the traces",
+                    source=_source(at),
+                )
+            )
     at20 = ppf[np.isclose(ppf["interval_s"], 0.02)]
     if at20["resistance_label"].nunique() > 1:
         order = ordered_labels(at20["resistance_label"])
         values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
-        rows.append(trend_claim("ppf_decays_faster_at_lower_R", order, values, increasing=True, source=_source(at20)))
+        rows.append(
+            trend_claim(
+                "ppf_decays_faster_at_lower_R", order, values, increasing=True, source=_source(at20)
+            )
+        )
 
-    pulses = _usable(tables["pulse_response"], "amplitude_A", "width_s", "psv_change_V", nominal_device=nominal_device)
+    pulses = _usable(
+        tables["pulse_response"],
+        "amplitude_A",
+        "width_s",
+        "psv_change_V",
+        nominal_device=nominal_device,
+    )
     if len(pulses):
         one_ms = pulses[np.isclose(pulses["width_s"], 1e-3)]
         one_ma = pulses[np.isclose(pulses["amplitude_A"], 1e-3)]
-        by_amp = one_ms.pivot_table(index="resistance_label", columns="amplitude_A", values="psv_change_V")
+        by_amp = one_ms.pivot_table(
+            index="resistance_label", columns="amplitude_A", values="psv_change_V"
+        )
         if by_amp.shape[1] > 1:
-            holds = all(is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_amp.iterrows())
-            rows.append(claim("psv_increases_with_amplitude", float(holds), n=by_amp.size, note=f"{by_amp.shape[0]} resistance states",
-                              source=_source(one_ms)))
-        by_width = one_ma.pivot_table(index="resistance_label", columns="width_s", values="psv_change_V")
+            holds = all(
+                is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_amp.iterrows()
+            )
+            rows.append(
+                claim(
+                    "psv_increases_with_amplitude",
+                    float(holds),
+                    n=by_amp.size,
+                    note=f"{by_amp.shape[0]} resistance states",
+                    source=_source(one_ms),
+                )
+            )
+        by_width = one_ma.pivot_table(
+            index="resistance_label", columns="width_s", values="psv_change_V"
+        )
         if by_width.shape[1] > 1:
-            holds = all(is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_width.iterrows())
-            rows.append(claim("psv_increases_with_width", float(holds), n=by_width.size, note=f"{by_width.shape[0]} resistance states",
-                              source=_source(one_ma)))
+            holds = all(
+                is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_width.iterrows()
+            )
+            rows.append(
+                claim(
+                    "psv_increases_with_width",
+                    float(holds),
+                    n=by_width.size,
+                    note=f"{by_width.shape[0]} resistance states",
+                    source=_source(one_ma),
+                )
+            )
         base = one_ms[np.isclose(one_ms["amplitude_A"], 1e-3)]
         if base["resistance_label"].nunique() > 1:
             order = ordered_labels(base["resistance_label"])
-            rows.append(trend_claim("psv_increases_with_resistance", order,
-                                    base.groupby("resistance_label")["psv_change_V"].mean().reindex(order).to_numpy(), True,
-                                    source=_source(base)))
+            rows.append(
+                trend_claim(
+                    "psv_increases_with_resistance",
+                    order,
+                    base.groupby("resistance_label")["psv_change_V"]
+                    .mean()
+                    .reindex(order)
+                    .to_numpy(),
+                    True,
+                    source=_source(base),
+                )
+            )
         for target in ("psv_0p5mA_500ohm", "psv_0p5mA_8000ohm"):
             at = selected_rows(pulses, select[target])
             sel = at["psv_change_V"]
             if len(sel):
-                rows.append(claim(target, sel.mean(), n=len(sel), note="1 ms pulse assumed (width not stated)",
-                                  source=_source(at)))
+                rows.append(
+                    claim(
+                        target,
+                        sel.mean(),
+                        n=len(sel),
+                        note="1 ms pulse assumed (width not stated)",
+                        source=_source(at),
+                    )
+                )
 
-    nominal = _usable(tables["ltp_ltd_fits"], "w_max_over_w_min", "mean_dw_ltp_V", nominal_device=nominal_device)
+    nominal = _usable(
+        tables["ltp_ltd_fits"], "w_max_over_w_min", "mean_dw_ltp_V", nominal_device=nominal_device
+    )
     checked = selected_rows(nominal, select["dynamic_range_min"])
     dr = checked["w_max_over_w_min"]
     if len(dr):
-        finite = [label for label in select["dynamic_range_min"]["resistance_label"] if label != "open"]
-        states = ", ".join(finite) + " ohm" + (", open" if len(finite) < len(select["dynamic_range_min"]["resistance_label"]) else "")
-        rows.append(claim("dynamic_range_min", dr.min(), n=len(dr), note=f"min over {states} (nominal device)",
-                          source=_source(checked)))
+        finite = [
+            label for label in select["dynamic_range_min"]["resistance_label"] if label != "open"
+        ]
+        states = (
+            ", ".join(finite)
+            + " ohm"
+            + (
+                ", open"
+                if len(finite) < len(select["dynamic_range_min"]["resistance_label"])
+                else ""
+            )
+        )
+        rows.append(
+            claim(
+                "dynamic_range_min",
+                dr.min(),
+                n=len(dr),
+                note=f"min over {states} (nominal device)",
+                source=_source(checked),
+            )
+        )
     finite = nominal[nominal["resistance_label"] != "open"]
     if finite["resistance_label"].nunique() > 1:
         order = ordered_labels(finite["resistance_label"])
-        rows.append(trend_claim("dw_increases_with_R", order, finite.groupby("resistance_label")["mean_dw_ltp_V"].mean().reindex(order).to_numpy(), True,
-                                source=_source(finite)))
+        rows.append(
+            trend_claim(
+                "dw_increases_with_R",
+                order,
+                finite.groupby("resistance_label")["mean_dw_ltp_V"]
+                .mean()
+                .reindex(order)
+                .to_numpy(),
+                True,
+                source=_source(finite),
+            )
+        )
     params = _usable(tables["device_params"], "nl_ltp")
     params = params[params["resistance_label"] != "open"]
     if len(params) > 1:
         order = ordered_labels(params["resistance_label"])
-        rows.append(trend_claim("nl_decreases_with_R", order, params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(), False,
-                                source=_source(params)))
+        rows.append(
+            trend_claim(
+                "nl_decreases_with_R",
+                order,
+                params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(),
+                False,
+                source=_source(params),
+            )
+        )
     if np.isfinite(retention_open):
-        rows.append(claim("retention_open_100s", retention_open, note="PSV(end+100 s)/PSV(end+1 s) of the open-state 500 Hz train trace"))
+        rows.append(
+            claim(
+                "retention_open_100s",
+                retention_open,
+                note="PSV(end+100 s)/PSV(end+1 s) of the open-state 500 Hz train trace",
+            )
+        )
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
@@ -263,16 +427,36 @@ def claims_from_networks(accuracy: pd.DataFrame) -> pd.DataFrame:
     for state, target in (("8000", "accuracy_mlp_8000ohm"), ("open", "accuracy_mlp_open")):
         if state in mlp.index:
             r = mlp.loc[state]
-            rows.append(claim(target, r["final_test_accuracy_mean"], r["final_test_accuracy_std"], int(r["n_seeds"]),
-                              f"{epochs} epochs (paper: 100)"))
+            rows.append(
+                claim(
+                    target,
+                    r["final_test_accuracy_mean"],
+                    r["final_test_accuracy_std"],
+                    int(r["n_seeds"]),
+                    f"{epochs} epochs (paper: 100)",
+                )
+            )
     if {"8000", "open"} <= set(mlp.index):
-        rows.append(trend_claim("accuracy_8000_above_open", ["open", "8000"],
-                                mlp.loc[["open", "8000"], "final_test_accuracy_mean"].to_numpy(), increasing=True))
+        rows.append(
+            trend_claim(
+                "accuracy_8000_above_open",
+                ["open", "8000"],
+                mlp.loc[["open", "8000"], "final_test_accuracy_mean"].to_numpy(),
+                increasing=True,
+            )
+        )
     devices = accuracy[accuracy["state"] != "ideal"]
     if len(devices):
         best = devices.loc[devices["final_test_accuracy_mean"].idxmax()]
-        rows.append(claim("accuracy_headline", best["final_test_accuracy_mean"], best["final_test_accuracy_std"], int(best["n_seeds"]),
-                          f"best device network: {best['net']} at {best['state']} ohm"))
+        rows.append(
+            claim(
+                "accuracy_headline",
+                best["final_test_accuracy_mean"],
+                best["final_test_accuracy_std"],
+                int(best["n_seeds"]),
+                f"best device network: {best['net']} at {best['state']} ohm",
+            )
+        )
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
@@ -289,7 +473,11 @@ def network_skip_notes(accuracy: pd.DataFrame) -> dict[str, str]:
     state's own reason from network_accuracy.csv, never another state's)."""
     if "status" not in accuracy:
         return {}
-    skipped = accuracy[accuracy["status"] == "skipped"].drop_duplicates("state").set_index("state")["reason"]
+    skipped = (
+        accuracy[accuracy["status"] == "skipped"]
+        .drop_duplicates("state")
+        .set_index("state")["reason"]
+    )
     notes = {}
     for target, states in NETWORK_TARGET_STATES.items():
         reasons = [f"network at {s} skipped: {skipped[s]}" for s in states if s in skipped.index]
@@ -308,12 +496,27 @@ def claims_from_adaptation(adaptation: pd.DataFrame) -> pd.DataFrame:
     n = int(before["n_seeds"])
     return pd.DataFrame(
         [
-            claim("adaptation_dataset1_accuracy", before["accuracy_dataset1_mean"], before["accuracy_dataset1_std"], n,
-                  "784->4 device network, open state, before adaptation"),
-            claim("adaptation_dataset2_before", before["accuracy_dataset2_mean"], before["accuracy_dataset2_std"], n,
-                  "dataset2 read through outputs trained on dataset1"),
-            claim("adaptation_dataset2_after", after["accuracy_dataset2_mean"], after["accuracy_dataset2_std"], n,
-                  f"after {int(after['n_images'])} mapped images; dataset1 then {after['accuracy_dataset1_mean']:.2f}"),
+            claim(
+                "adaptation_dataset1_accuracy",
+                before["accuracy_dataset1_mean"],
+                before["accuracy_dataset1_std"],
+                n,
+                "784->4 device network, open state, before adaptation",
+            ),
+            claim(
+                "adaptation_dataset2_before",
+                before["accuracy_dataset2_mean"],
+                before["accuracy_dataset2_std"],
+                n,
+                "dataset2 read through outputs trained on dataset1",
+            ),
+            claim(
+                "adaptation_dataset2_after",
+                after["accuracy_dataset2_mean"],
+                after["accuracy_dataset2_std"],
+                n,
+                f"after {int(after['n_images'])} mapped images; dataset1 then {after['accuracy_dataset1_mean']:.2f}",
+            ),
         ],
         columns=CLAIM_COLUMNS,
     )
@@ -330,13 +533,28 @@ def claims_from_adaptation_energy(table: pd.DataFrame) -> pd.DataFrame:
         f"mapping {table['mapping_energy_J'].mean():.3g} J / {table['mapping_time_s'].mean():.3g} s to "
         f"{table['mapping_accuracy_dataset2'].mean():.2f}; retraining {table['retraining_energy_J'].mean():.3g} J / "
         f"{table['retraining_time_s'].mean():.3g} s after {table['retraining_epochs'].mean():.1f} epochs"
-        + (f"; in {unreached} seed(s) retraining never reached it (its total used)" if unreached else "")
+        + (
+            f"; in {unreached} seed(s) retraining never reached it (its total used)"
+            if unreached
+            else ""
+        )
     )
     return pd.DataFrame(
         [
-            claim("adaptation_energy_vs_retraining", table["energy_ratio"].mean(), table["energy_ratio"].std(), n, note),
-            claim("adaptation_time_vs_retraining", table["time_ratio"].mean(), table["time_ratio"].std(), n, note),
+            claim(
+                "adaptation_energy_vs_retraining",
+                table["energy_ratio"].mean(),
+                table["energy_ratio"].std(),
+                n,
+                note,
+            ),
+            claim(
+                "adaptation_time_vs_retraining",
+                table["time_ratio"].mean(),
+                table["time_ratio"].std(),
+                n,
+                note,
+            ),
         ],
         columns=CLAIM_COLUMNS,
     )
-

@@ -10,7 +10,11 @@ from typing import Any
 
 def _non_finite_keys(node: Any, key: str) -> list[str]:
     if isinstance(node, dict):
-        return [bad for k, v in node.items() for bad in _non_finite_keys(v, f"{key}.{k}" if key else str(k))]
+        return [
+            bad
+            for k, v in node.items()
+            for bad in _non_finite_keys(v, f"{key}.{k}" if key else str(k))
+        ]
     if isinstance(node, list):
         return [bad for i, v in enumerate(node) for bad in _non_finite_keys(v, f"{key}[{i}]")]
     if isinstance(node, float) and not math.isfinite(node):
@@ -30,7 +34,9 @@ def validate_config(config: dict, schema: str | os.PathLike) -> dict:
     validate(config, str(schema))
     bad = _non_finite_keys(config, "")
     if bad:
-        raise WorkflowError(f"Error validating config file: config key(s) {bad}: expected a finite number")
+        raise WorkflowError(
+            f"Error validating config file: config key(s) {bad}: expected a finite number"
+        )
     networks = config.get("networks")
     if networks is not None and not networks["resistances"] and not networks["ideal_baseline"]:
         raise WorkflowError(

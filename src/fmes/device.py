@@ -91,7 +91,9 @@ class PiecewiseDrive:
     def __post_init__(self) -> None:
         start = np.asarray(self.start_s, dtype=float)
         if start.ndim != 1 or start.size == 0 or np.any(np.diff(start) <= 0):
-            raise ValueError("PiecewiseDrive.start_s must be a non-empty, strictly increasing 1-D array")
+            raise ValueError(
+                "PiecewiseDrive.start_s must be a non-empty, strictly increasing 1-D array"
+            )
 
     def value(self, time_s: ArrayLike) -> Array:
         """Drive value at ``time_s`` (right-continuous at breakpoints)."""
@@ -116,8 +118,12 @@ def regulating_conductance_S(resistance_ohm: ArrayLike) -> Array:
     return 1.0 / r
 
 
-def _assemble(g_node: Array, g_d: Array, caps: tuple[Array, Array], b0: Array, c0: Array, d: Array) -> LinearCircuit:
-    shape = np.broadcast_shapes(g_node.shape, g_d.shape, caps[0].shape, caps[1].shape, b0.shape, c0.shape, d.shape)
+def _assemble(
+    g_node: Array, g_d: Array, caps: tuple[Array, Array], b0: Array, c0: Array, d: Array
+) -> LinearCircuit:
+    shape = np.broadcast_shapes(
+        g_node.shape, g_d.shape, caps[0].shape, caps[1].shape, b0.shape, c0.shape, d.shape
+    )
     g_node, g_d, b0, c0, d = (np.broadcast_to(a, shape) for a in (g_node, g_d, b0, c0, d))
     conductance = np.empty(shape + (2, 2))
     conductance[..., 0, 0] = g_node + g_d
@@ -146,7 +152,10 @@ def current_driven_circuit(params: CellParams, resistance_ohm: ArrayLike) -> Lin
     g_r = regulating_conductance_S(resistance_ohm)
     share = g_s / (g_s + g_r)
     g_series = g_s * g_r / (g_s + g_r)
-    caps = (np.asarray(params.fast_capacitance_F, float), np.asarray(params.slow_capacitance_F, float))
+    caps = (
+        np.asarray(params.fast_capacitance_F, float),
+        np.asarray(params.slow_capacitance_F, float),
+    )
     return _assemble(g_series + g_l, g_d, caps, share, share, 1.0 / (g_s + g_r))
 
 
@@ -154,7 +163,10 @@ def voltage_driven_circuit(params: CellParams, resistance_ohm: ArrayLike) -> Lin
     """Circuit driven by the applied terminal voltage; output is the total current (I-V sweep)."""
     g_s, g_d, g_l = _conductances(params)
     g_r = regulating_conductance_S(resistance_ohm)
-    caps = (np.asarray(params.fast_capacitance_F, float), np.asarray(params.slow_capacitance_F, float))
+    caps = (
+        np.asarray(params.fast_capacitance_F, float),
+        np.asarray(params.slow_capacitance_F, float),
+    )
     return _assemble(g_s + g_l, g_d, caps, g_s, -g_s, g_s + g_r)
 
 
@@ -173,7 +185,9 @@ def _phi2(rate: Array, tau: Array) -> Array:
     return np.where(small, series, direct)
 
 
-def simulate(circuit: LinearCircuit, drive: PiecewiseDrive, time_s: ArrayLike, side: str = "right") -> Array:
+def simulate(
+    circuit: LinearCircuit, drive: PiecewiseDrive, time_s: ArrayLike, side: str = "right"
+) -> Array:
     """Exact output ``y(t)`` of ``circuit`` under ``drive`` at ``time_s``.
 
     Returns shape ``batch_shape + (n_times,)``. ``side="left"`` returns left limits at drive
@@ -205,9 +219,8 @@ def simulate(circuit: LinearCircuit, drive: PiecewiseDrive, time_s: ArrayLike, s
     seg = np.clip(np.searchsorted(start, t, side=side) - 1, 0, None)
     tau = np.clip(t - start[seg], 0.0, None)[:, None]
     r = rates[..., None, :]
-    z = (
-        np.exp(-r * tau) * z_at_start[..., seg, :]
-        + beta[..., None, :] * (level[seg, None] * _phi1(r, tau) + slope[seg, None] * _phi2(r, tau))
+    z = np.exp(-r * tau) * z_at_start[..., seg, :] + beta[..., None, :] * (
+        level[seg, None] * _phi1(r, tau) + slope[seg, None] * _phi2(r, tau)
     )
     before = t < start[0]
     z[..., before, :] = 0.0
@@ -275,10 +288,15 @@ def pulse_sample_times(
     gap[-1] = False
     on_frac = np.append(np.arange(samples_per_pulse) / samples_per_pulse, 0.999)
     off_frac = np.concatenate([[0.0], np.geomspace(gap_first_fraction, 0.999, samples_per_gap - 1)])
-    parts = [_segment_samples(start[on], stop[on], on_frac), _segment_samples(start[gap], stop[gap], off_frac)]
+    parts = [
+        _segment_samples(start[on], stop[on], on_frac),
+        _segment_samples(start[gap], stop[gap], off_frac),
+    ]
     if not on[-1]:
         first = min(tail_first_s, 0.1 * tail_s)
-        parts.append(start[-1] + np.concatenate([[0.0], np.geomspace(first, tail_s, samples_in_tail - 1)]))
+        parts.append(
+            start[-1] + np.concatenate([[0.0], np.geomspace(first, tail_s, samples_in_tail - 1)])
+        )
     return np.unique(np.concatenate(parts))
 
 
@@ -294,20 +312,29 @@ def iv_sweep_stimulus(v_max_V: float, sweep_rate_V_per_s: float, samples: int = 
     return Stimulus(drive, time_s, "voltage")
 
 
-def pulse_stimulus(amplitude_A: float, width_s: float, delay_s: float, tail_s: float, **sampling) -> Stimulus:
+def pulse_stimulus(
+    amplitude_A: float, width_s: float, delay_s: float, tail_s: float, **sampling
+) -> Stimulus:
     """A single rectangular current pulse after a baseline ``delay_s``."""
     drive = pulse_drive([delay_s], width_s, [amplitude_A])
     return Stimulus(drive, pulse_sample_times(drive, tail_s, **sampling), "current")
 
 
-def ppf_stimulus(amplitude_A: float, width_s: float, interval_s: float, delay_s: float, tail_s: float, **sampling) -> Stimulus:
+def ppf_stimulus(
+    amplitude_A: float, width_s: float, interval_s: float, delay_s: float, tail_s: float, **sampling
+) -> Stimulus:
     """Two identical pulses, ``interval_s`` from onset to onset (paired-pulse facilitation)."""
     drive = pulse_drive([delay_s, delay_s + interval_s], width_s, [amplitude_A, amplitude_A])
     return Stimulus(drive, pulse_sample_times(drive, tail_s, **sampling), "current")
 
 
 def train_stimulus(
-    amplitudes_A: ArrayLike, width_s: float, frequency_Hz: float, delay_s: float, tail_s: float, **sampling
+    amplitudes_A: ArrayLike,
+    width_s: float,
+    frequency_Hz: float,
+    delay_s: float,
+    tail_s: float,
+    **sampling,
 ) -> Stimulus:
     """Pulses every 1/frequency with the given signed amplitudes (pulse_train and ltp_ltd)."""
     amps = np.asarray(amplitudes_A, float)
@@ -321,13 +348,21 @@ def ltp_ltd_amplitudes(amplitude_A: float, n_pulses: int) -> Array:
     return np.concatenate([np.full(n_pulses, amplitude_A), np.full(n_pulses, -amplitude_A)])
 
 
-def respond(params: CellParams, resistance_ohm: ArrayLike, stimulus: Stimulus, side: str = "right") -> Array:
+def respond(
+    params: CellParams, resistance_ohm: ArrayLike, stimulus: Stimulus, side: str = "right"
+) -> Array:
     """Measured response (PSV for current drive, current for voltage drive), batch x time."""
     build = current_driven_circuit if stimulus.driven == "current" else voltage_driven_circuit
     return simulate(build(params, resistance_ohm), stimulus.drive, stimulus.time_s, side=side)
 
 
-def simulate_ode(circuit: LinearCircuit, drive: PiecewiseDrive, time_s: ArrayLike, rtol: float = 1e-10, atol: float = 1e-14) -> Array:
+def simulate_ode(
+    circuit: LinearCircuit,
+    drive: PiecewiseDrive,
+    time_s: ArrayLike,
+    rtol: float = 1e-10,
+    atol: float = 1e-14,
+) -> Array:
     """Reference solution with ``scipy.integrate.solve_ivp`` (Radau), for one unbatched circuit.
 
     The naive way: integrate each smooth drive segment separately (restarting at every
@@ -350,8 +385,16 @@ def simulate_ode(circuit: LinearCircuit, drive: PiecewiseDrive, time_s: ArrayLik
         level, slope = drive.level[k], drive.slope_per_s[k]
         sol = solve_ivp(
             lambda tt, x, level=level, slope=slope, lo=lo: a @ x + b * (level + slope * (tt - lo)),
-            (lo, hi), x0, method="Radau", t_eval=t[mask], rtol=rtol, atol=atol, dense_output=True,
+            (lo, hi),
+            x0,
+            method="Radau",
+            t_eval=t[mask],
+            rtol=rtol,
+            atol=atol,
+            dense_output=True,
         )
-        out.append(sol.y.T @ circuit.output_vector + circuit.feedthrough * (level + slope * (t[mask] - lo)))
+        out.append(
+            sol.y.T @ circuit.output_vector + circuit.feedthrough * (level + slope * (t[mask] - lo))
+        )
         x0 = sol.sol(hi)
     return np.concatenate(out)

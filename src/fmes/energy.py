@@ -195,7 +195,14 @@ def training_energy_curves(
     out = c.merge(per_epoch, on=[*keys, "epoch"], how="inner")
     # epoch 0 (as programmed) costs nothing in this account: initial programming is not training
     zero = c[c["epoch"] == 0].merge(per_epoch[keys].drop_duplicates(), on=keys)
-    out = pd.concat([zero.assign(pulses_ltp=0, pulses_ltd=0, energy_J=0.0, time_serial_s=0.0, time_parallel_s=0.0), out])
+    out = pd.concat(
+        [
+            zero.assign(
+                pulses_ltp=0, pulses_ltd=0, energy_J=0.0, time_serial_s=0.0, time_parallel_s=0.0
+            ),
+            out,
+        ]
+    )
     out = out.sort_values([*keys, "epoch"]).reset_index(drop=True)
     for col in ("pulses_ltp", "pulses_ltd", "energy_J", "time_serial_s", "time_parallel_s"):
         out[f"cumulative_{col}"] = out.groupby(keys)[col].cumsum()
@@ -219,7 +226,9 @@ def energy_to_reach(curves: pd.DataFrame, tolerance: float) -> pd.DataFrame:
                 "epochs": int(g["epoch"].max()),
                 "final_test_accuracy": final,
                 "total_energy_J": float(g["cumulative_energy_J"].iloc[-1]),
-                "total_pulses": int(g["cumulative_pulses_ltp"].iloc[-1] + g["cumulative_pulses_ltd"].iloc[-1]),
+                "total_pulses": int(
+                    g["cumulative_pulses_ltp"].iloc[-1] + g["cumulative_pulses_ltd"].iloc[-1]
+                ),
                 "total_time_parallel_s": float(g["cumulative_time_parallel_s"].iloc[-1]),
                 "total_time_serial_s": float(g["cumulative_time_serial_s"].iloc[-1]),
                 "epoch_reached": int(reached["epoch"]),

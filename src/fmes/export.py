@@ -73,7 +73,9 @@ def neurosim_parameters(row: Mapping[str, Any]) -> dict[str, Any]:
     sigma_d2d = 0.0
     if np.isfinite(cv) and cv > 0 and not linear:
         a_norm = _get(row, "a_p_pulses") / n
-        sigma_d2d = float(abs(nl_label_from_a(a_norm * (1 - cv)) - nl_label_from_a(a_norm * (1 + cv))) / 2)
+        sigma_d2d = float(
+            abs(nl_label_from_a(a_norm * (1 - cv)) - nl_label_from_a(a_norm * (1 + cv))) / 2
+        )
     c2c = _get(row, "c2c_sigma_frac")
     g_max_s, g_min_s = NEUROSIM_DEFAULT_CONDUCTANCE_S
     return {
@@ -212,7 +214,11 @@ def fitted_curve(row: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 def roundtrip_error(row: Mapping[str, Any], tool: str) -> float:
     """Largest |tool curve - fitted curve| over both branches, as a fraction of the range."""
     ours = fitted_curve(row)
-    theirs = neurosim_curve(neurosim_parameters(row)) if tool == "neurosim" else aihwkit_curve(aihwkit_softbounds(row))
+    theirs = (
+        neurosim_curve(neurosim_parameters(row))
+        if tool == "neurosim"
+        else aihwkit_curve(aihwkit_softbounds(row))
+    )
     return float(max(np.max(np.abs(t - o)) for t, o in zip(theirs, ours, strict=True)))
 
 
@@ -228,7 +234,10 @@ def neurosim_file(device_params: pd.DataFrame) -> str:
 def aihwkit_devices(device_params: pd.DataFrame, source: str) -> dict[str, Any]:
     """The aihwkit export of a device_params table: ``SoftBoundsDevice`` settings per state,
     keyed by resistance label, with ``source`` naming the table they came from."""
-    devices = {str(row["resistance_label"]): aihwkit_softbounds(row) for row in device_params.to_dict("records")}
+    devices = {
+        str(row["resistance_label"]): aihwkit_softbounds(row)
+        for row in device_params.to_dict("records")
+    }
     return {"source": source, "devices": devices}
 
 
@@ -243,5 +252,7 @@ def roundtrip_row(row: Mapping[str, Any], tool: str, tolerance_frac: float) -> d
         "max_curve_error_frac": error,
         "tolerance_frac": tolerance_frac,
         "status": "ok" if ok else "flagged",
-        "reason": "" if ok else f"exported curve deviates by {error:.3g} of the range (> {tolerance_frac:g})",
+        "reason": ""
+        if ok
+        else f"exported curve deviates by {error:.3g} of the range (> {tolerance_frac:g})",
     }

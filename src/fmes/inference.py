@@ -80,7 +80,11 @@ def state_inference_params(
     fits = ltp_ltd_fits
     if (fits["device_id"].astype(str) == nominal_device).any():
         fits = fits[fits["device_id"].astype(str) == nominal_device]
-    labels = list(dict.fromkeys([*train["resistance_label"].astype(str), *fits["resistance_label"].astype(str)]))
+    labels = list(
+        dict.fromkeys(
+            [*train["resistance_label"].astype(str), *fits["resistance_label"].astype(str)]
+        )
+    )
     rows = []
     for label in labels:
         t = train[train["resistance_label"].astype(str) == label]
@@ -100,14 +104,19 @@ def state_inference_params(
                 "reason": "; ".join(reasons),
             }
         )
-    return pd.DataFrame(rows, columns=["resistance_label", "weight_tau_s", "read_noise_V", "status", "reason"])
+    return pd.DataFrame(
+        rows, columns=["resistance_label", "weight_tau_s", "read_noise_V", "status", "reason"]
+    )
 
 
 def drifted_coefs(net, time_s: float, device: InferenceDevice) -> list[np.ndarray]:
     """The weights of a fitted device network ``time_s`` after training (retention model)."""
     decay = math.exp(-float(time_s) / device.weight_tau_s)
     if device.reference_decays:  # V - V_ref scales by the decay; w = 0 is the reference
-        return [np.clip(w * decay, syn.lo, syn.hi) for syn, w in zip(net.synapses_, net.coefs_, strict=True)]
+        return [
+            np.clip(w * decay, syn.lo, syn.hi)
+            for syn, w in zip(net.synapses_, net.coefs_, strict=True)
+        ]
     out = []
     for syn, w in zip(net.synapses_, net.coefs_, strict=True):
         volts = syn.to_volts(w) * decay
@@ -259,14 +268,18 @@ def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataF
     longest grid time up to which the seed-mean accuracy stays within ``tolerance`` of it
     (``kept_until_s``; 0 if already the first grid time falls short, the last grid time with
     ``kept_whole_grid`` if it never does)."""
-    mean = over_time.groupby(["net", "state", "read_noise", "time_s"], as_index=False)["accuracy"].mean()
+    mean = over_time.groupby(["net", "state", "read_noise", "time_s"], as_index=False)[
+        "accuracy"
+    ].mean()
     rows = []
     for (net, state, noise), g in mean.groupby(["net", "state", "read_noise"], sort=False):
         g = g.sort_values("time_s")
         trained = float(g["accuracy"].iloc[0])
         ok = (g["accuracy"] >= trained - tolerance).to_numpy()
         lost = np.flatnonzero(~ok)
-        kept_until = float(g["time_s"].iloc[lost[0] - 1]) if lost.size else float(g["time_s"].iloc[-1])
+        kept_until = (
+            float(g["time_s"].iloc[lost[0] - 1]) if lost.size else float(g["time_s"].iloc[-1])
+        )
         rows.append(
             {
                 "net": net,

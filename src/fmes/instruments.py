@@ -80,7 +80,9 @@ class ExportFormat:
         if self.header_line < 0:
             raise ValueError(f"export format: header_line must be >= 0, got {self.header_line}")
         if self.separator == self.decimal:
-            raise ValueError(f"export format: separator and decimal mark are both {self.separator!r}")
+            raise ValueError(
+                f"export format: separator and decimal mark are both {self.separator!r}"
+            )
 
     @classmethod
     def from_config(cls, section: Mapping[str, object]) -> ExportFormat:
@@ -101,8 +103,12 @@ class ExportFormat:
         """True when the files are already in the contract (read by :func:`fmes.traces.read_trace`)."""
         return (
             dict(self.columns) == CHANNELS
-            and all(self.units[ch] == unit for ch, unit in (("time", "s"), ("current", "A"), ("voltage", "V")))
-            and (self.header_line, self.separator, self.decimal, self.encoding) == (1, ",", ".", "utf-8")
+            and all(
+                self.units[ch] == unit
+                for ch, unit in (("time", "s"), ("current", "A"), ("voltage", "V"))
+            )
+            and (self.header_line, self.separator, self.decimal, self.encoding)
+            == (1, ",", ".", "utf-8")
         )
 
     @property
@@ -168,14 +174,18 @@ def read_export(path: str | os.PathLike, fmt: ExportFormat) -> pd.DataFrame:
             skipinitialspace=True,
         )
     except UnicodeDecodeError as err:
-        raise TraceContractError(f"{path}: not readable as {fmt.encoding!r} text ({err}); set the export encoding") from None
+        raise TraceContractError(
+            f"{path}: not readable as {fmt.encoding!r} text ({err}); set the export encoding"
+        ) from None
     except ValueError as err:  # usecols not found, or a parser error (ParserError is a ValueError)
         if isinstance(err, pd.errors.ParserError | pd.errors.EmptyDataError):
             raise TraceContractError(
                 f"{path}: not readable with separator {fmt.separator!r} from header line {fmt.header_line} ({err})"
             ) from None
         if fmt.header_line == 0:
-            raise TraceContractError(f"{path}: expected at least {max(usecols) + 1} columns ({err})") from None
+            raise TraceContractError(
+                f"{path}: expected at least {max(usecols) + 1} columns ({err})"
+            ) from None
         missing = [c for c in usecols if c not in _available_columns(path, fmt)]
         raise TraceContractError(
             f"{path}: line {fmt.header_line} (header), columns {missing}: not found; the header has "
@@ -186,7 +196,9 @@ def read_export(path: str | os.PathLike, fmt: ExportFormat) -> pd.DataFrame:
         values = frame[source]
         if not pd.api.types.is_numeric_dtype(values):  # a cell pandas could not read as a number
             text = values.astype(str).str.strip()
-            numbers = pd.to_numeric(text.str.replace(fmt.decimal, ".", regex=False), errors="coerce")
+            numbers = pd.to_numeric(
+                text.str.replace(fmt.decimal, ".", regex=False), errors="coerce"
+            )
             # with a decimal comma, a '.' may be a thousands separator: never guess
             foreign = text.str.contains(".", regex=False) if fmt.decimal != "." else False
             bad = (numbers.isna() | foreign) & values.notna()

@@ -30,7 +30,14 @@ LABEL_COLUMNS: tuple[str, ...] = (
 )
 #: Boolean columns of the pipeline's own tables (written by pandas as True/False).
 BOOL_COLUMNS: tuple[str, ...] = (
-    "converged", "complete", "passed", "used", "chosen", "holds", "read_noise", "kept_whole_grid"
+    "converged",
+    "complete",
+    "passed",
+    "used",
+    "chosen",
+    "holds",
+    "read_noise",
+    "kept_whole_grid",
 )
 
 
@@ -49,9 +56,12 @@ def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> p
     labels = (*LABEL_COLUMNS, *extra_labels)
     header = pd.read_csv(path, nrows=0).columns
     dtypes: dict[str, Any] = {c: str for c in header if c in labels or c in BOOL_COLUMNS}
-    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values={
-        c: ["", "nan", "NaN"] for c in header if c not in dtypes
-    })
+    frame = pd.read_csv(
+        path,
+        dtype=dtypes,
+        keep_default_na=False,
+        na_values={c: ["", "nan", "NaN"] for c in header if c not in dtypes},
+    )
     for column in (c for c in BOOL_COLUMNS if c in frame.columns):
         text = frame[column].str.strip().str.lower()
         bad = ~text.isin(["true", "false"])
@@ -65,7 +75,6 @@ def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> p
     if "status" in frame.columns:
         check_statuses(frame["status"], f"{path}: column 'status'")
     return frame
-
 
 
 def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -87,7 +96,11 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     """
     target = Path(target)
     pattern = re.compile(rf"\.{re.escape(target.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
-    stale = [p for p in target.parent.glob(f".{glob.escape(target.name)}.*.tmp") if pattern.fullmatch(p.name)]
+    stale = [
+        p
+        for p in target.parent.glob(f".{glob.escape(target.name)}.*.tmp")
+        if pattern.fullmatch(p.name)
+    ]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
@@ -138,7 +151,9 @@ def write_npz(arrays: dict[str, Any], path: str | os.PathLike, compressed: bool 
                 info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = method
                 with archive.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.asanyarray(arrays[name]), allow_pickle=False)
+                    np.lib.format.write_array(
+                        member, np.asanyarray(arrays[name]), allow_pickle=False
+                    )
 
     return _atomic(path, _write)
 
@@ -151,7 +166,9 @@ def write_parquet(table: Any, path: str | os.PathLike, **options: Any) -> Path:
     return _atomic(path, lambda tmp: pq.write_table(table, tmp, **options))
 
 
-def write_parquet_row_groups(tables: Iterable[Any], schema: Any, path: str | os.PathLike, **options: Any) -> Path:
+def write_parquet_row_groups(
+    tables: Iterable[Any], schema: Any, path: str | os.PathLike, **options: Any
+) -> Path:
     """Write ``pyarrow.Table`` s one row group each, as they come (a generator keeps memory at one
     table), into one Parquet file atomically; ``options`` go to ``pyarrow.parquet.ParquetWriter``."""
     import pyarrow.parquet as pq

@@ -59,8 +59,12 @@ def landscape_grid(
 ) -> pd.DataFrame:
     """The grid points of both planes: columns ``plane, nl_ltp, nl_ltd, n_levels,
     c2c_sigma_frac`` (the other plane's parameters at their ideal values)."""
-    rows = [("nonlinearity", p, d, int(reference_levels), 0.0) for p in nl_labels for d in nl_labels]
-    rows += [("levels_noise", 0.0, 0.0, int(n), float(s)) for n in n_levels for s in c2c_sigma_fracs]
+    rows = [
+        ("nonlinearity", p, d, int(reference_levels), 0.0) for p in nl_labels for d in nl_labels
+    ]
+    rows += [
+        ("levels_noise", 0.0, 0.0, int(n), float(s)) for n in n_levels for s in c2c_sigma_fracs
+    ]
     return pd.DataFrame(rows, columns=["plane", "nl_ltp", "nl_ltd", "n_levels", "c2c_sigma_frac"])
 
 
@@ -72,8 +76,15 @@ def state_points(specs: Mapping[str, DeviceSpec]) -> pd.DataFrame:
     for label, s in specs.items():
         nl_p = s.nl_ltp if s.nl_ltp is not None else nl_label_from_a(s.a_p_pulses / s.n_pulses)
         nl_d = s.nl_ltd if s.nl_ltd is not None else nl_label_from_a(s.a_d_pulses / s.n_pulses)
-        rows.append({"state": label, "nl_ltp": float(nl_p), "nl_ltd": float(nl_d),
-                     "n_levels": int(s.n_pulses), "c2c_sigma_frac": float(s.c2c_sigma_frac)})
+        rows.append(
+            {
+                "state": label,
+                "nl_ltp": float(nl_p),
+                "nl_ltd": float(nl_d),
+                "n_levels": int(s.n_pulses),
+                "c2c_sigma_frac": float(s.c2c_sigma_frac),
+            }
+        )
     return pd.DataFrame(rows, columns=["state", "nl_ltp", "nl_ltd", "n_levels", "c2c_sigma_frac"])
 
 
@@ -81,12 +92,19 @@ def landscape_figure(table: pd.DataFrame, points: pd.DataFrame, title: str):
     """One heat map per plane (test accuracy), the fitted states as labelled points."""
     import matplotlib.pyplot as plt
 
-    fig, all_axes = plt.subplots(1, len(PLANES) + 1, figsize=(5.2 * len(PLANES) + 0.6, 4.4),
-                                 gridspec_kw={"width_ratios": [1] * len(PLANES) + [0.05]})
+    fig, all_axes = plt.subplots(
+        1,
+        len(PLANES) + 1,
+        figsize=(5.2 * len(PLANES) + 0.6, 4.4),
+        gridspec_kw={"width_ratios": [1] * len(PLANES) + [0.05]},
+    )
     axes, colorbar_ax = all_axes[:-1], all_axes[-1]
-    labels = {"nl_ltp": "NL label, LTP", "nl_ltd": "NL label, LTD",
-              "n_levels": "levels N (pulses per full sweep)",
-              "c2c_sigma_frac": "cycle-to-cycle sigma (fraction of range)"}
+    labels = {
+        "nl_ltp": "NL label, LTP",
+        "nl_ltd": "NL label, LTD",
+        "n_levels": "levels N (pulses per full sweep)",
+        "c2c_sigma_frac": "cycle-to-cycle sigma (fraction of range)",
+    }
     image = None
     for ax, (plane, (x_key, y_key)) in zip(axes, PLANES.items(), strict=True):
         ax.grid(False)
@@ -95,22 +113,37 @@ def landscape_figure(table: pd.DataFrame, points: pd.DataFrame, title: str):
         )
         xs, ys = grid.columns.to_numpy(float), grid.index.to_numpy(float)
         # cells on index positions (grids need not be evenly spaced); points interpolated onto them
-        image = ax.imshow(grid.to_numpy(), origin="lower", cmap="viridis", vmin=0, vmax=1,
-                          aspect="auto")
+        image = ax.imshow(
+            grid.to_numpy(), origin="lower", cmap="viridis", vmin=0, vmax=1, aspect="auto"
+        )
         for i, j in np.ndindex(grid.shape):
-            ax.text(j, i, f"{grid.iat[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if grid.iat[i, j] < 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{grid.iat[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if grid.iat[i, j] < 0.6 else "black",
+            )
         ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
         ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         px = np.interp(points[x_key], xs, np.arange(len(xs)))
         py = np.interp(points[y_key], ys, np.arange(len(ys)))
         ax.scatter(px, py, marker="o", facecolor="none", edgecolor="red", s=60, zorder=3)
-        off = ~(points[x_key].between(xs.min(), xs.max())
-                & points[y_key].between(ys.min(), ys.max()))
+        off = ~(
+            points[x_key].between(xs.min(), xs.max()) & points[y_key].between(ys.min(), ys.max())
+        )
         for x, y, name, outside in zip(px, py, points["state"], off, strict=True):
             # a state beyond the grid sits on its edge, said in its label
-            ax.annotate(f"{name} (off grid)" if outside else str(name), (x, y),
-                        textcoords="offset points", xytext=(4, 4), color="red", fontsize=8)
+            ax.annotate(
+                f"{name} (off grid)" if outside else str(name),
+                (x, y),
+                textcoords="offset points",
+                xytext=(4, 4),
+                color="red",
+                fontsize=8,
+            )
         ax.set_xlabel(labels[x_key])
         ax.set_ylabel(labels[y_key])
         ax.set_title(plane.replace("_", " "))

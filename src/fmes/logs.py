@@ -33,7 +33,9 @@ def _log_uncaught_exceptions(logger: logging.Logger) -> None:
 
     def hook(kind, value, traceback):
         if not issubclass(kind, KeyboardInterrupt):
-            logger.error("rule failed: %s: %s", kind.__name__, value, exc_info=(kind, value, traceback))
+            logger.error(
+                "rule failed: %s: %s", kind.__name__, value, exc_info=(kind, value, traceback)
+            )
             for handler in logger.handlers:
                 handler.flush()
             if any(isinstance(h, logging.FileHandler) for h in logger.handlers):

@@ -63,7 +63,9 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
         last = match.end()
     parts.append(re.escape(pattern[last:]))
     if not seen:
-        raise ManifestBuildError(f"pattern {pattern!r}: no {{field}}; expected e.g. {{protocol}}_{{resistance_ohm}}ohm.csv")
+        raise ManifestBuildError(
+            f"pattern {pattern!r}: no {{field}}; expected e.g. {{protocol}}_{{resistance_ohm}}ohm.csv"
+        )
     return re.compile("".join(parts))
 
 
@@ -130,7 +132,9 @@ def build_manifest(
             f"{folder}: column(s) {missing} missing for some files; put them in the pattern "
             f"({' '.join('{' + c + '}' for c in missing)}) or in traces.manifest_builder.parameters.<protocol>"
         )
-    columns = [c for c in MANIFEST_COLUMNS if c in frame] + [c for c in frame if c not in MANIFEST_COLUMNS]
+    columns = [c for c in MANIFEST_COLUMNS if c in frame] + [
+        c for c in frame if c not in MANIFEST_COLUMNS
+    ]
     return frame[columns].sort_values("trace_id", kind="stable").reset_index(drop=True)
 
 
@@ -146,4 +150,6 @@ def write_manifest(frame: pd.DataFrame, output: str | os.PathLike) -> pd.DataFra
         return read_manifest(output)
     except TraceContractError as err:
         output.unlink()
-        raise ManifestBuildError(f"the built manifest breaks the contract (not written): {err}") from None
+        raise ManifestBuildError(
+            f"the built manifest breaks the contract (not written): {err}"
+        ) from None

@@ -625,6 +625,8 @@ def aggregate_accuracy(
     paper = {str(k): float(v) for k, v in paper_accuracy.items()}
     is_paper_net = table["net"] == paper_net
     table["paper_test_accuracy"] = np.where(is_paper_net, table["state"].map(paper), np.nan)
-    table["paper_epochs"] = np.where(table["paper_test_accuracy"].notna(), int(paper_epochs), np.nan)
+    table["paper_epochs"] = np.where(
+        table["paper_test_accuracy"].notna(), int(paper_epochs), np.nan
+    )
     table["difference_vs_paper"] = table["final_test_accuracy_mean"] - table["paper_test_accuracy"]
     return table

@@ -41,18 +41,36 @@ def plan_states(
         if state in params.index:
             row = params.loc[state]
             status = Status(row["status"]) if "status" in params.columns else Status.OK
-            reason = str(row["reason"]) if "reason" in params.columns and isinstance(row["reason"], str) else ""
+            reason = (
+                str(row["reason"])
+                if "reason" in params.columns and isinstance(row["reason"], str)
+                else ""
+            )
             if status is Status.OK:
                 rows.append((state, True, Status.OK.value, ""))
             elif allow_non_ok and status.has_value:
-                rows.append((state, True, status.value,
-                             f"device parameters are {status.value} ({reason}); used because {allow_key} is true"))
+                rows.append(
+                    (
+                        state,
+                        True,
+                        status.value,
+                        f"device parameters are {status.value} ({reason}); used because {allow_key} is true",
+                    )
+                )
             else:
-                rows.append((state, False, Status.SKIPPED.value,
-                             f"device parameters at {state} are {status.value} ({reason}); "
-                             f"set {allow_key}: true to use them anyway"))
+                rows.append(
+                    (
+                        state,
+                        False,
+                        Status.SKIPPED.value,
+                        f"device parameters at {state} are {status.value} ({reason}); "
+                        f"set {allow_key}: true to use them anyway",
+                    )
+                )
             continue
         note = notes.loc[notes["resistance_label"].astype(str).isin([state, "*"]), "note"]
-        why = str(note.iloc[0]) if len(note) else "the analyses produced no LTP/LTD fit at this state"
+        why = (
+            str(note.iloc[0]) if len(note) else "the analyses produced no LTP/LTD fit at this state"
+        )
         rows.append((state, False, Status.SKIPPED.value, f"no device parameters at {state}: {why}"))
     return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))

@@ -65,8 +65,13 @@ def calibration_figure(params, table, protocols: dict) -> plt.Figure:
     for label, trace in zip(("500 Ω", "8000 Ω"), current, strict=True):
         axes[0].plot(voltage, trace * 1e3, label=f"model, {label}")
     paper = table.set_index("target_id")["paper_value"]
-    axes[0].plot([0.6, 0.6], [paper["iv_current_0p6V_500ohm"] * 1e3, paper["iv_current_0p6V_8000ohm"] * 1e3],
-                 "k*", ms=10, label="paper (Fig 2b)")
+    axes[0].plot(
+        [0.6, 0.6],
+        [paper["iv_current_0p6V_500ohm"] * 1e3, paper["iv_current_0p6V_8000ohm"] * 1e3],
+        "k*",
+        ms=10,
+        label="paper (Fig 2b)",
+    )
     axes[0].set(xlabel="voltage (V)", ylabel="current (mA)", title="I–V, 50 mV/s")
     axes[0].legend()
     ppf = dev.ppf_stimulus(1e-3, 1e-3, 0.01, 0.002, 0.03, samples_per_pulse=40, samples_per_gap=60)
@@ -80,7 +85,9 @@ def calibration_figure(params, table, protocols: dict) -> plt.Figure:
     colors = ["tab:green" if ok else "tab:red" for ok in numeric["passed"]]
     axes[2].barh(numeric["target_id"], numeric["relative_error"] * 100, color=colors)
     axes[2].axvline(0, color="k", lw=0.8)
-    axes[2].set(xlabel="model − paper (% of paper)", title="numeric targets (red: outside tolerance)")
+    axes[2].set(
+        xlabel="model − paper (% of paper)", title="numeric targets (red: outside tolerance)"
+    )
     return fig
 
 
@@ -95,7 +102,9 @@ def comparison_figure(table) -> plt.Figure:
     y = np.arange(n)[::-1]
     rel = table["relative_difference"].to_numpy(dtype=float) * 100
     tol = table["tolerance_rel"].to_numpy(dtype=float) * 100
-    for yi, r, t, status, comparison in zip(y, rel, tol, table["status"], table["comparison"], strict=True):
+    for yi, r, t, status, comparison in zip(
+        y, rel, tol, table["status"], table["comparison"], strict=True
+    ):
         color = status_color.get(status, "k")
         if np.isfinite(t):
             ax.barh(yi, 2 * t, left=-t, color="0.9", height=0.8)
@@ -105,9 +114,13 @@ def comparison_figure(table) -> plt.Figure:
             ax.plot(0, yi, marker="o" if status == "pass" else "X", color=color, ms=8)
         if comparison in ("greater", "less") and np.isfinite(r):
             ax.text(np.clip(r, -150, 150), yi, f"  ({comparison})", va="center", fontsize=7)
-    ax.set_yticks(y, [f"{tid} [{st}]" for tid, st in zip(table["target_id"], table["stage"], strict=True)])
+    ax.set_yticks(
+        y, [f"{tid} [{st}]" for tid, st in zip(table["target_id"], table["stage"], strict=True)]
+    )
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlim(-155, 155)
-    ax.set_xlabel("reproduced − paper (% of the paper's value; grey: tolerance; dots: trends/claims)")
+    ax.set_xlabel(
+        "reproduced − paper (% of the paper's value; grey: tolerance; dots: trends/claims)"
+    )
     ax.set_title("Paper vs reproduction (green: pass, red: fail, grey: not evaluated)")
     return fig

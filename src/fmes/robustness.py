@@ -101,7 +101,9 @@ def build_network(
         batch_size=int(batch_size),
         max_iter=int(epochs),
         w_max=float(w_max),
-        learning_rate=float(net_params["learning_rate"] if learning_rate is None else learning_rate),
+        learning_rate=float(
+            net_params["learning_rate"] if learning_rate is None else learning_rate
+        ),
         random_state=int(random_state),
         **dict(update_params or {}),
     )
@@ -188,8 +190,9 @@ def claim_values(accuracy: pd.DataFrame, adaptation: pd.DataFrame | None = None)
                 for s, v in devices[best].items()
             )
     if adaptation is not None:
-        columns = dict(zip(ADAPTATION_CLAIMS, ("dataset1", "dataset2_before", "dataset2_after"),
-                           strict=True))
+        columns = dict(
+            zip(ADAPTATION_CLAIMS, ("dataset1", "dataset2_before", "dataset2_after"), strict=True)
+        )
         for row in adaptation.itertuples(index=False):
             for target, column in columns.items():
                 rows.append((row.variant, target, row.seed, getattr(row, column), ""))
@@ -293,8 +296,10 @@ def robustness_figure(table: pd.DataFrame):
     ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
     ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate tuned per variant")
     ax.set_ylabel("paper claim (variants where it holds)")
-    ax.set_title("Claims per variant: green holds, red fails (mean ± 95% interval over seeds; "
-                 "* the interval straddles the pass/fail boundary)")
+    ax.set_title(
+        "Claims per variant: green holds, red fails (mean ± 95% interval over seeds; "
+        "* the interval straddles the pass/fail boundary)"
+    )
     fig.tight_layout()
     return fig
 

@@ -63,7 +63,8 @@ _WRITE_OPTIONS = dict(
     data_page_version="1.0",
 )
 _SCHEMA = pa.schema(
-    [("trace_id", pa.dictionary(pa.int32(), pa.string()))] + [(c, pa.float64()) for c in TRACE_COLUMNS]
+    [("trace_id", pa.dictionary(pa.int32(), pa.string()))]
+    + [(c, pa.float64()) for c in TRACE_COLUMNS]
 )
 
 
@@ -86,7 +87,10 @@ def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
 
 
 def _batch_table(
-    trace_ids: Iterable[str], time_s: Iterable[np.ndarray], current_A: Iterable[np.ndarray], voltage_V: Iterable[np.ndarray]
+    trace_ids: Iterable[str],
+    time_s: Iterable[np.ndarray],
+    current_A: Iterable[np.ndarray],
+    voltage_V: Iterable[np.ndarray],
 ) -> pa.Table:
     ids = list(trace_ids)
     columns = [list(time_s), list(current_A), list(voltage_V)]
@@ -95,9 +99,13 @@ def _batch_table(
     lengths = np.array([np.asarray(t).size for t in columns[0]], dtype=np.int64)
     for name, column in zip(TRACE_COLUMNS, columns, strict=True):
         if any(np.asarray(x).size != n for x, n in zip(column, lengths, strict=True)):
-            raise ValueError(f"trace store: column {name!r} has a trace of another length than time_s")
+            raise ValueError(
+                f"trace store: column {name!r} has a trace of another length than time_s"
+            )
     codes = np.repeat(np.arange(len(ids), dtype=np.int32), lengths)
-    arrays = [pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(ids, pa.string()))]
+    arrays = [
+        pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(ids, pa.string()))
+    ]
     arrays += [pa.array(np.concatenate(c) if c else np.empty(0), pa.float64()) for c in columns]
     return pa.Table.from_arrays(arrays, schema=_SCHEMA)
 
@@ -109,10 +117,14 @@ def write_part(batches: Iterable[TraceBatch], path: str | os.PathLike) -> Path:
     """Write one part file atomically, a row group per batch ``(ids, times, currents, voltages)``
     (one array per trace in each sample list). Batches may come from a generator: only one is
     held at a time."""
-    return write_parquet_row_groups((_batch_table(*batch) for batch in batches), _SCHEMA, path, **_WRITE_OPTIONS)
+    return write_parquet_row_groups(
+        (_batch_table(*batch) for batch in batches), _SCHEMA, path, **_WRITE_OPTIONS
+    )
 
 
-def iter_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+def iter_part(
+    path: str | os.PathLike, trace_ids: set[str] | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
     """(trace id, frame) of the traces of one part (all, or those in ``trace_ids``), in stored
     order, reading one row group at a time. Frames share the read buffers (read-only arrays)."""
     path = Path(path)
@@ -124,7 +136,9 @@ def iter_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> Ite
         raise TraceContractError(f"{path}: not a readable trace store part ({err})") from None
     missing = [c for c in ("trace_id", *TRACE_COLUMNS) if c not in part.schema_arrow.names]
     if missing:
-        raise TraceContractError(f"{path}: columns {missing}: missing; a store part needs trace_id and {list(TRACE_COLUMNS)}")
+        raise TraceContractError(
+            f"{path}: columns {missing}: missing; a store part needs trace_id and {list(TRACE_COLUMNS)}"
+        )
     seen: set[str] = set()
     for group in range(part.num_row_groups):
         table = part.read_row_group(group, columns=["trace_id", *TRACE_COLUMNS])
@@ -143,10 +157,15 @@ def iter_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> Ite
                 raise TraceContractError(f"{path}: trace {trace_id!r} is not stored contiguously")
             seen.add(trace_id)
             if trace_ids is None or trace_id in trace_ids:
-                yield trace_id, pd.DataFrame({c: samples[c][start:stop] for c in TRACE_COLUMNS}, copy=False)
+                yield (
+                    trace_id,
+                    pd.DataFrame({c: samples[c][start:stop] for c in TRACE_COLUMNS}, copy=False),
+                )
 
 
-def read_part(path: str | os.PathLike, trace_ids: set[str] | None = None) -> dict[str, pd.DataFrame]:
+def read_part(
+    path: str | os.PathLike, trace_ids: set[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """The traces of one part file (all, or those in ``trace_ids``): trace id -> frame."""
     return dict(iter_part(path, trace_ids))
 
@@ -160,11 +179,15 @@ def check_trace_samples(trace: pd.DataFrame, where: str) -> None:
         bad = ~np.isfinite(trace[column].to_numpy())
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise TraceContractError(f"{where}: sample {i + 1}, column {column!r}: expected a finite number, got {trace[column].iloc[i]!r}")
+            raise TraceContractError(
+                f"{where}: sample {i + 1}, column {column!r}: expected a finite number, got {trace[column].iloc[i]!r}"
+            )
     step = np.diff(trace["time_s"].to_numpy())
     if np.any(step <= 0):
         i = int(np.flatnonzero(step <= 0)[0]) + 1
-        raise TraceContractError(f"{where}: sample {i + 1}, column 'time_s': expected time strictly increasing")
+        raise TraceContractError(
+            f"{where}: sample {i + 1}, column 'time_s': expected time strictly increasing"
+        )
 
 
 def iter_traces(
@@ -189,7 +212,9 @@ def iter_traces(
             check_trace_samples(trace, f"{path} [{trace_id}]")
             yield by_id.pop(trace_id), trace
         if by_id:
-            raise TraceContractError(f"{path}: trace {next(iter(by_id))!r} (named by the manifest) is not in this store part")
+            raise TraceContractError(
+                f"{path}: trace {next(iter(by_id))!r} (named by the manifest) is not in this store part"
+            )
 
 
 def _records(rows: pd.DataFrame, block: int = 4096) -> Iterator[dict]:
@@ -199,7 +224,11 @@ def _records(rows: pd.DataFrame, block: int = 4096) -> Iterator[dict]:
 
 
 def map_in_batches(
-    work: Callable[[Any], Any], items: Iterable[Any], n_workers: int, batch_size: int, min_parallel: int = 8
+    work: Callable[[Any], Any],
+    items: Iterable[Any],
+    n_workers: int,
+    batch_size: int,
+    min_parallel: int = 8,
 ) -> list[Any]:
     """``[work(item) for item in items]``, in a pool of ``n_workers`` processes when there are
     more than one worker and more than ``min_parallel`` items (a pool costs more than it saves
@@ -249,7 +278,9 @@ class PartWriter:
     def _write_batch(self) -> None:
         if self._pending:
             ids, frames = zip(*self._pending, strict=True)
-            table = _batch_table(ids, *([f[c].to_numpy(float) for f in frames] for c in TRACE_COLUMNS))
+            table = _batch_table(
+                ids, *([f[c].to_numpy(float) for f in frames] for c in TRACE_COLUMNS)
+            )
             self._writer.write_table(table, row_group_size=max(1, table.num_rows))
             self._pending = []
 

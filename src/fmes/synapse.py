@@ -387,9 +387,7 @@ def check_update_scheme(
         raise ValueError(f"stochastic_length must be >= 1, got {stochastic_length}")
 
 
-def stochastic_pulse_counts(
-    steps: np.ndarray, length: int, rng: np.random.Generator
-) -> np.ndarray:
+def stochastic_pulse_counts(steps: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
     """Coincidence counts of Bernoulli pulse streams, in place: n ~ Binomial(BL, |x| / BL).
 
     ``steps`` (float64) holds the desired change in nominal pulse steps x; it is overwritten
@@ -632,7 +630,9 @@ class SynapseArray:
         cut = self._min_pulsed_steps() / steps_per_unit
         magnitude = np.abs(flat, out=self._magnitude)
         idx = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask))
-        if self.pulse_rule != "stochastic" and (cut == 0.0 or idx.size >= _DENSE_FRACTION * flat.size):
+        if self.pulse_rule != "stochastic" and (
+            cut == 0.0 or idx.size >= _DENSE_FRACTION * flat.size
+        ):
             change *= factor
             counts = self._counts_inplace(change, rng).reshape(-1)
             _relax(state_w, change, self.curves, self.sigma_w, rng)

@@ -39,7 +39,11 @@ class Campaign:
 
 
 def _frames(
-    stimulus: dev.Stimulus, response: np.ndarray, trace_ids: list[str], noise: Noise, rng: np.random.Generator
+    stimulus: dev.Stimulus,
+    response: np.ndarray,
+    trace_ids: list[str],
+    noise: Noise,
+    rng: np.random.Generator,
 ) -> dict[str, pd.DataFrame]:
     """Noisy measured traces for a batch of responses sharing one stimulus (batch x time)."""
     response = response.reshape(len(trace_ids), -1)
@@ -51,12 +55,21 @@ def _frames(
         voltage = drive + rng.normal(0.0, noise.voltage_V, response.shape)
         current = response + rng.normal(0.0, noise.current_A, response.shape)
     return {
-        tid: pd.DataFrame({"time_s": stimulus.time_s, "current_A": current[i], "voltage_V": voltage[i]})
+        tid: pd.DataFrame(
+            {"time_s": stimulus.time_s, "current_A": current[i], "voltage_V": voltage[i]}
+        )
         for i, tid in enumerate(trace_ids)
     }
 
 
-def _rows(trace_ids: list[str], device_ids: list[str], cycles: list[int], labels: list[str], protocol: str, **params: Any) -> pd.DataFrame:
+def _rows(
+    trace_ids: list[str],
+    device_ids: list[str],
+    cycles: list[int],
+    labels: list[str],
+    protocol: str,
+    **params: Any,
+) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "trace_id": trace_ids,
@@ -72,7 +85,9 @@ def _rows(trace_ids: list[str], device_ids: list[str], cycles: list[int], labels
     return frame
 
 
-def nominal_campaign(params: dev.CellParams, labels: list[str], protocols: dict, noise: Noise, seed: int) -> Campaign:
+def nominal_campaign(
+    params: dev.CellParams, labels: list[str], protocols: dict, noise: Noise, seed: int
+) -> Campaign:
     """The characterisation set of one (nominal) device at every resistance state."""
     ohm = np.array([parse_resistance(label) for label in labels])
     labels = [resistance_label(r) for r in ohm]
@@ -98,38 +113,87 @@ def nominal_campaign(params: dev.CellParams, labels: list[str], protocols: dict,
     pulse = protocols["pulse"]
     sampling = protocols["sampling"]
     for amp in pulse["amplitudes_A"]:
-        stim = dev.pulse_stimulus(amp, pulse["width_s"], pulse["delay_s"], pulse["tail_s"], **sampling)
-        add(stim, "pulse", f"amp{amp * 1e3:g}mA_w{pulse['width_s'] * 1e3:g}ms", amplitude_A=amp, width_s=pulse["width_s"])
+        stim = dev.pulse_stimulus(
+            amp, pulse["width_s"], pulse["delay_s"], pulse["tail_s"], **sampling
+        )
+        add(
+            stim,
+            "pulse",
+            f"amp{amp * 1e3:g}mA_w{pulse['width_s'] * 1e3:g}ms",
+            amplitude_A=amp,
+            width_s=pulse["width_s"],
+        )
     for width in pulse["widths_s"]:
         if width == pulse["width_s"] and pulse["amplitude_A"] in pulse["amplitudes_A"]:
             continue  # already in the amplitude series
-        stim = dev.pulse_stimulus(pulse["amplitude_A"], width, pulse["delay_s"], pulse["tail_s"], **sampling)
-        add(stim, "pulse", f"amp{pulse['amplitude_A'] * 1e3:g}mA_w{width * 1e3:g}ms", amplitude_A=pulse["amplitude_A"], width_s=width)
+        stim = dev.pulse_stimulus(
+            pulse["amplitude_A"], width, pulse["delay_s"], pulse["tail_s"], **sampling
+        )
+        add(
+            stim,
+            "pulse",
+            f"amp{pulse['amplitude_A'] * 1e3:g}mA_w{width * 1e3:g}ms",
+            amplitude_A=pulse["amplitude_A"],
+            width_s=width,
+        )
 
     ppf = protocols["ppf"]
     for interval in ppf["intervals_s"]:
-        stim = dev.ppf_stimulus(ppf["amplitude_A"], ppf["width_s"], interval, ppf["delay_s"], ppf["tail_s"], **sampling)
-        add(stim, "ppf", f"dt{interval * 1e3:g}ms", amplitude_A=ppf["amplitude_A"], width_s=ppf["width_s"], interval_s=interval)
+        stim = dev.ppf_stimulus(
+            ppf["amplitude_A"], ppf["width_s"], interval, ppf["delay_s"], ppf["tail_s"], **sampling
+        )
+        add(
+            stim,
+            "ppf",
+            f"dt{interval * 1e3:g}ms",
+            amplitude_A=ppf["amplitude_A"],
+            width_s=ppf["width_s"],
+            interval_s=interval,
+        )
 
     train = protocols["pulse_train"]
     stim = dev.train_stimulus(
-        np.full(train["n_pulses"], train["amplitude_A"]), train["width_s"], train["frequency_Hz"], train["delay_s"], train["tail_s"], **sampling
+        np.full(train["n_pulses"], train["amplitude_A"]),
+        train["width_s"],
+        train["frequency_Hz"],
+        train["delay_s"],
+        train["tail_s"],
+        **sampling,
     )
-    add(stim, "pulse_train", f"{train['frequency_Hz']:g}Hz", amplitude_A=train["amplitude_A"], width_s=train["width_s"],
-        n_pulses=train["n_pulses"], frequency_Hz=train["frequency_Hz"])
+    add(
+        stim,
+        "pulse_train",
+        f"{train['frequency_Hz']:g}Hz",
+        amplitude_A=train["amplitude_A"],
+        width_s=train["width_s"],
+        n_pulses=train["n_pulses"],
+        frequency_Hz=train["frequency_Hz"],
+    )
 
-    add(ltp_ltd_stimulus(protocols["ltp_ltd"], sampling), "ltp_ltd", "cycle", **ltp_ltd_manifest_params(protocols["ltp_ltd"]))
+    add(
+        ltp_ltd_stimulus(protocols["ltp_ltd"], sampling),
+        "ltp_ltd",
+        "cycle",
+        **ltp_ltd_manifest_params(protocols["ltp_ltd"]),
+    )
     return campaign
 
 
 def ltp_ltd_stimulus(ltp: dict, sampling: dict) -> dev.Stimulus:
     """The 150 + 150 pulse potentiation/depression protocol (Fig 1e)."""
     amps = dev.ltp_ltd_amplitudes(ltp["amplitude_A"], ltp["n_pulses"])
-    return dev.train_stimulus(amps, ltp["width_s"], ltp["frequency_Hz"], ltp["delay_s"], ltp["tail_s"], **sampling)
+    return dev.train_stimulus(
+        amps, ltp["width_s"], ltp["frequency_Hz"], ltp["delay_s"], ltp["tail_s"], **sampling
+    )
 
 
 def ltp_ltd_manifest_params(ltp: dict) -> dict[str, Any]:
-    return {"amplitude_A": ltp["amplitude_A"], "width_s": ltp["width_s"], "n_pulses": ltp["n_pulses"], "frequency_Hz": ltp["frequency_Hz"]}
+    return {
+        "amplitude_A": ltp["amplitude_A"],
+        "width_s": ltp["width_s"],
+        "n_pulses": ltp["n_pulses"],
+        "frequency_Hz": ltp["frequency_Hz"],
+    }
 
 
 def array_campaign(
@@ -153,7 +217,9 @@ def array_campaign(
         label = resistance_label(ohm)
         cyc_rng = child_rng(seed, "array", "cycle_spread", label)
         factors = {
-            k: d2d[k][:, None] * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles)) for k in names
+            k: d2d[k][:, None]
+            * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles))
+            for k in names
         }
         response = dev.respond(params.scaled(factors), ohm, stim)  # (devices, cycles, time)
         ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in device_ids for c in range(cycles)]
@@ -165,7 +231,12 @@ def array_campaign(
             "ltp_ltd",
             **ltp_ltd_manifest_params(ltp),
         )
-        campaign.extend(Campaign(rows_frame, _frames(stim, response, ids, noise, child_rng(seed, "array", "noise", label))))
+        campaign.extend(
+            Campaign(
+                rows_frame,
+                _frames(stim, response, ids, noise, child_rng(seed, "array", "noise", label)),
+            )
+        )
     return campaign
 
 
@@ -174,7 +245,12 @@ def array_campaign(
 
 def array_trace_count(variability: dict) -> int:
     """Number of LTP/LTD traces of the array campaign (states x devices x cycles)."""
-    return len(variability["resistances"]) * variability["rows"] * variability["cols"] * variability["cycles"]
+    return (
+        len(variability["resistances"])
+        * variability["rows"]
+        * variability["cols"]
+        * variability["cycles"]
+    )
 
 
 def array_chunks(variability: dict, chunk_traces: int) -> list[tuple[str, int, int]]:
@@ -192,7 +268,9 @@ def _device_ids(variability: dict) -> list[str]:
     return [f"r{i}c{j}" for i in range(variability["rows"]) for j in range(variability["cols"])]
 
 
-def array_store_manifest(variability: dict, ltp: dict, chunk_traces: int, store_folder: str = "store") -> pd.DataFrame:
+def array_store_manifest(
+    variability: dict, ltp: dict, chunk_traces: int, store_folder: str = "store"
+) -> pd.DataFrame:
     """Manifest rows of the stored array campaign (``path`` = the part holding each trace, relative
     to the manifest's folder), in the order :func:`array_campaign` lists them."""
     from fmes.store import part_name
@@ -202,15 +280,27 @@ def array_store_manifest(variability: dict, ltp: dict, chunk_traces: int, store_
     for index, (label, lo, hi) in enumerate(array_chunks(variability, chunk_traces)):
         devices = device_ids[lo:hi]
         ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
-        frame = _rows(ids, [d for d in devices for _ in range(cycles)], [c for _ in devices for c in range(cycles)],
-                      [label] * len(ids), "ltp_ltd", **ltp_ltd_manifest_params(ltp))
+        frame = _rows(
+            ids,
+            [d for d in devices for _ in range(cycles)],
+            [c for _ in devices for c in range(cycles)],
+            [label] * len(ids),
+            "ltp_ltd",
+            **ltp_ltd_manifest_params(ltp),
+        )
         frame["path"] = f"{store_folder}/{part_name(index)}"
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
 def iter_array_chunk(
-    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int, chunk_traces: int, index: int,
+    params: dev.CellParams,
+    variability: dict,
+    ltp: dict,
+    noise: Noise,
+    seed: int,
+    chunk_traces: int,
+    index: int,
     batch_traces: int,
 ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
     """Chunk ``index`` of the array campaign in batches of whole devices (at most
@@ -232,7 +322,10 @@ def iter_array_chunk(
     d2d = {k: dev_rng.lognormal(0.0, variability["device_to_device_cv"], n_dev) for k in names}
     cyc_rng = child_rng(seed, "array", "cycle_spread", label)
     factors = {
-        k: (d2d[k][:, None] * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles)))[lo:hi]
+        k: (
+            d2d[k][:, None]
+            * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles))
+        )[lo:hi]
         for k in names
     }
     stim = ltp_ltd_stimulus(ltp, variability["sampling"])
@@ -242,7 +335,9 @@ def iter_array_chunk(
     for b_lo in range(0, hi - lo, per_batch):
         b_hi = min(hi - lo, b_lo + per_batch)
         batch = {k: f[b_lo:b_hi] for k, f in factors.items()}
-        response = dev.respond(params.scaled(batch), parse_resistance(label), stim).reshape((b_hi - b_lo) * cycles, -1)
+        response = dev.respond(params.scaled(batch), parse_resistance(label), stim).reshape(
+            (b_hi - b_lo) * cycles, -1
+        )
         current = np.empty_like(response)
         voltage = np.empty_like(response)
         devices = device_ids[b_lo:b_hi]
@@ -250,15 +345,29 @@ def iter_array_chunk(
             rng = child_rng(seed, "array", "noise", label, device_id)
             block = slice(k * cycles, (k + 1) * cycles)
             current[block] = drive + rng.normal(0.0, noise.current_A, (cycles, drive.size))
-            voltage[block] = response[block] + rng.normal(0.0, noise.voltage_V, (cycles, drive.size))
+            voltage[block] = response[block] + rng.normal(
+                0.0, noise.voltage_V, (cycles, drive.size)
+            )
         ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
         yield ids, stim.time_s, current, voltage
 
 
 def array_chunk(
-    params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int, chunk_traces: int, index: int
+    params: dev.CellParams,
+    variability: dict,
+    ltp: dict,
+    noise: Noise,
+    seed: int,
+    chunk_traces: int,
+    index: int,
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Chunk ``index`` of the array campaign at once (see :func:`iter_array_chunk`)."""
-    batches = list(iter_array_chunk(params, variability, ltp, noise, seed, chunk_traces, index, chunk_traces))
-    return ([i for b in batches for i in b[0]], batches[0][1], np.concatenate([b[2] for b in batches]),
-            np.concatenate([b[3] for b in batches]))
+    batches = list(
+        iter_array_chunk(params, variability, ltp, noise, seed, chunk_traces, index, chunk_traces)
+    )
+    return (
+        [i for b in batches for i in b[0]],
+        batches[0][1],
+        np.concatenate([b[2] for b in batches]),
+        np.concatenate([b[3] for b in batches]),
+    )

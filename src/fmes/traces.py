@@ -112,7 +112,9 @@ def _where(frame: pd.DataFrame, i: int, column: str | None = None) -> str:
     return f"row {i + 1} (line {line})" + (f", column {column!r}" if column else "")
 
 
-def _numeric_column(frame: pd.DataFrame, column: str, file: str | os.PathLike, allow_empty: bool) -> pd.Series:
+def _numeric_column(
+    frame: pd.DataFrame, column: str, file: str | os.PathLike, allow_empty: bool
+) -> pd.Series:
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce")
     empty = raw.isna() | (raw.astype(str).str.strip() == "")
@@ -131,7 +133,9 @@ def _numeric_column(frame: pd.DataFrame, column: str, file: str | os.PathLike, a
     nonfinite = ~finite & ~empty.to_numpy()
     if nonfinite.any():
         i = int(np.flatnonzero(nonfinite)[0])
-        raise _fail(file, _where(frame, i, column), f"expected a finite number, got {raw.iloc[i]!r}")
+        raise _fail(
+            file, _where(frame, i, column), f"expected a finite number, got {raw.iloc[i]!r}"
+        )
     return values.astype(float)
 
 
@@ -148,7 +152,11 @@ _DECIMAL_COMMA = re.compile(r"(?:^|[;\t])\s*[+-]?\d+,\d+")
 def _dialect_problem(lines: list[str], header_line: int) -> str | None:
     """What a non-contract dialect looks like, in words (``;``/tab separator, decimal commas)."""
     header = lines[header_line - 1]
-    data = [(n, line) for n, line in enumerate(lines[header_line:], start=header_line + 1) if line.strip()][:50]
+    data = [
+        (n, line)
+        for n, line in enumerate(lines[header_line:], start=header_line + 1)
+        if line.strip()
+    ][:50]
     for separator, name in ((";", "';'"), ("\t", "a tab")):
         if separator in header and "," not in header:
             found = f"the header (line {header_line}) separates columns with {name}, not ','"
@@ -212,7 +220,9 @@ def _read_csv(path: Path, what: str, require_final_newline: bool = False) -> pd.
     if require_final_newline and nonblank and not text.endswith(("\n", "\r")):
         _refuse_truncated(path, len(lines), lines[-1])
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise TraceContractError(f"{path}: not a readable CSV {what} ({err})") from None
     frame.attrs["lines"] = tuple(nonblank[1:])  # a tuple: pandas compares attrs on concat
@@ -241,7 +251,9 @@ def read_manifest(
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in MANIFEST_REQUIRED if c not in raw.columns]
     if missing:
-        raise _fail(path, f"columns {missing}", f"missing; the manifest needs {list(MANIFEST_REQUIRED)}")
+        raise _fail(
+            path, f"columns {missing}", f"missing; the manifest needs {list(MANIFEST_REQUIRED)}"
+        )
     if raw.empty:
         raise _fail(path, "rows", "expected at least one trace")
     out = pd.DataFrame(index=raw.index)
@@ -255,11 +267,19 @@ def read_manifest(
     dup = out["trace_id"].duplicated(keep=False)
     if dup.any():
         rows = (np.flatnonzero(dup.to_numpy()) + 1).tolist()
-        raise _fail(path, f"rows {rows}, column 'trace_id'", f"expected unique ids, {out['trace_id'][dup].iloc[0]!r} repeats")
+        raise _fail(
+            path,
+            f"rows {rows}, column 'trace_id'",
+            f"expected unique ids, {out['trace_id'][dup].iloc[0]!r} repeats",
+        )
     unknown = ~out["protocol"].isin(PROTOCOLS)
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise _fail(path, _where(raw, i, "protocol"), f"expected one of {list(PROTOCOLS)}, got {out['protocol'].iloc[i]!r}")
+        raise _fail(
+            path,
+            _where(raw, i, "protocol"),
+            f"expected one of {list(PROTOCOLS)}, got {out['protocol'].iloc[i]!r}",
+        )
     ohms = []
     for i, value in enumerate(raw["resistance_ohm"]):
         try:
@@ -277,14 +297,20 @@ def read_manifest(
     else:
         out["cycle"] = 0
     for column in PARAMETER_COLUMNS:
-        out[column] = _numeric_column(raw, column, path, allow_empty=True) if column in raw.columns else np.nan
+        out[column] = (
+            _numeric_column(raw, column, path, allow_empty=True)
+            if column in raw.columns
+            else np.nan
+        )
     for protocol, needed in PROTOCOL_PARAMETERS.items():
         rows = out["protocol"] == protocol
         for column in needed:
             bad = rows & ~(out[column].abs() > 0)
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise _fail(path, _where(raw, i, column), f"protocol {protocol!r} needs a non-zero number")
+                raise _fail(
+                    path, _where(raw, i, column), f"protocol {protocol!r} needs a non-zero number"
+                )
     if ranges is not None:
         warn_manifest_ranges(out, ranges, path, raw.attrs.get("lines"))
     out["trace_path"] = _trace_paths(raw, out["path"], path, allow_outside)
@@ -292,7 +318,9 @@ def read_manifest(
         exists = np.array([os.path.isfile(p) for p in out["trace_path"]])
         if not exists.all():
             i = int(np.flatnonzero(~exists)[0])
-            raise _fail(path, _where(raw, i, "path"), f"trace file {out['trace_path'].iloc[i]} not found")
+            raise _fail(
+                path, _where(raw, i, "path"), f"trace file {out['trace_path'].iloc[i]} not found"
+            )
     _refuse_duplicate_paths(raw, out["trace_path"], path)
     # extra columns are kept and ignored; the derived ones are always recomputed
     for column in (c for c in raw.columns if c not in MANIFEST_COLUMNS and c not in out.columns):
@@ -302,7 +330,9 @@ def read_manifest(
     return out
 
 
-def _trace_paths(raw: pd.DataFrame, paths: pd.Series, manifest: Path, allow_outside: bool) -> list[str]:
+def _trace_paths(
+    raw: pd.DataFrame, paths: pd.Series, manifest: Path, allow_outside: bool
+) -> list[str]:
     """Absolute, resolved trace paths; refuse any outside the manifest's folder unless allowed."""
     base = manifest.parent.resolve()
     resolved = [(base / p).resolve() for p in paths]
@@ -328,7 +358,11 @@ def _refuse_duplicate_paths(raw: pd.DataFrame, trace_paths: pd.Series, manifest:
     dup = (trace_paths.duplicated(keep=False) & ~trace_paths.map(is_stored)).to_numpy()
     if not dup.any():
         return
-    reason = raw["duplicate_reason"].astype(str).str.strip() if "duplicate_reason" in raw.columns else None
+    reason = (
+        raw["duplicate_reason"].astype(str).str.strip()
+        if "duplicate_reason" in raw.columns
+        else None
+    )
     unexplained = dup & (reason.eq("").to_numpy() if reason is not None else True)
     if unexplained.any():
         i = int(np.flatnonzero(unexplained)[0])
@@ -378,11 +412,17 @@ def _range_hint(value: float, low: float, high: float, unit: str) -> str:
 
 
 def _unit(column: str) -> str:
-    return {"resistance_ohm": "ohm", "sweep_rate_V_per_s": "V/s"}.get(column, column.rsplit("_", 1)[-1])
+    return {"resistance_ohm": "ohm", "sweep_rate_V_per_s": "V/s"}.get(
+        column, column.rsplit("_", 1)[-1]
+    )
 
 
-def warn_manifest_ranges(manifest: pd.DataFrame, ranges: Mapping[str, Sequence[float]], path: str | os.PathLike,
-                         lines: Sequence[int] | None = None) -> list[str]:
+def warn_manifest_ranges(
+    manifest: pd.DataFrame,
+    ranges: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    lines: Sequence[int] | None = None,
+) -> list[str]:
     """Warn for each manifest parameter outside its plausible ``[low, high]`` (inclusive bounds).
 
     ``ranges`` comes from config ``traces.plausible.manifest``; the bounds are deliberate (e.g. a
@@ -440,12 +480,21 @@ def read_trace(path: str | os.PathLike, export_format: ExportFormat | None = Non
     step = np.diff(out["time_s"].to_numpy())
     if np.any(step <= 0):
         i = int(np.flatnonzero(step <= 0)[0]) + 1
-        raise _fail(path, _where(raw, i, "time_s"), f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}")
+        raise _fail(
+            path,
+            _where(raw, i, "time_s"),
+            f"expected time strictly increasing, got {out['time_s'].iloc[i]!r} after {out['time_s'].iloc[i - 1]!r}",
+        )
     return out
 
 
-def check_trace_plausibility(trace: pd.DataFrame, protocol: str, ranges: Mapping[str, Any],
-                             path: str | os.PathLike, drive: float | None = None) -> None:
+def check_trace_plausibility(
+    trace: pd.DataFrame,
+    protocol: str,
+    ranges: Mapping[str, Any],
+    path: str | os.PathLike,
+    drive: float | None = None,
+) -> None:
     """Refuse a trace whose measured values no device of this kind gives (a unit slip).
 
     ``ranges`` is config ``traces.plausible``: ``pulse`` (every current-driven protocol) and
@@ -456,7 +505,10 @@ def check_trace_plausibility(trace: pd.DataFrame, protocol: str, ranges: Mapping
     """
     family = "iv_sweep" if protocol == "iv_sweep" else "pulse"
     lines = trace.attrs.get("lines")
-    checks = [(column, np.abs(trace[column].to_numpy(dtype=float)), *ranges[family][column]) for column in ("current_A", "voltage_V")]
+    checks = [
+        (column, np.abs(trace[column].to_numpy(dtype=float)), *ranges[family][column])
+        for column in ("current_A", "voltage_V")
+    ]
     t = trace["time_s"].to_numpy(dtype=float)
     checks.append(("time_s", np.array([0.0, t[-1] - t[0]]), *ranges["duration_s"]))
     # the measured column peaking at the manifest's drive level (v_max_V of a sweep, amplitude_A
@@ -472,7 +524,11 @@ def check_trace_plausibility(trace: pd.DataFrame, protocol: str, ranges: Mapping
         if swapped and column != "time_s":
             hint = f"current_A and voltage_V swapped? ({measured} peaks at the manifest's drive level {drive:g})"
         else:
-            hint = _range_hint(peak, low, high, _unit(column)) if peak > 0 else "the column is all zero"
+            hint = (
+                _range_hint(peak, low, high, _unit(column))
+                if peak > 0
+                else "the column is all zero"
+            )
         what = "the trace lasts" if column == "time_s" else f"peak |{column}| is"
         row = len(t) - 1 if column == "time_s" else i
         line = int(lines[row]) if lines is not None and row < len(lines) else row + 2
@@ -484,7 +540,9 @@ def check_trace_plausibility(trace: pd.DataFrame, protocol: str, ranges: Mapping
         )
 
 
-def write_dataset(manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folder: str | os.PathLike) -> Path:
+def write_dataset(
+    manifest: pd.DataFrame, traces: dict[str, pd.DataFrame], folder: str | os.PathLike
+) -> Path:
     """Write a manifest and its trace CSVs in the raw contract; returns the manifest path.
 
     ``manifest`` holds the contract columns; its ``path`` column is relative to ``folder``.

@@ -28,7 +28,9 @@ from fmes.traces import (
 __all__ = ["check_trace_against_manifest", "manifest_disagreements", "validate_dataset"]
 
 
-def manifest_disagreements(trace: pd.DataFrame, row: Mapping[str, Any], tolerance: float) -> list[str]:
+def manifest_disagreements(
+    trace: pd.DataFrame, row: Mapping[str, Any], tolerance: float
+) -> list[str]:
     """What the trace measures that its manifest row contradicts, in words (empty if none).
 
     Every parameter the trace can confirm is compared: pulse count, amplitude, width, PPF
@@ -51,14 +53,20 @@ def manifest_disagreements(trace: pd.DataFrame, row: Mapping[str, Any], toleranc
         if differs(peak_v, v_max):
             hint = f"trace/manifest {_slip_hint(peak_v / v_max, 'V')}"
             if abs(float(np.max(np.abs(current))) - v_max) <= tolerance * v_max:
-                return [f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V, but current_A "
-                        "peaks at v_max_V: current_A and voltage_V swapped?"]
-            found.append(f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V ({hint})")
+                return [
+                    f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V, but current_A "
+                    "peaks at v_max_V: current_A and voltage_V swapped?"
+                ]
+            found.append(
+                f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V ({hint})"
+            )
         rate = float(np.median(np.abs(np.diff(voltage)) / np.diff(t)))
         declared = float(row["sweep_rate_V_per_s"])
         if differs(rate, declared):
-            found.append(f"the voltage sweeps at {rate:.4g} V/s, manifest sweep_rate_V_per_s = {declared:g} "
-                         f"(trace/manifest {_slip_hint(rate / declared, 'V/s')})")
+            found.append(
+                f"the voltage sweeps at {rate:.4g} V/s, manifest sweep_rate_V_per_s = {declared:g} "
+                f"(trace/manifest {_slip_hint(rate / declared, 'V/s')})"
+            )
         return found
     amplitude = abs(float(row["amplitude_A"]))
     try:
@@ -69,40 +77,61 @@ def manifest_disagreements(trace: pd.DataFrame, row: Mapping[str, Any], toleranc
         if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
             hint = "; voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
         return [f"current_A holds no pulses (peak |current_A| {peak:.4g} A; {err}){hint}"]
-    expected_n = {"pulse": 1, "ppf": 2, "pulse_train": row["n_pulses"], "ltp_ltd": 2 * row["n_pulses"]}[protocol]
+    expected_n = {
+        "pulse": 1,
+        "ppf": 2,
+        "pulse_train": row["n_pulses"],
+        "ltp_ltd": 2 * row["n_pulses"],
+    }[protocol]
     n = len(pulses)
     if n != int(expected_n):
-        found.append(f"the trace holds {n} current pulses, the manifest declares {int(expected_n)}"
-                     + (f" (n_pulses = {int(row['n_pulses'])})" if protocol in ("pulse_train", "ltp_ltd") else ""))
+        found.append(
+            f"the trace holds {n} current pulses, the manifest declares {int(expected_n)}"
+            + (
+                f" (n_pulses = {int(row['n_pulses'])})"
+                if protocol in ("pulse_train", "ltp_ltd")
+                else ""
+            )
+        )
     level = float(np.median(np.abs(pulses["amplitude_A"])))
     if differs(level, amplitude):
         if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
             hint = "voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
         else:
             hint = f"trace/manifest {_slip_hint(level / amplitude, 'A')}"
-        found.append(f"current pulses of {level:.4g} A in the trace, manifest amplitude_A = {amplitude:g} A ({hint})")
+        found.append(
+            f"current pulses of {level:.4g} A in the trace, manifest amplitude_A = {amplitude:g} A ({hint})"
+        )
     complete = pulses[pulses["complete"]]
     step = float(np.median(np.diff(t)))
     if len(complete):
         width = float(np.median(complete["width_s"]))
         declared = float(row["width_s"])
-        slack = 2 * float(np.max(np.diff(t)[np.searchsorted(t, complete["onset_s"].to_numpy()) - 1]))
+        slack = 2 * float(
+            np.max(np.diff(t)[np.searchsorted(t, complete["onset_s"].to_numpy()) - 1])
+        )
         if differs(width, declared, slack):
-            found.append(f"current pulses last {width:.4g} s, manifest width_s = {declared:g} s "
-                         f"(trace/manifest {_slip_hint(width / declared, 's')})")
+            found.append(
+                f"current pulses last {width:.4g} s, manifest width_s = {declared:g} s "
+                f"(trace/manifest {_slip_hint(width / declared, 's')})"
+            )
     onsets = pulses["onset_s"].to_numpy()
     if protocol == "ppf" and n == 2:
         interval = float(onsets[1] - onsets[0])
         declared = float(row["interval_s"])
         if differs(interval, declared, 2 * step):
-            found.append(f"the two pulses start {interval:.4g} s apart, manifest interval_s = {declared:g} s "
-                         f"(trace/manifest {_slip_hint(interval / declared, 's')})")
+            found.append(
+                f"the two pulses start {interval:.4g} s apart, manifest interval_s = {declared:g} s "
+                f"(trace/manifest {_slip_hint(interval / declared, 's')})"
+            )
     if protocol in ("pulse_train", "ltp_ltd") and n >= 3:
         period = float(np.median(np.diff(onsets)))
         declared = float(row["frequency_Hz"])
         if differs(1.0 / period, declared):
-            found.append(f"pulses repeat at {1.0 / period:.4g} Hz, manifest frequency_Hz = {declared:g} "
-                         f"(trace/manifest {_slip_hint(1.0 / (declared * period), 'Hz')})")
+            found.append(
+                f"pulses repeat at {1.0 / period:.4g} Hz, manifest frequency_Hz = {declared:g} "
+                f"(trace/manifest {_slip_hint(1.0 / (declared * period), 'Hz')})"
+            )
     return found
 
 
@@ -112,7 +141,8 @@ def validate_dataset(
     plausible: Mapping[str, Any],
     tolerance: float,
     allow_outside: bool = False,
-    traces: Callable[[pd.DataFrame], Iterable[tuple[Mapping[str, Any], pd.DataFrame]]] | None = None,
+    traces: Callable[[pd.DataFrame], Iterable[tuple[Mapping[str, Any], pd.DataFrame]]]
+    | None = None,
     on_trace: Callable[[Mapping[str, Any], pd.DataFrame], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
@@ -126,20 +156,26 @@ def validate_dataset(
     workflow passes :func:`fmes.store.iter_traces` with the instrument-export formats).
     ``on_trace(row, trace)`` is called for each checked trace (conversion, storage).
     """
-    manifest = read_manifest(manifest_path, allow_outside=allow_outside, ranges=plausible["manifest"])
+    manifest = read_manifest(
+        manifest_path, allow_outside=allow_outside, ranges=plausible["manifest"]
+    )
     lines = manifest.attrs.get("lines")
     rows = manifest.assign(manifest_row=range(len(manifest)))
     if traces is None:
+
         def traces(frame: pd.DataFrame) -> Iterable[tuple[Mapping[str, Any], pd.DataFrame]]:
             return ((row, read_trace(row["trace_path"])) for row in frame.to_dict("records"))
+
     disagreements = []
     for done, (row, trace) in enumerate(traces(rows), start=1):
         drive = row["v_max_V"] if row["protocol"] == "iv_sweep" else row["amplitude_A"]
         check_trace_plausibility(trace, row["protocol"], plausible, row["trace_path"], drive)
         i = int(row["manifest_row"])
         line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
-        disagreements += [(i, f"row {i + 1} (line {line}), trace {row['trace_path']}: {message}")
-                          for message in manifest_disagreements(trace, row, tolerance)]
+        disagreements += [
+            (i, f"row {i + 1} (line {line}), trace {row['trace_path']}: {message}")
+            for message in manifest_disagreements(trace, row, tolerance)
+        ]
         if on_trace is not None:
             on_trace(row, trace)
         if progress is not None:
@@ -155,7 +191,9 @@ def validate_dataset(
     return manifest
 
 
-def check_trace_against_manifest(trace: pd.DataFrame, row: pd.Series, path: str | os.PathLike, tolerance: float = 0.1) -> list[str]:
+def check_trace_against_manifest(
+    trace: pd.DataFrame, row: pd.Series, path: str | os.PathLike, tolerance: float = 0.1
+) -> list[str]:
     """:func:`manifest_disagreements`, each also raised as a :class:`SuspiciousInputWarning`
     naming the trace (the workflow turns them into one error; see ``scripts/validate_traces.py``)."""
     messages = manifest_disagreements(trace, row, tolerance)

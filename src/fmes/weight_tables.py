@@ -74,7 +74,9 @@ def read_weight_table(
             skipinitialspace=True,
         )
     except (ValueError, UnicodeDecodeError) as err:
-        raise WeightTableError(f"{path}: not readable as a table with separator {separator!r} ({err})") from None
+        raise WeightTableError(
+            f"{path}: not readable as a table with separator {separator!r} ({err})"
+        ) from None
     if header_line == 0:
         frame.columns = [f"run{k + 1}" for k in range(frame.shape[1])]
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -82,7 +84,10 @@ def read_weight_table(
     for column in frame.columns:
         values = frame[column]
         if not pd.api.types.is_numeric_dtype(values):
-            numbers = pd.to_numeric(values.astype(str).str.strip().str.replace(decimal, ".", regex=False), errors="coerce")
+            numbers = pd.to_numeric(
+                values.astype(str).str.strip().str.replace(decimal, ".", regex=False),
+                errors="coerce",
+            )
             bad = numbers.isna() & values.notna()
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -100,7 +105,9 @@ def read_weight_table(
                 "(empty cells may only pad the end of a shorter run)"
             )
         if n < MIN_PULSES:
-            raise WeightTableError(f"{path}: column {column!r}: {n} weights; a run needs at least {MIN_PULSES}")
+            raise WeightTableError(
+                f"{path}: column {column!r}: {n} weights; a run needs at least {MIN_PULSES}"
+            )
     return frame.astype(float)
 
 
@@ -115,8 +122,12 @@ def _run_weights(set_run: np.ndarray, reset_run: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "phase": ["ltp"] * set_run.size + ["ltd"] * reset_run.size,
-            "pulse_number": np.concatenate([np.arange(1, set_run.size + 1), np.arange(1, reset_run.size + 1)]),
-            "weight_V": np.concatenate([set_run, reset_run]),  # the unit is renamed in the fit table
+            "pulse_number": np.concatenate(
+                [np.arange(1, set_run.size + 1), np.arange(1, reset_run.size + 1)]
+            ),
+            "weight_V": np.concatenate(
+                [set_run, reset_run]
+            ),  # the unit is renamed in the fit table
         }
     )
 
@@ -160,7 +171,14 @@ def analyse_weight_tables(
         }
         if set_name is None or reset_name is None:
             missing = "SET" if set_name is None else "RESET"
-            rows.append(keys | {"converged": False, "status": str(Status.SKIPPED), "reason": f"no {missing} run {k + 1} to pair with"})
+            rows.append(
+                keys
+                | {
+                    "converged": False,
+                    "status": str(Status.SKIPPED),
+                    "reason": f"no {missing} run {k + 1} to pair with",
+                }
+            )
             continue
         weights = _run_weights(set_table[set_name].to_numpy(), reset_table[reset_name].to_numpy())
         n_set = int((weights["phase"] == "ltp").sum())
@@ -170,10 +188,14 @@ def analyse_weight_tables(
         runs = np.full((2, max(n_set, n_reset)), np.nan)
         runs[0, :n_set] = weights.loc[weights["phase"] == "ltp", "weight_V"]
         runs[1, :n_reset] = weights.loc[weights["phase"] == "ltd", "weight_V"]
-        noise = step_resolution(runs, window=int(fit_kw["step_window_pulses"]))["step_noise"] / np.sqrt(2)
+        noise = step_resolution(runs, window=int(fit_kw["step_window_pulses"]))[
+            "step_noise"
+        ] / np.sqrt(2)
         fit = fit_ltp_ltd(weights, n_set, n_pulses_ltd=n_reset, noise_V=noise, limits=limits, **kw)
         rows.append(keys | fit)
-        long.append(weights.assign(**{key: keys[key] for key in ("table", "run", "device_id", "cycle")}))
+        long.append(
+            weights.assign(**{key: keys[key] for key in ("table", "run", "device_id", "cycle")})
+        )
     weights_long = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
     return pd.DataFrame(rows), weights_long
 
@@ -185,7 +207,9 @@ def device_states_from_runs(
     per table, device and phase with ``n_runs``, ``n_states``, ``step_noise`` and the mean step
     (first, last pulse)."""
     rows = []
-    for (table, device, phase), g in weights_long.groupby(["table", "device_id", "phase"], sort=False):
+    for (table, device, phase), g in weights_long.groupby(
+        ["table", "device_id", "phase"], sort=False
+    ):
         wide = g.pivot(index="run", columns="pulse_number", values="weight_V").to_numpy(float)
         res = step_resolution(wide, window=window, n_sigma=n_sigma)
         rows.append(

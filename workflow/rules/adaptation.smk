@@ -21,15 +21,6 @@ rule run_adaptation:
         table="results/adaptation/seed{seed}.csv",
         arrays="results/adaptation/seed{seed}.npz",
         energy="results/adaptation/seed{seed}_energy.csv",
-    params:
-        seed=config["seed"],
-        dataset1=ADAPTATION["dataset1"],
-        dataset2=ADAPTATION["dataset2"],
-        train=ADAPTATION["train"],
-        mapping=ADAPTATION["mapping"],
-        finetune=ADAPTATION["finetune"],
-        n_figure_samples=ADAPTATION["n_figure_samples"],
-        retrain=ADAPTATION["retrain"],
     log:
         "results/logs/adaptation/seed{seed}.log",
     benchmark:
@@ -42,6 +33,15 @@ rule run_adaptation:
     resources:
         mem_mb=1500,
         runtime=15,
+    params:
+        seed=config["seed"],
+        dataset1=ADAPTATION["dataset1"],
+        dataset2=ADAPTATION["dataset2"],
+        train=ADAPTATION["train"],
+        mapping=ADAPTATION["mapping"],
+        finetune=ADAPTATION["finetune"],
+        n_figure_samples=ADAPTATION["n_figure_samples"],
+        retrain=ADAPTATION["retrain"],
     script:
         rule_script("run_adaptation")
 
@@ -101,9 +101,6 @@ rule plot_adaptation:
             panel="Figs 5h, 5i",
             content="class probabilities",
         ),
-    params:
-        seeds=ADAPTATION["seeds"],
-        figure_seed=ADAPTATION["figure_seed"],
     log:
         "results/logs/plot_adaptation.log",
     benchmark:
@@ -114,6 +111,9 @@ rule plot_adaptation:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        seeds=ADAPTATION["seeds"],
+        figure_seed=ADAPTATION["figure_seed"],
     script:
         rule_script("plot_adaptation")
 

@@ -39,11 +39,6 @@ rule analyse_pulse_response:
             panel="Fig 2e",
             content="PSV transients vs resistance",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        pulses=ANALYSIS["pulses"],
-        fit_quality=ANALYSIS["fit_quality"],
-        iv=ANALYSIS["iv"],
     log:
         "results/logs/analyse_pulse_response.log",
     benchmark:
@@ -54,6 +49,11 @@ rule analyse_pulse_response:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
+        iv=ANALYSIS["iv"],
     script:
         rule_script("analyse_pulse_response")
 
@@ -83,11 +83,6 @@ rule analyse_ppf:
             panel="Fig 3c",
             content="two-pulse PSV trace with A1 and A2",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        pulses=ANALYSIS["pulses"],
-        fit_quality=ANALYSIS["fit_quality"],
-        ppf=ANALYSIS["ppf"],
     log:
         "results/logs/analyse_ppf.log",
     benchmark:
@@ -98,6 +93,11 @@ rule analyse_ppf:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
+        ppf=ANALYSIS["ppf"],
     script:
         rule_script("analyse_ppf")
 
@@ -114,10 +114,6 @@ rule analyse_acf:
             panel="Fig 3d",
             content="memory: std of the normalised ACF",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        pulses=ANALYSIS["pulses"],
-        acf=ANALYSIS["acf"],
     log:
         "results/logs/analyse_acf.log",
     benchmark:
@@ -128,6 +124,10 @@ rule analyse_acf:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        acf=ANALYSIS["acf"],
     script:
         rule_script("analyse_acf")
 
@@ -157,11 +157,6 @@ rule analyse_retention:
             panel="Fig 3g",
             content="forgetting with fits",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        pulses=ANALYSIS["pulses"],
-        fit_quality=ANALYSIS["fit_quality"],
-        retention=ANALYSIS["retention"],
     log:
         "results/logs/analyse_retention.log",
     benchmark:
@@ -172,6 +167,11 @@ rule analyse_retention:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        fit_quality=ANALYSIS["fit_quality"],
+        retention=ANALYSIS["retention"],
     script:
         rule_script("analyse_retention")
 
@@ -185,8 +185,18 @@ rule analyse_ltp_ltd_chunk:
     output:
         fits="results/chunks/ltp_ltd_fits/chunk-{chunk}.parquet",
         weights="results/chunks/ltp_ltd_weights/chunk-{chunk}.parquet",
+    log:
+        "results/logs/analyse_ltp_ltd_chunk/{chunk}.log",
+    benchmark:
+        "results/benchmarks/analyse_ltp_ltd_chunk/{chunk}.tsv"
     wildcard_constraints:
         chunk=r"\d{5}",
+    conda:
+        "../envs/fmes.yaml"
+    threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=20,
     params:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
@@ -194,16 +204,6 @@ rule analyse_ltp_ltd_chunk:
         ltp_ltd=ANALYSIS["ltp_ltd"],
         chunk_traces=config["traces"]["store"]["chunk_traces"],
         batch_traces=config["traces"]["store"]["batch_traces"],
-    log:
-        "results/logs/analyse_ltp_ltd_chunk/{chunk}.log",
-    benchmark:
-        "results/benchmarks/analyse_ltp_ltd_chunk/{chunk}.tsv"
-    conda:
-        "../envs/fmes.yaml"
-    threads: 2
-    resources:
-        mem_mb=1500,
-        runtime=20,
     script:
         rule_script("analyse_ltp_ltd_chunk")
 
@@ -240,8 +240,6 @@ rule analyse_ltp_ltd:
             panel="Supp. Fig 15",
             content="weight bounds and W_max/W_min",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
     log:
         "results/logs/analyse_ltp_ltd.log",
     benchmark:
@@ -252,6 +250,8 @@ rule analyse_ltp_ltd:
     resources:
         mem_mb=1500,
         runtime=20,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
     script:
         rule_script("analyse_ltp_ltd")
 
@@ -280,9 +280,6 @@ rule analyse_variability:
             panel="Supp. Fig 11",
             content="CDFs and an array map",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        variability=ANALYSIS["variability"],
     log:
         "results/logs/analyse_variability.log",
     benchmark:
@@ -293,6 +290,9 @@ rule analyse_variability:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        variability=ANALYSIS["variability"],
     script:
         rule_script("analyse_variability")
 
@@ -314,10 +314,6 @@ rule analyse_energy:
             panel="not a paper panel",
             content="energy per pulse vs resistance, amplitude, width",
         ),
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        pulses=ANALYSIS["pulses"],
-        energy=ANALYSIS["energy"],
     log:
         "results/logs/analyse_energy.log",
     benchmark:
@@ -328,6 +324,10 @@ rule analyse_energy:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        pulses=ANALYSIS["pulses"],
+        energy=ANALYSIS["energy"],
     script:
         rule_script("analyse_energy")
 
@@ -362,8 +362,6 @@ rule analyse_array:
             panel="not a paper panel",
             content="device yield map",
         ),
-    params:
-        array=ANALYSIS["array"],
     log:
         "results/logs/analyse_array.log",
     benchmark:
@@ -374,6 +372,8 @@ rule analyse_array:
     resources:
         mem_mb=1500,
         runtime=10,
+    params:
+        array=ANALYSIS["array"],
     script:
         rule_script("analyse_array")
 
@@ -393,9 +393,6 @@ checkpoint device_params:
             content="per-state parameters the networks use",
         ),
         provenance="results/tables/device_params_provenance.csv",
-    params:
-        nominal_device=ANALYSIS["nominal_device"],
-        resistances=config["resistances"],
     log:
         "results/logs/device_params.log",
     benchmark:
@@ -406,6 +403,9 @@ checkpoint device_params:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        nominal_device=ANALYSIS["nominal_device"],
+        resistances=config["resistances"],
     script:
         rule_script("analyse_device_params")
 
@@ -428,11 +428,6 @@ rule analyse_weight_tables:
             panel="not a paper panel",
             content="LTP/LTD runs from weight-per-pulse tables",
         ),
-    params:
-        tables=WEIGHT_TABLES,
-        ltp_ltd=ANALYSIS["ltp_ltd"],
-        fit_quality=ANALYSIS["fit_quality"],
-        nominal_device=ANALYSIS["nominal_device"],
     log:
         "results/logs/analyse_weight_tables.log",
     benchmark:
@@ -443,6 +438,11 @@ rule analyse_weight_tables:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        tables=WEIGHT_TABLES,
+        ltp_ltd=ANALYSIS["ltp_ltd"],
+        fit_quality=ANALYSIS["fit_quality"],
+        nominal_device=ANALYSIS["nominal_device"],
     script:
         rule_script("analyse_weight_tables")
 

@@ -24,6 +24,16 @@ rule networks_lr_search:
             panel="table",
             content="validation accuracy per learning rate",
         ),
+    log:
+        "results/logs/networks_lr_search.log",
+    benchmark:
+        "results/benchmarks/networks_lr_search.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
     params:
         seed=config["seed"],
         search_seed=NETWORKS["seeds"][0],
@@ -36,16 +46,6 @@ rule networks_lr_search:
         w_max=NETWORKS["w_max"],
         update_scheme=NETWORKS["update"],
         lr_search=LR_SEARCH,
-    log:
-        "results/logs/networks_lr_search.log",
-    benchmark:
-        "results/benchmarks/networks_lr_search.tsv"
-    conda:
-        "../envs/fmes.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=60,
     script:
         rule_script("search_learning_rate")
 
@@ -61,8 +61,18 @@ rule claims_variant:
         networks="results/robustness/{variant}/networks.csv",
         adaptation="results/robustness/{variant}/adaptation.csv",
         lr_search="results/robustness/{variant}/lr_search.csv",
+    log:
+        "results/logs/claims_variant/{variant}.log",
+    benchmark:
+        "results/benchmarks/claims_variant/{variant}.tsv"
     wildcard_constraints:
         variant="(per_state|shared)-(proportional|sign|stochastic)",
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=120,
     params:
         seed=config["seed"],
         mlp=NETWORKS["mlp"],
@@ -76,16 +86,6 @@ rule claims_variant:
         # the device_params plan (fmes.planning), as the networks and the adaptation stages do
         allow_non_ok=NETWORKS["allow_non_ok_states"],
         adaptation_enabled=ROBUSTNESS["adaptation"],
-    log:
-        "results/logs/claims_variant/{variant}.log",
-    benchmark:
-        "results/benchmarks/claims_variant/{variant}.tsv"
-    conda:
-        "../envs/fmes.yaml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=120,
     script:
         rule_script("claims_variant")
 
@@ -152,13 +152,6 @@ rule device_landscape:
             panel="not a paper panel",
             content="fitted states among possible devices",
         ),
-    params:
-        seed=config["seed"],
-        landscape=NETWORKS["landscape"],
-        net_params=NETWORKS[NETWORKS["landscape"]["net"]],
-        batch_size=NETWORKS["batch_size"],
-        w_max=NETWORKS["w_max"],
-        update_scheme=NETWORKS["update"],
     log:
         "results/logs/device_landscape.log",
     benchmark:
@@ -169,9 +162,19 @@ rule device_landscape:
     resources:
         mem_mb=1000,
         runtime=60,
+    params:
+        seed=config["seed"],
+        landscape=NETWORKS["landscape"],
+        net_params=NETWORKS[NETWORKS["landscape"]["net"]],
+        batch_size=NETWORKS["batch_size"],
+        w_max=NETWORKS["w_max"],
+        update_scheme=NETWORKS["update"],
     script:
         rule_script("device_landscape")
 
 
 FINAL_OUTPUTS += [rules.networks_lr_search.output.table] if LR_SEARCH["enabled"] else []
-FINAL_OUTPUTS += [landscape_outputs, robustness_outputs]  # planned after the device_params checkpoint
+FINAL_OUTPUTS += [
+    landscape_outputs,
+    robustness_outputs,
+]  # planned after the device_params checkpoint

@@ -9,7 +9,11 @@ from pathlib import Path
 def non_finite_keys(node, key=""):
     """Dotted keys (``a.b[2]``) of every non-finite float in a nested config."""
     if isinstance(node, dict):
-        return [bad for k, v in node.items() for bad in non_finite_keys(v, f"{key}.{k}" if key else str(k))]
+        return [
+            bad
+            for k, v in node.items()
+            for bad in non_finite_keys(v, f"{key}.{k}" if key else str(k))
+        ]
     if isinstance(node, list):
         return [bad for i, v in enumerate(node) for bad in non_finite_keys(v, f"{key}[{i}]")]
     if isinstance(node, float) and not math.isfinite(node):
@@ -121,7 +125,12 @@ def raw_trace_files(wildcards):
 def _idx_files():
     folder = Path(config["mnist"].get("idx_dir", "raw/mnist"))
     found = []
-    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for stem in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         candidates = [folder / stem, folder / f"{stem}.gz"]
         existing = [str(c) for c in candidates if c.is_file()]
         # a missing file is reported by the loader with its name (MnistFormatError)
@@ -209,8 +218,15 @@ def net_states():
     """The states to train: "ideal" (if configured) and every configured resistance state whose
     device parameters the analyses produced and that is ok (or allowed); the others are listed
     with their reason in network_accuracy.csv (planned after the device_params checkpoint)."""
-    plan = state_plan(config["networks"]["resistances"], config["networks"]["allow_non_ok_states"], "networks.allow_non_ok_states")
-    return [*(["ideal"] if config["networks"]["ideal_baseline"] else []), *plan.loc[plan["use"], "state"]]
+    plan = state_plan(
+        config["networks"]["resistances"],
+        config["networks"]["allow_non_ok_states"],
+        "networks.allow_non_ok_states",
+    )
+    return [
+        *(["ideal"] if config["networks"]["ideal_baseline"] else []),
+        *plan.loc[plan["use"], "state"],
+    ]
 
 
 def net_runs(wildcards):
@@ -234,7 +250,9 @@ def net_figure_weights(wildcards):
 def adaptation_plan():
     """The adaptation's training state, planned after the device_params checkpoint (one row)."""
     train = config["adaptation"]["train"]
-    return state_plan([train["state"]], train["allow_non_ok_state"], "adaptation.train.allow_non_ok_state")
+    return state_plan(
+        [train["state"]], train["allow_non_ok_state"], "adaptation.train.allow_non_ok_state"
+    )
 
 
 def adaptation_tables(wildcards):
@@ -265,7 +283,11 @@ def robustness_runs():
     device parameters (its claims compare those states); otherwise it says why, once."""
     if not config["networks"]["robustness"]["enabled"]:
         return False
-    plan = state_plan(config["networks"]["robustness"]["states"], config["networks"]["allow_non_ok_states"], "networks.allow_non_ok_states")
+    plan = state_plan(
+        config["networks"]["robustness"]["states"],
+        config["networks"]["allow_non_ok_states"],
+        "networks.allow_non_ok_states",
+    )
     refused = plan.loc[~plan["use"], "reason"]
     if len(refused) and "robustness" not in _SAID:
         _SAID.add("robustness")

@@ -16,9 +16,6 @@ rule networks_mnist:
         code=script_code("prepare_mnist"),
     output:
         split="results/networks/mnist.npz",
-    params:
-        mnist={**config["mnist"], "source": mnist_source()},
-        seed=config["seed"],
     log:
         "results/logs/networks_mnist.log",
     benchmark:
@@ -29,6 +26,9 @@ rule networks_mnist:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        mnist={**config["mnist"], "source": mnist_source()},
+        seed=config["seed"],
     script:
         rule_script("prepare_mnist")
 
@@ -43,19 +43,33 @@ rule networks_train:
     input:
         split=rules.networks_mnist.output.split,
         device_params=device_params_input,
-        retention_fits=lambda wc: [] if wc.state == "ideal" else ["results/tables/retention_fits.csv"],
+        retention_fits=lambda wc: (
+            [] if wc.state == "ideal" else ["results/tables/retention_fits.csv"]
+        ),
         ltp_ltd_fits=lambda wc: [] if wc.state == "ideal" else ["results/tables/ltp_ltd_fits.csv"],
         code=script_code("train_network"),
     output:
         curves=expand("results/networks/{{net}}/{{state}}/seed{seed}.csv", seed=NET_TRAIN_SEEDS),
         weights=expand("results/networks/{{net}}/{{state}}/seed{seed}.npz", seed=NET_TRAIN_SEEDS),
-        pulses=expand("results/networks/{{net}}/{{state}}/seed{seed}_pulses.csv", seed=NET_TRAIN_SEEDS),
+        pulses=expand(
+            "results/networks/{{net}}/{{state}}/seed{seed}_pulses.csv", seed=NET_TRAIN_SEEDS
+        ),
         inference=expand(
             "results/networks/{{net}}/{{state}}/seed{seed}_inference.csv", seed=NET_TRAIN_SEEDS
         ),
+    log:
+        "results/logs/networks/{net}_{state}.log",
+    benchmark:
+        "results/benchmarks/networks/{net}_{state}.tsv"
     wildcard_constraints:
         net="perceptron|mlp",
         state=r"ideal|open|[1-9][0-9]*",
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1  # mini-batch GEMMs are small: one BLAS thread per job, jobs in parallel
+    resources:
+        mem_mb=1000,
+        runtime=30 * len(NET_TRAIN_SEEDS),
     params:
         seed=config["seed"],
         seeds=NET_TRAIN_SEEDS,
@@ -68,16 +82,6 @@ rule networks_train:
         nominal_device=config["analysis"]["nominal_device"],
         inference=config["inference"],
         allow_non_ok=NETWORKS["allow_non_ok_states"],
-    log:
-        "results/logs/networks/{net}_{state}.log",
-    benchmark:
-        "results/benchmarks/networks/{net}_{state}.tsv"
-    conda:
-        "../envs/fmes.yaml"
-    threads: 1  # mini-batch GEMMs are small: one BLAS thread per job, jobs in parallel
-    resources:
-        mem_mb=1000,
-        runtime=30 * len(NET_TRAIN_SEEDS),
     script:
         rule_script("train_network")
 
@@ -98,13 +102,6 @@ rule networks_aggregate:
             content="accuracy per net and state",
         ),
         curves="results/tables/network_accuracy_curves.csv",
-    params:
-        paper_accuracy=NETWORKS["paper_accuracy"],
-        paper_epochs=NETWORKS["paper_epochs"],
-        paper_net="mlp",
-        nets=NETWORKS["nets"],
-        resistances=NETWORKS["resistances"],
-        allow_non_ok=NETWORKS["allow_non_ok_states"],
     log:
         "results/logs/networks_aggregate.log",
     benchmark:
@@ -115,6 +112,13 @@ rule networks_aggregate:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        paper_accuracy=NETWORKS["paper_accuracy"],
+        paper_epochs=NETWORKS["paper_epochs"],
+        paper_net="mlp",
+        nets=NETWORKS["nets"],
+        resistances=NETWORKS["resistances"],
+        allow_non_ok=NETWORKS["allow_non_ok_states"],
     script:
         rule_script("aggregate_networks")
 
@@ -150,10 +154,6 @@ rule networks_figures:
             panel="Figs 4e, 4f",
             content="device-state distributions",
         ),
-    params:
-        nets=NETWORKS["nets"],
-        digit=NETWORKS["figure_digit"],
-        seed=NETWORKS["figure_seed"],
     log:
         "results/logs/networks_figures.log",
     benchmark:
@@ -164,6 +164,10 @@ rule networks_figures:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        nets=NETWORKS["nets"],
+        digit=NETWORKS["figure_digit"],
+        seed=NETWORKS["figure_seed"],
     script:
         rule_script("plot_networks")
 

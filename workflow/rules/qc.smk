@@ -24,9 +24,6 @@ rule trace_qc:
             panel="QC",
             content="trace {name}",
         ),
-    params:
-        pulses=config["analysis"]["pulses"],
-        qc=config["analysis"]["qc"],
     log:
         "results/logs/trace_qc.log",
     benchmark:
@@ -37,6 +34,9 @@ rule trace_qc:
     resources:
         mem_mb=1500,
         runtime=20,
+    params:
+        pulses=config["analysis"]["pulses"],
+        qc=config["analysis"]["qc"],
     script:
         rule_script("trace_qc")
 

@@ -1,11 +1,14 @@
 # Stage: the paper-versus-reproduction table (and everything the HTML report gathers).
 
+
 rule paper_vs_reproduced:
     input:
         targets=project_path(config["calibration"]["targets"]),
         # the calibrated model stands in for quantities the traces lack only when the traces are
         # the model's own (synthetic); a user's raw data are compared on their own
-        calibration=(["results/tables/calibration.csv"] if config["traces"]["source"] == "synthetic" else []),
+        calibration=(
+            ["results/tables/calibration.csv"] if config["traces"]["source"] == "synthetic" else []
+        ),
         manifest="results/traces/manifest.csv",
         analysis=[
             "results/tables/iv_current_at_target.csv",
@@ -38,11 +41,6 @@ rule paper_vs_reproduced:
             panel="all panels",
             content="relative error of every target",
         ),
-    params:
-        nominal_device=config["analysis"]["nominal_device"],
-        skipped_stages=SKIPPED_STAGES,
-        adaptation_state=ADAPTATION["train"]["state"],
-        adaptation_allow_non_ok=ADAPTATION["train"]["allow_non_ok_state"],
     log:
         "results/logs/paper_vs_reproduced.log",
     benchmark:
@@ -53,6 +51,11 @@ rule paper_vs_reproduced:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        nominal_device=config["analysis"]["nominal_device"],
+        skipped_stages=SKIPPED_STAGES,
+        adaptation_state=ADAPTATION["train"]["state"],
+        adaptation_allow_non_ok=ADAPTATION["train"]["allow_non_ok_state"],
     script:
         rule_script("paper_vs_reproduced")
 

@@ -3,7 +3,6 @@
 # per-run inputs come from networks_train (its _pulses.csv and _inference.csv outputs).
 
 
-
 rule system_summary:
     input:
         # the runs planned after the device_params checkpoint (common.smk, net_runs)
@@ -51,8 +50,6 @@ rule system_summary:
             panel="not a paper panel",
             content="accuracy vs ADC bits",
         ),
-    params:
-        tolerance=config["inference"]["tolerance"],
     log:
         "results/logs/system_summary.log",
     benchmark:
@@ -63,6 +60,8 @@ rule system_summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        tolerance=config["inference"]["tolerance"],
     script:
         rule_script("system_summary")
 
@@ -128,8 +127,6 @@ rule export_devices:
             panel="table",
             content="round trip of the exports",
         ),
-    params:
-        tolerance=config["exports"]["roundtrip_tolerance"],
     log:
         "results/logs/export_devices.log",
     benchmark:
@@ -140,6 +137,8 @@ rule export_devices:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        tolerance=config["exports"]["roundtrip_tolerance"],
     script:
         rule_script("export_devices")
 

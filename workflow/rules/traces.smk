@@ -23,12 +23,6 @@ rule calibrate_device:
             panel="Figs 2b, 2c, 3c (model)",
             content="equivalent circuit fitted to the paper's numbers",
         ),
-    params:
-        device=config["device"],
-        calibration=config["calibration"],
-        # only the protocols the calibration evaluates: a change of, say, the PPF grid must not
-        # rerun the calibration (Snakemake reruns a rule whenever its params change)
-        protocols={k: config["protocols"][k] for k in ("iv_sweep", "pulse_train", "ltp_ltd")},
     log:
         "results/logs/calibrate_device.log",
     benchmark:
@@ -39,6 +33,12 @@ rule calibrate_device:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        device=config["device"],
+        calibration=config["calibration"],
+        # only the protocols the calibration evaluates: a change of, say, the PPF grid must not
+        # rerun the calibration (Snakemake reruns a rule whenever its params change)
+        protocols={k: config["protocols"][k] for k in ("iv_sweep", "pulse_train", "ltp_ltd")},
     script:
         rule_script("calibrate_device")
 
@@ -50,8 +50,18 @@ rule synthesize_array_chunk:
         code=script_code("synthesize_array_chunk"),
     output:
         part="results/traces/synthetic/store/part-{chunk}.parquet",
+    log:
+        "results/logs/synthesize_array_chunk/{chunk}.log",
+    benchmark:
+        "results/benchmarks/synthesize_array_chunk/{chunk}.tsv"
     wildcard_constraints:
         chunk=r"\d{5}",
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
     params:
         seed=config["seed"],
         ltp_ltd=config["protocols"]["ltp_ltd"],
@@ -59,16 +69,6 @@ rule synthesize_array_chunk:
         noise=config["device"]["noise"],
         chunk_traces=STORE["chunk_traces"],
         batch_traces=STORE["batch_traces"],
-    log:
-        "results/logs/synthesize_array_chunk/{chunk}.log",
-    benchmark:
-        "results/benchmarks/synthesize_array_chunk/{chunk}.tsv"
-    conda:
-        "../envs/fmes.yaml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=20,
     script:
         rule_script("synthesize_array_chunk")
 
@@ -81,13 +81,6 @@ rule synthesize_traces:
     output:
         manifest="results/traces/synthetic/manifest.csv",
         traces=directory("results/traces/synthetic/traces"),
-    params:
-        seed=config["seed"],
-        resistances=config["resistances"],
-        protocols=config["protocols"],
-        variability=config["variability"],
-        noise=config["device"]["noise"],
-        chunk_traces=STORE["chunk_traces"],
     log:
         "results/logs/synthesize_traces.log",
     benchmark:
@@ -98,6 +91,13 @@ rule synthesize_traces:
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        seed=config["seed"],
+        resistances=config["resistances"],
+        protocols=config["protocols"],
+        variability=config["variability"],
+        noise=config["device"]["noise"],
+        chunk_traces=STORE["chunk_traces"],
     script:
         rule_script("synthesize_traces")
 
@@ -111,6 +111,16 @@ rule validate_traces:
         manifest="results/traces/manifest.csv",
         converted=directory("results/traces/converted"),
         store=directory("results/traces/store"),
+    log:
+        "results/logs/validate_traces.log",
+    benchmark:
+        "results/benchmarks/validate_traces.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         source=config["traces"]["source"],
         export=config["traces"]["export"],
@@ -122,16 +132,6 @@ rule validate_traces:
         allow_outside=config["traces"]["allow_paths_outside_manifest_folder"],
         plausible=config["traces"]["plausible"],
         tolerance=config["traces"]["manifest_tolerance"],
-    log:
-        "results/logs/validate_traces.log",
-    benchmark:
-        "results/benchmarks/validate_traces.tsv"
-    conda:
-        "../envs/fmes.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     script:
         rule_script("validate_traces")
 

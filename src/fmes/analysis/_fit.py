@@ -116,7 +116,15 @@ def run_fit(
         configure(params)
         nvary = sum(p.vary for p in params.values())
         if n <= nvary:
-            return FitOutcome(False, f"too few points ({n}) for {nvary} free parameters", None, n, x=x, y=y, weights=weights)
+            return FitOutcome(
+                False,
+                f"too few points ({n}) for {nvary} free parameters",
+                None,
+                n,
+                x=x,
+                y=y,
+                weights=weights,
+            )
         try:
             res = model.fit(y, params, x=x, weights=weights, max_nfev=max_nfev)
         except Exception as exc:  # a fit must never crash the run
@@ -130,11 +138,15 @@ def run_fit(
     return _outcome(best, errors, x, y, weights)
 
 
-def _outcome(best, errors: list[str], x: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> FitOutcome:
+def _outcome(
+    best, errors: list[str], x: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+) -> FitOutcome:
     """The convergence verdict of the best fit of a multi-start (a ModelResult or MinimizerResult)."""
     n = int(x.size)
     if best is None:
-        return FitOutcome(False, "fit failed: " + "; ".join(errors[:2]), None, n, x=x, y=y, weights=weights)
+        return FitOutcome(
+            False, "fit failed: " + "; ".join(errors[:2]), None, n, x=x, y=y, weights=weights
+        )
     values = {k: float(p.value) for k, p in best.params.items()}
     stderr = {
         k: (float(p.stderr) if p.stderr is not None else np.nan) for k, p in best.params.items()
@@ -154,10 +166,16 @@ def _outcome(best, errors: list[str], x: np.ndarray, y: np.ndarray, weights: np.
 
 
 def _better(res, best) -> bool:
-    return best is None or (res.success, res.errorbars, -res.chisqr) > (best.success, best.errorbars, -best.chisqr)
+    return best is None or (res.success, res.errorbars, -res.chisqr) > (
+        best.success,
+        best.errorbars,
+        -best.chisqr,
+    )
 
 
-def _curve_residual(params: lmfit.Parameters, function: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray):
+def _curve_residual(
+    params: lmfit.Parameters, function: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray
+):
     return function(x, **params.valuesdict()) - y
 
 
@@ -187,9 +205,18 @@ def run_curve_fit(
         configure(params)
         nvary = sum(p.vary for p in params.values())
         if x.size <= nvary:
-            return FitOutcome(False, f"too few points ({x.size}) for {nvary} free parameters", None, int(x.size), x=x, y=y)
+            return FitOutcome(
+                False,
+                f"too few points ({x.size}) for {nvary} free parameters",
+                None,
+                int(x.size),
+                x=x,
+                y=y,
+            )
         try:
-            minimizer = lmfit.Minimizer(_curve_residual, params, fcn_args=(function, x, y), max_nfev=max_nfev)
+            minimizer = lmfit.Minimizer(
+                _curve_residual, params, fcn_args=(function, x, y), max_nfev=max_nfev
+            )
             res = minimizer.leastsq()
         except Exception as exc:  # a fit must never crash the run
             errors.append(f"{type(exc).__name__}: {exc}")
@@ -296,7 +323,9 @@ def fit_quality(
         val, err = fit.values.get(name, np.nan), fit.stderr.get(name, np.nan)
         if np.isfinite(val) and np.isfinite(err) and tq * err > abs(val):
             where = limit_reasons if name in limit_params else reasons
-            where.append(f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}")
+            where.append(
+                f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}"
+            )
     if reasons:
         status = Status.POOR_FIT
     elif limit_reasons:

@@ -32,7 +32,11 @@ def array_fits(fits: pd.DataFrame) -> pd.DataFrame:
     ``usable`` (:func:`~fmes.analysis.variability.usable_cycles`)."""
     positions = fits["device_id"].map(grid_position)
     on_grid = positions.notna().to_numpy()
-    out = with_derived_metrics(fits[on_grid]) if on_grid.any() else with_derived_metrics(fits.iloc[0:0])
+    out = (
+        with_derived_metrics(fits[on_grid])
+        if on_grid.any()
+        else with_derived_metrics(fits.iloc[0:0])
+    )
     out["row"] = [p[0] for p in positions[on_grid]]
     out["col"] = [p[1] for p in positions[on_grid]]
     out["converged"] = out["converged"].astype(bool)
@@ -45,15 +49,26 @@ def _metrics(frame: pd.DataFrame) -> list[str]:
     return [m for m in METRICS if m in frame]
 
 
-def _long(grouped: pd.core.groupby.DataFrameGroupBy, keys: list[str], metrics: list[str]) -> pd.DataFrame:
+def _long(
+    grouped: pd.core.groupby.DataFrameGroupBy, keys: list[str], metrics: list[str]
+) -> pd.DataFrame:
     stats = grouped[metrics].agg(["mean", "std", "count"])
     stats.columns = [f"{m}|{s}" for m, s in stats.columns]
     stats = stats.reset_index()
     parts = [
-        stats[keys].assign(metric=m, mean=stats[f"{m}|mean"], sd=stats[f"{m}|std"], n=stats[f"{m}|count"].astype(int))
+        stats[keys].assign(
+            metric=m,
+            mean=stats[f"{m}|mean"],
+            sd=stats[f"{m}|std"],
+            n=stats[f"{m}|count"].astype(int),
+        )
         for m in metrics
     ]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*keys, "metric", "mean", "sd", "n"])
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=[*keys, "metric", "mean", "sd", "n"])
+    )
 
 
 def _with_status(table: pd.DataFrame, what: str) -> pd.DataFrame:
@@ -81,27 +96,39 @@ def cycle_drift(array: pd.DataFrame) -> pd.DataFrame:
     return _with_status(_long(grouped, keys, _metrics(array)), "cycle")
 
 
-def device_yield(array: pd.DataFrame, *, min_converged_frac: float, min_range_frac: float) -> pd.DataFrame:
+def device_yield(
+    array: pd.DataFrame, *, min_converged_frac: float, min_range_frac: float
+) -> pd.DataFrame:
     """One row per state and device: ``n_cycles, n_converged, n_poor_fit, n_usable,
     median_range_V, state_median_range_V, works`` and ``status`` (``ok`` if it works, else
     ``flagged``) with the reason. A poor fit converged but is not usable: it counts against
     the device like a fit that did not converge."""
     ok = array[array["usable"]]
     per_device = array.groupby(["resistance_label", "row", "col", "device_id"], sort=True).agg(
-        n_cycles=("cycle", "size"), n_converged=("converged", "sum"), n_poor_fit=("poor_fit", "sum"),
+        n_cycles=("cycle", "size"),
+        n_converged=("converged", "sum"),
+        n_poor_fit=("poor_fit", "sum"),
         n_usable=("usable", "sum"),
     )
     median_range = ok.groupby(["resistance_label", "row", "col", "device_id"])["range_V"].median()
     table = per_device.join(median_range.rename("median_range_V")).reset_index()
-    table["state_median_range_V"] = table.groupby("resistance_label")["median_range_V"].transform("median")
+    table["state_median_range_V"] = table.groupby("resistance_label")["median_range_V"].transform(
+        "median"
+    )
     few_fits = table["n_usable"] / table["n_cycles"] < min_converged_frac
-    small = ~(table["median_range_V"] >= min_range_frac * table["state_median_range_V"])  # NaN: small
+    small = ~(
+        table["median_range_V"] >= min_range_frac * table["state_median_range_V"]
+    )  # NaN: small
     table["works"] = ~few_fits & ~small
     reasons = []
-    for fits_low, range_low, row in zip(few_fits, small, table.itertuples(index=False), strict=True):
+    for fits_low, range_low, row in zip(
+        few_fits, small, table.itertuples(index=False), strict=True
+    ):
         why = []
         if fits_low and row.n_converged < row.n_cycles:
-            why.append(f"{row.n_cycles - row.n_converged} of {row.n_cycles} cycle fits did not converge")
+            why.append(
+                f"{row.n_cycles - row.n_converged} of {row.n_cycles} cycle fits did not converge"
+            )
         if fits_low and row.n_poor_fit:
             why.append(f"{row.n_poor_fit} of {row.n_cycles} cycle fits are poor fits")
         if range_low:
@@ -117,6 +144,8 @@ def device_yield(array: pd.DataFrame, *, min_converged_frac: float, min_range_fr
 
 def yield_summary(yields: pd.DataFrame) -> pd.DataFrame:
     """Per state: ``n_devices, n_working, yield_frac``."""
-    out = yields.groupby("resistance_label", sort=True).agg(n_devices=("works", "size"), n_working=("works", "sum"))
+    out = yields.groupby("resistance_label", sort=True).agg(
+        n_devices=("works", "size"), n_working=("works", "sum")
+    )
     out["yield_frac"] = out["n_working"] / out["n_devices"]
     return out.reset_index()

@@ -29,7 +29,6 @@ from fmes.traces import parse_resistance
 __all__ = ["DEVICE_PARAMS_COLUMNS", "assemble_device_params"]
 
 
-
 def _reasons_of_non_ok(rows: pd.DataFrame) -> str:
     """The reasons of the rows that are not ``ok`` (an ok row's reason is empty by contract)."""
     if "status" not in rows or "reason" not in rows:

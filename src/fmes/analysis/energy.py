@@ -121,7 +121,10 @@ def pulse_energies(
     core = _segment_integral(t, power, seg, n)
 
     spacing = np.array(
-        [np.median(np.diff(t[a : b + 1])) if b > a else np.inf for a, b in zip(first, last, strict=True)]
+        [
+            np.median(np.diff(t[a : b + 1])) if b > a else np.inf
+            for a, b in zip(first, last, strict=True)
+        ]
     )
     gap_before = t[first] - t[np.maximum(first - 1, 0)]
     gap_after = t[np.minimum(last + 1, t.size - 1)] - t[last]
@@ -140,7 +143,9 @@ def pulse_energies(
     if nominal_width_s is not None:
         # the pulse lasts between its sampled span and the span plus the unsampled intervals
         widest = t[np.minimum(last + 1, t.size - 1)] - t[np.maximum(first - 1, 0)]
-        fits = ~resolved & (nominal_width_s >= covered) & (nominal_width_s <= widest) & (covered > 0)
+        fits = (
+            ~resolved & (nominal_width_s >= covered) & (nominal_width_s <= widest) & (covered > 0)
+        )
         scale = np.where(fits, nominal_width_s / np.where(covered > 0, covered, 1.0), 1.0)
         energy, abs_energy = energy * scale, abs_energy * scale
         covered = np.where(fits, nominal_width_s, covered)
@@ -231,7 +236,9 @@ def with_pulse_costs(device_params: pd.DataFrame, costs: pd.DataFrame) -> pd.Dat
     """``device_params`` with its energy columns filled from :func:`state_pulse_costs`."""
     out = device_params.drop(columns=[c for c in ENERGY_PARAM_COLUMNS if c in device_params])
     merged = out.merge(costs, on="resistance_label", how="left")
-    return merged[[*device_params.columns, *[c for c in ENERGY_PARAM_COLUMNS if c not in device_params]]]
+    return merged[
+        [*device_params.columns, *[c for c in ENERGY_PARAM_COLUMNS if c not in device_params]]
+    ]
 
 
 def energies_of_trace(

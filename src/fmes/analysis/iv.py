@@ -62,7 +62,11 @@ def current_at_voltage(
         )
         return out
     d2 = jf[2:] - 2 * jf[1:-1] + jf[:-2] if jf.size > 2 else np.empty(0)
-    noise = float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0)) if d2.size >= 8 else np.nan
+    noise = (
+        float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6.0))
+        if d2.size >= 8
+        else np.nan
+    )
     out["noise_A"] = noise
     sel = np.abs(vf - v_target_V) <= half_window_V
     n = int(sel.sum())

@@ -122,7 +122,9 @@ def ltp_ltd_weights(pulses: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "phase": np.repeat(["ltp", "ltd"], [ltp.size, ltd.size]),
-            "pulse_number": np.concatenate([np.arange(1, ltp.size + 1), np.arange(1, ltd.size + 1)]),
+            "pulse_number": np.concatenate(
+                [np.arange(1, ltp.size + 1), np.arange(1, ltd.size + 1)]
+            ),
             "onset_s": np.concatenate([onset[ltp], onset[ltd]]),
             "weight_V": np.concatenate([weight[ltp], weight[ltd]]),
         }
@@ -139,7 +141,9 @@ def _centred_nanmean(values: np.ndarray, window: int) -> np.ndarray:
     ``rolling(window, center=True, min_periods=1).mean()`` per row), by cumulative sums."""
     finite = np.isfinite(values)
     n = values.shape[1]
-    csum = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(np.where(finite, values, 0.0), 1)], 1)
+    csum = np.concatenate(
+        [np.zeros((values.shape[0], 1)), np.cumsum(np.where(finite, values, 0.0), 1)], 1
+    )
     ccount = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(finite, 1)], 1)
     index = np.arange(n)
     offset = (window - 1) // 2
@@ -150,7 +154,9 @@ def _centred_nanmean(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(count > 0, (csum[:, hi] - csum[:, lo]) / count, np.nan)
 
 
-def step_resolution(weights: np.ndarray, *, window: int = 9, n_sigma: float = 1.0) -> dict[str, object]:
+def step_resolution(
+    weights: np.ndarray, *, window: int = 9, n_sigma: float = 1.0
+) -> dict[str, object]:
     """Distinguishable levels of one branch from its measured steps (no model).
 
     ``weights`` is runs x pulses (weight after each pulse; NaN pads shorter runs). The steps
@@ -191,7 +197,9 @@ def relaxation_curve(
         return start + (end - start) * np.expm1(-x / a) / np.expm1(-n_total / a)
     # A = -b < 0: (e^{x/b} - 1)/(e^{N/b} - 1) written without overflow for small b
     b = -a
-    return start + (end - start) * np.exp((x - n_total) / b) * np.expm1(-x / b) / np.expm1(-n_total / b)
+    return start + (end - start) * np.exp((x - n_total) / b) * np.expm1(-x / b) / np.expm1(
+        -n_total / b
+    )
 
 
 _SHARED_MODEL = lmfit.Model(ltp_ltd_curve)
@@ -215,7 +223,11 @@ def _grid_basis(m: np.ndarray, n_total: float) -> np.ndarray:
     mirror A = -b < 0 (accelerating), grid rows x points."""
     a_pos = n_total * _A_GRID_NORM[:, None]
     phi = np.expm1(-m[None, :] / a_pos) / np.expm1(-n_total / a_pos)
-    phi_neg = np.exp((m[None, :] - n_total) / a_pos) * np.expm1(-m[None, :] / a_pos) / np.expm1(-n_total / a_pos)
+    phi_neg = (
+        np.exp((m[None, :] - n_total) / a_pos)
+        * np.expm1(-m[None, :] / a_pos)
+        / np.expm1(-n_total / a_pos)
+    )
     return np.concatenate([phi, phi_neg])
 
 
@@ -279,19 +291,25 @@ def _profile_starts(
         n_points = ok.sum(1)
         sse_pos, sse_neg = sse[:, :n_pos], sse[:, n_pos:]
         has_pos, has_neg = np.isfinite(sse_pos).any(1), np.isfinite(sse_neg).any(1)
-        k_pos = np.where(has_pos, np.argmin(np.where(np.isfinite(sse_pos), sse_pos, np.inf), 1), n_pos // 2)
+        k_pos = np.where(
+            has_pos, np.argmin(np.where(np.isfinite(sse_pos), sse_pos, np.inf), 1), n_pos // 2
+        )
         k_neg = n_pos + np.argmin(np.where(np.isfinite(sse_neg), sse_neg, np.inf), 1)
 
         best_pos = _grid_sse(wc, ok, start, end, x0, x1, k_pos)
         best_neg = _grid_sse(wc, ok, start, end, x0, x1, k_neg)
         var = np.minimum(best_pos, best_neg) / np.maximum(n_points - 3, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            convex = has_pos & has_neg & (var > 0) & ((best_pos - best_neg) / var > CONVEX_LR_THRESHOLD)
+            convex = (
+                has_pos & has_neg & (var > 0) & ((best_pos - best_neg) / var > CONVEX_LR_THRESHOLD)
+            )
         # A < 0 only for a convex branch: a straight line stays on the saturating side
         k = np.where(signed & convex, k_neg, k_pos)
         for j, i in enumerate(members):
             out[i] = _GridStart(
-                float(start[j, k[j]] + offset[j]), float(end[j, k[j]] + offset[j]), float(a_grid_norm[k[j]] * n_total),
+                float(start[j, k[j]] + offset[j]),
+                float(end[j, k[j]] + offset[j]),
+                float(a_grid_norm[k[j]] * n_total),
                 bool(convex[j]),
             )
     return out
@@ -317,7 +335,12 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev, grid: _GridStart):
         s0 = float(np.clip(grid.start, lo - 2 * span, hi + 2 * span))
         e0 = float(np.clip(grid.end, lo - 2 * span, hi + 2 * span))
         first = run_curve_fit(
-            relaxation_curve, w, m, [{"start": s0, "end": e0, "a": grid.a, "n_total": n_total}], cfg, max_nfev=max_nfev
+            relaxation_curve,
+            w,
+            m,
+            [{"start": s0, "end": e0, "a": grid.a, "n_total": n_total}],
+            cfg,
+            max_nfev=max_nfev,
         )
         if first.converged:
             return first
@@ -372,7 +395,11 @@ def _fit_shared(row, m_p, w_p, m_d, w_d, n_total, lo, hi, max_nfev, noise_V, lim
     )
     row.update(fit.row(_NAMES, units=_UNITS))
     row.update(fit.stats_row())
-    row.update(fit_quality(fit, noise_V, checked=["a_p", "a_d"], limits=limits, limit_params=["a_p", "a_d"]))
+    row.update(
+        fit_quality(
+            fit, noise_V, checked=["a_p", "a_d"], limits=limits, limit_params=["a_p", "a_d"]
+        )
+    )
     if fit.result is None:
         return None
     v, se = fit.values, fit.stderr
@@ -381,7 +408,23 @@ def _fit_shared(row, m_p, w_p, m_d, w_d, n_total, lo, hi, max_nfev, noise_V, lim
     return ltp, ltd, v["g_min"], v["g_max"]
 
 
-def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev, noise_V, limits, signed_nl, grid_p, grid_d):
+def _fit_separate(
+    row,
+    m_p,
+    w_p,
+    m_d,
+    w_d,
+    n_total,
+    n_total_d,
+    lo,
+    hi,
+    max_nfev,
+    noise_V,
+    limits,
+    signed_nl,
+    grid_p,
+    grid_d,
+):
     """Each branch with its own bounds (3 parameters each) from its grid start; fills ``row``
     (status the worst of the two branches); the two branches as curves, or None when a branch
     fit failed."""
@@ -393,7 +436,10 @@ def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev,
     unfitted = [b for b, c in (("ltp", convex_p), ("ltd", convex_d)) if c and not signed_nl]
     row["n_pulses_ltd"] = n_total_d
     row["converged"] = bool(fp.converged and fd.converged)
-    qualities = {b: fit_quality(f, noise_V, checked=["a"], limits=limits, limit_params=["a"]) for b, f in (("ltp", fp), ("ltd", fd))}
+    qualities = {
+        b: fit_quality(f, noise_V, checked=["a"], limits=limits, limit_params=["a"])
+        for b, f in (("ltp", fp), ("ltd", fd))
+    }
     for b, q in qualities.items():
         row.update({f"{b}_{k}": v for k, v in q.items() if k not in ("noise_sd",)})
     row["noise_sd"] = float(noise_V)
@@ -401,10 +447,14 @@ def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev,
     row["reason"] = join_reasons(f"{b}: {q['reason']}" for b, q in qualities.items() if q["reason"])
     if unfitted:  # a convex branch under the saturating model: never ok
         row["status"] = str(worst([row["status"], Status.POOR_FIT]))
-        row["reason"] = join_reasons([row["reason"], *(f"{b}: {CONVEX_UNFITTED}" for b in unfitted)])
+        row["reason"] = join_reasons(
+            [row["reason"], *(f"{b}: {CONVEX_UNFITTED}" for b in unfitted)]
+        )
     row["n_points"] = fp.n_points + fd.n_points
     for key in ("aic", "bic"):
-        row[key] = sum(float(getattr(f.result, key)) if f.result is not None else np.nan for f in (fp, fd))
+        row[key] = sum(
+            float(getattr(f.result, key)) if f.result is not None else np.nan for f in (fp, fd)
+        )
     row.update(fp.row(["a"], units={"a": "pulses"}, prefix="ltp_"))
     row.update(fd.row(["a"], units={"a": "pulses"}, prefix="ltd_"))
     row.update(fp.row(["start", "end"], units={"start": "V", "end": "V"}, prefix="ltp_"))
@@ -420,13 +470,17 @@ def _fit_separate(row, m_p, w_p, m_d, w_d, n_total, n_total_d, lo, hi, max_nfev,
     cand_max = [(vp["end"], fp.stderr["end"]), (vd["start"], fd.stderr["start"])]
     g_min, g_min_se = min(cand_min)
     g_max, g_max_se = max(cand_max)
-    row.update({"g_min_V": g_min, "g_min_stderr_V": g_min_se, "g_max_V": g_max, "g_max_stderr_V": g_max_se})
+    row.update(
+        {"g_min_V": g_min, "g_min_stderr_V": g_min_se, "g_max_V": g_max, "g_max_stderr_V": g_max_se}
+    )
     ltp = _Branch(vp["start"], vp["end"], vp["a"], fp.stderr["a"], n_total)
     ltd = _Branch(vd["start"], vd["end"], vd["a"], fd.stderr["a"], n_total_d)
     return ltp, ltd, g_min, g_max
 
 
-def _nl_labels(row: dict, ltp: _Branch, ltd: _Branch, rng: float, w_p: np.ndarray, w_d: np.ndarray) -> None:
+def _nl_labels(
+    row: dict, ltp: _Branch, ltd: _Branch, rng: float, w_p: np.ndarray, w_d: np.ndarray
+) -> None:
     """Signed NL labels with delta-method errors, and the symmetric NL of curves and data."""
     # dNL/da by central difference. Signed labels: |label| from |A|/N, the sign of A (a
     # convex, accelerating branch is < 0).
@@ -452,7 +506,21 @@ def _nl_labels(row: dict, ltp: _Branch, ltd: _Branch, rng: float, w_p: np.ndarra
     )
 
 
-def _levels_and_noise(row, ltp, ltd, rng, m_p, w_p, m_d, w_d, n_par, read_noise_V, start_V, step_window_pulses, n_sigma_states):
+def _levels_and_noise(
+    row,
+    ltp,
+    ltd,
+    rng,
+    m_p,
+    w_p,
+    m_d,
+    w_d,
+    n_par,
+    read_noise_V,
+    start_V,
+    step_window_pulses,
+    n_sigma_states,
+):
     """Read noise, distinguishable levels per branch and the cycle-to-cycle step sigma."""
     resid = np.concatenate([w_p - ltp(m_p), w_d - ltd(m_d)])
     n_fin = int(np.isfinite(resid).sum())
@@ -562,7 +630,9 @@ class _Cycle:
     hi: float
 
 
-def _prepare_cycle(weights: pd.DataFrame, n_pulses: int | None, bounds: str, n_pulses_ltd: int | None) -> _Cycle | dict:
+def _prepare_cycle(
+    weights: pd.DataFrame, n_pulses: int | None, bounds: str, n_pulses_ltd: int | None
+) -> _Cycle | dict:
     """The branch arrays of one cycle, or its finished (failed) row when it is too short."""
     phase = weights["phase"].to_numpy()
     number = weights["pulse_number"].to_numpy(float)
@@ -571,15 +641,28 @@ def _prepare_cycle(weights: pd.DataFrame, n_pulses: int | None, bounds: str, n_p
     n_ltp, n_ltd = int(is_ltp.sum()), int(is_ltd.sum())
     n_total = int(n_pulses if n_pulses is not None else n_ltp)
     n_total_d = int(n_pulses_ltd) if n_pulses_ltd is not None and bounds == "separate" else n_total
-    row: dict[str, object] = {"bounds_mode": bounds, "n_pulses": n_total, "n_ltp": n_ltp, "n_ltd": n_ltd}
+    row: dict[str, object] = {
+        "bounds_mode": bounds,
+        "n_pulses": n_total,
+        "n_ltp": n_ltp,
+        "n_ltd": n_ltd,
+    }
     m_p, w_p, m_d, w_d = number[is_ltp], weight[is_ltp], number[is_ltd], weight[is_ltd]
     if np.isfinite(w_p).sum() < 4 or np.isfinite(w_d).sum() < 4 or n_total < 2:
         row.update({f"{k}_{_UNITS[k]}": np.nan for k in _NAMES})
-        row.update({"converged": False, "status": str(Status.FAILED), "reason": "need >= 4 LTP and >= 4 LTD weights"})
+        row.update(
+            {
+                "converged": False,
+                "status": str(Status.FAILED),
+                "reason": "need >= 4 LTP and >= 4 LTD weights",
+            }
+        )
         return row
     y_all = np.concatenate([w_p, w_d])
     y_ok = y_all[np.isfinite(y_all)]
-    return _Cycle(row, m_p, w_p, m_d, w_d, n_total, n_total_d, float(np.min(y_ok)), float(np.max(y_ok)))
+    return _Cycle(
+        row, m_p, w_p, m_d, w_d, n_total, n_total_d, float(np.min(y_ok)), float(np.max(y_ok))
+    )
 
 
 def fit_ltp_ltd_batch(
@@ -613,14 +696,26 @@ def fit_ltp_ltd_batch(
     noise_V = [np.nan] * n_cycles if noise_V is None else list(noise_V)
     start_V = [None] * n_cycles if start_V is None else list(start_V)
     if not len(n_pulses) == len(noise_V) == len(start_V) == n_cycles:
-        raise ValueError("fit_ltp_ltd_batch: n_pulses, noise_V and start_V need one value per cycle")
-    cycles = [_prepare_cycle(w, n, bounds, n_pulses_ltd) for w, n in zip(weights, n_pulses, strict=True)]
+        raise ValueError(
+            "fit_ltp_ltd_batch: n_pulses, noise_V and start_V need one value per cycle"
+        )
+    cycles = [
+        _prepare_cycle(w, n, bounds, n_pulses_ltd) for w, n in zip(weights, n_pulses, strict=True)
+    ]
     fitted = [c for c in cycles if isinstance(c, _Cycle)]
     if bounds == "separate":
         grid = _profile_starts(
-            [(c.m_p, c.w_p, c.n_total) for c in fitted] + [(c.m_d, c.w_d, c.n_total_d) for c in fitted], signed_nl
+            [(c.m_p, c.w_p, c.n_total) for c in fitted]
+            + [(c.m_d, c.w_d, c.n_total_d) for c in fitted],
+            signed_nl,
         )
-        grids = dict(zip(map(id, fitted), zip(grid[: len(fitted)], grid[len(fitted) :], strict=True), strict=True))
+        grids = dict(
+            zip(
+                map(id, fitted),
+                zip(grid[: len(fitted)], grid[len(fitted) :], strict=True),
+                strict=True,
+            )
+        )
     rows = []
     for cycle, noise, start in zip(cycles, noise_V, start_V, strict=True):
         if not isinstance(cycle, _Cycle):
@@ -628,11 +723,25 @@ def fit_ltp_ltd_batch(
             continue
         c = cycle
         if bounds == "shared":
-            result = _fit_shared(c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.lo, c.hi, max_nfev, noise, limits)
+            result = _fit_shared(
+                c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.lo, c.hi, max_nfev, noise, limits
+            )
         else:
             result = _fit_separate(
-                c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.n_total_d, c.lo, c.hi, max_nfev, noise, limits,
-                signed_nl, *grids[id(c)],
+                c.row,
+                c.m_p,
+                c.w_p,
+                c.m_d,
+                c.w_d,
+                c.n_total,
+                c.n_total_d,
+                c.lo,
+                c.hi,
+                max_nfev,
+                noise,
+                limits,
+                signed_nl,
+                *grids[id(c)],
             )
         if result is not None:
             _finish_row(c, result, bounds, read_noise_V, start, step_window_pulses, n_sigma_states)
@@ -640,7 +749,9 @@ def fit_ltp_ltd_batch(
     return rows
 
 
-def _finish_row(c: _Cycle, fitted, bounds, read_noise_V, start_V, step_window_pulses, n_sigma_states) -> None:
+def _finish_row(
+    c: _Cycle, fitted, bounds, read_noise_V, start_V, step_window_pulses, n_sigma_states
+) -> None:
     """NL labels, dynamic range, levels and noise of a fitted cycle (into ``c.row``)."""
     row, w_p, w_d = c.row, c.w_p, c.w_d
     ltp_curve, ltd_curve, g_min, g_max = fitted
@@ -654,6 +765,17 @@ def _finish_row(c: _Cycle, fitted, bounds, read_noise_V, start_V, step_window_pu
     first = float(w_p[0]) if len(w_p) else np.nan
     row["w_max_over_w_min"] = float(np.nanmax(w_p)) / first if first > 0 else np.nan
     _levels_and_noise(
-        row, ltp_curve, ltd_curve, rng, c.m_p, w_p, c.m_d, w_d, 4 if bounds == "shared" else 6,
-        read_noise_V, start_V, step_window_pulses, n_sigma_states,
+        row,
+        ltp_curve,
+        ltd_curve,
+        rng,
+        c.m_p,
+        w_p,
+        c.m_d,
+        w_d,
+        4 if bounds == "shared" else 6,
+        read_noise_V,
+        start_V,
+        step_window_pulses,
+        n_sigma_states,
     )

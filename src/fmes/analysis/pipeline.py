@@ -55,7 +55,9 @@ MANIFEST_DTYPES = {"trace_id": str, "device_id": str, "resistance_label": str, "
 TraceLoader = Callable[[str], pd.DataFrame]
 
 
-def protocol_rows(manifest: pd.DataFrame, protocol: str, nominal_device: str | None = None) -> pd.DataFrame:
+def protocol_rows(
+    manifest: pd.DataFrame, protocol: str, nominal_device: str | None = None
+) -> pd.DataFrame:
     """Rows of one protocol, ordered by resistance, device, cycle and trace id.
 
     With ``nominal_device``, only that device's rows when the data have any (figures show the
@@ -142,7 +144,10 @@ def analyse_ltp_ltd_trace(
 
 
 def analyse_ltp_ltd_batch(
-    items: list[tuple[dict, pd.DataFrame]], pulse_kw: dict, fit_kw: dict, quality: dict | None = None
+    items: list[tuple[dict, pd.DataFrame]],
+    pulse_kw: dict,
+    fit_kw: dict,
+    quality: dict | None = None,
 ) -> list[tuple[dict, pd.DataFrame]]:
     """(fit row with manifest keys, weight table) of each (manifest row, trace), in order; the
     fits of the batch together (:func:`~fmes.analysis.ltp_ltd.fit_ltp_ltd_batch`). Never raises.
@@ -162,7 +167,11 @@ def analyse_ltp_ltd_batch(
         }
         readout, why = readout_or_reason(trace, **pulse_kw)
         if readout is None:
-            failed = {"converged": False, "status": str(Status.FAILED), "reason": f"pulse detection: {why}"}
+            failed = {
+                "converged": False,
+                "status": str(Status.FAILED),
+                "reason": f"pulse detection: {why}",
+            }
             out[position] = (keys | failed, pd.DataFrame())
             continue
         n = row.get("n_pulses")
@@ -218,9 +227,14 @@ def device_params_from_manifest(
 
     rows = protocol_rows(manifest, "ltp_ltd")
     if rows.empty:
-        raise ValueError("the manifest has no ltp_ltd trace: device parameters come from LTP/LTD fits")
+        raise ValueError(
+            "the manifest has no ltp_ltd trace: device parameters come from LTP/LTD fits"
+        )
     fits = pd.DataFrame(
-        [analyse_ltp_ltd_trace(row, load, pulse_kw, fit_kw, quality)[0] for row in rows.to_dict("records")]
+        [
+            analyse_ltp_ltd_trace(row, load, pulse_kw, fit_kw, quality)[0]
+            for row in rows.to_dict("records")
+        ]
     )
     variability = variability_summary(fits, nominal_device=nominal_device)
     params, provenance = assemble_device_params(
@@ -247,12 +261,14 @@ class RetentionReadout:
 
     def learning(self) -> pd.DataFrame:
         """Pulse number, onset, peak PSV and PSV read after each complete pulse."""
-        return pd.DataFrame({
-            "pulse_number": np.arange(1, len(self.pulses) + 1),
-            "onset_s": self.pulses["onset_s"].to_numpy(),
-            "peak_psv_V": self.pulses["peak_psv_V"].to_numpy(),
-            "psv_after_V": self.pulses["psv_after_V"].to_numpy(),
-        })
+        return pd.DataFrame(
+            {
+                "pulse_number": np.arange(1, len(self.pulses) + 1),
+                "onset_s": self.pulses["onset_s"].to_numpy(),
+                "peak_psv_V": self.pulses["peak_psv_V"].to_numpy(),
+                "psv_after_V": self.pulses["psv_after_V"].to_numpy(),
+            }
+        )
 
 
 def retention_from_readout(
@@ -283,8 +299,13 @@ def retention_from_readout(
     base = readout.trace_qc["pre_stimulus_level_V"]
     u_after = readout.voltage_clean_V[after] - (base if np.isfinite(base) else 0.0)
     fit = fit_retention(
-        t_after, u_after, n_points=n_points, t_ret_s=t_ret_s, u_inf_free=u_inf_free,
-        noise_V=readout.trace_qc["noise_V"], limits=limits,
+        t_after,
+        u_after,
+        n_points=n_points,
+        t_ret_s=t_ret_s,
+        u_inf_free=u_inf_free,
+        noise_V=readout.trace_qc["noise_V"],
+        limits=limits,
     )
     if t_after.size and t_after[-1] < t_ret_s:
         fit["note"] = f"trace ends {t_after[-1]:.3g} s after the stimulus (< t_ret_s)"
@@ -292,15 +313,21 @@ def retention_from_readout(
     fit_statuses = [s for s in (fit.get("kww_status"), fit.get("exp2_status")) if s is not None]
     best_fit = min((Status(s) for s in fit_statuses), key=lambda s: s.severity, default=Status.OK)
     status = worst([*done["status"], best_fit])
-    reason = join_reasons([
-        *(f"read-out: {x}" for x in bad["reason"][:1]),
-        *(
-            f"{m}: {fit.get(m + '_reason', '')}"
-            for m in ("kww", "exp2")
-            if best_fit != Status.OK and fit.get(m + "_reason")
-        ),
-    ])
-    row = {"n_pulses": len(done), "status": status, "reason": reason} | trace_qc_columns(readout) | fit
+    reason = join_reasons(
+        [
+            *(f"read-out: {x}" for x in bad["reason"][:1]),
+            *(
+                f"{m}: {fit.get(m + '_reason', '')}"
+                for m in ("kww", "exp2")
+                if best_fit != Status.OK and fit.get(m + "_reason")
+            ),
+        ]
+    )
+    row = (
+        {"n_pulses": len(done), "status": status, "reason": reason}
+        | trace_qc_columns(readout)
+        | fit
+    )
     return RetentionReadout(row, done, t_end, t_after, u_after)
 
 
@@ -323,7 +350,9 @@ def single_pulse_row(readout: PulseReadout) -> dict[str, object]:
     } | trace_qc_columns(readout)
 
 
-def fit_ppf_per_state(values: pd.DataFrame, *, model: str, criterion: str, limits: QualityLimits) -> pd.DataFrame:
+def fit_ppf_per_state(
+    values: pd.DataFrame, *, model: str, criterion: str, limits: QualityLimits
+) -> pd.DataFrame:
     """One PPF fit (:func:`fmes.analysis.ppf.fit_ppf`) per resistance state, in resistance order,
     on the state's ``ok`` read-outs of ``values`` (``resistance_label, resistance_ohm,
     dt_measured_s, ppf, ppf_noise, status``); ``n_traces_excluded`` counts the others."""
@@ -332,12 +361,19 @@ def fit_ppf_per_state(values: pd.DataFrame, *, model: str, criterion: str, limit
     for label in ordered_labels(values["resistance_label"]):
         state = good[good["resistance_label"] == label]
         fit = fit_ppf(
-            state["dt_measured_s"], state["ppf"], model=model, criterion=criterion,
-            noise=state["ppf_noise"].to_numpy(), limits=limits,
+            state["dt_measured_s"],
+            state["ppf"],
+            model=model,
+            criterion=criterion,
+            noise=state["ppf_noise"].to_numpy(),
+            limits=limits,
         )
-        rows.append({
-            "resistance_label": label,
-            "resistance_ohm": state["resistance_ohm"].iloc[0] if len(state) else np.nan,
-            "n_traces_excluded": int((values["resistance_label"] == label).sum()) - len(state),
-        } | fit)
+        rows.append(
+            {
+                "resistance_label": label,
+                "resistance_ohm": state["resistance_ohm"].iloc[0] if len(state) else np.nan,
+                "n_traces_excluded": int((values["resistance_label"] == label).sum()) - len(state),
+            }
+            | fit
+        )
     return pd.DataFrame(rows)

@@ -57,9 +57,7 @@ def ppf_from_pulses(
     ppf = float(a2 / a1) if a1 != 0 else np.nan
     var_peak, var_base = noise_V**2, noise_V**2 / n_read
     # Var(A2/A1) by the delta method with Cov(A1, A2) = Var(baseline).
-    var_ppf = (
-        (var_peak + var_base) * (1 + ppf**2) - 2 * ppf * var_base
-    ) / a1**2 if a1 else np.nan
+    var_ppf = ((var_peak + var_base) * (1 + ppf**2) - 2 * ppf * var_base) / a1**2 if a1 else np.nan
     statuses = [p.get("status", Status.OK) for p in (p1, p2)]
     reasons = [p.get("reason", "") for p in (p1, p2)]
     if len(done) > 2:
@@ -96,13 +94,17 @@ _UNITS = {"tau1": "s", "tau2": "s"}
 def _fit_single(dt, y, max_nfev) -> FitOutcome:
     model = lmfit.Model(ppf_single)
     span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
-    c0 = max(float(np.max(y, initial=1.0) - 1.0), 1e-3)  # initial=: an empty series is flagged by run_fit
+    c0 = max(
+        float(np.max(y, initial=1.0) - 1.0), 1e-3
+    )  # initial=: an empty series is flagged by run_fit
 
     def cfg(p: lmfit.Parameters) -> None:
         p["c1"].set(min=0.0)
         p["tau1"].set(min=1e-6 * span, max=1e3 * span)
 
-    taus = np.geomspace(max(float(np.min(dt, initial=span)), 1e-3 * span), float(np.max(dt, initial=span)), 4)
+    taus = np.geomspace(
+        max(float(np.min(dt, initial=span)), 1e-3 * span), float(np.max(dt, initial=span)), 4
+    )
     starts = [{"c1": c0 * 2, "tau1": tau} for tau in taus]
     return run_fit(model, y, dt, starts, cfg, max_nfev=max_nfev)
 
@@ -110,7 +112,9 @@ def _fit_single(dt, y, max_nfev) -> FitOutcome:
 def _fit_double(dt, y, max_nfev) -> FitOutcome:
     model = lmfit.Model(ppf_double)
     span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
-    c0 = max(float(np.max(y, initial=1.0) - 1.0), 1e-3)  # initial=: an empty series is flagged by run_fit
+    c0 = max(
+        float(np.max(y, initial=1.0) - 1.0), 1e-3
+    )  # initial=: an empty series is flagged by run_fit
 
     def cfg(p: lmfit.Parameters) -> None:
         p["c1"].set(min=0.0)

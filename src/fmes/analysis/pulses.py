@@ -445,8 +445,10 @@ def clean_voltage(
     if mains_frequency_Hz:
         a, b, mains_se = fit_mains(t, v, rest_runs, mains_frequency_Hz)
         if np.isfinite(a):
-            v = v - a * np.sin(2 * np.pi * mains_frequency_Hz * t) - b * np.cos(
-                2 * np.pi * mains_frequency_Hz * t
+            v = (
+                v
+                - a * np.sin(2 * np.pi * mains_frequency_Hz * t)
+                - b * np.cos(2 * np.pi * mains_frequency_Hz * t)
             )
             mains_amp = float(np.hypot(a, b))
     drift = drift_se = np.nan

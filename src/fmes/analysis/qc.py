@@ -15,7 +15,13 @@ import pandas as pd
 from fmes.analysis.pulses import NoPulsesError, PartialPulseError, PulseReadout, read_pulses
 from fmes.status import Status, join_reasons, worst
 
-__all__ = ["ANALYSES_BY_PROTOCOL", "TRACE_QC_COLUMNS", "declared_pulses", "qc_figure", "trace_qc_row"]
+__all__ = [
+    "ANALYSES_BY_PROTOCOL",
+    "TRACE_QC_COLUMNS",
+    "declared_pulses",
+    "qc_figure",
+    "trace_qc_row",
+]
 
 #: The analysis rules that read each protocol's traces.
 ANALYSES_BY_PROTOCOL: dict[str, str] = {
@@ -52,7 +58,9 @@ def declared_pulses(row: dict) -> float:
     """Pulses the manifest row implies: 1 (pulse), 2 (ppf), n (train), 2 n (ltp_ltd); NaN (I-V)."""
     n = row.get("n_pulses", np.nan)
     n = float(n) if n is not None and n == n else np.nan
-    return {"pulse": 1.0, "ppf": 2.0, "pulse_train": n, "ltp_ltd": 2 * n}.get(row["protocol"], np.nan)
+    return {"pulse": 1.0, "ppf": 2.0, "pulse_train": n, "ltp_ltd": 2 * n}.get(
+        row["protocol"], np.nan
+    )
 
 
 def trace_qc_row(
@@ -69,12 +77,17 @@ def trace_qc_row(
         return out | {"pulses_found": np.nan, "status": str(Status.OK), "reason": ""}, None
     try:
         readout = read_pulses(
-            trace["time_s"].to_numpy(), trace["current_A"].to_numpy(), trace["voltage_V"].to_numpy(), **pulse_kw
+            trace["time_s"].to_numpy(),
+            trace["current_A"].to_numpy(),
+            trace["voltage_V"].to_numpy(),
+            **pulse_kw,
         )
     except (NoPulsesError, PartialPulseError) as err:
         return out | {"pulses_found": 0, "status": str(Status.FAILED), "reason": str(err)}, None
     qc, pulses = readout.trace_qc, readout.pulses
-    out |= {k: qc.get(k, np.nan) for k in TRACE_QC_COLUMNS if k in qc and k not in ("status", "reason")}
+    out |= {
+        k: qc.get(k, np.nan) for k in TRACE_QC_COLUMNS if k in qc and k not in ("status", "reason")
+    }
     out["pulses_found"] = len(pulses)
     bad = pulses[pulses["status"] != Status.OK]
     out["pulses_not_ok"] = len(bad)
@@ -87,7 +100,10 @@ def trace_qc_row(
         statuses.append(Status.FLAGGED)
         reasons.append(f"found {len(pulses)} pulses, the manifest declares {declared:g}")
     status = worst(statuses)
-    return out | {"status": str(status), "reason": join_reasons(reasons) if status != Status.OK else ""}, readout
+    return out | {
+        "status": str(status),
+        "reason": join_reasons(reasons) if status != Status.OK else "",
+    }, readout
 
 
 def qc_figure(trace: pd.DataFrame, readout: PulseReadout | None, title: str, max_pulses: int = 3):
@@ -104,7 +120,11 @@ def qc_figure(trace: pd.DataFrame, readout: PulseReadout | None, title: str, max
     if len(pulses):
         last = pulses.iloc[min(max_pulses, len(pulses)) - 1]
         first_on = pulses["onset_s"].iloc[0]
-        end = last["read_time_s"] if np.isfinite(last.get("read_time_s", np.nan)) else last["offset_s"]
+        end = (
+            last["read_time_s"]
+            if np.isfinite(last.get("read_time_s", np.nan))
+            else last["offset_s"]
+        )
         pad = 0.2 * max(end - first_on, 1e-6)
         windows.append((first_on - pad, end + pad))
     else:
@@ -113,7 +133,9 @@ def qc_figure(trace: pd.DataFrame, readout: PulseReadout | None, title: str, max
         m = (t >= lo) & (t <= hi)
         ax.plot(t[m], v[m], color="k", lw=0.8, label="raw PSV")
         if readout is not None and readout.voltage_clean_V is not None:
-            ax.plot(t[m], readout.voltage_clean_V[m], color="C2", lw=0.6, alpha=0.8, label="cleaned PSV")
+            ax.plot(
+                t[m], readout.voltage_clean_V[m], color="C2", lw=0.6, alpha=0.8, label="cleaned PSV"
+            )
         cur = ax.twinx()
         cur.plot(t[m], i[m] * 1e3, color="C0", lw=0.6, alpha=0.5)
         cur.set_ylabel("current (mA)", color="C0")
@@ -128,7 +150,14 @@ def qc_figure(trace: pd.DataFrame, readout: PulseReadout | None, title: str, max
             ax.plot(p["onset_s"], p["baseline_psv_V"], "s", color="C1", ms=3, label="baseline")
             ax.plot(p["read_time_s"], p["psv_after_V"], "o", color="C4", ms=3, label="read")
             if bad.any():
-                ax.plot(p["onset_s"][bad], p["baseline_psv_V"][bad], "x", color="r", ms=8, label="not ok")
+                ax.plot(
+                    p["onset_s"][bad],
+                    p["baseline_psv_V"][bad],
+                    "x",
+                    color="r",
+                    ms=8,
+                    label="not ok",
+                )
         ax.set_xlabel("time (s)")
         ax.set_ylabel("PSV (V)")
     axes[0].legend(fontsize=6, loc="best")

@@ -64,7 +64,9 @@ def usable_cycles(fits: pd.DataFrame) -> pd.Series:
     ``poor_fit`` (``ok`` or ``flagged``): a fit that does not describe its cycle would add its
     misfit to the spread being measured. A table without ``status`` uses ``converged`` alone.
     """
-    usable = fits["converged"].astype(bool) if "converged" in fits else pd.Series(True, index=fits.index)
+    usable = (
+        fits["converged"].astype(bool) if "converged" in fits else pd.Series(True, index=fits.index)
+    )
     if "status" in fits:
         usable &= fits["status"].isin([Status.OK.value, Status.FLAGGED.value])
     return usable
