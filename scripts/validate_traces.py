@@ -1,92 +1,137 @@
 """Rule validate_traces: check every trace against the contract, the plausible ranges and its
-manifest row (fmes.traces.validate_dataset), and write the working manifest.
+manifest row (fmes.validation.validate_dataset), and write the working manifest.
 
 Raw traces in an instrument export format (config traces.export / traces.export_formats, a
 manifest column export_format) are converted to contract CSVs under the converted folder; a large
-raw campaign's LTP/LTD traces go into the Parquet store. The working manifest's paths are
-relative to its own folder (relocatable results), so every analysis reads the contract."""
+raw campaign's LTP/LTD traces go into the Parquet store. A large synthetic campaign's stored
+traces were checked by validate_store_part jobs (scattered); their results are gathered here.
+The working manifest's paths are relative to its own folder (relocatable results), so every
+analysis reads the contract."""
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import pandas as pd
 
 from fmes.instruments import ExportFormat, export_format_for_row
 from fmes.io import write_csv
 from fmes.logs import rule_logger
-from fmes.store import PartWriter, is_stored, iter_traces
+from fmes.store import PartWriter, is_stored, iter_traces, read_results
 from fmes.traces import TRACE_COLUMNS, read_trace, working_manifest
 from fmes.validation import validate_dataset
 
-snakemake = globals()["snakemake"]
-log = rule_logger("validate_traces", snakemake.log[0])
-P = snakemake.params
-if P.allow_outside:
-    log.warning(
-        "traces.allow_paths_outside_manifest_folder is true: traces may come from outside %s",
-        Path(snakemake.input.manifest).parent,
+
+class TraceKeeper:
+    """What validation does with each checked trace: a large raw campaign's LTP/LTD traces go
+    into the working store (converted once, so the analyses read each of them once, fast); an
+    instrument export becomes a contract CSV. Remembers where each moved trace went."""
+
+    def __init__(
+        self,
+        row_format: Callable[[Mapping], ExportFormat | None],
+        store: PartWriter,
+        converted_dir: Path,
+        convert_to_store: bool,
+    ) -> None:
+        self.row_format, self.store, self.converted_dir = row_format, store, converted_dir
+        self.convert_to_store = convert_to_store
+        self.moved: dict[str, str] = {}  # trace_id -> new trace file (store part or CSV)
+        self.counts = {"samples": 0, "converted": 0, "stored": 0}
+
+    def __call__(self, row: Mapping, trace: pd.DataFrame) -> None:
+        self.counts["samples"] += len(trace)
+        fmt = self.row_format(row)
+        if (
+            self.convert_to_store
+            and row["protocol"] == "ltp_ltd"
+            and not is_stored(row["trace_path"])
+        ):
+            self.moved[row["trace_id"]] = str(self.store.add(row["trace_id"], trace).resolve())
+            self.counts["stored"] += 1
+        elif fmt is not None and not fmt.is_contract:
+            target = self.converted_dir / f"{str(row['trace_id']).replace(os.sep, '_')}.csv"
+            write_csv(trace[list(TRACE_COLUMNS)], target, float_format="%.9g")
+            self.moved[row["trace_id"]] = str(target.resolve())
+            self.counts["converted"] += 1
+
+    def paths(self, manifest: pd.DataFrame) -> list[str]:
+        """Each manifest row's trace file after validation."""
+        return [
+            self.moved.get(t, p)
+            for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)
+        ]
+
+
+def main(snakemake) -> None:
+    log = rule_logger("validate_traces", snakemake.log[0])
+    p = snakemake.params
+    if p.allow_outside:
+        log.warning(
+            "traces.allow_paths_outside_manifest_folder is true: traces may come from outside %s",
+            Path(snakemake.input.manifest).parent,
+        )
+    default_format = ExportFormat.from_config(p.export)
+    named_formats = {k: ExportFormat.from_config(v) for k, v in p.export_formats.items()}
+
+    def row_format(row: Mapping) -> ExportFormat | None:
+        # synthetic traces are written in the contract; only raw files may be instrument exports
+        if p.source != "raw":
+            return None
+        return export_format_for_row(row, default_format, named_formats)
+
+    converted_dir = Path(snakemake.output.converted)
+    converted_dir.mkdir(parents=True, exist_ok=True)
+    Path(snakemake.output.store).mkdir(parents=True, exist_ok=True)
+    store = PartWriter(snakemake.output.store, p.chunk_traces, p.batch_traces)
+    keep = TraceKeeper(row_format, store, converted_dir, p.convert_to_store)
+    checked = read_results(snakemake.input.checked) if snakemake.input.checked else None
+    if checked is not None:
+        log.info(
+            "%d stored traces checked by %d scattered jobs",
+            len(checked),
+            len(snakemake.input.checked),
+        )
+    manifest = validate_dataset(  # manifest-range suspicions become warnings in this log
+        snakemake.input.manifest,
+        plausible=p.plausible,
+        tolerance=p.tolerance,
+        allow_outside=p.allow_outside,
+        traces=lambda rows: iter_traces(
+            rows, read_csv=lambda row: read_trace(row["trace_path"], row_format(row))
+        ),
+        on_trace=keep,
+        progress=lambda done, total: (
+            done % 500 == 0 and log.info("validated %d/%d traces", done, total)
+        ),
+        checked=checked,
     )
-default_format = ExportFormat.from_config(P.export)
-named_formats = {k: ExportFormat.from_config(v) for k, v in P.export_formats.items()}
-converted_dir = Path(snakemake.output.converted)
-converted_dir.mkdir(parents=True, exist_ok=True)
-# stored traces are read a part at a time; a large raw campaign's LTP/LTD traces are converted
-# once into the working store here, so the analyses read each of them once, fast
-store = PartWriter(snakemake.output.store, P.chunk_traces, P.batch_traces)
-Path(snakemake.output.store).mkdir(parents=True, exist_ok=True)
-moved = {}  # trace_id -> new trace file (store part or converted CSV)
-counts = {"samples": 0, "converted": 0, "stored": 0}
-
-
-def row_format(row):
-    # synthetic traces are written in the contract; only raw files may be instrument exports
-    return export_format_for_row(row, default_format, named_formats) if P.source == "raw" else None
-
-
-def keep(row, trace):
-    counts["samples"] += len(trace)
-    fmt = row_format(row)
-    if P.convert_to_store and row["protocol"] == "ltp_ltd" and not is_stored(row["trace_path"]):
-        moved[row["trace_id"]] = str(store.add(row["trace_id"], trace).resolve())
-        counts["stored"] += 1
-    elif fmt is not None and not fmt.is_contract:
-        target = converted_dir / f"{str(row['trace_id']).replace(os.sep, '_')}.csv"
-        write_csv(trace[list(TRACE_COLUMNS)], target, float_format="%.9g")
-        moved[row["trace_id"]] = str(target.resolve())
-        counts["converted"] += 1
-
-
-manifest = validate_dataset(  # manifest-range suspicions become warnings in this log
-    snakemake.input.manifest,
-    plausible=P.plausible,
-    tolerance=P.tolerance,
-    allow_outside=P.allow_outside,
-    traces=lambda rows: iter_traces(
-        rows, read_csv=lambda row: read_trace(row["trace_path"], row_format(row))
-    ),
-    on_trace=keep,
-    progress=lambda done, total: (
-        done % 500 == 0 and log.info("validated %d/%d traces", done, total)
-    ),
-)
-store.close()
-log.info(
-    "manifest %s: %d traces, %d samples", snakemake.input.manifest, len(manifest), counts["samples"]
-)
-if counts["converted"]:
+    store.close()
+    n_samples = keep.counts["samples"] + (0 if checked is None else int(checked["n_samples"].sum()))
     log.info(
-        "%d instrument exports converted to the contract in %s", counts["converted"], converted_dir
+        "manifest %s: %d traces, %d samples", snakemake.input.manifest, len(manifest), n_samples
     )
-if counts["stored"]:
-    log.info(
-        "%d LTP/LTD traces converted into %d store parts in %s",
-        counts["stored"],
-        store.n_parts,
-        snakemake.output.store,
+    if keep.counts["converted"]:
+        log.info(
+            "%d instrument exports converted to the contract in %s",
+            keep.counts["converted"],
+            converted_dir,
+        )
+    if keep.counts["stored"]:
+        log.info(
+            "%d LTP/LTD traces converted into %d store parts in %s",
+            keep.counts["stored"],
+            store.n_parts,
+            snakemake.output.store,
+        )
+    manifest["trace_path"] = keep.paths(manifest)
+    summary = manifest.groupby(["protocol", "resistance_label"]).size()
+    log.info("traces per protocol and resistance:\n%s", summary.to_string())
+    write_csv(
+        working_manifest(manifest, Path(snakemake.output.manifest).parent),
+        snakemake.output.manifest,
     )
-manifest["trace_path"] = [
-    moved.get(t, p) for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)
-]
-summary = manifest.groupby(["protocol", "resistance_label"]).size()
-log.info("traces per protocol and resistance:\n%s", summary.to_string())
-write_csv(
-    working_manifest(manifest, Path(snakemake.output.manifest).parent), snakemake.output.manifest
-)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -12,12 +12,10 @@ SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
 PENDING = {
     "analyse_acf",
     "analyse_energy",
-    "analyse_ltp_ltd_chunk",
     "analyse_ppf",
     "analyse_pulse_response",
     "analyse_retention",
     "trace_qc",
-    "validate_traces",
     "aggregate_networks",
     "paper_vs_reproduced",
     "plot_adaptation",

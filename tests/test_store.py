@@ -208,7 +208,119 @@ def test_array_config_plans_scattered_chunk_jobs(tmp_path):
     jobs = dict(
         line.split()[:2]
         for line in out.splitlines()
-        if line.strip().startswith(("synthesize_array_chunk", "analyse_ltp_ltd_chunk"))
+        if line.strip().startswith(
+            ("synthesize_array_chunk", "validate_store_part", "analyse_ltp_ltd_chunk")
+        )
     )
-    # 4096 // 20 = 204 devices per part: 6 parts per state; 81,920 + 7 nominal rows / 4096: 21 fit chunks
-    assert jobs == {"synthesize_array_chunk": "24", "analyse_ltp_ltd_chunk": "21"}
+    # 4096 // 20 = 204 devices per part: 6 parts per state, each validated in its own job;
+    # 81,920 + 7 nominal rows / 4096: 21 fit chunks
+    assert jobs == {
+        "synthesize_array_chunk": "24",
+        "validate_store_part": "24",
+        "analyse_ltp_ltd_chunk": "21",
+    }
+
+
+def _stored_campaign(folder, chunk_traces=4):
+    """The VARIABILITY campaign as a synthetic store: parts of whole devices + one manifest."""
+    from fmes.io import write_csv
+    from fmes.store import part_name
+
+    for k in range(len(synthetic.array_chunks(VARIABILITY, chunk_traces))):
+        batches = synthetic.iter_array_chunk(CELL, VARIABILITY, LTP, NOISE, 7, chunk_traces, k, 4)
+        write_part(
+            ((ids, [t] * len(ids), i, v) for ids, t, i, v in batches),
+            folder / "store" / part_name(k),
+        )
+    manifest = synthetic.array_store_manifest(VARIABILITY, LTP, chunk_traces)
+    write_csv(manifest, folder / "manifest.csv")
+    return folder / "manifest.csv", sorted((folder / "store").glob("part-*.parquet"))
+
+
+def _scattered_checks(manifest_path, parts, plausible, tolerance, tmp_path):
+    """validate_store_part's work on every part, written and gathered as the workflow does."""
+    from fmes.store import read_results, write_results
+    from fmes.traces import read_manifest
+    from fmes.validation import check_stored_part
+
+    manifest = read_manifest(manifest_path, check_files=False)
+    files = [
+        write_results(
+            check_stored_part(manifest, part, plausible=plausible, tolerance=tolerance),
+            tmp_path / f"checked-{k}.parquet",
+        )
+        for k, part in enumerate(parts)
+    ]
+    return read_results(files)
+
+
+def test_scattered_validation_of_store_parts_gives_the_single_job_result(tmp_path):
+    """Checking each store part in its own job and gathering the results gives the single job's
+    manifest, and its error (same disagreements, same order) when traces contradict the
+    manifest; the gather reads no stored trace again, and refuses results of another manifest."""
+    import yaml
+    from conftest import ROOT
+
+    from fmes.validation import validate_dataset
+
+    traces_config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["traces"]
+    kw = dict(plausible=traces_config["plausible"], tolerance=traces_config["manifest_tolerance"])
+    manifest_path, parts = _stored_campaign(tmp_path / "campaign")
+    assert len(parts) == 6  # 2 devices x 2 cycles per part: 3 parts per state, 2 states
+
+    read_again = []
+
+    def no_traces(rows):
+        read_again.extend(rows["trace_id"])
+        return iter(())
+
+    single = validate_dataset(manifest_path, **kw, traces=iter_traces)
+    checked = _scattered_checks(manifest_path, parts, **kw, tmp_path=tmp_path)
+    assert len(checked) == 24 and checked["n_samples"].gt(0).all()
+    gathered = validate_dataset(manifest_path, **kw, traces=no_traces, checked=checked)
+    pd.testing.assert_frame_equal(gathered, single)
+    assert read_again == []
+
+    # two rows (in different parts) whose manifest contradicts the trace
+    broken = pd.read_csv(manifest_path, dtype=str)
+    broken.loc[[3, 20], "n_pulses"] = "5"
+    broken.to_csv(manifest_path, index=False)
+    with pytest.raises(TraceContractError) as single_error:
+        validate_dataset(manifest_path, **kw, traces=iter_traces)
+    checked = _scattered_checks(manifest_path, parts, **kw, tmp_path=tmp_path)
+    with pytest.raises(TraceContractError) as gathered_error:
+        validate_dataset(manifest_path, **kw, traces=no_traces, checked=checked)
+    assert "2 manifest/trace disagreement(s)" in str(single_error.value)
+    assert str(gathered_error.value) == str(single_error.value)
+
+    stale = checked.assign(trace_id=checked["trace_id"].iloc[::-1].to_numpy())
+    with pytest.raises(TraceContractError, match="do not match this manifest"):
+        validate_dataset(manifest_path, **kw, traces=no_traces, checked=stale)
+
+
+def test_fit_chunk_keeps_row_order_and_the_nominal_weights_only(tmp_path):
+    """A chunk's fits come back in the rows' order although the store is read part by part, and
+    only the nominal device's weight tables are kept."""
+    import yaml
+    from conftest import ROOT
+
+    from fmes.analysis.ltp_ltd_chunk import fit_chunk
+    from fmes.traces import read_manifest
+
+    analysis = yaml.safe_load((ROOT / "config/config.yaml").read_text())["analysis"]
+    manifest_path, _ = _stored_campaign(tmp_path)
+    rows = read_manifest(manifest_path).iloc[::-3]  # against the stored order, several parts
+    rows = rows.assign(position=range(len(rows)))
+    fits, weights = fit_chunk(
+        rows,
+        nominal_device="r0c1",
+        pulse_kw=dict(analysis["pulses"]),
+        fit_kw=dict(analysis["ltp_ltd"]),
+        quality=dict(analysis["fit_quality"]),
+        n_workers=1,
+        batch_traces=4,
+        group_traces=3,
+    )
+    assert list(fits["trace_id"]) == list(rows["trace_id"])
+    nominal = rows.loc[rows["device_id"] == "r0c1", "trace_id"]
+    assert len(nominal) and set(weights["trace_id"]) == set(nominal)

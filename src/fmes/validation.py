@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import NoPulsesError, detect_pulses
+from fmes.store import iter_traces
 from fmes.traces import (
     SuspiciousInputWarning,
     TraceContractError,
@@ -25,7 +26,18 @@ from fmes.traces import (
     read_trace,
 )
 
-__all__ = ["check_trace_against_manifest", "manifest_disagreements", "validate_dataset"]
+__all__ = [
+    "CHECKED_COLUMNS",
+    "check_stored_part",
+    "check_trace",
+    "check_trace_against_manifest",
+    "manifest_disagreements",
+    "validate_dataset",
+]
+
+# One row per trace checked by check_stored_part (a scattered validation job): its manifest row,
+# its id (so a stale chunk result is caught), its sample count and its disagreements.
+CHECKED_COLUMNS = ("manifest_row", "trace_id", "n_samples", "disagreements")
 
 
 def manifest_disagreements(
@@ -135,6 +147,45 @@ def manifest_disagreements(
     return found
 
 
+def check_trace(
+    row: Mapping[str, Any], trace: pd.DataFrame, plausible: Mapping[str, Any], tolerance: float
+) -> list[str]:
+    """One trace's checks: plausibility (raises :class:`TraceContractError` naming the file),
+    then its :func:`manifest_disagreements` with its manifest ``row``, returned."""
+    drive = row["v_max_V"] if row["protocol"] == "iv_sweep" else row["amplitude_A"]
+    check_trace_plausibility(trace, row["protocol"], plausible, row["trace_path"], drive)
+    return manifest_disagreements(trace, row, tolerance)
+
+
+def check_stored_part(
+    manifest: pd.DataFrame,
+    part_path: str | os.PathLike,
+    *,
+    plausible: Mapping[str, Any],
+    tolerance: float,
+) -> pd.DataFrame:
+    """:func:`check_trace` on every trace of one store part: the work of one scattered
+    validation job. ``manifest`` is the whole manifest as :func:`fmes.traces.read_manifest`
+    returns it; the rows whose ``trace_path`` is ``part_path`` are checked, reading the part
+    one row group at a time. Returns one row per trace (:data:`CHECKED_COLUMNS`, in manifest
+    order), which :func:`validate_dataset` takes as ``checked``."""
+    part = os.path.realpath(part_path)
+    in_part = np.array([os.path.realpath(p) == part for p in manifest["trace_path"]], dtype=bool)
+    rows = manifest.assign(manifest_row=np.arange(len(manifest), dtype=np.int64))[in_part]
+    records = [
+        (
+            int(row["manifest_row"]),
+            str(row["trace_id"]),
+            len(trace),
+            check_trace(row, trace, plausible, tolerance),
+        )
+        for row, trace in iter_traces(rows)
+    ]
+    checked = pd.DataFrame.from_records(records, columns=list(CHECKED_COLUMNS))
+    checked = checked.astype({"manifest_row": np.int64, "trace_id": str, "n_samples": np.int64})
+    return checked.sort_values("manifest_row", ignore_index=True)
+
+
 def validate_dataset(
     manifest_path: str | os.PathLike,
     *,
@@ -145,6 +196,7 @@ def validate_dataset(
     | None = None,
     on_trace: Callable[[Mapping[str, Any], pd.DataFrame], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    checked: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every check of a data set, in order: the manifest (contract, paths, duplicates; parameter
     ranges as warnings), then each trace (contract, plausibility), then each trace against its
@@ -154,7 +206,10 @@ def validate_dataset(
     ``traces(rows)`` yields ``(row, trace)`` for the manifest rows (which carry a
     ``manifest_row`` position); default: :func:`read_trace` on each ``trace_path`` (the
     workflow passes :func:`fmes.store.iter_traces` with the instrument-export formats).
-    ``on_trace(row, trace)`` is called for each checked trace (conversion, storage).
+    ``on_trace(row, trace)`` is called for each trace checked here (conversion, storage).
+    ``checked``: rows already checked by scattered jobs (:func:`check_stored_part`, gathered);
+    their traces are not read again and their disagreements are reported as if found here, so
+    the result (or the error) is the single-job one.
     """
     manifest = read_manifest(
         manifest_path, allow_outside=allow_outside, ranges=plausible["manifest"]
@@ -166,26 +221,44 @@ def validate_dataset(
         def traces(frame: pd.DataFrame) -> Iterable[tuple[Mapping[str, Any], pd.DataFrame]]:
             return ((row, read_trace(row["trace_path"])) for row in frame.to_dict("records"))
 
-    disagreements = []
-    for done, (row, trace) in enumerate(traces(rows), start=1):
-        drive = row["v_max_V"] if row["protocol"] == "iv_sweep" else row["amplitude_A"]
-        check_trace_plausibility(trace, row["protocol"], plausible, row["trace_path"], drive)
-        i = int(row["manifest_row"])
-        line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
-        disagreements += [
-            (i, f"row {i + 1} (line {line}), trace {row['trace_path']}: {message}")
-            for message in manifest_disagreements(trace, row, tolerance)
+    found: list[tuple[int, list[str]]] = []
+    n_checked = 0
+    if checked is not None and len(checked):
+        positions = checked["manifest_row"].to_numpy(dtype=np.int64)
+        known = (positions >= 0) & (positions < len(manifest))
+        if (
+            not known.all()
+            or len(np.unique(positions)) != len(positions)
+            or not np.array_equal(
+                manifest["trace_id"].to_numpy()[positions].astype(str),
+                checked["trace_id"].to_numpy().astype(str),
+            )
+        ):
+            raise TraceContractError(
+                f"{manifest_path}: the scattered validation results do not match this manifest "
+                "(rerun the validation chunks)"
+            )
+        found += [
+            (int(i), list(m)) for i, m in zip(positions, checked["disagreements"], strict=True)
         ]
+        rows = rows.drop(index=rows.index[positions])
+        n_checked = len(positions)
+    for done, (row, trace) in enumerate(traces(rows), start=n_checked + 1):
+        found.append((int(row["manifest_row"]), check_trace(row, trace, plausible, tolerance)))
         if on_trace is not None:
             on_trace(row, trace)
         if progress is not None:
             progress(done, len(manifest))
+    disagreements = []
+    for i, messages in sorted(found, key=lambda item: item[0]):
+        line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
+        path = manifest["trace_path"].iloc[i]
+        disagreements += [f"row {i + 1} (line {line}), trace {path}: {m}" for m in sorted(messages)]
     if disagreements:
-        listed = [message for _, message in sorted(disagreements)]
-        shown = "\n  ".join(listed[:20])
-        more = f"\n  ... and {len(listed) - 20} more" if len(listed) > 20 else ""
+        shown = "\n  ".join(disagreements[:20])
+        more = f"\n  ... and {len(disagreements) - 20} more" if len(disagreements) > 20 else ""
         raise TraceContractError(
-            f"{manifest_path}: {len(listed)} manifest/trace disagreement(s) beyond "
+            f"{manifest_path}: {len(disagreements)} manifest/trace disagreement(s) beyond "
             f"traces.manifest_tolerance = {tolerance:g}; fix the manifest or the trace:\n  {shown}{more}"
         )
     return manifest

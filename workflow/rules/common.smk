@@ -186,6 +186,15 @@ def synthetic_store_parts(wildcards=None):
     return [f"results/traces/synthetic/store/{part_name(k)}" for k in range(n_parts)]
 
 
+def validated_store_parts(wildcards=None):
+    """validate_store_part's result per synthetic store part (scattered validation, gathered by
+    validate_traces); none for a CSV campaign."""
+    return [
+        path.replace("results/traces/synthetic/store/", "results/chunks/validation/")
+        for path in synthetic_store_parts()
+    ]
+
+
 def ltp_ltd_chunk_files(kind):
     """Per-chunk result tables of analyse_ltp_ltd_chunk (``kind``: fits or weights), gathered in order."""
     from fmes.store import chunk_bounds

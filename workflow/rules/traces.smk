@@ -102,10 +102,40 @@ rule synthesize_traces:
         rule_script("synthesize_traces")
 
 
+rule validate_store_part:
+    """The trace checks of one part of a large synthetic campaign's store (scattered; one job per
+    part, gathered by validate_traces)."""
+    input:
+        manifest=trace_source_manifest(),
+        part="results/traces/synthetic/store/part-{chunk}.parquet",
+        code=script_code("validate_store_part"),
+    output:
+        checked="results/chunks/validation/part-{chunk}.parquet",
+    log:
+        "results/logs/validate_store_part/{chunk}.log",
+    benchmark:
+        "results/benchmarks/validate_store_part/{chunk}.tsv"
+    wildcard_constraints:
+        chunk=r"\d{5}",
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    params:
+        allow_outside=config["traces"]["allow_paths_outside_manifest_folder"],
+        plausible=config["traces"]["plausible"],
+        tolerance=config["traces"]["manifest_tolerance"],
+    script:
+        rule_script("validate_store_part")
+
+
 rule validate_traces:
     input:
         manifest=trace_source_manifest(),
         traces=raw_trace_files,
+        checked=validated_store_parts,
         code=script_code("validate_traces"),
     output:
         manifest="results/traces/manifest.csv",
