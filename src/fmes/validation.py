@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -169,8 +170,8 @@ def check_stored_part(
     returns it; the rows whose ``trace_path`` is ``part_path`` are checked, reading the part
     one row group at a time. Returns one row per trace (:data:`CHECKED_COLUMNS`, in manifest
     order), which :func:`validate_dataset` takes as ``checked``."""
-    part = os.path.realpath(part_path)
-    in_part = np.array([os.path.realpath(p) == part for p in manifest["trace_path"]], dtype=bool)
+    # trace_path is resolved (symlinks followed) by read_manifest, so is the part's path here
+    in_part = (manifest["trace_path"] == str(Path(part_path).resolve())).to_numpy()
     rows = manifest.assign(manifest_row=np.arange(len(manifest), dtype=np.int64))[in_part]
     records = [
         (
