@@ -87,3 +87,42 @@ def test_sparse_stochastic_counts_are_binomial_on_both_sides_of_tau():
         assert abs(np.abs(counts[:, column]).mean() - abs(x)) < 5 * np.sqrt(
             p * (1 - p) * length / n_rows
         )
+
+
+@pytest.mark.parametrize("rule", ["proportional", "sign", "stochastic"])
+def test_row_subset_update_equals_the_update_with_zero_rows(rule):
+    # the training loop passes only the gradient rows of inputs that are nonzero in the batch
+    syn = _array(pulse_rule=rule)
+    rng = np.random.default_rng(4)
+    state = syn.program(rng.uniform(-0.9, 0.9, syn.shape))
+    rows = np.array([2, 3, 17, 40, 59])
+    gradient = np.zeros(syn.shape)
+    gradient[rows] = rng.normal(0.0, 0.02, (rows.size, syn.shape[1]))
+    whole, subset = state.copy(), state.copy()
+    counts_whole = syn.update_from_change(whole, gradient.copy(), -0.7, np.random.default_rng(6))
+    counts_subset = syn.update_from_change(
+        subset, gradient[rows].copy(), -0.7, np.random.default_rng(6), rows=rows
+    )
+    changed = np.flatnonzero((subset != state).any(axis=1))
+    assert changed.size > 0 and np.isin(changed, rows).all()
+    if rule == "stochastic":  # the same law, another stream: compare pulse totals only
+        assert (
+            abs(np.abs(counts_subset).sum() - np.abs(counts_whole).sum())
+            < 0.3 * np.abs(counts_whole).sum()
+        )
+    else:
+        np.testing.assert_array_equal(subset, whole)
+        np.testing.assert_array_equal(counts_subset, counts_whole)
+
+
+def test_row_subset_update_takes_the_whole_array_path_too():
+    syn = _array()
+    rng = np.random.default_rng(8)
+    state = syn.program(rng.uniform(-0.5, 0.5, syn.shape))
+    rows = np.arange(0, 60, 2)
+    change = np.zeros(syn.shape)
+    change[rows] = rng.normal(0.0, 0.05, (rows.size, syn.shape[1]))  # most devices pulse
+    whole, subset = state.copy(), state.copy()
+    syn.update_from_change(whole, change.copy(), 1.0, np.random.default_rng(2))
+    syn.update_from_change(subset, change[rows].copy(), 1.0, np.random.default_rng(2), rows=rows)
+    np.testing.assert_array_equal(subset, whole)

@@ -32,6 +32,8 @@ from fmes.rng import child_rng
 from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec, SynapseArray, check_update_scheme
 
 _ACTIVATIONS = ("sigmoid", "relu", "tanh")
+# Rows of training data gathered at once for shuffled mini-batches (~25 MB of float64 MNIST).
+_GATHER_ROWS = 4096
 
 
 def _softmax_inplace(z: np.ndarray) -> np.ndarray:
@@ -135,7 +137,8 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         self.t_ = 0
         self.loss_curve_ = []
 
-    def _label_matrix(self, y: np.ndarray) -> np.ndarray:
+    def _label_columns(self, y: np.ndarray) -> np.ndarray:
+        """The column of ``classes_`` of each label (the one-hot position), as intp."""
         idx = np.searchsorted(self.classes_, y)
         if np.any(idx >= len(self.classes_)) or np.any(
             self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y
@@ -144,9 +147,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"y contains labels {unknown.tolist()} not in classes {self.classes_.tolist()}"
             )
-        onehot = np.zeros((len(y), len(self.classes_)))
-        onehot[np.arange(len(y)), idx] = 1.0
-        return onehot
+        return idx.astype(np.intp)
 
     # --- maths ---------------------------------------------------------------------------
     def _hidden_act(self, z: np.ndarray) -> np.ndarray:
@@ -178,40 +179,72 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             acts.append(_softmax_inplace(z) if i == last else self._hidden_act(z))
         return acts
 
-    def _sgd_step(self, X: np.ndarray, Y: np.ndarray) -> float:
+    def _sgd_step(self, X: np.ndarray, labels: np.ndarray) -> float:
+        """One SGD step on the mini-batch ``X`` (C-contiguous) with label columns ``labels``;
+        returns the summed cross-entropy of the batch (before the step)."""
         acts = self._forward(X)
         proba = acts[-1]
         n = X.shape[0]
-        loss = -float(np.log(np.clip(proba[Y.astype(bool)], 1e-12, None)).sum())
-        delta = (proba - Y) / n
+        rows = self._batch_rows[:n]
+        picked = proba[rows, labels]  # the probability of each sample's own class
+        loss = -float(np.log(np.maximum(picked, 1e-12, out=picked)).sum())
+        # delta = (proba - onehot) / n, in place: p - 0 = p exactly elsewhere
+        proba[rows, labels] -= 1.0
+        proba /= n
+        delta = proba
         lr = self.learning_rate
         for i in range(len(self.coefs_) - 1, -1, -1):
-            # into a buffer kept across steps: no weight-sized allocation per mini-batch
-            grad_w = np.matmul(acts[i].T, delta, out=self._grad_buffers[i])
             grad_b = delta.sum(axis=0)
+            input_rows = None
+            if i == 0 and self.device is not None:
+                # Pixels that are zero across the batch (MNIST's borders) have exactly zero
+                # gradient rows, so none of their devices can get a pulse: the product and the
+                # device update run on the other rows only (the same dot products, bit for bit).
+                input_rows = np.flatnonzero(X.any(axis=0))
+                if input_rows.size == X.shape[1]:
+                    input_rows = None
+            if input_rows is None:
+                # into a buffer kept across steps: no weight-sized allocation per mini-batch
+                grad_w = np.matmul(acts[i].T, delta, out=self._grad_buffers[i])
+            else:
+                grad_w = np.matmul(X.take(input_rows, axis=1).T, delta)
             if i > 0:  # back-propagate through the weights as they were in the forward pass
                 delta = delta @ self.coefs_[i].T
                 self._hidden_grad(delta, acts[i])
-            self.intercepts_[i] -= lr * grad_b
+            grad_b *= lr
+            self.intercepts_[i] -= grad_b
             if self.device is None:
                 grad_w *= lr
                 self.coefs_[i] -= grad_w
             else:
                 # the desired change -lr x gradient, converted to pulses by the device
                 counts = self.synapses_[i].update_from_change(
-                    self.coefs_[i], grad_w, -lr, self._noise_rng
+                    self.coefs_[i], grad_w, -lr, self._noise_rng, rows=input_rows
                 )
                 self.pulse_log_.add(i, counts)
         return loss
 
-    def _epoch(self, X: np.ndarray, Y: np.ndarray) -> None:
+    def _epoch(self, X: np.ndarray, labels: np.ndarray) -> None:
         n = X.shape[0]
-        order = self._shuffle_rng.permutation(n) if self.shuffle else np.arange(n)
+        order = self._shuffle_rng.permutation(n) if self.shuffle else None
         batch = min(self.batch_size, n)
+        self._batch_rows = np.arange(batch)
+        # The shuffled samples are gathered a block of whole mini-batches at a time (one
+        # ``take`` is several times faster than a fancy index per mini-batch); the mini-batches
+        # are then contiguous slices. The block bounds the copy's memory.
+        block = batch * max(1, _GATHER_ROWS // batch)
         total = 0.0
-        for start in range(0, n, batch):  # loop over mini-batches; each step is one GEMM pass
-            rows = order[start : start + batch]
-            total += self._sgd_step(X[rows], Y[rows])
+        for block_start in range(0, n, block):
+            if order is None:
+                X_block = X[block_start : block_start + block]
+                labels_block = labels[block_start : block_start + block]
+            else:
+                picked = order[block_start : block_start + block]
+                X_block = X.take(picked, axis=0)
+                labels_block = labels.take(picked)
+            for start in range(0, X_block.shape[0], batch):  # one GEMM pass per mini-batch
+                stop = start + batch
+                total += self._sgd_step(X_block[start:stop], labels_block[start:stop])
         self.loss_curve_.append(total / n)
         if self.pulse_log_ is not None:
             self.pulse_log_.close_epoch()
@@ -227,9 +260,9 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         self.classes_ = unique_labels(y)
         self._check_n_classes()
         self._initialize(X.shape[1], len(self.classes_))
-        Y = self._label_matrix(y)
+        labels = self._label_columns(y)
         for _ in range(self.max_iter):
-            self._epoch(X, Y)
+            self._epoch(X, labels)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -249,7 +282,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 f"classes={np.asarray(classes).tolist()} differs from the first call's "
                 f"{self.classes_.tolist()}"
             )
-        self._epoch(X, self._label_matrix(y))
+        self._epoch(X, self._label_columns(y))
         return self
 
     def _check_n_classes(self) -> None:

@@ -280,7 +280,9 @@ def _relax_at(
     new += asym
     if sigma > 0:
         new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
-    np.clip(new, entry[:, 2], entry[:, 3], out=new)
+    # maximum then minimum: np.clip's result, without its Python-level overhead
+    np.maximum(new, entry[:, 2], out=new)
+    np.minimum(new, entry[:, 3], out=new)
     flat[idx] = new
 
 
@@ -587,7 +589,8 @@ class SynapseArray:
             return steps
         np.rint(steps, out=steps)
         # |n| <= N is exact: N pulses from either bound already reach the other one.
-        np.clip(steps, -self.spec.n_pulses, self.spec.n_pulses, out=steps)
+        np.maximum(steps, -self.spec.n_pulses, out=steps)
+        np.minimum(steps, self.spec.n_pulses, out=steps)
         return steps
 
     def _min_pulsed_steps(self) -> float:
@@ -605,6 +608,7 @@ class SynapseArray:
         change: np.ndarray,
         factor: float,
         rng: np.random.Generator | None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
         """Apply the desired weight change ``factor x change`` to ``state_w`` in place.
 
@@ -617,7 +621,25 @@ class SynapseArray:
         scale), and the pulse rule and the device curves run on those only (the same
         arithmetic, element by element, as :meth:`pulse_counts` and :meth:`apply`). When many
         devices are candidates the whole-array path runs instead.
+
+        ``rows`` (ascending row indices of a 2-D array) says that ``change`` holds only those
+        rows, the others' change being zero (e.g. the weight rows of inputs that are zero
+        across the mini-batch): only they are searched for pulses.
         """
+        if rows is not None:
+            return self._update_rows(state_w, change, factor, rng, rows)
+        return self._update_flat(state_w, change, factor, rng, None)
+
+    def _update_flat(
+        self,
+        state_w: np.ndarray,
+        change: np.ndarray,
+        factor: float,
+        rng: np.random.Generator | None,
+        flat_index,
+    ) -> np.ndarray:
+        """The body of :meth:`update_from_change`; ``flat_index`` (or None: identity) maps a
+        flat index of ``change`` to one of ``state_w``."""
         flat = change.reshape(-1)
         steps_per_unit = abs(float(factor)) * self.pulses_per_w
         if self.pulse_rule == "stochastic" and rng is None:
@@ -625,14 +647,18 @@ class SynapseArray:
         if steps_per_unit == 0.0:
             return np.zeros(0)
         if not hasattr(self, "_magnitude"):  # work buffers, reused every update
-            self._magnitude = np.empty(flat.size)
-            self._mask = np.empty(flat.size, dtype=bool)
+            self._magnitude = np.empty(math.prod(self.shape))
+            self._mask = np.empty(math.prod(self.shape), dtype=bool)
         cut = self._min_pulsed_steps() / steps_per_unit
-        magnitude = np.abs(flat, out=self._magnitude)
-        idx = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask))
+        magnitude = np.abs(flat, out=self._magnitude[: flat.size])
+        idx = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[: flat.size]))
         if self.pulse_rule != "stochastic" and (
             cut == 0.0 or idx.size >= _DENSE_FRACTION * flat.size
         ):
+            if flat_index is not None:  # the whole-array path needs the whole change
+                full = np.zeros(self.shape)
+                full.reshape(-1)[flat_index(np.arange(flat.size))] = flat
+                change = full
             change *= factor
             counts = self._counts_inplace(change, rng).reshape(-1)
             _relax(state_w, change, self.curves, self.sigma_w, rng)
@@ -650,8 +676,32 @@ class SynapseArray:
             if not keep.all():
                 idx, k = idx[keep], k[keep]
         if idx.size:
+            if flat_index is not None:
+                idx = flat_index(idx)
             _relax_at(state_w, idx, k, self.curves, self.sigma_w, rng)
         return k
+
+    def _update_rows(
+        self,
+        state_w: np.ndarray,
+        change: np.ndarray,
+        factor: float,
+        rng: np.random.Generator | None,
+        rows: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`update_from_change` with ``change`` holding the given rows only."""
+        n_cols = self.shape[1]
+        if change.shape != (rows.size, n_cols):
+            raise ValueError(f"change of shape {change.shape} does not match {rows.size} rows")
+
+        def flat_index(idx: np.ndarray) -> np.ndarray:  # index in change -> index in state
+            row, col = np.divmod(idx, n_cols)
+            full = rows.take(row)
+            full *= n_cols
+            full += col
+            return full
+
+        return self._update_flat(state_w, change, factor, rng, flat_index)
 
     def pulse_counts(
         self, delta_w: np.ndarray, rng: np.random.Generator | None = None
