@@ -551,75 +551,26 @@ def read_pulses(
         raise NoPulsesError(f"no pulses: trace has only {n} samples")
     if partial not in {"flag", "drop", "raise"}:
         raise ValueError(f"partial must be 'flag', 'drop' or 'raise', got {partial!r}")
-    base_A = current_baseline(t, i_raw)
-    dev = i_raw - base_A
-    sigma = noise_sigma(i_raw)
-    # Noise-free synthetic traces have sigma == 0: fall back to a tiny relative floor.
-    floor = max(noise_sigmas * sigma, 1e-9 * float(np.max(np.abs(dev))), 1e-300)
-    cand = np.abs(dev) > floor
-    if not cand.any():
-        raise NoPulsesError(
-            f"no pulses: current never departs from its baseline {base_A:.4g} A by more than "
-            f"{floor:.3g} A ({noise_sigmas:g} robust noise sigmas)"
-        )
-    level = float(np.median(np.abs(dev[cand])))
-    thr = threshold_frac * level
-    state = (np.sign(dev) * (np.abs(dev) > thr)).astype(np.int8)
-
-    change = np.flatnonzero(np.diff(state) != 0) + 1
-    starts = np.concatenate(([0], change))
-    stops = np.concatenate((change, [n]))
-    run_state = state[starts]
-    is_pulse = run_state != 0
-    if not is_pulse.any():
-        raise NoPulsesError("no pulses: no run of samples above the edge threshold")
-    i0 = starts[is_pulse]
-    i1 = stops[is_pulse]  # exclusive
-    pol = run_state[is_pulse].astype(int)
-    # Rest run before each pulse starts where the previous run ended (0 if it is a pulse).
-    run_idx = np.flatnonzero(is_pulse)
-    prev_is_rest = np.zeros(run_idx.size, bool)
-    prev_is_rest[run_idx > 0] = ~is_pulse[run_idx[run_idx > 0] - 1]
-    rest_start = np.where(prev_is_rest, starts[np.maximum(run_idx - 1, 0)], i0)
-
-    starts_cut = i0 == 0
-    ends_cut = i1 == n
-    complete = ~(starts_cut | ends_cut)
-
-    # Onset/offset: interpolate |dev| (signed by polarity) at the threshold.
-    sdev = dev * 1.0
-    j = np.maximum(i0 - 1, 0)
-    onset = np.where(
-        starts_cut, t[i0], _crossing_time(t[j], t[i0], pol * sdev[j], pol * sdev[i0], thr)
-    )
-    k_last = np.minimum(i1 - 1, n - 1)
-    k_next = np.minimum(i1, n - 1)
-    offset = np.where(
-        ends_cut,
-        np.nan,
-        _crossing_time(t[k_last], t[k_next], pol * sdev[k_last], pol * sdev[k_next], thr),
-    )
-    csum_i = np.concatenate(([0.0], np.cumsum(i_raw)))
-    amp = (csum_i[i1] - csum_i[i0]) / (i1 - i0) - base_A
-
+    base_A, dev, thr, state = _pulse_state(t, i_raw, threshold_frac, noise_sigmas)
+    runs = _pulse_runs(state)
+    onset, offset = _edge_times(t, dev, runs, thr)
     # the columns are collected first and framed once (inserting columns one by one into a
     # DataFrame costs more than the whole read-out of a short trace)
-    out = {
-        "pulse_index": np.arange(i0.size),
-        "polarity": pol,
+    out: dict[str, np.ndarray] = {
+        "pulse_index": np.arange(runs.i0.size),
+        "polarity": runs.polarity,
         "onset_s": onset,
         "offset_s": offset,
         "width_s": offset - onset,
-        "amplitude_A": amp,
-        "current_baseline_A": np.full(i0.size, base_A),
+        "amplitude_A": _pulse_amplitude_A(i_raw, runs, base_A),
+        "current_baseline_A": np.full(runs.i0.size, base_A),
     }
-
-    qc: dict[str, object] = {"n_samples": n, "n_pulses": int(i0.size)}
+    qc: dict[str, object] = {"n_samples": n, "n_pulses": int(runs.i0.size)}
     v_clean = None
-    status = np.full(i0.size, str(Status.OK), dtype=object)
-    reason = np.full(i0.size, "", dtype=object)
+    status = np.full(runs.i0.size, str(Status.OK), dtype=object)
+    reason = np.full(runs.i0.size, "", dtype=object)
     if psv_V is not None:
-        v, vqc = clean_voltage(
+        v_clean, vqc = clean_voltage(
             t,
             psv_V,
             state,
@@ -631,86 +582,262 @@ def read_pulses(
         )
         repaired = vqc.pop("_repaired")
         qc |= vqc
-        v_clean = v
-        csum_v = np.concatenate(([0.0], np.cumsum(v)))
-
-        def window_mean(a, b):
-            cnt = b - a
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(cnt > 0, (csum_v[b] - csum_v[a]) / np.maximum(cnt, 1), np.nan)
-
-        b_lo = np.maximum(rest_start, i0 - n_read)
-        baseline = np.where(starts_cut, np.nan, window_mean(b_lo, i0))
-        # Peak: reduceat over interleaved [i0, i1) boundaries (pulses never overlap).
-        signed = v * state  # in-pulse samples carry their pulse's polarity
-        bounds = np.column_stack((i0, i1)).ravel()
-        bounds = bounds[bounds < n]
-        peak = pol * np.maximum.reduceat(signed, bounds)[0::2][: i0.size]
-
-        next_on = np.append(onset[1:], np.nan)
-        next_i0 = np.append(i0[1:], n)
-        gaps = next_on[:-1] - offset[:-1]
-        if np.isfinite(gaps).any():
-            last_read = offset[-1] + np.nanmedian(gaps)
-        else:
-            last_read = t[-1]
-        read_t = np.where(np.isnan(next_on), last_read, next_on)
-        if read_delay_s is not None:
-            read_t = np.minimum(read_t, offset + read_delay_s)
-        j_end = np.searchsorted(t, read_t, side="right")
-        j_end = np.clip(j_end, i1, next_i0)
-        after = window_mean(np.maximum(i1, j_end - n_read), j_end)
-        after = np.where(complete, after, np.nan)
-        out["baseline_psv_V"] = baseline
-        out["peak_psv_V"] = peak
-        out["psv_after_V"] = after
-        out["read_time_s"] = np.where(complete, t[np.maximum(j_end - 1, 0)], np.nan)
-        # A current-driven PSV stops rising when the current stops: a PSV still rising after
-        # the (corrected) offset means a skew beyond the search range or a delayed channel.
-        m_post = max(int(max_skew_samples), 1)
-        post = i1[:, None] + np.arange(m_post)[None, :]
-        post_ok = (post < next_i0[:, None]) & (post < n)
-        post_v = np.where(post_ok, pol[:, None] * v[np.clip(post, 0, n - 1)], -np.inf)
-        margin = 4.0 * (vqc["noise_V"] if np.isfinite(vqc["noise_V"]) else 0.0)
-        rising = complete & (post_v.max(axis=1) > pol * peak + margin + 1e-12 * np.abs(peak))
-        # ... unless the in-pulse extreme was a repaired glitch (then the repair is the cause).
-        last_in = np.maximum(i1 - 1, 0)
-        rising &= ~repaired[last_in]
-        # Reads that cannot be made reliably are failed, not filled in.
-        lag = abs(int(vqc["skew_samples"]))
-        short = (i1 - i0) <= lag
-        no_rest = ~starts_cut & (i0 - b_lo < 1)
-        for mask, words, cols in (
-            (short, f"pulse not longer than the channel skew ({lag} samples)", ["peak_psv_V"]),
-            (no_rest, "no rest sample before the pulse for a baseline", ["baseline_psv_V"]),
-            (
-                rising,
-                "PSV still rising after the current pulse (channel skew beyond the search "
-                "range or a delayed voltage channel)",
-                ["peak_psv_V"],
-            ),
-        ):
-            if mask.any():
-                for col in cols:
-                    out[col] = np.where(mask, np.nan, out[col])
-                status[mask] = str(Status.FAILED)
-                reason[mask] = [join_reasons([r, words]) for r in reason[mask]]
+        reads, baseline_start = _read_psv(
+            t, v_clean, state, runs, onset, offset, n_read, read_delay_s
+        )
+        out |= reads
+        checks = _unreliable_reads(
+            v_clean, runs, out["peak_psv_V"], baseline_start, repaired, vqc, max_skew_samples
+        )
+        _fail_reads(out, status, reason, checks)
         if vqc["status"] != Status.OK:
+            # every read of a flagged trace carries the trace's flag (failed reads stay failed)
             keep = status == str(Status.OK)
             status[keep] = vqc["status"]
             reason[keep] = vqc["reason"]
-    out["complete"] = complete
+    out["complete"] = runs.complete
     out["status"] = status
     out["reason"] = reason
-    out = pd.DataFrame(out)
+    pulses = _handle_partial(pd.DataFrame(out), runs, partial)
+    return PulseReadout(pulses, qc, v_clean)
 
-    if not complete.all():
-        if partial == "raise":
-            where = "starts" if starts_cut.any() else "ends"
-            raise PartialPulseError(f"trace {where} inside a pulse (partial='raise')")
-        if partial == "drop":
-            out = out[complete].reset_index(drop=True)
-            out["pulse_index"] = np.arange(len(out))
-            if out.empty:
-                raise NoPulsesError("no complete pulses: the only pulse is cut by the trace")
-    return PulseReadout(out, qc, v_clean)
+
+@dataclass(frozen=True)
+class _PulseRuns:
+    """Where the pulses lie: sample ranges ``[i0, i1)``, polarity, the rest run before each."""
+
+    n_samples: int
+    i0: np.ndarray  # first sample of each pulse
+    i1: np.ndarray  # one past its last sample
+    polarity: np.ndarray  # +1 / -1
+    rest_start: np.ndarray  # first sample of the rest run before the pulse (i0 if none)
+
+    @property
+    def starts_cut(self) -> np.ndarray:
+        """Pulses already on at the first sample (their onset is unknown)."""
+        return self.i0 == 0
+
+    @property
+    def ends_cut(self) -> np.ndarray:
+        """Pulses still on at the last sample (their offset is unknown)."""
+        return self.i1 == self.n_samples
+
+    @property
+    def complete(self) -> np.ndarray:
+        return ~(self.starts_cut | self.ends_cut)
+
+    @property
+    def next_i0(self) -> np.ndarray:
+        """First sample of the next pulse (the trace length after the last one)."""
+        return np.append(self.i0[1:], self.n_samples)
+
+
+def _pulse_state(
+    t: np.ndarray, current_A: np.ndarray, threshold_frac: float, noise_sigmas: float
+) -> tuple[float, np.ndarray, float, np.ndarray]:
+    """Detection steps 1-3: the baseline (A), the departure from it (A), the edge threshold (A)
+    and each sample's state -1/0/+1.
+
+    The pulse level is taken from the candidates (samples departing by more than the noise),
+    so the threshold is a fraction of the pulse height whatever the baseline offset.
+    """
+    base_A = current_baseline(t, current_A)
+    dev = current_A - base_A
+    sigma = noise_sigma(current_A)
+    # Noise-free synthetic traces have sigma == 0: fall back to a tiny relative floor.
+    floor = max(noise_sigmas * sigma, 1e-9 * float(np.max(np.abs(dev))), 1e-300)
+    cand = np.abs(dev) > floor
+    if not cand.any():
+        raise NoPulsesError(
+            f"no pulses: current never departs from its baseline {base_A:.4g} A by more than "
+            f"{floor:.3g} A ({noise_sigmas:g} robust noise sigmas)"
+        )
+    level = float(np.median(np.abs(dev[cand])))
+    thr = threshold_frac * level
+    state = (np.sign(dev) * (np.abs(dev) > thr)).astype(np.int8)
+    return base_A, dev, thr, state
+
+
+def _pulse_runs(state: np.ndarray) -> _PulseRuns:
+    """Runs of a non-zero state are pulses (a direct +/- reversal gives two adjacent pulses)."""
+    n = state.size
+    change = np.flatnonzero(np.diff(state) != 0) + 1
+    starts = np.concatenate(([0], change))
+    stops = np.concatenate((change, [n]))
+    run_state = state[starts]
+    is_pulse = run_state != 0
+    if not is_pulse.any():
+        raise NoPulsesError("no pulses: no run of samples above the edge threshold")
+    i0 = starts[is_pulse]
+    # Rest run before each pulse starts where the previous run ended (0 if it is a pulse).
+    run_idx = np.flatnonzero(is_pulse)
+    prev_is_rest = np.zeros(run_idx.size, bool)
+    prev_is_rest[run_idx > 0] = ~is_pulse[run_idx[run_idx > 0] - 1]
+    return _PulseRuns(
+        n_samples=n,
+        i0=i0,
+        i1=stops[is_pulse],
+        polarity=run_state[is_pulse].astype(int),
+        rest_start=np.where(prev_is_rest, starts[np.maximum(run_idx - 1, 0)], i0),
+    )
+
+
+def _edge_times(
+    t: np.ndarray, dev: np.ndarray, runs: _PulseRuns, thr: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Detection step 4: onset and offset times (s), the threshold crossing of the polarity-signed
+    departure interpolated between the two samples straddling each edge (robust to jittered
+    time stamps). A pulse cut by the trace start has its first sample as onset; one cut by the
+    end has a NaN offset."""
+    n, i0, i1, pol = runs.n_samples, runs.i0, runs.i1, runs.polarity
+    j = np.maximum(i0 - 1, 0)
+    onset = np.where(
+        runs.starts_cut, t[i0], _crossing_time(t[j], t[i0], pol * dev[j], pol * dev[i0], thr)
+    )
+    k_last = np.minimum(i1 - 1, n - 1)
+    k_next = np.minimum(i1, n - 1)
+    offset = np.where(
+        runs.ends_cut,
+        np.nan,
+        _crossing_time(t[k_last], t[k_next], pol * dev[k_last], pol * dev[k_next], thr),
+    )
+    return onset, offset
+
+
+def _pulse_amplitude_A(current_A: np.ndarray, runs: _PulseRuns, base_A: float) -> np.ndarray:
+    """Mean current over each pulse's samples minus the baseline (A), by one cumulative sum."""
+    csum_i = np.concatenate(([0.0], np.cumsum(current_A)))
+    return (csum_i[runs.i1] - csum_i[runs.i0]) / (runs.i1 - runs.i0) - base_A
+
+
+def _read_psv(
+    t: np.ndarray,
+    v: np.ndarray,
+    state: np.ndarray,
+    runs: _PulseRuns,
+    onset: np.ndarray,
+    offset: np.ndarray,
+    n_read: int,
+    read_delay_s: float | None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The PSV read-out columns of each pulse (baseline, peak, after, read time; see the module
+    docstring) and the first sample of each baseline window."""
+    n, i0, i1, pol = runs.n_samples, runs.i0, runs.i1, runs.polarity
+    complete = runs.complete
+    csum_v = np.concatenate(([0.0], np.cumsum(v)))
+
+    def window_mean(a, b):
+        cnt = b - a
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(cnt > 0, (csum_v[b] - csum_v[a]) / np.maximum(cnt, 1), np.nan)
+
+    b_lo = np.maximum(runs.rest_start, i0 - n_read)
+    baseline = np.where(runs.starts_cut, np.nan, window_mean(b_lo, i0))
+    # Peak: reduceat over interleaved [i0, i1) boundaries (pulses never overlap).
+    signed = v * state  # in-pulse samples carry their pulse's polarity
+    bounds = np.column_stack((i0, i1)).ravel()
+    bounds = bounds[bounds < n]
+    peak = pol * np.maximum.reduceat(signed, bounds)[0::2][: i0.size]
+    # After: the end of the following gap (the last pulse: the median gap of the others).
+    next_on = np.append(onset[1:], np.nan)
+    gaps = next_on[:-1] - offset[:-1]
+    if np.isfinite(gaps).any():
+        last_read = offset[-1] + np.nanmedian(gaps)
+    else:
+        last_read = t[-1]
+    read_t = np.where(np.isnan(next_on), last_read, next_on)
+    if read_delay_s is not None:
+        read_t = np.minimum(read_t, offset + read_delay_s)
+    j_end = np.searchsorted(t, read_t, side="right")
+    j_end = np.clip(j_end, i1, runs.next_i0)
+    after = window_mean(np.maximum(i1, j_end - n_read), j_end)
+    columns = {
+        "baseline_psv_V": baseline,
+        "peak_psv_V": peak,
+        "psv_after_V": np.where(complete, after, np.nan),
+        "read_time_s": np.where(complete, t[np.maximum(j_end - 1, 0)], np.nan),
+    }
+    return columns, b_lo
+
+
+def _unreliable_reads(
+    v: np.ndarray,
+    runs: _PulseRuns,
+    peak: np.ndarray,
+    baseline_start: np.ndarray,
+    repaired: np.ndarray,
+    trace_qc: dict[str, object],
+    max_skew_samples: int,
+) -> list[tuple[np.ndarray, str, str]]:
+    """The reads that cannot be made reliably, as (pulse mask, reason, column to blank): a pulse
+    not longer than the channel skew, one without a rest sample before it, and one whose PSV
+    keeps rising after the current stops."""
+    lag = abs(int(trace_qc["skew_samples"]))
+    short = (runs.i1 - runs.i0) <= lag
+    no_rest = ~runs.starts_cut & (runs.i0 - baseline_start < 1)
+    noise_V = float(trace_qc["noise_V"])
+    rising = _still_rising(
+        v, runs, peak, noise_V if np.isfinite(noise_V) else 0.0, max_skew_samples
+    )
+    # ... unless the in-pulse extreme was a repaired glitch (then the repair is the cause).
+    rising &= ~repaired[np.maximum(runs.i1 - 1, 0)]
+    return [
+        (short, f"pulse not longer than the channel skew ({lag} samples)", "peak_psv_V"),
+        (no_rest, "no rest sample before the pulse for a baseline", "baseline_psv_V"),
+        (
+            rising,
+            "PSV still rising after the current pulse (channel skew beyond the search "
+            "range or a delayed voltage channel)",
+            "peak_psv_V",
+        ),
+    ]
+
+
+def _still_rising(
+    v: np.ndarray, runs: _PulseRuns, peak: np.ndarray, noise_V: float, max_skew_samples: int
+) -> np.ndarray:
+    """Complete pulses whose PSV, within ``max_skew_samples`` (at least 1) samples after the
+    current stops, exceeds the in-pulse peak by more than 4 noise sigmas.
+
+    A current-driven PSV stops rising when the current stops: a PSV still rising after the
+    (corrected) offset means a skew beyond the search range or a delayed channel.
+    """
+    n, i1, pol = runs.n_samples, runs.i1, runs.polarity
+    m_post = max(int(max_skew_samples), 1)
+    post = i1[:, None] + np.arange(m_post)[None, :]
+    post_ok = (post < runs.next_i0[:, None]) & (post < n)
+    post_v = np.where(post_ok, pol[:, None] * v[np.clip(post, 0, n - 1)], -np.inf)
+    margin = 4.0 * noise_V
+    return runs.complete & (post_v.max(axis=1) > pol * peak + margin + 1e-12 * np.abs(peak))
+
+
+def _fail_reads(
+    columns: dict[str, np.ndarray],
+    status: np.ndarray,
+    reason: np.ndarray,
+    checks: list[tuple[np.ndarray, str, str]],
+) -> None:
+    """Blank the unreliable reads (NaN) and mark their pulses failed, in place: reads that
+    cannot be made reliably are failed, not filled in."""
+    for mask, words, column in checks:
+        if mask.any():
+            columns[column] = np.where(mask, np.nan, columns[column])
+            status[mask] = str(Status.FAILED)
+            reason[mask] = [join_reasons([r, words]) for r in reason[mask]]
+
+
+def _handle_partial(pulses: pd.DataFrame, runs: _PulseRuns, partial: str) -> pd.DataFrame:
+    """Pulses cut by the trace ends: kept (``"flag"``), dropped and renumbered (``"drop"``) or
+    an error (``"raise"``)."""
+    complete = runs.complete
+    if complete.all():
+        return pulses
+    if partial == "raise":
+        where = "starts" if runs.starts_cut.any() else "ends"
+        raise PartialPulseError(f"trace {where} inside a pulse (partial='raise')")
+    if partial == "drop":
+        pulses = pulses[complete].reset_index(drop=True)
+        pulses["pulse_index"] = np.arange(len(pulses))
+        if pulses.empty:
+            raise NoPulsesError("no complete pulses: the only pulse is cut by the trace")
+    return pulses
