@@ -397,43 +397,17 @@ def clean_voltage(
     v = np.asarray(voltage_V, float).copy()
     n = v.size
     reasons: list[str] = []
-    status = Status.OK
     change = np.flatnonzero(np.diff(state) != 0)
     sign = np.sign(np.diff(state)[change]).astype(float)
-    lag, best, runner = estimate_skew(v, change, sign, max_skew_samples, t)
     run_id = np.concatenate(([0], np.cumsum(np.diff(state) != 0)))
     sigma = rest_noise(t, v, run_id, state == 0)
-    if max_skew_samples > 0 and change.size and np.isfinite(best):
-        # Lags scoring within the noise of a median step (or 5 %) of the best are equivalent
-        # (a capacitive response without an ohmic jump scores alike over its ramp): take the
-        # smallest |lag| among them; +-L both equivalent is ambiguous -> no correction, flagged.
-        dt_edge = float(np.median(np.diff(t)[change])) if change.size else 1.0
-        noise_step = 3.0 * np.sqrt(2.0) * 1.25 * np.nan_to_num(sigma) / np.sqrt(change.size)
-        noise_step /= dt_edge
-        lags, scores = skew_scores(v, change, sign, max_skew_samples, t)
-        near = lags[scores >= best - max(noise_step, 0.05 * abs(best))]
-        smallest = int(np.min(np.abs(near)))
-        if smallest > 0 and smallest in near and -smallest in near:
-            status = Status.FLAGGED
-            reasons.append(f"channel skew ambiguous (+-{smallest} samples): no correction applied")
-            lag = 0
-        else:
-            lag = int(near[np.argmin(np.abs(near))])
-        if abs(lag) == max_skew_samples:
-            status = Status.FLAGGED
-            reasons.append(
-                f"channel skew at the search limit ({lag} samples; raise max_skew_samples)"
-            )
-    if lag > 0:
-        v = np.concatenate((v[lag:], np.full(lag, v[-1])))
-    elif lag < 0:
-        v = np.concatenate((np.full(-lag, v[0]), v[:lag]))
+    lag, best = _channel_skew(t, v, change, sign, sigma, max_skew_samples, reasons)
+    v = _shift_samples(v, lag)
     g_idx, g_val = find_glitches(t, v, run_id, sigma, glitch_sigmas)
     repaired = np.zeros(n, bool)
     repaired[g_idx] = True
     v[g_idx] = g_val
     if n and g_idx.size > glitch_max_fraction * n:
-        status = Status.FLAGGED
         reasons.append(
             f"{g_idx.size} glitches ({100 * g_idx.size / n:.2g} % of samples, limit "
             f"{100 * glitch_max_fraction:.2g} %)"
@@ -441,29 +415,8 @@ def clean_voltage(
     starts = np.concatenate(([0], change + 1))
     stops = np.concatenate((change + 1, [n]))
     rest_runs = [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if state[a] == 0]
-    mains_amp = mains_se = np.nan
-    if mains_frequency_Hz:
-        a, b, mains_se = fit_mains(t, v, rest_runs, mains_frequency_Hz)
-        if np.isfinite(a):
-            v = (
-                v
-                - a * np.sin(2 * np.pi * mains_frequency_Hz * t)
-                - b * np.cos(2 * np.pi * mains_frequency_Hz * t)
-            )
-            mains_amp = float(np.hypot(a, b))
-    drift = drift_se = np.nan
-    drift_removed = False
-    if rest_runs and rest_runs[0][0] == 0 and rest_runs[0][1] >= 4 and n > rest_runs[0][1]:
-        b0 = rest_runs[0][1]
-        tt = t[:b0] - t[:b0].mean()
-        if np.ptp(tt) > 0:
-            (slope, icpt), cov = np.polyfit(tt, v[:b0], 1, cov=True)
-            drift, drift_se = float(slope), float(np.sqrt(cov[0, 0]))
-            # the t quantile of the normal level of drift_sigmas (few rest samples: heavy tails)
-            t_crit = stats.t.ppf(stats.norm.cdf(drift_sigmas), b0 - 2) if drift_sigmas else np.inf
-            if abs(drift) > t_crit * drift_se:
-                v = v - drift * (t - t[b0 - 1])
-                drift_removed = True
+    v, mains_amp, mains_se = _remove_mains(t, v, rest_runs, mains_frequency_Hz)
+    v, drift, drift_se, drift_removed = _remove_drift(t, v, rest_runs, drift_sigmas)
     pre = rest_runs[0][1] if rest_runs and rest_runs[0][0] == 0 else 0
     qc = {
         "n_samples": n,
@@ -478,11 +431,101 @@ def clean_voltage(
         "drift_V_per_s": drift,
         "drift_stderr_V_per_s": drift_se,
         "drift_removed": drift_removed,
-        "status": str(status),
+        # every reason above flags the trace (the skew and glitch checks)
+        "status": str(Status.FLAGGED if reasons else Status.OK),
         "reason": join_reasons(reasons),
     }
     qc["_repaired"] = repaired  # internal: samples replaced as glitches
     return v, qc
+
+
+def _channel_skew(
+    t: np.ndarray,
+    v: np.ndarray,
+    change: np.ndarray,
+    sign: np.ndarray,
+    sigma: float,
+    max_skew_samples: int,
+    reasons: list[str],
+) -> tuple[int, float]:
+    """Robust read-out step 1: the lag (samples) to correct and the best score (V/s).
+
+    Lags scoring within the noise of a median step (or 5 %) of the best are equivalent (a
+    capacitive response without an ohmic jump scores alike over its ramp): the smallest |lag|
+    among them is taken; +-L both equivalent is ambiguous -> no correction. Either that or a
+    lag on the search limit appends its reason to ``reasons`` (the trace is flagged).
+    """
+    lag, best, _runner = estimate_skew(v, change, sign, max_skew_samples, t)
+    if not (max_skew_samples > 0 and change.size and np.isfinite(best)):
+        return lag, best
+    dt_edge = float(np.median(np.diff(t)[change])) if change.size else 1.0
+    noise_step = 3.0 * np.sqrt(2.0) * 1.25 * np.nan_to_num(sigma) / np.sqrt(change.size)
+    noise_step /= dt_edge
+    lags, scores = skew_scores(v, change, sign, max_skew_samples, t)
+    near = lags[scores >= best - max(noise_step, 0.05 * abs(best))]
+    smallest = int(np.min(np.abs(near)))
+    if smallest > 0 and smallest in near and -smallest in near:
+        reasons.append(f"channel skew ambiguous (+-{smallest} samples): no correction applied")
+        lag = 0
+    else:
+        lag = int(near[np.argmin(np.abs(near))])
+    if abs(lag) == max_skew_samples:
+        reasons.append(f"channel skew at the search limit ({lag} samples; raise max_skew_samples)")
+    return lag, best
+
+
+def _shift_samples(v: np.ndarray, lag: int) -> np.ndarray:
+    """The voltage on the current's time base: ``out[i] = v[i + lag]``, the end sample repeated
+    where the shift runs out of samples."""
+    if lag > 0:
+        return np.concatenate((v[lag:], np.full(lag, v[-1])))
+    if lag < 0:
+        return np.concatenate((np.full(-lag, v[0]), v[:lag]))
+    return v
+
+
+def _remove_mains(
+    t: np.ndarray,
+    v: np.ndarray,
+    rest_runs: list[tuple[int, int]],
+    frequency_Hz: float | None,
+) -> tuple[np.ndarray, float, float]:
+    """Robust read-out step 3: the voltage minus the coherent mains pickup fitted on the rests,
+    its amplitude (V) and standard error (NaN when off or no rest window is usable)."""
+    amplitude = stderr = np.nan
+    if frequency_Hz:
+        a, b, stderr = fit_mains(t, v, rest_runs, frequency_Hz)
+        if np.isfinite(a):
+            v = (
+                v
+                - a * np.sin(2 * np.pi * frequency_Hz * t)
+                - b * np.cos(2 * np.pi * frequency_Hz * t)
+            )
+            amplitude = float(np.hypot(a, b))
+    return v, amplitude, stderr
+
+
+def _remove_drift(
+    t: np.ndarray, v: np.ndarray, rest_runs: list[tuple[int, int]], drift_sigmas: float
+) -> tuple[np.ndarray, float, float, bool]:
+    """Robust read-out step 4: the voltage without the pre-stimulus rest's linear drift when the
+    slope is significant at ``drift_sigmas`` (a Student-t test, see the module docstring); the
+    slope (V/s), its standard error and whether it was removed."""
+    drift = drift_se = np.nan
+    n = v.size
+    if not (rest_runs and rest_runs[0][0] == 0 and rest_runs[0][1] >= 4 and n > rest_runs[0][1]):
+        return v, drift, drift_se, False
+    b0 = rest_runs[0][1]
+    tt = t[:b0] - t[:b0].mean()
+    if not np.ptp(tt) > 0:
+        return v, drift, drift_se, False
+    (slope, _icpt), cov = np.polyfit(tt, v[:b0], 1, cov=True)
+    drift, drift_se = float(slope), float(np.sqrt(cov[0, 0]))
+    # the t quantile of the normal level of drift_sigmas (few rest samples: heavy tails)
+    t_crit = stats.t.ppf(stats.norm.cdf(drift_sigmas), b0 - 2) if drift_sigmas else np.inf
+    if abs(drift) > t_crit * drift_se:
+        return v - drift * (t - t[b0 - 1]), drift, drift_se, True
+    return v, drift, drift_se, False
 
 
 def detect_pulses(
