@@ -12,7 +12,12 @@ import time
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmes.adaptation import MappingScheme, device_summary, leakage_resistance_ohm, run_adaptation
+from fmes.adaptation import (
+    AdaptationSettings,
+    device_summary,
+    leakage_resistance_ohm,
+    run_adaptation,
+)
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
@@ -130,16 +135,9 @@ def main(snakemake) -> None:
                     split.X_test,
                     split.y_test,
                     table,
-                    ad["dataset1"],
-                    ad["dataset2"],
-                    train_state=str(ad["train"]["state"]),
-                    train=ad["train"],
-                    scheme=MappingScheme.from_config(ad["mapping"]),
-                    n_images=ad["mapping"]["n_images"],
-                    finetune=ad["finetune"],
+                    AdaptationSettings.from_config(ad),
                     leakage_resistance_ohm=float(leakage_ohm),
                     seed=int(child_seed(p.seed, "adaptation", seed).generate_state(1)[0]),
-                    n_figure_samples=int(ad["n_figure_samples"]),
                     update=update,
                 )
                 adaptation_rows.append(

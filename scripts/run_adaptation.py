@@ -11,7 +11,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from fmes.adaptation import MappingScheme, run_adaptation
+from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
 from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
 from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
@@ -19,89 +19,107 @@ from fmes.mnist import load_split
 from fmes.rng import child_seed
 from fmes.status import Status
 
-snakemake = globals()["snakemake"]
-wc = snakemake.wildcards
-log = rule_logger(f"run_adaptation.seed{wc.seed}", snakemake.log[0])
-p = snakemake.params
+TABLE_COLUMNS = [
+    "method",
+    "n_images",
+    "seed",
+    "accuracy_dataset2",
+    "accuracy_dataset1",
+    "status",
+    "reason",
+]
 
-split = load_split(snakemake.input.split)
-table = read_table(snakemake.input.device_params)
-state = str(p.train["state"])
-device_status, device_reason = Status.OK.value, ""
-if state in set(table["resistance_label"]):
-    row = table.set_index("resistance_label").loc[state]
-    device_status, device_reason = str(row["status"]), str(row["reason"])
-if device_status != Status.OK:
-    if not p.train["allow_non_ok_state"]:
-        raise ValueError(
-            f"{snakemake.input.device_params}: the device parameters at adaptation.train.state {state!r} are "
-            f"{device_status} ({device_reason}); set adaptation.train.allow_non_ok_state: true to run anyway"
+
+def device_status(table, state: str, allow_non_ok: bool, source: str, log) -> tuple[str, str]:
+    """Status and reason of the training state's device parameters; an error unless ``ok`` or
+    allowed by ``adaptation.train.allow_non_ok_state``."""
+    status, reason = Status.OK.value, ""
+    if state in set(table["resistance_label"]):
+        row = table.set_index("resistance_label").loc[state]
+        status, reason = str(row["status"]), str(row["reason"])
+    if status != Status.OK:
+        if not allow_non_ok:
+            raise ValueError(
+                f"{source}: the device parameters at adaptation.train.state {state!r} are "
+                f"{status} ({reason}); set adaptation.train.allow_non_ok_state: true to run anyway"
+            )
+        log.warning(
+            "adaptation at %s although its device parameters are %s (%s): "
+            "adaptation.train.allow_non_ok_state is true",
+            state,
+            status,
+            reason,
         )
-    log.warning(
-        "adaptation at %s although its device parameters are %s (%s): "
-        "adaptation.train.allow_non_ok_state is true",
-        state,
-        device_status,
-        device_reason,
-    )
-leakage_ohm = p.mapping.get("leakage_resistance_ohm")
-if leakage_ohm is None:
-    # the open state's point on the log R_eff axis is the calibrated cell's leakage resistance
-    with open(snakemake.input.cell_params) as handle:
-        leakage_ohm = json.load(handle)["cell_params"]["leakage_resistance_ohm"]
-leakage_ohm = float(leakage_ohm)
-scheme = MappingScheme.from_config(p.mapping)
-log.info(
-    "scheme %s, leakage %.4g ohm, states %s",
-    scheme,
-    leakage_ohm,
-    table["resistance_label"].tolist(),
-)
+    return status, reason
 
-seed = int(child_seed(p.seed, "adaptation", wc.seed).generate_state(1)[0])
-started = time.perf_counter()
-with threadpool_limits(limits=snakemake.threads):
-    result = run_adaptation(
-        split.X_train,
-        split.y_train,
-        split.X_test,
-        split.y_test,
+
+def main(snakemake) -> None:
+    seed_label = int(snakemake.wildcards.seed)
+    log = rule_logger(f"run_adaptation.seed{seed_label}", snakemake.log[0])
+    p = snakemake.params
+    # the rule passes the adaptation sections a seed's job depends on (not the seed list)
+    section = {
+        "dataset1": p.dataset1,
+        "dataset2": p.dataset2,
+        "train": p.train,
+        "mapping": p.mapping,
+        "finetune": p.finetune,
+        "n_figure_samples": p.n_figure_samples,
+    }
+    settings = AdaptationSettings.from_config(section)
+
+    split = load_split(snakemake.input.split)
+    table = read_table(snakemake.input.device_params)
+    status, reason = device_status(
         table,
-        p.dataset1,
-        p.dataset2,
-        train_state=str(p.train["state"]),
-        train=p.train,
-        scheme=scheme,
-        n_images=p.mapping["n_images"],
-        finetune=p.finetune,
-        leakage_resistance_ohm=leakage_ohm,
-        seed=seed,
-        n_figure_samples=int(p.n_figure_samples),
-        log=log.info,
+        settings.train_state,
+        bool(p.train["allow_non_ok_state"]),
+        snakemake.input.device_params,
+        log,
     )
-log.info("done in %.1f s", time.perf_counter() - started)
+    with open(snakemake.input.cell_params) as handle:
+        cell_params = json.load(handle)["cell_params"]
+    leakage_ohm = leakage_resistance_ohm(p.mapping["leakage_resistance_ohm"], cell_params)
+    log.info(
+        "scheme %s, leakage %.4g ohm, states %s",
+        settings.scheme,
+        leakage_ohm,
+        table["resistance_label"].tolist(),
+    )
 
-frame = result.table.assign(seed=int(wc.seed), status=device_status, reason=device_reason)
-write_csv(
-    frame[
-        ["method", "n_images", "seed", "accuracy_dataset2", "accuracy_dataset1", "status", "reason"]
-    ],
-    snakemake.output.table,
-)
+    seed = int(child_seed(p.seed, "adaptation", seed_label).generate_state(1)[0])
+    started = time.perf_counter()
+    with threadpool_limits(limits=snakemake.threads):
+        result = run_adaptation(
+            split.X_train,
+            split.y_train,
+            split.X_test,
+            split.y_test,
+            table,
+            settings,
+            leakage_resistance_ohm=leakage_ohm,
+            seed=seed,
+            log=log.info,
+        )
+    log.info("done in %.1f s", time.perf_counter() - started)
+
+    frame = result.table.assign(seed=seed_label, status=status, reason=reason)
+    write_csv(frame[TABLE_COLUMNS], snakemake.output.table)
+    write_npz(result.arrays, snakemake.output.arrays)
+
+    # energy and time: the mapping against retraining the same devices on the same images
+    routes = adaptation_vs_retraining(
+        result,
+        table,
+        settings.train_state,
+        settings.scheme,
+        leakage_ohm,
+        int(p.retrain["epochs"]),
+        float(p.retrain["learning_rate"]),
+    )
+    log.info("mapping vs retraining: %s", compare_routes(routes))
+    write_csv(routes.assign(seed=seed_label), snakemake.output.energy)
 
 
-write_npz(result.arrays, snakemake.output.arrays)
-
-# energy and time: the mapping against retraining the same devices on the same images
-routes = adaptation_vs_retraining(
-    result,
-    table,
-    str(p.train["state"]),
-    scheme,
-    leakage_ohm,
-    int(p.retrain["epochs"]),
-    float(p.retrain["learning_rate"]),
-)
-summary = compare_routes(routes)
-log.info("mapping vs retraining: %s", summary)
-write_csv(routes.assign(seed=int(wc.seed)), snakemake.output.energy)
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -2,14 +2,18 @@
 and the closed-form update against a step-by-step reference."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from fmes.adaptation import (
+    AdaptationSettings,
     DeviceInterpolator,
     MappingScheme,
+    SgdSettings,
     check_digit_sets,
     compose_updates,
     effective_resistance_ohm,
@@ -37,8 +41,8 @@ PARAMS = pd.DataFrame(
     }
 )
 LEAK_OHM = 1e6
-TRAIN = {"epochs": 8, "learning_rate": 0.1, "batch_size": 32, "w_max": 1.0}
-FINETUNE = {"learning_rate": 0.1, "epochs": 1, "batch_size": 4}
+TRAIN = SgdSettings(epochs=8, learning_rate=0.1, batch_size=32)
+FINETUNE = SgdSettings(learning_rate=0.1, epochs=1, batch_size=4)
 
 
 @pytest.fixture(scope="module")
@@ -47,24 +51,44 @@ def mnist():
 
 
 def _run(mnist, seed=0, n_images=(0, 8, 80), d1=(8, 6, 2, 4), d2=(9, 5, 7, 1), **mapping):
-    scheme = MappingScheme(**{"pulses_per_image": 2, **mapping})
+    settings = AdaptationSettings(
+        dataset1=d1,
+        dataset2=d2,
+        train_state="open",
+        train=TRAIN,
+        w_max=1.0,
+        scheme=MappingScheme(**{"pulses_per_image": 2, **mapping}),
+        n_images=n_images,
+        finetune=FINETUNE,
+        n_figure_samples=40,
+    )
     return run_adaptation(
         mnist.X_train,
         mnist.y_train,
         mnist.X_test,
         mnist.y_test,
         PARAMS,
-        d1,
-        d2,
-        "open",
-        TRAIN,
-        scheme,
-        n_images,
-        FINETUNE,
+        settings,
         LEAK_OHM,
         seed=seed,
-        n_figure_samples=40,
     )
+
+
+def test_settings_from_the_default_config():
+    config_path = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+    section = yaml.safe_load(config_path.read_text())["adaptation"]
+    settings = AdaptationSettings.from_config(section)
+    assert settings.train == SgdSettings(
+        epochs=section["train"]["epochs"],
+        learning_rate=section["train"]["learning_rate"],
+        batch_size=section["train"]["batch_size"],
+    )
+    assert settings.scheme.pulses_per_image == section["mapping"]["pulses_per_image"]
+    assert settings.n_images == tuple(sorted(set(section["mapping"]["n_images"])))
+    with pytest.raises(ValueError, match="adaptation.mapping.n_images"):
+        AdaptationSettings.from_config(
+            {**section, "mapping": {**section["mapping"], "n_images": [-1]}}
+        )
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ PENDING = {
     "paper_vs_reproduced",
     "plot_adaptation",
     "plot_networks",
-    "run_adaptation",
     "search_learning_rate",
 }
 

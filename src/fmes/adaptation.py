@@ -452,6 +452,73 @@ def finetune_ideal(
 
 
 # --- the experiment --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SgdSettings:
+    """One stochastic-gradient run: passes over the data, step size, mini-batch size."""
+
+    epochs: int
+    learning_rate: float
+    batch_size: int
+
+    @classmethod
+    def from_config(cls, section: dict) -> SgdSettings:
+        """From a validated config section holding ``epochs``, ``learning_rate``, ``batch_size``."""
+        return cls(
+            epochs=int(section["epochs"]),
+            learning_rate=float(section["learning_rate"]),
+            batch_size=int(section["batch_size"]),
+        )
+
+
+@dataclass(frozen=True)
+class AdaptationSettings:
+    """The settings of one adaptation run (config ``adaptation``; defaults in
+    config/config.yaml).
+
+    ``train`` is the dataset1 training in state ``train_state`` with weights in
+    ``[-w_max, w_max]``; ``finetune`` the ideal-SGD baseline on the mapped images; ``n_images``
+    the mapped-image grid (sorted, without repeats); ``n_figure_samples`` the class-balanced
+    dataset2 test samples kept for the Fig 5g-i panels.
+    """
+
+    dataset1: tuple[int, ...]
+    dataset2: tuple[int, ...]
+    train_state: str
+    train: SgdSettings
+    w_max: float
+    scheme: MappingScheme
+    n_images: tuple[int, ...]
+    finetune: SgdSettings
+    n_figure_samples: int = 200
+
+    def __post_init__(self) -> None:
+        d1, d2 = check_digit_sets(self.dataset1, self.dataset2)
+        grid = tuple(sorted({int(n) for n in self.n_images}))
+        if not grid or grid[0] < 0:
+            raise ValueError(
+                f"adaptation.mapping.n_images must be integers >= 0, got {self.n_images}"
+            )
+        # frozen: the normalised values are set once, here
+        object.__setattr__(self, "dataset1", d1)
+        object.__setattr__(self, "dataset2", d2)
+        object.__setattr__(self, "n_images", grid)
+
+    @classmethod
+    def from_config(cls, adaptation: dict) -> AdaptationSettings:
+        """From the validated ``adaptation`` config section."""
+        return cls(
+            dataset1=tuple(adaptation["dataset1"]),
+            dataset2=tuple(adaptation["dataset2"]),
+            train_state=str(adaptation["train"]["state"]),
+            train=SgdSettings.from_config(adaptation["train"]),
+            w_max=float(adaptation["train"]["w_max"]),
+            scheme=MappingScheme.from_config(adaptation["mapping"]),
+            n_images=tuple(adaptation["mapping"]["n_images"]),
+            finetune=SgdSettings.from_config(adaptation["finetune"]),
+            n_figure_samples=int(adaptation["n_figure_samples"]),
+        )
+
+
 @dataclass
 class AdaptationResult:
     """Everything one seed produces (tables and arrays for the Fig 5 panels)."""
@@ -465,84 +532,64 @@ class AdaptationResult:
     test_dataset2: tuple[np.ndarray, np.ndarray] | None = None
 
 
+@dataclass(frozen=True)
+class _DigitSplits:
+    """Training and test images of both digit sets, labels as positions in their set."""
+
+    train1: tuple[np.ndarray, np.ndarray]
+    test1: tuple[np.ndarray, np.ndarray]
+    train2: tuple[np.ndarray, np.ndarray]
+    test2: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def select(cls, X_train, y_train, X_test, y_test, d1, d2) -> _DigitSplits:
+        return cls(
+            train1=select_digits(X_train, y_train, d1),
+            test1=select_digits(X_test, y_test, d1),
+            train2=select_digits(X_train, y_train, d2),
+            test2=select_digits(X_test, y_test, d2),
+        )
+
+
 def run_adaptation(
     X_train: np.ndarray,
     y_train: np.ndarray,
     X_test: np.ndarray,
     y_test: np.ndarray,
     device_table: pd.DataFrame,
-    dataset1: Sequence[int],
-    dataset2: Sequence[int],
-    train_state: str,
-    train: dict,
-    scheme: MappingScheme,
-    n_images: Sequence[int],
-    finetune: dict,
+    settings: AdaptationSettings,
     leakage_resistance_ohm: float,
     seed: int,
-    n_figure_samples: int = 200,
     log=None,
     update: dict | None = None,
 ) -> AdaptationResult:
     """Train on dataset1 (open state), map dataset2 images, evaluate device + both baselines.
 
     ``y_train``/``y_test`` are MNIST digits. Mapped images come from the training split of
-    dataset2, accuracies from the test splits. ``train`` holds epochs, learning_rate,
-    batch_size, w_max; ``finetune`` learning_rate, epochs, batch_size. ``update`` selects the
-    dataset1 training's update scheme (:func:`train_dataset1`).
+    dataset2, accuracies from the test splits. ``update`` selects the dataset1 training's update
+    scheme (:func:`train_dataset1`); ``log`` receives one-line progress messages.
     """
-    d1, d2 = check_digit_sets(dataset1, dataset2)
-    n_grid = sorted({int(n) for n in n_images})
-    if not n_grid or n_grid[0] < 0:
-        raise ValueError(f"adaptation.mapping.n_images must be integers >= 0, got {n_images}")
     say = log or (lambda msg: None)
-    specs = {str(r["resistance_label"]): DeviceSpec.from_row(r) for _, r in device_table.iterrows()}
-    if train_state not in specs:
-        raise ValueError(
-            f"adaptation.train.state {train_state!r} is not a row of device_params "
-            f"(have {sorted(specs)})"
-        )
-    spec = specs[train_state]
+    spec = _state_spec(device_table, settings.train_state)
     device = DeviceInterpolator.from_table(device_table, leakage_resistance_ohm)
-    w_max = float(train["w_max"])
-
-    X1, y1 = select_digits(X_train, y_train, d1)
-    X1t, y1t = select_digits(X_test, y_test, d1)
-    X2, y2 = select_digits(X_train, y_train, d2)
-    X2t, y2t = select_digits(X_test, y_test, d2)
-    K = len(d1)
-
-    net = train_dataset1(
-        X1,
-        y1,
-        spec,
-        int(train["epochs"]),
-        float(train["learning_rate"]),
-        int(train["batch_size"]),
-        w_max,
-        int(child_rng(seed, "train").integers(2**31)),
-        update=update,
+    data = _DigitSplits.select(
+        X_train, y_train, X_test, y_test, settings.dataset1, settings.dataset2
     )
+    net = _train_on_dataset1(data, spec, settings, seed, update, say)
     # the trained state's half-range in weight units (w_max itself unless the mapping is shared)
     w_max = net.synapses_[0].w_max
     W0, b0 = net.coefs_[0].copy(), net.intercepts_[0].copy()
-    say(
-        f"trained on dataset1 {list(d1)} ({len(y1)} images, {train['epochs']} epochs, "
-        f"state {train_state}): dataset1 test accuracy {accuracy(X1t, y1t, W0, b0):.3f}, "
-        f"dataset2 {list(d2)} accuracy {accuracy(X2t, y2t, W0, b0):.3f}"
-    )
-
-    order = mapping_order(y2, K, max(n_grid), child_rng(seed, "mapping-order"))
-    if len(order) < max(n_grid):
-        say(f"only {len(order)} class-balanced dataset2 images available; grid clipped")
-        n_grid = [n for n in n_grid if n <= len(order)]
-    X_seq, y_seq = X2[order], y2[order]
+    X_seq, y_seq, n_grid = _mapped_sequence(data, settings, seed, say)
 
     state0_V = weights_to_volts(W0.T, spec, w_max)  # (K, P): one row per output
-    noise_rng = child_rng(seed, "c2c")
-    d2d_z = child_rng(seed, "d2d").standard_normal(state0_V.shape)
     log_f, target, noise = _affine_steps(
-        state0_V.shape, X_seq, y_seq, scheme, device, noise_rng, d2d_z
+        state0_V.shape,
+        X_seq,
+        y_seq,
+        settings.scheme,
+        device,
+        child_rng(seed, "c2c"),
+        child_rng(seed, "d2d").standard_normal(state0_V.shape),
     )
     lo, hi = device.window_V(extra=state0_V)
     dev_states = compose_updates(state0_V, log_f, target, noise, n_grid, bounds=(lo, hi))
@@ -554,13 +601,11 @@ def run_adaptation(
         X_seq,
         y_seq,
         n_grid,
-        float(finetune["learning_rate"]),
-        int(finetune["epochs"]),
-        int(finetune["batch_size"]),
+        settings.finetune.learning_rate,
+        settings.finetune.epochs,
+        settings.finetune.batch_size,
         child_rng(seed, "finetune"),
     )
-
-    rows = []
     # weight = W0 + converted PSV change: exact (bit for bit) when nothing was mapped
     volts_per_w = spec.range_V / (2 * w_max)
     weights = {
@@ -573,32 +618,16 @@ def run_adaptation(
         "ideal_linear": [b0] * len(n_grid),
         "finetune": [b for _, b in tuned],
     }
-    for method in METHODS:
-        for n, W, b in zip(n_grid, weights[method], biases[method], strict=True):
-            rows.append(
-                {
-                    "method": method,
-                    "n_images": n,
-                    "accuracy_dataset2": accuracy(X2t, y2t, W, b),
-                    "accuracy_dataset1": accuracy(X1t, y1t, W, b),
-                }
-            )
-    table = pd.DataFrame(rows)
-    for method in METHODS:
-        last = table[(table["method"] == method) & (table["n_images"] == n_grid[-1])].iloc[0]
-        say(
-            f"{method:>12}: after {n_grid[-1]} images dataset2 {last['accuracy_dataset2']:.3f}, "
-            f"dataset1 {last['accuracy_dataset1']:.3f}"
-        )
+    table = _accuracy_table(data, n_grid, weights, biases)
+    _log_final_accuracies(table, n_grid[-1], say)
 
-    # Fig 5g-i: a fixed, class-balanced set of dataset2 test samples
-    fig_idx = mapping_order(y2t, K, n_figure_samples, child_rng(seed, "figure-samples"))
-    fig_idx = fig_idx[np.argsort(y2t[fig_idx], kind="stable")]
+    K = len(settings.dataset1)
+    fig_idx = _figure_samples(data, K, settings.n_figure_samples, seed)
+    X2t, y2t = data.test2
     Wd = weights["device"][-1]
-    pixels_R = pixel_to_resistance_ohm(X_seq[:K], scheme, leakage_resistance_ohm)
     arrays = {
-        "dataset1": np.array(d1),
-        "dataset2": np.array(d2),
+        "dataset1": np.array(settings.dataset1),
+        "dataset2": np.array(settings.dataset2),
         "n_images": np.array(n_grid),
         "weights_before_V": state0_V,
         "weights_after_V": dev_states[-1],
@@ -611,12 +640,104 @@ def run_adaptation(
         "proba_after": predict_proba(X2t[fig_idx], Wd, b0),
         "example_images": X_seq[:K],
         "example_labels": y_seq[:K],
-        "example_resistance_ohm": pixels_R,
+        "example_resistance_ohm": pixel_to_resistance_ohm(
+            X_seq[:K], settings.scheme, leakage_resistance_ohm
+        ),
         "window_V": np.array([lo, hi]),
     }
     return AdaptationResult(
-        table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=(X2t, y2t)
+        table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=data.test2
     )
+
+
+def _state_spec(device_table: pd.DataFrame, state: str) -> DeviceSpec:
+    """The device behaviour of the fitted state ``state`` (a ``resistance_label`` row)."""
+    specs = {str(r["resistance_label"]): DeviceSpec.from_row(r) for _, r in device_table.iterrows()}
+    if state not in specs:
+        raise ValueError(
+            f"adaptation.train.state {state!r} is not a row of device_params (have {sorted(specs)})"
+        )
+    return specs[state]
+
+
+def _train_on_dataset1(
+    data: _DigitSplits,
+    spec: DeviceSpec,
+    settings: AdaptationSettings,
+    seed: int,
+    update: dict | None,
+    say,
+) -> DevicePerceptron:
+    """Step 1: the network trained on dataset1 through the ``train_state`` devices; logs both
+    test accuracies before any mapping."""
+    net = train_dataset1(
+        *data.train1,
+        spec,
+        settings.train.epochs,
+        settings.train.learning_rate,
+        settings.train.batch_size,
+        settings.w_max,
+        int(child_rng(seed, "train").integers(2**31)),
+        update=update,
+    )
+    W0, b0 = net.coefs_[0], net.intercepts_[0]
+    say(
+        f"trained on dataset1 {list(settings.dataset1)} ({len(data.train1[1])} images, "
+        f"{settings.train.epochs} epochs, state {settings.train_state}): dataset1 test accuracy "
+        f"{accuracy(*data.test1, W0, b0):.3f}, dataset2 {list(settings.dataset2)} accuracy "
+        f"{accuracy(*data.test2, W0, b0):.3f}"
+    )
+    return net
+
+
+def _mapped_sequence(
+    data: _DigitSplits, settings: AdaptationSettings, seed: int, say
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Step 2: the class-interleaved sequence of dataset2 training images to map, and the image
+    grid (clipped when a class runs out of images)."""
+    n_grid = list(settings.n_images)
+    X2, y2 = data.train2
+    order = mapping_order(y2, len(settings.dataset1), max(n_grid), child_rng(seed, "mapping-order"))
+    if len(order) < max(n_grid):
+        say(f"only {len(order)} class-balanced dataset2 images available; grid clipped")
+        n_grid = [n for n in n_grid if n <= len(order)]
+    return X2[order], y2[order], n_grid
+
+
+def _accuracy_table(
+    data: _DigitSplits,
+    n_grid: Sequence[int],
+    weights: dict[str, list[np.ndarray]],
+    biases: dict[str, list[np.ndarray]],
+) -> pd.DataFrame:
+    """Step 4: test accuracy on both digit sets, per method and mapped-image count."""
+    rows = [
+        {
+            "method": method,
+            "n_images": n,
+            "accuracy_dataset2": accuracy(*data.test2, W, b),
+            "accuracy_dataset1": accuracy(*data.test1, W, b),
+        }
+        for method in METHODS
+        for n, W, b in zip(n_grid, weights[method], biases[method], strict=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _log_final_accuracies(table: pd.DataFrame, n_last: int, say) -> None:
+    for method in METHODS:
+        last = table[(table["method"] == method) & (table["n_images"] == n_last)].iloc[0]
+        say(
+            f"{method:>12}: after {n_last} images dataset2 {last['accuracy_dataset2']:.3f}, "
+            f"dataset1 {last['accuracy_dataset1']:.3f}"
+        )
+
+
+def _figure_samples(data: _DigitSplits, n_classes: int, n_samples: int, seed: int) -> np.ndarray:
+    """Fig 5g-i: a fixed, class-balanced set of dataset2 test samples, sorted by label."""
+    y2t = data.test2[1]
+    fig_idx = mapping_order(y2t, n_classes, n_samples, child_rng(seed, "figure-samples"))
+    return fig_idx[np.argsort(y2t[fig_idx], kind="stable")]
 
 
 def aggregate_seeds(runs: pd.DataFrame) -> pd.DataFrame:
