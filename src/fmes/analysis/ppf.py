@@ -91,30 +91,34 @@ _NAMES = ["c1", "tau1", "c2", "tau2"]
 _UNITS = {"tau1": "s", "tau2": "s"}
 
 
+def _start_scales(dt: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """What both PPF models start from: the interval span (s; 1 without a spread), the initial
+    facilitation amplitude and four log-spaced time constants (s) across the measured intervals.
+
+    ``initial=`` keeps an empty series computable: run_fit flags it.
+    """
+    span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
+    c0 = max(float(np.max(y, initial=1.0) - 1.0), 1e-3)
+    lo = max(float(np.min(dt, initial=span)), 1e-3 * span)
+    taus = np.geomspace(lo, float(np.max(dt, initial=span)), 4)
+    return span, c0, taus
+
+
 def _fit_single(dt, y, max_nfev) -> FitOutcome:
     model = lmfit.Model(ppf_single)
-    span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
-    c0 = max(
-        float(np.max(y, initial=1.0) - 1.0), 1e-3
-    )  # initial=: an empty series is flagged by run_fit
+    span, c0, taus = _start_scales(dt, y)
 
     def cfg(p: lmfit.Parameters) -> None:
         p["c1"].set(min=0.0)
         p["tau1"].set(min=1e-6 * span, max=1e3 * span)
 
-    taus = np.geomspace(
-        max(float(np.min(dt, initial=span)), 1e-3 * span), float(np.max(dt, initial=span)), 4
-    )
     starts = [{"c1": c0 * 2, "tau1": tau} for tau in taus]
     return run_fit(model, y, dt, starts, cfg, max_nfev=max_nfev)
 
 
 def _fit_double(dt, y, max_nfev) -> FitOutcome:
     model = lmfit.Model(ppf_double)
-    span = (float(np.ptp(dt)) if dt.size else 0.0) or 1.0
-    c0 = max(
-        float(np.max(y, initial=1.0) - 1.0), 1e-3
-    )  # initial=: an empty series is flagged by run_fit
+    span, c0, taus = _start_scales(dt, y)
 
     def cfg(p: lmfit.Parameters) -> None:
         p["c1"].set(min=0.0)
@@ -123,8 +127,6 @@ def _fit_double(dt, y, max_nfev) -> FitOutcome:
         p["delta"].set(min=1e-9 * span, max=1e4 * span)
         p.add("tau2", expr="tau1 + delta")
 
-    lo = max(float(np.min(dt, initial=span)), 1e-3 * span)
-    taus = np.geomspace(lo, float(np.max(dt, initial=span)), 4)
     starts = [
         {"c1": c0, "tau1": t1, "c2": c0, "delta": t2 - t1}
         for i, t1 in enumerate(taus)
