@@ -4,71 +4,26 @@ Metric (fmes.analysis.acf): std of the normalised sample ACF of the PSV resample
 grid over [onset - pre_s, onset + window_s], lags 0 .. max_lag_frac of the record."""
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from fmes.analysis.acf import acf_memory_metric
 from fmes.analysis.pipeline import (
+    acf_row,
+    at_most_common,
     legend_label,
+    load_protocol_rows,
+    map_traces,
     ordered_labels,
     placeholder_figure,
-    protocol_rows,
-    pulses_or_status,
-    skipped_frame,
+    records_or_skipped,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.traces import read_trace, read_working_manifest
+from fmes.status import Status
 
-snakemake = globals()["snakemake"]
-log = rule_logger("analyse_acf", snakemake.log[0])
-P = snakemake.params
-manifest = read_working_manifest(snakemake.input.manifest)
-rows = protocol_rows(manifest, "pulse", P.nominal_device)
-# The width series is the set of pulses at the most common amplitude (Fig 2d).
-if len(rows):
-    amp0 = rows["amplitude_A"].mode().iloc[0]
-    rows = rows[np.isclose(rows["amplitude_A"], amp0)]
-log.info("acf: %d pulse-width traces", len(rows))
-records = []
-for r in rows.itertuples(index=False):
-    tr = read_trace(r.trace_path)
-    pulses, status = pulses_or_status(tr, **P.pulses)
-    rec = {
-        "trace_id": r.trace_id,
-        "resistance_label": r.resistance_label,
-        "resistance_ohm": r.resistance_ohm,
-        "amplitude_A": r.amplitude_A,
-        "width_s": r.width_s,
-    }
-    if pulses is None:
-        records.append(rec | {"status": "failed", "reason": status})
-        continue
-    res = acf_memory_metric(
-        tr["time_s"],
-        tr["voltage_V"],
-        pulses["onset_s"].iloc[0],
-        window_s=P.acf["window_s"],
-        pre_s=P.acf["pre_s"],
-        n_grid=P.acf["n_grid"],
-        max_lag_frac=P.acf["max_lag_frac"],
-    )
-    records.append(rec | res)
-if records:
-    tab = pd.DataFrame(records)
-else:
-    tab = skipped_frame(
-        ["trace_id", "resistance_label", "width_s", "acf_std"], "no 'pulse' traces in the manifest"
-    )
-write_csv(tab, snakemake.output.table)
-ok = tab[tab["status"] == "ok"]
-if ok.empty:
-    save_figure(
-        placeholder_figure("ACF memory metric", "no analysable 'pulse' traces"),
-        snakemake.output.fig3d,
-    )
-else:
+
+def acf_figure(ok: pd.DataFrame, window_s: float):
+    """Fig 3d: the ACF memory metric against pulse width, one line per resistance state."""
     labels = ordered_labels(ok["resistance_label"])
     colors = resistance_colors(labels)
     fig, ax = plt.subplots(figsize=(4.8, 3.5))
@@ -78,7 +33,36 @@ else:
     ax.set_xscale("log")
     ax.set_xlabel("pulse width (ms)")
     ax.set_ylabel("std of normalised ACF (1)")
-    ax.set_title(f"ACF memory metric (window {P.acf['window_s']:g} s)")
+    ax.set_title(f"ACF memory metric (window {window_s:g} s)")
     ax.legend(fontsize=7)
+    return fig
+
+
+def main(snakemake) -> None:
+    log = rule_logger("analyse_acf", snakemake.log[0])
+    P = snakemake.params
+    rows = load_protocol_rows(snakemake.input.manifest, "pulse", P.nominal_device)
+    # The width series is the set of pulses at the most common amplitude (Fig 2d).
+    rows = at_most_common(rows, ["amplitude_A"])
+    log.info("acf: %d pulse-width traces", len(rows))
+    acf_kw = {k: P.acf[k] for k in ("window_s", "pre_s", "n_grid", "max_lag_frac")}
+    records = map_traces(
+        rows, lambda row, trace: acf_row(row, trace, pulse_kw=P.pulses, acf_kw=acf_kw)
+    )
+    tab = records_or_skipped(
+        records,
+        ["trace_id", "resistance_label", "width_s", "acf_std"],
+        "no 'pulse' traces in the manifest",
+    )
+    write_csv(tab, snakemake.output.table)
+    ok = tab[tab["status"] == Status.OK]
+    if ok.empty:
+        fig = placeholder_figure("ACF memory metric", "no analysable 'pulse' traces")
+    else:
+        fig = acf_figure(ok, P.acf["window_s"])
     save_figure(fig, snakemake.output.fig3d)
-log.info("done: %d traces", len(ok))
+    log.info("done: %d traces", len(ok))
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

@@ -4,84 +4,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.energy import (
-    energies_of_trace,
-    state_pulse_costs,
-    summarise_energies,
-    with_edge_status,
-)
 from fmes.analysis.pipeline import (
+    energy_rows,
+    energy_tables,
     legend_label,
+    load_protocol_rows,
+    map_traces,
     ordered_labels,
     placeholder_figure,
-    pulses_or_status,
-    skipped_frame,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.store import iter_traces
-from fmes.traces import read_working_manifest
+from fmes.status import Status
 
-snakemake = globals()["snakemake"]
-log = rule_logger("analyse_energy", snakemake.log[0])
-out = snakemake.output
-P = snakemake.params
-manifest = read_working_manifest(snakemake.input.manifest)
-rows = manifest[manifest["protocol"].isin(P.energy["protocols"])]
-if not P.energy["array_devices"]:
-    rows = rows[rows["device_id"] == P.nominal_device]
-log.info("energy: %d traces of protocols %s", len(rows), P.energy["protocols"])
 
-META = ["protocol", "resistance_label", "resistance_ohm", "device_id"]
-frames, failures = [], []
-for row, trace in iter_traces(rows):  # CSV or trace-store rows, each file read once
-    r = pd.Series(row)
-    pulses, status = pulses_or_status(trace, **P.pulses)
-    if pulses is None:
-        failures.append(f"{r.trace_id}: {status}")
-        continue
-    e = energies_of_trace(trace, pulses, row, P.energy["edge_resolution"])
-    frames.append(e.assign(trace_id=r.trace_id, **{k: getattr(r, k) for k in META}))
-for msg in failures:
-    log.warning("no pulses: %s", msg)
-
-KEYS = [
-    "protocol",
-    "resistance_label",
-    "resistance_ohm",
-    "polarity",
-    "amplitude_A",
-    "nominal_width_s",
-]
-if frames:
-    per_pulse = pd.concat(frames, ignore_index=True)
-    table = with_edge_status(
-        summarise_energies(per_pulse, KEYS).rename(columns={"nominal_width_s": "width_s"})
-    )
-    costs = state_pulse_costs(per_pulse, P.nominal_device)
-else:
-    table = skipped_frame(KEYS, "no current-driven pulse traces in the manifest")
-    costs = state_pulse_costs(pd.DataFrame(columns=["protocol", "device_id"]), P.nominal_device)
-    per_pulse = pd.DataFrame()
-for c in costs.itertuples(index=False):
-    log.info(
-        "%s ohm: %.3g J per LTP pulse, %.3g J per LTD pulse, width %.3g s, period %.3g s",
-        c.resistance_label,
-        c.energy_ltp_J,
-        c.energy_ltd_J,
-        c.pulse_width_s,
-        c.pulse_period_s,
-    )
-write_csv(table, out.table)
-write_csv(costs, out.costs)
-
-# ------------------------------------------------------------------ figure
-if per_pulse.empty:
-    fig = placeholder_figure("Energy per pulse", "no current-driven pulse traces")
-else:
+def energy_figure(table: pd.DataFrame):
+    """Energy per pulse against resistance state (LTP, LTD and single pulses), and of the
+    single pulses against amplitude and against width."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    ok = table[table["status"] != "skipped"]
+    ok = table[table["status"] != Status.SKIPPED]
     labels = ordered_labels(ok["resistance_label"])
     colors = resistance_colors(labels)
     ax = axes[0]
@@ -141,4 +83,47 @@ else:
         ax.set_title(f"single pulses at {fixed_text}", fontsize=9)
     axes[1].legend(fontsize=8)
     fig.tight_layout()
-save_figure(fig, out.figure)
+    return fig
+
+
+def main(snakemake) -> None:
+    log = rule_logger("analyse_energy", snakemake.log[0])
+    out = snakemake.output
+    P = snakemake.params
+    # every device's traces, in the manifest's order (the summary keeps first-seen order)
+    rows = load_protocol_rows(snakemake.input.manifest, P.energy["protocols"], by_state=False)
+    if not P.energy["array_devices"]:
+        rows = rows[rows["device_id"] == P.nominal_device]
+    log.info("energy: %d traces of protocols %s", len(rows), P.energy["protocols"])
+    results = map_traces(
+        rows,
+        lambda row, trace: energy_rows(
+            row, trace, pulse_kw=P.pulses, edge_resolution=P.energy["edge_resolution"]
+        ),
+    )
+    for _, failure in results:
+        if failure:
+            log.warning("no pulses: %s", failure)
+    table, costs, per_pulse = energy_tables(
+        [frame for frame, _ in results if frame is not None], P.nominal_device
+    )
+    for c in costs.itertuples(index=False):
+        log.info(
+            "%s ohm: %.3g J per LTP pulse, %.3g J per LTD pulse, width %.3g s, period %.3g s",
+            c.resistance_label,
+            c.energy_ltp_J,
+            c.energy_ltd_J,
+            c.pulse_width_s,
+            c.pulse_period_s,
+        )
+    write_csv(table, out.table)
+    write_csv(costs, out.costs)
+    if per_pulse.empty:
+        fig = placeholder_figure("Energy per pulse", "no current-driven pulse traces")
+    else:
+        fig = energy_figure(table)
+    save_figure(fig, out.figure)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

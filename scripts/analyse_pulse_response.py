@@ -4,76 +4,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.iv import current_at_voltage, iv_branches
 from fmes.analysis.pipeline import (
+    at_most_common,
+    iv_row,
     legend_label,
+    load_protocol_rows,
+    map_traces,
     ordered_labels,
     placeholder_figure,
-    protocol_rows,
-    readout_or_reason,
-    single_pulse_row,
+    pulse_response_row,
+    records_or_skipped,
     skipped_frame,
 )
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 from fmes.status import Status
-from fmes.traces import read_trace, read_working_manifest
-
-snakemake = globals()["snakemake"]
-log = rule_logger("analyse_pulse_response", snakemake.log[0])
-out = snakemake.output
-P = snakemake.params
-manifest = read_working_manifest(snakemake.input.manifest)
-nominal = P.nominal_device
 
 
-# ---------------------------------------------------------------- single pulses
-rows = protocol_rows(manifest, "pulse", nominal)
-log.info("pulse protocol: %d traces", len(rows))
-records, traces = [], {}
-for k, r in enumerate(rows.itertuples(index=False), start=1):
-    tr = read_trace(r.trace_path)
-    readout, why = readout_or_reason(tr, **P.pulses)
-    rec = {
-        "trace_id": r.trace_id,
-        "resistance_label": r.resistance_label,
-        "resistance_ohm": r.resistance_ohm,
-        "device_id": r.device_id,
-        "amplitude_A": r.amplitude_A,
-        "width_s": r.width_s,
-    }
-    if readout is None:
-        records.append(rec | {"status": Status.FAILED, "reason": why})
-        continue
-    rec |= single_pulse_row(readout)
-    records.append(rec)
-    traces[r.trace_id] = (tr, rec["onset_s"])
-    if k % 20 == 0:
-        log.info("pulse traces: %d/%d", k, len(rows))
-cols = [
-    "trace_id",
-    "resistance_label",
-    "resistance_ohm",
-    "device_id",
-    "amplitude_A",
-    "width_s",
-    "psv_change_V",
-]
-pulse_tab = (
-    pd.DataFrame(records) if records else skipped_frame(cols, "no 'pulse' traces in the manifest")
-)
-write_csv(pulse_tab, out.pulse_table)
-
-ok = pulse_tab[pulse_tab["status"] == "ok"] if len(records) else pulse_tab.iloc[0:0]
-labels = ordered_labels(ok["resistance_label"]) if len(ok) else []
-colors = resistance_colors(labels)
-
-
-def series_plot(x_col, fixed_col, xlabel, title, path):
-    if ok.empty:
-        save_figure(placeholder_figure(title, "no analysable 'pulse' traces"), path)
-        return
+def series_figure(ok: pd.DataFrame, x_col: str, fixed_col: str, xlabel: str, title: str):
+    """Fig 2c/2d: PSV change against ``x_col`` at the most common ``fixed_col``, per state."""
+    labels = ordered_labels(ok["resistance_label"])
+    colors = resistance_colors(labels)
     fixed = ok[fixed_col].mode().iloc[0]
     sub = ok[np.isclose(ok[fixed_col], fixed)]
     fig, ax = plt.subplots(figsize=(4.5, 3.4))
@@ -89,19 +41,15 @@ def series_plot(x_col, fixed_col, xlabel, title, path):
     unit = "ms" if fixed_col == "width_s" else "mA"
     ax.set_title(f"{title} ({fixed_col.split('_')[0]} {fixed * 1e3:g} {unit})")
     ax.legend(title="R", fontsize=7)
-    save_figure(fig, path)
+    return fig
 
 
-series_plot("amplitude_A", "width_s", "pulse amplitude (mA)", "PSV vs amplitude", out.fig2c)
-series_plot("width_s", "amplitude_A", "pulse width (ms)", "PSV vs width", out.fig2d)
-
-# Fig 2e: PSV transients of the nominal pulse at every resistance + peak vs resistance.
-if ok.empty:
-    save_figure(placeholder_figure("PSV vs resistance", "no analysable 'pulse' traces"), out.fig2e)
-else:
-    amp0 = ok["amplitude_A"].mode().iloc[0]
-    w0 = ok["width_s"].mode().iloc[0]
-    sub = ok[np.isclose(ok["amplitude_A"], amp0) & np.isclose(ok["width_s"], w0)]
+def resistance_figure(ok: pd.DataFrame, traces: dict):
+    """Fig 2e: PSV transients of the nominal pulse at every resistance and the peak change."""
+    labels = ordered_labels(ok["resistance_label"])
+    colors = resistance_colors(labels)
+    sub = at_most_common(ok, ["amplitude_A", "width_s"])
+    amp0, w0 = ok["amplitude_A"].mode().iloc[0], ok["width_s"].mode().iloc[0]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.4))
     for lab in labels:
         for tid in sub[sub["resistance_label"] == lab]["trace_id"]:
@@ -117,63 +65,21 @@ else:
     ax1.set_ylabel("PSV (V)")
     ax1.set_title(f"{amp0 * 1e3:g} mA, {w0 * 1e3:g} ms pulse")
     ax1.legend(fontsize=7)
-    x = np.arange(len(sub))
     s = sub.assign(_o=sub["resistance_label"].map(labels.index)).sort_values("_o")
     ax2.bar(np.arange(len(s)), s["psv_change_V"], color=[colors[v] for v in s["resistance_label"]])
     ax2.set_xticks(np.arange(len(s)), s["resistance_label"])
     ax2.set_xlabel("regulating resistance (Ω)")
     ax2.set_ylabel("PSV change (V)")
-    save_figure(fig, out.fig2e)
+    return fig
 
-# ---------------------------------------------------------------- I-V sweeps
-rows = protocol_rows(manifest, "iv_sweep", nominal)
-log.info("iv_sweep protocol: %d traces", len(rows))
-iv_records, loops = [], []
-for r in rows.itertuples(index=False):
-    tr = read_trace(r.trace_path)
-    res = current_at_voltage(
-        tr["voltage_V"],
-        tr["current_A"],
-        P.iv["v_target_V"],
-        half_window_V=P.iv["half_window_V"],
-        residual_factor=P.fit_quality["residual_factor"],
-    )
-    iv_records.append(
-        {
-            "trace_id": r.trace_id,
-            "resistance_label": r.resistance_label,
-            "resistance_ohm": r.resistance_ohm,
-            "device_id": r.device_id,
-            "sweep_rate_V_per_s": r.sweep_rate_V_per_s,
-            "v_max_V": r.v_max_V,
-        }
-        | res
-    )
-    loop = iv_branches(tr["voltage_V"], tr["current_A"])
-    loop.insert(0, "sweep_rate_V_per_s", r.sweep_rate_V_per_s)
-    loop.insert(0, "resistance_label", r.resistance_label)
-    loops.append(loop)
-if iv_records:
-    iv_tab = pd.DataFrame(iv_records)
-    loops_tab = pd.concat(loops, ignore_index=True)
-else:
-    reason = "no 'iv_sweep' traces in the manifest"
-    iv_tab = skipped_frame(
-        ["trace_id", "resistance_label", "sweep_rate_V_per_s", "current_at_target_A"], reason
-    )
-    loops_tab = skipped_frame(
-        ["resistance_label", "sweep_rate_V_per_s", "voltage_V", "current_A", "branch"], reason
-    )
-write_csv(iv_tab, out.iv_table)
-write_csv(loops_tab, out.iv_loops)
 
-if not iv_records:
-    save_figure(placeholder_figure("I-V loops", "no 'iv_sweep' traces"), out.fig2b)
-else:
+def iv_figure(iv_tab: pd.DataFrame, loops_tab: pd.DataFrame, v_target_V: float, rate_V_per_s):
+    """Fig 2b: I-V loops at the sweep rate nearest ``rate_V_per_s`` and the current at
+    ``v_target_V`` against sweep rate."""
     ivl = ordered_labels(iv_tab["resistance_label"])
     ivc = resistance_colors(ivl)
     rates = np.sort(iv_tab["sweep_rate_V_per_s"].unique())
-    rate = rates[np.argmin(np.abs(rates - P.iv["figure_sweep_rate_V_per_s"]))]
+    rate = rates[np.argmin(np.abs(rates - rate_V_per_s))]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.4))
     for lab in ivl:
         lp = loops_tab[
@@ -181,7 +87,7 @@ else:
             & np.isclose(loops_tab["sweep_rate_V_per_s"], rate)
         ]
         ax1.plot(lp["voltage_V"], lp["current_A"] * 1e3, color=ivc[lab], label=legend_label(lab))
-    ax1.axvline(P.iv["v_target_V"], color="0.5", ls=":", lw=1)
+    ax1.axvline(v_target_V, color="0.5", ls=":", lw=1)
     ax1.set_xlabel("voltage (V)")
     ax1.set_ylabel("current (mA)")
     ax1.set_title(f"I-V at {rate * 1e3:g} mV/s")
@@ -198,6 +104,96 @@ else:
         )
     ax2.set_xscale("log")
     ax2.set_xlabel("sweep rate (mV/s)")
-    ax2.set_ylabel(f"current at {P.iv['v_target_V']:g} V (mA)")
+    ax2.set_ylabel(f"current at {v_target_V:g} V (mA)")
+    return fig
+
+
+def single_pulses(snakemake, log) -> None:
+    """Fig 2c-e and the single-pulse table."""
+    out, P = snakemake.output, snakemake.params
+    rows = load_protocol_rows(snakemake.input.manifest, "pulse", P.nominal_device)
+    log.info("pulse protocol: %d traces", len(rows))
+    traces = {}
+
+    def analyse(row, trace):
+        record = pulse_response_row(row, trace, pulse_kw=P.pulses)
+        if "onset_s" in record:  # read out: kept for the transients of Fig 2e
+            traces[row["trace_id"]] = (trace, record["onset_s"])
+        return record
+
+    records = map_traces(rows, analyse)
+    pulse_tab = records_or_skipped(
+        records,
+        [
+            "trace_id",
+            "resistance_label",
+            "resistance_ohm",
+            "device_id",
+            "amplitude_A",
+            "width_s",
+            "psv_change_V",
+        ],
+        "no 'pulse' traces in the manifest",
+    )
+    write_csv(pulse_tab, out.pulse_table)
+    ok = pulse_tab[pulse_tab["status"] == Status.OK] if records else pulse_tab.iloc[0:0]
+    for x_col, fixed_col, xlabel, title, path in (
+        ("amplitude_A", "width_s", "pulse amplitude (mA)", "PSV vs amplitude", out.fig2c),
+        ("width_s", "amplitude_A", "pulse width (ms)", "PSV vs width", out.fig2d),
+    ):
+        if ok.empty:
+            fig = placeholder_figure(title, "no analysable 'pulse' traces")
+        else:
+            fig = series_figure(ok, x_col, fixed_col, xlabel, title)
+        save_figure(fig, path)
+    if ok.empty:
+        fig = placeholder_figure("PSV vs resistance", "no analysable 'pulse' traces")
+    else:
+        fig = resistance_figure(ok, traces)
+    save_figure(fig, out.fig2e)
+
+
+def iv_sweeps(snakemake, log) -> None:
+    """Fig 2b, the I-V table and the loops."""
+    out, P = snakemake.output, snakemake.params
+    rows = load_protocol_rows(snakemake.input.manifest, "iv_sweep", P.nominal_device)
+    log.info("iv_sweep protocol: %d traces", len(rows))
+    results = map_traces(
+        rows,
+        lambda row, trace: iv_row(
+            row,
+            trace,
+            v_target_V=P.iv["v_target_V"],
+            half_window_V=P.iv["half_window_V"],
+            residual_factor=P.fit_quality["residual_factor"],
+        ),
+    )
+    if results:
+        iv_tab = pd.DataFrame([record for record, _ in results])
+        loops_tab = pd.concat([loop for _, loop in results], ignore_index=True)
+    else:
+        reason = "no 'iv_sweep' traces in the manifest"
+        iv_tab = skipped_frame(
+            ["trace_id", "resistance_label", "sweep_rate_V_per_s", "current_at_target_A"], reason
+        )
+        loops_tab = skipped_frame(
+            ["resistance_label", "sweep_rate_V_per_s", "voltage_V", "current_A", "branch"], reason
+        )
+    write_csv(iv_tab, out.iv_table)
+    write_csv(loops_tab, out.iv_loops)
+    if results:
+        fig = iv_figure(iv_tab, loops_tab, P.iv["v_target_V"], P.iv["figure_sweep_rate_V_per_s"])
+    else:
+        fig = placeholder_figure("I-V loops", "no 'iv_sweep' traces")
     save_figure(fig, out.fig2b)
-log.info("done")
+
+
+def main(snakemake) -> None:
+    log = rule_logger("analyse_pulse_response", snakemake.log[0])
+    single_pulses(snakemake, log)
+    iv_sweeps(snakemake, log)
+    log.info("done")
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])  # injected by Snakemake's script: directive

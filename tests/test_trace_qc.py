@@ -52,3 +52,22 @@ def test_trace_without_pulses_is_failed_with_the_reason():
     trace["current_A"] = 1e-6
     row, readout = trace_qc_row(_row("ppf"), trace, PULSE_KW)
     assert readout is None and row["status"] == Status.FAILED and "no pulses" in row["reason"]
+
+
+def test_sample_trace_ids_spread_evenly_per_protocol():
+    import pandas as pd
+
+    from fmes.analysis.qc import sample_trace_ids
+
+    manifest = pd.DataFrame(
+        {"trace_id": [f"p{i}" for i in range(5)] + ["q0"], "protocol": ["ppf"] * 5 + ["pulse"]}
+    )
+    assert sample_trace_ids(manifest, 2) == {"p0", "p4", "q0"}
+    assert sample_trace_ids(manifest, 3) == {"p0", "p2", "p4", "q0"}
+
+
+def test_qc_figure_name_says_sample_or_flagged():
+    from fmes.analysis.qc import qc_figure_name
+
+    assert qc_figure_name(_row("ppf"), Status.OK) == "ppf_sample_t1.png"
+    assert qc_figure_name(_row("ppf"), Status.POOR_FIT) == "ppf_flagged_t1.png"

@@ -1,21 +1,31 @@
-"""Glue shared by the analysis rule scripts: pure functions on manifests and traces.
+"""Glue shared by the analysis rule scripts: the one reader of a protocol's validated traces
+(:func:`load_protocol_rows`, then :func:`map_traces`) and pure functions on manifest rows and
+traces (one result row per trace; the scripts only read, call these, write and draw).
 
-No file I/O here: scripts read the validated manifest and pass :func:`fmes.traces.read_trace`
-(or any loader returning a trace DataFrame) in. Everything a script needs to say *why* an output
+Apart from those two readers no file I/O here. Everything a script needs to say *why* an output
 is empty lives here too (:func:`skipped_frame`, :func:`placeholder_figure`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
+from fmes.analysis.acf import acf_memory_metric
+from fmes.analysis.energy import (
+    energies_of_trace,
+    state_pulse_costs,
+    summarise_energies,
+    with_edge_status,
+)
+from fmes.analysis.iv import current_at_voltage, iv_branches
 from fmes.analysis.ltp_ltd import fit_ltp_ltd_batch, ltp_ltd_weights
-from fmes.analysis.ppf import fit_ppf
+from fmes.analysis.ppf import fit_ppf, ppf_from_pulses
 from fmes.analysis.pulses import (
     NoPulsesError,
     PartialPulseError,
@@ -26,10 +36,25 @@ from fmes.analysis.pulses import (
 from fmes.analysis.retention import fit_retention
 from fmes.io import read_table
 from fmes.status import Status, join_reasons, worst
-from fmes.traces import legend_label, ordered_labels, parse_resistance
+from fmes.store import iter_traces
+from fmes.traces import legend_label, ordered_labels, parse_resistance, read_working_manifest
 
 __all__ = [
+    "ENERGY_KEYS",
+    "LEARNING_COLUMNS",
     "MANIFEST_DTYPES",
+    "acf_row",
+    "at_most_common",
+    "energy_rows",
+    "energy_tables",
+    "iv_row",
+    "load_protocol_rows",
+    "map_traces",
+    "ppf_example",
+    "ppf_row",
+    "pulse_response_row",
+    "records_or_skipped",
+    "retention_row",
     "analyse_ltp_ltd_batch",
     "analyse_ltp_ltd_trace",
     "device_params_from_manifest",
@@ -56,19 +81,168 @@ TraceLoader = Callable[[str], pd.DataFrame]
 
 
 def protocol_rows(
-    manifest: pd.DataFrame, protocol: str, nominal_device: str | None = None
+    manifest: pd.DataFrame,
+    protocol: str | Iterable[str] | None,
+    nominal_device: str | None = None,
+    *,
+    by_state: bool = True,
 ) -> pd.DataFrame:
-    """Rows of one protocol, ordered by resistance, device, cycle and trace id.
+    """Rows of one protocol (or of several; None: every protocol), ordered by resistance,
+    device, cycle and trace id (``by_state=False``: in the manifest's order).
 
     With ``nominal_device``, only that device's rows when the data have any (figures show the
     reference device; the variability array is analysed on its own), else every device's.
     """
-    rows = manifest[manifest["protocol"] == protocol].copy()
+    if protocol is None:
+        rows = manifest.copy()
+    else:
+        wanted = [protocol] if isinstance(protocol, str) else list(protocol)
+        rows = manifest[manifest["protocol"].isin(wanted)].copy()
     if nominal_device is not None and (rows["device_id"] == nominal_device).any():
         rows = rows[rows["device_id"] == nominal_device]
+    if not by_state:
+        return rows.reset_index(drop=True)
     rows["_ohm"] = rows["resistance_label"].map(parse_resistance)
     sort = [c for c in ("_ohm", "device_id", "cycle", "trace_id") if c in rows]
     return rows.sort_values(sort, kind="stable").drop(columns="_ohm").reset_index(drop=True)
+
+
+def load_protocol_rows(
+    manifest_path: str,
+    protocol: str | Iterable[str] | None,
+    nominal_device: str | None = None,
+    *,
+    by_state: bool = True,
+) -> pd.DataFrame:
+    """The validated traces of a protocol: :func:`protocol_rows` of the working manifest at
+    ``manifest_path`` (:func:`fmes.traces.read_working_manifest`). Read the traces themselves
+    with :func:`map_traces`."""
+    return protocol_rows(
+        read_working_manifest(manifest_path), protocol, nominal_device, by_state=by_state
+    )
+
+
+T = TypeVar("T")
+
+
+def map_traces(rows: pd.DataFrame, analyse: Callable[[dict, pd.DataFrame], T]) -> list[T]:
+    """``analyse(row, trace)`` of every row (a dict of the manifest row and its checked
+    trace), returned in the rows' order. Each trace file is read once, CSV or trace store
+    (:func:`fmes.store.iter_traces`); ``analyse`` is called in that reading order, so one
+    trace at a time is in memory unless ``analyse`` keeps it."""
+    out: list[T | None] = [None] * len(rows)
+    positioned = rows.reset_index(drop=True).assign(_position=np.arange(len(rows)))
+    for row, trace in iter_traces(positioned):
+        position = row.pop("_position")
+        out[position] = analyse(row, trace)
+    return out  # type: ignore[return-value]
+
+
+def records_or_skipped(records: list[dict], columns: list[str], reason: str) -> pd.DataFrame:
+    """The table of ``records``, or the :func:`skipped_frame` of ``columns`` when there are
+    none (so an empty analysis still writes a table that says why)."""
+    return pd.DataFrame(records) if records else skipped_frame(columns, reason)
+
+
+def at_most_common(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Rows whose every column in ``columns`` is (numerically close to) that column's most
+    common value in ``rows``: the nominal pulse of a sweep over amplitudes and widths. Each
+    mode is taken over all of ``rows``; empty rows come back unchanged."""
+    if rows.empty:
+        return rows
+    keep = np.ones(len(rows), dtype=bool)
+    for column in columns:
+        keep &= np.isclose(rows[column], rows[column].mode().iloc[0])
+    return rows[keep]
+
+
+def _keys(row: dict, columns: tuple[str, ...]) -> dict[str, object]:
+    return {c: row[c] for c in columns}
+
+
+def acf_row(row: dict, trace: pd.DataFrame, *, pulse_kw: dict, acf_kw: dict) -> dict[str, object]:
+    """The ACF memory metric (:func:`fmes.analysis.acf.acf_memory_metric`, keywords
+    ``acf_kw``) of one pulse trace from its first pulse's onset, with the manifest keys; a
+    ``failed`` row naming why when no pulse is found."""
+    keys = _keys(row, ("trace_id", "resistance_label", "resistance_ohm", "amplitude_A", "width_s"))
+    pulses, why = pulses_or_status(trace, **pulse_kw)
+    if pulses is None:
+        return keys | {"status": Status.FAILED, "reason": why}
+    return keys | acf_memory_metric(
+        trace["time_s"], trace["voltage_V"], pulses["onset_s"].iloc[0], **acf_kw
+    )
+
+
+def ppf_row(
+    row: dict, trace: pd.DataFrame, *, pulse_kw: dict
+) -> tuple[dict[str, object], pd.DataFrame | None]:
+    """(A1, A2 and PPF row of one two-pulse trace with its manifest keys and trace-QC columns,
+    its pulses); a ``failed`` row and None when the read-out fails."""
+    keys = _keys(row, ("trace_id", "resistance_label", "resistance_ohm", "interval_s"))
+    readout, why = readout_or_reason(trace, **pulse_kw)
+    if readout is None:
+        return keys | {"status": Status.FAILED, "reason": why}, None
+    values = ppf_from_pulses(readout.pulses, readout.trace_qc["noise_V"], pulse_kw["n_read"])
+    return keys | values | trace_qc_columns(readout), readout.pulses
+
+
+def pulse_response_row(row: dict, trace: pd.DataFrame, *, pulse_kw: dict) -> dict[str, object]:
+    """:func:`single_pulse_row` of one single-pulse trace with its manifest keys; a ``failed``
+    row naming why when the read-out fails."""
+    keys = _keys(
+        row,
+        ("trace_id", "resistance_label", "resistance_ohm", "device_id", "amplitude_A", "width_s"),
+    )
+    readout, why = readout_or_reason(trace, **pulse_kw)
+    if readout is None:
+        return keys | {"status": Status.FAILED, "reason": why}
+    return keys | single_pulse_row(readout)
+
+
+def iv_row(
+    row: dict,
+    trace: pd.DataFrame,
+    *,
+    v_target_V: float,
+    half_window_V: float,
+    residual_factor: float,
+) -> tuple[dict[str, object], pd.DataFrame]:
+    """(current at ``v_target_V`` of one I-V sweep with its manifest keys
+    (:func:`fmes.analysis.iv.current_at_voltage`), its loop branches
+    (:func:`fmes.analysis.iv.iv_branches`) keyed by resistance and sweep rate)."""
+    keys = _keys(
+        row,
+        (
+            "trace_id",
+            "resistance_label",
+            "resistance_ohm",
+            "device_id",
+            "sweep_rate_V_per_s",
+            "v_max_V",
+        ),
+    )
+    current = current_at_voltage(
+        trace["voltage_V"],
+        trace["current_A"],
+        v_target_V,
+        half_window_V=half_window_V,
+        residual_factor=residual_factor,
+    )
+    loop = iv_branches(trace["voltage_V"], trace["current_A"])
+    loop.insert(0, "sweep_rate_V_per_s", row["sweep_rate_V_per_s"])
+    loop.insert(0, "resistance_label", row["resistance_label"])
+    return keys | current, loop
+
+
+#: Columns of the learning table of :func:`retention_row` (weight after each pulse of a train).
+LEARNING_COLUMNS = [
+    "trace_id",
+    "resistance_label",
+    "pulse_number",
+    "onset_s",
+    "peak_psv_V",
+    "psv_after_V",
+]
 
 
 def skipped_frame(columns: list[str], reason: str, **fixed: object) -> pd.DataFrame:
@@ -377,3 +551,99 @@ def fit_ppf_per_state(
             | fit
         )
     return pd.DataFrame(rows)
+
+
+def retention_row(
+    row: dict,
+    trace: pd.DataFrame,
+    *,
+    pulse_kw: dict,
+    n_points: int,
+    t_ret_s: float,
+    u_inf_free: bool,
+    limits: QualityLimits,
+) -> tuple[dict[str, object], RetentionReadout | None, pd.DataFrame | None]:
+    """(forgetting row of one trace with its manifest keys, its :class:`RetentionReadout`,
+    the learning table (:data:`LEARNING_COLUMNS`) of a ``pulse_train`` trace) by
+    :func:`retention_from_readout`; a ``failed`` row and None, None when the read-out fails
+    or finds no complete pulse. Single pulses have no learning table (None)."""
+    keys = _keys(row, ("trace_id", "protocol", "resistance_label", "resistance_ohm"))
+    readout, why = readout_or_reason(trace, **pulse_kw)
+    result = (
+        None
+        if readout is None
+        else retention_from_readout(
+            trace["time_s"].to_numpy(),
+            readout,
+            n_points=n_points,
+            t_ret_s=t_ret_s,
+            u_inf_free=u_inf_free,
+            limits=limits,
+        )
+    )
+    if result is None:
+        return keys | {"status": Status.FAILED, "reason": why or "no complete pulse"}, None, None
+    learning = None
+    if row["protocol"] == "pulse_train":
+        learning = result.learning().assign(
+            trace_id=row["trace_id"], resistance_label=row["resistance_label"]
+        )[LEARNING_COLUMNS]
+    return keys | result.row, result, learning
+
+
+def ppf_example(values: pd.DataFrame, resistance_label: str, interval_s: float) -> pd.Series | None:
+    """The row of ``values`` (PPF read-outs) closest to ``interval_s`` in the state
+    ``resistance_label``, or in any state when that one has none; None when ``values`` is
+    empty (the example two-pulse trace of Fig 3c)."""
+    if (values["resistance_label"] == resistance_label).any():
+        values = values[values["resistance_label"] == resistance_label]
+    if values.empty:
+        return None
+    return values.iloc[np.argmin(np.abs(values["interval_s"] - interval_s))]
+
+
+#: The keys the energy table is summarised over (one row per protocol, state, polarity and
+#: nominal pulse).
+ENERGY_KEYS = [
+    "protocol",
+    "resistance_label",
+    "resistance_ohm",
+    "polarity",
+    "amplitude_A",
+    "nominal_width_s",
+]
+
+#: The manifest columns carried onto every pulse of :func:`energy_rows`.
+_ENERGY_META = ("protocol", "resistance_label", "resistance_ohm", "device_id")
+
+
+def energy_rows(
+    row: dict, trace: pd.DataFrame, *, pulse_kw: dict, edge_resolution: float
+) -> tuple[pd.DataFrame | None, str]:
+    """(per-pulse energies of one trace with ``trace_id`` and the manifest keys
+    (:func:`fmes.analysis.energy.energies_of_trace`), "") or (None, why no pulse was found)."""
+    pulses, why = pulses_or_status(trace, **pulse_kw)
+    if pulses is None:
+        return None, f"{row['trace_id']}: {why}"
+    energies = energies_of_trace(trace, pulses, row, edge_resolution)
+    return energies.assign(trace_id=row["trace_id"], **{k: row[k] for k in _ENERGY_META}), ""
+
+
+def energy_tables(
+    frames: list[pd.DataFrame], nominal_device: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(summary over :data:`ENERGY_KEYS` with edge status, per-state pulse costs, all pulses)
+    of the per-pulse ``frames`` of :func:`energy_rows`. Without frames, a ``skipped`` summary,
+    empty costs and an empty pulse table."""
+    if not frames:
+        empty = pd.DataFrame(columns=["protocol", "device_id", "resistance_label"])
+        return (
+            skipped_frame(ENERGY_KEYS, "no current-driven pulse traces in the manifest"),
+            state_pulse_costs(empty, nominal_device),
+            pd.DataFrame(),
+        )
+    per_pulse = pd.concat(frames, ignore_index=True)
+    summary = summarise_energies(per_pulse, ENERGY_KEYS).rename(
+        columns={"nominal_width_s": "width_s"}
+    )
+    return with_edge_status(summary), state_pulse_costs(per_pulse, nominal_device), per_pulse

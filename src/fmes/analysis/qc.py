@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.pulses import NoPulsesError, PartialPulseError, PulseReadout, read_pulses
+from fmes.analysis.pipeline import readout_or_reason
+from fmes.analysis.pulses import PulseReadout
 from fmes.status import Status, join_reasons, worst
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "TRACE_QC_COLUMNS",
     "declared_pulses",
     "qc_figure",
+    "qc_figure_name",
+    "sample_trace_ids",
     "trace_qc_row",
 ]
 
@@ -63,6 +66,23 @@ def declared_pulses(row: dict) -> float:
     )
 
 
+def sample_trace_ids(manifest: pd.DataFrame, per_protocol: int) -> set[str]:
+    """Trace ids of the sample QC figures: per protocol, ``per_protocol`` traces evenly spaced
+    through its rows in the manifest's order (first and last included; deterministic)."""
+    picks: set[str] = set()
+    for _, group in manifest.groupby("protocol", sort=False):
+        k = min(per_protocol, len(group))
+        spaced = np.unique(np.linspace(0, len(group) - 1, k).astype(int))
+        picks |= set(group["trace_id"].iloc[spaced])
+    return picks
+
+
+def qc_figure_name(row: dict, status: str) -> str:
+    """File name of a trace's QC figure: protocol, ``sample`` or ``flagged`` (not ``ok``), id."""
+    kind = "sample" if status == Status.OK else "flagged"
+    return f"{row['protocol']}_{kind}_{row['trace_id']}.png"
+
+
 def trace_qc_row(
     row: dict, trace: pd.DataFrame, pulse_kw: dict
 ) -> tuple[dict[str, object], PulseReadout | None]:
@@ -75,15 +95,9 @@ def trace_qc_row(
     out["analyses"] = ANALYSES_BY_PROTOCOL.get(row["protocol"], "")
     if row["protocol"] == "iv_sweep":  # voltage-driven: no pulses to read
         return out | {"pulses_found": np.nan, "status": str(Status.OK), "reason": ""}, None
-    try:
-        readout = read_pulses(
-            trace["time_s"].to_numpy(),
-            trace["current_A"].to_numpy(),
-            trace["voltage_V"].to_numpy(),
-            **pulse_kw,
-        )
-    except (NoPulsesError, PartialPulseError) as err:
-        return out | {"pulses_found": 0, "status": str(Status.FAILED), "reason": str(err)}, None
+    readout, why = readout_or_reason(trace, **pulse_kw)
+    if readout is None:
+        return out | {"pulses_found": 0, "status": str(Status.FAILED), "reason": why}, None
     qc, pulses = readout.trace_qc, readout.pulses
     out |= {
         k: qc.get(k, np.nan) for k in TRACE_QC_COLUMNS if k in qc and k not in ("status", "reason")
