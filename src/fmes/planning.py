@@ -1,7 +1,11 @@
-"""Which resistance states the networks and the adaptation may use, from what the analyses made.
+"""What the workflow plans before a job runs: resistance states, chunks and store parts.
 
-The networks and the adaptation are planned from ``results/tables/device_params.csv`` (a
-Snakemake checkpoint), not from the manifest: a state whose LTP/LTD traces gave no usable fit
+Snakemake calls these functions while it builds the job graph, so this module uses the Python
+standard library only (``snakemake --sdm conda`` builds the graph in an environment holding
+Snakemake alone); the library modules that do the work import the same definitions from here.
+
+States: the networks and the adaptation are planned from ``results/tables/device_params.csv``
+(a Snakemake checkpoint), not from the manifest: a state whose LTP/LTD traces gave no usable fit
 has no row there, and a state whose row is not ``ok`` (a flagged or poor fit) is refused unless
 the config explicitly allows it. Every refused state keeps its reason, so the accuracy table
 and the paper table say why a value is missing.
@@ -9,13 +13,101 @@ and the paper table say why a value is missing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
-import pandas as pd
-
+from fmes.manifest import parse_resistance, resistance_label
 from fmes.status import Status
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 PLAN_COLUMNS = ("state", "use", "status", "reason")
+
+#: File suffix of a trace-store part (a Parquet file holding many traces).
+STORE_SUFFIX = ".parquet"
+
+
+class PlannedState(NamedTuple):
+    """One row of a state plan (:data:`PLAN_COLUMNS`)."""
+
+    state: str
+    use: bool
+    status: str
+    reason: str
+
+
+def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of one of the pipeline's own CSV tables as text (``csv``; no pandas)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _text(value: object) -> str:
+    # a CSV cell: str, or NaN/None when the table was read by pandas
+    return value if isinstance(value, str) else ""
+
+
+def plan_state_rows(
+    device_params: Iterable[Mapping[str, object]],
+    provenance: Iterable[Mapping[str, object]],
+    states: Sequence[str],
+    *,
+    allow_non_ok: bool,
+    allow_key: str,
+) -> list[PlannedState]:
+    """One :class:`PlannedState` per requested state, from the rows of device_params.csv and
+    its provenance table.
+
+    ``use`` is True for a state whose device parameters are ``ok``, or have a value with another
+    status while ``allow_non_ok`` (then ``status``/``reason`` carry that status on, and the reason
+    names ``allow_key``). Otherwise ``use`` is False, ``status`` is ``skipped`` and ``reason`` says
+    why: the provenance note of a state the analyses dropped, or that the data have no LTP/LTD
+    fit at that state.
+    """
+    params: dict[str, Mapping[str, object]] = {}
+    for row in device_params:
+        params.setdefault(str(row["resistance_label"]), row)
+    notes = [row for row in provenance if row.get("source") == "skipped"]
+    plan = []
+    for state in map(str, states):
+        row = params.get(state)
+        if row is not None:
+            status = Status(row["status"]) if "status" in row else Status.OK
+            reason = _text(row.get("reason"))
+            if status is Status.OK:
+                plan.append(PlannedState(state, True, Status.OK.value, ""))
+            elif allow_non_ok and status.has_value:
+                plan.append(
+                    PlannedState(
+                        state,
+                        True,
+                        status.value,
+                        f"device parameters are {status.value} ({reason}); used because {allow_key} is true",
+                    )
+                )
+            else:
+                plan.append(
+                    PlannedState(
+                        state,
+                        False,
+                        Status.SKIPPED.value,
+                        f"device parameters at {state} are {status.value} ({reason}); "
+                        f"set {allow_key}: true to use them anyway",
+                    )
+                )
+            continue
+        note = [n["note"] for n in notes if str(n["resistance_label"]) in (state, "*")]
+        why = str(note[0]) if note else "the analyses produced no LTP/LTD fit at this state"
+        plan.append(
+            PlannedState(
+                state, False, Status.SKIPPED.value, f"no device parameters at {state}: {why}"
+            )
+        )
+    return plan
 
 
 def plan_states(
@@ -26,51 +118,50 @@ def plan_states(
     allow_non_ok: bool,
     allow_key: str,
 ) -> pd.DataFrame:
-    """One row per requested state: ``state, use, status, reason``.
+    """:func:`plan_state_rows` on the tables as read by :func:`fmes.io.read_table`, as a frame
+    with columns ``state, use, status, reason``."""
+    import pandas as pd
 
-    ``use`` is True for a state whose device parameters are ``ok``, or have a value with another
-    status while ``allow_non_ok`` (then ``status``/``reason`` carry that status on, and the reason
-    names ``allow_key``). Otherwise ``use`` is False, ``status`` is ``skipped`` and ``reason`` says
-    why: the provenance note of a state the analyses dropped, or that the data have no LTP/LTD
-    fit at that state.
-    """
-    rows = []
-    params = device_params.set_index(device_params["resistance_label"].astype(str))
-    notes = provenance[provenance["source"] == "skipped"] if len(provenance) else provenance
-    for state in map(str, states):
-        if state in params.index:
-            row = params.loc[state]
-            status = Status(row["status"]) if "status" in params.columns else Status.OK
-            reason = (
-                str(row["reason"])
-                if "reason" in params.columns and isinstance(row["reason"], str)
-                else ""
-            )
-            if status is Status.OK:
-                rows.append((state, True, Status.OK.value, ""))
-            elif allow_non_ok and status.has_value:
-                rows.append(
-                    (
-                        state,
-                        True,
-                        status.value,
-                        f"device parameters are {status.value} ({reason}); used because {allow_key} is true",
-                    )
-                )
-            else:
-                rows.append(
-                    (
-                        state,
-                        False,
-                        Status.SKIPPED.value,
-                        f"device parameters at {state} are {status.value} ({reason}); "
-                        f"set {allow_key}: true to use them anyway",
-                    )
-                )
-            continue
-        note = notes.loc[notes["resistance_label"].astype(str).isin([state, "*"]), "note"]
-        why = (
-            str(note.iloc[0]) if len(note) else "the analyses produced no LTP/LTD fit at this state"
-        )
-        rows.append((state, False, Status.SKIPPED.value, f"no device parameters at {state}: {why}"))
-    return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
+    plan = plan_state_rows(
+        device_params.to_dict("records"),
+        provenance.to_dict("records"),
+        states,
+        allow_non_ok=allow_non_ok,
+        allow_key=allow_key,
+    )
+    return pd.DataFrame(plan, columns=list(PLAN_COLUMNS))
+
+
+# --- chunks and store parts (scattered jobs, listed at DAG build) ---
+
+
+def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of consecutive chunks of at most ``chunk_size`` items (>= 1 chunk)."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {chunk_size}")
+    n_chunks = max(1, math.ceil(n_items / chunk_size))
+    return [(k * chunk_size, min(n_items, (k + 1) * chunk_size)) for k in range(n_chunks)]
+
+
+def part_name(index: int) -> str:
+    """File name of part ``index`` of a trace store."""
+    return f"part-{index:05d}{STORE_SUFFIX}"
+
+
+def array_trace_count(variability: dict) -> int:
+    """Number of LTP/LTD traces of the synthetic array campaign (states x devices x cycles)."""
+    return (
+        len(variability["resistances"])
+        * variability["rows"]
+        * variability["cols"]
+        * variability["cycles"]
+    )
+
+
+def array_chunks(variability: dict, chunk_traces: int) -> list[tuple[str, int, int]]:
+    """The array campaign's chunks: (state label, first device, stop device), each chunk holding
+    whole devices of one state and at most ``chunk_traces`` traces (at least one device)."""
+    per_chunk = max(1, chunk_traces // variability["cycles"])
+    n_dev = variability["rows"] * variability["cols"]
+    labels = [resistance_label(parse_resistance(label)) for label in variability["resistances"]]
+    return [(label, lo, hi) for label in labels for lo, hi in chunk_bounds(n_dev, per_chunk)]

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the workflow imports this module at DAG build, without pandas
+    import pandas as pd
 
 
 class Status(StrEnum):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fmes.io import atomic_path, write_parquet, write_parquet_row_groups
+
+# the chunks and part names are planned at DAG build (stdlib only), so they are defined there
+from fmes.planning import STORE_SUFFIX, chunk_bounds, part_name
 from fmes.traces import TRACE_COLUMNS, TraceContractError, read_trace
 
 __all__ = [
@@ -46,8 +48,6 @@ __all__ = [
     "write_part",
     "write_results",
 ]
-
-STORE_SUFFIX = ".parquet"
 
 # Fixed writer settings: the bytes of a part depend on the samples only. Byte-stream-split
 # encoding lays out the bytes of each float by significance, which zstd compresses far better
@@ -68,22 +68,9 @@ _SCHEMA = pa.schema(
 )
 
 
-def part_name(index: int) -> str:
-    """File name of part ``index`` of a store."""
-    return f"part-{index:05d}{STORE_SUFFIX}"
-
-
 def is_stored(path: str | os.PathLike) -> bool:
     """True if a manifest ``path`` points into a trace store (a Parquet part), not a CSV."""
     return str(path).endswith(STORE_SUFFIX)
-
-
-def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` of consecutive chunks of at most ``chunk_size`` items (>= 1 chunk)."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk size must be >= 1, got {chunk_size}")
-    n_chunks = max(1, math.ceil(n_items / chunk_size))
-    return [(k * chunk_size, min(n_items, (k + 1) * chunk_size)) for k in range(n_chunks)]
 
 
 def _batch_table(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fmes import device as dev
+from fmes.planning import array_chunks, part_name
 from fmes.rng import child_rng
 from fmes.traces import parse_resistance, resistance_label
 
@@ -243,27 +244,6 @@ def array_campaign(
 # --- large campaigns: the array in chunks of whole devices, straight to the trace store ---
 
 
-def array_trace_count(variability: dict) -> int:
-    """Number of LTP/LTD traces of the array campaign (states x devices x cycles)."""
-    return (
-        len(variability["resistances"])
-        * variability["rows"]
-        * variability["cols"]
-        * variability["cycles"]
-    )
-
-
-def array_chunks(variability: dict, chunk_traces: int) -> list[tuple[str, int, int]]:
-    """The array campaign's chunks: (state label, first device, stop device), each chunk holding
-    whole devices of one state and at most ``chunk_traces`` traces (at least one device)."""
-    from fmes.store import chunk_bounds
-
-    per_chunk = max(1, chunk_traces // variability["cycles"])
-    n_dev = variability["rows"] * variability["cols"]
-    labels = [resistance_label(parse_resistance(label)) for label in variability["resistances"]]
-    return [(label, lo, hi) for label in labels for lo, hi in chunk_bounds(n_dev, per_chunk)]
-
-
 def _device_ids(variability: dict) -> list[str]:
     return [f"r{i}c{j}" for i in range(variability["rows"]) for j in range(variability["cols"])]
 
@@ -273,8 +253,6 @@ def array_store_manifest(
 ) -> pd.DataFrame:
     """Manifest rows of the stored array campaign (``path`` = the part holding each trace, relative
     to the manifest's folder), in the order :func:`array_campaign` lists them."""
-    from fmes.store import part_name
-
     device_ids, cycles = _device_ids(variability), variability["cycles"]
     frames = []
     for index, (label, lo, hi) in enumerate(array_chunks(variability, chunk_traces)):

@@ -28,54 +28,28 @@ import pandas as pd
 
 from fmes.io import write_csv
 
+# the manifest's columns, protocols, labels and path rule: defined once, with the standard library
+from fmes.manifest import (
+    MANIFEST_COLUMNS,
+    MANIFEST_REQUIRED,
+    PARAMETER_COLUMNS,
+    PROTOCOL_PARAMETERS,
+    PROTOCOLS,
+    TRACE_COLUMNS,
+    TraceContractError,
+    parse_resistance,
+    resistance_label,
+    row_where,
+    trace_paths,
+)
+from fmes.manifest import fail as _fail
+
 if TYPE_CHECKING:
     from fmes.instruments import ExportFormat
-
-PROTOCOLS = ("iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd")
-MANIFEST_REQUIRED = ("trace_id", "path", "device_id", "protocol", "resistance_ohm")
-PARAMETER_COLUMNS = (
-    "amplitude_A",
-    "width_s",
-    "interval_s",
-    "n_pulses",
-    "frequency_Hz",
-    "sweep_rate_V_per_s",
-    "v_max_V",
-)
-# Protocol parameters that must be present (and > 0) for each protocol.
-PROTOCOL_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "iv_sweep": ("sweep_rate_V_per_s", "v_max_V"),
-    "pulse": ("amplitude_A", "width_s"),
-    "ppf": ("amplitude_A", "width_s", "interval_s"),
-    "pulse_train": ("amplitude_A", "width_s", "n_pulses", "frequency_Hz"),
-    "ltp_ltd": ("amplitude_A", "width_s", "n_pulses", "frequency_Hz"),
-}
-TRACE_COLUMNS = ("time_s", "current_A", "voltage_V")
-MANIFEST_COLUMNS = MANIFEST_REQUIRED + ("cycle",) + PARAMETER_COLUMNS
-
-
-class TraceContractError(ValueError):
-    """A manifest or trace file breaks the raw-trace contract."""
 
 
 class SuspiciousInputWarning(UserWarning):
     """Valid by the contract but probably a unit mistake (kOhm for ohm, ms for s, ...)."""
-
-
-def parse_resistance(value: object) -> float:
-    """Regulating resistance in ohm: a positive number, or ``open``/empty for no resistor (inf)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return math.inf
-    text = str(value).strip()
-    if text.lower() in ("", "open", "inf", "none"):
-        return math.inf
-    try:
-        ohm = float(text)
-    except ValueError:
-        raise ValueError(f"expected a resistance in ohm (number) or 'open', got {text!r}") from None
-    if not math.isfinite(ohm) or ohm <= 0:
-        raise ValueError(f"expected a resistance > 0 ohm or 'open', got {text!r}")
-    return ohm
 
 
 def ordered_labels(labels: Iterable[object]) -> list[str]:
@@ -94,22 +68,11 @@ def legend_label(label: object) -> str:
     return f"{text} Ω"
 
 
-def resistance_label(ohm: float) -> str:
-    """Canonical label of a resistance state: integer ohm as text, or ``open``."""
-    if math.isinf(ohm):
-        return "open"
-    return f"{ohm:.0f}" if float(ohm).is_integer() else f"{ohm:g}"
-
-
-def _fail(file: str | os.PathLike, where: str, expected: str) -> TraceContractError:
-    return TraceContractError(f"{file}: {where}: {expected}")
-
-
 def _where(frame: pd.DataFrame, i: int, column: str | None = None) -> str:
     """``row N (line L)[, column 'c']``: L is the line an editor shows (blank lines counted)."""
     lines = frame.attrs.get("lines")
     line = int(lines[i]) if lines is not None and i < len(lines) else i + 2
-    return f"row {i + 1} (line {line})" + (f", column {column!r}" if column else "")
+    return row_where(i, line, column)
 
 
 def _numeric_column(
@@ -326,7 +289,9 @@ def read_manifest(
                 )
     if ranges is not None:
         warn_manifest_ranges(out, ranges, path, raw.attrs.get("lines"))
-    out["trace_path"] = _trace_paths(raw, out["path"], path, allow_outside)
+    out["trace_path"] = trace_paths(
+        list(out["path"]), path, allow_outside, lambda i: _where(raw, i, "path")
+    )
     if check_files:
         exists = np.array([os.path.isfile(p) for p in out["trace_path"]])
         if not exists.all():
@@ -341,29 +306,6 @@ def read_manifest(
     out = out.reset_index(drop=True)
     out.attrs["lines"] = raw.attrs.get("lines")
     return out
-
-
-def _trace_paths(
-    raw: pd.DataFrame, paths: pd.Series, manifest: Path, allow_outside: bool
-) -> list[str]:
-    """Absolute, resolved trace paths; refuse any outside the manifest's folder unless allowed."""
-    base = manifest.parent.resolve()
-    # each distinct path once: the rows of a trace-store part all name that part
-    distinct = {text: (base / text).resolve() for text in dict.fromkeys(paths)}
-    resolved = [distinct[text] for text in paths]
-    if not allow_outside:
-        for text, target in distinct.items():
-            if os.path.isabs(text) or not target.is_relative_to(base):
-                i = int(np.flatnonzero(paths.to_numpy() == text)[0])
-                kind = "is an absolute path" if os.path.isabs(text) else f"resolves to {target}"
-                raise _fail(
-                    manifest,
-                    _where(raw, i, "path"),
-                    f"{text!r} {kind}, outside the manifest's folder {base} (symlinks followed); "
-                    "give the trace's path relative to the manifest's folder, with the file inside it, so "
-                    "the data travel together (or set traces.allow_paths_outside_manifest_folder: true)",
-                )
-    return [str(p) for p in resolved]
 
 
 def _refuse_duplicate_paths(raw: pd.DataFrame, trace_paths: pd.Series, manifest: Path) -> None:

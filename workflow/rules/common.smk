@@ -1,37 +1,20 @@
-# Shared helpers for the stage files: config checks, paths, library inputs, the trace source.
-# Only the standard library and snakemake are imported here (the DAG is built without fmes).
-import math
+# Shared helpers for the stage files: paths, library inputs, the trace source, the plans.
+# Building the DAG needs Snakemake alone: the fmes modules used here (config, manifest, planning,
+# provenance) import only the Python standard library (the Snakefile puts src/ on sys.path).
 import os
 import sys
 from pathlib import Path
 
-
-def non_finite_keys(node, key=""):
-    """Dotted keys (``a.b[2]``) of every non-finite float in a nested config."""
-    if isinstance(node, dict):
-        return [
-            bad
-            for k, v in node.items()
-            for bad in non_finite_keys(v, f"{key}.{k}" if key else str(k))
-        ]
-    if isinstance(node, list):
-        return [bad for i, v in enumerate(node) for bad in non_finite_keys(v, f"{key}[{i}]")]
-    if isinstance(node, float) and not math.isfinite(node):
-        return [key]
-    return []
-
-
-# JSON schema has no "finite" keyword and NaN passes every numeric bound: .inf/.nan are refused here.
-if non_finite_keys(config):
-    raise WorkflowError(
-        f"Error validating config file: config key(s) {non_finite_keys(config)}: expected a finite number"
-    )
-# a networks section that would train nothing ends in an empty concatenation much later
-if not config["networks"]["resistances"] and not config["networks"]["ideal_baseline"]:
-    raise WorkflowError(
-        "Error validating config file: networks.resistances is empty and networks.ideal_baseline "
-        "is false: no network would be trained; give at least one state or set ideal_baseline: true"
-    )
+from fmes.manifest import TraceContractError, manifest_rows
+from fmes.planning import (
+    array_chunks,
+    array_trace_count,
+    chunk_bounds,
+    part_name,
+    plan_state_rows,
+    read_rows,
+)
+from fmes.provenance import library_files
 
 FINAL_OUTPUTS = []
 
@@ -53,8 +36,6 @@ def script_code(name):
     outputs out of date (files under 1 MB are compared by checksum, so touching them alone
     reruns nothing). The list is read from the import statements, never kept by hand.
     """
-    from fmes.provenance import library_files
-
     return library_files(project_path(f"scripts/{name}.py"), project_path("src"))
 
 
@@ -74,8 +55,9 @@ def device_states():
     device_params checkpoint instead (state_plan); the claims stage still uses this list."""
     if config["traces"]["source"] == "synthetic":
         return list(config["resistances"])
-    manifest = raw_manifest()
-    return list(dict.fromkeys(manifest.loc[manifest["protocol"] == "ltp_ltd", "resistance_label"]))
+    return list(
+        dict.fromkeys(row.resistance_label for row in raw_manifest() if row.protocol == "ltp_ltd")
+    )
 
 
 SKIPPED_STAGES = {}  # paper-target stage -> why the data do not allow it (for the paper table)
@@ -89,34 +71,27 @@ def skipped_stage(what, reason, stage=None):
 
 
 def raw_manifest():
-    """The raw manifest, validated by the contract reader at DAG build (trace files themselves
-    are checked by validate_traces); a missing file names the config key to fix."""
-    import warnings
-
-    from fmes.traces import SuspiciousInputWarning, TraceContractError, read_manifest
-
+    """The raw manifest's rows (protocol, resistance label, trace path), read at DAG build with
+    the standard library (fmes.manifest); the validate_traces rule checks the whole contract.
+    A missing file names the config key to fix."""
     manifest = Path(trace_source_manifest())
     if not manifest.is_file():
         raise WorkflowError(
             f"traces.source is 'raw' but the manifest {manifest} (config key traces.raw_manifest) does not exist"
         )
-    with warnings.catch_warnings():  # validate_traces reports unit suspicions in its log
-        warnings.simplefilter("ignore", SuspiciousInputWarning)
-        try:
-            return read_manifest(
-                manifest,
-                check_files=False,
-                allow_outside=config["traces"]["allow_paths_outside_manifest_folder"],
-            )
-        except TraceContractError as err:
-            raise WorkflowError(str(err))
+    try:
+        return manifest_rows(
+            manifest, allow_outside=config["traces"]["allow_paths_outside_manifest_folder"]
+        )
+    except TraceContractError as err:
+        raise WorkflowError(str(err))
 
 
 def raw_trace_files(wildcards):
     """Every trace file a raw manifest lists, so that editing one reruns the analyses."""
     if config["traces"]["source"] != "raw":
         return []
-    return list(raw_manifest()["trace_path"])
+    return [row.trace_path for row in raw_manifest()]
 
 
 # --- networks stage ---
@@ -164,10 +139,8 @@ STORE = config["traces"]["store"]
 def ltp_ltd_trace_count():
     """LTP/LTD traces the campaign has: known at DAG build, so the chunk jobs can be listed."""
     if config["traces"]["source"] == "synthetic":
-        from fmes.synthetic import array_trace_count
-
         return array_trace_count(config["variability"]) + len(config["resistances"])
-    return int((raw_manifest()["protocol"] == "ltp_ltd").sum())
+    return sum(row.protocol == "ltp_ltd" for row in raw_manifest())
 
 
 def stores_traces():
@@ -179,9 +152,6 @@ def synthetic_store_parts(wildcards=None):
     """The store parts synthesis writes (one scattered job each); none for a CSV campaign."""
     if config["traces"]["source"] != "synthetic" or not stores_traces():
         return []
-    from fmes.store import part_name
-    from fmes.synthetic import array_chunks
-
     n_parts = len(array_chunks(config["variability"], STORE["chunk_traces"]))
     return [f"results/traces/synthetic/store/{part_name(k)}" for k in range(n_parts)]
 
@@ -197,23 +167,18 @@ def validated_store_parts(wildcards=None):
 
 def ltp_ltd_chunk_files(kind):
     """Per-chunk result tables of analyse_ltp_ltd_chunk (``kind``: fits or weights), gathered in order."""
-    from fmes.store import chunk_bounds
-
     n_chunks = len(chunk_bounds(ltp_ltd_trace_count(), STORE["chunk_traces"]))
     return [f"results/chunks/ltp_ltd_{kind}/chunk-{k:05d}.parquet" for k in range(n_chunks)]
 
 
 def state_plan(states, allow_non_ok, allow_key):
-    """fmes.planning.plan_states on the device_params checkpoint's output: which of ``states``
+    """fmes.planning.plan_state_rows on the device_params checkpoint's output: which of ``states``
     the networks/adaptation may use, with the reason for each one refused. Raises Snakemake's
     IncompleteCheckpointException until the checkpoint has run, so jobs are planned after it."""
-    from fmes.io import read_table
-    from fmes.planning import plan_states
-
     outputs = checkpoints.device_params.get().output
-    return plan_states(
-        read_table(outputs.params),
-        read_table(outputs.provenance, extra_labels=("column", "source", "note")),
+    return plan_state_rows(
+        read_rows(outputs.params),
+        read_rows(outputs.provenance),
         states,
         allow_non_ok=allow_non_ok,
         allow_key=allow_key,
@@ -234,7 +199,7 @@ def net_states():
     )
     return [
         *(["ideal"] if config["networks"]["ideal_baseline"] else []),
-        *plan.loc[plan["use"], "state"],
+        *(row.state for row in plan if row.use),
     ]
 
 
@@ -267,20 +232,20 @@ def adaptation_plan():
 def adaptation_tables(wildcards):
     """results/tables/adaptation.csv if the training state is usable, else nothing (the paper
     table then says why, from the same plan)."""
-    return ["results/tables/adaptation.csv"] if adaptation_plan()["use"].iloc[0] else []
+    return ["results/tables/adaptation.csv"] if adaptation_plan()[0].use else []
 
 
 def adaptation_outputs(wildcards):
-    return [*rules.plot_adaptation.output] if adaptation_plan()["use"].iloc[0] else []
+    return [*rules.plot_adaptation.output] if adaptation_plan()[0].use else []
 
 
 def adaptation_energy_tables(wildcards):
     """results/tables/adaptation_energy.csv when the adaptation runs (same plan), else nothing."""
-    return ["results/tables/adaptation_energy.csv"] if adaptation_plan()["use"].iloc[0] else []
+    return ["results/tables/adaptation_energy.csv"] if adaptation_plan()[0].use else []
 
 
 def adaptation_energy_outputs(wildcards):
-    return [*rules.adaptation_energy.output] if adaptation_plan()["use"].iloc[0] else []
+    return [*rules.adaptation_energy.output] if adaptation_plan()[0].use else []
 
 
 # --- the claims stage (claims.smk), planned after the device_params checkpoint ---
@@ -297,11 +262,11 @@ def robustness_runs():
         config["networks"]["allow_non_ok_states"],
         "networks.allow_non_ok_states",
     )
-    refused = plan.loc[~plan["use"], "reason"]
-    if len(refused) and "robustness" not in _SAID:
+    refused = [row.reason for row in plan if not row.use]
+    if refused and "robustness" not in _SAID:
         _SAID.add("robustness")
         skipped_stage("claim robustness", "networks.robustness.states: " + "; ".join(refused))
-    return not len(refused)
+    return not refused
 
 
 def robustness_tables(wildcards):
@@ -320,4 +285,4 @@ def landscape_outputs(wildcards):
     if not config["networks"]["landscape"]["enabled"]:
         return []
     plan = state_plan(config["networks"]["resistances"], True, "networks.allow_non_ok_states")
-    return [rules.device_landscape.output.figure] if plan["use"].any() else []
+    return [rules.device_landscape.output.figure] if any(row.use for row in plan) else []
