@@ -13,8 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import ROOT, TINY, copy_run, planned
+
+from fmes.io import read_table, write_csv
+from fmes.manifest import manifest_rows
+from fmes.planning import plan_state_rows, plan_states, read_rows
+from fmes.traces import TraceContractError, read_manifest
 
 BLOCKED = ("numpy", "pandas", "scipy", "pyarrow", "lmfit", "sklearn", "matplotlib", "mlxtend")
 
@@ -104,3 +110,74 @@ def test_jobs_after_the_checkpoint_are_planned_without_the_analysis_libraries(ti
     jobs = planned(_dry_run_without_libraries(work, "--configfile", TINY))
     assert {"train_network", "run_adaptation"} <= set(jobs)
     assert "device_params" not in jobs  # its output is there: the plan was read from it
+
+
+# --- the DAG-time readers give what the library's readers give ---------------------------------
+
+
+def test_manifest_rows_agree_with_the_full_manifest_reader():
+    rows = manifest_rows(ROOT / "raw/manifest.csv")
+    full = read_manifest(ROOT / "raw/manifest.csv")
+    assert [r.protocol for r in rows] == list(full["protocol"])
+    assert [r.resistance_label for r in rows] == list(full["resistance_label"])
+    assert [r.trace_path for r in rows] == list(full["trace_path"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text.replace(",ppf,", ",paired_pulse,", 1), "column 'protocol'"),
+        (lambda text: text.replace("traces/", "../elsewhere/", 1), "outside the manifest's folder"),
+    ],
+)
+def test_manifest_rows_refuse_what_the_full_reader_refuses(tmp_path, edit, message):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(edit((ROOT / "raw/manifest.csv").read_text()))
+    said = []
+    for reader in (manifest_rows, lambda path: read_manifest(path, check_files=False)):
+        with pytest.raises(TraceContractError) as err:
+            reader(manifest)
+        said.append(str(err.value))
+    # one message: the file, the row and its line, the column, what was expected
+    assert said[0] == said[1]
+    assert said[0].startswith(f"{manifest}: row ") and "(line " in said[0] and message in said[0]
+
+
+def test_state_plan_from_csv_rows_equals_the_plan_from_tables(tmp_path):
+    params = tmp_path / "device_params.csv"
+    provenance = tmp_path / "device_params_provenance.csv"
+    write_csv(
+        pd.DataFrame(
+            {
+                "resistance_label": ["500", "8000"],
+                "a_p_pulses": [3.0, 5.0],
+                "status": ["ok", "poor_fit"],
+                "reason": ["", "residuals far above the trace noise"],
+            }
+        ),
+        params,
+    )
+    write_csv(
+        pd.DataFrame(
+            {
+                "resistance_label": ["open"],
+                "column": ["*"],
+                "source": ["skipped"],
+                "note": ["no LTP/LTD traces at open"],
+            }
+        ),
+        provenance,
+    )
+    states = ["500", "8000", "open", "1000"]
+    for allow in (False, True):
+        settings = dict(allow_non_ok=allow, allow_key="networks.allow_non_ok_states")
+        rows = plan_state_rows(read_rows(params), read_rows(provenance), states, **settings)
+        frame = plan_states(
+            read_table(params),
+            read_table(provenance, extra_labels=("column", "source", "note")),
+            states,
+            **settings,
+        )
+        assert [tuple(r) for r in rows] == list(frame.itertuples(index=False, name=None))
+        assert [r.use for r in rows] == [True, allow, False, False]
+    assert "no LTP/LTD traces at open" in rows[2].reason
