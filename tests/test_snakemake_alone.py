@@ -11,11 +11,16 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT, TINY, copy_run, planned
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from fmes.io import read_table, write_csv
 from fmes.manifest import manifest_rows
@@ -181,3 +186,28 @@ def test_state_plan_from_csv_rows_equals_the_plan_from_tables(tmp_path):
         assert [tuple(r) for r in rows] == list(frame.itertuples(index=False, name=None))
         assert [r.use for r in rows] == [True, allow, False, False]
     assert "no LTP/LTD traces at open" in rows[2].reason
+
+
+def test_rule_environment_pins_lie_inside_the_pyproject_ranges():
+    """workflow/envs/fmes.yaml (for --sdm conda) and pyproject.toml (the venv) name the same
+    analysis stack; each conda pin is a version the pyproject range allows."""
+    env = yaml.safe_load((ROOT / "workflow/envs/fmes.yaml").read_text())
+    conda_names = {"matplotlib-base": "matplotlib"}  # conda-forge's build without a GUI backend
+    pins = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, str) and "=" in dep:
+            name, version = dep.split("=", 1)
+            pins[conda_names.get(name, name)] = version
+    python = pins.pop("python")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert Version(python) in SpecifierSet(project["requires-python"])
+    ranges = {
+        Requirement(d).name.lower(): Requirement(d).specifier for d in project["dependencies"]
+    }
+    # Snakemake and its executor plugin reach the rule environment with the library (pip -e)
+    assert set(ranges) - set(pins) <= {"snakemake", "snakemake-executor-plugin-cluster-generic"}
+    for name, version in pins.items():
+        if name in ranges:
+            assert Version(version) in ranges[name], (name, version, ranges[name])
+    assert set(pins) - set(ranges) <= {"pygments"}  # snakemake[reports] brings it in the venv
+    assert {"-e ../.."} <= set(next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)))
