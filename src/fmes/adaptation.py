@@ -581,20 +581,9 @@ def run_adaptation(
     W0, b0 = net.coefs_[0].copy(), net.intercepts_[0].copy()
     X_seq, y_seq, n_grid = _mapped_sequence(data, settings, seed, say)
 
-    state0_V = weights_to_volts(W0.T, spec, w_max)  # (K, P): one row per output
-    log_f, target, noise = _affine_steps(
-        state0_V.shape,
-        X_seq,
-        y_seq,
-        settings.scheme,
-        device,
-        child_rng(seed, "c2c"),
-        child_rng(seed, "d2d").standard_normal(state0_V.shape),
+    state0_V, dev_states, lin_states, window_V = _mapped_states(
+        W0, spec, w_max, device, (X_seq, y_seq), settings.scheme, n_grid, seed
     )
-    lo, hi = device.window_V(extra=state0_V)
-    dev_states = compose_updates(state0_V, log_f, target, noise, n_grid, bounds=(lo, hi))
-    v_mid = 0.5 * (spec.g_min_V + spec.g_max_V)
-    lin_states = compose_updates(state0_V, log_f, target, noise, n_grid, linear_at=v_mid)
     tuned = finetune_ideal(
         W0,
         b0,
@@ -606,32 +595,55 @@ def run_adaptation(
         settings.finetune.batch_size,
         child_rng(seed, "finetune"),
     )
-    # weight = W0 + converted PSV change: exact (bit for bit) when nothing was mapped
-    volts_per_w = spec.range_V / (2 * w_max)
-    weights = {
-        "device": [W0 + ((s - state0_V) / volts_per_w).T for s in dev_states],
-        "ideal_linear": [W0 + ((s - state0_V) / volts_per_w).T for s in lin_states],
-        "finetune": [w for w, _ in tuned],
-    }
-    biases = {
-        "device": [b0] * len(n_grid),
-        "ideal_linear": [b0] * len(n_grid),
-        "finetune": [b for _, b in tuned],
-    }
+    weights, biases = _weights_by_method(
+        (W0, b0), state0_V, dev_states, lin_states, tuned, spec.range_V / (2 * w_max)
+    )
     table = _accuracy_table(data, n_grid, weights, biases)
     _log_final_accuracies(table, n_grid[-1], say)
 
+    arrays = _figure_arrays(
+        data,
+        settings,
+        seed,
+        n_grid,
+        (state0_V, dev_states[-1], lin_states[-1]),
+        (W0, weights["device"][-1], b0),
+        (X_seq, y_seq),
+        leakage_resistance_ohm,
+        window_V,
+    )
+    return AdaptationResult(
+        table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=data.test2
+    )
+
+
+def _figure_arrays(
+    data: _DigitSplits,
+    settings: AdaptationSettings,
+    seed: int,
+    n_grid: Sequence[int],
+    states_V: tuple[np.ndarray, np.ndarray, np.ndarray],
+    network: tuple[np.ndarray, np.ndarray, np.ndarray],
+    mapped: tuple[np.ndarray, np.ndarray],
+    leakage_resistance_ohm: float,
+    window_V: tuple[float, float],
+) -> dict[str, np.ndarray]:
+    """Step 5: the arrays of the Fig 5 panels. ``states_V``: the PSV states before mapping, after
+    the whole grid (device) and after it with ideal linear weights; ``network``: the trained
+    weights, the device weights after the grid and the biases; ``mapped``: the mapped images."""
+    before_V, after_V, after_linear_V = states_V
+    W0, Wd, b0 = network
+    X_seq, y_seq = mapped
     K = len(settings.dataset1)
     fig_idx = _figure_samples(data, K, settings.n_figure_samples, seed)
     X2t, y2t = data.test2
-    Wd = weights["device"][-1]
-    arrays = {
+    return {
         "dataset1": np.array(settings.dataset1),
         "dataset2": np.array(settings.dataset2),
         "n_images": np.array(n_grid),
-        "weights_before_V": state0_V,
-        "weights_after_V": dev_states[-1],
-        "weights_after_linear_V": lin_states[-1],
+        "weights_before_V": before_V,
+        "weights_after_V": after_V,
+        "weights_after_linear_V": after_linear_V,
         "weights_before": W0.T,
         "weights_after": Wd.T,
         "intercept": b0,
@@ -643,11 +655,8 @@ def run_adaptation(
         "example_resistance_ohm": pixel_to_resistance_ohm(
             X_seq[:K], settings.scheme, leakage_resistance_ohm
         ),
-        "window_V": np.array([lo, hi]),
+        "window_V": np.array(window_V),
     }
-    return AdaptationResult(
-        table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=data.test2
-    )
 
 
 def _state_spec(device_table: pd.DataFrame, state: str) -> DeviceSpec:
@@ -702,6 +711,60 @@ def _mapped_sequence(
         say(f"only {len(order)} class-balanced dataset2 images available; grid clipped")
         n_grid = [n for n in n_grid if n <= len(order)]
     return X2[order], y2[order], n_grid
+
+
+def _mapped_states(
+    W0: np.ndarray,
+    spec: DeviceSpec,
+    w_max: float,
+    device: DeviceInterpolator,
+    mapped: tuple[np.ndarray, np.ndarray],
+    scheme: MappingScheme,
+    n_grid: Sequence[int],
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float]]:
+    """Step 3: the synapse PSV states (K, P) before mapping, after each grid count of mapped
+    images for the device scheme (clipped to the device window) and for ideal linear weights,
+    and that window (V)."""
+    state0_V = weights_to_volts(W0.T, spec, w_max)  # (K, P): one row per output
+    log_f, target, noise = _affine_steps(
+        state0_V.shape,
+        *mapped,
+        scheme,
+        device,
+        child_rng(seed, "c2c"),
+        child_rng(seed, "d2d").standard_normal(state0_V.shape),
+    )
+    lo, hi = device.window_V(extra=state0_V)
+    dev_states = compose_updates(state0_V, log_f, target, noise, n_grid, bounds=(lo, hi))
+    v_mid = 0.5 * (spec.g_min_V + spec.g_max_V)
+    lin_states = compose_updates(state0_V, log_f, target, noise, n_grid, linear_at=v_mid)
+    return state0_V, dev_states, lin_states, (lo, hi)
+
+
+def _weights_by_method(
+    trained: tuple[np.ndarray, np.ndarray],
+    state0_V: np.ndarray,
+    dev_states: np.ndarray,
+    lin_states: np.ndarray,
+    tuned: list[tuple[np.ndarray, np.ndarray]],
+    volts_per_w: float,
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
+    """Weights and biases per method, one per grid count: the mapped PSV change converted to
+    weight units is added to the trained weights (exact, bit for bit, when nothing was
+    mapped); the mapping leaves the biases as trained."""
+    W0, b0 = trained
+    weights = {
+        "device": [W0 + ((s - state0_V) / volts_per_w).T for s in dev_states],
+        "ideal_linear": [W0 + ((s - state0_V) / volts_per_w).T for s in lin_states],
+        "finetune": [w for w, _ in tuned],
+    }
+    biases = {
+        "device": [b0] * len(dev_states),
+        "ideal_linear": [b0] * len(lin_states),
+        "finetune": [b for _, b in tuned],
+    }
+    return weights, biases
 
 
 def _accuracy_table(
