@@ -18,6 +18,23 @@ def concat(paths: list[str]) -> pd.DataFrame:
     return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
 
+def net_panels(nets: list[str]) -> tuple[plt.Figure, list[plt.Axes]]:
+    """One accuracy panel per network, side by side (one empty panel without a network)."""
+    n = max(1, len(nets))
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
+    return fig, list(axes[0])
+
+
+def label_panel(ax: plt.Axes, xlabel: str, title: str, log_x: bool = False) -> None:
+    """The axis labels, title and legend every accuracy panel of this rule carries."""
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
 def main(snakemake) -> None:
     log = rule_logger("system_summary", snakemake.log[0])
     inp, out, P = snakemake.input, snakemake.output, snakemake.params
@@ -56,8 +73,8 @@ def main(snakemake) -> None:
         fig = placeholder_figure("Accuracy vs training energy", "no state has per-pulse energies")
     else:
         nets = list(dict.fromkeys(training["net"]))
-        fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
-        for ax, net in zip(axes[0], nets, strict=True):
+        fig, axes = net_panels(nets)
+        for ax, net in zip(axes, nets, strict=True):
             for state in states:
                 g = training[(training["net"] == net) & (training["state"] == state)]
                 if g.empty:
@@ -78,11 +95,7 @@ def main(snakemake) -> None:
                     color=colors[state],
                     label=legend_label(state),
                 )
-            ax.set_xscale("log")
-            ax.set_xlabel("cumulative training energy (mJ)")
-            ax.set_ylabel("test accuracy (%)")
-            ax.set_title(net)
-            ax.legend(fontsize=8)
+            label_panel(ax, "cumulative training energy (mJ)", net, log_x=True)
         fig.tight_layout()
     save_figure(fig, out.fig_training)
 
@@ -108,10 +121,10 @@ def main(snakemake) -> None:
         )
     else:
         nets = list(dict.fromkeys(over_time["net"]))
-        fig, axes = plt.subplots(1, len(nets), figsize=(5.5 * len(nets), 4), squeeze=False)
+        fig, axes = net_panels(nets)
         noise = over_time["read_noise"]
         shown = over_time[noise] if noise.any() else over_time
-        for ax, net in zip(axes[0], nets, strict=True):
+        for ax, net in zip(axes, nets, strict=True):
             for state in states:
                 g = shown[(shown["net"] == net) & (shown["state"] == state) & (shown["time_s"] > 0)]
                 if g.empty:
@@ -124,22 +137,17 @@ def main(snakemake) -> None:
                 ax.plot(
                     m.index, m * 100, "o-", ms=3, color=colors[state], label=legend_label(state)
                 )
-            ax.set_xscale("log")
-            ax.set_xlabel("time since training (s)")
-            ax.set_ylabel("test accuracy (%)")
-            ax.set_title(f"{net}{' (with read noise)' if noise.any() else ''}")
-            ax.legend(fontsize=8)
+            title = f"{net}{' (with read noise)' if noise.any() else ''}"
+            label_panel(ax, "time since training (s)", title, log_x=True)
         fig.tight_layout()
     save_figure(fig, out.fig_time)
 
     adc = inference[inference["kind"] == "adc"]
     write_csv(adc, out.adc)
     nets = list(dict.fromkeys(adc["net"]))
-    fig, axes = plt.subplots(
-        1, max(1, len(nets)), figsize=(5.5 * max(1, len(nets)), 4), squeeze=False
-    )
+    fig, axes = net_panels(nets)
     all_colors = resistance_colors(states) | {"ideal": "black"}
-    for ax, net in zip(axes[0], nets, strict=True):
+    for ax, net in zip(axes, nets, strict=True):
         for state in dict.fromkeys(adc["state"]):
             g = adc[(adc["net"] == net) & (adc["state"] == state)]
             bits = (
@@ -161,10 +169,7 @@ def main(snakemake) -> None:
             )
             full = g[g["adc_bits"].isna()]["accuracy"].mean()
             ax.axhline(full * 100, color=all_colors[state], ls=":", lw=0.8)
-        ax.set_xlabel("output ADC resolution (bits)")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{net} (dotted: no ADC)")
-        ax.legend(fontsize=8)
+        label_panel(ax, "output ADC resolution (bits)", f"{net} (dotted: no ADC)")
     fig.tight_layout()
     save_figure(fig, out.fig_adc)
 
