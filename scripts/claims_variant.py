@@ -22,7 +22,7 @@ from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.planning import plan_states
-from fmes.rng import child_seed
+from fmes.rng import child_seed_int
 from fmes.robustness import build_network, parse_variant, search_learning_rate, update_parameters
 from fmes.synapse import load_device_params
 
@@ -62,10 +62,7 @@ def main(snakemake) -> None:
         for state in robust["states"]:
             # the same random_state per (net, seed) as the networks stage: states and variants
             # differ only through their devices and update scheme
-            seeds = {
-                s: int(child_seed(p.seed, "networks", "mlp", s).generate_state(1)[0])
-                for s in robust["seeds"]
-            }
+            seeds = {s: child_seed_int(p.seed, "networks", "mlp", s) for s in robust["seeds"]}
             first = seeds[robust["seeds"][0]]
             net = build_network(
                 "mlp",
@@ -137,7 +134,7 @@ def main(snakemake) -> None:
                     table,
                     AdaptationSettings.from_config(ad),
                     leakage_resistance_ohm=float(leakage_ohm),
-                    seed=int(child_seed(p.seed, "adaptation", seed).generate_state(1)[0]),
+                    seed=child_seed_int(p.seed, "adaptation", seed),
                     update=update,
                 )
                 adaptation_rows.append(

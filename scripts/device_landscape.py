@@ -14,7 +14,7 @@ from fmes.landscape import grid_device, landscape_figure, landscape_grid, state_
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.plotting import save_figure
-from fmes.rng import child_seed
+from fmes.rng import child_seed_int
 from fmes.robustness import build_network, update_parameters
 from fmes.status import Status
 from fmes.synapse import load_device_params
@@ -31,7 +31,7 @@ def main(snakemake) -> None:
         cfg["nl_labels"], cfg["n_levels"], cfg["c2c_sigma_fracs"], int(cfg["reference_levels"])
     )
     update = update_parameters(p.update_scheme, specs)  # the networks stage's scheme
-    random_state = int(child_seed(p.seed, "networks", cfg["net"], cfg["seed"]).generate_state(1)[0])
+    random_state = child_seed_int(p.seed, "networks", cfg["net"], cfg["seed"])
     started = time.perf_counter()
     accuracy = []
     with threadpool_limits(snakemake.threads):

