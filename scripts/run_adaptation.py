@@ -16,8 +16,8 @@ from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
 from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
-from fmes.rng import child_seed
-from fmes.status import Status
+from fmes.planning import require_usable_state
+from fmes.rng import child_seed_int
 
 TABLE_COLUMNS = [
     "method",
@@ -28,29 +28,6 @@ TABLE_COLUMNS = [
     "status",
     "reason",
 ]
-
-
-def device_status(table, state: str, allow_non_ok: bool, source: str, log) -> tuple[str, str]:
-    """Status and reason of the training state's device parameters; an error unless ``ok`` or
-    allowed by ``adaptation.train.allow_non_ok_state``."""
-    status, reason = Status.OK.value, ""
-    if state in set(table["resistance_label"]):
-        row = table.set_index("resistance_label").loc[state]
-        status, reason = str(row["status"]), str(row["reason"])
-    if status != Status.OK:
-        if not allow_non_ok:
-            raise ValueError(
-                f"{source}: the device parameters at adaptation.train.state {state!r} are "
-                f"{status} ({reason}); set adaptation.train.allow_non_ok_state: true to run anyway"
-            )
-        log.warning(
-            "adaptation at %s although its device parameters are %s (%s): "
-            "adaptation.train.allow_non_ok_state is true",
-            state,
-            status,
-            reason,
-        )
-    return status, reason
 
 
 def main(snakemake) -> None:
@@ -70,12 +47,13 @@ def main(snakemake) -> None:
 
     split = load_split(snakemake.input.split)
     table = read_table(snakemake.input.device_params)
-    status, reason = device_status(
+    status, reason = require_usable_state(
         table,
         settings.train_state,
-        bool(p.train["allow_non_ok_state"]),
-        snakemake.input.device_params,
-        log,
+        allow_non_ok=bool(p.train["allow_non_ok_state"]),
+        allow_key="adaptation.train.allow_non_ok_state",
+        source=snakemake.input.device_params,
+        warn=log.warning,
     )
     with open(snakemake.input.cell_params) as handle:
         cell_params = json.load(handle)["cell_params"]
@@ -87,7 +65,7 @@ def main(snakemake) -> None:
         table["resistance_label"].tolist(),
     )
 
-    seed = int(child_seed(p.seed, "adaptation", seed_label).generate_state(1)[0])
+    seed = child_seed_int(p.seed, "adaptation", seed_label)
     started = time.perf_counter()
     with threadpool_limits(limits=snakemake.threads):
         result = run_adaptation(

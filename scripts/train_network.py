@@ -20,9 +20,9 @@ from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.networks import DeviceMLP, DevicePerceptron, digit_map, train_with_curve
-from fmes.rng import child_seed
+from fmes.planning import require_usable_state
+from fmes.rng import child_seed_int
 from fmes.robustness import update_parameters
-from fmes.status import Status
 from fmes.synapse import load_device_params
 
 
@@ -41,20 +41,14 @@ def _device_and_scheme(snakemake, log):
     device = specs[wc.state]
     update = update_parameters(p.update_scheme, specs)
     log.info("device %s, update scheme %s", device, update)
-    row = read_table(path).set_index("resistance_label").loc[wc.state]
-    if row["status"] != Status.OK:
-        if not p.allow_non_ok:
-            raise ValueError(
-                f"{path}: the device parameters at {wc.state} are {row['status']} ({row['reason']}); "
-                f"set networks.allow_non_ok_states: true to train anyway"
-            )
-        log.warning(
-            "training at %s although its device parameters are %s (%s): "
-            "networks.allow_non_ok_states is true",
-            wc.state,
-            row["status"],
-            row["reason"],
-        )
+    require_usable_state(
+        read_table(path),
+        wc.state,
+        allow_non_ok=p.allow_non_ok,
+        allow_key="networks.allow_non_ok_states",
+        source=path,
+        warn=log.warning,
+    )
     return device, update
 
 
@@ -86,7 +80,7 @@ def train_seed(snakemake, seed, split, device, update, inference, log):
     wc, p = snakemake.wildcards, snakemake.params
     # The same random_state for every state of a (net, seed): identical initial weights, batch
     # order and noise streams, so the states differ only through their device parameters.
-    random_state = int(child_seed(p.seed, "networks", wc.net, seed).generate_state(1)[0])
+    random_state = child_seed_int(p.seed, "networks", wc.net, seed)
     common = dict(
         device=device,
         batch_size=int(p.batch_size),
@@ -153,7 +147,7 @@ def train_seed(snakemake, seed, split, device, update, inference, log):
         device=inference,
         read_noise=bool(p.inference["read_noise"]),
         n_draws=int(p.inference["n_noise_draws"]),
-        seed=int(child_seed(p.seed, "inference", wc.net, wc.state, seed).generate_state(1)[0]),
+        seed=child_seed_int(p.seed, "inference", wc.net, wc.state, seed),
     )
     return curve, arrays, pulses.assign(**keys), records.assign(**keys)
 

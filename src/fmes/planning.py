@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from fmes.manifest import parse_resistance, resistance_label
@@ -165,3 +165,38 @@ def array_chunks(variability: dict, chunk_traces: int) -> list[tuple[str, int, i
     n_dev = variability["rows"] * variability["cols"]
     labels = [resistance_label(parse_resistance(label)) for label in variability["resistances"]]
     return [(label, lo, hi) for label in labels for lo, hi in chunk_bounds(n_dev, per_chunk)]
+
+
+def require_usable_state(
+    device_params: pd.DataFrame,
+    state: str,
+    *,
+    allow_non_ok: bool,
+    allow_key: str,
+    source: str,
+    warn: Callable[[str], object],
+) -> tuple[str, str]:
+    """The ``(status, reason)`` of the device parameters at ``state``, for a job about to use them.
+
+    A state that is not ``ok`` is refused (ValueError naming ``source``, the state and
+    ``allow_key``) unless ``allow_non_ok``; then ``warn`` is called with why it is used anyway.
+    A state with no row at all is an error too: the plan (:func:`plan_states`) never schedules one.
+    """
+    labels = device_params["resistance_label"].astype(str)
+    if str(state) not in set(labels):
+        raise ValueError(
+            f"{source}: no row for resistance_label {state!r} (has {sorted(set(labels))})"
+        )
+    row = device_params[labels == str(state)].iloc[0]
+    status, reason = str(row["status"]), str(row["reason"])
+    if status != Status.OK:
+        if not allow_non_ok:
+            raise ValueError(
+                f"{source}: the device parameters at {state} are {status} ({reason}); "
+                f"set {allow_key}: true to use them anyway"
+            )
+        warn(
+            f"using {state} although its device parameters are {status} ({reason}): "
+            f"{allow_key} is true"
+        )
+    return status, reason
