@@ -218,10 +218,24 @@ def train_retention(trace: pd.DataFrame, pulse_settings: dict, t_ret_s: float) -
     )
 
 
+def retention_claims(retention: float, t_ret_s: float) -> pd.DataFrame:
+    """The open-state train's retention (:func:`train_retention`) as the ``retention_open_100s``
+    claim; none when the trace could not give it (NaN: missing or too short a trace)."""
+    rows = []
+    if np.isfinite(retention):
+        rows.append(
+            claim(
+                "retention_open_100s",
+                retention,
+                note=f"PSV(end+{t_ret_s:g} s)/PSV(end+1 s) of the open-state 500 Hz train trace",
+            )
+        )
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
 def claims_from_analyses(
     tables: dict[str, pd.DataFrame],
     nominal_device: str,
-    retention_open: float = math.nan,
     *,
     targets: Sequence[Mapping],
 ) -> pd.DataFrame:
@@ -404,14 +418,6 @@ def claims_from_analyses(
                 params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(),
                 False,
                 source=_source(params),
-            )
-        )
-    if np.isfinite(retention_open):
-        rows.append(
-            claim(
-                "retention_open_100s",
-                retention_open,
-                note="PSV(end+100 s)/PSV(end+1 s) of the open-state 500 Hz train trace",
             )
         )
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

@@ -53,6 +53,8 @@ rule paper_vs_reproduced:
         runtime=5,
     params:
         nominal_device=config["analysis"]["nominal_device"],
+        pulses=config["analysis"]["pulses"],
+        t_ret_s=config["analysis"]["retention"]["t_ret_s"],
         skipped_stages=SKIPPED_STAGES,
         adaptation_state=ADAPTATION["train"]["state"],
         adaptation_allow_non_ok=ADAPTATION["train"]["allow_non_ok_state"],
