@@ -15,87 +15,18 @@ from threadpoolctl import threadpool_limits
 
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
-from fmes.mnist import load_split
+from fmes.mnist import MnistSplit, load_split
 from fmes.planning import plan_states
-from fmes.rng import child_seed
-from fmes.robustness import build_network, search_learning_rate, update_parameters
-from fmes.status import Status
-from fmes.synapse import load_device_params
-
-snakemake = globals()["snakemake"]
-log = rule_logger("networks_lr_search", snakemake.log[0])
-p = snakemake.params
-
-split = load_split(snakemake.input.split)
-device_states = [s for s in p.states if s != "ideal"]
-# the states the device_params plan allows (fmes.planning, as the networks stage plans them); the
-# others are left out with the plan's reason
-plan = plan_states(
-    read_table(snakemake.input.device_params),
-    read_table(snakemake.input.provenance, extra_labels=("column", "source", "note")),
-    device_states,
-    allow_non_ok=p.allow_non_ok,
-    allow_key="networks.allow_non_ok_states",
+from fmes.rng import child_seed_int
+from fmes.robustness import (
+    build_network,
+    learning_rate_status,
+    search_learning_rate,
+    update_parameters,
 )
-for state, reason in plan.loc[~plan["use"], ["state", "reason"]].itertuples(index=False):
-    log.warning("learning-rate search skips %s: %s", state, reason)
-usable = set(plan.loc[plan["use"], "state"])
-# the float baseline alone (a user's data without LTP/LTD cycles) needs no device table
-specs = load_device_params(snakemake.input.device_params) if usable else {}
-states = [s for s in p.states if s == "ideal" or s in usable]
-update = update_parameters(p.update_scheme, specs) if device_states else {}
-search = p.lr_search
-frames = []
-started = time.perf_counter()
-with threadpool_limits(snakemake.threads):
-    for net_name in p.nets:
-        seed = int(child_seed(p.seed, "networks", net_name, p.search_seed).generate_state(1)[0])
-        for state in states:
-            net = build_network(
-                net_name,
-                p.net_params[net_name],
-                None if state == "ideal" else specs[state],
-                epochs=int(search["epochs"]),
-                batch_size=int(p.batch_size),
-                w_max=float(p.w_max),
-                random_state=seed,
-                update_params=update,
-            )
-            grid = search["grid"][net_name]
-            frame = search_learning_rate(
-                net, split.X_train, split.y_train, grid, float(search["validation_fraction"]), seed
-            )
-            chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
-            net.set_params(learning_rate=chosen).fit(split.X_train, split.y_train)
-            test = float(net.score(split.X_test, split.y_test))
-            edge = chosen in (min(grid), max(grid)) and len(grid) > 1
-            frame = frame.assign(
-                net=net_name,
-                state=state,
-                epochs=int(search["epochs"]),
-                mnist_source=split.source,
-                n_train=len(split.y_train),
-                chosen_learning_rate=chosen,
-                test_accuracy=np.where(frame["chosen"], test, np.nan),
-                status=str(Status.FLAGGED if edge else Status.OK),
-                reason=(
-                    "the chosen rate is at the edge of networks.lr_search.grid" if edge else ""
-                ),
-            )
-            log.info(
-                "%s %s: validation %s -> rate %g, test %.4f (%.0f s)",
-                net_name,
-                state,
-                dict(
-                    zip(frame["learning_rate"], frame["validation_accuracy"].round(4), strict=True)
-                ),
-                chosen,
-                test,
-                time.perf_counter() - started,
-            )
-            frames.append(frame)
+from fmes.synapse import DeviceSpec, load_device_params
 
-columns = [
+COLUMNS = [
     "net",
     "state",
     "learning_rate",
@@ -109,4 +40,92 @@ columns = [
     "status",
     "reason",
 ]
-write_csv(pd.concat(frames, ignore_index=True)[columns], snakemake.output.table)
+
+
+def search_one(
+    p, net_name: str, state: str, device: DeviceSpec | None, update: dict, split: MnistSplit
+) -> pd.DataFrame:
+    """The validation accuracy per rate for one net and state, the chosen rate flagged and its
+    network retrained on the whole training set and scored on the test set."""
+    search = p.lr_search
+    seed = child_seed_int(p.seed, "networks", net_name, p.search_seed)
+    net = build_network(
+        net_name,
+        p.net_params[net_name],
+        device,
+        epochs=int(search["epochs"]),
+        batch_size=int(p.batch_size),
+        w_max=float(p.w_max),
+        random_state=seed,
+        update_params=update,
+    )
+    grid = search["grid"][net_name]
+    frame = search_learning_rate(
+        net, split.X_train, split.y_train, grid, float(search["validation_fraction"]), seed
+    )
+    chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
+    net.set_params(learning_rate=chosen).fit(split.X_train, split.y_train)
+    test = float(net.score(split.X_test, split.y_test))
+    status, reason = learning_rate_status(chosen, grid)
+    return frame.assign(
+        net=net_name,
+        state=state,
+        epochs=int(search["epochs"]),
+        mnist_source=split.source,
+        n_train=len(split.y_train),
+        chosen_learning_rate=chosen,
+        test_accuracy=np.where(frame["chosen"], test, np.nan),
+        status=str(status),
+        reason=reason,
+    )
+
+
+def main(snakemake) -> None:
+    log = rule_logger("networks_lr_search", snakemake.log[0])
+    p = snakemake.params
+    split = load_split(snakemake.input.split)
+    device_states = [s for s in p.states if s != "ideal"]
+    # the states the device_params plan allows (fmes.planning, as the networks stage plans
+    # them); the others are left out with the plan's reason
+    plan = plan_states(
+        read_table(snakemake.input.device_params),
+        read_table(snakemake.input.provenance, extra_labels=("column", "source", "note")),
+        device_states,
+        allow_non_ok=p.allow_non_ok,
+        allow_key="networks.allow_non_ok_states",
+    )
+    for state, reason in plan.loc[~plan["use"], ["state", "reason"]].itertuples(index=False):
+        log.warning("learning-rate search skips %s: %s", state, reason)
+    usable = set(plan.loc[plan["use"], "state"])
+    # the float baseline alone (a user's data without LTP/LTD cycles) needs no device table
+    specs = load_device_params(snakemake.input.device_params) if usable else {}
+    states = [s for s in p.states if s == "ideal" or s in usable]
+    update = update_parameters(p.update_scheme, specs) if device_states else {}
+    frames = []
+    started = time.perf_counter()
+    with threadpool_limits(snakemake.threads):
+        for net_name in p.nets:
+            for state in states:
+                device = None if state == "ideal" else specs[state]
+                frame = search_one(p, net_name, state, device, update, split)
+                log.info(
+                    "%s %s: validation %s -> rate %g, test %.4f (%.0f s)",
+                    net_name,
+                    state,
+                    dict(
+                        zip(
+                            frame["learning_rate"],
+                            frame["validation_accuracy"].round(4),
+                            strict=True,
+                        )
+                    ),
+                    frame["chosen_learning_rate"].iloc[0],
+                    frame.loc[frame["chosen"], "test_accuracy"].iloc[0],
+                    time.perf_counter() - started,
+                )
+                frames.append(frame)
+    write_csv(pd.concat(frames, ignore_index=True)[COLUMNS], snakemake.output.table)
+
+
+if __name__ == "__main__":
+    main(globals()["snakemake"])

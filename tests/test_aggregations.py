@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fmes.adaptation import aggregate_seeds
-from fmes.networks import aggregate_accuracy, digit_map
+from fmes.networks import accuracy_table, aggregate_accuracy, digit_map
 
 
 def test_digit_map_perceptron_is_the_output_column():
@@ -72,6 +72,55 @@ def test_aggregate_accuracy_over_seeds_with_paper_value_on_its_net_only():
     assert table.loc["mlp", "difference_vs_paper"] == pytest.approx(-0.1)
     assert np.isnan(table.loc["perceptron", "paper_test_accuracy"])
     assert np.isnan(table.loc["perceptron", "paper_epochs"])
+
+
+def test_accuracy_table_carries_the_plan_status_and_adds_skipped_states_per_net():
+    curves = pd.concat([_curves(), _curves().assign(state="ideal")], ignore_index=True)
+    plan = pd.DataFrame(
+        {
+            "state": ["open", "500"],
+            "use": [True, False],
+            "status": ["flagged", "skipped"],
+            "reason": ["A on its bound; used because allowed", "no device parameters at 500"],
+        }
+    )
+    table = accuracy_table(curves, plan, ["mlp", "perceptron"], {"open": 0.95}, "mlp", 100)
+    rows = table.set_index(["net", "state"])
+    assert len(table) == 6  # 2 nets x (open, ideal trained + 500 skipped)
+    assert rows.loc[("mlp", "open"), "status"] == "flagged"
+    assert rows.loc[("mlp", "open"), "reason"].startswith("A on its bound")
+    assert rows.loc[("mlp", "open"), "final_test_accuracy_mean"] == pytest.approx(0.85)
+    assert (rows.loc[("perceptron", "ideal"), ["status", "reason"]] == ["ok", ""]).all()
+    for net in ("mlp", "perceptron"):
+        skipped = rows.loc[(net, "500")]
+        assert skipped["status"] == "skipped" and skipped["n_seeds"] == 0
+        assert skipped["reason"] == "no device parameters at 500"
+        assert np.isnan(skipped["final_test_accuracy_mean"])
+
+
+def test_plot_adaptation_table_carries_the_worst_device_status_of_the_runs():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "plot_adaptation.py"
+    spec = importlib.util.spec_from_file_location("rule_script_plot_adaptation", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    runs = pd.DataFrame(
+        {
+            "method": ["device"] * 4,
+            "n_images": [0, 8, 0, 8],
+            "seed": [0, 0, 1, 1],
+            "accuracy_dataset2": [0.2, 0.6, 0.3, 0.8],
+            "accuracy_dataset1": [0.9, 0.8, 0.9, 0.6],
+            "status": ["ok", "ok", "flagged", "flagged"],
+            "reason": ["", "", "A on its bound", "A on its bound"],
+        }
+    )
+    table = script.adaptation_table(runs)
+    assert table["n_images"].tolist() == [0, 8]
+    assert table["accuracy_dataset2_mean"].tolist() == pytest.approx([0.25, 0.7])
+    assert set(table["status"]) == {"flagged"} and set(table["reason"]) == {"A on its bound"}
 
 
 def test_aggregate_seeds_mean_std_and_single_seed_spread_zero():

@@ -16,7 +16,7 @@ comparable) and equals a fresh ``partial_fit`` called ``max_iter`` times.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fmes.energy import PulseLog
 from fmes.rng import child_rng
+from fmes.status import Status
 from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec, SynapseArray, check_update_scheme
 
 _ACTIVATIONS = ("sigmoid", "relu", "tanh")
@@ -667,3 +668,44 @@ def aggregate_accuracy(
     )
     table["difference_vs_paper"] = table["final_test_accuracy_mean"] - table["paper_test_accuracy"]
     return table
+
+
+def accuracy_table(
+    curves: pd.DataFrame,
+    plan: pd.DataFrame,
+    nets: Sequence[str],
+    paper_accuracy: dict[str, float],
+    paper_net: str,
+    paper_epochs: int,
+) -> pd.DataFrame:
+    """The networks stage's accuracy table: :func:`aggregate_accuracy` of the trained states,
+    each with its device status from ``plan`` (:func:`fmes.planning.plan_states`; ``ideal`` is
+    ``ok``), and one ``skipped`` row per net for every state the plan refused (its reason, no
+    accuracy, ``n_seeds`` 0), so every requested state has a row."""
+    table = aggregate_accuracy(curves, paper_accuracy, paper_net, paper_epochs)
+    status = {
+        "ideal": (Status.OK.value, ""),
+        **{r.state: (r.status, r.reason) for r in plan.itertuples()},
+    }
+    table["status"] = [status[s][0] for s in table["state"]]
+    table["reason"] = [status[s][1] for s in table["state"]]
+    skipped = plan[~plan["use"]]
+    return pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                [
+                    {
+                        "net": net,
+                        "state": r.state,
+                        "n_seeds": 0,
+                        "status": r.status,
+                        "reason": r.reason,
+                    }
+                    for net in nets
+                    for r in skipped.itertuples()
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
