@@ -14,7 +14,7 @@ CURVE_COLUMNS = ["net", "state", "seed", "epoch", "train_accuracy", "test_accura
 
 def read_curves(paths: list[str]) -> pd.DataFrame:
     """All seeds' accuracy curves in one table (empty, with its columns, when nothing trained)."""
-    frames = [pd.read_csv(path, dtype={"state": str}) for path in paths]
+    frames = [read_table(path) for path in paths]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CURVE_COLUMNS)
 
 
