@@ -176,3 +176,16 @@ def test_retention_claim_names_the_configured_time_and_is_absent_without_a_value
     assert claims["reproduced_value"].iloc[0] == 0.95
     assert "PSV(end+250 s)" in claims["note"].iloc[0]
     assert retention_claims(math.nan, 100.0).empty
+
+
+def test_the_ppf_trend_reads_the_interval_its_target_selects():
+    claims = claims_from_analyses(_tables(), "nominal", targets=TARGETS)
+    assert "ppf_decays_faster_at_lower_R" not in set(claims["target_id"])  # one state at 20 ms
+    targets = copy.deepcopy(TARGETS)
+    for target in targets:
+        if target["id"] == "ppf_decays_faster_at_lower_R":
+            target["select"] = {"interval_s": 0.01}
+    claims = claims_from_analyses(_tables(), "nominal", targets=targets).set_index("target_id")
+    trend = claims.loc["ppf_decays_faster_at_lower_R"]
+    assert trend["n_values"] == 2 and trend["reproduced_value"] == 0.0  # 7000: 1.2 > 8000: 1.1
+    assert trend["note"] == "7000: 1.2, 8000: 1.1"

@@ -284,7 +284,7 @@ def claims_from_analyses(
                     source=_source(at),
                 )
             )
-    at20 = ppf[np.isclose(ppf["interval_s"], 0.02)]
+    at20 = selected_rows(ppf, select["ppf_decays_faster_at_lower_R"])
     if at20["resistance_label"].nunique() > 1:
         order = ordered_labels(at20["resistance_label"])
         values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
@@ -302,8 +302,8 @@ def claims_from_analyses(
         nominal_device=nominal_device,
     )
     if len(pulses):
-        one_ms = pulses[np.isclose(pulses["width_s"], 1e-3)]
-        one_ma = pulses[np.isclose(pulses["amplitude_A"], 1e-3)]
+        one_ms = selected_rows(pulses, select["psv_increases_with_amplitude"])
+        one_ma = selected_rows(pulses, select["psv_increases_with_width"])
         by_amp = one_ms.pivot_table(
             index="resistance_label", columns="amplitude_A", values="psv_change_V"
         )
@@ -336,7 +336,7 @@ def claims_from_analyses(
                     source=_source(one_ma),
                 )
             )
-        base = one_ms[np.isclose(one_ms["amplitude_A"], 1e-3)]
+        base = selected_rows(pulses, select["psv_increases_with_resistance"])
         if base["resistance_label"].nunique() > 1:
             order = ordered_labels(base["resistance_label"])
             rows.append(
