@@ -123,6 +123,7 @@ def load_protocol_rows(
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def map_traces(rows: pd.DataFrame, analyse: Callable[[dict, pd.DataFrame], T]) -> list[T]:
@@ -274,34 +275,33 @@ def placeholder_figure(title: str, reason: str):
     return fig
 
 
-def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | None, str]:
-    """Detect pulses: (pulses, note), where the note names ignored partial pulses ("" when
-    none); on a contract-level failure (None, reason) instead of raising."""
+def _on_trace(read: Callable[..., R], trace: pd.DataFrame, pulse_kw: dict) -> tuple[R | None, str]:
+    # ``read`` (detect_pulses or read_pulses) on the trace's columns; a contract-level failure
+    # (no pulses, partial pulses refused) as (None, reason) instead of raised
     try:
-        pulses = detect_pulses(
+        return read(
             trace["time_s"].to_numpy(),
             trace["current_A"].to_numpy(),
             trace["voltage_V"].to_numpy(),
             **pulse_kw,
-        )
+        ), ""
     except (NoPulsesError, PartialPulseError) as err:
         return None, str(err)
+
+
+def pulses_or_status(trace: pd.DataFrame, **pulse_kw) -> tuple[pd.DataFrame | None, str]:
+    """Detect pulses: (pulses, note), where the note names ignored partial pulses ("" when
+    none); on a contract-level failure (None, reason) instead of raising."""
+    pulses, why = _on_trace(detect_pulses, trace, pulse_kw)
+    if pulses is None:
+        return None, why
     n_partial = int((~pulses["complete"]).sum())
     return pulses, "" if n_partial == 0 else f"{n_partial} partial pulse(s) ignored"
 
 
 def readout_or_reason(trace: pd.DataFrame, **pulse_kw) -> tuple[PulseReadout | None, str]:
     """Robust read-out of one trace; on a contract-level failure (None, reason) instead of raising."""
-    try:
-        readout = read_pulses(
-            trace["time_s"].to_numpy(),
-            trace["current_A"].to_numpy(),
-            trace["voltage_V"].to_numpy(),
-            **pulse_kw,
-        )
-    except (NoPulsesError, PartialPulseError) as err:
-        return None, str(err)
-    return readout, ""
+    return _on_trace(read_pulses, trace, pulse_kw)
 
 
 def trace_qc_columns(readout: PulseReadout) -> dict[str, object]:
