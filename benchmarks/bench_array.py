@@ -37,6 +37,7 @@ TARGETS = ["results/tables/variability_summary.csv", "results/tables/array_yield
 STEPS = {
     "synthesize_array_chunk": "synthesis",
     "synthesize_traces": "synthesis",
+    "validate_store_part": "validation",
     "validate_traces": "validation",
     "analyse_ltp_ltd_chunk": "ltp_ltd",
     "analyse_ltp_ltd": "ltp_ltd",

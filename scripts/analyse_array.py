@@ -19,7 +19,7 @@ from fmes.analysis.pipeline import (
     read_unless_skipped,
     skipped_frame,
 )
-from fmes.analysis.variability import METRICS
+from fmes.analysis.variability import METRICS, fit_columns
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
@@ -29,7 +29,8 @@ def main(snakemake) -> None:
     log = rule_logger("analyse_array", snakemake.log[0])
     out = snakemake.output
     P = snakemake.params
-    fits = read_unless_skipped(snakemake.input.fits)
+    # only the columns the results use: an array campaign's fit table has a row per trace
+    fits = read_unless_skipped(snakemake.input.fits, columns=fit_columns())
     skipped = fits is None
     array = None if skipped else array_fits(fits)
     if array is None or array.empty:

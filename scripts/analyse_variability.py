@@ -15,6 +15,7 @@ from fmes.analysis.pipeline import (
 from fmes.analysis.variability import (
     METRICS,
     ecdf,
+    fit_columns,
     grid_position,
     usable_cycles,
     variability_summary,
@@ -30,7 +31,9 @@ def main(snakemake) -> None:
     log = rule_logger("analyse_variability", snakemake.log[0])
     out = snakemake.output
     P = snakemake.params
-    fits = read_unless_skipped(snakemake.input.fits)
+    # only the columns the results use: an array campaign's fit table has a row per trace
+    columns = fit_columns(P.variability["heatmap_metric"], *P.variability["cdf_metrics"])
+    fits = read_unless_skipped(snakemake.input.fits, columns=columns)
     usable = fits is not None and bool(usable_cycles(fits).any())
     if usable:
         summary = variability_summary(fits, nominal_device=P.nominal_device)

@@ -27,3 +27,26 @@ def test_writes_leave_no_temporary_files(tmp_path):
     write_csv(pd.DataFrame({"x_V": [0.1, 0.2]}), tmp_path / "t.csv")
     write_npz({"x": np.zeros(2)}, tmp_path / "t.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.npz"]
+
+
+def test_read_table_reads_only_the_columns_asked_for_with_their_dtypes(tmp_path):
+    import pandas as pd
+
+    from fmes.io import read_table
+
+    table = pd.DataFrame(
+        {
+            "resistance_label": ["500", "open"],
+            "g_max_V": [0.25, float("nan")],
+            "converged": [True, False],
+            "status": ["ok", "failed"],
+            "reason": ["", "fit: no convergence"],
+        }
+    )
+    write_csv(table, tmp_path / "fits.csv")
+    subset = read_table(tmp_path / "fits.csv", columns=["converged", "resistance_label", "absent"])
+    assert list(subset.columns) == ["resistance_label", "converged"]  # the file's order
+    assert subset["resistance_label"].tolist() == ["500", "open"]  # labels stay text
+    assert subset["converged"].tolist() == [True, False]
+    whole = read_table(tmp_path / "fits.csv")
+    pd.testing.assert_frame_equal(whole[["resistance_label", "converged"]], subset)

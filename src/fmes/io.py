@@ -7,7 +7,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,11 @@ BOOL_COLUMNS: tuple[str, ...] = (
 )
 
 
-def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike,
+    extra_labels: tuple[str, ...] = (),
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Read one of the pipeline's own CSV tables with explicit dtypes.
 
     This is the one reader for tables the pipeline wrote (raw measured data go through
@@ -49,15 +53,21 @@ def read_table(path: str | os.PathLike, extra_labels: tuple[str, ...] = ()) -> p
     label ``"500"`` never becomes the integer 500, an empty reason stays ``""``), boolean
     columns become ``bool`` (a missing value is an error, not a silent ``False``), and a
     ``status`` column is checked against :mod:`fmes.status`.
+
+    ``columns``: read only these (those of them the table has), in the file's order; a large
+    table's reader then parses and holds only what it uses.
     """
     from fmes.status import check_statuses
 
     path = Path(path)
     labels = (*LABEL_COLUMNS, *extra_labels)
     header = pd.read_csv(path, nrows=0).columns
+    if columns is not None:
+        header = [c for c in header if c in set(columns)]
     dtypes: dict[str, Any] = {c: str for c in header if c in labels or c in BOOL_COLUMNS}
     frame = pd.read_csv(
         path,
+        usecols=None if columns is None else header,
         dtype=dtypes,
         keep_default_na=False,
         na_values={c: ["", "nan", "NaN"] for c in header if c not in dtypes},

@@ -253,15 +253,16 @@ def skipped_frame(columns: list[str], reason: str, **fixed: object) -> pd.DataFr
     return pd.DataFrame([row], columns=cols)
 
 
-def read_unless_skipped(path: str) -> pd.DataFrame | None:
-    """A pipeline table (:func:`fmes.io.read_table`), or None when every row is a ``skipped``
-    placeholder (:func:`skipped_frame`, whose empty cells are not valid booleans)."""
+def read_unless_skipped(path: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """A pipeline table (:func:`fmes.io.read_table`, only ``columns`` if given), or None when
+    every row is a ``skipped`` placeholder (:func:`skipped_frame`, whose empty cells are not
+    valid booleans)."""
     header = pd.read_csv(path, nrows=0).columns
     if "status" in header:
         statuses = pd.read_csv(path, usecols=["status"], dtype=str, keep_default_na=False)["status"]
         if len(statuses) and statuses.eq(Status.SKIPPED.value).all():
             return None
-    return read_table(path)
+    return read_table(path, columns=columns)
 
 
 def placeholder_figure(title: str, reason: str):

@@ -27,9 +27,11 @@ import pandas as pd
 from fmes.status import Status
 
 __all__ = [
+    "FIT_KEY_COLUMNS",
     "METRICS",
     "coefficient_of_variation",
     "ecdf",
+    "fit_columns",
     "grid_position",
     "usable_cycles",
     "variability_summary",
@@ -46,6 +48,25 @@ METRICS: dict[str, str] = {
     "a_p_over_a_d": "A_P/A_D",
     "mean_dw_ltp_V": "mean LTP step (V)",
 }
+
+
+#: Columns of the per-cycle fit table that every variability and array result is built from
+#: (a crossbar campaign's fit table has ~85 columns per trace; the rest is not read).
+FIT_KEY_COLUMNS = (
+    "trace_id",
+    "resistance_label",
+    "device_id",
+    "cycle",
+    "converged",
+    "status",
+    "reason",
+)
+
+
+def fit_columns(*extra: str) -> list[str]:
+    """:data:`FIT_KEY_COLUMNS`, the :data:`METRICS` and ``extra`` (say, a configured metric):
+    the fit-table columns the variability and array analyses read."""
+    return list(dict.fromkeys([*FIT_KEY_COLUMNS, *METRICS, *extra]))
 
 
 def coefficient_of_variation(values: np.ndarray) -> float:
