@@ -1,0 +1,60 @@
+"""The DAG builds with Snakemake alone: a venv holding only Snakemake (the same version as the
+project's, from the package registry) dry-runs the workflow with ``--sdm conda``, the way the
+Snakemake workflow catalog runs a workflow (one conda environment per rule, workflow/envs/).
+Conda itself is not needed to plan the jobs; each rule's environment is built only to run it."""
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TINY, planned
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def snakemake_only_python(tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("snakemake_only") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run(
+        [str(venv / "bin/pip"), "install", "--quiet", f"snakemake=={version('snakemake')}"],
+        capture_output=True,
+        text=True,
+    )
+    assert pip.returncode == 0, f"could not install snakemake alone:\n{pip.stderr[-3000:]}"
+    return venv / "bin/python"
+
+
+def test_the_snakemake_only_venv_lacks_the_library_stack(snakemake_only_python):
+    for module in ("fmes", "numpy", "pandas", "scipy", "pyarrow"):
+        probe = subprocess.run([str(snakemake_only_python), "-c", f"import {module}"])
+        assert probe.returncode != 0, f"{module} is importable: the venv is not Snakemake alone"
+
+
+def test_dag_builds_with_snakemake_alone_and_sdm_conda(snakemake_only_python, tmp_path):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    proc = subprocess.run(
+        [
+            str(snakemake_only_python.with_name("snakemake")),
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            TINY,
+            "--sdm",
+            "conda",
+            "--cores",
+            "1",
+            "-n",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-4000:]
+    jobs = planned(proc)
+    assert {"synthesize_traces", "validate_traces", "device_params"} <= set(jobs)
