@@ -1,8 +1,9 @@
 """Output helpers: atomic and byte-reproducible."""
 
 import numpy as np
+import pytest
 
-from fmes.io import write_csv, write_npz
+from fmes.io import read_table, write_csv, write_npz
 
 
 def test_npz_is_byte_identical_across_writes_and_loads_back(tmp_path):
@@ -50,3 +51,21 @@ def test_read_table_reads_only_the_columns_asked_for_with_their_dtypes(tmp_path)
     assert subset["converged"].tolist() == [True, False]
     whole = read_table(tmp_path / "fits.csv")
     pd.testing.assert_frame_equal(whole[["resistance_label", "converged"]], subset)
+
+
+def test_read_table_leaves_booleans_missing_only_on_skipped_placeholder_rows(tmp_path):
+    placeholder = tmp_path / "fits.csv"
+    placeholder.write_text("resistance_label,converged,status,reason\n,,skipped,no traces\n")
+    frame = read_table(placeholder)
+    assert frame["converged"].isna().all() and frame["status"].tolist() == ["skipped"]
+
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("resistance_label,converged,status,reason\n500,True,ok,\n,,skipped,none\n")
+    assert read_table(mixed)["converged"].tolist() == [True, None]
+
+    empty_on_a_result_row = tmp_path / "bad.csv"
+    empty_on_a_result_row.write_text("resistance_label,converged,status,reason\n500,,ok,\n")
+    with pytest.raises(ValueError, match="column 'converged', row 1: expected True or False"):
+        read_table(empty_on_a_result_row)
+    with pytest.raises(ValueError, match="expected True or False"):  # no status: cannot tell
+        read_table(placeholder, columns=["converged"])

@@ -51,7 +51,8 @@ def read_table(
     This is the one reader for tables the pipeline wrote (raw measured data go through
     :mod:`fmes.traces`, which checks the contract). Label columns stay strings (a resistance
     label ``"500"`` never becomes the integer 500, an empty reason stays ``""``), boolean
-    columns become ``bool`` (a missing value is an error, not a silent ``False``), and a
+    columns become ``bool`` (a missing value is an error, not a silent ``False``, except on a
+    ``skipped`` placeholder row, which has no result: there it stays missing), and a
     ``status`` column is checked against :mod:`fmes.status`.
 
     ``columns``: read only these (those of them the table has), in the file's order; a large
@@ -72,16 +73,24 @@ def read_table(
         keep_default_na=False,
         na_values={c: ["", "nan", "NaN"] for c in header if c not in dtypes},
     )
+    # a `skipped` placeholder row has no result, so its boolean cells may be empty (missing)
+    skipped = (
+        frame["status"].eq("skipped")
+        if "status" in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
     for column in (c for c in BOOL_COLUMNS if c in frame.columns):
         text = frame[column].str.strip().str.lower()
-        bad = ~text.isin(["true", "false"])
+        missing = text.eq("") & skipped
+        bad = ~text.isin(["true", "false"]) & ~missing
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise ValueError(
                 f"{path}: column {column!r}, row {row + 1}: expected True or False, "
                 f"found {frame[column].iloc[row]!r}"
             )
-        frame[column] = text.eq("true")
+        values = text.eq("true")
+        frame[column] = values.astype(object).where(~missing, None) if missing.any() else values
     if "status" in frame.columns:
         check_statuses(frame["status"], f"{path}: column 'status'")
     return frame
