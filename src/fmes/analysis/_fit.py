@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import lmfit
 import numpy as np
@@ -107,35 +108,14 @@ def run_fit(
         ok &= np.isfinite(weights)
         weights = weights[ok]
     x, y = x[ok], y[ok]
-    n = int(x.size)
-    nvary = None
-    best: lmfit.model.ModelResult | None = None
-    errors: list[str] = []
-    for start in starts:
-        params = model.make_params(**{k: float(v) for k, v in start.items()})
-        configure(params)
-        nvary = sum(p.vary for p in params.values())
-        if n <= nvary:
-            return FitOutcome(
-                False,
-                f"too few points ({n}) for {nvary} free parameters",
-                None,
-                n,
-                x=x,
-                y=y,
-                weights=weights,
-            )
-        try:
-            res = model.fit(y, params, x=x, weights=weights, max_nfev=max_nfev)
-        except Exception as exc:  # a fit must never crash the run
-            errors.append(f"{type(exc).__name__}: {exc}")
-            continue
-        if not np.isfinite(res.chisqr):
-            errors.append("non-finite chi-square")
-            continue
-        if _better(res, best):
-            best = res
-    return _outcome(best, errors, x, y, weights)
+
+    def make_params(start: Mapping[str, float]) -> lmfit.Parameters:
+        return model.make_params(**{k: float(v) for k, v in start.items()})
+
+    def fit(params: lmfit.Parameters):
+        return model.fit(y, params, x=x, weights=weights, max_nfev=max_nfev)
+
+    return _best_of_starts(starts, make_params, configure, fit, x, y, weights)
 
 
 def _outcome(
@@ -173,6 +153,46 @@ def _better(res, best) -> bool:
     )
 
 
+def _best_of_starts(
+    starts: list[Mapping[str, float]],
+    make_params: Callable[[Mapping[str, float]], lmfit.Parameters],
+    configure: Callable[[lmfit.Parameters], None],
+    fit: Callable[[lmfit.Parameters], Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+) -> FitOutcome:
+    """The multi-start loop of both engines: ``fit`` from each start's parameters, keep the
+    best (:func:`_better`); a failing or non-finite fit is recorded, never raised."""
+    best = None
+    errors: list[str] = []
+    for start in starts:
+        params = make_params(start)
+        configure(params)
+        nvary = sum(p.vary for p in params.values())
+        if x.size <= nvary:
+            return FitOutcome(
+                False,
+                f"too few points ({x.size}) for {nvary} free parameters",
+                None,
+                int(x.size),
+                x=x,
+                y=y,
+                weights=weights,
+            )
+        try:
+            res = fit(params)
+        except Exception as exc:  # a fit must never crash the run
+            errors.append(f"{type(exc).__name__}: {exc}")
+            continue
+        if not np.isfinite(res.chisqr):
+            errors.append("non-finite chi-square")
+            continue
+        if _better(res, best):
+            best = res
+    return _outcome(best, errors, x, y, weights)
+
+
 def _curve_residual(
     params: lmfit.Parameters, function: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray
 ):
@@ -196,37 +216,20 @@ def run_curve_fit(
     y = np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
-    best = None
-    errors: list[str] = []
-    for start in starts:
+
+    def make_params(start: Mapping[str, float]) -> lmfit.Parameters:
         params = lmfit.Parameters()
         for name, value in start.items():
             params.add(name, value=float(value))
-        configure(params)
-        nvary = sum(p.vary for p in params.values())
-        if x.size <= nvary:
-            return FitOutcome(
-                False,
-                f"too few points ({x.size}) for {nvary} free parameters",
-                None,
-                int(x.size),
-                x=x,
-                y=y,
-            )
-        try:
-            minimizer = lmfit.Minimizer(
-                _curve_residual, params, fcn_args=(function, x, y), max_nfev=max_nfev
-            )
-            res = minimizer.leastsq()
-        except Exception as exc:  # a fit must never crash the run
-            errors.append(f"{type(exc).__name__}: {exc}")
-            continue
-        if not np.isfinite(res.chisqr):
-            errors.append("non-finite chi-square")
-            continue
-        if _better(res, best):
-            best = res
-    return _outcome(best, errors, x, y, None)
+        return params
+
+    def fit(params: lmfit.Parameters):
+        minimizer = lmfit.Minimizer(
+            _curve_residual, params, fcn_args=(function, x, y), max_nfev=max_nfev
+        )
+        return minimizer.leastsq()
+
+    return _best_of_starts(starts, make_params, configure, fit, x, y, None)
 
 
 @dataclass(frozen=True)
