@@ -56,8 +56,46 @@ def test_catalog_metadata_and_licence_exist():
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"
 
 
-def test_config_readme_describes_every_config_section():
-    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+def _undescribed(readme: str, config: dict, schema: dict) -> list[str]:
+    """The config sections (top-level keys of config.yaml or the schema) without a
+    ``- **`section`**`` entry in ``readme``, and the key groups (keys holding a mapping) that
+    their section's entry does not name."""
+    parts = re.split(r"^- \*\*`(\w+)`\*\*", readme, flags=re.MULTILINE)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    missing = sorted((set(config) | set(schema["properties"])) - set(sections))
+    for section, text in sections.items():
+        values = config.get(section)
+        groups = (
+            {k for k, v in values.items() if isinstance(v, dict)}
+            if isinstance(values, dict)
+            else set()
+        )
+        properties = schema["properties"].get(section, {}).get("properties", {})
+        groups |= {k for k, v in properties.items() if v.get("type") == "object"}
+        missing += [f"{section}.{key}" for key in sorted(groups) if f"`{key}`" not in text]
+    return missing
+
+
+def _config_and_schema() -> tuple[dict, dict]:
+    return (
+        yaml.safe_load((ROOT / "config/config.yaml").read_text()),
+        yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text()),
+    )
+
+
+def test_config_readme_describes_every_config_section_and_key_group():
     readme = (ROOT / "config/README.md").read_text()
-    missing = [key for key in schema["properties"] if f"`{key}`" not in readme]
+    missing = _undescribed(readme, *_config_and_schema())
     assert not missing, f"config/README.md does not describe {missing}"
+
+
+def test_the_readme_check_reads_each_section_on_its_own():
+    """A group named only in another section's entry, or a section without an entry, is found."""
+    readme = (ROOT / "config/README.md").read_text()
+    assert "`noise`" in readme.split("- **`device`**")[1].split("- **`")[0]
+    without_noise = readme.replace(
+        "and `noise`, the measurement noise", "and the measurement noise"
+    )
+    assert _undescribed(without_noise, *_config_and_schema()) == ["device.noise"]
+    without_exports = readme.split("- **`exports`**")[0]
+    assert _undescribed(without_exports, *_config_and_schema()) == ["exports"]
