@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fmes.cli import main
+from fmes.cli import DEFAULT_SCHEMA, load_config, main
 from fmes.contracts import DEVICE_PARAMS_COLUMNS
 from fmes.io import read_table
 
@@ -66,14 +67,37 @@ def test_export_command_writes_neurosim_and_aihwkit_files(device_params_csv, tmp
     assert all(f"  {label}: largest curve deviation" in printed for label in labels)
 
 
+# the console script the package installs ([project.scripts] in pyproject.toml)
+FMES = str(Path(sys.executable).with_name("fmes"))
+
+
 @pytest.mark.parametrize(
-    ("command", "expected"), [("device-params", "MANIFEST"), ("export", "DEVICE_PARAMS")]
+    ("command", "expected"),
+    [("manifest", "--pattern"), ("device-params", "MANIFEST"), ("export", "DEVICE_PARAMS")],
 )
-def test_the_subcommands_have_help(command, expected):
-    out = subprocess.run(
-        [sys.executable, "-m", "fmes.cli", command, "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert expected in out.stdout
+def test_the_subcommands_have_help(command, expected, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert out.startswith(f"usage: fmes {command}") and expected in out
+
+
+def test_the_console_script_lists_every_subcommand(capsys):
+    out = subprocess.run([FMES, "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("manifest", "device-params", "export"):
+        assert re.search(rf"^\s+{command}\s+\w", out, flags=re.MULTILINE), out
+    with pytest.raises(SystemExit) as done:
+        main([])
+    assert done.value.code == 2 and "required: COMMAND" in capsys.readouterr().err
+
+
+def test_configfiles_merge_over_the_defaults_key_by_key(tmp_path):
+    """fmes merges --configfile as snakemake does: nested keys replace only themselves."""
+    user = tmp_path / "user.yaml"
+    user.write_text("analysis:\n  ltp_ltd:\n    read_noise_V: 0.002\n")
+    config = load_config([str(user)], DEFAULT_SCHEMA)
+    defaults = load_config([], DEFAULT_SCHEMA)
+    assert config["analysis"]["ltp_ltd"]["read_noise_V"] == 0.002
+    config["analysis"]["ltp_ltd"]["read_noise_V"] = defaults["analysis"]["ltp_ltd"]["read_noise_V"]
+    assert config == defaults

@@ -3,7 +3,7 @@
 Each subcommand is one function ``_cmd_<name>(args)`` registered in :func:`build_parser`; the
 logic lives in the library, the command only reads options and the config and prints results.
 
-    fmes manifest raw/exports --pattern "{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv"
+    fmes manifest raw/eu --pattern "{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv"
     fmes device-params raw/manifest.csv --output device_params.csv
     fmes export device_params.csv --outdir exports
 """
@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -22,25 +23,19 @@ from fmes.instruments import ExportFormat, export_format_for_row
 from fmes.manifest_builder import ManifestBuildError, build_manifest, write_manifest
 from fmes.traces import TraceContractError, read_trace
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 DEFAULT_CONFIG = "config/config.yaml"
 DEFAULT_SCHEMA = "workflow/schemas/config.schema.yaml"
 
 
-def _merge(base: dict, update: dict) -> dict:
-    """Nested update, as Snakemake merges --configfile over the default config."""
-    out = dict(base)
-    for key, value in update.items():
-        out[key] = (
-            _merge(out[key], value)
-            if isinstance(value, dict) and isinstance(out.get(key), dict)
-            else value
-        )
-    return out
-
-
 def load_config(configfiles: Sequence[str], schema: str) -> dict:
     """The project config (``config/config.yaml``) with ``configfiles`` merged over it, validated
-    against the schema (which also fills the defaults)."""
+    against the schema (which also fills the defaults). Merged as Snakemake merges --configfile
+    over the default config (:func:`snakemake.utils.update_config`, nested keys included)."""
+    from snakemake.utils import update_config
+
     from fmes.config import validate_config
 
     config: dict = {}
@@ -51,7 +46,7 @@ def load_config(configfiles: Sequence[str], schema: str) -> dict:
             raise SystemExit(
                 f"fmes: config file {path} not found (run from the project folder or pass --configfile)"
             )
-        config = _merge(config, yaml.safe_load(Path(path).read_text()) or {})
+        update_config(config, yaml.safe_load(Path(path).read_text()) or {})
     if not Path(schema).is_file():
         raise SystemExit(
             f"fmes: config schema {schema} not found (run from the project folder or pass --schema)"
@@ -83,13 +78,11 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {output}: {len(manifest)} traces, protocols {sorted(set(manifest['protocol']))}")
     if args.check_traces:
-        default = ExportFormat.from_config(config["traces"]["export"])
-        named = {
-            k: ExportFormat.from_config(v) for k, v in config["traces"]["export_formats"].items()
-        }
+        records = manifest.to_dict("records")
+        read_row = _trace_loader(config, {row["trace_path"]: row for row in records})
         try:
-            for row in manifest.to_dict("records"):
-                read_trace(row["trace_path"], export_format_for_row(row, default, named))
+            for row in records:
+                read_row(row["trace_path"])
         except TraceContractError as err:
             print(f"fmes manifest: {err}", file=sys.stderr)
             return 1
@@ -97,7 +90,7 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trace_loader(config: dict, rows: dict[str, dict]):
+def _trace_loader(config: dict, rows: dict[str, dict]) -> Callable[[str], pd.DataFrame]:
     """read_trace with each row's configured export format, keyed by the row's trace path."""
     default = ExportFormat.from_config(config["traces"]["export"])
     named = {k: ExportFormat.from_config(v) for k, v in config["traces"]["export_formats"].items()}
@@ -174,16 +167,31 @@ def _add_config_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """Subcommand ``name`` (``fmes name --help`` prints ``description``), running ``run(args)``."""
+    command = commands.add_parser(name, help=summary, description=description)
+    command.set_defaults(func=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fmes", description="Tools around the fmes-repro pipeline."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    manifest = commands.add_parser(
+    manifest = _add_command(
+        commands,
         "manifest",
-        help="write manifest.csv for a folder of trace files named by a pattern",
-        description=(
+        _cmd_manifest,
+        "write manifest.csv for a folder of trace files named by a pattern",
+        (
             "Write manifest.csv (the raw-trace contract) for the files of FOLDER whose names follow "
             "PATTERN, e.g. '{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv'. Protocol "
             "parameters that the names do not carry come from traces.manifest_builder.parameters "
@@ -209,12 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not read every trace with the configured export format",
     )
-    manifest.set_defaults(func=_cmd_manifest)
 
-    device_params = commands.add_parser(
+    device_params = _add_command(
+        commands,
         "device-params",
-        help="fit the ltp_ltd traces of a manifest and write the device_params table",
-        description=(
+        _cmd_device_params,
+        "fit the ltp_ltd traces of a manifest and write the device_params table",
+        (
             "Analyse the ltp_ltd traces listed in MANIFEST (the raw-trace contract, raw/README.md) "
             "as the pipeline does, without a run folder or config of your own: per-trace LTP/LTD "
             "NeuroSim fits (analysis.pulses, analysis.ltp_ltd, analysis.fit_quality of the config), "
@@ -234,12 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="device_id of the reference device (default: analysis.nominal_device)",
     )
     _add_config_options(device_params)
-    device_params.set_defaults(func=_cmd_device_params)
 
-    export = commands.add_parser(
+    export = _add_command(
+        commands,
         "export",
-        help="export a device_params table for MLP+NeuroSim and IBM aihwkit",
-        description=(
+        _cmd_export,
+        "export a device_params table for MLP+NeuroSim and IBM aihwkit",
+        (
             "Write OUTDIR/neurosim_device_params.txt (MLP+NeuroSim RealDevice blocks) and "
             "OUTDIR/aihwkit_softbounds_devices.json (aihwkit SoftBoundsDevice settings) from "
             "DEVICE_PARAMS, and print how far each exported curve lies from the fitted one "
@@ -252,7 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="device_params.csv (pipeline or fmes device-params)",
     )
     export.add_argument("--outdir", default=".", help="folder to write into (default: %(default)s)")
-    export.set_defaults(func=_cmd_export)
     return parser
 
 
