@@ -28,8 +28,9 @@ def main(snakemake) -> None:
         adaptation = None
     learning_rates = pd.concat([read_table(path) for path in inp.lr_search], ignore_index=True)
 
-    values = claim_values(networks, adaptation)
-    table = robustness_table(values, load_targets(inp.targets))
+    targets = load_targets(inp.targets)
+    values = claim_values(networks, adaptation, targets)
+    table = robustness_table(values, targets)
     table["epochs"] = int(networks["epochs"].iloc[0])
     table["mnist_source"] = str(networks["mnist_source"].iloc[0])
     for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(

@@ -12,18 +12,21 @@ import time
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmes.adaptation import (
-    AdaptationSettings,
-    device_summary,
-    leakage_resistance_ohm,
-    run_adaptation,
-)
+from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
+from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.planning import plan_states
 from fmes.rng import child_seed_int
-from fmes.robustness import build_network, parse_variant, search_learning_rate, update_parameters
+from fmes.robustness import (
+    adaptation_summary,
+    build_network,
+    parse_variant,
+    robustness_net,
+    search_learning_rate,
+    update_parameters,
+)
 from fmes.synapse import load_device_params
 
 
@@ -37,6 +40,9 @@ def main(snakemake) -> None:
     table = read_table(snakemake.input.device_params)
     provenance = read_table(snakemake.input.provenance, extra_labels=("column", "source", "note"))
     robust = p.robustness
+    targets = load_targets(snakemake.input.targets)
+    # the net the paper's network claims select (config/paper_targets.yaml)
+    net_name = robustness_net(targets)
     # the workflow requests this job only when every robustness state is usable (claims.smk);
     # a direct request for an unusable one fails here with the plan's reason
     plan = plan_states(
@@ -62,11 +68,11 @@ def main(snakemake) -> None:
         for state in robust["states"]:
             # the same random_state per (net, seed) as the networks stage: states and variants
             # differ only through their devices and update scheme
-            seeds = {s: child_seed_int(p.seed, "networks", "mlp", s) for s in robust["seeds"]}
+            seeds = {s: child_seed_int(p.seed, "networks", net_name, s) for s in robust["seeds"]}
             first = seeds[robust["seeds"][0]]
             net = build_network(
-                "mlp",
-                p.mlp,
+                net_name,
+                p.net_params[net_name],
                 specs[state],
                 epochs=int(p.lr_search["epochs"]),
                 batch_size=int(p.batch_size),
@@ -78,7 +84,7 @@ def main(snakemake) -> None:
                 net,
                 split.X_train,
                 split.y_train,
-                p.lr_search["grid"]["mlp"],
+                p.lr_search["grid"][net_name],
                 float(p.lr_search["validation_fraction"]),
                 first,
             )
@@ -138,7 +144,7 @@ def main(snakemake) -> None:
                     update=update,
                 )
                 adaptation_rows.append(
-                    {"variant": variant, "seed": seed, **device_summary(result.table)}
+                    {"variant": variant, "seed": seed, **adaptation_summary(result.table, targets)}
                 )
                 log.info(
                     "adaptation seed %d: %s (%.0f s)",

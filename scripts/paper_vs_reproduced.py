@@ -60,8 +60,13 @@ def main(snakemake) -> None:
             # ... measured ones win
             comparison.claims_from_analyses(tables, p.nominal_device, targets=targets),
             comparison.retention_claims(retention, p.t_ret_s),
-            comparison.claims_from_networks(networks),
-            *(comparison.claims_from_adaptation(read_table(path)) for path in inp.adaptation),
+            comparison.claims_from_networks(networks, targets=targets),
+            *(
+                comparison.claims_from_adaptation(
+                    read_table(path), targets=targets, train_state=p.adaptation_state
+                )
+                for path in inp.adaptation
+            ),
             *(
                 comparison.claims_from_adaptation_energy(read_table(path))
                 for path in inp.adaptation_energy
@@ -74,7 +79,7 @@ def main(snakemake) -> None:
     if not inp.adaptation:
         skipped_stages["adaptation"] = adaptation_skip_reason(inp, p)
     table = comparison.compare(
-        targets, claims, skipped_stages, comparison.network_skip_notes(networks)
+        targets, claims, skipped_stages, comparison.network_skip_notes(networks, targets)
     )
     # under how many update-scheme variants each network claim holds ("" when not evaluated)
     table = add_robustness_column(table, read_table(inp.robustness[0]) if inp.robustness else None)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import detect_pulses
-from fmes.calibration import evaluate_target, is_monotone
+from fmes.calibration import evaluate_target, is_monotone, load_targets
+from fmes.io import LABEL_COLUMNS
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
-from fmes.traces import ordered_labels
+from fmes.traces import legend_label, ordered_labels
 
 CLAIM_COLUMNS = [
     "target_id",
@@ -190,17 +192,122 @@ def retention_after_settling(
     return float(u_ret / u_ref) if u_ref > 0 else math.nan
 
 
-def selected_rows(frame: pd.DataFrame, select: Mapping[str, object]) -> pd.DataFrame:
-    """The rows of an analysis table a target's ``select`` names (``config/paper_targets.yaml``):
-    ``resistance_label`` one label or a list of them, every other column a number matched to
-    rounding (``numpy.isclose``)."""
-    mask = np.ones(len(frame), dtype=bool)
+#: The forms a ``select`` value may take (config/paper_targets.yaml, header).
+SELECT_FORMS = "a value, a list of values, {not: value(s)} or {at: min|max}"
+
+
+def repository_targets() -> list[dict]:
+    """The paper targets of this source tree (``config/paper_targets.yaml``), for library
+    callers that pass none; the rule scripts pass the configured file (``calibration.targets``)."""
+    path = Path(__file__).resolve().parents[2] / "config" / "paper_targets.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no paper targets beside the source; pass targets= "
+            "(fmes.calibration.load_targets of config/paper_targets.yaml)"
+        )
+    return load_targets(path)
+
+
+def _check_select_value(target_id: str, column: str, wanted: object) -> None:
+    def scalar(value: object) -> bool:
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+    def values(value: object) -> bool:
+        return scalar(value) or (
+            isinstance(value, list) and len(value) > 0 and all(scalar(v) for v in value)
+        )
+
+    if isinstance(wanted, Mapping):
+        ok = len(wanted) == 1 and (
+            ("not" in wanted and values(wanted["not"]))
+            or ("at" in wanted and wanted["at"] in ("min", "max"))
+        )
+    else:
+        ok = values(wanted)
+    if not ok:
+        raise ValueError(
+            f"paper target {target_id!r}: select key {column!r} must be {SELECT_FORMS}, "
+            f"got {wanted!r}"
+        )
+
+
+def target_select(target: Mapping, required: Sequence[str] = ()) -> dict:
+    """A target's ``select`` block, checked: a non-empty mapping of table column -> wanted
+    value(s) in one of :data:`SELECT_FORMS`, holding every ``required`` key. A missing or
+    malformed block raises ``ValueError`` naming the target id and the key."""
+    target_id = str(target["id"])
+    if "select" not in target:
+        raise ValueError(
+            f"paper target {target_id!r}: no 'select' block (the comparison reads the rows it "
+            f"names; expected keys {list(required)})"
+        )
+    select = target["select"]
+    if not isinstance(select, Mapping) or not select:
+        raise ValueError(
+            f"paper target {target_id!r}: 'select' must be a mapping of column -> {SELECT_FORMS}, "
+            f"got {select!r}"
+        )
+    missing = [key for key in required if key not in select]
+    if missing:
+        raise ValueError(f"paper target {target_id!r}: select lacks key(s) {missing}")
     for column, wanted in select.items():
-        if column == "resistance_label":
-            labels = [str(x) for x in wanted] if isinstance(wanted, list | tuple) else [str(wanted)]
-            mask &= frame[column].astype(str).isin(labels).to_numpy()
+        _check_select_value(target_id, str(column), wanted)
+    return dict(select)
+
+
+def targets_by_id(targets: Sequence[Mapping], stage: str | None = None) -> dict[str, Mapping]:
+    """The paper targets by id (those of ``stage`` only, when given)."""
+    return {str(t["id"]): t for t in targets if stage is None or t["stage"] == stage}
+
+
+def target_by_id(by_id: Mapping[str, Mapping], target_id: str) -> Mapping:
+    """The target ``target_id`` of :func:`targets_by_id`; a clear error when there is none."""
+    if target_id not in by_id:
+        raise ValueError(
+            f"paper targets: no target {target_id!r} (the comparison evaluates it; have "
+            f"{sorted(by_id)})"
+        )
+    return by_id[target_id]
+
+
+def _matches(values: pd.Series, wanted: object) -> np.ndarray:
+    """Rows whose value is one of ``wanted``: labels as strings, numbers to rounding."""
+    wanted = list(wanted) if isinstance(wanted, list | tuple) else [wanted]
+    if values.name in LABEL_COLUMNS or not pd.api.types.is_numeric_dtype(values):
+        return values.astype(str).isin([str(w) for w in wanted]).to_numpy()
+    numbers = values.to_numpy(dtype=float)
+    return np.logical_or.reduce([np.isclose(numbers, float(w)) for w in wanted])
+
+
+def selected_rows(
+    frame: pd.DataFrame, select: Mapping[str, object], target_id: str | None = None
+) -> pd.DataFrame:
+    """The rows of a result table a target's ``select`` names (``config/paper_targets.yaml``).
+
+    Each key is a column of ``frame``; its value is one value or a list of them (label columns,
+    :data:`fmes.io.LABEL_COLUMNS` or text, matched as strings; numbers matched to rounding,
+    ``numpy.isclose``), ``{not: value(s)}`` (every row but those) or ``{at: min|max}`` (the rows
+    at the column's smallest or largest value among those the other keys keep). A key that is
+    not a column raises ``ValueError`` naming ``target_id`` and the key.
+    """
+    missing = [column for column in select if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"paper target {target_id or '?'!r}: select key(s) {missing} are not columns of the "
+            f"table it reads (columns: {list(frame.columns)})"
+        )
+    mask = np.ones(len(frame), dtype=bool)
+    extremes = []
+    for column, wanted in select.items():
+        if isinstance(wanted, Mapping) and "at" in wanted:
+            extremes.append((column, wanted["at"]))
+        elif isinstance(wanted, Mapping):
+            mask &= ~_matches(frame[column], wanted["not"])
         else:
-            mask &= np.isclose(frame[column].to_numpy(dtype=float), float(wanted))
+            mask &= _matches(frame[column], wanted)
+    for column, at in extremes:
+        values = frame[column].where(mask)
+        mask &= (values == (values.min() if at == "min" else values.max())).to_numpy()
     return frame[mask]
 
 
@@ -233,6 +340,53 @@ def retention_claims(retention: float, t_ret_s: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
+def _mean_claim(
+    target_id: str, rows: pd.DataFrame, column: str, note: str, with_std: bool = False
+) -> list[dict]:
+    """The mean of ``column`` over the selected rows as one claim (none without rows); the
+    sample std beside it when ``with_std`` and there are several rows."""
+    if rows.empty:
+        return []
+    values = rows[column]
+    std = values.std() if with_std and len(values) > 1 else math.nan
+    return [claim(target_id, values.mean(), std, len(values), note, source=_source(rows))]
+
+
+def _trend_over_states(target: Mapping, rows: pd.DataFrame, column: str) -> list[dict]:
+    """A trend claim along resistance (ordered labels) of ``column``'s mean per state; none
+    with fewer than two states. The direction is the target's comparison."""
+    if rows["resistance_label"].nunique() < 2:
+        return []
+    order = ordered_labels(rows["resistance_label"])
+    values = rows.groupby("resistance_label")[column].mean().reindex(order).to_numpy()
+    increasing = target["comparison"] == "increasing"
+    return [trend_claim(target["id"], order, values, increasing, source=_source(rows))]
+
+
+def _monotone_in_every_state(
+    target: Mapping, rows: pd.DataFrame, along: str, column: str
+) -> list[dict]:
+    """Holds (1) if ``column`` is monotone along ``along`` (the target's direction) in every
+    resistance state; none with fewer than two values of ``along``."""
+    if rows.empty:
+        return []
+    table = rows.pivot_table(index="resistance_label", columns=along, values=column)
+    if table.shape[1] < 2:
+        return []
+    increasing = target["comparison"] == "increasing"
+    holds = all(is_monotone(r.dropna().to_numpy(), increasing) for _, r in table.iterrows())
+    note = f"{table.shape[0]} resistance states"
+    return [claim(target["id"], float(holds), n=table.size, note=note, source=_source(rows))]
+
+
+def _states_text(labels: object) -> str:
+    """'500, 1000 ohm, open': resistances with their unit, other labels as they are."""
+    labels = [str(label) for label in (labels if isinstance(labels, list) else [labels])]
+    ohm = [label for label in labels if legend_label(label) != label]
+    others = [label for label in labels if legend_label(label) == label]
+    return ", ".join([*([", ".join(ohm) + " ohm"] if ohm else []), *others])
+
+
 def claims_from_analyses(
     tables: dict[str, pd.DataFrame],
     nominal_device: str,
@@ -244,11 +398,14 @@ def claims_from_analyses(
     ``tables`` holds the analysis tables by file stem (``iv_current_at_target``, ``ppf_values``,
     ``pulse_response``, ``ltp_ltd_fits``, ``device_params``); ``targets`` are the paper targets
     (:func:`fmes.calibration.load_targets`), whose ``select`` says which rows a quoted value is
-    read from. A quantity the data cannot give (e.g. no 7000 ohm PPF trace) is simply absent;
-    the calibration's model value then stands.
+    read from (:func:`selected_rows`). A quantity the data cannot give (e.g. no 7000 ohm PPF
+    trace) is simply absent; the calibration's model value then stands.
     """
-    select = {t["id"]: t["select"] for t in targets if "select" in t}
-    rows: list[dict] = []
+    by_id = targets_by_id(targets)
+
+    def rows(frame: pd.DataFrame, target_id: str) -> pd.DataFrame:
+        return selected_rows(frame, target_select(target_by_id(by_id, target_id)), target_id)
+
     iv = _usable(
         tables["iv_current_at_target"],
         "sweep_rate_V_per_s",
@@ -256,44 +413,7 @@ def claims_from_analyses(
         "current_at_target_A",
         nominal_device=nominal_device,
     )
-    for target in ("iv_current_0p6V_500ohm", "iv_current_0p6V_8000ohm"):
-        at = selected_rows(iv, select[target])
-        sel = at["current_at_target_A"]
-        if len(sel):
-            rows.append(
-                claim(
-                    target,
-                    sel.mean(),
-                    sel.std() if len(sel) > 1 else math.nan,
-                    len(sel),
-                    "measured on the traces",
-                    source=_source(at),
-                )
-            )
-
     ppf = _usable(tables["ppf_values"], "interval_s", "a1_V", "a2_V", "ppf")
-    for target, column in (("ppf_A1_7000ohm", "a1_V"), ("ppf_A2_7000ohm", "a2_V")):
-        at = selected_rows(ppf, select[target])
-        if len(at):
-            rows.append(
-                claim(
-                    target,
-                    at[column].mean(),
-                    n=len(at),
-                    note="measured on the traces",
-                    source=_source(at),
-                )
-            )
-    at20 = selected_rows(ppf, select["ppf_decays_faster_at_lower_R"])
-    if at20["resistance_label"].nunique() > 1:
-        order = ordered_labels(at20["resistance_label"])
-        values = at20.groupby("resistance_label")["ppf"].mean().reindex(order).to_numpy()
-        rows.append(
-            trend_claim(
-                "ppf_decays_faster_at_lower_R", order, values, increasing=True, source=_source(at20)
-            )
-        )
-
     pulses = _usable(
         tables["pulse_response"],
         "amplitude_A",
@@ -301,182 +421,146 @@ def claims_from_analyses(
         "psv_change_V",
         nominal_device=nominal_device,
     )
-    if len(pulses):
-        one_ms = selected_rows(pulses, select["psv_increases_with_amplitude"])
-        one_ma = selected_rows(pulses, select["psv_increases_with_width"])
-        by_amp = one_ms.pivot_table(
-            index="resistance_label", columns="amplitude_A", values="psv_change_V"
-        )
-        if by_amp.shape[1] > 1:
-            holds = all(
-                is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_amp.iterrows()
-            )
-            rows.append(
-                claim(
-                    "psv_increases_with_amplitude",
-                    float(holds),
-                    n=by_amp.size,
-                    note=f"{by_amp.shape[0]} resistance states",
-                    source=_source(one_ms),
-                )
-            )
-        by_width = one_ma.pivot_table(
-            index="resistance_label", columns="width_s", values="psv_change_V"
-        )
-        if by_width.shape[1] > 1:
-            holds = all(
-                is_monotone(r.dropna().to_numpy(), increasing=True) for _, r in by_width.iterrows()
-            )
-            rows.append(
-                claim(
-                    "psv_increases_with_width",
-                    float(holds),
-                    n=by_width.size,
-                    note=f"{by_width.shape[0]} resistance states",
-                    source=_source(one_ma),
-                )
-            )
-        base = selected_rows(pulses, select["psv_increases_with_resistance"])
-        if base["resistance_label"].nunique() > 1:
-            order = ordered_labels(base["resistance_label"])
-            rows.append(
-                trend_claim(
-                    "psv_increases_with_resistance",
-                    order,
-                    base.groupby("resistance_label")["psv_change_V"]
-                    .mean()
-                    .reindex(order)
-                    .to_numpy(),
-                    True,
-                    source=_source(base),
-                )
-            )
-        for target in ("psv_0p5mA_500ohm", "psv_0p5mA_8000ohm"):
-            at = selected_rows(pulses, select[target])
-            sel = at["psv_change_V"]
-            if len(sel):
-                rows.append(
-                    claim(
-                        target,
-                        sel.mean(),
-                        n=len(sel),
-                        note="1 ms pulse assumed (width not stated)",
-                        source=_source(at),
-                    )
-                )
-
     nominal = _usable(
         tables["ltp_ltd_fits"], "w_max_over_w_min", "mean_dw_ltp_V", nominal_device=nominal_device
     )
-    checked = selected_rows(nominal, select["dynamic_range_min"])
-    dr = checked["w_max_over_w_min"]
-    if len(dr):
-        finite = [
-            label for label in select["dynamic_range_min"]["resistance_label"] if label != "open"
-        ]
-        states = (
-            ", ".join(finite)
-            + " ohm"
-            + (
-                ", open"
-                if len(finite) < len(select["dynamic_range_min"]["resistance_label"])
-                else ""
-            )
-        )
-        rows.append(
-            claim(
-                "dynamic_range_min",
-                dr.min(),
-                n=len(dr),
-                note=f"min over {states} (nominal device)",
-                source=_source(checked),
-            )
-        )
-    finite = nominal[nominal["resistance_label"] != "open"]
-    if finite["resistance_label"].nunique() > 1:
-        order = ordered_labels(finite["resistance_label"])
-        rows.append(
-            trend_claim(
-                "dw_increases_with_R",
-                order,
-                finite.groupby("resistance_label")["mean_dw_ltp_V"]
-                .mean()
-                .reindex(order)
-                .to_numpy(),
-                True,
-                source=_source(finite),
-            )
-        )
     params = _usable(tables["device_params"], "nl_ltp")
-    params = params[params["resistance_label"] != "open"]
-    if len(params) > 1:
-        order = ordered_labels(params["resistance_label"])
-        rows.append(
-            trend_claim(
-                "nl_decreases_with_R",
-                order,
-                params.set_index("resistance_label")["nl_ltp"].reindex(order).to_numpy(),
-                False,
-                source=_source(params),
-            )
+
+    claims: list[dict] = []
+    measured, width_assumed = "measured on the traces", "1 ms pulse assumed (width not stated)"
+    for frame, target_id, column, note, with_std in (
+        (iv, "iv_current_0p6V_500ohm", "current_at_target_A", measured, True),
+        (iv, "iv_current_0p6V_8000ohm", "current_at_target_A", measured, True),
+        (ppf, "ppf_A1_7000ohm", "a1_V", measured, False),
+        (ppf, "ppf_A2_7000ohm", "a2_V", measured, False),
+        (pulses, "psv_0p5mA_500ohm", "psv_change_V", width_assumed, False),
+        (pulses, "psv_0p5mA_8000ohm", "psv_change_V", width_assumed, False),
+    ):
+        claims += _mean_claim(target_id, rows(frame, target_id), column, note, with_std)
+    for frame, target_id, column in (
+        (ppf, "ppf_decays_faster_at_lower_R", "ppf"),
+        (pulses, "psv_increases_with_resistance", "psv_change_V"),
+        (nominal, "dw_increases_with_R", "mean_dw_ltp_V"),
+        (params, "nl_decreases_with_R", "nl_ltp"),
+    ):
+        claims += _trend_over_states(by_id[target_id], rows(frame, target_id), column)
+    for target_id, along in (
+        ("psv_increases_with_amplitude", "amplitude_A"),
+        ("psv_increases_with_width", "width_s"),
+    ):
+        claims += _monotone_in_every_state(
+            by_id[target_id], rows(pulses, target_id), along, "psv_change_V"
         )
-    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+    target_id = "dynamic_range_min"
+    checked = rows(nominal, target_id)
+    if len(checked):
+        states = _states_text(by_id[target_id]["select"]["resistance_label"])
+        dr = checked["w_max_over_w_min"]
+        note = f"min over {states} (nominal device)"
+        claims.append(claim(target_id, dr.min(), n=len(dr), note=note, source=_source(checked)))
+    return pd.DataFrame(claims, columns=CLAIM_COLUMNS)
 
 
-def claims_from_networks(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """Fig 4d accuracies (784-100-10 after training, mean and std over seeds) and the headline."""
-    rows = []
+def _paper_epochs_note(target: Mapping, epochs: int) -> str:
+    """'N epochs (paper: M)': this run's training length beside the paper's (``conditions``)."""
+    if not isinstance(target.get("conditions"), Mapping) or "epochs" not in target["conditions"]:
+        raise ValueError(
+            f"paper target {target['id']!r}: needs conditions: {{epochs: N}} (the paper's "
+            "training length, reported beside this run's)"
+        )
+    return f"{epochs} epochs (paper: {target['conditions']['epochs']})"
+
+
+def picks_best(target: Mapping) -> bool:
+    """Whether the target's value is the best of its selected rows (``pick: best``)."""
+    if "pick" in target and target["pick"] != "best":
+        raise ValueError(
+            f"paper target {target['id']!r}: pick must be 'best', got {target['pick']!r}"
+        )
+    return "pick" in target
+
+
+def _one_row(rows: pd.DataFrame, target_id: str, key: str) -> pd.Series:
+    if len(rows) != 1:
+        raise ValueError(
+            f"paper target {target_id!r}: its select names {len(rows)} rows of the table it reads "
+            f"where one is needed (narrow {key!r} or add a key, e.g. 'net')"
+        )
+    return rows.iloc[0]
+
+
+def claims_from_networks(accuracy: pd.DataFrame, *, targets: Sequence[Mapping]) -> pd.DataFrame:
+    """Fig 4d accuracies (after training, mean and std over seeds) and the headline, from the
+    networks-stage targets of ``targets``: each names its rows of ``network_accuracy.csv`` by
+    ``select`` (``net``, ``state``). An ``increasing``/``decreasing`` target compares the states
+    its ``select.state`` lists, in that order; a ``pick: best`` target takes the best of its
+    rows; any other names one row. A state without a value (skipped, not trained) gives none."""
     if "n_seeds" in accuracy:  # states the networks skipped (no device parameters) have no value
         accuracy = accuracy[accuracy["n_seeds"] > 0]
-    mlp = accuracy[accuracy["net"] == "mlp"].set_index("state")
     epochs = int(accuracy["epochs"].iloc[0]) if len(accuracy) else 0
-    for state, target in (("8000", "accuracy_mlp_8000ohm"), ("open", "accuracy_mlp_open")):
-        if state in mlp.index:
-            r = mlp.loc[state]
-            rows.append(
-                claim(
-                    target,
-                    r["final_test_accuracy_mean"],
-                    r["final_test_accuracy_std"],
-                    int(r["n_seeds"]),
-                    f"{epochs} epochs (paper: 100)",
-                )
-            )
-    if {"8000", "open"} <= set(mlp.index):
-        rows.append(
-            trend_claim(
-                "accuracy_8000_above_open",
-                ["open", "8000"],
-                mlp.loc[["open", "8000"], "final_test_accuracy_mean"].to_numpy(),
-                increasing=True,
-            )
+    claims = []
+    for target_id, target in targets_by_id(targets, "networks").items():
+        select = target_select(target, required=("state",))
+        rows = selected_rows(accuracy, select, target_id)
+        best_of_rows = picks_best(target)
+        if target["comparison"] in ("increasing", "decreasing"):
+            states = trend_states(target_id, select)
+            if set(states) <= set(rows["state"]):
+                by_state = rows.set_index("state")["final_test_accuracy_mean"]
+                values = [_one_row(by_state.loc[[s]], target_id, "state") for s in states]
+                increasing = target["comparison"] == "increasing"
+                claims.append(trend_claim(target_id, states, values, increasing=increasing))
+        elif best_of_rows:
+            if len(rows):
+                best = rows.loc[rows["final_test_accuracy_mean"].idxmax()]
+                note = f"best device network: {best['net']} at {best['state']} ohm"
+                claims.append(_accuracy_claim(target_id, best, note))
+        else:
+            note = _paper_epochs_note(target, epochs)
+            if len(rows):
+                claims.append(_accuracy_claim(target_id, _one_row(rows, target_id, "state"), note))
+    return pd.DataFrame(claims, columns=CLAIM_COLUMNS)
+
+
+def _accuracy_claim(target_id: str, row: pd.Series, note: str) -> dict:
+    return claim(
+        target_id,
+        row["final_test_accuracy_mean"],
+        row["final_test_accuracy_std"],
+        int(row["n_seeds"]),
+        note,
+    )
+
+
+def trend_states(target_id: str, select: Mapping) -> list[str]:
+    """The states an ordering target compares, in the order of its trend."""
+    states = select["state"]
+    if not isinstance(states, list) or len(states) < 2:
+        raise ValueError(
+            f"paper target {target_id!r}: select key 'state' must list the states to compare "
+            f"in the order of the trend (two or more), got {states!r}"
         )
-    devices = accuracy[accuracy["state"] != "ideal"]
-    if len(devices):
-        best = devices.loc[devices["final_test_accuracy_mean"].idxmax()]
-        rows.append(
-            claim(
-                "accuracy_headline",
-                best["final_test_accuracy_mean"],
-                best["final_test_accuracy_std"],
-                int(best["n_seeds"]),
-                f"best device network: {best['net']} at {best['state']} ohm",
-            )
-        )
-    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+    return [str(s) for s in states]
 
 
-#: Paper targets that depend on one network state (for the reason a skipped state gives).
-NETWORK_TARGET_STATES: dict[str, tuple[str, ...]] = {
-    "accuracy_mlp_8000ohm": ("8000",),
-    "accuracy_mlp_open": ("open",),
-    "accuracy_8000_above_open": ("8000", "open"),
-}
+def network_target_states(targets: Sequence[Mapping]) -> dict[str, list[str]]:
+    """Networks-stage target id -> the states its value depends on (its ``select.state`` when
+    that names states; a ``{not: ...}`` selection depends on no single state)."""
+    states = {}
+    for target_id, target in targets_by_id(targets, "networks").items():
+        wanted = target_select(target, required=("state",))["state"]
+        if not isinstance(wanted, Mapping):
+            states[target_id] = ordered_labels(wanted if isinstance(wanted, list) else [wanted])
+    return states
 
 
-def network_skip_notes(accuracy: pd.DataFrame) -> dict[str, str]:
+def network_skip_notes(
+    accuracy: pd.DataFrame, targets: Sequence[Mapping] | None = None
+) -> dict[str, str]:
     """target_id -> why it has no value, for targets whose network state was skipped (the
-    state's own reason from network_accuracy.csv, never another state's)."""
+    state's own reason from network_accuracy.csv, never another state's). ``targets``: the paper
+    targets (default :func:`repository_targets`), whose ``select.state`` names the states."""
     if "status" not in accuracy:
         return {}
     skipped = (
@@ -485,47 +569,69 @@ def network_skip_notes(accuracy: pd.DataFrame) -> dict[str, str]:
         .set_index("state")["reason"]
     )
     notes = {}
-    for target, states in NETWORK_TARGET_STATES.items():
+    depends = network_target_states(repository_targets() if targets is None else targets)
+    for target_id, states in depends.items():
         reasons = [f"network at {s} skipped: {skipped[s]}" for s in states if s in skipped.index]
         if reasons:
-            notes[target] = "; ".join(reasons)
+            notes[target_id] = "; ".join(reasons)
     return notes
 
 
-def claims_from_adaptation(adaptation: pd.DataFrame) -> pd.DataFrame:
-    """Fig 5: dataset1 accuracy of the trained network, dataset2 accuracy before mapping and after
-    the largest number of mapped images (device scheme, mean and std over seeds)."""
-    device = adaptation[adaptation["method"] == "device"].sort_values("n_images")
-    if device.empty:
-        return pd.DataFrame(columns=CLAIM_COLUMNS)
-    before, after = device.iloc[0], device.iloc[-1]
-    n = int(before["n_seeds"])
-    return pd.DataFrame(
-        [
+#: Adaptation-stage targets read from the adaptation table, with the note each claim carries
+#: (``{state}`` the training state, ``{n_images}`` and ``{dataset1}`` from the selected row).
+ADAPTATION_NOTES = {
+    "adaptation_dataset1_accuracy": "784->4 {method} network, {state} state, before adaptation",
+    "adaptation_dataset2_before": "dataset2 read through outputs trained on dataset1",
+    "adaptation_dataset2_after": "after {n_images} mapped images; dataset1 then {dataset1:.2f}",
+}
+
+
+def adaptation_rows(
+    table: pd.DataFrame, targets: Sequence[Mapping]
+) -> dict[str, tuple[pd.Series, str]]:
+    """Adaptation target id -> (the one row of ``table`` its ``select`` names, the column its
+    ``read`` names), for the targets of :data:`ADAPTATION_NOTES` that have a row. ``table`` is
+    one seed's adaptation table or the aggregate over seeds (``read`` + ``_mean``)."""
+    by_id = targets_by_id(targets, "adaptation")
+    picked = {}
+    for target_id in ADAPTATION_NOTES:
+        target = target_by_id(by_id, target_id)
+        if "read" not in target:
+            raise ValueError(
+                f"paper target {target_id!r}: no 'read' key (the adaptation column its value "
+                "is read from, e.g. accuracy_dataset2)"
+            )
+        rows = selected_rows(table, target_select(target), target_id)
+        if len(rows):
+            picked[target_id] = (_one_row(rows, target_id, "n_images"), str(target["read"]))
+    return picked
+
+
+def claims_from_adaptation(
+    adaptation: pd.DataFrame, *, targets: Sequence[Mapping], train_state: str
+) -> pd.DataFrame:
+    """Fig 5: dataset1 accuracy of the trained network, dataset2 accuracy before mapping and
+    after the mapped images, each from the row of the aggregated adaptation table its target's
+    ``select`` names (mean and std over seeds of its ``read`` column). ``train_state``: the
+    state the 784->4 network was trained at (``adaptation.train.state``), for the note."""
+    claims = []
+    for target_id, (row, column) in adaptation_rows(adaptation, targets).items():
+        note = ADAPTATION_NOTES[target_id].format(
+            method=row["method"],
+            state=train_state,
+            n_images=int(row["n_images"]),
+            dataset1=row["accuracy_dataset1_mean"],
+        )
+        claims.append(
             claim(
-                "adaptation_dataset1_accuracy",
-                before["accuracy_dataset1_mean"],
-                before["accuracy_dataset1_std"],
-                n,
-                "784->4 device network, open state, before adaptation",
-            ),
-            claim(
-                "adaptation_dataset2_before",
-                before["accuracy_dataset2_mean"],
-                before["accuracy_dataset2_std"],
-                n,
-                "dataset2 read through outputs trained on dataset1",
-            ),
-            claim(
-                "adaptation_dataset2_after",
-                after["accuracy_dataset2_mean"],
-                after["accuracy_dataset2_std"],
-                n,
-                f"after {int(after['n_images'])} mapped images; dataset1 then {after['accuracy_dataset1_mean']:.2f}",
-            ),
-        ],
-        columns=CLAIM_COLUMNS,
-    )
+                target_id,
+                row[f"{column}_mean"],
+                row[f"{column}_std"],
+                int(row["n_seeds"]),
+                note,
+            )
+        )
+    return pd.DataFrame(claims, columns=CLAIM_COLUMNS)
 
 
 def claims_from_adaptation_energy(table: pd.DataFrame) -> pd.DataFrame:

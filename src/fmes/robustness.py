@@ -20,26 +20,38 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from fmes.calibration import evaluate_target
+from fmes.comparison import (
+    adaptation_rows,
+    picks_best,
+    repository_targets,
+    selected_rows,
+    target_by_id,
+    target_select,
+    targets_by_id,
+    trend_states,
+)
 from fmes.networks import DeviceMLP, DevicePerceptron
 from fmes.status import Status
 from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
 
-# The adaptation claims of paper_vs_reproduced evaluated per variant (target ids of
-# config/paper_targets.yaml); the network claims are computed by claim_values below.
+# Claims of paper_vs_reproduced evaluated per variant (target ids of config/paper_targets.yaml,
+# whose select blocks name the states, net and adaptation rows each claim reads), in table order.
+NETWORK_CLAIMS = (
+    "accuracy_8000_above_open",
+    "accuracy_mlp_8000ohm",
+    "accuracy_mlp_open",
+    "accuracy_headline",
+)
 ADAPTATION_CLAIMS = (
     "adaptation_dataset1_accuracy",
     "adaptation_dataset2_before",
     "adaptation_dataset2_after",
 )
-VALUE_MEANING = {
-    "accuracy_8000_above_open": "MLP test accuracy at 8000 ohm minus open state (holds if > 0)",
-    "accuracy_mlp_8000ohm": "MLP test accuracy at 8000 ohm",
-    "accuracy_mlp_open": "MLP test accuracy, open state",
-    "accuracy_headline": "MLP test accuracy of the best state (by mean over seeds)",
-    "adaptation_dataset1_accuracy": "784->4 network, dataset1 test accuracy",
-    "adaptation_dataset2_before": "dataset2 accuracy before mapping",
-    "adaptation_dataset2_after": "dataset2 accuracy after all mapped images",
-}
+# The per-seed adaptation summary (rule claims_variant) holds each adaptation claim's value
+# in a column of its own.
+ADAPTATION_COLUMNS = dict(
+    zip(ADAPTATION_CLAIMS, ("dataset1", "dataset2_before", "dataset2_after"), strict=True)
+)
 
 
 def variant_label(mapping: str, pulse_rule: str) -> str:
@@ -161,37 +173,95 @@ def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[fl
     return mean, mean - half, mean + half
 
 
-def claim_values(accuracy: pd.DataFrame, adaptation: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per variant and seed, the value of each claim.
+def robustness_net(targets: Sequence[Mapping]) -> str:
+    """The one net the network claims select (``select.net``): the net the robustness stage
+    trains under every variant."""
+    by_id = targets_by_id(targets)
+    nets = {
+        target_id: str(select["net"])
+        for target_id in NETWORK_CLAIMS
+        if "net" in (select := target_select(target_by_id(by_id, target_id)))
+    }
+    if len(set(nets.values())) != 1:
+        raise ValueError(
+            f"paper targets: the network claims must select one net (select.net) for the "
+            f"robustness stage to train, got {nets or 'none'}"
+        )
+    return next(iter(nets.values()))
 
-    ``accuracy``: columns ``variant, state, seed, test_accuracy`` (784-100-10 MLP).
-    ``adaptation``: columns ``variant, seed, dataset1, dataset2_before, dataset2_after``.
+
+def _network_claim_values(
+    variant: str, frame: pd.DataFrame, target: Mapping
+) -> list[tuple[str, str, int, float, str]]:
+    """Per seed, the value of one network claim under one variant: an ordering claim's value is
+    its smallest step along the listed states (largest for ``decreasing``: holds if > 0 / < 0),
+    a ``pick: best`` claim's the state best by mean over seeds, any other its one state's."""
+    target_id = target["id"]
+    select = target_select(target, required=("state",))
+    by_state = selected_rows(frame, select, target_id).pivot_table(
+        index="seed", columns="state", values="test_accuracy"
+    )
+    if target["comparison"] in ("increasing", "decreasing"):
+        states = trend_states(target_id, select)
+        if not set(states) <= set(by_state.columns):
+            return []
+        steps = np.diff(by_state[states].to_numpy(), axis=1)
+        value = steps.min(axis=1) if target["comparison"] == "increasing" else steps.max(axis=1)
+        return [(variant, target_id, s, v, "") for s, v in zip(by_state.index, value, strict=True)]
+    if picks_best(target):
+        if not by_state.shape[1]:
+            return []
+        best = by_state.mean().idxmax()
+        return [(variant, target_id, s, v, f"best state {best}") for s, v in by_state[best].items()]
+    state = str(select["state"])
+    if state not in by_state.columns:
+        return []
+    return [(variant, target_id, s, v, "") for s, v in by_state[state].items()]
+
+
+def claim_values(
+    accuracy: pd.DataFrame,
+    adaptation: pd.DataFrame | None = None,
+    targets: Sequence[Mapping] | None = None,
+) -> pd.DataFrame:
+    """Per variant and seed, the value of each claim, read as the claims' targets select.
+
+    ``accuracy``: columns ``variant, state, seed, test_accuracy`` of the one net the network
+    claims select (:func:`robustness_net`).
+    ``adaptation``: columns ``variant, seed`` and :data:`ADAPTATION_COLUMNS`
+    (:func:`adaptation_summary` per seed).
+    ``targets``: the paper targets (default :func:`fmes.comparison.repository_targets`).
     Returns ``variant, target_id, seed, value, note``.
     """
+    targets = repository_targets() if targets is None else targets
+    by_id = targets_by_id(targets)
+    accuracy = accuracy.assign(net=robustness_net(targets))
     rows = []
     for variant, frame in accuracy.groupby("variant", sort=False):
-        by_state = frame.pivot_table(index="seed", columns="state", values="test_accuracy")
-        if {"8000", "open"} <= set(by_state.columns):
-            for seed, diff in (by_state["8000"] - by_state["open"]).items():
-                rows.append((variant, "accuracy_8000_above_open", seed, diff, ""))
-        for state, target in (("8000", "accuracy_mlp_8000ohm"), ("open", "accuracy_mlp_open")):
-            if state in by_state.columns:
-                rows.extend((variant, target, s, v, "") for s, v in by_state[state].items())
-        devices = by_state.drop(columns=[c for c in by_state.columns if c == "ideal"])
-        if devices.shape[1]:
-            best = devices.mean().idxmax()
-            rows.extend(
-                (variant, "accuracy_headline", s, v, f"best state {best}")
-                for s, v in devices[best].items()
-            )
+        for target_id in NETWORK_CLAIMS:
+            rows += _network_claim_values(variant, frame, target_by_id(by_id, target_id))
     if adaptation is not None:
-        columns = dict(
-            zip(ADAPTATION_CLAIMS, ("dataset1", "dataset2_before", "dataset2_after"), strict=True)
-        )
         for row in adaptation.itertuples(index=False):
-            for target, column in columns.items():
-                rows.append((row.variant, target, row.seed, getattr(row, column), ""))
+            for target_id, column in ADAPTATION_COLUMNS.items():
+                rows.append((row.variant, target_id, row.seed, getattr(row, column), ""))
     return pd.DataFrame(rows, columns=["variant", "target_id", "seed", "value", "note"])
+
+
+def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[str, float]:
+    """One seed's adaptation claims (:data:`ADAPTATION_COLUMNS`) from its adaptation table
+    (``method, n_images, accuracy_dataset1, accuracy_dataset2``), each read from the row its
+    target selects (:func:`fmes.comparison.adaptation_rows`), and the ``n_images`` of the last
+    claim's row (the mapped images after adaptation)."""
+    picked = adaptation_rows(table, targets)
+    missing = [target_id for target_id in ADAPTATION_CLAIMS if target_id not in picked]
+    if missing:
+        raise ValueError(f"adaptation table has no rows the targets {missing} select")
+    summary: dict[str, float] = {
+        ADAPTATION_COLUMNS[target_id]: float(picked[target_id][0][picked[target_id][1]])
+        for target_id in ADAPTATION_CLAIMS
+    }
+    summary["n_images"] = int(picked[ADAPTATION_CLAIMS[-1]][0]["n_images"])
+    return summary
 
 
 def _holds(target: Mapping, mean: float) -> bool:
@@ -222,7 +292,8 @@ def robustness_table(
             {
                 "claim": target_id,
                 "variant": variant,
-                "quantity": VALUE_MEANING.get(target_id, target.get("quantity", "")),
+                # what the per-variant value is, where it differs from the paper's quantity
+                "quantity": target.get("variant_quantity", target.get("quantity", "")),
                 "paper_value": float(target["value"]) if "value" in target else math.nan,
                 "comparison": target["comparison"],
                 "tolerance_rel": float(target.get("tolerance_rel", math.nan)),

@@ -56,6 +56,7 @@ rule claims_variant:
         device_params="results/tables/device_params.csv",
         provenance="results/tables/device_params_provenance.csv",
         cell_params="results/calibration/cell_params.json",
+        targets=project_path(config["calibration"]["targets"]),
         code=script_code("claims_variant"),
     output:
         networks="results/robustness/{variant}/networks.csv",
@@ -75,7 +76,8 @@ rule claims_variant:
         runtime=120,
     params:
         seed=config["seed"],
-        mlp=NETWORKS["mlp"],
+        # the script trains the net the paper's network claims select (paper_targets.yaml)
+        net_params={net: NETWORKS[net] for net in ("perceptron", "mlp")},
         batch_size=NETWORKS["batch_size"],
         w_max=NETWORKS["w_max"],
         update_scheme=NETWORKS["update"],
