@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import detect_pulses
-from fmes.calibration import evaluate_target, is_monotone, load_targets
-from fmes.io import LABEL_COLUMNS
+from fmes.calibration import evaluate_target, is_monotone
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
+from fmes.targets import (
+    adaptation_rows,
+    one_row,
+    picks_best,
+    repository_targets,
+    selected_rows,
+    target_by_id,
+    target_select,
+    targets_by_id,
+    trend_states,
+)
 from fmes.traces import legend_label, ordered_labels
 
 CLAIM_COLUMNS = [
@@ -192,125 +201,6 @@ def retention_after_settling(
     return float(u_ret / u_ref) if u_ref > 0 else math.nan
 
 
-#: The forms a ``select`` value may take (config/paper_targets.yaml, header).
-SELECT_FORMS = "a value, a list of values, {not: value(s)} or {at: min|max}"
-
-
-def repository_targets() -> list[dict]:
-    """The paper targets of this source tree (``config/paper_targets.yaml``), for library
-    callers that pass none; the rule scripts pass the configured file (``calibration.targets``)."""
-    path = Path(__file__).resolve().parents[2] / "config" / "paper_targets.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no paper targets beside the source; pass targets= "
-            "(fmes.calibration.load_targets of config/paper_targets.yaml)"
-        )
-    return load_targets(path)
-
-
-def _check_select_value(target_id: str, column: str, wanted: object) -> None:
-    def scalar(value: object) -> bool:
-        return isinstance(value, str | int | float) and not isinstance(value, bool)
-
-    def values(value: object) -> bool:
-        return scalar(value) or (
-            isinstance(value, list) and len(value) > 0 and all(scalar(v) for v in value)
-        )
-
-    if isinstance(wanted, Mapping):
-        ok = len(wanted) == 1 and (
-            ("not" in wanted and values(wanted["not"]))
-            or ("at" in wanted and wanted["at"] in ("min", "max"))
-        )
-    else:
-        ok = values(wanted)
-    if not ok:
-        raise ValueError(
-            f"paper target {target_id!r}: select key {column!r} must be {SELECT_FORMS}, "
-            f"got {wanted!r}"
-        )
-
-
-def target_select(target: Mapping, required: Sequence[str] = ()) -> dict:
-    """A target's ``select`` block, checked: a non-empty mapping of table column -> wanted
-    value(s) in one of :data:`SELECT_FORMS`, holding every ``required`` key. A missing or
-    malformed block raises ``ValueError`` naming the target id and the key."""
-    target_id = str(target["id"])
-    if "select" not in target:
-        raise ValueError(
-            f"paper target {target_id!r}: no 'select' block (the comparison reads the rows it "
-            f"names; expected keys {list(required)})"
-        )
-    select = target["select"]
-    if not isinstance(select, Mapping) or not select:
-        raise ValueError(
-            f"paper target {target_id!r}: 'select' must be a mapping of column -> {SELECT_FORMS}, "
-            f"got {select!r}"
-        )
-    missing = [key for key in required if key not in select]
-    if missing:
-        raise ValueError(f"paper target {target_id!r}: select lacks key(s) {missing}")
-    for column, wanted in select.items():
-        _check_select_value(target_id, str(column), wanted)
-    return dict(select)
-
-
-def targets_by_id(targets: Sequence[Mapping], stage: str | None = None) -> dict[str, Mapping]:
-    """The paper targets by id (those of ``stage`` only, when given)."""
-    return {str(t["id"]): t for t in targets if stage is None or t["stage"] == stage}
-
-
-def target_by_id(by_id: Mapping[str, Mapping], target_id: str) -> Mapping:
-    """The target ``target_id`` of :func:`targets_by_id`; a clear error when there is none."""
-    if target_id not in by_id:
-        raise ValueError(
-            f"paper targets: no target {target_id!r} (the comparison evaluates it; have "
-            f"{sorted(by_id)})"
-        )
-    return by_id[target_id]
-
-
-def _matches(values: pd.Series, wanted: object) -> np.ndarray:
-    """Rows whose value is one of ``wanted``: labels as strings, numbers to rounding."""
-    wanted = list(wanted) if isinstance(wanted, list | tuple) else [wanted]
-    if values.name in LABEL_COLUMNS or not pd.api.types.is_numeric_dtype(values):
-        return values.astype(str).isin([str(w) for w in wanted]).to_numpy()
-    numbers = values.to_numpy(dtype=float)
-    return np.logical_or.reduce([np.isclose(numbers, float(w)) for w in wanted])
-
-
-def selected_rows(
-    frame: pd.DataFrame, select: Mapping[str, object], target_id: str | None = None
-) -> pd.DataFrame:
-    """The rows of a result table a target's ``select`` names (``config/paper_targets.yaml``).
-
-    Each key is a column of ``frame``; its value is one value or a list of them (label columns,
-    :data:`fmes.io.LABEL_COLUMNS` or text, matched as strings; numbers matched to rounding,
-    ``numpy.isclose``), ``{not: value(s)}`` (every row but those) or ``{at: min|max}`` (the rows
-    at the column's smallest or largest value among those the other keys keep). A key that is
-    not a column raises ``ValueError`` naming ``target_id`` and the key.
-    """
-    missing = [column for column in select if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"paper target {target_id or '?'!r}: select key(s) {missing} are not columns of the "
-            f"table it reads (columns: {list(frame.columns)})"
-        )
-    mask = np.ones(len(frame), dtype=bool)
-    extremes = []
-    for column, wanted in select.items():
-        if isinstance(wanted, Mapping) and "at" in wanted:
-            extremes.append((column, wanted["at"]))
-        elif isinstance(wanted, Mapping):
-            mask &= ~_matches(frame[column], wanted["not"])
-        else:
-            mask &= _matches(frame[column], wanted)
-    for column, at in extremes:
-        values = frame[column].where(mask)
-        mask &= (values == (values.min() if at == "min" else values.max())).to_numpy()
-    return frame[mask]
-
-
 def train_retention(trace: pd.DataFrame, pulse_settings: dict, t_ret_s: float) -> float:
     """Retention after a pulse train, straight from its trace (Fig 3g): the PSV ``t_ret_s``
     after the last pulse's offset over the PSV 1 s after it (:func:`retention_after_settling`).
@@ -472,24 +362,6 @@ def _paper_epochs_note(target: Mapping, epochs: int) -> str:
     return f"{epochs} epochs (paper: {target['conditions']['epochs']})"
 
 
-def picks_best(target: Mapping) -> bool:
-    """Whether the target's value is the best of its selected rows (``pick: best``)."""
-    if "pick" in target and target["pick"] != "best":
-        raise ValueError(
-            f"paper target {target['id']!r}: pick must be 'best', got {target['pick']!r}"
-        )
-    return "pick" in target
-
-
-def _one_row(rows: pd.DataFrame, target_id: str, key: str) -> pd.Series:
-    if len(rows) != 1:
-        raise ValueError(
-            f"paper target {target_id!r}: its select names {len(rows)} rows of the table it reads "
-            f"where one is needed (narrow {key!r} or add a key, e.g. 'net')"
-        )
-    return rows.iloc[0]
-
-
 def claims_from_networks(accuracy: pd.DataFrame, *, targets: Sequence[Mapping]) -> pd.DataFrame:
     """Fig 4d accuracies (after training, mean and std over seeds) and the headline, from the
     networks-stage targets of ``targets``: each names its rows of ``network_accuracy.csv`` by
@@ -508,7 +380,7 @@ def claims_from_networks(accuracy: pd.DataFrame, *, targets: Sequence[Mapping]) 
             states = trend_states(target_id, select)
             if set(states) <= set(rows["state"]):
                 by_state = rows.set_index("state")["final_test_accuracy_mean"]
-                values = [_one_row(by_state.loc[[s]], target_id, "state") for s in states]
+                values = [one_row(by_state.loc[[s]], target_id, "state") for s in states]
                 increasing = target["comparison"] == "increasing"
                 claims.append(trend_claim(target_id, states, values, increasing=increasing))
         elif best_of_rows:
@@ -519,7 +391,7 @@ def claims_from_networks(accuracy: pd.DataFrame, *, targets: Sequence[Mapping]) 
         else:
             note = _paper_epochs_note(target, epochs)
             if len(rows):
-                claims.append(_accuracy_claim(target_id, _one_row(rows, target_id, "state"), note))
+                claims.append(_accuracy_claim(target_id, one_row(rows, target_id, "state"), note))
     return pd.DataFrame(claims, columns=CLAIM_COLUMNS)
 
 
@@ -531,17 +403,6 @@ def _accuracy_claim(target_id: str, row: pd.Series, note: str) -> dict:
         int(row["n_seeds"]),
         note,
     )
-
-
-def trend_states(target_id: str, select: Mapping) -> list[str]:
-    """The states an ordering target compares, in the order of its trend."""
-    states = select["state"]
-    if not isinstance(states, list) or len(states) < 2:
-        raise ValueError(
-            f"paper target {target_id!r}: select key 'state' must list the states to compare "
-            f"in the order of the trend (two or more), got {states!r}"
-        )
-    return [str(s) for s in states]
 
 
 def network_target_states(targets: Sequence[Mapping]) -> dict[str, list[str]]:
@@ -586,27 +447,6 @@ ADAPTATION_NOTES = {
 }
 
 
-def adaptation_rows(
-    table: pd.DataFrame, targets: Sequence[Mapping]
-) -> dict[str, tuple[pd.Series, str]]:
-    """Adaptation target id -> (the one row of ``table`` its ``select`` names, the column its
-    ``read`` names), for the targets of :data:`ADAPTATION_NOTES` that have a row. ``table`` is
-    one seed's adaptation table or the aggregate over seeds (``read`` + ``_mean``)."""
-    by_id = targets_by_id(targets, "adaptation")
-    picked = {}
-    for target_id in ADAPTATION_NOTES:
-        target = target_by_id(by_id, target_id)
-        if "read" not in target:
-            raise ValueError(
-                f"paper target {target_id!r}: no 'read' key (the adaptation column its value "
-                "is read from, e.g. accuracy_dataset2)"
-            )
-        rows = selected_rows(table, target_select(target), target_id)
-        if len(rows):
-            picked[target_id] = (_one_row(rows, target_id, "n_images"), str(target["read"]))
-    return picked
-
-
 def claims_from_adaptation(
     adaptation: pd.DataFrame, *, targets: Sequence[Mapping], train_state: str
 ) -> pd.DataFrame:
@@ -615,7 +455,9 @@ def claims_from_adaptation(
     ``select`` names (mean and std over seeds of its ``read`` column). ``train_state``: the
     state the 784->4 network was trained at (``adaptation.train.state``), for the note."""
     claims = []
-    for target_id, (row, column) in adaptation_rows(adaptation, targets).items():
+    for target_id, (row, column) in adaptation_rows(
+        adaptation, targets, list(ADAPTATION_NOTES)
+    ).items():
         note = ADAPTATION_NOTES[target_id].format(
             method=row["method"],
             state=train_state,

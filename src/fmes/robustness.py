@@ -20,7 +20,10 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from fmes.calibration import evaluate_target
-from fmes.comparison import (
+from fmes.networks import DeviceMLP, DevicePerceptron
+from fmes.status import Status
+from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
+from fmes.targets import (
     adaptation_rows,
     picks_best,
     repository_targets,
@@ -30,9 +33,6 @@ from fmes.comparison import (
     targets_by_id,
     trend_states,
 )
-from fmes.networks import DeviceMLP, DevicePerceptron
-from fmes.status import Status
-from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
 
 # Claims of paper_vs_reproduced evaluated per variant (target ids of config/paper_targets.yaml,
 # whose select blocks name the states, net and adaptation rows each claim reads), in table order.
@@ -230,7 +230,7 @@ def claim_values(
     claims select (:func:`robustness_net`).
     ``adaptation``: columns ``variant, seed`` and :data:`ADAPTATION_COLUMNS`
     (:func:`adaptation_summary` per seed).
-    ``targets``: the paper targets (default :func:`fmes.comparison.repository_targets`).
+    ``targets``: the paper targets (default :func:`fmes.targets.repository_targets`).
     Returns ``variant, target_id, seed, value, note``.
     """
     targets = repository_targets() if targets is None else targets
@@ -250,9 +250,9 @@ def claim_values(
 def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[str, float]:
     """One seed's adaptation claims (:data:`ADAPTATION_COLUMNS`) from its adaptation table
     (``method, n_images, accuracy_dataset1, accuracy_dataset2``), each read from the row its
-    target selects (:func:`fmes.comparison.adaptation_rows`), and the ``n_images`` of the last
+    target selects (:func:`fmes.targets.adaptation_rows`), and the ``n_images`` of the last
     claim's row (the mapped images after adaptation)."""
-    picked = adaptation_rows(table, targets)
+    picked = adaptation_rows(table, targets, ADAPTATION_CLAIMS)
     missing = [target_id for target_id in ADAPTATION_CLAIMS if target_id not in picked]
     if missing:
         raise ValueError(f"adaptation table has no rows the targets {missing} select")
