@@ -101,7 +101,7 @@ def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_c
     )  # the landing-page description
     assert "max_flagged_figures</tt> = 29" in html
     assert "max_flagged_figures</tt> = 30" not in html
-    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html).group(1))
+    categories = _report_categories(html)
     assert sorted(categories) == [
         "1. Device model",
         "2. Trace QC",
@@ -111,7 +111,9 @@ def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_c
         "6. System",
         "7. Paper vs reproduction",
     ]
-    assert "Other" not in {sub for subcategories in categories.values() for sub in subcategories}
+    # subcategories numbered in workflow order within their stage (the report sorts by name)
+    assert sorted(categories["3. Device analyses"])[:2] == ["3.1 I–V sweeps", "3.2 Single pulses"]
+    assert sorted(categories["5. Adaptation"]) == ["5.1 Resistance mapping (Fig 5)"]
     reported = {
         path
         for subcategories in categories.values()
@@ -128,6 +130,46 @@ def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_c
         "tables/energy_per_pulse.csv",
     ):
         assert f"results/{table}" in reported
+
+
+def _report_categories(html: str) -> dict[str, dict[str, list[str]]]:
+    """category -> subcategory -> files, as the report's page lists them; each numbered
+    ("<n>. stage", "<n>.<m> topic") without gaps."""
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html).group(1))
+    numbers = sorted(int(name.split(".")[0]) for name in categories)
+    assert numbers == list(range(1, len(categories) + 1)), sorted(categories)
+    for name, subcategories in categories.items():
+        n = name.split(".")[0]
+        topics = sorted(int(sub.split()[0].split(".")[1]) for sub in subcategories)
+        assert all(sub.startswith(f"{n}.") for sub in subcategories), subcategories
+        assert topics == list(range(1, len(subcategories) + 1)), sorted(subcategories)
+    return categories
+
+
+def test_report_numbers_what_a_run_leaves_out_without_gaps(tiny_run, tmp_path):
+    """No learning-rate search and an adaptation state the run did not measure: the Adaptation
+    stage, its energy topic and the search are left out, and the rest is numbered on."""
+    override = tmp_path / "override.yaml"
+    override.write_text(
+        "networks:\n  lr_search:\n    enabled: false\nadaptation:\n  train:\n    state: '1000'\n"
+    )
+    work = copy_run(tiny_run, tmp_path / "run")
+    configs = [str(ROOT / "config/tiny.yaml"), str(override)]
+    run_snakemake(work, "--configfile", *configs, "--report", "results/report.html")
+    categories = _report_categories((work / "results/report.html").read_text())
+    assert sorted(categories) == [
+        "1. Device model",
+        "2. Trace QC",
+        "3. Device analyses",
+        "4. Networks",
+        "5. System",
+        "6. Paper vs reproduction",
+    ]
+    assert sorted(categories["4. Networks"]) == [
+        "4.1 MNIST training (Fig 4)",
+        "4.2 Device landscape",
+    ]
+    assert "Adaptation energy" not in " ".join(categories["5. System"])
 
 
 def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path):

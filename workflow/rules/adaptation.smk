@@ -7,9 +7,6 @@ ADAPTATION = config["adaptation"]
 # fail at DAG build, naming the config key, rather than inside a job
 check_digit_sets(ADAPTATION["dataset1"], ADAPTATION["dataset2"])
 
-# parse-time view for the claims stage; the adaptation itself is planned after the checkpoint
-ADAPTATION_ENABLED = ADAPTATION["train"]["state"] in device_states()
-
 
 rule run_adaptation:
     input:
