@@ -4,14 +4,21 @@ Free parameters are fitted in log10 space (they span decades and must stay posit
 least squares on relative residuals of the ``fit: true`` targets of ``config/paper_targets.yaml``;
 every other calibration-stage target (dynamic range, retention, trends) is evaluated on the
 fitted model and reported, never tuned by hand.
+
+What the model simulates for each target (resistance state, pulse amplitude and width, sweep,
+read times, the grids of the trend claims) is read from that target's ``select:`` and
+``conditions:`` in the same file (:class:`ModelConditions`, docs/calibration.md), so the model
+and the analysis of the traces evaluate a quoted number under the same stated conditions.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar, get_type_hints
 
 import lmfit
 import numpy as np
@@ -20,9 +27,11 @@ import yaml
 
 from fmes import device as dev
 from fmes.synthetic import ltp_ltd_stimulus
+from fmes.traces import parse_resistance
 
 TARGET_KEYS = ("id", "quantity", "comparison", "stage", "source")
-COMPARISONS = ("equal", "greater", "less", "increasing", "decreasing")
+NUMERIC_COMPARISONS = ("equal", "greater", "less")
+COMPARISONS = (*NUMERIC_COMPARISONS, "increasing", "decreasing")
 
 
 def load_targets(path: str | os.PathLike) -> list[dict]:
@@ -42,7 +51,7 @@ def load_targets(path: str | os.PathLike) -> list[dict]:
             raise ValueError(
                 f"{path}: target {target['id']}: comparison must be one of {COMPARISONS}"
             )
-        if target["comparison"] in ("equal", "greater", "less") and "value" not in target:
+        if target["comparison"] in NUMERIC_COMPARISONS and "value" not in target:
             raise ValueError(f"{path}: target {target['id']}: a numeric comparison needs 'value'")
     return targets
 
@@ -65,65 +74,311 @@ def dynamic_range(weights: np.ndarray, n_pulses: int) -> np.ndarray:
     return weights[..., :n_pulses].max(axis=-1) / weights[..., 0]
 
 
+# ---------------------------------------------------------------------------------------------
+# What the model simulates for each calibration target: read from config/paper_targets.yaml
+# ---------------------------------------------------------------------------------------------
+
+TARGETS_KEY = "calibration.targets"  # the config key naming the targets file, for error messages
+
+
+@dataclass(frozen=True)
+class _Conditions:
+    """What every target's conditions name: the resistance state(s) simulated."""
+
+    # one label or a list of them, as in ``select:``; a list is the trend's resistance axis
+    resistance_label: tuple[str, ...]
+
+    @property
+    def resistance_ohm(self) -> np.ndarray:
+        return np.array([parse_resistance(label) for label in self.resistance_label])
+
+
+C = TypeVar("C", bound=_Conditions)
+
+
+@dataclass(frozen=True)
+class SweepRead(_Conditions):
+    """Current of a voltage sweep 0 -> ``v_max_V`` -> 0 from rest, read at ``read_time_s`` on the
+    rising branch, where the drive is ``v_target_V`` (Fig 2b)."""
+
+    sweep_rate_V_per_s: float
+    v_target_V: float
+    v_max_V: float
+    # stated rather than computed: v_target_V / sweep_rate_V_per_s rounds in binary floating
+    # point (0.6 / 0.05 = 11.999999999999998), so the file says the read time it means
+    read_time_s: float
+
+    def __post_init__(self) -> None:
+        if self.v_target_V > self.v_max_V:
+            raise ValueError("v_target_V: expected at most v_max_V (the sweep's peak)")
+        reached = self.read_time_s * self.sweep_rate_V_per_s
+        if not math.isclose(reached, self.v_target_V, rel_tol=1e-9):
+            raise ValueError(
+                f"read_time_s: expected v_target_V / sweep_rate_V_per_s (the rising branch at "
+                f"v_target_V), got {self.read_time_s:g} s, where the sweep is at {reached:g} V"
+            )
+
+
+@dataclass(frozen=True)
+class Pulse(_Conditions):
+    """Peak PSV (end of the pulse) of one current pulse."""
+
+    amplitude_A: float
+    width_s: float
+
+
+@dataclass(frozen=True)
+class PulsePair(_Conditions):
+    """Peaks A1 and A2 (from the pre-stimulus baseline) of two identical pulses ``interval_s``
+    apart, onset to onset (Fig 3a-c)."""
+
+    amplitude_A: float
+    width_s: float
+    interval_s: float
+
+    def __post_init__(self) -> None:
+        if self.interval_s <= self.width_s:
+            raise ValueError("interval_s: expected more than width_s (the pulses would overlap)")
+
+
+@dataclass(frozen=True)
+class AmplitudeSeries(_Conditions):
+    """Peak PSV of a ``width_s`` pulse at each amplitude of ``amplitudes_A`` (Fig 2c)."""
+
+    width_s: float
+    amplitudes_A: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class WidthSeries(_Conditions):
+    """Peak PSV of an ``amplitude_A`` pulse at each width of ``widths_s`` (Fig 2d)."""
+
+    amplitude_A: float
+    widths_s: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TrainRetention(_Conditions):
+    """PSV ``t_ret_s`` after the end of the pulse train (``protocols.pulse_train``; its end is
+    ``n_pulses`` periods after the first onset) over the PSV ``t_ref_s`` after it (Fig 3g)."""
+
+    t_ref_s: float
+    t_ret_s: float
+
+    def __post_init__(self) -> None:
+        if self.t_ret_s <= self.t_ref_s:
+            raise ValueError("t_ret_s: expected later than t_ref_s")
+
+
+@dataclass(frozen=True)
+class ModelConditions:
+    """The conditions of every calibration-stage target the model evaluates, by target id.
+
+    Built once by :meth:`from_targets` from ``config/paper_targets.yaml``; the dynamic-range
+    target is simulated with ``protocols.ltp_ltd`` at ``calibration.check_resistances`` instead.
+    """
+
+    iv_current_0p6V_500ohm: SweepRead
+    iv_current_0p6V_8000ohm: SweepRead
+    ppf_A1_7000ohm: PulsePair
+    ppf_A2_7000ohm: PulsePair
+    retention_open_100s: TrainRetention
+    psv_increases_with_amplitude: AmplitudeSeries
+    psv_increases_with_width: WidthSeries
+    psv_increases_with_resistance: Pulse
+    ppf_decays_faster_at_lower_R: PulsePair
+    psv_0p5mA_500ohm: Pulse
+    psv_0p5mA_8000ohm: Pulse
+
+    @classmethod
+    def from_targets(cls, targets: Sequence[Mapping]) -> ModelConditions:
+        """Read and check each target's conditions (:func:`read_conditions`); every
+        calibration-stage target must be one the model evaluates, and each of those present."""
+        by_id = {t["id"]: t for t in targets if t["stage"] == "calibration"}
+        modelled = [f.name for f in fields(cls)]
+        unknown = sorted(set(by_id) - set(modelled) - {"dynamic_range_min"})
+        if unknown:
+            raise ValueError(
+                f"{TARGETS_KEY}: calibration targets {unknown}: the model has no observable of "
+                f"that id (it evaluates {modelled + ['dynamic_range_min']})"
+            )
+        missing = [name for name in modelled if name not in by_id]
+        if missing:
+            raise ValueError(
+                f"{TARGETS_KEY}: missing calibration targets {missing} (the model evaluates them)"
+            )
+        kinds = get_type_hints(cls)
+        return cls(**{name: read_conditions(by_id[name], kinds[name]) for name in modelled})
+
+
+def read_conditions(target: Mapping, kind: type[C]) -> C:
+    """The fields of ``kind`` from the target's ``select:`` and ``conditions:`` (one fact in one
+    of them, never both; ``conditions:`` only what the model reads), checked: numbers > 0, grids
+    increasing, resistance labels parseable, one label for a numeric target. A problem raises
+    ``ValueError`` naming the target id and the key."""
+    where = f"{TARGETS_KEY}: target {target['id']}"
+    select = target.get("select") or {}
+    conditions = target.get("conditions") or {}
+    if not isinstance(select, Mapping) or not isinstance(conditions, Mapping):
+        raise ValueError(f"{where}: select: and conditions: must be mappings (key: value)")
+    wanted = [f.name for f in fields(kind)]
+    twice = sorted(set(select) & set(conditions))
+    if twice:
+        raise ValueError(f"{where}: {twice} given in both select: and conditions: (give it once)")
+    unused = sorted(set(conditions) - set(wanted))
+    if unused:
+        raise ValueError(
+            f"{where}: conditions {unused} are not read by the model (it reads {wanted})"
+        )
+    facts = {**select, **conditions}
+    types = get_type_hints(kind)
+    values = {}
+    for key in wanted:
+        if key not in facts:
+            raise ValueError(f"{where}: missing {key!r} (in select: or conditions:)")
+        try:
+            values[key] = _checked(facts[key], types[key])
+        except ValueError as err:
+            raise ValueError(f"{where}: {key}: {err}") from None
+    if target["comparison"] in NUMERIC_COMPARISONS and len(values["resistance_label"]) != 1:
+        raise ValueError(f"{where}: resistance_label: a numeric target needs exactly one label")
+    try:
+        return kind(**values)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+
+
+def _checked(value: object, kind: object) -> float | tuple:
+    if kind is float:
+        return _positive(value)
+    if kind == tuple[float, ...]:
+        grid = tuple(_positive(x) for x in _as_list(value))
+        if not np.all(np.diff(grid) > 0):
+            raise ValueError(f"expected an increasing list, got {list(grid)}")
+        return grid
+    labels = tuple(str(x) for x in _as_list(value))
+    if not np.all(np.diff([parse_resistance(label) for label in labels]) > 0):  # open twice: nan
+        raise ValueError(f"expected resistance labels in increasing order, got {list(labels)}")
+    return labels
+
+
+def _as_list(value: object) -> list:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if not items:
+        raise ValueError("expected at least one value, got an empty list")
+    return items
+
+
+def _positive(value: object) -> float:
+    # bool is an int to Python; a string such as 1e-3 is what YAML makes of a number without a dot
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"expected a number > 0 (write 1.0e-3, not 1e-3), got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The model's observables
+# ---------------------------------------------------------------------------------------------
+
+
 def _peak(
-    params: dev.CellParams, resistance_ohm, stimulus: dev.Stimulus, end_times: np.ndarray
+    params: dev.CellParams,
+    resistance_ohm: np.ndarray,
+    drive: dev.PiecewiseDrive,
+    end_times: np.ndarray,
 ) -> np.ndarray:
     # the PSV at the very end of a pulse (left limit) is its peak: the response rises monotonically
     circuit = dev.current_driven_circuit(params, resistance_ohm)
-    return dev.simulate(circuit, stimulus.drive, end_times, side="left")
+    return dev.simulate(circuit, drive, end_times, side="left")
+
+
+def pulse_peaks(
+    params: dev.CellParams, resistance_ohm: np.ndarray, amplitude_A: float, width_s: float
+) -> np.ndarray:
+    """Peak PSV of one pulse starting at t = 0, one value per resistance."""
+    drive = dev.pulse_drive([0.0], width_s, [amplitude_A])
+    return _peak(params, resistance_ohm, drive, np.array([width_s]))[:, 0]
+
+
+def pair_peaks(params: dev.CellParams, pair: PulsePair) -> np.ndarray:
+    """Peaks (A1, A2) of a pulse pair, shape (resistances, 2)."""
+    drive = dev.pulse_drive([0.0, pair.interval_s], pair.width_s, pair.amplitude_A)
+    ends = np.array([pair.width_s, pair.interval_s + pair.width_s])
+    return _peak(params, pair.resistance_ohm, drive, ends)
+
+
+def sweep_current(params: dev.CellParams, read: SweepRead) -> np.ndarray:
+    """Current of the sweep at its read time, one value per resistance."""
+    drive = dev.iv_sweep_stimulus(read.v_max_V, read.sweep_rate_V_per_s).drive
+    circuit = dev.voltage_driven_circuit(params, read.resistance_ohm)
+    return dev.simulate(circuit, drive, np.array([read.read_time_s]))[:, 0]
+
+
+def train_retention(
+    params: dev.CellParams, retention: TrainRetention, train: Mapping
+) -> np.ndarray:
+    """PSV(end + t_ret_s) / PSV(end + t_ref_s) after the train ``train`` (a
+    ``protocols.pulse_train`` mapping), one value per resistance."""
+    onsets = np.arange(train["n_pulses"]) / train["frequency_Hz"]
+    drive = dev.pulse_drive(onsets, train["width_s"], np.full(onsets.size, train["amplitude_A"]))
+    end = train["n_pulses"] / train["frequency_Hz"]
+    circuit = dev.current_driven_circuit(params, retention.resistance_ohm)
+    psv = dev.simulate(circuit, drive, end + np.array([retention.t_ref_s, retention.t_ret_s]))
+    return psv[:, 1] / psv[:, 0]
+
+
+def _one(values: np.ndarray) -> float:
+    # a numeric target has one resistance label (checked by read_conditions)
+    return float(values.item())
 
 
 def model_observables(
-    params: dev.CellParams, protocols: dict, check_resistances: list[str]
+    params: dev.CellParams,
+    conditions: ModelConditions,
+    protocols: dict,
+    check_resistances: list[str],
 ) -> dict[str, float | np.ndarray]:
-    """Every calibration-stage quantity of the paper evaluated on the model (no noise)."""
-    from fmes.traces import parse_resistance
-
-    obs: dict[str, float | np.ndarray] = dict(_fit_observables(params))
+    """Every calibration-stage quantity of the paper evaluated on the model (no noise), under
+    the conditions its target states."""
+    obs: dict[str, float | np.ndarray] = dict(_fit_observables(params, conditions))
     ohm = np.array([parse_resistance(x) for x in check_resistances])
     obs["dynamic_range_by_R"] = dynamic_range(
         weights_after_pulses(params, ohm, protocols["ltp_ltd"]), protocols["ltp_ltd"]["n_pulses"]
     )
     obs["dynamic_range_min"] = float(np.min(obs["dynamic_range_by_R"]))
-
-    train = protocols["pulse_train"]
-    stim = dev.train_stimulus(
-        np.full(train["n_pulses"], train["amplitude_A"]),
-        train["width_s"],
-        train["frequency_Hz"],
-        0.0,
-        120.0,
+    obs["retention_open_100s"] = _one(
+        train_retention(params, conditions.retention_open_100s, protocols["pulse_train"])
     )
-    end = train["n_pulses"] / train["frequency_Hz"]
-    u = dev.simulate(
-        dev.current_driven_circuit(params, math.inf), stim.drive, end + np.array([1.0, 100.0])
-    )
-    obs["retention_open_100s"] = float(u[1] / u[0])
 
-    all_ohm = np.array([500.0, 1000.0, 2000.0, 4000.0, 7000.0, 8000.0, math.inf])
-    amps = np.array([1e-4, 2e-4, 5e-4, 1e-3, 2e-3])
-    single = dev.pulse_stimulus(1.0, 1e-3, 0.0, 0.01)  # linear circuit: PSV scales with amplitude
-    peak_unit = _peak(params, all_ohm, single, np.array([1e-3]))[:, 0]
-    obs["psv_increases_with_amplitude"] = peak_unit[:, None] * amps[None, :]
-    widths = np.array([5e-4, 1e-3, 2e-3, 5e-3, 1e-2])
-    obs["psv_increases_with_width"] = np.stack(
+    by_amplitude = conditions.psv_increases_with_amplitude
+    obs["psv_increases_with_amplitude"] = np.stack(
         [
-            _peak(params, all_ohm, dev.pulse_stimulus(1e-3, w, 0.0, 0.01), np.array([w]))[:, 0]
-            for w in widths
+            pulse_peaks(params, by_amplitude.resistance_ohm, amplitude, by_amplitude.width_s)
+            for amplitude in by_amplitude.amplitudes_A
         ],
         axis=1,
     )
-    obs["psv_increases_with_resistance"] = peak_unit * 1e-3
-    ppf20 = dev.ppf_stimulus(1e-3, 1e-3, 0.02, 0.0, 0.1)
-    peaks = _peak(params, all_ohm, ppf20, np.array([1e-3, 21e-3]))
+    by_width = conditions.psv_increases_with_width
+    obs["psv_increases_with_width"] = np.stack(
+        [
+            pulse_peaks(params, by_width.resistance_ohm, by_width.amplitude_A, width)
+            for width in by_width.widths_s
+        ],
+        axis=1,
+    )
+    by_resistance = conditions.psv_increases_with_resistance
+    obs["psv_increases_with_resistance"] = pulse_peaks(
+        params, by_resistance.resistance_ohm, by_resistance.amplitude_A, by_resistance.width_s
+    )
+    peaks = pair_peaks(params, conditions.ppf_decays_faster_at_lower_R)
     obs["ppf_decays_faster_at_lower_R"] = peaks[:, 1] / peaks[:, 0]
-    half = _peak(
-        params,
-        np.array([500.0, 8000.0]),
-        dev.pulse_stimulus(0.5e-3, 1e-3, 0.0, 0.01),
-        np.array([1e-3]),
-    )[:, 0]
-    obs["psv_0p5mA_500ohm"], obs["psv_0p5mA_8000ohm"] = float(half[0]), float(half[1])
+    for target_id in ("psv_0p5mA_500ohm", "psv_0p5mA_8000ohm"):
+        pulse = getattr(conditions, target_id)
+        obs[target_id] = _one(
+            pulse_peaks(params, pulse.resistance_ohm, pulse.amplitude_A, pulse.width_s)
+        )
     return obs
 
 
@@ -167,7 +422,9 @@ def calibrate(
     check_resistances: list[str],
     bounds_factor: float = 100.0,
 ) -> CalibrationResult:
-    """Fit the ``free`` cell parameters to the ``fit: true`` calibration targets."""
+    """Fit the ``free`` cell parameters to the ``fit: true`` calibration targets, each simulated
+    under the conditions it states (:class:`ModelConditions`)."""
+    conditions = ModelConditions.from_targets(targets)
     fit_targets = [t for t in targets if t["stage"] == "calibration" and t.get("fit")]
     if free and not fit_targets:
         raise ValueError("no calibration target has fit: true")
@@ -181,6 +438,7 @@ def calibrate(
         return _result(
             initial,
             targets,
+            conditions,
             protocols,
             check_resistances,
             True,
@@ -203,7 +461,7 @@ def calibrate(
         return dev.CellParams(**{**values, **{n: 10 ** p[f"log10_{n}"].value for n in free}})
 
     def residual(p: lmfit.Parameters) -> np.ndarray:
-        obs = _fit_observables(current(p))
+        obs = _fit_observables(current(p), conditions)
         return (np.array([obs[t["id"]] for t in fit_targets]) - paper) / paper
 
     result = lmfit.minimize(residual, lm, method="least_squares")
@@ -217,6 +475,7 @@ def calibrate(
     return _result(
         params,
         targets,
+        conditions,
         protocols,
         check_resistances,
         bool(result.success),
@@ -227,9 +486,9 @@ def calibrate(
 
 
 def _result(
-    params, targets, protocols, check_resistances, success, message, stderr, chisqr
+    params, targets, conditions, protocols, check_resistances, success, message, stderr, chisqr
 ) -> CalibrationResult:
-    obs = model_observables(params, protocols, check_resistances)
+    obs = model_observables(params, conditions, protocols, check_resistances)
     rows = []
     for t in [t for t in targets if t["stage"] == "calibration"]:
         model_value, rel, ok = evaluate_target(t, obs[t["id"]])
@@ -251,17 +510,11 @@ def _result(
     return CalibrationResult(params, success, message, stderr, chisqr, pd.DataFrame(rows))
 
 
-def _fit_observables(params: dev.CellParams) -> dict[str, float]:
+def _fit_observables(params: dev.CellParams, conditions: ModelConditions) -> dict[str, float]:
     """The cheap subset of observables used inside the least-squares loop."""
-    iv = dev.iv_sweep_stimulus(0.8, 0.05, 3)
-    i06 = dev.simulate(
-        dev.voltage_driven_circuit(params, np.array([500.0, 8000.0])), iv.drive, np.array([12.0])
-    )[:, 0]
-    ppf = dev.ppf_stimulus(1e-3, 1e-3, 0.01, 0.0, 0.1)
-    a1, a2 = _peak(params, 7000.0, ppf, np.array([1e-3, 11e-3]))
     return {
-        "iv_current_0p6V_500ohm": float(i06[0]),
-        "iv_current_0p6V_8000ohm": float(i06[1]),
-        "ppf_A1_7000ohm": float(a1),
-        "ppf_A2_7000ohm": float(a2),
+        "iv_current_0p6V_500ohm": _one(sweep_current(params, conditions.iv_current_0p6V_500ohm)),
+        "iv_current_0p6V_8000ohm": _one(sweep_current(params, conditions.iv_current_0p6V_8000ohm)),
+        "ppf_A1_7000ohm": _one(pair_peaks(params, conditions.ppf_A1_7000ohm)[:, 0]),
+        "ppf_A2_7000ohm": _one(pair_peaks(params, conditions.ppf_A2_7000ohm)[:, 1]),
     }

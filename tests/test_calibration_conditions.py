@@ -1,0 +1,207 @@
+"""The model side of the calibration reads each target's simulation conditions from
+config/paper_targets.yaml (select: + conditions:), checks them, and simulates what they say."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from fmes import calibration, device
+from fmes.calibration import (
+    AmplitudeSeries,
+    ModelConditions,
+    Pulse,
+    PulsePair,
+    SweepRead,
+    TrainRetention,
+    WidthSeries,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+TARGETS = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+TREND_R = ("500", "1000", "2000", "4000", "7000", "8000", "open")
+
+# The conditions the model was calibrated under before they moved into the targets file: the
+# file must keep saying exactly these (a change here is a change of the calibration's results).
+UNCHANGED = ModelConditions(
+    iv_current_0p6V_500ohm=SweepRead(
+        resistance_label=("500",),
+        sweep_rate_V_per_s=0.05,
+        v_target_V=0.6,
+        v_max_V=0.8,
+        read_time_s=12.0,
+    ),
+    iv_current_0p6V_8000ohm=SweepRead(
+        resistance_label=("8000",),
+        sweep_rate_V_per_s=0.05,
+        v_target_V=0.6,
+        v_max_V=0.8,
+        read_time_s=12.0,
+    ),
+    ppf_A1_7000ohm=PulsePair(
+        resistance_label=("7000",), amplitude_A=1e-3, width_s=1e-3, interval_s=0.01
+    ),
+    ppf_A2_7000ohm=PulsePair(
+        resistance_label=("7000",), amplitude_A=1e-3, width_s=1e-3, interval_s=0.01
+    ),
+    retention_open_100s=TrainRetention(resistance_label=("open",), t_ref_s=1.0, t_ret_s=100.0),
+    psv_increases_with_amplitude=AmplitudeSeries(
+        resistance_label=TREND_R, width_s=1e-3, amplitudes_A=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3)
+    ),
+    psv_increases_with_width=WidthSeries(
+        resistance_label=TREND_R, amplitude_A=1e-3, widths_s=(5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
+    ),
+    psv_increases_with_resistance=Pulse(resistance_label=TREND_R, amplitude_A=1e-3, width_s=1e-3),
+    ppf_decays_faster_at_lower_R=PulsePair(
+        resistance_label=TREND_R, amplitude_A=1e-3, width_s=1e-3, interval_s=0.02
+    ),
+    psv_0p5mA_500ohm=Pulse(resistance_label=("500",), amplitude_A=5e-4, width_s=1e-3),
+    psv_0p5mA_8000ohm=Pulse(resistance_label=("8000",), amplitude_A=5e-4, width_s=1e-3),
+)
+
+
+def edited(target_id: str, block: str, key: str, value, targets=TARGETS) -> list[dict]:
+    """The targets with one fact replaced (the block is replaced, not mutated: YAML anchors
+    share one mapping between targets) or removed (``value=None``)."""
+    targets = [dict(t) for t in targets]
+    target = next(t for t in targets if t["id"] == target_id)
+    facts = {k: v for k, v in (target.get(block) or {}).items() if k != key}
+    target[block] = facts if value is None else {**facts, key: value}
+    return targets
+
+
+def observables(targets: list[dict], tmp_path: Path) -> dict:
+    """Model observables of the nominal device under the conditions of a copied targets file."""
+    path = tmp_path / "paper_targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": targets}))
+    conditions = ModelConditions.from_targets(calibration.load_targets(path))
+    params = device.CellParams.from_mapping(CONFIG["device"])
+    return calibration.model_observables(
+        params, conditions, CONFIG["protocols"], CONFIG["calibration"]["check_resistances"]
+    )
+
+
+def test_targets_file_states_the_conditions_the_model_was_calibrated_under():
+    assert ModelConditions.from_targets(TARGETS) == UNCHANGED
+
+
+@pytest.fixture(scope="module")
+def nominal(tmp_path_factory) -> dict:
+    return observables(TARGETS, tmp_path_factory.mktemp("nominal"))
+
+
+@pytest.mark.parametrize(
+    ("target_id", "block", "key", "value", "expected_factor"),
+    [
+        # a linear circuit: the peaks scale with the amplitude
+        ("ppf_A1_7000ohm", "conditions", "amplitude_A", 2.0e-3, 2.0),
+        ("psv_0p5mA_8000ohm", "select", "amplitude_A", 1.0e-3, 2.0),
+        # the open state forgets slowly: a read 50 s after the train keeps more than one at 100 s
+        ("retention_open_100s", "conditions", "t_ret_s", 50.0, None),
+        ("psv_increases_with_width", "conditions", "widths_s", [1.0e-3, 2.0e-3], None),
+    ],
+)
+def test_a_changed_condition_changes_its_observable(
+    nominal, tmp_path, target_id, block, key, value, expected_factor
+):
+    changed = observables(edited(target_id, block, key, value), tmp_path)[target_id]
+    before = nominal[target_id]
+    if expected_factor is not None:
+        assert changed == pytest.approx(expected_factor * before, rel=1e-9)
+    elif target_id == "retention_open_100s":
+        assert before < changed < 1.0
+    else:
+        assert np.shape(changed) == (len(TREND_R), len(value))
+        np.testing.assert_array_equal(changed, nominal[target_id][:, 1:3])
+
+
+def test_a_changed_sweep_rate_changes_the_iv_current(nominal, tmp_path):
+    targets = edited("iv_current_0p6V_500ohm", "select", "sweep_rate_V_per_s", 0.1)
+    targets = edited("iv_current_0p6V_500ohm", "conditions", "read_time_s", 6.0, targets)
+    faster = observables(targets, tmp_path)
+    # the double layer's capacitive current grows with the sweep rate; the other target is
+    # untouched although both shared the sweep's conditions through a YAML anchor
+    assert faster["iv_current_0p6V_500ohm"] > nominal["iv_current_0p6V_500ohm"]
+    assert faster["iv_current_0p6V_8000ohm"] == nominal["iv_current_0p6V_8000ohm"]
+
+
+@pytest.mark.parametrize(
+    ("target_id", "block", "key", "value", "message"),
+    [
+        ("ppf_A1_7000ohm", "conditions", "width_s", None, r"ppf_A1_7000ohm: missing 'width_s'"),
+        (
+            "ppf_A2_7000ohm",
+            "conditions",
+            "amplitude_A",
+            "1e-3",
+            r"ppf_A2_7000ohm: amplitude_A: expected a number > 0 \(write 1\.0e-3",
+        ),
+        (
+            "psv_increases_with_width",
+            "conditions",
+            "widths_s",
+            [2.0e-3, 1.0e-3],
+            r"psv_increases_with_width: widths_s: expected an increasing list",
+        ),
+        (
+            "retention_open_100s",
+            "conditions",
+            "resistance_label",
+            "shorted",
+            r"retention_open_100s: resistance_label: expected a resistance in ohm",
+        ),
+        (
+            "psv_0p5mA_500ohm",
+            "conditions",
+            "amplitude_A",
+            1.0e-3,
+            r"psv_0p5mA_500ohm: \['amplitude_A'\] given in both select: and conditions:",
+        ),
+        (
+            "ppf_A1_7000ohm",
+            "conditions",
+            "amplitud_A",
+            1.0e-3,
+            r"ppf_A1_7000ohm: conditions \['amplitud_A'\] are not read by the model",
+        ),
+        (
+            "iv_current_0p6V_8000ohm",
+            "conditions",
+            "read_time_s",
+            16.0,
+            r"iv_current_0p6V_8000ohm: read_time_s: expected v_target_V / sweep_rate_V_per_s",
+        ),
+        (
+            "psv_0p5mA_8000ohm",
+            "select",
+            "resistance_label",
+            ["500", "8000"],
+            r"psv_0p5mA_8000ohm: resistance_label: a numeric target needs exactly one label",
+        ),
+    ],
+)
+def test_bad_condition_stops_the_calibration_naming_target_and_key(
+    target_id, block, key, value, message
+):
+    params = device.CellParams.from_mapping(CONFIG["device"])
+    with pytest.raises(ValueError, match=rf"^calibration\.targets: target {message}"):
+        calibration.calibrate(
+            params,
+            CONFIG["calibration"]["free"],
+            edited(target_id, block, key, value),
+            CONFIG["protocols"],
+            CONFIG["calibration"]["check_resistances"],
+        )
+
+
+def test_every_calibration_target_must_be_one_the_model_evaluates():
+    unknown = [*TARGETS, {**TARGETS[0], "id": "psv_at_9000ohm"}]
+    with pytest.raises(
+        ValueError, match=r"calibration targets \['psv_at_9000ohm'\]: the model has"
+    ):
+        ModelConditions.from_targets(unknown)
+    missing = [t for t in TARGETS if t["id"] != "ppf_A2_7000ohm"]
+    with pytest.raises(ValueError, match=r"missing calibration targets \['ppf_A2_7000ohm'\]"):
+        ModelConditions.from_targets(missing)
