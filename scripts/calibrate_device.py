@@ -43,7 +43,7 @@ def main(snakemake) -> None:
     )
     write_csv(result.table, snakemake.output.table)
     save_figure(
-        calibration_figure(result.params, result.table, cfg.protocols), snakemake.output.figure
+        calibration_figure(result.params, result.table, result.conditions), snakemake.output.figure
     )
 
 

@@ -412,6 +412,7 @@ class CalibrationResult:
     stderr_rel: dict[str, float]
     chisqr: float
     table: pd.DataFrame
+    conditions: ModelConditions  # what each target was simulated under
 
 
 def calibrate(
@@ -507,7 +508,9 @@ def _result(
                 "source": t["source"],
             }
         )
-    return CalibrationResult(params, success, message, stderr, chisqr, pd.DataFrame(rows))
+    return CalibrationResult(
+        params, success, message, stderr, chisqr, pd.DataFrame(rows), conditions
+    )
 
 
 def _fit_observables(params: dev.CellParams, conditions: ModelConditions) -> dict[str, float]:

@@ -36,9 +36,10 @@ rule calibrate_device:
     params:
         device=config["device"],
         calibration=config["calibration"],
-        # only the protocols the calibration evaluates: a change of, say, the PPF grid must not
-        # rerun the calibration (Snakemake reruns a rule whenever its params change)
-        protocols={k: config["protocols"][k] for k in ("iv_sweep", "pulse_train", "ltp_ltd")},
+        # only the protocols the calibration simulates (the other targets' conditions are in the
+        # targets file, an input): a change of, say, the PPF grid must not rerun the calibration
+        # (Snakemake reruns a rule whenever its params change)
+        protocols={k: config["protocols"][k] for k in ("pulse_train", "ltp_ltd")},
     script:
         rule_script("calibrate_device")
 
