@@ -1,6 +1,7 @@
 """The model side of the calibration reads each target's simulation conditions from
 config/paper_targets.yaml (select: + conditions:), checks them, and simulates what they say."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,27 +26,19 @@ TREND_R = ("500", "1000", "2000", "4000", "7000", "8000", "open")
 
 # The conditions the model was calibrated under before they moved into the targets file: the
 # file must keep saying exactly these (a change here is a change of the calibration's results).
+IV_500 = SweepRead(
+    resistance_label=("500",),
+    sweep_rate_V_per_s=0.05,
+    v_target_V=0.6,
+    v_max_V=0.8,
+    read_time_s=12.0,
+)
+PPF_7000 = PulsePair(resistance_label=("7000",), amplitude_A=1e-3, width_s=1e-3, interval_s=0.01)
 UNCHANGED = ModelConditions(
-    iv_current_0p6V_500ohm=SweepRead(
-        resistance_label=("500",),
-        sweep_rate_V_per_s=0.05,
-        v_target_V=0.6,
-        v_max_V=0.8,
-        read_time_s=12.0,
-    ),
-    iv_current_0p6V_8000ohm=SweepRead(
-        resistance_label=("8000",),
-        sweep_rate_V_per_s=0.05,
-        v_target_V=0.6,
-        v_max_V=0.8,
-        read_time_s=12.0,
-    ),
-    ppf_A1_7000ohm=PulsePair(
-        resistance_label=("7000",), amplitude_A=1e-3, width_s=1e-3, interval_s=0.01
-    ),
-    ppf_A2_7000ohm=PulsePair(
-        resistance_label=("7000",), amplitude_A=1e-3, width_s=1e-3, interval_s=0.01
-    ),
+    iv_current_0p6V_500ohm=IV_500,
+    iv_current_0p6V_8000ohm=replace(IV_500, resistance_label=("8000",)),
+    ppf_A1_7000ohm=PPF_7000,
+    ppf_A2_7000ohm=PPF_7000,
     retention_open_100s=TrainRetention(resistance_label=("open",), t_ref_s=1.0, t_ret_s=100.0),
     psv_increases_with_amplitude=AmplitudeSeries(
         resistance_label=TREND_R, width_s=1e-3, amplitudes_A=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3)
