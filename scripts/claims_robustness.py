@@ -11,7 +11,8 @@ from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
-from fmes.robustness import claim_values, robustness_figure, robustness_table
+from fmes.robustness import NETWORK_CLAIMS, claim_values, robustness_figure, robustness_table
+from fmes.targets import check_selects
 
 
 def main(snakemake) -> None:
@@ -29,7 +30,9 @@ def main(snakemake) -> None:
     learning_rates = pd.concat([read_table(path) for path in inp.lr_search], ignore_index=True)
 
     targets = load_targets(inp.targets)
+    check_selects(targets)
     values = claim_values(networks, adaptation, targets)
+    trained = sorted(set(networks["state"]))
     table = robustness_table(values, targets)
     table["epochs"] = int(networks["epochs"].iloc[0])
     table["mnist_source"] = str(networks["mnist_source"].iloc[0])
@@ -37,6 +40,9 @@ def main(snakemake) -> None:
         index=False
     ):
         log.info("%-30s %s", claim_id, verdict)
+    for claim_id in sorted(set(NETWORK_CLAIMS) - set(table["claim"])):
+        # e.g. a state the target selects is not among networks.robustness.states
+        log.warning("%s: no value under any variant (trained states: %s)", claim_id, trained)
     write_csv(table, snakemake.output.table)
     write_csv(learning_rates, snakemake.output.learning_rates)
     save_figure(robustness_figure(table), snakemake.output.figure)

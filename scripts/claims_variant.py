@@ -28,6 +28,7 @@ from fmes.robustness import (
     update_parameters,
 )
 from fmes.synapse import load_device_params
+from fmes.targets import check_selects
 
 
 def main(snakemake) -> None:
@@ -41,6 +42,7 @@ def main(snakemake) -> None:
     provenance = read_table(snakemake.input.provenance, extra_labels=("column", "source", "note"))
     robust = p.robustness
     targets = load_targets(snakemake.input.targets)
+    check_selects(targets)
     # the net the paper's network claims select (config/paper_targets.yaml)
     net_name = robustness_net(targets)
     # the workflow requests this job only when every robustness state is usable (claims.smk);

@@ -12,6 +12,7 @@ from fmes.logs import rule_logger
 from fmes.planning import plan_states
 from fmes.plotting import comparison_figure, save_figure
 from fmes.robustness import add_robustness_column
+from fmes.targets import check_selects
 from fmes.traces import read_trace, read_working_manifest
 
 
@@ -50,6 +51,7 @@ def main(snakemake) -> None:
     log = rule_logger("paper_vs_reproduced", snakemake.log[0])
     inp, p = snakemake.input, snakemake.params
     targets = load_targets(inp.targets)
+    check_selects(targets)
     tables = {Path(path).stem: read_table(path) for path in inp.analysis}
     retention = open_train_retention(inp.manifest, p.nominal_device, p.pulses, p.t_ret_s)
     networks = read_table(inp.networks)

@@ -19,6 +19,7 @@ from fmes.comparison import (
     selected_rows,
 )
 from fmes.robustness import adaptation_summary, claim_values, robustness_net
+from fmes.targets import check_selects
 
 TARGETS = load_targets("config/paper_targets.yaml")
 
@@ -266,3 +267,15 @@ def test_a_missing_selector_names_the_target():
         adaptation_summary(_adaptation(), targets)
     with pytest.raises(ValueError, match="must select one net"):
         robustness_net(_with("accuracy_mlp_open", select={"net": "perceptron", "state": "open"}))
+
+
+def test_every_select_is_checked_before_any_table_is_read():
+    check_selects(TARGETS)  # the shipped file is well formed
+    targets = _with("ppf_A1_7000ohm", select={"resistance_label": "7000", "interval_s": []})
+    with pytest.raises(ValueError, match=r"'ppf_A1_7000ohm': select key 'interval_s' must be"):
+        check_selects(targets)
+    targets = _with(
+        "dw_increases_with_R", select={"resistance_label": {"not": "open", "at": "min"}}
+    )
+    with pytest.raises(ValueError, match=r"'dw_increases_with_R': select key 'resistance_label'"):
+        check_selects(targets)

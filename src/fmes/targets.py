@@ -81,6 +81,14 @@ def target_select(target: Mapping, required: Sequence[str] = ()) -> dict:
     return dict(select)
 
 
+def check_selects(targets: Sequence[Mapping]) -> None:
+    """Check every ``select`` block of the paper targets at once (:func:`target_select`), so a
+    malformed one fails before any table is read, naming the target and the key."""
+    for target in targets:
+        if "select" in target:
+            target_select(target)
+
+
 def targets_by_id(targets: Sequence[Mapping], stage: str | None = None) -> dict[str, Mapping]:
     """The paper targets by id (those of ``stage`` only, when given)."""
     return {str(t["id"]): t for t in targets if stage is None or t["stage"] == stage}
@@ -158,6 +166,7 @@ def picks_best(target: Mapping) -> bool:
 
 
 def one_row(rows: pd.DataFrame, target_id: str, key: str) -> pd.Series:
+    """The one row a target's selection leaves; more than one is an ambiguous ``select``."""
     if len(rows) != 1:
         raise ValueError(
             f"paper target {target_id!r}: its select names {len(rows)} rows of the table it reads "
