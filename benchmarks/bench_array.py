@@ -71,6 +71,42 @@ def _snakemake(work: Path, cores: int, root: Path, *args: str) -> float:
     return time.perf_counter() - t0
 
 
+def _step_row(
+    case: str,
+    n_traces: int,
+    step: str,
+    jobs: int,
+    job_seconds: float,
+    cpu_s: float,
+    peak_rss_MB: float,
+) -> dict:
+    """One row of the table: a step's summed times, also per ltp_ltd trace."""
+    return {
+        "case": case,
+        "ltp_ltd_traces": n_traces,
+        "step": step,
+        "jobs": jobs,
+        "job_seconds": job_seconds,
+        "ms_per_trace": 1e3 * job_seconds / n_traces,
+        "cpu_s": cpu_s,
+        "cpu_ms_per_trace": 1e3 * cpu_s / n_traces,
+        "peak_rss_MB": peak_rss_MB,
+    }
+
+
+def _summed_row(case: str, n_traces: int, step: str, jobs: pd.DataFrame) -> dict:
+    """The row of a group of jobs: times summed, the largest job's memory."""
+    return _step_row(
+        case,
+        n_traces,
+        step,
+        len(jobs),
+        jobs["seconds"].sum(),
+        jobs["cpu_seconds"].sum(),
+        jobs["max_rss_MB"].max(),
+    )
+
+
 def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = ROOT) -> list[dict]:
     work = base / name
     work.mkdir()
@@ -95,60 +131,15 @@ def run_case(name: str, overrides: dict, cores: int, base: Path, root: Path = RO
                 }
             )
     jobs = pd.DataFrame(jobs)
-    out = []
-    for step, g in jobs.groupby("step", sort=False):
-        out.append(
-            {
-                "case": name,
-                "ltp_ltd_traces": n_traces,
-                "step": step,
-                "jobs": len(g),
-                "job_seconds": g["seconds"].sum(),
-                "ms_per_trace": 1e3 * g["seconds"].sum() / n_traces,
-                "cpu_s": g["cpu_seconds"].sum(),
-                "cpu_ms_per_trace": 1e3 * g["cpu_seconds"].sum() / n_traces,
-                "peak_rss_MB": g["max_rss_MB"].max(),
-            }
-        )
-    out.append(
-        {
-            "case": name,
-            "ltp_ltd_traces": n_traces,
-            "step": "chain (sum)",
-            "jobs": len(jobs),
-            "job_seconds": jobs["seconds"].sum(),
-            "ms_per_trace": 1e3 * jobs["seconds"].sum() / n_traces,
-            "cpu_s": jobs["cpu_seconds"].sum(),
-            "cpu_ms_per_trace": 1e3 * jobs["cpu_seconds"].sum() / n_traces,
-            "peak_rss_MB": jobs["max_rss_MB"].max(),
-        }
+    nan = float("nan")
+    out = [_summed_row(name, n_traces, step, g) for step, g in jobs.groupby("step", sort=False)]
+    out.append(_summed_row(name, n_traces, "chain (sum)", jobs))
+    out.append(_step_row(name, n_traces, f"wall ({cores} cores)", len(jobs), wall_s, nan, nan))
+    calibration_row = _step_row(
+        name, n_traces, "wall, calibration before", 1, calibration_s, nan, nan
     )
-    out.append(
-        {
-            "case": name,
-            "ltp_ltd_traces": n_traces,
-            "step": f"wall ({cores} cores)",
-            "jobs": len(jobs),
-            "job_seconds": wall_s,
-            "ms_per_trace": 1e3 * wall_s / n_traces,
-            "cpu_s": float("nan"),
-            "cpu_ms_per_trace": float("nan"),
-            "peak_rss_MB": float("nan"),
-        }
-    )
-    out.append(
-        {
-            "case": name,
-            "ltp_ltd_traces": n_traces,
-            "step": "wall, calibration before",
-            "jobs": 1,
-            "job_seconds": calibration_s,
-            "ms_per_trace": float("nan"),
-            "cpu_s": float("nan"),
-            "cpu_ms_per_trace": float("nan"),
-            "peak_rss_MB": float("nan"),
-        }
-    )
+    calibration_row["ms_per_trace"] = nan  # the calibration does not scale with the campaign
+    out.append(calibration_row)
     disk = sum(p.stat().st_size for p in (work / "results/traces").rglob("*") if p.is_file())
     for row in out:
         row["traces_on_disk_MB"] = disk / 1e6
