@@ -197,6 +197,44 @@ def ltp_ltd_manifest_params(ltp: dict) -> dict[str, Any]:
     }
 
 
+def _device_ids(variability: dict) -> list[str]:
+    return [f"r{i}c{j}" for i in range(variability["rows"]) for j in range(variability["cols"])]
+
+
+def _spread_factors(
+    params: dev.CellParams, variability: dict, seed: int, label: str
+) -> dict[str, np.ndarray]:
+    """Per-parameter factors (devices x cycles) of the array at state ``label``: the device's own
+    spread (the same at every state) times a fresh cycle-to-cycle spread."""
+    n_dev, cycles = variability["rows"] * variability["cols"], variability["cycles"]
+    names = list(params.as_dict())
+    dev_rng = child_rng(seed, "array", "device_spread")
+    d2d = {k: dev_rng.lognormal(0.0, variability["device_to_device_cv"], n_dev) for k in names}
+    cyc_rng = child_rng(seed, "array", "cycle_spread", label)
+    return {
+        k: d2d[k][:, None]
+        * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles))
+        for k in names
+    }
+
+
+def _array_trace_ids(devices: list[str], cycles: int, label: str) -> list[str]:
+    return [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
+
+
+def _array_rows(devices: list[str], cycles: int, label: str, ltp: dict) -> pd.DataFrame:
+    """Manifest rows of the LTP/LTD cycles of ``devices`` at state ``label``, device-major."""
+    ids = _array_trace_ids(devices, cycles, label)
+    return _rows(
+        ids,
+        [d for d in devices for _ in range(cycles)],
+        [c for _ in devices for c in range(cycles)],
+        [label] * len(ids),
+        "ltp_ltd",
+        **ltp_ltd_manifest_params(ltp),
+    )
+
+
 def array_campaign(
     params: dev.CellParams, variability: dict, ltp: dict, noise: Noise, seed: int
 ) -> Campaign:
@@ -205,33 +243,16 @@ def array_campaign(
     Device ``r{i}c{j}`` has its own parameters (device-to-device spread); every cycle perturbs
     them again (cycle-to-cycle spread). Each cycle starts from a discharged device.
     """
-    rows, cols, cycles = variability["rows"], variability["cols"], variability["cycles"]
-    n_dev = rows * cols
-    names = list(params.as_dict())
-    dev_rng = child_rng(seed, "array", "device_spread")
-    d2d = {k: dev_rng.lognormal(0.0, variability["device_to_device_cv"], n_dev) for k in names}
-    device_ids = [f"r{i}c{j}" for i in range(rows) for j in range(cols)]
+    device_ids, cycles = _device_ids(variability), variability["cycles"]
     stim = ltp_ltd_stimulus(ltp, variability["sampling"])
     campaign = Campaign(pd.DataFrame(), {})
     for label in variability["resistances"]:
         ohm = parse_resistance(label)
         label = resistance_label(ohm)
-        cyc_rng = child_rng(seed, "array", "cycle_spread", label)
-        factors = {
-            k: d2d[k][:, None]
-            * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles))
-            for k in names
-        }
+        factors = _spread_factors(params, variability, seed, label)
         response = dev.respond(params.scaled(factors), ohm, stim)  # (devices, cycles, time)
-        ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in device_ids for c in range(cycles)]
-        rows_frame = _rows(
-            ids,
-            [d for d in device_ids for _ in range(cycles)],
-            [c for _ in device_ids for c in range(cycles)],
-            [label] * len(ids),
-            "ltp_ltd",
-            **ltp_ltd_manifest_params(ltp),
-        )
+        rows_frame = _array_rows(device_ids, cycles, label, ltp)
+        ids = rows_frame["trace_id"].tolist()
         campaign.extend(
             Campaign(
                 rows_frame,
@@ -244,10 +265,6 @@ def array_campaign(
 # --- large campaigns: the array in chunks of whole devices, straight to the trace store ---
 
 
-def _device_ids(variability: dict) -> list[str]:
-    return [f"r{i}c{j}" for i in range(variability["rows"]) for j in range(variability["cols"])]
-
-
 def array_store_manifest(
     variability: dict, ltp: dict, chunk_traces: int, store_folder: str = "store"
 ) -> pd.DataFrame:
@@ -257,15 +274,7 @@ def array_store_manifest(
     frames = []
     for index, (label, lo, hi) in enumerate(array_chunks(variability, chunk_traces)):
         devices = device_ids[lo:hi]
-        ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
-        frame = _rows(
-            ids,
-            [d for d in devices for _ in range(cycles)],
-            [c for _ in devices for c in range(cycles)],
-            [label] * len(ids),
-            "ltp_ltd",
-            **ltp_ltd_manifest_params(ltp),
-        )
+        frame = _array_rows(devices, cycles, label, ltp)
         frame["path"] = f"{store_folder}/{part_name(index)}"
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -293,19 +302,8 @@ def iter_array_chunk(
     distribution).
     """
     label, lo, hi = array_chunks(variability, chunk_traces)[index]
-    rows, cols, cycles = variability["rows"], variability["cols"], variability["cycles"]
-    n_dev = rows * cols
-    names = list(params.as_dict())
-    dev_rng = child_rng(seed, "array", "device_spread")
-    d2d = {k: dev_rng.lognormal(0.0, variability["device_to_device_cv"], n_dev) for k in names}
-    cyc_rng = child_rng(seed, "array", "cycle_spread", label)
-    factors = {
-        k: (
-            d2d[k][:, None]
-            * cyc_rng.lognormal(0.0, variability["cycle_to_cycle_cv"], (n_dev, cycles))
-        )[lo:hi]
-        for k in names
-    }
+    cycles = variability["cycles"]
+    factors = {k: f[lo:hi] for k, f in _spread_factors(params, variability, seed, label).items()}
     stim = ltp_ltd_stimulus(ltp, variability["sampling"])
     drive = stim.drive.value(stim.time_s)
     device_ids = _device_ids(variability)[lo:hi]
@@ -326,8 +324,7 @@ def iter_array_chunk(
             voltage[block] = response[block] + rng.normal(
                 0.0, noise.voltage_V, (cycles, drive.size)
             )
-        ids = [f"ltp_ltd_{d}_c{c:02d}_R{label}" for d in devices for c in range(cycles)]
-        yield ids, stim.time_s, current, voltage
+        yield _array_trace_ids(devices, cycles, label), stim.time_s, current, voltage
 
 
 def array_chunk(
