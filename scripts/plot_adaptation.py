@@ -8,27 +8,17 @@ and 5h/i (one seed: params.figure_seed).
 import numpy as np
 import pandas as pd
 
-from fmes.adaptation import aggregate_seeds
+from fmes.adaptation import adaptation_table
 from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import plt, save_figure
-from fmes.status import join_reasons, worst
 
 METHOD_NAMES = {
     "device": "FMES resistance mapping (device)",
     "ideal_linear": "same mapping, ideal linear weights",
     "finetune": "ideal gradient fine-tuning",
 }
-
-
-def adaptation_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per (method, n_images); the training state's device status
-    travels with every row (non-ok only when the config allows it)."""
-    table = aggregate_seeds(runs)
-    table["status"] = worst(runs["status"]).value
-    table["reason"] = join_reasons(runs["reason"])
-    return table
 
 
 def weight_maps(states_V: np.ndarray, digits: list[int], title: str):
@@ -70,34 +60,22 @@ def accuracy_figure(agg: pd.DataFrame, paper: dict, d1: list[int], d2: list[int]
         ms=10,
         label="paper, before",
     )
-    ax2.axhline(
-        paper.get("adaptation_dataset2_after", np.nan) * 100,
-        color="k",
-        ls="--",
-        lw=1,
-        label="paper, after (Fig 5f)",
-    )
-    ax1.axhline(
-        paper.get("adaptation_dataset1_accuracy", np.nan) * 100,
-        color="k",
-        ls=":",
-        lw=1,
-        label="paper, dataset1 before",
-    )
-    ax2.set(
-        xscale="log",
-        xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
-        ylabel="dataset2 test accuracy (%)",
-        ylim=(0, 100),
-        title=f"dataset2 {d2} (mean ± std, {agg['n_seeds'].max()} seeds)",
-    )
-    ax1.set(
-        xscale="log",
-        xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
-        ylabel="dataset1 test accuracy (%)",
-        ylim=(0, 100),
-        title=f"dataset1 {d1}: forgetting",
-    )
+    for ax, target, ls, label in (
+        (ax2, "adaptation_dataset2_after", "--", "paper, after (Fig 5f)"),
+        (ax1, "adaptation_dataset1_accuracy", ":", "paper, dataset1 before"),
+    ):
+        ax.axhline(paper.get(target, np.nan) * 100, color="k", ls=ls, lw=1, label=label)
+    for ax, dataset, title in (
+        (ax2, "dataset2", f"dataset2 {d2} (mean ± std, {agg['n_seeds'].max()} seeds)"),
+        (ax1, "dataset1", f"dataset1 {d1}: forgetting"),
+    ):
+        ax.set(
+            xscale="log",
+            xlabel="mapped dataset2 images (count; 0 drawn at 0.5)",
+            ylabel=f"{dataset} test accuracy (%)",
+            ylim=(0, 100),
+            title=title,
+        )
     ax2.legend(loc="lower right")
     ax1.legend(loc="upper right")
     return fig

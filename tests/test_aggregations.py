@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmes.adaptation import aggregate_seeds
+from fmes.adaptation import adaptation_table, aggregate_seeds
 from fmes.networks import accuracy_table, aggregate_accuracy, digit_map
 
 
@@ -98,14 +98,7 @@ def test_accuracy_table_carries_the_plan_status_and_adds_skipped_states_per_net(
         assert np.isnan(skipped["final_test_accuracy_mean"])
 
 
-def test_plot_adaptation_table_carries_the_worst_device_status_of_the_runs():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "plot_adaptation.py"
-    spec = importlib.util.spec_from_file_location("rule_script_plot_adaptation", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+def test_adaptation_table_carries_the_worst_device_status_of_the_runs():
     runs = pd.DataFrame(
         {
             "method": ["device"] * 4,
@@ -117,7 +110,7 @@ def test_plot_adaptation_table_carries_the_worst_device_status_of_the_runs():
             "reason": ["", "", "A on its bound", "A on its bound"],
         }
     )
-    table = script.adaptation_table(runs)
+    table = adaptation_table(runs)
     assert table["n_images"].tolist() == [0, 8]
     assert table["accuracy_dataset2_mean"].tolist() == pytest.approx([0.25, 0.7])
     assert set(table["status"]) == {"flagged"} and set(table["reason"]) == {"A on its bound"}
@@ -147,16 +140,22 @@ def test_aggregate_seeds_mean_std_and_single_seed_spread_zero():
     assert table.iloc[0]["accuracy_dataset2_std"] == 0.0
 
 
+def _three_pulses_then_tail(n_tail: int) -> tuple[np.ndarray, np.ndarray]:
+    """time_s and current_A: three 1 ms pulses of 1 mA every 10 ms (the last ends at 26 ms) on a
+    0.1 ms grid up to 30 ms, then ``n_tail`` log-spaced samples up to 300 s after it."""
+    pulses = np.arange(0.0, 0.03, 1e-4)
+    on = ((pulses % 0.01) >= 0.005) & ((pulses % 0.01) < 0.006)
+    tail = 0.03 + np.geomspace(1e-3, 300.0, n_tail)
+    return np.concatenate([pulses, tail]), np.concatenate(
+        [np.where(on, 1e-3, 0.0), np.zeros(tail.size)]
+    )
+
+
 def test_train_retention_uses_the_configured_time_and_pulse_settings():
     from fmes.comparison import train_retention
 
     # three 1 ms pulses of 1 mA, then an exponential PSV decay with tau = 200 s after the last
-    step_s = 1e-4
-    pulses = np.arange(0.0, 0.03, step_s)
-    on = ((pulses % 0.01) >= 0.005) & ((pulses % 0.01) < 0.006)
-    tail = 0.03 + np.geomspace(1e-3, 300.0, 400)
-    time_s = np.concatenate([pulses, tail])
-    current_A = np.concatenate([np.where(on, 1e-3, 0.0), np.zeros(tail.size)])
+    time_s, current_A = _three_pulses_then_tail(400)
     end_s = 0.026
     voltage_V = np.where(time_s < end_s, 0.5, 0.5 * np.exp(-(time_s - end_s) / 200.0))
     trace = pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
@@ -314,12 +313,7 @@ def test_retention_from_readout_fits_the_decay_after_the_last_pulse():
     from fmes.analysis.pipeline import readout_or_reason, retention_from_readout
 
     rng = np.random.default_rng(1)
-    step_s = 1e-4
-    pulses = np.arange(0.0, 0.03, step_s)
-    on = ((pulses % 0.01) >= 0.005) & ((pulses % 0.01) < 0.006)
-    tail = 0.03 + np.geomspace(1e-3, 300.0, 600)
-    time_s = np.concatenate([pulses, tail])
-    current_A = np.concatenate([np.where(on, 1e-3, 0.0), np.zeros(tail.size)])
+    time_s, current_A = _three_pulses_then_tail(600)
     charge = np.cumsum(np.where(time_s < 0.03, current_A, 0.0)) * 100.0  # PSV climbs during pulses
     decay = np.where(time_s < 0.026, 1.0, np.exp(-np.clip(time_s - 0.026, 0, None) / 200.0))
     voltage_V = charge * decay + rng.normal(0, 1e-4, time_s.size)

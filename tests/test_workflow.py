@@ -34,36 +34,29 @@ def test_second_run_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_invalid_config_is_rejected_naming_the_key(tmp_path):
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("traces={'source': 'lab'}", "'lab' is not one of ['synthetic', 'raw']"),
+        (
+            "traces={'source': 'raw', 'raw_manifest': 'lab/manifest.csv'}",
+            "lab/manifest.csv (config key traces.raw_manifest) does not exist",
+        ),
+    ],
+    ids=["invalid_config_is_rejected_naming_the_key", "raw_source_without_manifest_says_which_key"],
+)
+def test_bad_config_is_rejected_in_the_dry_run(tmp_path, override, message):
     proc = run_snakemake(
         tmp_path,
         "--configfile",
         str(ROOT / "config/tiny.yaml"),
         "--config",
-        "traces={'source': 'lab'}",
+        override,
         "--dry-run",
         check=False,
     )
     assert proc.returncode != 0
-    out = proc.stdout + proc.stderr
-    assert "'lab' is not one of ['synthetic', 'raw']" in out
-
-
-def test_raw_source_without_manifest_says_which_key(tmp_path):
-    proc = run_snakemake(
-        tmp_path,
-        "--configfile",
-        str(ROOT / "config/tiny.yaml"),
-        "--config",
-        "traces={'source': 'raw', 'raw_manifest': 'lab/manifest.csv'}",
-        "--dry-run",
-        check=False,
-    )
-    assert proc.returncode != 0
-    assert (
-        "lab/manifest.csv (config key traces.raw_manifest) does not exist"
-        in proc.stdout + proc.stderr
-    )
+    assert message in proc.stdout + proc.stderr
 
 
 def test_tiny_run_builds_every_stage_and_the_paper_table(tiny_run):

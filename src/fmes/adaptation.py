@@ -71,6 +71,7 @@ from scipy.special import softmax
 from fmes.config import check_digit_sets
 from fmes.networks import DevicePerceptron
 from fmes.rng import child_rng
+from fmes.status import join_reasons, worst
 from fmes.synapse import DeviceSpec, nonlinear_asymptotes
 
 METHODS: tuple[str, ...] = ("device", "ideal_linear", "finetune")
@@ -825,6 +826,16 @@ def aggregate_seeds(runs: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
         .sort_values(["method", "n_images"], kind="stable")
     )
+
+
+def adaptation_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`aggregate_seeds` of the per-seed runs, each row with the worst ``status`` of the
+    runs and their joined ``reason`` (the training state's device status travels with every row;
+    non-ok only when the config allows it)."""
+    table = aggregate_seeds(runs)
+    table["status"] = worst(runs["status"]).value
+    table["reason"] = join_reasons(runs["reason"])
+    return table
 
 
 def leakage_resistance_ohm(configured: float | None, cell_params: dict) -> float:
