@@ -3,7 +3,6 @@ from the per-trace LTP/LTD fits."""
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from fmes.analysis.pipeline import (
     legend_label,
@@ -14,7 +13,8 @@ from fmes.analysis.pipeline import (
 )
 from fmes.analysis.variability import (
     METRICS,
-    ecdf,
+    cdf_table,
+    endurance_table,
     fit_columns,
     grid_position,
     usable_cycles,
@@ -39,26 +39,8 @@ def main(snakemake) -> None:
         summary = variability_summary(fits, nominal_device=P.nominal_device)
         per_cycle = with_derived_metrics(fits[usable_cycles(fits)])
         metrics = [m for m in P.variability["cdf_metrics"] if m in per_cycle]
-        cdf = pd.concat(
-            [
-                ecdf(per_cycle[per_cycle["resistance_label"] == lab][m]).assign(
-                    resistance_label=lab, metric=m, status=Status.OK.value, reason=""
-                )
-                for lab in ordered_labels(per_cycle["resistance_label"])
-                for m in metrics
-            ],
-            ignore_index=True,
-        )
-        # each cycle keeps its fit's status (ok or flagged) and reason
-        keep = [
-            "resistance_label",
-            "device_id",
-            "cycle",
-            *[m for m in METRICS if m in per_cycle],
-            "status",
-            "reason",
-        ]
-        endurance = per_cycle[keep].sort_values(["resistance_label", "device_id", "cycle"])
+        cdf = cdf_table(per_cycle, metrics)
+        endurance = endurance_table(per_cycle)
         log.info(
             "variability over %d usable cycles (%d poor fits left out), %d devices",
             len(per_cycle),

@@ -3,9 +3,16 @@ counted, never averaged into a spread."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from fmes.analysis.array_maps import array_fits, device_yield, metric_maps
-from fmes.analysis.variability import usable_cycles, variability_summary
+from fmes.analysis.variability import (
+    cdf_table,
+    endurance_table,
+    usable_cycles,
+    variability_summary,
+    with_derived_metrics,
+)
 from fmes.io import read_table, write_csv
 
 
@@ -85,3 +92,46 @@ def test_array_maps_and_yield_leave_poor_fits_out():
     assert yields.loc["r0c0", "works"]  # a flagged cycle still counts
     lenient = device_yield(array, min_converged_frac=0.75, min_range_frac=0.0)
     assert lenient["works"].all()
+
+
+def test_cdf_table_per_state_and_metric_over_usable_cycles():
+    fits = _cycles()
+    fits.loc[fits["device_id"] == "r0c2", "resistance_label"] = "open"
+    per_cycle = with_derived_metrics(fits[usable_cycles(fits)])
+    cdf = cdf_table(per_cycle, ["a_p_pulses", "range_V"])
+    # states by resistance (open last), then the metrics in the order asked
+    order = cdf[["resistance_label", "metric"]].drop_duplicates().apply(tuple, axis=1).tolist()
+    assert order == [
+        ("500", "a_p_pulses"),
+        ("500", "range_V"),
+        ("open", "a_p_pulses"),
+        ("open", "range_V"),
+    ]
+    a_p = cdf[(cdf["resistance_label"] == "500") & (cdf["metric"] == "a_p_pulses")]
+    assert a_p["value"].tolist() == [10, 10, 11, 11, 12, 12, 13]  # r0c0 and r0c1's usable cycles
+    assert a_p["cumulative_probability"].tolist() == pytest.approx(np.arange(1, 8) / 7)
+    assert (cdf["status"] == "ok").all() and (cdf["reason"] == "").all()
+
+
+def test_endurance_table_keeps_each_cycles_status_sorted_by_state_device_cycle():
+    fits = _cycles()
+    per_cycle = with_derived_metrics(fits[usable_cycles(fits)]).sample(frac=1.0, random_state=0)
+    endurance = endurance_table(per_cycle)
+    assert list(endurance.columns) == [
+        "resistance_label",
+        "device_id",
+        "cycle",
+        "g_max_V",
+        "g_min_V",
+        "range_V",
+        "a_p_pulses",
+        "a_d_pulses",
+        "a_p_over_a_d",
+        "mean_dw_ltp_V",
+        "status",
+        "reason",
+    ]
+    keys = list(zip(endurance["device_id"], endurance["cycle"], strict=True))
+    assert keys == sorted(keys) and len(keys) == 10
+    flagged = endurance[endurance["status"] == "flagged"]
+    assert flagged[["device_id", "cycle"]].values.tolist() == [["r0c0", 1]]

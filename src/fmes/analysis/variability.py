@@ -25,12 +25,15 @@ import numpy as np
 import pandas as pd
 
 from fmes.status import Status
+from fmes.traces import ordered_labels
 
 __all__ = [
     "FIT_KEY_COLUMNS",
     "METRICS",
+    "cdf_table",
     "coefficient_of_variation",
     "ecdf",
+    "endurance_table",
     "fit_columns",
     "grid_position",
     "usable_cycles",
@@ -176,6 +179,35 @@ def ecdf(values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {"value": x, "cumulative_probability": np.arange(1, x.size + 1) / max(x.size, 1)}
     )
+
+
+def cdf_table(per_cycle: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Long table of the empirical CDF (:func:`ecdf`) of each metric per resistance state
+    (states by resistance, then ``metrics`` in their order), every row ``ok``."""
+    return pd.concat(
+        [
+            ecdf(per_cycle[per_cycle["resistance_label"] == lab][m]).assign(
+                resistance_label=lab, metric=m, status=Status.OK.value, reason=""
+            )
+            for lab in ordered_labels(per_cycle["resistance_label"])
+            for m in metrics
+        ],
+        ignore_index=True,
+    )
+
+
+def endurance_table(per_cycle: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`METRICS` of every cycle, sorted by state, device and cycle; each cycle keeps
+    its fit's ``status`` (ok or flagged) and ``reason``."""
+    keep = [
+        "resistance_label",
+        "device_id",
+        "cycle",
+        *[m for m in METRICS if m in per_cycle],
+        "status",
+        "reason",
+    ]
+    return per_cycle[keep].sort_values(["resistance_label", "device_id", "cycle"])
 
 
 _GRID = re.compile(r"^r(\d+)c(\d+)$")
