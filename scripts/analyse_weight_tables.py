@@ -8,17 +8,11 @@ import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.ltp_ltd import relaxation_curve
-from fmes.analysis.variability import variability_summary
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
 from fmes.status import Status
-from fmes.weight_tables import (
-    analyse_weight_tables,
-    device_states_from_runs,
-    read_weight_table,
-    with_weight_unit,
-)
+from fmes.weight_tables import read_weight_table, weight_table_results
 
 
 def main(snakemake) -> None:
@@ -44,25 +38,19 @@ def main(snakemake) -> None:
             spec["quantity"],
             spec["unit"],
         )
-        table_fits, table_weights = analyse_weight_tables(
-            set_table, reset_table, spec, fit_kw, QualityLimits(**P.fit_quality)
+        result = weight_table_results(
+            set_table,
+            reset_table,
+            spec,
+            fit_kw,
+            QualityLimits(**P.fit_quality),
+            nominal_device=P.nominal_device,
         )
-        # variability over the cycles (runs: cycles) or devices (runs: devices) of this table
-        summary = variability_summary(
-            table_fits, nominal_device=P.nominal_device
-        )  # usable cycles only
-        summary["metric"] = summary["metric"].str.replace(r"_V$", f"_{spec['unit']}", regex=True)
-        variability.append(summary.assign(table=spec["name"]))
-        states.append(
-            device_states_from_runs(
-                table_weights, window=fit_kw["step_window_pulses"], n_sigma=fit_kw["n_sigma_states"]
-            ).assign(weight_unit=spec["unit"])
-        )
-        fits.append(with_weight_unit(table_fits, spec["unit"]))
-        weights.append(
-            table_weights.rename(columns={"weight_V": "weight"}).assign(weight_unit=spec["unit"])
-        )
-        for shape, n in table_fits.groupby(["ltp_shape", "ltd_shape"]).size().items():
+        fits.append(result.fits)
+        weights.append(result.weights)
+        states.append(result.states)
+        variability.append(result.variability)
+        for shape, n in result.fits.groupby(["ltp_shape", "ltd_shape"]).size().items():
             log.info("%s: %d run(s) with LTP %s, LTD %s", spec["name"], n, *shape)
 
     fit_table = pd.concat(fits, ignore_index=True)

@@ -16,6 +16,7 @@ from fmes.weight_tables import (
     analyse_weight_tables,
     device_states_from_runs,
     read_weight_table,
+    weight_table_results,
     with_weight_unit,
 )
 
@@ -190,6 +191,25 @@ def test_fit_columns_carry_the_declared_unit(rram_signed):
     assert set(renamed["weight_unit"]) == {"uS"} and set(renamed["weight_quantity"]) == {
         "conductance"
     }
+
+
+def test_weight_table_results_are_all_in_the_tables_unit(rram_files):
+    folder, _ = rram_files
+    tables = read_weight_table(folder / "set.csv"), read_weight_table(folder / "reset.csv")
+    result = weight_table_results(*tables, SPEC, FIT_KW, nominal_device="d1")
+    assert len(result.fits) == 40 and "g_max_uS" in result.fits and "g_max_V" not in result.fits
+    assert list(result.weights.columns[:3]) == ["phase", "pulse_number", "weight"]
+    assert set(result.weights["weight_unit"]) == {"uS"} and "weight_V" not in result.weights
+    assert set(result.states["phase"]) == {"ltp", "ltd"} and (result.states["n_states"] > 100).all()
+    assert set(result.states["weight_unit"]) == {"uS"}
+    cv = result.variability
+    assert {"g_max_uS", "a_p_pulses"} <= set(cv["metric"]) and not cv["metric"].str.endswith(
+        "_V"
+    ).any()
+    assert set(cv["table"]) == {"rram"}
+    # one device's runs are its cycles: a c2c spread measured on the 39 paired runs
+    c2c = cv[(cv["metric"] == "g_max_uS") & (cv["kind"] == "c2c")].iloc[0]
+    assert c2c["n_values"] == 39 and 0 < c2c["cv"] < 0.05
 
 
 @pytest.mark.slow

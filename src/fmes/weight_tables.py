@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +28,16 @@ import pandas as pd
 
 from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits
 from fmes.analysis.ltp_ltd import fit_ltp_ltd, step_resolution
+from fmes.analysis.variability import variability_summary
 from fmes.status import Status
 
 __all__ = [
     "WeightTableError",
+    "WeightTableResults",
     "analyse_weight_tables",
     "device_states_from_runs",
     "read_weight_table",
+    "weight_table_results",
     "with_weight_unit",
 ]
 
@@ -226,3 +230,40 @@ def device_states_from_runs(
             }
         )
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class WeightTableResults:
+    """The four tables of one SET/RESET table pair, in the table's own weight unit."""
+
+    fits: pd.DataFrame  # per run, weight columns ``..._<unit>``
+    weights: pd.DataFrame  # long: ``weight`` per pulse, with ``weight_unit``
+    states: pd.DataFrame  # levels per device and phase over all runs, with ``weight_unit``
+    variability: pd.DataFrame  # c2c/d2d CVs, metrics ``..._<unit>``, with ``table``
+
+
+def weight_table_results(
+    set_table: pd.DataFrame,
+    reset_table: pd.DataFrame,
+    spec: Mapping[str, object],
+    fit_kw: Mapping[str, object],
+    limits: QualityLimits = DEFAULT_LIMITS,
+    *,
+    nominal_device: str = "nominal",
+) -> WeightTableResults:
+    """:func:`analyse_weight_tables`, then the variability over the usable runs (cycles or
+    devices, as ``spec["runs"]`` says), the levels per device (:func:`device_states_from_runs`)
+    and the unit renaming of every table (``_V`` -> ``_<unit>``, ``weight_V`` -> ``weight``)."""
+    unit = str(spec["unit"])
+    fits, weights = analyse_weight_tables(set_table, reset_table, spec, fit_kw, limits)
+    summary = variability_summary(fits, nominal_device=nominal_device)
+    summary["metric"] = summary["metric"].str.replace(r"_V$", f"_{unit}", regex=True)
+    states = device_states_from_runs(
+        weights, window=fit_kw["step_window_pulses"], n_sigma=fit_kw["n_sigma_states"]
+    )
+    return WeightTableResults(
+        fits=with_weight_unit(fits, unit),
+        weights=weights.rename(columns={"weight_V": "weight"}).assign(weight_unit=unit),
+        states=states.assign(weight_unit=unit),
+        variability=summary.assign(table=spec["name"]),
+    )
