@@ -158,51 +158,52 @@ class PPFTruth:
         return 1 + self.c1 * np.exp(-dt / self.tau1_s) + self.c2 * np.exp(-dt / self.tau2_s)
 
 
+def _positive_pulses(
+    onsets_s: list[float],
+    peaks_V: list[float],
+    art: Artifacts,
+    seed: int,
+    *,
+    fs_Hz: float = 10_000.0,
+    width_s: float = 1e-3,
+    amplitude_A: float = 1e-3,
+    tail_s: float = 0.1,
+    jump_V: float = 0.02,
+    decay_s: float = 0.004,
+) -> pd.DataFrame:
+    """Positive current pulses at ``onsets_s``, each lifting the PSV from a rest of 0 V to its
+    ``peaks_V`` (measured from the pre-stimulus baseline), sampled to ``tail_s`` after the last."""
+    dt = 1 / fs_Hz
+    t = _grid(onsets_s[-1] + width_s + tail_s, fs_Hz)
+    on = np.asarray(onsets_s, float)
+    ones = [1] * on.size
+    v = _pulse_train_psv(t, on, width_s, ones, peaks_V, [0.0] * on.size, jump_V, decay_s, dt)
+    i = _current(t, on, width_s, ones, amplitude_A, dt)
+    return apply_artifacts(t, i, v, art, seed)
+
+
 def ppf_pair(
     interval_s: float,
     truth: PPFTruth = PPFTruth(),
     art: Artifacts = DEFAULT,
     *,
     seed: int = 0,
-    fs_Hz: float = 10_000.0,
-    width_s: float = 1e-3,
-    amplitude_A: float = 1e-3,
     delay_s: float = 0.05,
-    tail_s: float = 0.1,
-    jump_V: float = 0.02,
-    decay_s: float = 0.004,
+    **shape: float,
 ) -> pd.DataFrame:
-    """Two pulses ``interval_s`` apart (onset to onset); A1, A2 from the pre-stimulus baseline."""
-    dt = 1 / fs_Hz
-    t = _grid(delay_s + interval_s + width_s + tail_s, fs_Hz)
-    on = np.array([delay_s, delay_s + interval_s])
+    """Two pulses ``interval_s`` apart (onset to onset); A1, A2 from the pre-stimulus baseline.
+    ``shape``: the sampling and pulse keywords of :func:`_positive_pulses` (``width_s``, ...)."""
     a1 = truth.a1_V
     a2 = a1 * float(truth.ppf(interval_s))
-    v = _pulse_train_psv(t, on, width_s, [1, 1], [a1, a2], [0.0, 0.0], jump_V, decay_s, dt)
-    i = _current(t, on, width_s, [1, 1], amplitude_A, dt)
-    return apply_artifacts(t, i, v, art, seed)
+    return _positive_pulses([delay_s, delay_s + interval_s], [a1, a2], art, seed, **shape)
 
 
 def pulse_response(
-    a_V: float = 0.08,
-    art: Artifacts = DEFAULT,
-    *,
-    seed: int = 0,
-    fs_Hz: float = 10_000.0,
-    width_s: float = 1e-3,
-    amplitude_A: float = 1e-3,
-    delay_s: float = 0.05,
-    tail_s: float = 0.1,
-    jump_V: float = 0.02,
-    decay_s: float = 0.004,
+    a_V: float = 0.08, art: Artifacts = DEFAULT, *, seed: int = 0, delay_s: float = 0.05, **shape
 ) -> pd.DataFrame:
-    """One pulse whose PSV change (peak minus pre-pulse baseline) is ``a_V``."""
-    dt = 1 / fs_Hz
-    t = _grid(delay_s + width_s + tail_s, fs_Hz)
-    on = np.array([delay_s])
-    v = _pulse_train_psv(t, on, width_s, [1], [a_V], [0.0], jump_V, decay_s, dt)
-    i = _current(t, on, width_s, [1], amplitude_A, dt)
-    return apply_artifacts(t, i, v, art, seed)
+    """One pulse whose PSV change (peak minus pre-pulse baseline) is ``a_V``.
+    ``shape``: the sampling and pulse keywords of :func:`_positive_pulses` (``width_s``, ...)."""
+    return _positive_pulses([delay_s], [a_V], art, seed, **shape)
 
 
 @dataclass(frozen=True)
