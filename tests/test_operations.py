@@ -122,6 +122,23 @@ COPY_TARGETS = [
 ]
 
 
+def _copy_command(copy: Path, *extra: str) -> list[str]:
+    """Snakemake on the copy's own Snakefile, one core, the tiny config, for COPY_TARGETS."""
+    return [
+        SNAKEMAKE,
+        *COPY_TARGETS,
+        "-s",
+        str(copy / "Snakefile"),
+        "--directory",
+        str(copy),
+        "--cores",
+        "1",
+        *extra,
+        "--configfile",
+        TINY,
+    ]
+
+
 @pytest.fixture(scope="module")
 def repo_copy_run(tmp_path_factory) -> Path:
     """The workflow copied into a folder and run there with --cores 1.
@@ -145,40 +162,21 @@ def repo_copy_run(tmp_path_factory) -> Path:
     shutil.copytree(
         ROOT / "src/fmes", copy / "src/fmes", ignore=shutil.ignore_patterns("__pycache__")
     )
-    command = [
-        SNAKEMAKE,
-        *COPY_TARGETS,
-        "-s",
-        str(copy / "Snakefile"),
-        "--directory",
-        str(copy),
-        "--cores",
-        "1",
-        "--configfile",
-        TINY,
-    ]
     proc = subprocess.run(
-        command, cwd=copy, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+        _copy_command(copy),
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     assert proc.returncode == 0, proc.stderr[-6000:]
     return copy
 
 
 def copy_dry_run(copy: Path) -> dict[str, str]:
-    command = [
-        SNAKEMAKE,
-        *COPY_TARGETS,
-        "-s",
-        str(copy / "Snakefile"),
-        "--directory",
-        str(copy),
-        "--cores",
-        "1",
-        "--dry-run",
-        "--configfile",
-        TINY,
-    ]
-    proc = subprocess.run(command, cwd=copy, capture_output=True, text=True)
+    proc = subprocess.run(
+        _copy_command(copy, "--dry-run"), cwd=copy, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return planned(proc)
 
