@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.ltp_ltd import relaxation_curve
+from fmes.analysis.ltp_ltd import nominal_ok_fits, relaxation_curve, state_summary
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,
@@ -60,13 +60,7 @@ def main(snakemake) -> None:
     )
     write_csv(w_tab, out.weights)
 
-    nom = (
-        fits[(fits.get("device_id") == P.nominal_device) & (fits.get("status") == "ok")]
-        if records
-        else fits[0:0]
-    )
-    if nom.empty and records:
-        nom = fits[fits["status"] == "ok"]
+    nom = nominal_ok_fits(fits, P.nominal_device) if records else fits[0:0]
     titles = {
         out.fig1e: "LTP/LTD",
         out.fig3h: "LTP NL and Δw",
@@ -110,23 +104,7 @@ def main(snakemake) -> None:
         ax.legend(fontsize=7, ncol=2)
         save_figure(fig, out.fig1e)
 
-        summ = (
-            nom.groupby("resistance_label")
-            .agg(
-                nl_ltp=("nl_ltp", "mean"),
-                nl_ltp_sd=("nl_ltp", "std"),
-                nl_ltd=("nl_ltd", "mean"),
-                nl_ltd_sd=("nl_ltd", "std"),
-                dw_ltp=("mean_dw_ltp_V", "mean"),
-                dw_ltd=("mean_dw_ltd_V", "mean"),
-                nl_ltp_se=("nl_ltp_stderr", "mean"),
-                nl_ltd_se=("nl_ltd_stderr", "mean"),
-                g_min=("g_min_V", "mean"),
-                g_max=("g_max_V", "mean"),
-                ratio=("w_max_over_w_min", "mean"),
-            )
-            .reindex(labels)
-        )
+        summ = state_summary(nom, labels)
         for key, path, title in (("ltp", out.fig3h, "LTP"), ("ltd", out.fig3i, "LTD")):
             fig, ax1 = plt.subplots(figsize=(4.8, 3.5))
             xs = np.arange(len(labels))

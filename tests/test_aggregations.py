@@ -417,3 +417,45 @@ def test_energies_of_trace_nominal_grouping_and_edge_status():
     assert summary["status"].tolist() == ["ok"] and summary["reason"].tolist() == [""]
     gap = with_edge_status(summary.assign(edges_resolved_frac=0.5))
     assert gap["status"].tolist() == ["flagged"] and "lower bound" in gap["reason"].iloc[0]
+
+
+def _cycle_fits() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "device_id": ["nominal", "nominal", "nominal", "r0c0", "r0c0"],
+            "resistance_label": ["500", "500", "open", "500", "open"],
+            "status": ["ok", "ok", "poor_fit", "ok", "ok"],
+            "nl_ltp": [1.0, 3.0, 9.0, 5.0, 2.0],
+            "nl_ltd": [-1.0, -2.0, 9.0, -4.0, -2.0],
+            "nl_ltp_stderr": [0.1, 0.3, 9.0, 0.5, 0.2],
+            "nl_ltd_stderr": [0.2, 0.2, 9.0, 0.4, 0.2],
+            "mean_dw_ltp_V": [0.01, 0.03, 9.0, 0.05, 0.02],
+            "mean_dw_ltd_V": [-0.01, -0.01, 9.0, -0.05, -0.02],
+            "g_min_V": [0.1, 0.3, 9.0, 0.5, 0.2],
+            "g_max_V": [1.0, 1.2, 9.0, 1.5, 1.4],
+            "w_max_over_w_min": [10.0, 4.0, 9.0, 3.0, 7.0],
+        }
+    )
+
+
+def test_nominal_ok_fits_prefers_the_nominal_device_then_every_ok_fit():
+    from fmes.analysis.ltp_ltd import nominal_ok_fits
+
+    fits = _cycle_fits()
+    assert nominal_ok_fits(fits, "nominal").index.tolist() == [0, 1]  # its poor fit left out
+    # a data set without the nominal device: every ok fit of the array
+    assert nominal_ok_fits(fits, "d7").index.tolist() == [0, 1, 3, 4]
+    assert nominal_ok_fits(fits.assign(status="failed"), "nominal").empty
+
+
+def test_state_summary_means_and_spread_per_state_in_the_given_order():
+    from fmes.analysis.ltp_ltd import state_summary
+
+    summary = state_summary(_cycle_fits().iloc[[0, 1]], ["open", "500"])
+    assert summary.index.tolist() == ["open", "500"]
+    assert summary.loc["open"].isna().all()  # no fit of that state
+    row = summary.loc["500"]
+    assert row["nl_ltp"] == pytest.approx(2.0) and row["nl_ltp_sd"] == pytest.approx(np.sqrt(2))
+    assert row["nl_ltd"] == pytest.approx(-1.5) and row["nl_ltd_se"] == pytest.approx(0.2)
+    assert row["dw_ltp"] == pytest.approx(0.02) and row["g_max"] == pytest.approx(1.1)
+    assert row["ratio"] == pytest.approx(7.0) and row["g_min"] == pytest.approx(0.2)

@@ -61,7 +61,9 @@ __all__ = [
     "ltp_ltd_curve",
     "ltp_ltd_weights",
     "nl_label_from_a",
+    "nominal_ok_fits",
     "relaxation_curve",
+    "state_summary",
     "step_resolution",
 ]
 
@@ -778,4 +780,35 @@ def _finish_row(
         start_V,
         step_window_pulses,
         n_sigma_states,
+    )
+
+
+def nominal_ok_fits(fits: pd.DataFrame, nominal_device: str) -> pd.DataFrame:
+    """The ``ok`` cycle fits of the nominal device, or every ``ok`` fit when it has none (a
+    data set of array devices only): the fits the LTP/LTD figures summarise."""
+    ok = fits["status"] == Status.OK.value
+    nominal = fits[(fits["device_id"] == nominal_device) & ok]
+    return nominal if len(nominal) else fits[ok]
+
+
+def state_summary(fits: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Per resistance state (rows in the order of ``labels``; NaN for a state without fits): the
+    mean and sample std of the NL labels, the mean Δw per pulse, the mean stderr of the NL
+    labels, the weight bounds and W_max/W_min over the cycle fits ``fits``."""
+    return (
+        fits.groupby("resistance_label")
+        .agg(
+            nl_ltp=("nl_ltp", "mean"),
+            nl_ltp_sd=("nl_ltp", "std"),
+            nl_ltd=("nl_ltd", "mean"),
+            nl_ltd_sd=("nl_ltd", "std"),
+            dw_ltp=("mean_dw_ltp_V", "mean"),
+            dw_ltd=("mean_dw_ltd_V", "mean"),
+            nl_ltp_se=("nl_ltp_stderr", "mean"),
+            nl_ltd_se=("nl_ltd_stderr", "mean"),
+            g_min=("g_min_V", "mean"),
+            g_max=("g_max_V", "mean"),
+            ratio=("w_max_over_w_min", "mean"),
+        )
+        .reindex(labels)
     )
