@@ -8,9 +8,7 @@ import json
 from pathlib import Path
 
 from fmes import device, synthetic
-from fmes.io import write_csv
 from fmes.logs import rule_logger
-from fmes.traces import MANIFEST_COLUMNS, write_dataset
 
 
 def main(snakemake) -> None:
@@ -48,14 +46,7 @@ def main(snakemake) -> None:
         len(campaign.traces),
         snakemake.output.traces,
     )
-    folder = Path(snakemake.output.manifest).parent
-    on_csv = campaign.manifest["trace_id"].isin(list(campaign.traces))
-    write_dataset(campaign.manifest[on_csv], campaign.traces, folder)
-    if not on_csv.all():  # the manifest of everything, stored rows included (same column order)
-        columns = [c for c in MANIFEST_COLUMNS if c in campaign.manifest] + [
-            c for c in campaign.manifest if c not in MANIFEST_COLUMNS
-        ]
-        write_csv(campaign.manifest[columns], folder / "manifest.csv")
+    synthetic.write_campaign(campaign, Path(snakemake.output.manifest).parent)
     Path(snakemake.output.traces).mkdir(parents=True, exist_ok=True)
     log.info("done")
 

@@ -15,6 +15,7 @@ from fmes import synthetic
 from fmes.traces import (
     SuspiciousInputWarning,
     TraceContractError,
+    manifest_columns,
     parse_resistance,
     read_manifest,
     read_trace,
@@ -190,6 +191,34 @@ def test_extra_columns_are_kept(dataset):
     frame["temperature_K"] = 300.0
     frame.to_csv(path, index=False)
     assert "temperature_K" in read_trace(path).columns
+
+
+def test_write_campaign_writes_the_csvs_it_has_and_the_manifest_of_every_row(dataset, tmp_path):
+    _, campaign = dataset
+    manifest = campaign.manifest.assign(operator="lab A")  # an extra column, kept at the end
+    stored = manifest.iloc[:2].assign(path="store/part-0000.parquet")  # in the trace store
+    on_csv = manifest.iloc[2:]
+    traces = {t: campaign.traces[t] for t in on_csv["trace_id"]}
+    folder = tmp_path / "out"
+    path = synthetic.write_campaign(
+        synthetic.Campaign(pd.concat([stored, on_csv], ignore_index=True), traces), folder
+    )
+    written = pd.read_csv(path, dtype=str)
+    assert written["trace_id"].tolist() == manifest["trace_id"].tolist()
+    assert written["path"].tolist()[:2] == ["store/part-0000.parquet"] * 2
+    assert list(written.columns) == [
+        *manifest_columns(manifest.drop(columns="operator")),
+        "operator",
+    ]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.csv")) == sorted(
+        [*on_csv["path"], "manifest.csv"]
+    )
+    # a campaign held whole is the plain dataset
+    whole = synthetic.write_campaign(campaign, tmp_path / "whole")
+    assert (
+        whole.read_bytes()
+        == write_dataset(campaign.manifest, campaign.traces, tmp_path / "ds").read_bytes()
+    )
 
 
 def test_kiloohm_values_are_flagged_as_suspicious(dataset):

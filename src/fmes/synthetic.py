@@ -8,17 +8,20 @@ parameters (each parameter independently), the usual way process spread is model
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fmes import device as dev
+from fmes.io import write_csv
 from fmes.planning import array_chunks, part_name
 from fmes.rng import child_rng
-from fmes.traces import parse_resistance, resistance_label
+from fmes.traces import manifest_columns, parse_resistance, resistance_label, write_dataset
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class Campaign:
     def extend(self, other: Campaign) -> None:
         self.manifest = pd.concat([self.manifest, other.manifest], ignore_index=True)
         self.traces.update(other.traces)
+
+
+def write_campaign(campaign: Campaign, folder: str | os.PathLike) -> Path:
+    """Write the campaign in the raw contract into ``folder``: a CSV per trace it holds and the
+    manifest of ALL its rows (rows already in the trace store, with no trace here, keep their
+    ``path`` to their part). Returns the manifest path."""
+    on_csv = campaign.manifest["trace_id"].isin(list(campaign.traces))
+    path = write_dataset(campaign.manifest[on_csv], campaign.traces, folder)
+    if not on_csv.all():
+        path = write_csv(
+            campaign.manifest[manifest_columns(campaign.manifest)], Path(folder) / "manifest.csv"
+        )
+    return path
 
 
 def _frames(

@@ -508,9 +508,14 @@ def write_dataset(
     folder = Path(folder)
     for trace_id, path in zip(manifest["trace_id"], manifest["path"], strict=True):
         write_csv(traces[trace_id][list(TRACE_COLUMNS)], folder / path, float_format="%.9g")
+    return write_csv(manifest[manifest_columns(manifest)], folder / "manifest.csv")
+
+
+def manifest_columns(manifest: pd.DataFrame) -> list[str]:
+    """The order a manifest is written in: its contract columns in :data:`MANIFEST_COLUMNS`
+    order, then its extra columns (kept) in their own."""
     columns = [c for c in MANIFEST_COLUMNS if c in manifest.columns]
-    columns += [c for c in manifest.columns if c not in MANIFEST_COLUMNS]  # extra columns are kept
-    return write_csv(manifest[columns], folder / "manifest.csv")
+    return columns + [c for c in manifest.columns if c not in MANIFEST_COLUMNS]
 
 
 def working_manifest(manifest: pd.DataFrame, folder: str | os.PathLike) -> pd.DataFrame:
