@@ -15,7 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from fmes.energy import PulseLog
-from fmes.inference import InferenceDevice, inference_sweep, state_inference_params
+from fmes.inference import InferenceDevice, inference_sweep, state_inference_params, time_grid_s
 from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
@@ -136,13 +136,11 @@ def train_seed(snakemake, seed, split, device, update, inference, log):
     # ---- programming pulses per layer and epoch; the trained network at inference
     keys = {"net": wc.net, "state": wc.state, "seed": int(seed)}
     pulses = PulseLog(len(net.coefs_)).table() if net.pulse_log_ is None else net.pulse_log_.table()
-    grid = p.inference["time_grid"]
-    times = np.concatenate([[0.0], np.geomspace(grid["first_s"], grid["last_s"], grid["n"])])
-    records = inference_sweep(
+    records = inference_sweep(  # a device network without a model: t = 0 only
         net,
         split.X_test,
         split.y_test,
-        times_s=times if inference is not None or device is None else np.array([0.0]),
+        times_s=time_grid_s(**p.inference["time_grid"]),
         adc_bits=list(p.inference["adc_bits"]),
         device=inference,
         read_noise=bool(p.inference["read_noise"]),

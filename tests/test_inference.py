@@ -11,6 +11,7 @@ from fmes.inference import (
     inference_sweep,
     quantise,
     state_inference_params,
+    time_grid_s,
     time_within_tolerance,
 )
 from fmes.networks import DeviceMLP
@@ -98,6 +99,18 @@ def test_sweep_and_time_within_tolerance(trained):
     over = rows[rows["kind"] == "time"].assign(net="mlp", state="t", seed=0)
     kept = time_within_tolerance(over, 0.01).set_index("read_noise")
     assert kept.loc[False, "kept_until_s"] == 1.0 and not kept.loc[False, "kept_whole_grid"]
+
+
+def test_time_grid_starts_at_zero_then_log_spaced():
+    grid = time_grid_s(first_s=1.0, last_s=1e4, n=5)
+    np.testing.assert_allclose(grid, [0.0, 1.0, 10.0, 100.0, 1e3, 1e4])
+
+
+def test_a_device_network_without_a_model_is_evaluated_at_t0_only(trained):
+    net, X, y = trained
+    rows = inference_sweep(net, X, y, time_grid_s(1.0, 1e4, 3), [4], None, True, 2, seed=0)
+    times = rows[rows["kind"] == "time"]
+    assert times["time_s"].tolist() == [0.0] and not rows["read_noise"].any()
 
 
 def test_state_inference_params_take_the_slow_time_constant_and_skip_unfitted_states():

@@ -206,6 +206,12 @@ def evaluate_accuracy(
     return float(np.mean(predicted == np.asarray(y)))
 
 
+def time_grid_s(first_s: float, last_s: float, n: int) -> np.ndarray:
+    """The inference times (``inference.time_grid``): t = 0 (right after training), then ``n``
+    log-spaced times from ``first_s`` to ``last_s``."""
+    return np.concatenate([[0.0], np.geomspace(first_s, last_s, n)])
+
+
 def inference_sweep(
     net,
     X: np.ndarray,
