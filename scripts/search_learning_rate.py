@@ -9,7 +9,6 @@ test accuracy on the chosen row.
 
 import time
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
@@ -20,8 +19,7 @@ from fmes.planning import plan_states
 from fmes.rng import child_seed_int
 from fmes.robustness import (
     build_network,
-    learning_rate_status,
-    search_learning_rate,
+    tune_learning_rate,
     update_parameters,
 )
 from fmes.synapse import DeviceSpec, load_device_params
@@ -59,24 +57,22 @@ def search_one(
         random_state=seed,
         update_params=update,
     )
-    grid = search["grid"][net_name]
-    frame = search_learning_rate(
-        net, split.X_train, split.y_train, grid, float(search["validation_fraction"]), seed
+    frame = tune_learning_rate(
+        net,
+        split.X_train,
+        split.y_train,
+        split.X_test,
+        split.y_test,
+        search["grid"][net_name],
+        float(search["validation_fraction"]),
+        seed,
     )
-    chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
-    net.set_params(learning_rate=chosen).fit(split.X_train, split.y_train)
-    test = float(net.score(split.X_test, split.y_test))
-    status, reason = learning_rate_status(chosen, grid)
     return frame.assign(
         net=net_name,
         state=state,
         epochs=int(search["epochs"]),
         mnist_source=split.source,
         n_train=len(split.y_train),
-        chosen_learning_rate=chosen,
-        test_accuracy=np.where(frame["chosen"], test, np.nan),
-        status=str(status),
-        reason=reason,
     )
 
 

@@ -17,6 +17,7 @@ from fmes.robustness import (
     robustness_figure,
     robustness_table,
     search_learning_rate,
+    tune_learning_rate,
     update_parameters,
     variant_label,
 )
@@ -94,6 +95,25 @@ def test_search_uses_a_validation_split_of_the_training_set_and_picks_the_best_r
         search_learning_rate(DevicePerceptron(), X, y, [0.1], 1.0, seed=0)
     with pytest.raises(ValueError, match="grid"):
         search_learning_rate(DevicePerceptron(), X, y, [], 0.2, seed=0)
+
+
+def test_tune_learning_rate_retrains_at_the_chosen_rate_and_scores_the_test_set():
+    X, y = _blobs()
+    X_test, y_test = _blobs(n=90, seed=5)
+    net = DevicePerceptron(max_iter=3, random_state=0)
+    frame = tune_learning_rate(net, X, y, X_test, y_test, [1e-4, 0.3, 3.0], 0.25, seed=1)
+    chosen = frame.loc[frame["chosen"], "learning_rate"].item()
+    assert chosen == 0.3  # inside the grid: 1e-4 barely moves, 3.0 overshoots
+    assert (frame["chosen_learning_rate"] == chosen).all() and net.learning_rate == chosen
+    # the chosen row carries the retrained network's test score, the others nothing
+    assert frame.loc[frame["chosen"], "test_accuracy"].item() == net.score(X_test, y_test)
+    assert frame.loc[~frame["chosen"], "test_accuracy"].isna().all()
+    assert set(frame["status"]) == {"ok"} and (frame["reason"] == "").all()
+    flagged = tune_learning_rate(
+        DevicePerceptron(max_iter=3, random_state=0), X, y, X_test, y_test, [1e-4, 0.3], 0.25, 1
+    )
+    assert set(flagged["status"]) == {"flagged"}  # 0.3 wins (see above): the grid's edge
+    assert (flagged["reason"] == "the chosen rate is at the edge of networks.lr_search.grid").all()
 
 
 def test_search_over_update_schemes_with_device_estimators():

@@ -161,6 +161,35 @@ def search_learning_rate(
     return frame
 
 
+def tune_learning_rate(
+    estimator: BaseEstimator,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    learning_rates: Sequence[float],
+    validation_fraction: float,
+    seed: int,
+) -> pd.DataFrame:
+    """:func:`search_learning_rate` on the training set, then ``estimator`` retrained on all of
+    it at the chosen rate and scored on the test set. The search table gains
+    ``chosen_learning_rate``, ``test_accuracy`` (on the chosen row; NaN on the others) and the
+    ``status``/``reason`` of :func:`learning_rate_status`."""
+    frame = search_learning_rate(
+        estimator, X_train, y_train, learning_rates, validation_fraction, seed
+    )
+    chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
+    estimator.set_params(learning_rate=chosen).fit(X_train, y_train)
+    test = float(estimator.score(X_test, y_test))
+    status, reason = learning_rate_status(chosen, learning_rates)
+    return frame.assign(
+        chosen_learning_rate=chosen,
+        test_accuracy=np.where(frame["chosen"], test, np.nan),
+        status=str(status),
+        reason=reason,
+    )
+
+
 def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t ``confidence`` interval over seeds (NaN interval for one value)."""
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
