@@ -8,59 +8,15 @@ traces were checked by validate_store_part jobs (scattered); their results are g
 The working manifest's paths are relative to its own folder (relocatable results), so every
 analysis reads the contract."""
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-
-import pandas as pd
 
 from fmes.instruments import ExportFormat, export_format_for_row
 from fmes.io import write_csv
 from fmes.logs import rule_logger
-from fmes.store import PartWriter, is_stored, iter_traces, read_results
-from fmes.traces import TRACE_COLUMNS, read_trace, working_manifest
-from fmes.validation import validate_dataset
-
-
-class TraceKeeper:
-    """What validation does with each checked trace: a large raw campaign's LTP/LTD traces go
-    into the working store (converted once, so the analyses read each of them once, fast); an
-    instrument export becomes a contract CSV. Remembers where each moved trace went."""
-
-    def __init__(
-        self,
-        row_format: Callable[[Mapping], ExportFormat | None],
-        store: PartWriter,
-        converted_dir: Path,
-        convert_to_store: bool,
-    ) -> None:
-        self.row_format, self.store, self.converted_dir = row_format, store, converted_dir
-        self.convert_to_store = convert_to_store
-        self.moved: dict[str, str] = {}  # trace_id -> new trace file (store part or CSV)
-        self.counts = {"samples": 0, "converted": 0, "stored": 0}
-
-    def __call__(self, row: Mapping, trace: pd.DataFrame) -> None:
-        self.counts["samples"] += len(trace)
-        fmt = self.row_format(row)
-        if (
-            self.convert_to_store
-            and row["protocol"] == "ltp_ltd"
-            and not is_stored(row["trace_path"])
-        ):
-            self.moved[row["trace_id"]] = str(self.store.add(row["trace_id"], trace).resolve())
-            self.counts["stored"] += 1
-        elif fmt is not None and not fmt.is_contract:
-            target = self.converted_dir / f"{str(row['trace_id']).replace(os.sep, '_')}.csv"
-            write_csv(trace[list(TRACE_COLUMNS)], target, float_format="%.9g")
-            self.moved[row["trace_id"]] = str(target.resolve())
-            self.counts["converted"] += 1
-
-    def paths(self, manifest: pd.DataFrame) -> list[str]:
-        """Each manifest row's trace file after validation."""
-        return [
-            self.moved.get(t, p)
-            for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)
-        ]
+from fmes.store import PartWriter, iter_traces, read_results
+from fmes.traces import read_trace, working_manifest
+from fmes.validation import TraceKeeper, validate_dataset
 
 
 def main(snakemake) -> None:

@@ -8,6 +8,7 @@ import pytest
 from fmes import device, synthetic
 from fmes.store import check_trace_samples, chunk_bounds, iter_traces, read_part, write_part
 from fmes.traces import TraceContractError, write_dataset
+from fmes.validation import TraceKeeper
 
 VARIABILITY = {
     "rows": 2,
@@ -134,6 +135,46 @@ def test_iter_traces_reads_each_file_once_grouped_by_file(tmp_path):
     missing = pd.DataFrame({"trace_id": ["nope"], "trace_path": [str(tmp_path / "p.parquet")]})
     with pytest.raises(TraceContractError, match="'nope'.*not in this store part"):
         list(iter_traces(missing))
+
+
+def test_trace_keeper_stores_raw_ltp_ltd_and_converts_exports(tmp_path):
+    from types import SimpleNamespace
+
+    from fmes.store import PartWriter
+
+    trace = pd.DataFrame(
+        {"time_s": [0.0, 1.0], "voltage_V": [0.1, 0.2], "current_A": [0.0, 1e-3], "extra": 1}
+    )
+    export = SimpleNamespace(is_contract=False)  # an instrument export (read by its format)
+    formats = {"e": export, "c": SimpleNamespace(is_contract=True)}
+    store = PartWriter(tmp_path / "store", chunk_traces=10, batch_traces=10)
+    keep = TraceKeeper(lambda row: formats.get(row.get("fmt")), store, tmp_path / "conv", True)
+    rows = [
+        {"trace_id": "l1", "protocol": "ltp_ltd", "trace_path": "raw/l1.csv", "fmt": "c"},
+        {"trace_id": "l2", "protocol": "ltp_ltd", "trace_path": "store/part-00000.parquet"},
+        {"trace_id": "p1", "protocol": "pulse", "trace_path": "raw/p1.txt", "fmt": "e"},
+        {"trace_id": "p2", "protocol": "pulse", "trace_path": "raw/p2.csv", "fmt": "c"},
+        {"trace_id": "p3", "protocol": "pulse", "trace_path": "raw/p3.csv", "fmt": None},
+    ]
+    for row in rows:
+        keep(row, trace)
+    store.close()
+    assert keep.counts == {"samples": 10, "converted": 1, "stored": 1}
+    paths = keep.paths(pd.DataFrame(rows))
+    assert paths[0] == str((tmp_path / "store/part-00000.parquet").resolve())
+    assert paths[1:] == [
+        "store/part-00000.parquet",
+        str((tmp_path / "conv/p1.csv").resolve()),
+        "raw/p2.csv",
+        "raw/p3.csv",
+    ]
+    converted = pd.read_csv(paths[2])
+    assert list(converted.columns) == ["time_s", "current_A", "voltage_V"]  # the contract's
+    assert list(read_part(paths[0])) == ["l1"]
+    # without convert_to_store an LTP/LTD trace stays where it is
+    plain = TraceKeeper(lambda row: None, store, tmp_path / "conv", False)
+    plain(rows[0], trace)
+    assert plain.moved == {} and plain.counts["stored"] == 0
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,16 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import NoPulsesError, detect_pulses
-from fmes.store import iter_traces
+from fmes.io import write_csv
+from fmes.store import PartWriter, is_stored, iter_traces
 from fmes.traces import (
+    TRACE_COLUMNS,
     SuspiciousInputWarning,
     TraceContractError,
     _slip_hint,
@@ -27,8 +29,12 @@ from fmes.traces import (
     read_trace,
 )
 
+if TYPE_CHECKING:
+    from fmes.instruments import ExportFormat
+
 __all__ = [
     "CHECKED_COLUMNS",
+    "TraceKeeper",
     "check_stored_part",
     "check_trace",
     "check_trace_against_manifest",
@@ -274,3 +280,44 @@ def check_trace_against_manifest(
     for message in messages:
         warnings.warn(f"{path}: {message}", SuspiciousInputWarning, stacklevel=2)
     return messages
+
+
+class TraceKeeper:
+    """What validation does with each checked trace: a large raw campaign's LTP/LTD traces go
+    into the working store (converted once, so the analyses read each of them once, fast); an
+    instrument export becomes a contract CSV. Remembers where each moved trace went."""
+
+    def __init__(
+        self,
+        row_format: Callable[[Mapping], ExportFormat | None],
+        store: PartWriter,
+        converted_dir: Path,
+        convert_to_store: bool,
+    ) -> None:
+        self.row_format, self.store, self.converted_dir = row_format, store, converted_dir
+        self.convert_to_store = convert_to_store
+        self.moved: dict[str, str] = {}  # trace_id -> new trace file (store part or CSV)
+        self.counts = {"samples": 0, "converted": 0, "stored": 0}
+
+    def __call__(self, row: Mapping, trace: pd.DataFrame) -> None:
+        self.counts["samples"] += len(trace)
+        fmt = self.row_format(row)
+        if (
+            self.convert_to_store
+            and row["protocol"] == "ltp_ltd"
+            and not is_stored(row["trace_path"])
+        ):
+            self.moved[row["trace_id"]] = str(self.store.add(row["trace_id"], trace).resolve())
+            self.counts["stored"] += 1
+        elif fmt is not None and not fmt.is_contract:
+            target = self.converted_dir / f"{str(row['trace_id']).replace(os.sep, '_')}.csv"
+            write_csv(trace[list(TRACE_COLUMNS)], target, float_format="%.9g")
+            self.moved[row["trace_id"]] = str(target.resolve())
+            self.counts["converted"] += 1
+
+    def paths(self, manifest: pd.DataFrame) -> list[str]:
+        """Each manifest row's trace file after validation."""
+        return [
+            self.moved.get(t, p)
+            for t, p in zip(manifest["trace_id"], manifest["trace_path"], strict=True)
+        ]
