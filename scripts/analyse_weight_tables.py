@@ -12,7 +12,7 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
 from fmes.status import Status
-from fmes.weight_tables import read_weight_table, weight_table_results
+from fmes.weight_tables import analyse_weight_tables, read_weight_table, weight_table_results
 
 
 def main(snakemake) -> None:
@@ -38,13 +38,12 @@ def main(snakemake) -> None:
             spec["quantity"],
             spec["unit"],
         )
+        table_fits, table_weights = analyse_weight_tables(
+            set_table, reset_table, spec, fit_kw, QualityLimits(**P.fit_quality)
+        )
+        # variability over the cycles (runs: cycles) or devices (runs: devices) of this table
         result = weight_table_results(
-            set_table,
-            reset_table,
-            spec,
-            fit_kw,
-            QualityLimits(**P.fit_quality),
-            nominal_device=P.nominal_device,
+            table_fits, table_weights, spec, fit_kw, nominal_device=P.nominal_device
         )
         fits.append(result.fits)
         weights.append(result.weights)

@@ -193,10 +193,8 @@ def test_fit_columns_carry_the_declared_unit(rram_signed):
     }
 
 
-def test_weight_table_results_are_all_in_the_tables_unit(rram_files):
-    folder, _ = rram_files
-    tables = read_weight_table(folder / "set.csv"), read_weight_table(folder / "reset.csv")
-    result = weight_table_results(*tables, SPEC, FIT_KW, nominal_device="d1")
+def test_weight_table_results_are_all_in_the_tables_unit(rram_signed):
+    result = weight_table_results(*rram_signed, SPEC, FIT_KW, nominal_device="d1")
     assert len(result.fits) == 40 and "g_max_uS" in result.fits and "g_max_V" not in result.fits
     assert list(result.weights.columns[:3]) == ["phase", "pulse_number", "weight"]
     assert set(result.weights["weight_unit"]) == {"uS"} and "weight_V" not in result.weights

@@ -243,19 +243,18 @@ class WeightTableResults:
 
 
 def weight_table_results(
-    set_table: pd.DataFrame,
-    reset_table: pd.DataFrame,
+    fits: pd.DataFrame,
+    weights: pd.DataFrame,
     spec: Mapping[str, object],
     fit_kw: Mapping[str, object],
-    limits: QualityLimits = DEFAULT_LIMITS,
     *,
     nominal_device: str = "nominal",
 ) -> WeightTableResults:
-    """:func:`analyse_weight_tables`, then the variability over the usable runs (cycles or
-    devices, as ``spec["runs"]`` says), the levels per device (:func:`device_states_from_runs`)
-    and the unit renaming of every table (``_V`` -> ``_<unit>``, ``weight_V`` -> ``weight``)."""
+    """The tables of one pair from :func:`analyse_weight_tables`'s ``fits`` and ``weights``:
+    the variability over the usable runs (cycles or devices, as ``spec["runs"]`` says), the
+    levels per device (:func:`device_states_from_runs`), and every table in the pair's unit
+    (``_V`` -> ``_<unit>``, ``weight_V`` -> ``weight``)."""
     unit = str(spec["unit"])
-    fits, weights = analyse_weight_tables(set_table, reset_table, spec, fit_kw, limits)
     summary = variability_summary(fits, nominal_device=nominal_device)
     summary["metric"] = summary["metric"].str.replace(r"_V$", f"_{unit}", regex=True)
     states = device_states_from_runs(
