@@ -181,25 +181,20 @@ def copy_dry_run(copy: Path) -> dict[str, str]:
     return planned(proc)
 
 
+def _dry_run_after_editing(repo_copy_run: Path, tmp_path: Path, module: str) -> dict[str, str]:
+    """The jobs a dry run plans in a fresh copy of the run after a comment is appended to
+    ``src/fmes/<module>``."""
+    copy = copy_run(repo_copy_run, tmp_path / "copy")
+    path = copy / "src/fmes" / module
+    path.write_text(path.read_text() + "\n# an edit\n")
+    return copy_dry_run(copy)
+
+
 def test_library_inputs_resolve_inside_a_copy(repo_copy_run):
     # guards the premise of the code-change tests: the lib() inputs are the copy's files
     jobs = planned(
         subprocess.run(
-            [
-                SNAKEMAKE,
-                *COPY_TARGETS,
-                "-s",
-                str(repo_copy_run / "Snakefile"),
-                "--directory",
-                str(repo_copy_run),
-                "--cores",
-                "1",
-                "--dry-run",
-                "--forcerun",
-                "validate_traces",
-                "--configfile",
-                TINY,
-            ],
+            _copy_command(repo_copy_run, "--dry-run", "--forcerun", "validate_traces"),
             cwd=repo_copy_run,
             capture_output=True,
             text=True,
@@ -229,10 +224,7 @@ def test_touching_a_module_reruns_nothing(repo_copy_run, tmp_path):
 def test_editing_a_module_marks_the_rules_that_import_it(
     repo_copy_run, tmp_path, module, declared_by, also_planned, not_planned
 ):
-    copy = copy_run(repo_copy_run, tmp_path / "copy")
-    path = copy / f"src/fmes/{module}.py"
-    path.write_text(path.read_text() + "\n# an edit\n")
-    jobs = copy_dry_run(copy)
+    jobs = _dry_run_after_editing(repo_copy_run, tmp_path, f"{module}.py")
     # the most upstream rule that imports the module names it as the reason; the rest follow
     assert jobs[declared_by].lower() == f"updated input files: src/fmes/{module}.py", jobs
     assert also_planned <= set(jobs)
@@ -241,10 +233,7 @@ def test_editing_a_module_marks_the_rules_that_import_it(
 
 @needs_networks
 def test_editing_a_network_module_leaves_traces_and_analyses_alone(repo_copy_run, tmp_path):
-    copy = copy_run(repo_copy_run, tmp_path / "copy")
-    path = copy / "src/fmes/networks.py"
-    path.write_text(path.read_text() + "\n# an edit\n")
-    jobs = copy_dry_run(copy)
+    jobs = _dry_run_after_editing(repo_copy_run, tmp_path, "networks.py")
     assert jobs["networks_train"].lower() == "updated input files: src/fmes/networks.py"
     assert not set(jobs) & TRACE_RULES
     assert not {r for r in jobs if r.startswith("analyse_")}
@@ -254,10 +243,7 @@ def test_editing_a_network_module_leaves_traces_and_analyses_alone(repo_copy_run
 def test_editing_an_analysis_module_reruns_analyses_not_traces(repo_copy_run, tmp_path):
     # fmes.analysis/__init__ imports nothing, so validate_traces (which needs pulse detection
     # only) does not depend on ppf.py; the analyses that import it rerun
-    copy = copy_run(repo_copy_run, tmp_path / "copy")
-    path = copy / "src/fmes/analysis/ppf.py"
-    path.write_text(path.read_text() + "\n# an edit\n")
-    jobs = copy_dry_run(copy)
+    jobs = _dry_run_after_editing(repo_copy_run, tmp_path, "analysis/ppf.py")
     assert jobs["analyse_ppf"].lower() == "updated input files: src/fmes/analysis/ppf.py"
     assert not set(jobs) & TRACE_RULES
 
