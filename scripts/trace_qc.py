@@ -8,6 +8,7 @@ import pandas as pd
 from fmes.analysis.pipeline import load_protocol_rows, map_traces
 from fmes.analysis.qc import (
     TRACE_QC_COLUMNS,
+    QcFigureChoice,
     qc_figure,
     qc_figure_name,
     sample_trace_ids,
@@ -16,7 +17,6 @@ from fmes.analysis.qc import (
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
-from fmes.status import Status
 
 
 def main(snakemake) -> None:
@@ -27,17 +27,12 @@ def main(snakemake) -> None:
     picks = sample_trace_ids(manifest, P.qc["sample_per_protocol"])
     figures = Path(snakemake.output.figures)
     figures.mkdir(parents=True, exist_ok=True)
-    max_flagged = P.qc["max_flagged_figures"]
-    counts = {"not_ok": 0, "drawn": 0}  # flagged traces, and those drawn, in reading order
+    choice = QcFigureChoice(picks, P.qc["max_flagged_figures"])
 
     def analyse(row, trace):
         qc_row, readout = trace_qc_row(row, trace, dict(P.pulses))
-        not_ok = qc_row["status"] != Status.OK
-        counts["not_ok"] += not_ok
-        draw_flagged = not_ok and counts["drawn"] < max_flagged
         qc_row["figure"] = ""
-        if row["trace_id"] in picks or draw_flagged:
-            counts["drawn"] += bool(draw_flagged)
+        if choice.draw(row["trace_id"], qc_row["status"]):
             title = f"{row['trace_id']} ({row['protocol']}): {qc_row['status']} {qc_row['reason']}"
             name = qc_figure_name(row, qc_row["status"])
             save_figure(qc_figure(trace, readout, title[:160]), figures / name)
@@ -50,9 +45,9 @@ def main(snakemake) -> None:
     log.info(
         "statuses %s; %d not-ok traces, %d drawn (limit analysis.qc.max_flagged_figures = %d)",
         table["status"].value_counts().to_dict(),
-        counts["not_ok"],
-        counts["drawn"],
-        max_flagged,
+        choice.n_not_ok,
+        choice.n_drawn,
+        choice.max_flagged,
     )
 
 

@@ -71,3 +71,24 @@ def test_qc_figure_name_says_sample_or_flagged():
 
     assert qc_figure_name(_row("ppf"), Status.OK) == "ppf_sample_t1.png"
     assert qc_figure_name(_row("ppf"), Status.POOR_FIT) == "ppf_flagged_t1.png"
+
+
+def test_qc_figures_are_the_samples_and_the_first_flagged_traces():
+    from fmes.analysis.qc import QcFigureChoice
+
+    choice = QcFigureChoice({"s1", "s2"}, max_flagged=2)
+    decisions = [
+        choice.draw(trace_id, status)
+        for trace_id, status in [
+            ("s1", Status.OK),  # sampled
+            ("a", Status.OK),
+            ("b", Status.FLAGGED),  # first not-ok
+            ("s2", Status.POOR_FIT),  # sampled and not ok: counts towards the limit
+            ("c", Status.FAILED),  # over the limit
+            ("d", Status.OK),
+        ]
+    ]
+    assert decisions == [True, False, True, True, False, False]
+    assert (choice.n_not_ok, choice.n_drawn) == (3, 2)
+    none = QcFigureChoice(set(), max_flagged=0)
+    assert not none.draw("x", Status.FAILED) and (none.n_not_ok, none.n_drawn) == (1, 0)

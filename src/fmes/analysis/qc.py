@@ -19,6 +19,7 @@ from fmes.status import Status, join_reasons, worst
 __all__ = [
     "ANALYSES_BY_PROTOCOL",
     "TRACE_QC_COLUMNS",
+    "QcFigureChoice",
     "declared_pulses",
     "qc_figure",
     "qc_figure_name",
@@ -75,6 +76,24 @@ def sample_trace_ids(manifest: pd.DataFrame, per_protocol: int) -> set[str]:
         spaced = np.unique(np.linspace(0, len(group) - 1, k).astype(int))
         picks |= set(group["trace_id"].iloc[spaced])
     return picks
+
+
+class QcFigureChoice:
+    """Which traces get a QC figure, decided trace by trace in reading order: every sampled
+    trace (:func:`sample_trace_ids`) and the first ``max_flagged`` traces that are not ``ok``.
+    Counts the not-ok traces (``n_not_ok``) and those drawn for it (``n_drawn``)."""
+
+    def __init__(self, sampled: set[str], max_flagged: int) -> None:
+        self.sampled, self.max_flagged = sampled, max_flagged
+        self.n_not_ok = self.n_drawn = 0
+
+    def draw(self, trace_id: str, status: str) -> bool:
+        """True if the trace's figure is drawn."""
+        not_ok = status != Status.OK
+        self.n_not_ok += not_ok
+        flagged = not_ok and self.n_drawn < self.max_flagged
+        self.n_drawn += flagged
+        return trace_id in self.sampled or flagged
 
 
 def qc_figure_name(row: dict, status: str) -> str:
