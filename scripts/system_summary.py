@@ -5,7 +5,7 @@ import pandas as pd
 
 from fmes.analysis.pipeline import legend_label, placeholder_figure
 from fmes.energy import PulseCost, energy_to_reach, training_energy_curves
-from fmes.inference import accuracy_over_time, time_within_tolerance
+from fmes.inference import accuracy_over_time, accuracy_vs_adc_bits, time_within_tolerance
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
@@ -142,7 +142,7 @@ def main(snakemake) -> None:
         fig.tight_layout()
     save_figure(fig, out.fig_time)
 
-    adc = inference[inference["kind"] == "adc"]
+    adc = accuracy_vs_adc_bits(inference)
     write_csv(adc, out.adc)
     nets = list(dict.fromkeys(adc["net"]))
     fig, axes = net_panels(nets)

@@ -167,8 +167,8 @@ def test_train_retention_uses_the_configured_time_and_pulse_settings():
         train_retention(trace, {"no_such_setting": 1.0}, 100.0)
 
 
-def test_accuracy_over_time_keeps_device_runs_with_a_time_grid():
-    from fmes.inference import accuracy_over_time
+def test_accuracy_over_time_keeps_device_runs_with_a_time_grid_adc_rows_apart():
+    from fmes.inference import accuracy_over_time, accuracy_vs_adc_bits
 
     rows = []
     for state, times in (("ideal", [0.0, 1.0]), ("open", [0.0, 1.0, 10.0]), ("500", [0.0])):
@@ -183,6 +183,8 @@ def test_accuracy_over_time_keeps_device_runs_with_a_time_grid():
     assert set(kept["state"]) == {"open"}
     assert kept["time_s"].tolist() == [0.0, 1.0, 10.0]
     assert (kept["kind"] == "time").all()
+    adc = accuracy_vs_adc_bits(pd.DataFrame(rows))
+    assert adc["kind"].tolist() == ["adc"] and adc["accuracy"].tolist() == [0.8]
 
 
 def test_leakage_resistance_and_device_summary():

@@ -269,6 +269,12 @@ def accuracy_over_time(inference: pd.DataFrame) -> pd.DataFrame:
     return over_time[n_times > 1]
 
 
+def accuracy_vs_adc_bits(inference: pd.DataFrame) -> pd.DataFrame:
+    """The ``kind = adc`` rows of :func:`inference_sweep` tables (every state, the float
+    baseline included): accuracy at t = 0 against the output-ADC resolution."""
+    return inference[inference["kind"] == "adc"]
+
+
 def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """Per (net, state, read_noise): the trained accuracy (t = 0, mean over seeds) and the
     longest grid time up to which the seed-mean accuracy stays within ``tolerance`` of it
