@@ -46,6 +46,13 @@ def _trace(n=40, seed=0, pulses=4):
     return pd.DataFrame({"time_s": t, "current_A": current, "voltage_V": voltage})
 
 
+def _replace_after_time(path, index, cells):
+    """Line ``index`` of a ';'-separated export keeps its time cell, then reads ``cells``."""
+    lines = path.read_text().splitlines()
+    lines[index] = lines[index].split(";")[0] + cells
+    path.write_text("\n".join(lines) + "\n")
+
+
 def _write(trace, path, style):
     t, i, v = trace["time_s"], trace["current_A"], trace["voltage_V"]
     if style == "european":
@@ -99,9 +106,7 @@ def test_default_format_is_the_contract_and_reads_exactly_as_before(tmp_path):
 
 def test_a_bad_cell_names_file_line_and_column(tmp_path):
     _write(_trace(), tmp_path / "x.csv", "european")
-    lines = (tmp_path / "x.csv").read_text().splitlines()
-    lines[9] = lines[9].split(";")[0] + ";1.5e-3;0,1"  # decimal point where a comma is declared
-    (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
+    _replace_after_time(tmp_path / "x.csv", 9, ";1.5e-3;0,1")  # a decimal point, not a comma
     with pytest.raises(
         TraceContractError,
         match=r"x\.csv: row 6 \(line 10\), column 'Strom': expected a number with decimal mark ','",
@@ -127,9 +132,7 @@ def test_a_missing_column_names_the_header_line_and_what_is_there(tmp_path):
 
 def test_an_empty_cell_and_time_order_are_checked_with_export_line_numbers(tmp_path):
     _write(_trace(), tmp_path / "x.csv", "european")
-    lines = (tmp_path / "x.csv").read_text().splitlines()
-    lines[6] = lines[6].split(";")[0] + ";;0,1"
-    (tmp_path / "x.csv").write_text("\n".join(lines) + "\n")
+    _replace_after_time(tmp_path / "x.csv", 6, ";;0,1")
     with pytest.raises(TraceContractError, match=r"row 3 \(line 7\), column 'current_A'.*empty"):
         read_trace(tmp_path / "x.csv", EUROPEAN)
 
