@@ -791,24 +791,25 @@ def nominal_ok_fits(fits: pd.DataFrame, nominal_device: str) -> pd.DataFrame:
     return nominal if len(nominal) else fits[ok]
 
 
+#: Fit column -> its per-state mean in :func:`state_summary`.
+_STATE_MEANS = {
+    "nl_ltp": "nl_ltp",
+    "nl_ltd": "nl_ltd",
+    "mean_dw_ltp_V": "dw_ltp",
+    "mean_dw_ltd_V": "dw_ltd",
+    "nl_ltp_stderr": "nl_ltp_se",
+    "nl_ltd_stderr": "nl_ltd_se",
+    "g_min_V": "g_min",
+    "g_max_V": "g_max",
+    "w_max_over_w_min": "ratio",
+}
+
+
 def state_summary(fits: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     """Per resistance state (rows in the order of ``labels``; NaN for a state without fits): the
     mean and sample std of the NL labels, the mean Δw per pulse, the mean stderr of the NL
     labels, the weight bounds and W_max/W_min over the cycle fits ``fits``."""
-    return (
-        fits.groupby("resistance_label")
-        .agg(
-            nl_ltp=("nl_ltp", "mean"),
-            nl_ltp_sd=("nl_ltp", "std"),
-            nl_ltd=("nl_ltd", "mean"),
-            nl_ltd_sd=("nl_ltd", "std"),
-            dw_ltp=("mean_dw_ltp_V", "mean"),
-            dw_ltd=("mean_dw_ltd_V", "mean"),
-            nl_ltp_se=("nl_ltp_stderr", "mean"),
-            nl_ltd_se=("nl_ltd_stderr", "mean"),
-            g_min=("g_min_V", "mean"),
-            g_max=("g_max_V", "mean"),
-            ratio=("w_max_over_w_min", "mean"),
-        )
-        .reindex(labels)
-    )
+    grouped = fits.groupby("resistance_label")
+    means = grouped[list(_STATE_MEANS)].mean().rename(columns=_STATE_MEANS)
+    spreads = grouped[["nl_ltp", "nl_ltd"]].std().add_suffix("_sd")
+    return means.join(spreads).reindex(labels)
