@@ -150,11 +150,11 @@ def test_trace_keeper_stores_raw_ltp_ltd_and_converts_exports(tmp_path):
     store = PartWriter(tmp_path / "store", chunk_traces=10, batch_traces=10)
     keep = TraceKeeper(lambda row: formats.get(row.get("fmt")), store, tmp_path / "conv", True)
     rows = [
-        {"trace_id": "l1", "protocol": "ltp_ltd", "trace_path": "raw/l1.csv", "fmt": "c"},
+        {"trace_id": "l1", "protocol": "ltp_ltd", "trace_path": "lab/l1.csv", "fmt": "c"},
         {"trace_id": "l2", "protocol": "ltp_ltd", "trace_path": "store/part-00000.parquet"},
-        {"trace_id": "p1", "protocol": "pulse", "trace_path": "raw/p1.txt", "fmt": "e"},
-        {"trace_id": "p2", "protocol": "pulse", "trace_path": "raw/p2.csv", "fmt": "c"},
-        {"trace_id": "p3", "protocol": "pulse", "trace_path": "raw/p3.csv", "fmt": None},
+        {"trace_id": "p1", "protocol": "pulse", "trace_path": "lab/p1.txt", "fmt": "e"},
+        {"trace_id": "p2", "protocol": "pulse", "trace_path": "lab/p2.csv", "fmt": "c"},
+        {"trace_id": "p3", "protocol": "pulse", "trace_path": "lab/p3.csv", "fmt": None},
     ]
     for row in rows:
         keep(row, trace)
@@ -165,8 +165,8 @@ def test_trace_keeper_stores_raw_ltp_ltd_and_converts_exports(tmp_path):
     assert paths[1:] == [
         "store/part-00000.parquet",
         str((tmp_path / "conv/p1.csv").resolve()),
-        "raw/p2.csv",
-        "raw/p3.csv",
+        "lab/p2.csv",
+        "lab/p3.csv",
     ]
     converted = pd.read_csv(paths[2])
     assert list(converted.columns) == ["time_s", "current_A", "voltage_V"]  # the contract's
