@@ -46,7 +46,7 @@ def rule_script(name):
 def trace_source_manifest():
     if config["traces"]["source"] == "synthetic":
         return "results/traces/synthetic/manifest.csv"
-    return config["traces"].get("raw_manifest", "raw/manifest.csv")
+    return config["traces"]["raw_manifest"]
 
 
 def device_states():
@@ -98,7 +98,7 @@ def raw_trace_files(wildcards):
 
 
 def _idx_files():
-    folder = Path(config["mnist"].get("idx_dir", "raw/mnist"))
+    folder = Path(config["mnist"]["idx_dir"])
     found = []
     for stem in (
         "train-images-idx3-ubyte",
