@@ -2,11 +2,13 @@
 
 import re
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import ROOT, run_snakemake
+from packaging.requirements import Requirement
 
 
 def _planned_jobs(workdir: Path, snakefile: str, *args: str) -> str:
@@ -99,3 +101,15 @@ def test_the_readme_check_reads_each_section_on_its_own():
     assert _undescribed(without_noise, *_config_and_schema()) == ["device.noise"]
     without_exports = readme.split("- **`exports`**")[0]
     assert _undescribed(without_exports, *_config_and_schema()) == ["exports"]
+
+
+def test_the_report_dependencies_come_with_the_package():
+    """`snakemake --report` needs pygments (and jinja2): snakemake's [reports] extra brings them
+    with a plain `pip install .`, and the conda rule environment pins pygments."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    snakemake = next(Requirement(d) for d in deps if Requirement(d).name == "snakemake")
+    assert "reports" in snakemake.extras
+    extra = metadata.requires("snakemake") or []
+    assert any(r.startswith("pygments") and 'extra == "reports"' in r for r in extra), extra
+    env = yaml.safe_load((ROOT / "workflow/envs/fmes.yaml").read_text())
+    assert any(str(d).startswith("pygments=") for d in env["dependencies"])
