@@ -259,7 +259,20 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
     # --- public API ----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train from scratch for ``max_iter`` epochs."""
+        """Train from scratch for ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (MNIST: pixel intensities scaled to [0, 1]).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The trained network.
+        """
         X, y = validate_data(self, X, y, dtype=np.float64, reset=True)
         check_classification_targets(y)
         self.classes_ = unique_labels(y)
@@ -272,7 +285,23 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y); the first call needs ``classes`` (as in scikit-learn)."""
+        """One epoch over (X, y), continuing from the current weights (device states).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; required on the first call (which initialises the
+            network, as ``fit`` does), and if given later it must equal ``classes_``.
+
+        Returns
+        -------
+        self : object
+            The network after one more epoch.
+        """
         first = not hasattr(self, "coefs_")
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
         check_classification_targets(y)
@@ -298,13 +327,14 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             )
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (softmax output), columns ordered as ``classes_``."""
+        """Class probabilities (softmax output) of ``X``, shape (n_samples, n_classes), columns
+        ordered as ``classes_``."""
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self._forward(X)[-1]
 
     def predict(self, X) -> np.ndarray:
-        """Most probable class per sample."""
+        """Most probable class of each sample of ``X``, shape (n_samples,)."""
         check_is_fitted(self, "coefs_")
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -337,7 +367,8 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         return evaluate_accuracy(self, X, y, time_s, inference, read_noise, adc_bits, rng)
 
     def device_states_V(self, initial: bool = False) -> list[np.ndarray]:
-        """Per layer, the device states as PSV (volt); ``initial=True`` for the programmed ones."""
+        """Per layer, the device states as PSV (volt), shaped as ``coefs_``; ``initial=True``
+        for the programmed states before training. Device mode only (ValueError otherwise)."""
         check_is_fitted(self, "coefs_")
         if self.device is None:
             raise ValueError("device_states_V needs device mode (device is None)")
