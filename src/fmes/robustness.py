@@ -19,20 +19,11 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
+from fmes import targets as selectors
 from fmes.calibration import evaluate_target
 from fmes.networks import DeviceMLP, DevicePerceptron
 from fmes.status import Status
 from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
-from fmes.targets import (
-    adaptation_rows,
-    picks_best,
-    repository_targets,
-    selected_rows,
-    target_by_id,
-    target_select,
-    targets_by_id,
-    trend_states,
-)
 
 # Claims of paper_vs_reproduced evaluated per variant (target ids of config/paper_targets.yaml,
 # whose select blocks name the states, net and adaptation rows each claim reads), in table order.
@@ -205,11 +196,11 @@ def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[fl
 def robustness_net(targets: Sequence[Mapping]) -> str:
     """The one net the network claims select (``select.net``): the net the robustness stage
     trains under every variant."""
-    by_id = targets_by_id(targets)
+    by_id = selectors.targets_by_id(targets)
     nets = {
         target_id: str(select["net"])
         for target_id in NETWORK_CLAIMS
-        if "net" in (select := target_select(target_by_id(by_id, target_id)))
+        if "net" in (select := selectors.target_select(selectors.target_by_id(by_id, target_id)))
     }
     if len(set(nets.values())) != 1:
         raise ValueError(
@@ -226,18 +217,18 @@ def _network_claim_values(
     its smallest step along the listed states (largest for ``decreasing``: holds if > 0 / < 0),
     a ``pick: best`` claim's the state best by mean over seeds, any other its one state's."""
     target_id = target["id"]
-    select = target_select(target, required=("state",))
-    by_state = selected_rows(frame, select, target_id).pivot_table(
+    select = selectors.target_select(target, required=("state",))
+    by_state = selectors.selected_rows(frame, select, target_id).pivot_table(
         index="seed", columns="state", values="test_accuracy"
     )
     if target["comparison"] in ("increasing", "decreasing"):
-        states = trend_states(target_id, select)
+        states = selectors.trend_states(target_id, select)
         if not set(states) <= set(by_state.columns):
             return []
         steps = np.diff(by_state[states].to_numpy(), axis=1)
         value = steps.min(axis=1) if target["comparison"] == "increasing" else steps.max(axis=1)
         return [(variant, target_id, s, v, "") for s, v in zip(by_state.index, value, strict=True)]
-    if picks_best(target):
+    if selectors.picks_best(target):
         if not by_state.shape[1]:
             return []
         best = by_state.mean().idxmax()
@@ -262,13 +253,13 @@ def claim_values(
     ``targets``: the paper targets (default :func:`fmes.targets.repository_targets`).
     Returns ``variant, target_id, seed, value, note``.
     """
-    targets = repository_targets() if targets is None else targets
-    by_id = targets_by_id(targets)
+    targets = selectors.repository_targets() if targets is None else targets
+    by_id = selectors.targets_by_id(targets)
     accuracy = accuracy.assign(net=robustness_net(targets))
     rows = []
     for variant, frame in accuracy.groupby("variant", sort=False):
         for target_id in NETWORK_CLAIMS:
-            rows += _network_claim_values(variant, frame, target_by_id(by_id, target_id))
+            rows += _network_claim_values(variant, frame, selectors.target_by_id(by_id, target_id))
     if adaptation is not None:
         for row in adaptation.itertuples(index=False):
             for target_id, column in ADAPTATION_COLUMNS.items():
@@ -281,7 +272,7 @@ def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[
     (``method, n_images, accuracy_dataset1, accuracy_dataset2``), each read from the row its
     target selects (:func:`fmes.targets.adaptation_rows`), and the ``n_images`` of the last
     claim's row (the mapped images after adaptation)."""
-    picked = adaptation_rows(table, targets, ADAPTATION_CLAIMS)
+    picked = selectors.adaptation_rows(table, targets, ADAPTATION_CLAIMS)
     missing = [target_id for target_id in ADAPTATION_CLAIMS if target_id not in picked]
     if missing:
         raise ValueError(f"adaptation table has no rows the targets {missing} select")
