@@ -5,6 +5,7 @@ the rows a claim reads, and a missing or malformed selector fails naming the tar
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -279,3 +280,19 @@ def test_every_select_is_checked_before_any_table_is_read():
     )
     with pytest.raises(ValueError, match=r"'dw_increases_with_R': select key 'resistance_label'"):
         check_selects(targets)
+
+
+def test_the_network_tables_paper_column_states_the_targets_facts():
+    # networks.paper_accuracy / paper_epochs (config) feed network_accuracy.csv's paper column;
+    # they repeat the Fig 4d facts of the targets and must not drift from them
+    import yaml
+
+    networks = yaml.safe_load(Path("config/config.yaml").read_text())["networks"]
+    single = [
+        t
+        for t in TARGETS
+        if t["stage"] == "networks" and "pick" not in t and t["comparison"] == "equal"
+    ]
+    assert {t["select"]["state"]: t["value"] for t in single} == networks["paper_accuracy"]
+    assert {t["conditions"]["epochs"] for t in single} == {networks["paper_epochs"]}
+    assert {t["select"]["net"] for t in single} == {"mlp"}  # the rule's paper_net
