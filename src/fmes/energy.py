@@ -11,7 +11,7 @@ per-pulse figures from ``device_params.csv``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,9 +107,10 @@ class PulseCost:
 class PulseLog:
     """Counts the pulses applied to each layer's devices, per epoch.
 
-    ``add(layer, counts)`` takes the signed pulse counts of one update; ``close_epoch()`` ends
-    an epoch. ``parallel_steps`` is the largest |count| in the layer per update summed over
-    updates: the pulse slots a crossbar needs when every device of a layer is pulsed at once.
+    ``add(layer, counts)`` takes the signed pulse counts of one update (``add_segments`` those
+    of several layers at once); ``close_epoch()`` ends an epoch. ``parallel_steps`` is the
+    largest |count| in the layer per update summed over updates: the pulse slots a crossbar
+    needs when every device of a layer is pulsed at once.
     """
 
     def __init__(self, n_layers: int) -> None:
@@ -119,28 +120,41 @@ class PulseLog:
         self._reset()
 
     def _reset(self) -> None:
-        self._ltp = np.zeros(self.n_layers, np.int64)
-        self._ltd = np.zeros(self.n_layers, np.int64)
-        self._steps = np.zeros(self.n_layers, np.int64)
-        self._updates = 0
+        # Per layer, summed over the epoch's updates: sum |n|, sum n and max |n| (floats of
+        # whole numbers, exact below 2**53). The LTP and LTD pulses follow at the epoch's end
+        # as (sum |n| +- sum n) / 2, so an update costs three reductions and no Python ints.
+        self._sums = np.zeros((self.n_layers, 3))
 
     def add(self, layer: int, counts: np.ndarray) -> None:
-        c = np.asarray(counts)
-        magnitude = np.abs(c)
-        total, net = int(round(float(magnitude.sum()))), int(round(float(c.sum())))
-        self._ltp[layer] += (total + net) // 2
-        self._ltd[layer] += (total - net) // 2
-        self._steps[layer] += int(magnitude.max(initial=0))
+        c = np.asarray(counts, dtype=np.float64).reshape(-1)
+        self.add_segments(c, (0, c.size), (layer,))
+
+    def add_segments(
+        self, counts: np.ndarray, bounds: Sequence[int], layers: Sequence[int]
+    ) -> None:
+        """One update of several layers: ``counts[bounds[j]:bounds[j + 1]]`` (flat float) are
+        the signed counts of layer ``layers[j]``, as
+        :meth:`fmes.synapse.SynapseStack.update_from_changes` returns them."""
+        magnitude = np.abs(counts)
+        sums = self._sums
+        for j, layer in enumerate(layers):
+            start, stop = bounds[j], bounds[j + 1]
+            if start == stop:
+                continue
+            row = sums[layer]
+            row[0] += np.add.reduce(magnitude[start:stop])
+            row[1] += np.add.reduce(counts[start:stop])
+            row[2] += np.maximum.reduce(magnitude[start:stop])
 
     def close_epoch(self) -> None:
-        for layer in range(self.n_layers):
+        for layer, (total, net, steps) in enumerate(self._sums.tolist()):
             self._rows.append(
                 {
                     "epoch": self._epoch,
                     "layer": layer,
-                    "pulses_ltp": int(self._ltp[layer]),
-                    "pulses_ltd": int(self._ltd[layer]),
-                    "parallel_steps": int(self._steps[layer]),
+                    "pulses_ltp": round(total + net) // 2,
+                    "pulses_ltd": round(total - net) // 2,
+                    "parallel_steps": round(steps),
                 }
             )
         self._epoch += 1

@@ -30,7 +30,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from fmes.energy import PulseLog
 from fmes.rng import child_rng
 from fmes.status import Status
-from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec, SynapseArray, check_update_scheme
+from fmes.synapse import (
+    MAPPINGS,
+    PULSE_RULES,
+    DeviceSpec,
+    SynapseArray,
+    SynapseStack,
+    check_update_scheme,
+)
 
 _ACTIVATIONS = ("sigmoid", "relu", "tanh")
 # Rows of training data gathered at once for shuffled mini-batches (3.2 MB of float64 MNIST).
@@ -131,7 +138,15 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             self.intercepts_.append(np.zeros(fan_out))
         # programming pulses per layer and epoch (fmes.energy.PulseLog), device mode only
         self.pulse_log_ = PulseLog(len(self.coefs_)) if self.device is not None else None
-        self._grad_buffers = [np.empty_like(w) for w in self.coefs_]
+        if self.device is not None:
+            # every layer's devices in one flat state, updated together (SynapseStack)
+            self._stack = SynapseStack(self.synapses_)
+            self._bind_device_state()
+            # the layers' desired changes, last layer first (the order of the update)
+            self._change = np.empty(self._stack.size)
+        else:
+            self._grad_buffers = [np.empty_like(w) for w in self.coefs_]
+        self._buffers = {}
         self.initial_coefs_ = [w.copy() for w in self.coefs_]
         self.initial_intercepts_ = [b.copy() for b in self.intercepts_]
         self.n_iter_ = 0
@@ -150,6 +165,39 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             )
         return idx.astype(np.intp)
 
+    def _bind_device_state(self) -> None:
+        """Make ``coefs_`` views of one flat device state (``_device_state``), the layout
+        :class:`fmes.synapse.SynapseStack` updates; a no-op when they already are. Runs before
+        every epoch: after unpickling, or when a layer was assigned a new array, the current
+        weights are copied into a new flat state."""
+        views = getattr(self, "_coef_views", None)
+        state = getattr(self, "_device_state", None)
+        if (
+            views is not None
+            and len(views) == len(self.coefs_)
+            and all(w is v and v.base is state for w, v in zip(self.coefs_, views, strict=True))
+        ):
+            return
+        state = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in self.coefs_])
+        self._device_state = state
+        self.coefs_ = self._stack.layer_views(state)
+        self._coef_views = list(self.coefs_)
+
+    def _step_buffers(self, n: int) -> dict[str, list[np.ndarray]]:
+        """Work arrays of a mini-batch of ``n`` samples, kept across steps (no allocation per
+        step): per layer its output ``z`` and bias gradient, per hidden layer the
+        back-propagated error and a temporary, and the batch's picked probabilities."""
+        if n not in self._buffers:
+            widths = [w.shape[1] for w in self.coefs_]
+            self._buffers[n] = {
+                "z": [np.empty((n, m)) for m in widths],
+                "grad_b": [np.empty(m) for m in widths],
+                "delta": [np.empty((n, m)) for m in widths[:-1]],
+                "tmp": [np.empty((n, m)) for m in widths[:-1]],
+                "loss": [np.empty(n)],
+            }
+        return self._buffers[n]
+
     # --- maths ---------------------------------------------------------------------------
     def _hidden_act(self, z: np.ndarray) -> np.ndarray:
         name = self._activation_name()
@@ -159,15 +207,20 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             return np.maximum(z, 0.0, out=z)
         return np.tanh(z, out=z)
 
-    def _hidden_grad(self, delta: np.ndarray, a: np.ndarray) -> None:
-        """Multiply ``delta`` in place by the activation derivative written in terms of ``a``."""
+    def _hidden_grad(self, delta: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
+        """Multiply ``delta`` in place by the activation derivative written in terms of ``a``
+        (``tmp``: a work array of the same shape)."""
         name = self._activation_name()
-        if name == "sigmoid":
-            delta *= a * (1.0 - a)
+        if name == "sigmoid":  # a (1 - a)
+            np.subtract(1.0, a, out=tmp)
+            tmp *= a
+            delta *= tmp
         elif name == "relu":
             delta *= a > 0
-        else:
-            delta *= 1.0 - a * a
+        else:  # 1 - a^2
+            np.multiply(a, a, out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+            delta *= tmp
 
     def _forward(self, X: np.ndarray, coefs=None, intercepts=None) -> list[np.ndarray]:
         coefs = self.coefs_ if coefs is None else coefs
@@ -180,60 +233,81 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
             acts.append(_softmax_inplace(z) if i == last else self._hidden_act(z))
         return acts
 
-    def _sgd_step(self, X: np.ndarray, labels: np.ndarray) -> float:
-        """One SGD step on the mini-batch ``X`` (C-contiguous) with label columns ``labels``;
-        returns the summed cross-entropy of the batch (before the step)."""
-        acts = self._forward(X)
-        proba = acts[-1]
+    def _sgd_step(self, X: np.ndarray, label_pos: np.ndarray) -> float:
+        """One SGD step on the mini-batch ``X`` (C-contiguous); ``label_pos`` holds the flat
+        position of each sample's own class in the (samples, classes) output (row x classes +
+        column). Returns the summed cross-entropy of the batch (before the step)."""
         n = X.shape[0]
-        rows = self._batch_rows[:n]
-        picked = proba[rows, labels]  # the probability of each sample's own class
-        loss = -float(np.log(np.maximum(picked, 1e-12, out=picked)).sum())
+        buffers = self._step_buffers(n)
+        acts = [X]
+        last = len(self.coefs_) - 1
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            z = np.matmul(acts[-1], w, out=buffers["z"][i])
+            z += b
+            acts.append(_softmax_inplace(z) if i == last else self._hidden_act(z))
+        delta = acts[-1]
+        proba = delta.reshape(-1)
+        picked = proba.take(label_pos)  # the probability of each sample's own class
+        log_picked = np.maximum(picked, 1e-12, out=buffers["loss"][0])
+        loss = -float(np.log(log_picked, out=log_picked).sum())
         # delta = (proba - onehot) / n, in place: p - 0 = p exactly elsewhere
-        proba[rows, labels] -= 1.0
-        proba /= n
-        delta = proba
+        picked -= 1.0
+        proba[label_pos] = picked
+        delta /= n
         lr = self.learning_rate
-        for i in range(len(self.coefs_) - 1, -1, -1):
-            grad_b = delta.sum(axis=0)
-            input_rows = None
-            if i == 0 and self.device is not None:
+        device = self.device is not None
+        layers, layer_rows, used = [], [], 0
+        for i in range(last, -1, -1):
+            grad_b = np.add.reduce(delta, axis=0, out=buffers["grad_b"][i])
+            fan_in, fan_out = self.coefs_[i].shape
+            rows = None
+            if i == 0 and device:
                 # Pixels that are zero across the batch (MNIST's borders) have exactly zero
                 # gradient rows, so none of their devices can get a pulse: the product and the
                 # device update run on the other rows only (the same dot products, bit for bit).
-                input_rows = np.flatnonzero(np.logical_or.reduce(X, axis=0))  # 2x X.any's speed
-                if input_rows.size == X.shape[1]:
-                    input_rows = None
-            if input_rows is None:
-                # into a buffer kept across steps: no weight-sized allocation per mini-batch
-                grad_w = np.matmul(acts[i].T, delta, out=self._grad_buffers[i])
-            else:
-                grad_w = np.matmul(X.take(input_rows, axis=1).T, delta)
+                rows = np.flatnonzero(np.logical_or.reduce(X, axis=0))  # 2x X.any's speed
+                if rows.size == fan_in:
+                    rows = None
+            if device:  # the gradient goes straight into the update's change buffer
+                size = (fan_in if rows is None else rows.size) * fan_out
+                grad_w = self._change[used : used + size].reshape(-1, fan_out)
+                used += size
+                layers.append(i)
+                layer_rows.append(rows)
+            else:  # into a buffer kept across steps: no weight-sized allocation per step
+                grad_w = self._grad_buffers[i]
+            inputs = acts[i] if rows is None else X.take(rows, axis=1)
+            np.matmul(inputs.T, delta, out=grad_w)
             if i > 0:  # back-propagate through the weights as they were in the forward pass
-                delta = delta @ self.coefs_[i].T
-                self._hidden_grad(delta, acts[i])
+                delta = np.matmul(delta, self.coefs_[i].T, out=buffers["delta"][i - 1])
+                self._hidden_grad(delta, acts[i], buffers["tmp"][i - 1])
             grad_b *= lr
             self.intercepts_[i] -= grad_b
-            if self.device is None:
+            if not device:
                 grad_w *= lr
                 self.coefs_[i] -= grad_w
-            else:
-                # the desired change -lr x gradient, converted to pulses by the device
-                counts = self.synapses_[i].update_from_change(
-                    self.coefs_[i], grad_w, -lr, self._noise_rng, rows=input_rows
-                )
-                self.pulse_log_.add(i, counts)
+        if device:
+            # the desired change -lr x gradient of every layer, converted to pulses by the
+            # devices in one update (last layer first: the order of the noise draws)
+            counts, bounds = self._stack.update_from_changes(
+                self._device_state, self._change[:used], layers, layer_rows, -lr, self._noise_rng
+            )
+            self.pulse_log_.add_segments(counts, bounds, layers)
         return loss
 
     def _epoch(self, X: np.ndarray, labels: np.ndarray) -> None:
         n = X.shape[0]
+        if self.device is not None:
+            self._bind_device_state()
         order = self._shuffle_rng.permutation(n) if self.shuffle else None
         batch = min(self.batch_size, n)
-        self._batch_rows = np.arange(batch)
+        n_classes = len(self.classes_)
         # The shuffled samples are gathered a block of whole mini-batches at a time (one
         # ``take`` is several times faster than a fancy index per mini-batch); the mini-batches
         # are then contiguous slices. The block bounds the copy's memory.
         block = batch * max(1, _GATHER_ROWS // batch)
+        # each sample's row within its mini-batch, x classes: + label = its flat output position
+        row_offsets = np.arange(min(block, n)) % batch * n_classes
         if order is not None:  # one buffer for every block: no fresh pages per epoch
             buffer = np.empty((min(block, n), X.shape[1]))
         total = 0.0
@@ -247,9 +321,10 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 # indices are a permutation, always in range
                 X_block = X.take(picked, axis=0, out=buffer[: picked.size], mode="clip")
                 labels_block = labels.take(picked)
+            label_pos = labels_block + row_offsets[: labels_block.size]
             for start in range(0, X_block.shape[0], batch):  # one GEMM pass per mini-batch
                 stop = start + batch
-                total += self._sgd_step(X_block[start:stop], labels_block[start:stop])
+                total += self._sgd_step(X_block[start:stop], label_pos[start:stop])
         self.loss_curve_.append(total / n)
         if self.pulse_log_ is not None:
             self.pulse_log_.close_epoch()

@@ -46,9 +46,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,6 +236,10 @@ class _Curves:
         the entries are the blend's own results (0/1 x difference + LTD value), so updates are
         bit-identical to :func:`_relax`.
         """
+        return self.lookup_table()
+
+    def lookup_table(self) -> np.ndarray:
+        """A new array holding :attr:`lookup` (not cached)."""
         size = math.prod(self.shape)
 
         def flat(v):
@@ -259,19 +264,27 @@ def _relax_at(
     state: np.ndarray,
     idx: np.ndarray,
     k: np.ndarray,
-    curves: _Curves,
+    lookup: np.ndarray,
     sigma: float,
     rng: np.random.Generator | None,
+    pulsed: np.ndarray | None = None,
 ) -> None:
-    """Apply the nonzero signed pulse counts ``k`` (float) at the flat indices ``idx``
-    (ascending) of ``state`` in place: the sparse form of :func:`_relax`, same arithmetic."""
+    """Apply the signed pulse counts ``k`` (float) at the distinct flat indices ``idx`` of
+    ``state`` in place, with the parameters of ``lookup`` (:attr:`_Curves.lookup` rows): the
+    sparse form of :func:`_relax`, same arithmetic.
+
+    Cycle-to-cycle noise is drawn for the positions ``pulsed`` of ``idx`` (ascending; None: all
+    of them, every ``k`` nonzero), one normal each in that order. A zero count still moves a
+    device by the rounding of (cur - asym) x 1 + asym and the clip, as the whole-array path does
+    to the devices it touches without a pulse.
+    """
     if sigma > 0 and rng is None:
         raise ValueError("cycle-to-cycle noise needs an rng")
     flat = state.reshape(-1)
     cur = flat.take(idx)
     rows = idx * 2
     rows += k > 0  # LTP rows are the odd ones
-    entry = curves.lookup.take(rows, axis=0)
+    entry = lookup.take(rows, axis=0)
     asym = entry[:, 0]
     mag = np.abs(k)
     expo = entry[:, 1] * -mag
@@ -279,7 +292,10 @@ def _relax_at(
     new *= np.exp(expo, out=expo)
     new += asym
     if sigma > 0:
-        new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
+        if pulsed is None:
+            new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
+        elif pulsed.size:
+            new[pulsed] += rng.standard_normal(pulsed.size) * (sigma * np.sqrt(mag.take(pulsed)))
     # maximum then minimum: np.clip's result, without its Python-level overhead
     np.maximum(new, entry[:, 2], out=new)
     np.minimum(new, entry[:, 3], out=new)
@@ -307,7 +323,7 @@ def _relax(
     if n_pulsed < _DENSE_FRACTION * counts.size:
         # SGD with a few hundred levels leaves most counts at zero: touch the pulsed subset.
         idx = np.flatnonzero(pulsed)
-        _relax_at(state, idx, counts.reshape(-1).take(idx), curves, sigma, rng)
+        _relax_at(state, idx, counts.reshape(-1).take(idx), curves.lookup, sigma, rng)
         return
     # Dense path (fine levels, e.g. the ideal-like device): blend LTP/LTD parameters with the
     # 0/1 direction mask instead of np.where, which is slow on random masks.
@@ -616,92 +632,21 @@ class SynapseArray:
         ``factor = -learning_rate``) may be overwritten. Returns the nonzero signed pulse counts
         applied (float; what :meth:`fmes.energy.PulseLog.add` counts).
 
-        SGD leaves most devices without a pulse, so the devices that can get one are found on
-        the raw change with one threshold (|change| >= the rule's smallest pulsed step / the
-        scale), and the pulse rule and the device curves run on those only (the same
-        arithmetic, element by element, as :meth:`pulse_counts` and :meth:`apply`). When many
-        devices are candidates the whole-array path runs instead.
-
         ``rows`` (ascending row indices of a 2-D array) says that ``change`` holds only those
         rows, the others' change being zero (e.g. the weight rows of inputs that are zero
-        across the mini-batch): only they are searched for pulses.
+        across the mini-batch): only they are searched for pulses. The update is
+        :meth:`SynapseStack.update_from_changes` of this one array (see there for how it finds
+        the few devices that get a pulse).
         """
-        if rows is not None:
-            return self._update_rows(state_w, change, factor, rng, rows)
-        return self._update_flat(state_w, change, factor, rng, None)
-
-    def _update_flat(
-        self,
-        state_w: np.ndarray,
-        change: np.ndarray,
-        factor: float,
-        rng: np.random.Generator | None,
-        flat_index,
-    ) -> np.ndarray:
-        """The body of :meth:`update_from_change`; ``flat_index`` (or None: identity) maps a
-        flat index of ``change`` to one of ``state_w``."""
-        flat = change.reshape(-1)
-        steps_per_unit = abs(float(factor)) * self.pulses_per_w
-        if self.pulse_rule == "stochastic" and rng is None:
-            raise ValueError("pulse_rule 'stochastic' needs an rng")
-        if steps_per_unit == 0.0:
-            return np.zeros(0)
-        if not hasattr(self, "_magnitude"):  # work buffers, reused every update
-            self._magnitude = np.empty(math.prod(self.shape))
-            self._mask = np.empty(math.prod(self.shape), dtype=bool)
-        cut = self._min_pulsed_steps() / steps_per_unit
-        magnitude = np.abs(flat, out=self._magnitude[: flat.size])
-        idx = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[: flat.size]))
-        if self.pulse_rule != "stochastic" and (
-            cut == 0.0 or idx.size >= _DENSE_FRACTION * flat.size
-        ):
-            if flat_index is not None:  # the whole-array path needs the whole change
-                full = np.zeros(self.shape)
-                full.reshape(-1)[flat_index(np.arange(flat.size))] = flat
-                change = full
-            change *= factor
-            counts = self._counts_inplace(change, rng).reshape(-1)
-            _relax(state_w, change, self.curves, self.sigma_w, rng)
-            return counts[counts != 0]
-        if self.pulse_rule == "stochastic":
-            idx, k = _stochastic_sparse(
-                flat, magnitude, idx, cut, factor * self.pulses_per_w, self.stochastic_length, rng
-            )
-        else:
-            k = flat.take(idx)
-            k *= factor
-            k *= self.pulses_per_w
-            k = self._deterministic_counts(k)
-            keep = k != 0
-            if not keep.all():
-                idx, k = idx[keep], k[keep]
-        if idx.size:
-            if flat_index is not None:
-                idx = flat_index(idx)
-            _relax_at(state_w, idx, k, self.curves, self.sigma_w, rng)
-        return k
-
-    def _update_rows(
-        self,
-        state_w: np.ndarray,
-        change: np.ndarray,
-        factor: float,
-        rng: np.random.Generator | None,
-        rows: np.ndarray,
-    ) -> np.ndarray:
-        """:meth:`update_from_change` with ``change`` holding the given rows only."""
-        n_cols = self.shape[1]
-        if change.shape != (rows.size, n_cols):
+        if rows is not None and change.shape != (rows.size, self.shape[1]):
             raise ValueError(f"change of shape {change.shape} does not match {rows.size} rows")
-
-        def flat_index(idx: np.ndarray) -> np.ndarray:  # index in change -> index in state
-            row, col = np.divmod(idx, n_cols)
-            full = rows.take(row)
-            full *= n_cols
-            full += col
-            return full
-
-        return self._update_flat(state_w, change, factor, rng, flat_index)
+        stack = self.__dict__.get("_stack")
+        if stack is None:
+            stack = self.__dict__["_stack"] = SynapseStack([self])
+        counts, _ = stack.update_from_changes(
+            state_w.reshape(-1), change.reshape(-1), (0,), (rows,), factor, rng
+        )
+        return counts[counts != 0]
 
     def pulse_counts(
         self, delta_w: np.ndarray, rng: np.random.Generator | None = None
@@ -734,3 +679,215 @@ class SynapseArray:
     def to_volts(self, state_w: np.ndarray) -> np.ndarray:
         """Device states as PSV (volt): G_min + (w + w_max) / (2 w_max) x nominal range."""
         return self.spec.g_min_V + (state_w + self.w_max) / (2 * self.w_max) * self.spec.range_V
+
+
+class SynapseStack:
+    """The device arrays of a network's layers, updated together as one flat array.
+
+    A training step updates every layer once, and much of a layer's update is a fixed cost per
+    call (some 30 numpy calls: threshold, candidate gather, pulse rule, parameter lookup, noise,
+    clip) that dominates for a small layer such as a 100 x 10 output layer. The layers' states
+    therefore live in one flat array (each layer's weight matrix a view of it, C order, in the
+    order of ``arrays``), their desired changes are laid one after another in one flat buffer,
+    and every step runs once for all of them: one threshold pass, one gather of the pulsed
+    devices' parameters from one lookup table, one noise draw.
+
+    Element by element the arithmetic is that of updating each layer in turn (in the order of
+    the change buffer's segments), including which devices are touched and the order of the
+    cycle-to-cycle noise draws, so ``proportional`` and ``sign`` give the same result to the
+    bit. ``stochastic`` draws the same law, from another position of the random stream.
+    """
+
+    def __init__(self, arrays: Sequence[SynapseArray]) -> None:
+        if not arrays:
+            raise ValueError("SynapseStack needs at least one SynapseArray")
+        first = arrays[0]
+        scheme = ("pulse_rule", "pulses_per_w", "sigma_w", "sign_threshold_pulses")
+        for other in arrays[1:]:
+            differ = [name for name in scheme if getattr(other, name) != getattr(first, name)]
+            if other.stochastic_length != first.stochastic_length:
+                differ.append("stochastic_length")
+            if other.spec.n_pulses != first.spec.n_pulses:
+                differ.append("n_pulses")
+            if differ:
+                raise ValueError(
+                    f"SynapseStack needs one update scheme for all arrays; {differ} differ"
+                )
+        self.arrays = tuple(arrays)
+        self.sizes = tuple(math.prod(a.shape) for a in arrays)
+        self.offsets = tuple(int(o) for o in np.cumsum((0,) + self.sizes[:-1]))
+        self.size = sum(self.sizes)
+        # one lookup for all devices (rows 2 i + up of flat device i); a single array's own
+        self.lookup = (
+            first.curves.lookup
+            if len(arrays) == 1
+            else np.concatenate([a.curves.lookup_table() for a in arrays])
+        )
+        self._rule = first
+        self._min_steps = first._min_pulsed_steps()
+        # work buffers of the threshold pass, reused every update
+        self._magnitude = np.empty(self.size)
+        self._mask = np.empty(self.size, dtype=bool)
+
+    def layer_views(self, state: np.ndarray) -> list[np.ndarray]:
+        """Each array's states as a view of the flat ``state`` (its own shape)."""
+        return [
+            state[off : off + size].reshape(a.shape)
+            for a, off, size in zip(self.arrays, self.offsets, self.sizes, strict=True)
+        ]
+
+    def update_from_changes(
+        self,
+        state: np.ndarray,
+        change: np.ndarray,
+        layers: Sequence[int],
+        rows: Sequence[np.ndarray | None],
+        factor: float,
+        rng: np.random.Generator | None,
+    ) -> tuple[np.ndarray, list[int]]:
+        """Apply the desired change ``factor x change`` to the flat ``state`` in place.
+
+        ``change`` (flat float64, may be overwritten) holds one segment per entry of
+        ``layers``, one after another: the change of array ``layers[j]``, whole (``rows[j]``
+        None) or only its rows ``rows[j]`` (ascending row indices of a 2-D array, the other
+        rows' change being zero, e.g. the weights of inputs that are zero across the
+        mini-batch), C order. Returns the signed pulse counts applied, segment after segment
+        (float; zero only where a whole array was touched, see below), and the bounds of each
+        segment's counts in it (``counts[bounds[j]:bounds[j + 1]]``).
+
+        SGD leaves most devices without a pulse, so the devices that can get one are found on
+        the raw change with one threshold (|change| >= the rule's smallest pulsed step / the
+        scale), and the pulse rule and the device curves run on those only. A segment where
+        many devices are candidates (>= 20 %) takes the whole-array path of
+        :meth:`SynapseArray.apply` instead: when its pulsed devices are many too, every device
+        of its array is touched (zero counts included, as that arithmetic does).
+        """
+        sizes = [
+            self.sizes[layer] if r is None else r.size * self.arrays[layer].shape[1]
+            for layer, r in zip(layers, rows, strict=True)
+        ]
+        starts = [0, *itertools.accumulate(sizes)]
+        n = starts[-1]
+        if change.size != n:
+            raise ValueError(f"change holds {change.size} values; its segments need {n}")
+        rule = self._rule
+        stochastic = rule.pulse_rule == "stochastic"
+        if stochastic and rng is None:
+            raise ValueError("pulse_rule 'stochastic' needs an rng")
+        steps_per_unit = abs(float(factor)) * rule.pulses_per_w
+        if steps_per_unit == 0.0:
+            return np.zeros(0), [0] * len(starts)
+        cut = self._min_steps / steps_per_unit
+        magnitude = np.abs(change, out=self._magnitude[:n])
+        candidates = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[:n]))
+        pulsed = None
+        if stochastic:
+            pos, k = _stochastic_sparse(
+                change,
+                magnitude,
+                candidates,
+                cut,
+                factor * rule.pulses_per_w,
+                rule.stochastic_length,
+                rng,
+            )
+        else:
+            cand_bounds = np.searchsorted(candidates, starts).tolist()
+            whole = [
+                cut == 0.0 or cand_bounds[j + 1] - cand_bounds[j] >= _DENSE_FRACTION * sizes[j]
+                for j in range(len(sizes))
+            ]
+            if any(whole):
+                return self._update_with_whole_arrays(
+                    state, change, layers, rows, starts, candidates, cand_bounds, whole, factor, rng
+                )
+            k = change.take(candidates)
+            k *= factor
+            k *= rule.pulses_per_w
+            k = rule._deterministic_counts(k)
+            keep = k != 0
+            pos = candidates
+            if not keep.all():
+                pos, k = pos[keep], k[keep]
+        bounds = np.searchsorted(pos, starts).tolist()
+        if pos.size:
+            self._to_state_index(pos, bounds, starts, layers, rows)
+            _relax_at(state, pos, k, self.lookup, rule.sigma_w, rng, pulsed)
+        return k, bounds
+
+    def _to_state_index(
+        self,
+        pos: np.ndarray,
+        bounds: list[int],
+        starts: list[int],
+        layers: Sequence[int],
+        rows: Sequence[np.ndarray | None],
+    ) -> None:
+        """Positions in the change buffer -> flat indices of the state, in place."""
+        for j, (layer, r) in enumerate(zip(layers, rows, strict=True)):
+            part = pos[bounds[j] : bounds[j + 1]]
+            if part.size == 0:
+                continue
+            if r is None:
+                part += self.offsets[layer] - starts[j]
+                continue
+            n_cols = self.arrays[layer].shape[1]
+            part -= starts[j]
+            row, col = np.divmod(part, n_cols)
+            np.multiply(r.take(row), n_cols, out=part)
+            part += col
+            part += self.offsets[layer]
+
+    def _update_with_whole_arrays(
+        self,
+        state: np.ndarray,
+        change: np.ndarray,
+        layers: Sequence[int],
+        rows: Sequence[np.ndarray | None],
+        starts: list[int],
+        candidates: np.ndarray,
+        cand_bounds: list[int],
+        whole: list[bool],
+        factor: float,
+        rng: np.random.Generator | None,
+    ) -> tuple[np.ndarray, list[int]]:
+        """:meth:`update_from_changes` when some segments take the whole-array path: per
+        segment in turn, the devices to touch and their counts, then one update of them all."""
+        rule = self._rule
+        parts_idx, parts_k, parts_pulsed, bounds = [], [], [], [0]
+        for j, (layer, r) in enumerate(zip(layers, rows, strict=True)):
+            segment = change[starts[j] : starts[j + 1]]
+            offset, size = self.offsets[layer], self.sizes[layer]
+            if whole[j]:
+                # the whole array's counts (zero in the rows the segment does not hold)
+                if r is None:
+                    counts = segment
+                else:
+                    counts = np.zeros(self.arrays[layer].shape)
+                    counts[r] = segment.reshape(r.size, -1)
+                    counts = counts.reshape(-1)
+                counts *= factor
+                counts = rule._counts_inplace(counts)
+                nonzero = np.flatnonzero(counts)
+                if nonzero.size >= _DENSE_FRACTION * size:  # every device is touched
+                    idx, k, pulsed = np.arange(offset, offset + size), counts, nonzero
+                else:
+                    idx, k, pulsed = nonzero + offset, counts.take(nonzero), None
+            else:
+                cand = candidates[cand_bounds[j] : cand_bounds[j + 1]]
+                k = change.take(cand)
+                k *= factor
+                k *= rule.pulses_per_w
+                k = rule._deterministic_counts(k)
+                keep = k != 0
+                idx, k, pulsed = cand[keep], k[keep], None
+                self._to_state_index(idx, [0, idx.size], [starts[j]], [layer], [r])
+            parts_pulsed.append(np.arange(k.size) if pulsed is None else pulsed)
+            parts_idx.append(idx)
+            parts_k.append(k)
+            bounds.append(bounds[-1] + k.size)
+        idx, k = np.concatenate(parts_idx), np.concatenate(parts_k)
+        pulsed = np.concatenate([p + b for p, b in zip(parts_pulsed, bounds, strict=False)])
+        if idx.size:
+            _relax_at(state, idx, k, self.lookup, rule.sigma_w, rng, pulsed)
+        return k, bounds
