@@ -45,10 +45,20 @@ _GATHER_ROWS = 512
 
 
 def _softmax_inplace(z: np.ndarray) -> np.ndarray:
-    z -= z.max(axis=1, keepdims=True)
+    # the ufuncs' reduce directly: what z.max / z.sum call, without their Python wrappers
+    z -= np.maximum.reduce(z, axis=1, keepdims=True)
     np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+    z /= np.add.reduce(z, axis=1, keepdims=True)
     return z
+
+
+def _nonzero_columns(X: np.ndarray) -> np.ndarray:
+    """Ascending indices of the columns of ``X`` that hold a nonzero value.
+
+    Comparing first and reducing the booleans is about twice as fast as reducing the floats
+    (``np.logical_or.reduce(X)`` converts every element on the way).
+    """
+    return np.flatnonzero(np.logical_or.reduce(X != 0, axis=0))
 
 
 class _DeviceNetwork(ClassifierMixin, BaseEstimator):
@@ -265,7 +275,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 # Pixels that are zero across the batch (MNIST's borders) have exactly zero
                 # gradient rows, so none of their devices can get a pulse: the product and the
                 # device update run on the other rows only (the same dot products, bit for bit).
-                rows = np.flatnonzero(np.logical_or.reduce(X, axis=0))  # 2x X.any's speed
+                rows = _nonzero_columns(X)
                 if rows.size == fan_in:
                     rows = None
             if device:  # the gradient goes straight into the update's change buffer

@@ -270,13 +270,13 @@ def _relax_at(
     pulsed: np.ndarray | None = None,
 ) -> None:
     """Apply the signed pulse counts ``k`` (float) at the distinct flat indices ``idx`` of
-    ``state`` in place, with the parameters of ``lookup`` (:attr:`_Curves.lookup` rows): the
-    sparse form of :func:`_relax`, same arithmetic.
+    ``state`` in place, with the parameters of ``lookup`` (rows as :attr:`_Curves.lookup`):
+    the sparse form of :func:`_relax`, same arithmetic.
 
-    Cycle-to-cycle noise is drawn for the positions ``pulsed`` of ``idx`` (ascending; None: all
-    of them, every ``k`` nonzero), one normal each in that order. A zero count still moves a
-    device by the rounding of (cur - asym) x 1 + asym and the clip, as the whole-array path does
-    to the devices it touches without a pulse.
+    Cycle-to-cycle noise is drawn for the positions ``pulsed`` of ``idx`` (ascending; None:
+    all, every count nonzero), one normal each, in that order. A zero count still moves its
+    device by the rounding of (cur - asym) x 1 + asym and by the clip, as the whole-array
+    arithmetic does to every device it touches.
     """
     if sigma > 0 and rng is None:
         raise ValueError("cycle-to-cycle noise needs an rng")
@@ -752,7 +752,7 @@ class SynapseStack:
         None) or only its rows ``rows[j]`` (ascending row indices of a 2-D array, the other
         rows' change being zero, e.g. the weights of inputs that are zero across the
         mini-batch), C order. Returns the signed pulse counts applied, segment after segment
-        (float; zero only where a whole array was touched, see below), and the bounds of each
+        (float; zero only where a whole array was updated, see below), and the bounds of each
         segment's counts in it (``counts[bounds[j]:bounds[j + 1]]``).
 
         SGD leaves most devices without a pulse, so the devices that can get one are found on
@@ -780,7 +780,7 @@ class SynapseStack:
         cut = self._min_steps / steps_per_unit
         magnitude = np.abs(change, out=self._magnitude[:n])
         candidates = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[:n]))
-        pulsed = None
+        pulsed = None  # every count applied is nonzero unless a whole array is touched
         if stochastic:
             pos, k = _stochastic_sparse(
                 change,
@@ -797,16 +797,43 @@ class SynapseStack:
                 cut == 0.0 or cand_bounds[j + 1] - cand_bounds[j] >= _DENSE_FRACTION * sizes[j]
                 for j in range(len(sizes))
             ]
-            if any(whole):
+            if any(w and r is not None for w, r in zip(whole, rows, strict=True)):
                 return self._update_with_whole_arrays(
                     state, change, layers, rows, starts, candidates, cand_bounds, whole, factor, rng
                 )
-            k = change.take(candidates)
+            # the devices to compute counts for: a whole segment's every device, another's
+            # candidates (positions in the change buffer, ascending)
+            if any(whole):
+                positions = self._positions(n)
+                pos = np.concatenate(
+                    [
+                        positions[starts[j] : starts[j + 1]]
+                        if whole[j]
+                        else candidates[cand_bounds[j] : cand_bounds[j + 1]]
+                        for j in range(len(sizes))
+                    ]
+                )
+            else:
+                pos = candidates
+            k = change.take(pos)
             k *= factor
             k *= rule.pulses_per_w
             k = rule._deterministic_counts(k)
             keep = k != 0
-            pos = candidates
+            if any(whole):
+                # A whole segment with many pulses touches every device (the whole-array
+                # arithmetic, zero counts included), with few only its pulsed ones; the
+                # cycle-to-cycle noise is drawn for the pulsed devices only, in order.
+                touch = keep.copy()
+                at = 0
+                for j, size in enumerate(sizes):
+                    stop = at + (size if whole[j] else cand_bounds[j + 1] - cand_bounds[j])
+                    if whole[j] and np.count_nonzero(keep[at:stop]) >= _DENSE_FRACTION * size:
+                        touch[at:stop] = True
+                    at = stop
+                keep, pulsed_touched = touch, keep[touch]
+                if not pulsed_touched.all():
+                    pulsed = np.flatnonzero(pulsed_touched)
             if not keep.all():
                 pos, k = pos[keep], k[keep]
         bounds = np.searchsorted(pos, starts).tolist()
@@ -814,6 +841,12 @@ class SynapseStack:
             self._to_state_index(pos, bounds, starts, layers, rows)
             _relax_at(state, pos, k, self.lookup, rule.sigma_w, rng, pulsed)
         return k, bounds
+
+    def _positions(self, n: int) -> np.ndarray:
+        """0, 1, ..., n - 1 (a slice of a range kept across updates)."""
+        if self.__dict__.get("_range") is None or self._range.size < n:
+            self._range = np.arange(self.size)
+        return self._range[:n]
 
     def _to_state_index(
         self,
@@ -851,28 +884,50 @@ class SynapseStack:
         factor: float,
         rng: np.random.Generator | None,
     ) -> tuple[np.ndarray, list[int]]:
-        """:meth:`update_from_changes` when some segments take the whole-array path: per
-        segment in turn, the devices to touch and their counts, then one update of them all."""
+        """:meth:`update_from_changes` when some segments take the whole-array path: segment
+        after segment, the candidates' pulses (gathered for one sparse update) or the whole
+        array's (the whole-array arithmetic of :func:`_relax`, in turn)."""
         rule = self._rule
-        parts_idx, parts_k, parts_pulsed, bounds = [], [], [], [0]
+        parts_k, bounds = [], [0]
+        pending_idx, pending_k = [], []  # sparse updates not yet applied, in segment order
+
+        def flush() -> None:
+            if pending_idx:
+                idx, k = np.concatenate(pending_idx), np.concatenate(pending_k)
+                if idx.size:
+                    _relax_at(state, idx, k, self.lookup, rule.sigma_w, rng)
+                pending_idx.clear()
+                pending_k.clear()
+
         for j, (layer, r) in enumerate(zip(layers, rows, strict=True)):
-            segment = change[starts[j] : starts[j + 1]]
             offset, size = self.offsets[layer], self.sizes[layer]
             if whole[j]:
                 # the whole array's counts (zero in the rows the segment does not hold)
-                if r is None:
-                    counts = segment
-                else:
-                    counts = np.zeros(self.arrays[layer].shape)
-                    counts[r] = segment.reshape(r.size, -1)
-                    counts = counts.reshape(-1)
+                counts = change[starts[j] : starts[j + 1]]
+                if r is not None:
+                    full = np.zeros(self.arrays[layer].shape)
+                    full[r] = counts.reshape(r.size, -1)
+                    counts = full.reshape(-1)
                 counts *= factor
                 counts = rule._counts_inplace(counts)
-                nonzero = np.flatnonzero(counts)
-                if nonzero.size >= _DENSE_FRACTION * size:  # every device is touched
-                    idx, k, pulsed = np.arange(offset, offset + size), counts, nonzero
+                n_pulsed = np.count_nonzero(counts)
+                if n_pulsed >= _DENSE_FRACTION * size:  # every device is touched, in turn
+                    flush()
+                    shape = self.arrays[layer].shape
+                    layer_state = state[offset : offset + size].reshape(shape)
+                    _relax(
+                        layer_state,
+                        counts.reshape(shape),
+                        self.arrays[layer].curves,
+                        rule.sigma_w,
+                        rng,
+                    )
+                    k = counts
                 else:
-                    idx, k, pulsed = nonzero + offset, counts.take(nonzero), None
+                    nonzero = np.flatnonzero(counts)
+                    k = counts.take(nonzero)
+                    pending_idx.append(nonzero + offset)
+                    pending_k.append(k)
             else:
                 cand = candidates[cand_bounds[j] : cand_bounds[j + 1]]
                 k = change.take(cand)
@@ -880,14 +935,11 @@ class SynapseStack:
                 k *= rule.pulses_per_w
                 k = rule._deterministic_counts(k)
                 keep = k != 0
-                idx, k, pulsed = cand[keep], k[keep], None
+                idx, k = cand[keep], k[keep]
                 self._to_state_index(idx, [0, idx.size], [starts[j]], [layer], [r])
-            parts_pulsed.append(np.arange(k.size) if pulsed is None else pulsed)
-            parts_idx.append(idx)
+                pending_idx.append(idx)
+                pending_k.append(k)
             parts_k.append(k)
             bounds.append(bounds[-1] + k.size)
-        idx, k = np.concatenate(parts_idx), np.concatenate(parts_k)
-        pulsed = np.concatenate([p + b for p, b in zip(parts_pulsed, bounds, strict=False)])
-        if idx.size:
-            _relax_at(state, idx, k, self.lookup, rule.sigma_w, rng, pulsed)
-        return k, bounds
+        flush()
+        return np.concatenate(parts_k), bounds
