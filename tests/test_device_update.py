@@ -1,5 +1,6 @@
-"""The training update (SynapseArray.update_from_change) equals pulse counts + apply, and its
-sparse stochastic sampler draws exactly Binomial(BL, |x| / BL) counts."""
+"""The training update (SynapseArray.update_from_change, SynapseStack.update_from_changes) equals
+pulse counts + apply layer by layer, and its stochastic sampler draws exactly
+Binomial(BL, |x| / BL) counts."""
 
 from __future__ import annotations
 
@@ -55,26 +56,26 @@ def test_whole_array_path_when_most_devices_pulse(monkeypatch):
     assert applied.size == np.count_nonzero(counts)
 
 
-def test_sparse_stochastic_counts_are_binomial_on_both_sides_of_tau():
+def test_sparse_stochastic_counts_are_binomial_with_their_sign():
     length = 10
-    tau = synapse._STOCHASTIC_TAU
-    # per column one value of x (nominal steps): below tau (reached by skipping), above it
-    values = np.array([0.4 * tau, 0.9 * tau, -2.0 * tau, 0.3, -1.7, 6.0])
-    n_rows = 40000
-    change = np.tile(values, n_rows)
-    magnitude = np.abs(change)
-    big = np.flatnonzero(magnitude >= tau)
-    idx, n = synapse._stochastic_sparse(
-        change, magnitude, big, tau, 1.0, length, np.random.default_rng(5)
-    )
+    # per column one desired change x (nominal steps, = change x scale): tiny (rarely pulsed),
+    # around one step (n <= 1 mostly), several steps (the survival table), saturated (x >= BL)
+    values = np.array([0.01, 0.2, -0.7, 1.5, -4.0, 8.5, 12.0])
+    scale = -2.0  # e.g. -learning_rate x pulses per unit: the count's sign follows x
+    n_rows = 30000
+    change = np.tile(values / scale, n_rows)
+    idx, n = synapse._stochastic_sparse(change, scale, length, np.random.default_rng(5))
     assert np.all(np.diff(idx) > 0) and np.all(n != 0)
     counts = np.zeros(change.size)
     counts[idx] = n
     counts = counts.reshape(n_rows, values.size)
     assert np.all(np.sign(counts) * np.sign(values) >= 0)
     for column, x in enumerate(values):
-        p = abs(x) / length
+        p = min(abs(x) / length, 1.0)
         freq = np.bincount(np.abs(counts[:, column]).astype(int), minlength=length + 1)
+        if p == 1.0:  # every slot fires
+            assert freq[length] == n_rows
+            continue
         pmf = stats.binom.pmf(np.arange(length + 1), length, p) * n_rows
         keep = pmf > 5
         # lump the rare tail into one cell so every probability mass is tested

@@ -413,120 +413,81 @@ def stochastic_pulse_counts(steps: np.ndarray, length: int, rng: np.random.Gener
     receives a pulse in each of the BL slots where its row and column streams fire together,
     with probability p = |x| / BL (saturating at 1), so E[n] = |x| for |x| <= BL.
 
-    Sampled exactly by inversion with one uniform w per device: n = #{k >= 0 : w < P(n > k)}.
-    As P(n > 0) = 1 - (1-p)^BL <= |x|, the devices with w >= |x| get no pulse and are never
-    touched (usually most of them); for the others the survival function is walked up k
-    (vectorised; the set still above it is compacted once it is small). numpy's per-element
-    binomial sampler is several times slower here.
+    Sampled exactly by inversion with one uniform w per device: n = #{k >= 0 : w < P(n > k)}
+    (see :func:`_stochastic_sparse`). numpy's per-element binomial sampler is several times
+    slower here.
     """
     flat = steps.reshape(-1)
-    w = rng.random(flat.size)
-    x = np.abs(flat)
-    idx = np.flatnonzero(w < x)  # candidates: P(n >= 1) <= |x|
-    signs = np.sign(flat[idx])
-    n = _binomial_by_inversion(w[idx], x[idx], int(length))
+    idx, n = _stochastic_sparse(flat, 1.0, int(length), rng)
     flat[:] = 0.0
-    flat[idx] = signs * n
+    flat[idx] = n
     return steps
 
 
 def _binomial_by_inversion(w: np.ndarray, x: np.ndarray, length: int) -> np.ndarray:
     """n ~ Binomial(BL, min(x / BL, 1)) from the uniforms ``w``: n = #{k >= 0 : w < P(n > k)}.
 
-    Only the devices with w < x need this (P(n > 0) <= x); the survival function is walked up
-    k (vectorised; the set still above it is compacted once it is small).
+    Only the devices with w < x need this (P(n > 0) <= x). Nearly all of them get n <= 1, so
+    P(n > 0) and P(n > 1) are computed for all; the survival function is walked further, as
+    one table of its values, only for the few with w < P(n > 1).
     """
-    p = np.minimum(x * (1.0 / length), 1.0)
+    n = np.zeros(w.size)
+    p = x * (1.0 / length)
     saturated = p >= 1.0  # every slot fires
-    n = np.where(saturated, float(length), 0.0)
-    with np.errstate(divide="ignore"):
-        log_q = np.log1p(-p)
-    survival = -np.expm1(length * log_q)  # P(n > 0), accurate for small p
+    if saturated.any():
+        n[saturated] = float(length)
+        rest = np.flatnonzero(~saturated)
+        n[rest] = _binomial_by_inversion(w.take(rest), x.take(rest), length)
+        return n
+    log_q = np.log1p(-p)
     pmf = np.exp(length * log_q)  # P(n = 0)
-    n += (w < survival) & ~saturated
-    odds = p / (1.0 - np.where(saturated, 0.0, p))
-    rows = np.arange(n.size)  # candidates still above the survival function
-    for k in range(length - 1):  # P(n = k+1) = P(n = k) (BL - k) / (k + 1) p / q
-        pmf *= odds
-        pmf *= (length - k) / (k + 1)
-        survival -= pmf  # now P(n > k + 1)
-        more = (w < survival) & ~saturated[rows]
-        count = np.count_nonzero(more)
-        if count == 0:
-            break
-        if count < 0.25 * rows.size:  # few left: carry on with the shrunken set only
-            rows, w, survival, pmf, odds = (a[more] for a in (rows, w, survival, pmf, odds))
-            n[rows] += 1.0
-        else:
-            n[rows] += more
+    survival = -np.expm1(length * log_q)  # P(n > 0), accurate for small p
+    n += w < survival
+    if length < 2:
+        return n
+    odds = p / (1.0 - p)  # P(n = k + 1) = P(n = k) (BL - k) / (k + 1) p / q
+    pmf *= odds
+    pmf *= length  # P(n = 1)
+    survival -= pmf  # P(n > 1)
+    more = np.flatnonzero(w < survival)
+    if more.size:
+        k = np.arange(1, length - 1, dtype=np.float64)
+        factors = odds.take(more)[None, :] * ((length - k) / (k + 1.0))[:, None]
+        pmf_table = np.multiply.accumulate(factors, axis=0)  # P(n = k + 1) / P(n = 1)
+        pmf_table *= pmf.take(more)
+        beyond = survival.take(more) - np.cumsum(pmf_table, axis=0)  # P(n > k + 1)
+        n[more] = 2.0 + np.count_nonzero(w.take(more) < beyond, axis=0)
     return n
-
-
-# The sparse stochastic sampler materialises the uniform w of a device only where w < tau
-# (w < |x| is needed for a pulse): devices with |x| >= tau get an explicit uniform, the rest are
-# reached by geometric skipping with success probability tau (the positions whose w < tau),
-# where w = tau u. Marginally every device has w ~ U[0, 1), as in stochastic_pulse_counts, but
-# only about tau x size + #{|x| >= tau} numbers are drawn instead of one per device.
-_STOCHASTIC_TAU = 1.0 / 32.0
-
-
-def _skip_positions(size: int, tau: float, rng: np.random.Generator) -> np.ndarray:
-    """Ascending positions in [0, size), each included independently with probability tau
-    (geometric gaps G = floor(E / -ln(1 - tau)) + 1 from standard exponentials E)."""
-    rate = -math.log1p(-tau)
-    expected = size * tau
-    positions = []
-    last = -1
-    while True:
-        m = int(expected + 6.0 * math.sqrt(expected) + 16)
-        gaps = np.floor(rng.standard_exponential(m) * (1.0 / rate))
-        gaps += 1.0
-        pos = np.cumsum(gaps)
-        pos += last
-        positions.append(pos)
-        if pos[-1] >= size:
-            break
-        last = pos[-1]
-    pos = np.concatenate(positions) if len(positions) > 1 else positions[0]
-    return pos[: np.searchsorted(pos, size)].astype(np.intp)
 
 
 def _stochastic_sparse(
     change: np.ndarray,
-    magnitude: np.ndarray,
-    big: np.ndarray,
-    cut: float,
     scale: float,
     length: int,
     rng: np.random.Generator,
+    work: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices (ascending) and signed counts of the devices the stochastic rule pulses.
 
-    ``change`` is the flat desired change in any unit, x = ``change`` x ``scale`` in nominal
-    pulse steps; ``magnitude`` = |change|; ``big`` the ascending indices where
-    ``magnitude >= cut`` (cut = tau / |scale|). Those get an explicit uniform each; the others
-    are reached by geometric skipping (see ``_STOCHASTIC_TAU``).
+    x = ``change`` x ``scale`` in nominal pulse steps (``change`` flat, any unit). One uniform
+    w per device, n = #{k >= 0 : w < P(n > k)}: as P(n > 0) = 1 - (1 - |x|/BL)^BL <= |x|, only
+    the devices with w < |x| can get a pulse (usually a few %), and the inversion runs on those
+    only. ``work``: optional float, float and bool arrays of at least ``change.size`` elements
+    to reuse (no allocation per update).
     """
-    x_big = change.take(big)
-    x_big *= scale
-    w_big = rng.random(big.size)
-    hit = w_big < np.abs(x_big)
-    pos = _skip_positions(change.size, _STOCHASTIC_TAU, rng)
-    pos = pos[magnitude.take(pos) < cut]  # the others are in `big`
-    x_small = change.take(pos)
-    x_small *= scale
-    w_small = rng.random(pos.size)
-    w_small *= _STOCHASTIC_TAU  # w given w < tau
-    hit_small = w_small < np.abs(x_small)
-    idx = np.concatenate([big[hit], pos[hit_small]])
-    x = np.concatenate([x_big[hit], x_small[hit_small]])
-    w = np.concatenate([w_big[hit], w_small[hit_small]])
-    order = np.argsort(idx, kind="stable")
-    idx, x, w = idx[order], x[order], w[order]
-    n = _binomial_by_inversion(w, np.abs(x), length)
-    n *= np.sign(x)
-    keep = n != 0
-    return idx[keep], n[keep]
+    size = change.size
+    if work is None:
+        work = (np.empty(size), np.empty(size), np.empty(size, dtype=bool))
+    x = np.abs(change, out=work[0][:size])
+    x *= abs(scale)
+    w = rng.random(size, out=work[1][:size])
+    idx = np.flatnonzero(np.less(w, x, out=work[2][:size]))
+    n = _binomial_by_inversion(w.take(idx), x.take(idx), length)
+    signed = change.take(idx)
+    signed *= scale
+    np.copysign(n, signed, out=n)
+    keep = np.flatnonzero(n)
+    return idx.take(keep), n.take(keep)
 
 
 def _lognormal_factor(cv: float, size: tuple[int, ...], rng: np.random.Generator):
@@ -613,7 +574,7 @@ class SynapseArray:
         """A lower bound on |x| (nominal steps) of any change that can give a pulse: the
         candidates are found on the raw change; the exact rule then runs on them only."""
         if self.pulse_rule == "stochastic":
-            return _STOCHASTIC_TAU  # exact split, see _stochastic_sparse
+            return 0.0  # any nonzero change can pulse; the sampler draws for every device
         # (1 - 1e-9): candidates are a superset despite the rounding of the scaled product
         threshold = 0.5 if self.pulse_rule == "proportional" else self.sign_threshold_pulses
         return threshold * (1.0 - 1e-9)
@@ -727,6 +688,7 @@ class SynapseStack:
         self._min_steps = first._min_pulsed_steps()
         # work buffers of the threshold pass, reused every update
         self._magnitude = np.empty(self.size)
+        self._uniform = np.empty(self.size) if first.pulse_rule == "stochastic" else None
         self._mask = np.empty(self.size, dtype=bool)
 
     def layer_views(self, state: np.ndarray) -> list[np.ndarray]:
@@ -777,21 +739,20 @@ class SynapseStack:
         steps_per_unit = abs(float(factor)) * rule.pulses_per_w
         if steps_per_unit == 0.0:
             return np.zeros(0), [0] * len(starts)
-        cut = self._min_steps / steps_per_unit
-        magnitude = np.abs(change, out=self._magnitude[:n])
-        candidates = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[:n]))
         pulsed = None  # every count applied is nonzero unless a whole array is touched
         if stochastic:
+            # one uniform per device; the threshold pass below has no use here
             pos, k = _stochastic_sparse(
                 change,
-                magnitude,
-                candidates,
-                cut,
                 factor * rule.pulses_per_w,
                 rule.stochastic_length,
                 rng,
+                (self._magnitude, self._uniform, self._mask),
             )
         else:
+            cut = self._min_steps / steps_per_unit
+            magnitude = np.abs(change, out=self._magnitude[:n])
+            candidates = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[:n]))
             cand_bounds = np.searchsorted(candidates, starts).tolist()
             whole = [
                 cut == 0.0 or cand_bounds[j + 1] - cand_bounds[j] >= _DENSE_FRACTION * sizes[j]
