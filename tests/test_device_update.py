@@ -5,10 +5,12 @@ Binomial(BL, |x| / BL) counts."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from fmes import synapse
+from fmes.energy import PulseLog
 from fmes.synapse import DeviceSpec, SynapseArray
 
 SPEC = DeviceSpec(
@@ -127,3 +129,97 @@ def test_row_subset_update_takes_the_whole_array_path_too():
     syn.update_from_change(whole, change.copy(), 1.0, np.random.default_rng(2))
     syn.update_from_change(subset, change[rows].copy(), 1.0, np.random.default_rng(2), rows=rows)
     np.testing.assert_array_equal(subset, whole)
+
+
+@pytest.mark.parametrize("rule", ["proportional", "sign"])
+@pytest.mark.parametrize(
+    ("output_spread", "first_spread"),
+    [(0.004, 0.004), (0.05, 0.004), (0.05, 0.05)],
+    ids=["both-sparse", "output-whole", "both-whole"],
+)
+def test_stack_update_equals_the_layers_updated_in_turn(rule, output_spread, first_spread):
+    # two layers as a training step has them: the output layer's whole change first, then the
+    # first layer's nonzero input rows; one noise stream for both (the order of its draws counts)
+    first, output = (
+        SynapseArray(SPEC, shape, 1.0, np.random.default_rng(seed), pulse_rule=rule)
+        for shape, seed in (((60, 50), 3), ((50, 10), 4))
+    )
+    stack = synapse.SynapseStack([first, output])
+    rng = np.random.default_rng(7)
+    state = np.concatenate(
+        [a.program(rng.uniform(-0.9, 0.9, a.shape)).reshape(-1) for a in (first, output)]
+    )
+    rows = np.array([0, 4, 5, 30, 59])
+    grad_first = np.zeros(first.shape)
+    grad_first[rows] = rng.normal(0.0, first_spread, (rows.size, first.shape[1]))
+    grad_output = rng.normal(0.0, output_spread, output.shape)
+    learning_rate = 0.7
+
+    expected = [w.copy() for w in stack.layer_views(state)]
+    noise = np.random.default_rng(11)
+    expected_counts = []
+    for layer, grad in ((1, grad_output), (0, grad_first)):
+        array = stack.arrays[layer]
+        counts = array.pulse_counts(-learning_rate * grad)
+        array.apply(expected[layer], counts, noise)
+        expected_counts.append(counts[counts != 0])
+
+    change = np.concatenate([grad_output.reshape(-1), grad_first[rows].reshape(-1)])
+    counts, bounds = stack.update_from_changes(
+        state, change, (1, 0), (None, rows), -learning_rate, np.random.default_rng(11)
+    )
+    for got, want in zip(stack.layer_views(state), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    for j, want in enumerate(expected_counts):
+        got = counts[bounds[j] : bounds[j + 1]]
+        np.testing.assert_array_equal(got[got != 0], want)
+
+
+def test_stack_needs_one_update_scheme():
+    arrays = [_array(pulse_rule="sign"), _array(pulse_rule="proportional")]
+    with pytest.raises(ValueError, match="pulse_rule"):
+        synapse.SynapseStack(arrays)
+
+
+def test_pulse_log_segments_equal_one_add_per_layer():
+    rng = np.random.default_rng(2)
+    by_layer, by_segments = PulseLog(3), PulseLog(3)
+    for epoch_updates in (4, 2):
+        for _ in range(epoch_updates):
+            parts = [rng.integers(-5, 6, size).astype(float) for size in (7, 0, 12)]
+            for layer, part in zip((2, 1, 0), parts, strict=True):
+                by_layer.add(layer, part.astype(int))
+            bounds = np.cumsum([0] + [p.size for p in parts]).tolist()
+            by_segments.add_segments(np.concatenate(parts), bounds, (2, 1, 0))
+        by_layer.close_epoch()
+        by_segments.close_epoch()
+    table = by_segments.table()
+    pd.testing.assert_frame_equal(table, by_layer.table())
+    steps = table.set_index(["epoch", "layer"])["parallel_steps"]
+    assert steps.loc[(1, 1)] == 0 and steps.loc[(1, 0)] > 4 and table["pulses_ltd"].sum() > 0
+
+
+def test_training_continues_identically_after_pickling_and_after_assigning_weights():
+    # the layers' weights are views of one flat device state; a pickled copy (or a weight
+    # matrix assigned by hand) must be re-bound to it before training goes on
+    import pickle
+
+    from sklearn.datasets import load_digits
+
+    from fmes.networks import DeviceMLP
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200] / 16.0, y[:200]
+    net = DeviceMLP(device=SPEC, hidden_layer_sizes=(16,), random_state=0).fit(X[:100], y[:100])
+    copy = pickle.loads(pickle.dumps(net))
+    net.partial_fit(X, y)
+    copy.partial_fit(X, y)
+    assert not np.array_equal(net.coefs_[0], net.initial_coefs_[0])
+    for a, b in zip(net.coefs_, copy.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    pd.testing.assert_frame_equal(net.pulse_log_.table(), copy.pulse_log_.table())
+    copy.coefs_[1] = net.coefs_[1] * 0.5  # a new array for the output layer
+    before = copy.coefs_[1].copy()
+    copy.partial_fit(X, y)
+    assert not np.array_equal(copy.coefs_[1], before)
+    assert copy.coefs_[1].base is copy.coefs_[0].base  # bound to one flat state again
