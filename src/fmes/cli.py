@@ -1,7 +1,8 @@
 """The ``fmes`` console command (installed by the package): small tools around the pipeline.
 
-Each subcommand is one function ``_cmd_<name>(args)`` registered in :func:`build_parser`; the
-logic lives in the library, the command only reads options and the config and prints results.
+Each subcommand is one function ``_cmd_<name>(args)``, declared with its options by
+``_add_<name>_command`` (:func:`build_parser` calls each); the logic lives in the library, the
+command only reads options and the config and prints results.
 
     fmes manifest raw/eu --pattern "{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv"
     fmes device-params raw/manifest.csv --output device_params.csv
@@ -180,12 +181,7 @@ def _add_command(
     return command
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fmes", description="Tools around the fmes-repro pipeline."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_manifest_command(commands: argparse._SubParsersAction) -> None:
     manifest = _add_command(
         commands,
         "manifest",
@@ -218,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not read every trace with the configured export format",
     )
 
+
+def _add_device_params_command(commands: argparse._SubParsersAction) -> None:
     device_params = _add_command(
         commands,
         "device-params",
@@ -244,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(device_params)
 
+
+def _add_export_command(commands: argparse._SubParsersAction) -> None:
     export = _add_command(
         commands,
         "export",
@@ -262,6 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="device_params.csv (pipeline or fmes device-params)",
     )
     export.add_argument("--outdir", default=".", help="folder to write into (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``fmes`` parser: one subcommand per ``_add_<name>_command``."""
+    parser = argparse.ArgumentParser(
+        prog="fmes", description="Tools around the fmes-repro pipeline."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_manifest_command, _add_device_params_command, _add_export_command):
+        add(commands)
     return parser
 
 
