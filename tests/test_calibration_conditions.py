@@ -198,3 +198,16 @@ def test_every_calibration_target_must_be_one_the_model_evaluates():
     missing = [t for t in TARGETS if t["id"] != "ppf_A2_7000ohm"]
     with pytest.raises(ValueError, match=r"missing calibration targets \['ppf_A2_7000ohm'\]"):
         ModelConditions.from_targets(missing)
+
+
+def test_only_the_cheap_observables_can_be_fitted():
+    targets = [{**t, "fit": True} if t["id"] == "psv_0p5mA_500ohm" else t for t in TARGETS]
+    params = device.CellParams.from_mapping(CONFIG["device"])
+    with pytest.raises(ValueError, match=r"targets \['psv_0p5mA_500ohm'\] have fit: true, but"):
+        calibration.calibrate(
+            params,
+            CONFIG["calibration"]["free"],
+            targets,
+            CONFIG["protocols"],
+            CONFIG["calibration"]["check_resistances"],
+        )

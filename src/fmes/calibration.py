@@ -429,6 +429,13 @@ def calibrate(
     fit_targets = [t for t in targets if t["stage"] == "calibration" and t.get("fit")]
     if free and not fit_targets:
         raise ValueError("no calibration target has fit: true")
+    fittable = _fit_observables(initial, conditions)  # the fit evaluates only these, cheaply
+    not_fittable = [t["id"] for t in fit_targets if t["id"] not in fittable]
+    if not_fittable:
+        raise ValueError(
+            f"{TARGETS_KEY}: targets {not_fittable} have fit: true, but the fit can use only "
+            f"{list(fittable)}; the others are checked on the fitted model (fit: false)"
+        )
     values = {k: float(v) for k, v in initial.as_dict().items()}
     unknown = [name for name in free if name not in values]
     if unknown:
