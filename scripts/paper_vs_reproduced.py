@@ -6,25 +6,25 @@ from pathlib import Path
 import pandas as pd
 
 from fmes import comparison
-from fmes.calibration import load_targets
+from fmes.calibration import TrainRetention, load_targets, read_conditions
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.planning import plan_states
 from fmes.plotting import comparison_figure, save_figure
 from fmes.robustness import add_robustness_column
-from fmes.targets import check_selects
+from fmes.targets import check_selects, target_by_id, targets_by_id
 from fmes.traces import read_trace, read_working_manifest
 
 
-def open_train_retention(
-    manifest_path: str, nominal_device: str, pulse_settings: dict, t_ret_s: float
+def train_retention_at(
+    manifest_path: str, nominal_device: str, state: str, pulse_settings: dict, t_ret_s: float
 ) -> float:
-    """Retention of the nominal device's open-state pulse train (Fig 3g), read from its trace
+    """Retention of the nominal device's pulse train at ``state`` (Fig 3g), read from its trace
     with the run's pulse settings; NaN when the data hold no such train."""
     manifest = read_working_manifest(manifest_path)
     train = manifest[
         (manifest["protocol"] == "pulse_train")
-        & (manifest["resistance_label"] == "open")
+        & (manifest["resistance_label"] == state)
         & (manifest["device_id"] == nominal_device)
     ]
     if train.empty:
@@ -53,7 +53,11 @@ def main(snakemake) -> None:
     targets = load_targets(inp.targets)
     check_selects(targets)
     tables = {Path(path).stem: read_table(path) for path in inp.analysis}
-    retention = open_train_retention(inp.manifest, p.nominal_device, p.pulses, p.t_ret_s)
+    # the state of the retention target (Fig 3g: open), as the calibration's model reads it
+    (state,) = read_conditions(
+        target_by_id(targets_by_id(targets), "retention_open_100s"), TrainRetention
+    ).resistance_label
+    retention = train_retention_at(inp.manifest, p.nominal_device, state, p.pulses, p.t_ret_s)
     networks = read_table(inp.networks)
     claims = pd.concat(
         [
