@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from fmes.adaptation_energy import compare_routes_per_seed
+from fmes.adaptation_energy import compare_routes_per_seed, route_means
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
@@ -29,10 +29,10 @@ def main(snakemake) -> None:
     write_csv(table, snakemake.output.table)
     write_csv(routes, snakemake.output.routes)
 
+    means = route_means(routes)
     fig, ax = plt.subplots(figsize=(6, 4))
     for route, marker in (("mapping", "o"), ("retraining", "s")):
-        r = routes[(routes["route"] == route) & (routes["energy_J"] > 0)]
-        m = r.groupby("step")[["energy_J", "accuracy_dataset2"]].mean()
+        m = means[means["route"] == route]
         ax.plot(m["energy_J"] * 1e3, m["accuracy_dataset2"] * 100, marker=marker, label=route)
     ax.set_xscale("log")
     ax.set_xlabel("cumulative programming energy (mJ)")

@@ -9,7 +9,10 @@ from fmes.analysis.array_maps import (
     array_fits,
     cycle_drift,
     device_yield,
+    grid_shape,
     metric_maps,
+    relative_drift,
+    state_grid,
     yield_summary,
 )
 from fmes.analysis.pipeline import (
@@ -64,11 +67,10 @@ def main(snakemake) -> None:
     write_csv(maps, out.maps)
     write_csv(drift, out.drift)
     write_csv(yields, out.yield_table)
-    n_rows, n_cols = int(array["row"].max()) + 1, int(array["col"].max()) + 1
+    shape = grid_shape(array)
     log.info(
         "%d x %d array, %d fits, states %s",
-        n_rows,
-        n_cols,
+        *shape,
         len(array),
         ordered_labels(array["resistance_label"]),
     )
@@ -84,13 +86,6 @@ def main(snakemake) -> None:
     labels = ordered_labels(array["resistance_label"])
     metrics = [m for m in METRICS if m in set(maps["metric"])]
 
-    def grid(table, label, column):
-        """rows x cols matrix of one state's column (NaN where a device is missing)."""
-        mat = np.full((n_rows, n_cols), np.nan)
-        t = table[table["resistance_label"] == label]
-        mat[t["row"].to_numpy(int), t["col"].to_numpy(int)] = t[column].to_numpy(float)
-        return mat
-
     fig, axes = plt.subplots(
         len(labels), len(metrics), figsize=(2.3 * len(metrics), 2.1 * len(labels)), squeeze=False
     )
@@ -98,7 +93,9 @@ def main(snakemake) -> None:
         for j, m in enumerate(metrics):
             ax = axes[i, j]
             im = ax.imshow(
-                grid(maps[maps["metric"] == m], lab, "mean"), cmap="viridis", origin="upper"
+                state_grid(maps[maps["metric"] == m], lab, "mean", shape),
+                cmap="viridis",
+                origin="upper",
             )
             ax.grid(False)
             ax.set_xlabel("array column")
@@ -117,14 +114,14 @@ def main(snakemake) -> None:
     fig, axes = plt.subplots(
         n_panel_rows, n_panel_cols, figsize=(3.2 * n_panel_cols, 2.8 * n_panel_rows), squeeze=False
     )
+    relative = relative_drift(drift)
     for ax, m in zip(axes.ravel(), metrics, strict=False):
-        d = drift[drift["metric"] == m]
+        d = relative[relative["metric"] == m]
         for lab in labels:
             s = d[d["resistance_label"] == lab].sort_values("cycle")
-            scale = abs(np.nanmean(s["mean"])) or 1.0  # relative: states differ by decades
             ax.plot(
                 s["cycle"],
-                s["mean"] / scale,
+                s["relative_mean"],
                 "o-",
                 ms=2,
                 color=colors[lab],
@@ -132,8 +129,8 @@ def main(snakemake) -> None:
             )
             ax.fill_between(
                 s["cycle"],
-                (s["mean"] - s["sd"]) / scale,
-                (s["mean"] + s["sd"]) / scale,
+                s["relative_lower"],
+                s["relative_upper"],
                 color=colors[lab],
                 alpha=0.15,
             )
@@ -148,7 +145,7 @@ def main(snakemake) -> None:
 
     fig, axes = plt.subplots(1, len(labels), figsize=(3.0 * len(labels), 3.0), squeeze=False)
     for ax, lab in zip(axes[0], labels, strict=True):
-        works = grid(yields.assign(w=yields["works"].astype(float)), lab, "w")
+        works = state_grid(yields, lab, "works", shape)
         ax.imshow(works, cmap="RdYlGn", vmin=0, vmax=1, origin="upper")
         ax.grid(False)
         s = summary[summary["resistance_label"] == lab].iloc[0]

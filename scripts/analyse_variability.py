@@ -14,9 +14,10 @@ from fmes.analysis.pipeline import (
 from fmes.analysis.variability import (
     METRICS,
     cdf_table,
+    endurance_cycles,
     endurance_table,
     fit_columns,
-    grid_position,
+    heatmap_grid,
     usable_cycles,
     variability_summary,
     with_derived_metrics,
@@ -66,15 +67,10 @@ def main(snakemake) -> None:
         colors = resistance_colors(labels)
         show = ["g_max_V", "g_min_V", "a_p_pulses", "a_d_pulses"]
         fig, axes = plt.subplots(2, 2, figsize=(8, 5.5), sharex=True)
+        shown = endurance_cycles(per_cycle, P.nominal_device)
         for ax, m in zip(axes.ravel(), show, strict=True):
             for lab in labels:
-                s = per_cycle[per_cycle["resistance_label"] == lab]
-                dev = s["device_id"].mode().iloc[0]  # the device with the most cycles shown
-                s = (
-                    s[s["device_id"] == dev]
-                    if (s["device_id"] == P.nominal_device).sum() < 2
-                    else s[s["device_id"] == P.nominal_device]
-                )
+                s = shown[shown["resistance_label"] == lab]
                 ax.plot(s["cycle"], s[m], "o-", ms=3, color=colors[lab], label=legend_label(lab))
             ax.set_ylabel(METRICS[m])
             ax.set_xlabel("cycle index")
@@ -100,18 +96,12 @@ def main(snakemake) -> None:
             if m.startswith("a_"):  # A spans decades between states (open: nearly linear)
                 ax.set_xscale("log")
         axes[0].legend(fontsize=7)
-        pos = per_cycle["device_id"].map(grid_position)
-        grid = per_cycle[pos.notna()].assign(
-            row=pos[pos.notna()].str[0], col=pos[pos.notna()].str[1]
-        )
+        lab_map, mat = heatmap_grid(per_cycle, hm)
         ax = axes[2]
-        if grid.empty:
+        if lab_map is None:
             ax.axis("off")
             ax.text(0.5, 0.5, "no array devices (ids r<row>c<col>)", ha="center")
         else:
-            lab_map = grid["resistance_label"].value_counts().index[0]
-            g = grid[grid["resistance_label"] == lab_map].groupby(["row", "col"])[hm].mean()
-            mat = g.unstack("col")
             im = ax.imshow(mat.to_numpy(), cmap="viridis", origin="upper")
             ax.grid(False)
             ax.set_xticks(np.arange(mat.shape[1]), mat.columns)

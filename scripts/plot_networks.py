@@ -8,6 +8,7 @@ import pandas as pd
 from fmes.analysis.pipeline import placeholder_figure
 from fmes.io import read_table
 from fmes.logs import rule_logger
+from fmes.networks import curves_over_seeds
 from fmes.plotting import plt, resistance_colors, save_figure
 from fmes.traces import legend_label
 
@@ -53,6 +54,7 @@ def accuracy_figure(table: pd.DataFrame, curves: pd.DataFrame, nets: list[str], 
     colors = resistance_colors(states)
     fig, axes = plt.subplots(2, len(nets), figsize=(4.2 * len(nets), 6.4), squeeze=False)
     x = np.arange(len(states))
+    means = curves_over_seeds(curves, ["test_accuracy"])
     for c, net in enumerate(nets):
         sub = table[table["net"] == net].set_index("state").reindex(states)
         ax = axes[0, c]
@@ -82,12 +84,12 @@ def accuracy_figure(table: pd.DataFrame, curves: pd.DataFrame, nets: list[str], 
         ax.set_title(TITLES.get(net, net))
         ax.legend(loc="lower right")
         ax = axes[1, c]
-        mean = curves[curves["net"] == net].groupby(["state", "epoch"])["test_accuracy"].mean()
         for s in states:
-            if s in mean.index.get_level_values(0):
+            m = means[(means["net"] == net) & (means["state"] == s)]
+            if len(m):
                 ax.plot(
-                    mean.loc[s].index,
-                    100 * mean.loc[s].values,
+                    m["epoch"],
+                    100 * m["test_accuracy_mean"],
                     color=colors[s],
                     label=legend_label(s),
                 )

@@ -4,10 +4,18 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmes.analysis.pipeline import legend_label, placeholder_figure
-from fmes.energy import PulseCost, energy_to_reach, training_energy_curves
-from fmes.inference import accuracy_over_time, accuracy_vs_adc_bits, time_within_tolerance
+from fmes.energy import energy_to_reach, pulse_costs_by_state, training_energy_curves
+from fmes.inference import (
+    accuracy_over_seeds,
+    accuracy_over_time,
+    accuracy_vs_adc_bits,
+    adc_accuracy_over_seeds,
+    time_within_tolerance,
+    with_read_noise_if_any,
+)
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
+from fmes.networks import curves_over_seeds
 from fmes.plotting import resistance_colors, save_figure
 
 
@@ -41,12 +49,9 @@ def main(snakemake) -> None:
 
     curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
     params = read_table(inp.device_params)
-    costs = {}
-    for row in params.to_dict("records"):
-        try:
-            costs[str(row["resistance_label"])] = PulseCost.from_row(row)
-        except ValueError as err:
-            log.warning("no training energy: %s", err)
+    costs, missing = pulse_costs_by_state(params)
+    for reason in missing:
+        log.warning("no training energy: %s", reason)
 
     # ---------------------------------------------------------------- training energy
     training = training_energy_curves(curves, pulses, costs)
@@ -73,23 +78,22 @@ def main(snakemake) -> None:
         fig = placeholder_figure("Accuracy vs training energy", "no state has per-pulse energies")
     else:
         nets = list(dict.fromkeys(training["net"]))
+        means = curves_over_seeds(training, ["cumulative_energy_J", "test_accuracy"])
         fig, axes = net_panels(nets)
         for ax, net in zip(axes, nets, strict=True):
             for state in states:
-                g = training[(training["net"] == net) & (training["state"] == state)]
-                if g.empty:
+                m = means[(means["net"] == net) & (means["state"] == state)]
+                if m.empty:
                     continue
-                m = g.groupby("epoch")[["cumulative_energy_J", "test_accuracy"]].mean()
-                sd = g.groupby("epoch")["test_accuracy"].std().fillna(0)
-                x = m["cumulative_energy_J"].to_numpy() * 1e3
+                x = m["cumulative_energy_J_mean"].to_numpy() * 1e3
                 shown = x > 0  # log axis: epochs after the first pulse
                 if not shown.any():
                     log.warning("%s %s: no programming pulse during training", net, state)
                     continue
                 ax.errorbar(
                     x[shown],
-                    m["test_accuracy"].to_numpy()[shown] * 100,
-                    yerr=sd.to_numpy()[shown] * 100,
+                    m["test_accuracy_mean"].to_numpy()[shown] * 100,
+                    yerr=m["test_accuracy_std"].to_numpy()[shown] * 100,
                     marker="o",
                     ms=3,
                     color=colors[state],
@@ -122,22 +126,28 @@ def main(snakemake) -> None:
     else:
         nets = list(dict.fromkeys(over_time["net"]))
         fig, axes = net_panels(nets)
-        noise = over_time["read_noise"]
-        shown = over_time[noise] if noise.any() else over_time
+        shown = with_read_noise_if_any(over_time)
+        shown = shown[shown["time_s"] > 0]  # log axis
+        means = accuracy_over_seeds(shown)
         for ax, net in zip(axes, nets, strict=True):
             for state in states:
-                g = shown[(shown["net"] == net) & (shown["state"] == state) & (shown["time_s"] > 0)]
+                g = shown[(shown["net"] == net) & (shown["state"] == state)]
                 if g.empty:
                     continue
                 for _, s in g.groupby("seed"):
                     ax.plot(
                         s["time_s"], s["accuracy"] * 100, color=colors[state], alpha=0.25, lw=0.8
                     )
-                m = g.groupby("time_s")["accuracy"].mean()
+                m = means[(means["net"] == net) & (means["state"] == state)]
                 ax.plot(
-                    m.index, m * 100, "o-", ms=3, color=colors[state], label=legend_label(state)
+                    m["time_s"],
+                    m["accuracy"] * 100,
+                    "o-",
+                    ms=3,
+                    color=colors[state],
+                    label=legend_label(state),
                 )
-            title = f"{net}{' (with read noise)' if noise.any() else ''}"
+            title = f"{net}{' (with read noise)' if over_time['read_noise'].any() else ''}"
             label_panel(ax, "time since training (s)", title, log_x=True)
         fig.tight_layout()
     save_figure(fig, out.fig_time)
@@ -145,29 +155,25 @@ def main(snakemake) -> None:
     adc = accuracy_vs_adc_bits(inference)
     write_csv(adc, out.adc)
     nets = list(dict.fromkeys(adc["net"]))
+    means = adc_accuracy_over_seeds(adc)
     fig, axes = net_panels(nets)
     all_colors = resistance_colors(states) | {"ideal": "black"}
     for ax, net in zip(axes, nets, strict=True):
         for state in dict.fromkeys(adc["state"]):
-            g = adc[(adc["net"] == net) & (adc["state"] == state)]
-            bits = (
-                g[g["adc_bits"].notna()]
-                .groupby("adc_bits")["accuracy"]
-                .agg(["mean", "std"])
-                .fillna(0)
-            )
+            g = means[(means["net"] == net) & (means["state"] == state)]
+            bits = g[g["adc_bits"].notna()]
             if bits.empty:
                 continue
             ax.errorbar(
-                bits.index,
-                bits["mean"] * 100,
-                yerr=bits["std"] * 100,
+                bits["adc_bits"],
+                bits["accuracy_mean"] * 100,
+                yerr=bits["accuracy_std"] * 100,
                 marker="o",
                 ms=3,
                 color=all_colors[state],
                 label=legend_label(state) if state != "ideal" else "ideal",
             )
-            full = g[g["adc_bits"].isna()]["accuracy"].mean()
+            full = g.loc[g["adc_bits"].isna(), "accuracy_mean"].mean()  # no ADC: one row
             ax.axhline(full * 100, color=all_colors[state], ls=":", lw=0.8)
         label_panel(ax, "output ADC resolution (bits)", f"{net} (dotted: no ADC)")
     fig.tight_layout()

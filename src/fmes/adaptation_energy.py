@@ -179,3 +179,13 @@ def compare_routes_per_seed(routes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         [compare_routes(group) | {"seed": seed} for seed, group in routes.groupby("seed")]
     )
+
+
+def route_means(routes: pd.DataFrame) -> pd.DataFrame:
+    """Per ``route`` and ``step``: the mean over seeds of ``energy_J`` and
+    ``accuracy_dataset2``, of the rows that spent programming energy (``energy_J > 0``: the
+    starting point costs nothing, and on a log energy axis it has no place)."""
+    spent = routes[routes["energy_J"] > 0]
+    return spent.groupby(["route", "step"], sort=True, as_index=False)[
+        ["energy_J", "accuracy_dataset2"]
+    ].mean()

@@ -251,3 +251,20 @@ def energy_to_reach(curves: pd.DataFrame, tolerance: float) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def pulse_costs_by_state(device_params: pd.DataFrame) -> tuple[dict[str, PulseCost], list[str]]:
+    """The :class:`PulseCost` of every state of a ``device_params.csv`` table that has one.
+
+    Returns the costs by ``resistance_label`` (as text) and, for each state without finite
+    per-pulse figures, the reason :meth:`PulseCost.from_row` gives (such a state has no
+    training energy; it is left out rather than failing the whole summary).
+    """
+    costs: dict[str, PulseCost] = {}
+    missing: list[str] = []
+    for row in device_params.to_dict("records"):
+        try:
+            costs[str(row["resistance_label"])] = PulseCost.from_row(row)
+        except ValueError as err:
+            missing.append(str(err))
+    return costs, missing

@@ -275,14 +275,37 @@ def accuracy_vs_adc_bits(inference: pd.DataFrame) -> pd.DataFrame:
     return inference[inference["kind"] == "adc"]
 
 
+def with_read_noise_if_any(over_time: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`accuracy_over_time` that a figure shows: those evaluated with read
+    noise when any run was (the realistic read-out), otherwise all of them."""
+    noise = over_time["read_noise"]
+    return over_time[noise] if noise.any() else over_time
+
+
+def accuracy_over_seeds(over_time: pd.DataFrame) -> pd.DataFrame:
+    """Per (net, state, read_noise, time_s): the mean ``accuracy`` over seeds."""
+    return over_time.groupby(["net", "state", "read_noise", "time_s"], as_index=False)[
+        "accuracy"
+    ].mean()
+
+
+def adc_accuracy_over_seeds(adc: pd.DataFrame) -> pd.DataFrame:
+    """Per (net, state, adc_bits) of :func:`accuracy_vs_adc_bits` rows: ``accuracy_mean`` over
+    seeds and its sample std ``accuracy_std`` (0 for a single seed); the row with missing
+    ``adc_bits`` (no output ADC) comes last within its state."""
+    grouped = adc.groupby(["net", "state", "adc_bits"], sort=True, dropna=False)["accuracy"]
+    out = grouped.agg(["mean", "std"]).reset_index()
+    return out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"}).assign(
+        accuracy_std=lambda t: t["accuracy_std"].fillna(0)
+    )
+
+
 def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """Per (net, state, read_noise): the trained accuracy (t = 0, mean over seeds) and the
     longest grid time up to which the seed-mean accuracy stays within ``tolerance`` of it
     (``kept_until_s``; 0 if already the first grid time falls short, the last grid time with
     ``kept_whole_grid`` if it never does)."""
-    mean = over_time.groupby(["net", "state", "read_noise", "time_s"], as_index=False)[
-        "accuracy"
-    ].mean()
+    mean = accuracy_over_seeds(over_time)
     rows = []
     for (net, state, noise), g in mean.groupby(["net", "state", "read_noise"], sort=False):
         g = g.sort_values("time_s")

@@ -825,3 +825,13 @@ def accuracy_table(
         ],
         ignore_index=True,
     )
+
+
+def curves_over_seeds(curves: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Per (net, state, epoch) of per-seed learning curves: the mean over seeds of each of
+    ``columns`` as ``<column>_mean`` and its sample standard deviation as ``<column>_std``
+    (0 for a single seed: no spread to draw), sorted by net, state and epoch."""
+    grouped = curves.groupby(["net", "state", "epoch"], sort=True)[list(columns)]
+    mean = grouped.mean().add_suffix("_mean")
+    std = grouped.std().fillna(0).add_suffix("_std")
+    return mean.join(std).reset_index()

@@ -24,7 +24,16 @@ import pandas as pd
 from fmes.analysis.variability import METRICS, grid_position, usable_cycles, with_derived_metrics
 from fmes.status import Status
 
-__all__ = ["array_fits", "cycle_drift", "device_yield", "metric_maps", "yield_summary"]
+__all__ = [
+    "array_fits",
+    "cycle_drift",
+    "device_yield",
+    "grid_shape",
+    "metric_maps",
+    "relative_drift",
+    "state_grid",
+    "yield_summary",
+]
 
 
 def array_fits(fits: pd.DataFrame) -> pd.DataFrame:
@@ -149,3 +158,33 @@ def yield_summary(yields: pd.DataFrame) -> pd.DataFrame:
     )
     out["yield_frac"] = out["n_working"] / out["n_devices"]
     return out.reset_index()
+
+
+def grid_shape(array: pd.DataFrame) -> tuple[int, int]:
+    """(rows, columns) of the array: one more than the largest ``row`` and ``col``."""
+    return int(array["row"].max()) + 1, int(array["col"].max()) + 1
+
+
+def state_grid(table: pd.DataFrame, label: str, column: str, shape: tuple[int, int]) -> np.ndarray:
+    """rows x columns matrix of one state's ``column`` from a table with ``row``/``col``
+    (NaN where a device has no row)."""
+    mat = np.full(shape, np.nan)
+    t = table[table["resistance_label"] == label]
+    mat[t["row"].to_numpy(int), t["col"].to_numpy(int)] = t[column].to_numpy(float)
+    return mat
+
+
+def relative_drift(drift: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cycle_drift` with the array mean and its ±sd band relative to the size of the
+    metric in its state: ``scale`` = |mean over cycles of ``mean``| (1 where that is 0),
+    ``relative_mean``, ``relative_lower``, ``relative_upper`` = (mean, mean - sd,
+    mean + sd) / scale, so states that differ by decades share one axis."""
+    out = drift.copy()
+    out["scale"] = np.nan
+    for _, g in drift.groupby(["resistance_label", "metric"], sort=False):
+        g = g.sort_values("cycle")
+        out.loc[g.index, "scale"] = abs(np.nanmean(g["mean"])) or 1.0
+    out["relative_mean"] = out["mean"] / out["scale"]
+    out["relative_lower"] = (out["mean"] - out["sd"]) / out["scale"]
+    out["relative_upper"] = (out["mean"] + out["sd"]) / out["scale"]
+    return out

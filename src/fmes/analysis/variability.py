@@ -33,9 +33,11 @@ __all__ = [
     "cdf_table",
     "coefficient_of_variation",
     "ecdf",
+    "endurance_cycles",
     "endurance_table",
     "fit_columns",
     "grid_position",
+    "heatmap_grid",
     "usable_cycles",
     "variability_summary",
     "with_derived_metrics",
@@ -217,3 +219,32 @@ def grid_position(device_id: str) -> tuple[int, int] | None:
     """(row, col) of an array device id ``r<row>c<col>``; None for other ids."""
     m = _GRID.match(str(device_id))
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def endurance_cycles(per_cycle: pd.DataFrame, nominal_device: str) -> pd.DataFrame:
+    """The cycles the endurance figure draws: per state, those of ``nominal_device`` if it has
+    at least two, otherwise those of the device with the most cycles (the first by id on a
+    tie), rows in their order in ``per_cycle``."""
+    shown = []
+    for _, s in per_cycle.groupby("resistance_label", sort=False):
+        nominal = s["device_id"] == nominal_device
+        device = nominal_device if nominal.sum() >= 2 else s["device_id"].mode().iloc[0]
+        shown.append(s["device_id"] == device)
+    if not shown:
+        return per_cycle.iloc[0:0]
+    return per_cycle[pd.concat(shown).reindex(per_cycle.index)]
+
+
+def heatmap_grid(per_cycle: pd.DataFrame, metric: str) -> tuple[str | None, pd.DataFrame]:
+    """The array map of Supplementary Fig. 11: the state with the most cycles of array devices
+    (ids ``r<row>c<col>``) and the mean of ``metric`` over each of its devices' cycles as a
+    rows x columns frame (index ``row``, columns ``col``, NaN where a device has no cycle);
+    ``(None, empty frame)`` without array devices."""
+    pos = per_cycle["device_id"].map(grid_position)
+    on_grid = pos.notna()
+    grid = per_cycle[on_grid].assign(row=pos[on_grid].str[0], col=pos[on_grid].str[1])
+    if grid.empty:
+        return None, pd.DataFrame()
+    label = grid["resistance_label"].value_counts().index[0]
+    means = grid[grid["resistance_label"] == label].groupby(["row", "col"])[metric].mean()
+    return label, means.unstack("col")

@@ -1,0 +1,197 @@
+"""What the rule scripts draw, computed in the library: means over seeds, route means, the
+per-state pulse costs, the variability heatmap and the array's relative drift. Small frames
+whose results can be checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmes.adaptation_energy import route_means
+from fmes.energy import PulseCost, pulse_costs_by_state
+from fmes.inference import (
+    accuracy_over_seeds,
+    adc_accuracy_over_seeds,
+    time_within_tolerance,
+    with_read_noise_if_any,
+)
+from fmes.networks import curves_over_seeds
+
+
+def test_pulse_costs_by_state_keeps_complete_states_and_names_the_others():
+    params = pd.DataFrame(
+        {
+            "resistance_label": ["500", "open"],
+            "energy_ltp_J": [2e-9, np.nan],
+            "energy_ltd_J": [3e-9, 1e-9],
+            "pulse_width_s": [1e-3, 1e-3],
+            "pulse_period_s": [0.5, 0.5],
+        }
+    )
+    costs, missing = pulse_costs_by_state(params)
+    assert costs == {"500": PulseCost(2e-9, 3e-9, 1e-3, 0.5)}
+    assert len(missing) == 1 and "'open'" in missing[0] and "energy_ltp_J" in missing[0]
+
+
+def test_curves_over_seeds_mean_and_sample_std_per_epoch_single_seed_spread_zero():
+    curves = pd.DataFrame(
+        {
+            "net": ["mlp"] * 6,
+            "state": ["500"] * 4 + ["open"] * 2,
+            "seed": [0, 0, 1, 1, 0, 0],
+            "epoch": [0, 1, 0, 1, 0, 1],
+            "test_accuracy": [0.1, 0.5, 0.3, 0.9, 0.2, 0.4],
+            "energy_J": [0.0, 2.0, 0.0, 4.0, 0.0, 1.0],
+        }
+    )
+    out = curves_over_seeds(curves, ["test_accuracy", "energy_J"])
+    assert out[["state", "epoch"]].values.tolist() == [
+        ["500", 0],
+        ["500", 1],
+        ["open", 0],
+        ["open", 1],
+    ]
+    assert out["test_accuracy_mean"].tolist() == pytest.approx([0.2, 0.7, 0.2, 0.4])
+    # sample std of (0.5, 0.9) is 0.4 / sqrt(2); one seed: 0
+    assert out["test_accuracy_std"].tolist() == pytest.approx(
+        [np.sqrt(0.02), 0.4 / np.sqrt(2), 0, 0]
+    )
+    assert out["energy_J_mean"].tolist() == pytest.approx([0.0, 3.0, 0.0, 1.0])
+
+
+def _over_time(noise: list[bool]) -> pd.DataFrame:
+    rows = []
+    for read_noise in noise:
+        for seed, accuracies in ((0, (0.9, 0.8)), (1, (0.7, 0.4))):
+            for time_s, accuracy in zip((0.0, 10.0), accuracies, strict=True):
+                rows.append(
+                    {
+                        "net": "mlp",
+                        "state": "500",
+                        "seed": seed,
+                        "read_noise": read_noise,
+                        "time_s": time_s,
+                        "accuracy": accuracy - (0.1 if read_noise else 0.0),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_over_time_figure_shows_the_noisy_runs_if_any_and_their_seed_mean():
+    both = _over_time([False, True])
+    shown = with_read_noise_if_any(both)
+    assert shown["read_noise"].all() and len(shown) == 4
+    assert len(with_read_noise_if_any(_over_time([False]))) == 4  # no noisy run: all rows
+    means = accuracy_over_seeds(shown)
+    assert means["time_s"].tolist() == [0.0, 10.0]
+    assert means["accuracy"].tolist() == pytest.approx([0.7, 0.5])  # (0.8+0.6)/2, (0.7+0.3)/2
+    # the tolerance table reads the same seed means: trained 0.7, 0.5 is 0.2 below it
+    kept = time_within_tolerance(shown, 0.1)
+    assert kept["trained_accuracy"].tolist() == pytest.approx([0.7])
+    assert kept["kept_until_s"].tolist() == [0.0] and kept["first_lost_s"].tolist() == [10.0]
+
+
+def test_adc_accuracy_over_seeds_per_resolution_with_the_no_adc_row_last():
+    adc = pd.DataFrame(
+        {
+            "net": ["mlp"] * 6,
+            "state": ["500"] * 6,
+            "seed": [0, 1, 0, 1, 0, 1],
+            "adc_bits": [8.0, 8.0, 2.0, 2.0, np.nan, np.nan],
+            "accuracy": [0.8, 0.6, 0.3, 0.3, 0.9, 0.7],
+        }
+    )
+    out = adc_accuracy_over_seeds(adc)
+    assert out["adc_bits"].tolist()[:2] == [2.0, 8.0] and np.isnan(out["adc_bits"].iloc[2])
+    assert out["accuracy_mean"].tolist() == pytest.approx([0.3, 0.7, 0.8])
+    assert out["accuracy_std"].tolist() == pytest.approx([0.0, np.sqrt(0.02), np.sqrt(0.02)])
+    one_seed = adc_accuracy_over_seeds(adc[adc["seed"] == 0])
+    assert one_seed["accuracy_std"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_route_means_average_seeds_over_the_steps_that_spent_energy():
+    routes = pd.DataFrame(
+        {
+            "route": ["mapping"] * 4 + ["retraining"] * 3,
+            "seed": [0, 1, 0, 1, 0, 0, 1],
+            "step": [0, 0, 8, 8, 0, 1, 1],
+            "energy_J": [0.0, 0.0, 1.0, 3.0, 0.0, 10.0, 0.0],
+            "accuracy_dataset2": [0.1, 0.1, 0.6, 0.8, 0.1, 0.5, 0.2],
+        }
+    )
+    out = route_means(routes)
+    assert out[["route", "step"]].values.tolist() == [["mapping", 8], ["retraining", 1]]
+    assert out["energy_J"].tolist() == pytest.approx([2.0, 10.0])
+    # retraining step 1 of seed 1 spent nothing: it does not pull the mean down
+    assert out["accuracy_dataset2"].tolist() == pytest.approx([0.7, 0.5])
+
+
+def test_endurance_cycles_prefer_the_nominal_device_with_two_cycles_else_the_busiest():
+    from fmes.analysis.variability import endurance_cycles
+
+    per_cycle = pd.DataFrame(
+        {
+            "resistance_label": ["500"] * 5 + ["open"] * 4,
+            "device_id": ["nominal", "nominal", "r0c0", "r0c0", "r0c0"]
+            + ["nominal", "r0c1", "r0c1", "r0c0"],
+            "cycle": [0, 1, 0, 1, 2, 0, 0, 1, 0],
+        }
+    )
+    shown = endurance_cycles(per_cycle, "nominal")
+    # 500: the nominal device has two cycles (though r0c0 has three); open: one nominal cycle,
+    # so the device with the most cycles
+    assert shown.index.tolist() == [0, 1, 6, 7]
+    assert endurance_cycles(per_cycle.iloc[0:0], "nominal").empty
+
+
+def test_heatmap_grid_means_the_busiest_states_array_devices_over_cycles():
+    from fmes.analysis.variability import heatmap_grid
+
+    per_cycle = pd.DataFrame(
+        {
+            "resistance_label": ["500"] * 5 + ["open"] * 2,
+            "device_id": ["r0c0", "r0c0", "r1c1", "r0c1", "nominal", "r0c0", "r1c0"],
+            "range_V": [1.0, 3.0, 5.0, 7.0, 100.0, 9.0, 9.0],
+        }
+    )
+    label, grid = heatmap_grid(per_cycle, "range_V")
+    assert label == "500"
+    assert grid.index.tolist() == [0, 1] and grid.columns.tolist() == [0, 1]
+    np.testing.assert_array_equal(grid.to_numpy(), [[2.0, 7.0], [np.nan, 5.0]])
+    assert heatmap_grid(per_cycle[per_cycle["device_id"] == "nominal"], "range_V")[0] is None
+
+
+def test_state_grid_places_values_at_row_and_column_of_the_array_shape():
+    from fmes.analysis.array_maps import grid_shape, state_grid
+
+    table = pd.DataFrame(
+        {
+            "resistance_label": ["500", "500", "open"],
+            "row": [0, 2, 1],
+            "col": [1, 0, 0],
+            "works": [True, False, True],
+        }
+    )
+    assert grid_shape(table) == (3, 2)
+    mat = state_grid(table, "500", "works", (3, 2))
+    np.testing.assert_array_equal(mat, [[np.nan, 1.0], [np.nan, np.nan], [0.0, np.nan]])
+
+
+def test_relative_drift_divides_by_the_states_mean_over_cycles_or_one_at_zero():
+    from fmes.analysis.array_maps import relative_drift
+
+    drift = pd.DataFrame(
+        {
+            "resistance_label": ["500"] * 3 + ["open"] * 2,
+            "cycle": [1, 0, 2, 0, 1],
+            "metric": ["g_max_V"] * 3 + ["g_min_V"] * 2,
+            "mean": [-2.0, -4.0, np.nan, 1.0, -1.0],
+            "sd": [1.0, 1.0, 1.0, 0.5, 0.5],
+        }
+    )
+    out = relative_drift(drift)
+    assert out["scale"].tolist() == [3.0, 3.0, 3.0, 1.0, 1.0]  # |(-2-4)/2|; zero mean: 1
+    assert out["relative_mean"].tolist()[:2] == pytest.approx([-2 / 3, -4 / 3])
+    assert out["relative_lower"].tolist()[3:] == pytest.approx([0.5, -1.5])
+    assert out["relative_upper"].tolist()[:2] == pytest.approx([-1 / 3, -1.0])
