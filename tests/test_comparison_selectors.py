@@ -296,3 +296,21 @@ def test_the_network_tables_paper_column_states_the_targets_facts():
     assert {t["select"]["state"]: t["value"] for t in single} == networks["paper_accuracy"]
     assert {t["conditions"]["epochs"] for t in single} == {networks["paper_epochs"]}
     assert {t["select"]["net"] for t in single} == {"mlp"}  # the rule's paper_net
+
+
+def test_a_copied_targets_file_naming_another_state_changes_the_rows_read(tmp_path):
+    text = Path("config/paper_targets.yaml").read_text()
+    assert text.count('select: {net: mlp, state: "8000"}') == 1
+    copied = tmp_path / "paper_targets.yaml"
+    copied.write_text(
+        text.replace('select: {net: mlp, state: "8000"}', 'select: {net: mlp, state: "500"}')
+    )
+    claims = _claims(_accuracy(), load_targets(copied))
+    assert claims.loc["accuracy_mlp_8000ohm", "reproduced_value"] == 0.70  # the 500 ohm row
+    values = claim_values(
+        pd.DataFrame(
+            {"variant": "v", "state": ["500", "8000"], "seed": 0, "test_accuracy": [0.6, 0.9]}
+        ),
+        targets=load_targets(copied),
+    )
+    assert values.set_index("target_id").loc["accuracy_mlp_8000ohm", "value"] == 0.6
