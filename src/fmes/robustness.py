@@ -285,7 +285,7 @@ def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[
 
 
 def _holds(target: Mapping, mean: float) -> bool:
-    if target["comparison"] in ("increasing", "decreasing"):  # values are differences (8000 - open)
+    if target["comparison"] in ("increasing", "decreasing"):  # values: steps along the trend
         return bool(mean > 0) if target["comparison"] == "increasing" else bool(mean < 0)
     return bool(evaluate_target(target, mean)[2])
 
