@@ -40,13 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
-    cell = calibration.calibrate(
-        device.CellParams.from_mapping(config["device"]),
-        config["calibration"]["free"],
-        targets,
-        config["protocols"],
-        config["calibration"]["check_resistances"],
-    ).params
+    cell = calibration.calibrate_from_config(config, targets).params
     noise = synthetic.Noise(**config["device"]["noise"])
 
     def full():

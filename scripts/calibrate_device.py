@@ -1,6 +1,6 @@
 """Rule calibrate_device: fit the equivalent circuit to the paper's quoted numbers."""
 
-from fmes import calibration, device
+from fmes import calibration
 from fmes.io import write_csv, write_json
 from fmes.logs import rule_logger
 from fmes.plotting import calibration_figure, save_figure
@@ -9,19 +9,14 @@ from fmes.plotting import calibration_figure, save_figure
 def main(snakemake) -> None:
     log = rule_logger("calibrate_device", snakemake.log[0])
     cfg = snakemake.params
-    initial = device.CellParams.from_mapping(cfg.device)
     targets = calibration.load_targets(snakemake.input.targets)
     free = cfg.calibration["free"] if cfg.calibration["enabled"] else []
     log.info("calibrating %s against %d targets", free or "nothing (disabled)", len(targets))
-    result = calibration.calibrate(
-        initial,
-        free,
-        targets,
-        cfg.protocols,
-        cfg.calibration["check_resistances"],
-        cfg.calibration["bounds_factor"],
-    )
+    config = {"device": cfg.device, "calibration": cfg.calibration, "protocols": cfg.protocols}
+    result = calibration.calibrate_from_config(config, targets)
     log.info("fit success=%s (%s)", result.success, result.message)
+    if result.stderr_reason:
+        log.info("no parameter uncertainty: %s", result.stderr_reason)
     for row in result.table.itertuples():
         log.info(
             "%-32s paper=%-10.4g model=%-10.4g passed=%s",
@@ -37,6 +32,7 @@ def main(snakemake) -> None:
             "success": result.success,
             "message": result.message,
             "stderr_rel": result.stderr_rel,
+            "stderr_reason": result.stderr_reason,
             "chisqr": result.chisqr,
         },
         snakemake.output.params,

@@ -1,11 +1,14 @@
 """Calibration on the default config reproduces every paper target it is meant to."""
 
+import math
 from pathlib import Path
 
+import lmfit
+import numpy as np
 import pytest
 import yaml
 
-from fmes import calibration, device
+from fmes import calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,15 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def result():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     targets = calibration.load_targets(ROOT / config["calibration"]["targets"])
-    initial = device.CellParams.from_mapping(config["device"])
-    return calibration.calibrate(
-        initial,
-        config["calibration"]["free"],
-        targets,
-        config["protocols"],
-        config["calibration"]["check_resistances"],
-        config["calibration"]["bounds_factor"],
-    )
+    return calibration.calibrate_from_config(config, targets)
 
 
 def test_fit_converges(result):
@@ -51,6 +46,46 @@ def test_checked_targets_and_trends_hold(result, target_id):
     assert row["passed"], row
 
 
+def test_exactly_determined_fit_reports_no_stderr(result):
+    # 4 free parameters fitted to 4 targets: lmfit's covariance-based stderr would be meaningless
+    assert sorted(result.stderr_rel) == sorted(
+        [
+            "series_resistance_ohm",
+            "fast_capacitance_F",
+            "diffusion_resistance_ohm",
+            "slow_capacitance_F",
+        ]
+    )
+    assert all(math.isnan(v) for v in result.stderr_rel.values())
+    assert result.stderr_reason.startswith("exactly determined: 4 fitted targets = 4 free")
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> lmfit.minimizer.MinimizerResult:
+    params = lmfit.Parameters()
+    params.add("slope", value=1.0)
+    params.add("intercept", value=0.0)
+    return lmfit.minimize(
+        lambda p: p["slope"].value * x + p["intercept"].value - y, params, method="least_squares"
+    )
+
+
+# an exact fit has zero residuals, so lmfit's scaled covariance is zero and its correlations 0/0
+@pytest.mark.filterwarnings("ignore:invalid value encountered in scalar divide:RuntimeWarning")
+def test_fit_stderr_is_nan_with_a_reason_when_the_fit_has_no_degree_of_freedom():
+    stderr, reason = calibration.fit_stderr(_line_fit(np.array([0.0, 1.0]), np.array([1.0, 3.1])))
+    assert set(stderr) == {"slope", "intercept"}
+    assert all(math.isnan(v) for v in stderr.values())
+    assert reason.startswith("exactly determined: 2 fitted targets = 2 free parameters")
+
+
+def test_fit_stderr_is_lmfits_estimate_when_the_fit_has_degrees_of_freedom():
+    x, y = np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.1, 4.9])
+    stderr, reason = calibration.fit_stderr(_line_fit(x, y))
+    assert reason == ""
+    # ordinary least squares: residuals -0.05, 0.1, -0.05, s^2 = 0.015 / (3 - 2), Sxx = 2
+    assert stderr["slope"] == pytest.approx(math.sqrt(0.015 / 2), rel=1e-6)
+
+
 def test_inconsistent_quote_is_reported_not_hidden(result):
     # The 0.12-0.74 V at 0.5 mA quote cannot hold together with A1 = 0.094 V at 1 mA in a linear
     # circuit; the table must say so rather than silently pass it.
@@ -69,7 +104,7 @@ def test_fitted_values_are_physical(result):
 def test_disabled_calibration_evaluates_config_values(result):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
-    out = calibration.calibrate(result.params, [], targets, config["protocols"], ["500", "open"])
+    out = calibration.calibrate(result.params, [], targets, config["protocols"])
     assert out.message.startswith("not fitted")
     assert out.table.set_index("target_id").loc["ppf_A1_7000ohm", "model_value"] == pytest.approx(
         0.094, rel=1e-6

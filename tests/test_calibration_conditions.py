@@ -11,6 +11,7 @@ import yaml
 from fmes import calibration, device
 from fmes.calibration import (
     AmplitudeSeries,
+    LtpLtdCycle,
     ModelConditions,
     Pulse,
     PulsePair,
@@ -52,6 +53,7 @@ UNCHANGED = ModelConditions(
     ),
     psv_0p5mA_500ohm=Pulse(resistance_label=("500",), amplitude_A=5e-4, width_s=1e-3),
     psv_0p5mA_8000ohm=Pulse(resistance_label=("8000",), amplitude_A=5e-4, width_s=1e-3),
+    dynamic_range_min=LtpLtdCycle(resistance_label=("500", "1000", "8000", "open")),
 )
 
 
@@ -71,9 +73,7 @@ def observables(targets: list[dict], tmp_path: Path) -> dict:
     path.write_text(yaml.safe_dump({"targets": targets}))
     conditions = ModelConditions.from_targets(calibration.load_targets(path))
     params = device.CellParams.from_mapping(CONFIG["device"])
-    return calibration.model_observables(
-        params, conditions, CONFIG["protocols"], CONFIG["calibration"]["check_resistances"]
-    )
+    return calibration.model_observables(params, conditions, CONFIG["protocols"])
 
 
 def test_targets_file_states_the_conditions_the_model_was_calibrated_under():
@@ -108,6 +108,16 @@ def test_a_changed_condition_changes_its_observable(
     else:
         assert np.shape(changed) == (len(TREND_R), len(value))
         np.testing.assert_array_equal(changed, nominal[target_id][:, 1:3])
+
+
+def test_the_dynamic_range_is_checked_at_the_states_its_target_selects(nominal, tmp_path):
+    # the states are the target's select: (the analysis reads the same block); the value is the
+    # smallest W_max/W_min over them
+    assert nominal["dynamic_range_by_R"].shape == (4,)
+    assert nominal["dynamic_range_min"] == pytest.approx(nominal["dynamic_range_by_R"].min())
+    targets = edited("dynamic_range_min", "select", "resistance_label", ["1000", "open"])
+    fewer = observables(targets, tmp_path)
+    np.testing.assert_array_equal(fewer["dynamic_range_by_R"], nominal["dynamic_range_by_R"][1::2])
 
 
 def test_a_changed_sweep_rate_changes_the_iv_current(nominal, tmp_path):
@@ -185,7 +195,6 @@ def test_bad_condition_stops_the_calibration_naming_target_and_key(
             CONFIG["calibration"]["free"],
             edited(target_id, block, key, value),
             CONFIG["protocols"],
-            CONFIG["calibration"]["check_resistances"],
         )
 
 
@@ -209,5 +218,19 @@ def test_only_the_cheap_observables_can_be_fitted():
             CONFIG["calibration"]["free"],
             targets,
             CONFIG["protocols"],
-            CONFIG["calibration"]["check_resistances"],
         )
+
+
+def test_a_config_still_setting_check_resistances_is_told_where_the_states_are():
+    from snakemake.exceptions import WorkflowError
+
+    from fmes.config import validate_config
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config["calibration"]["check_resistances"] = ["500", "open"]
+    with pytest.raises(
+        WorkflowError,
+        match=r"config key calibration\.check_resistances is no longer read: the states of the "
+        r"dynamic-range check are the select: resistance_label of target dynamic_range_min",
+    ):
+        validate_config(config, ROOT / "workflow/schemas/config.schema.yaml")

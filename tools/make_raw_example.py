@@ -10,21 +10,14 @@ from pathlib import Path
 
 import yaml
 
-from fmes import calibration, device, synthetic
+from fmes import calibration, synthetic
 from fmes.traces import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
 targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
-fit = calibration.calibrate(
-    device.CellParams.from_mapping(config["device"]),
-    config["calibration"]["free"],
-    targets,
-    config["protocols"],
-    config["calibration"]["check_resistances"],
-    config["calibration"]["bounds_factor"],
-)
+fit = calibration.calibrate_from_config(config, targets)
 campaign = synthetic.nominal_campaign(
     fit.params,
     tiny["resistances"],

@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TypeVar, get_type_hints
+from typing import ClassVar, TypeVar, get_type_hints
 
 import lmfit
 import numpy as np
@@ -87,6 +87,8 @@ class _Conditions:
 
     # one label or a list of them, as in ``select:``; a list is the trend's resistance axis
     resistance_label: tuple[str, ...]
+    # a numeric target needs one state, unless its value is the smallest over the listed states
+    smallest_over_states: ClassVar[bool] = False
 
     @property
     def resistance_ohm(self) -> np.ndarray:
@@ -171,11 +173,18 @@ class TrainRetention(_Conditions):
 
 
 @dataclass(frozen=True)
+class LtpLtdCycle(_Conditions):
+    """W_max/W_min of the LTP/LTD cycle ``protocols.ltp_ltd`` at each listed resistance; the
+    target's value is the smallest of them (Supp. Fig 15)."""
+
+    smallest_over_states: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
 class ModelConditions:
     """The conditions of every calibration-stage target the model evaluates, by target id.
 
-    Built once by :meth:`from_targets` from ``config/paper_targets.yaml``; the dynamic-range
-    target is simulated with ``protocols.ltp_ltd`` at ``calibration.check_resistances`` instead.
+    Built once by :meth:`from_targets` from ``config/paper_targets.yaml``.
     """
 
     iv_current_0p6V_500ohm: SweepRead
@@ -189,6 +198,7 @@ class ModelConditions:
     ppf_decays_faster_at_lower_R: PulsePair
     psv_0p5mA_500ohm: Pulse
     psv_0p5mA_8000ohm: Pulse
+    dynamic_range_min: LtpLtdCycle
 
     @classmethod
     def from_targets(cls, targets: Sequence[Mapping]) -> ModelConditions:
@@ -196,11 +206,11 @@ class ModelConditions:
         calibration-stage target must be one the model evaluates, and each of those present."""
         by_id = {t["id"]: t for t in targets if t["stage"] == "calibration"}
         modelled = [f.name for f in fields(cls)]
-        unknown = sorted(set(by_id) - set(modelled) - {"dynamic_range_min"})
+        unknown = sorted(set(by_id) - set(modelled))
         if unknown:
             raise ValueError(
                 f"{TARGETS_KEY}: calibration targets {unknown}: the model has no observable of "
-                f"that id (it evaluates {modelled + ['dynamic_range_min']})"
+                f"that id (it evaluates {modelled})"
             )
         missing = [name for name in modelled if name not in by_id]
         if missing:
@@ -214,7 +224,8 @@ class ModelConditions:
 def read_conditions(target: Mapping, kind: type[C]) -> C:
     """The fields of ``kind`` from the target's ``select:`` and ``conditions:`` (one fact in one
     of them, never both; ``conditions:`` only what the model reads), checked: numbers > 0, grids
-    increasing, resistance labels parseable, one label for a numeric target. A problem raises
+    increasing, resistance labels parseable, one label for a numeric target (unless its value is
+    the smallest over the states, :attr:`_Conditions.smallest_over_states`). A problem raises
     ``ValueError`` naming the target id and the key."""
     where = f"{TARGETS_KEY}: target {target['id']}"
     select = target.get("select") or {}
@@ -240,7 +251,8 @@ def read_conditions(target: Mapping, kind: type[C]) -> C:
             values[key] = _checked(facts[key], types[key])
         except ValueError as err:
             raise ValueError(f"{where}: {key}: {err}") from None
-    if target["comparison"] in NUMERIC_COMPARISONS and len(values["resistance_label"]) != 1:
+    one_value = target["comparison"] in NUMERIC_COMPARISONS and not kind.smallest_over_states
+    if one_value and len(values["resistance_label"]) != 1:
         raise ValueError(f"{where}: resistance_label: a numeric target needs exactly one label")
     try:
         return kind(**values)
@@ -338,14 +350,14 @@ def model_observables(
     params: dev.CellParams,
     conditions: ModelConditions,
     protocols: dict,
-    check_resistances: list[str],
 ) -> dict[str, float | np.ndarray]:
     """Every calibration-stage quantity of the paper evaluated on the model (no noise), under
     the conditions its target states."""
     obs: dict[str, float | np.ndarray] = dict(_fit_observables(params, conditions))
-    ohm = np.array([parse_resistance(x) for x in check_resistances])
+    ltp = protocols["ltp_ltd"]
+    ohm = conditions.dynamic_range_min.resistance_ohm
     obs["dynamic_range_by_R"] = dynamic_range(
-        weights_after_pulses(params, ohm, protocols["ltp_ltd"]), protocols["ltp_ltd"]["n_pulses"]
+        weights_after_pulses(params, ohm, ltp), ltp["n_pulses"]
     )
     obs["dynamic_range_min"] = float(np.min(obs["dynamic_range_by_R"]))
     obs["retention_open_100s"] = _one(
@@ -409,10 +421,38 @@ class CalibrationResult:
     params: dev.CellParams
     success: bool
     message: str
-    stderr_rel: dict[str, float]
+    stderr_rel: dict[str, float]  # relative standard error per fitted parameter (nan: none)
+    stderr_reason: str  # why stderr_rel is nan (empty when lmfit's estimate is given)
     chisqr: float
     table: pd.DataFrame
     conditions: ModelConditions  # what each target was simulated under
+
+
+def fit_stderr(result: lmfit.minimizer.MinimizerResult) -> tuple[dict[str, float], str]:
+    """lmfit's standard error of every varied parameter (by name) where the fit can estimate
+    one, else nan for all of them, with the reason (empty when the values are lmfit's).
+
+    lmfit's stderr comes from the covariance of the residuals' Jacobian scaled by the reduced
+    chi-square, chisqr / (n residuals - n free parameters). With as many residuals as free
+    parameters the fit passes exactly through the targets: no degree of freedom is left to
+    estimate the residual scatter, and the "stderr" lmfit still reports (it divides by 1
+    instead) reflects only how flat the Jacobian is, not an uncertainty.
+    """
+    names = list(result.var_names)
+    nan = dict.fromkeys(names, math.nan)
+    if result.nfree == 0:
+        return nan, (
+            f"exactly determined: {result.ndata} fitted targets = {result.nvarys} free "
+            "parameters, no degree of freedom to estimate an uncertainty from"
+        )
+    if result.nfree < 0:
+        return nan, (
+            f"underdetermined: {result.ndata} fitted targets < {result.nvarys} free parameters"
+        )
+    stderr = {name: result.params[name].stderr for name in names}
+    if not result.errorbars or any(value is None for value in stderr.values()):
+        return nan, "lmfit could not estimate the covariance (singular Jacobian at the optimum)"
+    return {name: float(value) for name, value in stderr.items()}, ""
 
 
 def calibrate(
@@ -420,7 +460,6 @@ def calibrate(
     free: list[str],
     targets: list[dict],
     protocols: dict,
-    check_resistances: list[str],
     bounds_factor: float = 100.0,
 ) -> CalibrationResult:
     """Fit the ``free`` cell parameters to the ``fit: true`` calibration targets, each simulated
@@ -448,10 +487,10 @@ def calibrate(
             targets,
             conditions,
             protocols,
-            check_resistances,
             True,
             "not fitted: calibration disabled",
             {},
+            "not fitted",
             math.nan,
         )
     lm = lmfit.Parameters()
@@ -474,29 +513,41 @@ def calibrate(
 
     result = lmfit.minimize(residual, lm, method="least_squares")
     params = current(result.params)
-    stderr = {
-        n: (math.log(10) * result.params[f"log10_{n}"].stderr)
-        if result.params[f"log10_{n}"].stderr is not None
-        else math.nan
-        for n in free
-    }
+    stderr_log10, stderr_reason = fit_stderr(result)
+    # d(ln p) = ln(10) d(log10 p): the relative standard error of p itself
+    stderr = {n: math.log(10) * stderr_log10[f"log10_{n}"] for n in free}
     return _result(
         params,
         targets,
         conditions,
         protocols,
-        check_resistances,
         bool(result.success),
         str(result.message),
         stderr,
+        stderr_reason,
         float(result.chisqr),
     )
 
 
+def calibrate_from_config(config: Mapping, targets: list[dict]) -> CalibrationResult:
+    """:func:`calibrate` as the config says: the ``device`` values as the start, the
+    ``calibration.free`` parameters fitted within ``calibration.bounds_factor`` (none when
+    ``calibration.enabled`` is false), the ``protocols`` the model simulates. ``config`` needs
+    only those three sections (a validated config, or the params of rule calibrate_device)."""
+    settings = config["calibration"]
+    return calibrate(
+        dev.CellParams.from_mapping(config["device"]),
+        settings["free"] if settings["enabled"] else [],
+        targets,
+        config["protocols"],
+        settings["bounds_factor"],
+    )
+
+
 def _result(
-    params, targets, conditions, protocols, check_resistances, success, message, stderr, chisqr
+    params, targets, conditions, protocols, success, message, stderr, stderr_reason, chisqr
 ) -> CalibrationResult:
-    obs = model_observables(params, conditions, protocols, check_resistances)
+    obs = model_observables(params, conditions, protocols)
     rows = []
     for t in [t for t in targets if t["stage"] == "calibration"]:
         model_value, rel, ok = evaluate_target(t, obs[t["id"]])
@@ -516,7 +567,7 @@ def _result(
             }
         )
     return CalibrationResult(
-        params, success, message, stderr, chisqr, pd.DataFrame(rows), conditions
+        params, success, message, stderr, stderr_reason, chisqr, pd.DataFrame(rows), conditions
     )
 
 

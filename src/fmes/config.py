@@ -7,6 +7,23 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+#: Config keys that are no longer read, with where their setting lives now: a config that still
+#: sets one is refused with this pointer (the schema alone would only call the key unexpected).
+MOVED_KEYS = {
+    "calibration.check_resistances": (
+        "the states of the dynamic-range check are the select: resistance_label of target "
+        "dynamic_range_min in the paper targets file (calibration.targets, config/paper_targets.yaml)"
+    ),
+}
+
+
+def _has_key(node: Any, parts: list[str]) -> bool:
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
 
 def _non_finite_keys(node: Any, key: str) -> list[str]:
     if isinstance(node, dict):
@@ -23,7 +40,8 @@ def _non_finite_keys(node: Any, key: str) -> list[str]:
 
 
 def validate_config(config: dict, schema: str | os.PathLike) -> dict:
-    """Validate ``config`` against ``schema`` (filling defaults) and refuse non-finite numbers.
+    """Validate ``config`` against ``schema`` (filling defaults) and refuse non-finite numbers
+    and the keys of :data:`MOVED_KEYS`, saying where their setting lives now.
 
     JSON schema has no "finite" keyword and NaN passes every numeric bound, so ``.inf``/``.nan``
     in a YAML config are caught here, naming the key. Raises snakemake's ``WorkflowError``.
@@ -31,6 +49,12 @@ def validate_config(config: dict, schema: str | os.PathLike) -> dict:
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    for key, where in MOVED_KEYS.items():
+        if _has_key(config, key.split(".")):
+            raise WorkflowError(
+                f"Error validating config file: config key {key} is no longer read: {where}; "
+                "remove it from your config"
+            )
     validate(config, str(schema))
     bad = _non_finite_keys(config, "")
     if bad:
