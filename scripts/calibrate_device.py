@@ -10,10 +10,9 @@ def main(snakemake) -> None:
     log = rule_logger("calibrate_device", snakemake.log[0])
     cfg = snakemake.params
     targets = calibration.load_targets(snakemake.input.targets)
-    free = cfg.calibration["free"] if cfg.calibration["enabled"] else []
-    log.info("calibrating %s against %d targets", free or "nothing (disabled)", len(targets))
     config = {"device": cfg.device, "calibration": cfg.calibration, "protocols": cfg.protocols}
     result = calibration.calibrate_from_config(config, targets)
+    log.info("fitted %s against %d targets", result.fitted or "nothing (disabled)", len(targets))
     log.info("fit success=%s (%s)", result.success, result.message)
     if result.stderr_reason:
         log.info("no parameter uncertainty: %s", result.stderr_reason)
@@ -28,7 +27,7 @@ def main(snakemake) -> None:
     write_json(
         {
             "cell_params": {k: float(v) for k, v in result.params.as_dict().items()},
-            "fitted": free,
+            "fitted": result.fitted,
             "success": result.success,
             "message": result.message,
             "stderr_rel": result.stderr_rel,

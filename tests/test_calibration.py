@@ -48,14 +48,13 @@ def test_checked_targets_and_trends_hold(result, target_id):
 
 def test_exactly_determined_fit_reports_no_stderr(result):
     # 4 free parameters fitted to 4 targets: lmfit's covariance-based stderr would be meaningless
-    assert sorted(result.stderr_rel) == sorted(
-        [
-            "series_resistance_ohm",
-            "fast_capacitance_F",
-            "diffusion_resistance_ohm",
-            "slow_capacitance_F",
-        ]
-    )
+    assert result.fitted == [
+        "series_resistance_ohm",
+        "fast_capacitance_F",
+        "diffusion_resistance_ohm",
+        "slow_capacitance_F",
+    ]
+    assert sorted(result.stderr_rel) == sorted(result.fitted)
     assert all(math.isnan(v) for v in result.stderr_rel.values())
     assert result.stderr_reason.startswith("exactly determined: 4 fitted targets = 4 free")
 
@@ -106,6 +105,7 @@ def test_disabled_calibration_evaluates_config_values(result):
     targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
     out = calibration.calibrate(result.params, [], targets, config["protocols"])
     assert out.message.startswith("not fitted")
+    assert out.fitted == [] and out.stderr_rel == {}
     assert out.table.set_index("target_id").loc["ppf_A1_7000ohm", "model_value"] == pytest.approx(
         0.094, rel=1e-6
     )

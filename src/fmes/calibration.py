@@ -419,6 +419,7 @@ def evaluate_target(target: dict, model_value) -> tuple[float, float, bool]:
 @dataclass
 class CalibrationResult:
     params: dev.CellParams
+    fitted: list[str]  # the free parameters (none when the calibration is disabled)
     success: bool
     message: str
     stderr_rel: dict[str, float]  # relative standard error per fitted parameter (nan: none)
@@ -484,6 +485,7 @@ def calibrate(
     if not free:  # calibration disabled: evaluate the configured parameters as they are
         return _result(
             initial,
+            [],
             targets,
             conditions,
             protocols,
@@ -518,6 +520,7 @@ def calibrate(
     stderr = {n: math.log(10) * stderr_log10[f"log10_{n}"] for n in free}
     return _result(
         params,
+        list(free),
         targets,
         conditions,
         protocols,
@@ -545,7 +548,7 @@ def calibrate_from_config(config: Mapping, targets: list[dict]) -> CalibrationRe
 
 
 def _result(
-    params, targets, conditions, protocols, success, message, stderr, stderr_reason, chisqr
+    params, fitted, targets, conditions, protocols, success, message, stderr, stderr_reason, chisqr
 ) -> CalibrationResult:
     obs = model_observables(params, conditions, protocols)
     rows = []
@@ -567,7 +570,15 @@ def _result(
             }
         )
     return CalibrationResult(
-        params, success, message, stderr, stderr_reason, chisqr, pd.DataFrame(rows), conditions
+        params,
+        fitted,
+        success,
+        message,
+        stderr,
+        stderr_reason,
+        chisqr,
+        pd.DataFrame(rows),
+        conditions,
     )
 
 
