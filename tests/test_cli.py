@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fmes.cli import DEFAULT_SCHEMA, load_config, main
+from fmes.cli import COMMANDS, DEFAULT_SCHEMA, load_config, main
 from fmes.contracts import DEVICE_PARAMS_COLUMNS
 from fmes.io import read_table
 
@@ -81,12 +81,15 @@ def test_the_subcommands_have_help(command, expected, capsys):
     out = capsys.readouterr().out
     assert done.value.code == 0
     assert out.startswith(f"usage: fmes {command}") and expected in out
+    description = next(c.description for c in COMMANDS if c.name == command)
+    assert " ".join(description.split()[:6]) in " ".join(out.split())
 
 
 def test_the_console_script_lists_every_subcommand(capsys):
+    assert {c.name for c in COMMANDS} == {"manifest", "device-params", "export"}
     out = subprocess.run([FMES, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("manifest", "device-params", "export"):
-        assert re.search(rf"^\s+{command}\s+\w", out, flags=re.MULTILINE), out
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command.name}\s+{command.summary[:20]}", out, flags=re.M), out
     with pytest.raises(SystemExit) as done:
         main([])
     assert done.value.code == 2 and "required: COMMAND" in capsys.readouterr().err

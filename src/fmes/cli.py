@@ -1,8 +1,8 @@
 """The ``fmes`` console command (installed by the package): small tools around the pipeline.
 
-Each subcommand is one function ``_cmd_<name>(args)``, declared with its options by
-``_add_<name>_command`` (:func:`build_parser` calls each); the logic lives in the library, the
-command only reads options and the config and prints results.
+Each subcommand is one function ``_cmd_<name>(args)``, declared with its options in
+:data:`COMMANDS`; the logic lives in the library, the command only reads options and the config
+and prints results.
 
     fmes manifest raw/eu --pattern "{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv"
     fmes device-params raw/manifest.csv --output device_params.csv
@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,122 +157,124 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_config_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
+def _option(*names: str, **settings) -> tuple[tuple[str, ...], dict]:
+    """One ``add_argument(*names, **settings)`` of a subcommand."""
+    return names, settings
+
+
+# the options every command that reads the project config takes
+_CONFIG_OPTIONS = (
+    _option(
         "--configfile",
         action="append",
         default=[],
         help=f"config merged over {DEFAULT_CONFIG} (repeatable, as in snakemake)",
-    )
-    command.add_argument(
-        "--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)"
-    )
+    ),
+    _option("--schema", default=DEFAULT_SCHEMA, help="config schema (default: %(default)s)"),
+)
 
 
-def _add_command(
-    commands: argparse._SubParsersAction,
-    name: str,
-    run: Callable[[argparse.Namespace], int],
-    summary: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    """Subcommand ``name`` (``fmes name --help`` prints ``description``), running ``run(args)``."""
-    command = commands.add_parser(name, help=summary, description=description)
-    command.set_defaults(func=run)
-    return command
+@dataclass(frozen=True)
+class _Command:
+    """A subcommand: ``fmes <name>`` runs ``run(args)``; ``fmes <name> --help`` prints
+    ``description`` and the options."""
+
+    name: str
+    run: Callable[[argparse.Namespace], int]
+    summary: str
+    description: str
+    options: tuple[tuple[tuple[str, ...], dict], ...]
 
 
-def _add_manifest_command(commands: argparse._SubParsersAction) -> None:
-    manifest = _add_command(
-        commands,
+COMMANDS = (
+    _Command(
         "manifest",
         _cmd_manifest,
         "write manifest.csv for a folder of trace files named by a pattern",
+        "Write manifest.csv (the raw-trace contract) for the files of FOLDER whose names follow "
+        "PATTERN, e.g. '{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv'. Protocol "
+        "parameters that the names do not carry come from traces.manifest_builder.parameters "
+        "in the config. Every file that does not match is reported.",
         (
-            "Write manifest.csv (the raw-trace contract) for the files of FOLDER whose names follow "
-            "PATTERN, e.g. '{protocol}_{resistance_ohm}ohm_{device_id}_c{cycle}.csv'. Protocol "
-            "parameters that the names do not carry come from traces.manifest_builder.parameters "
-            "in the config. Every file that does not match is reported."
+            _option("folder", help="folder holding the trace files (searched recursively)"),
+            _option(
+                "--pattern",
+                help="filename pattern with {field}s (default: traces.manifest_builder.pattern)",
+            ),
+            _option(
+                "--glob", help="which files to consider (default: traces.manifest_builder.glob)"
+            ),
+            _option("--output", help="manifest to write (default: FOLDER/manifest.csv)"),
+            _option(
+                "--export-format",
+                help="name in traces.export_formats written to every row's export_format",
+            ),
+            *_CONFIG_OPTIONS,
+            _option(
+                "--no-check-traces",
+                dest="check_traces",
+                action="store_false",
+                help="do not read every trace with the configured export format",
+            ),
         ),
-    )
-    manifest.add_argument("folder", help="folder holding the trace files (searched recursively)")
-    manifest.add_argument(
-        "--pattern",
-        help="filename pattern with {field}s (default: traces.manifest_builder.pattern)",
-    )
-    manifest.add_argument(
-        "--glob", help="which files to consider (default: traces.manifest_builder.glob)"
-    )
-    manifest.add_argument("--output", help="manifest to write (default: FOLDER/manifest.csv)")
-    manifest.add_argument(
-        "--export-format", help="name in traces.export_formats written to every row's export_format"
-    )
-    _add_config_options(manifest)
-    manifest.add_argument(
-        "--no-check-traces",
-        dest="check_traces",
-        action="store_false",
-        help="do not read every trace with the configured export format",
-    )
-
-
-def _add_device_params_command(commands: argparse._SubParsersAction) -> None:
-    device_params = _add_command(
-        commands,
+    ),
+    _Command(
         "device-params",
         _cmd_device_params,
         "fit the ltp_ltd traces of a manifest and write the device_params table",
+        "Analyse the ltp_ltd traces listed in MANIFEST (the raw-trace contract, raw/README.md) "
+        "as the pipeline does, without a run folder or config of your own: per-trace LTP/LTD "
+        "NeuroSim fits (analysis.pulses, analysis.ltp_ltd, analysis.fit_quality of the config), "
+        "device-to-device spreads, then one row per resistance state (docs/interfaces.md, "
+        "device_params). The pulse-energy columns stay empty.",
         (
-            "Analyse the ltp_ltd traces listed in MANIFEST (the raw-trace contract, raw/README.md) "
-            "as the pipeline does, without a run folder or config of your own: per-trace LTP/LTD "
-            "NeuroSim fits (analysis.pulses, analysis.ltp_ltd, analysis.fit_quality of the config), "
-            "device-to-device spreads, then one row per resistance state (docs/interfaces.md, "
-            "device_params). The pulse-energy columns stay empty."
+            _option("manifest", metavar="MANIFEST", help="manifest.csv listing the traces"),
+            _option(
+                "--output",
+                default="device_params.csv",
+                help="table to write (default: %(default)s)",
+            ),
+            _option("--fits", help="also write the per-trace fit rows to this CSV"),
+            _option(
+                "--nominal-device",
+                help="device_id of the reference device (default: analysis.nominal_device)",
+            ),
+            *_CONFIG_OPTIONS,
         ),
-    )
-    device_params.add_argument(
-        "manifest", metavar="MANIFEST", help="manifest.csv listing the traces"
-    )
-    device_params.add_argument(
-        "--output", default="device_params.csv", help="table to write (default: %(default)s)"
-    )
-    device_params.add_argument("--fits", help="also write the per-trace fit rows to this CSV")
-    device_params.add_argument(
-        "--nominal-device",
-        help="device_id of the reference device (default: analysis.nominal_device)",
-    )
-    _add_config_options(device_params)
-
-
-def _add_export_command(commands: argparse._SubParsersAction) -> None:
-    export = _add_command(
-        commands,
+    ),
+    _Command(
         "export",
         _cmd_export,
         "export a device_params table for MLP+NeuroSim and IBM aihwkit",
+        "Write OUTDIR/neurosim_device_params.txt (MLP+NeuroSim RealDevice blocks) and "
+        "OUTDIR/aihwkit_softbounds_devices.json (aihwkit SoftBoundsDevice settings) from "
+        "DEVICE_PARAMS, and print how far each exported curve lies from the fitted one "
+        "(docs/exports.md).",
         (
-            "Write OUTDIR/neurosim_device_params.txt (MLP+NeuroSim RealDevice blocks) and "
-            "OUTDIR/aihwkit_softbounds_devices.json (aihwkit SoftBoundsDevice settings) from "
-            "DEVICE_PARAMS, and print how far each exported curve lies from the fitted one "
-            "(docs/exports.md)."
+            _option(
+                "device_params",
+                metavar="DEVICE_PARAMS",
+                help="device_params.csv (pipeline or fmes device-params)",
+            ),
+            _option("--outdir", default=".", help="folder to write into (default: %(default)s)"),
         ),
-    )
-    export.add_argument(
-        "device_params",
-        metavar="DEVICE_PARAMS",
-        help="device_params.csv (pipeline or fmes device-params)",
-    )
-    export.add_argument("--outdir", default=".", help="folder to write into (default: %(default)s)")
+    ),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``fmes`` parser: one subcommand per ``_add_<name>_command``."""
+    """The ``fmes`` parser: one subcommand per entry of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="fmes", description="Tools around the fmes-repro pipeline."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_manifest_command, _add_device_params_command, _add_export_command):
-        add(commands)
+    for command in COMMANDS:
+        sub = commands.add_parser(
+            command.name, help=command.summary, description=command.description
+        )
+        for names, settings in command.options:
+            sub.add_argument(*names, **settings)
+        sub.set_defaults(func=command.run)
     return parser
 
 
