@@ -188,14 +188,8 @@ def test_a_changed_sweep_rate_changes_the_iv_current(nominal, tmp_path):
 def test_bad_condition_stops_the_calibration_naming_target_and_key(
     target_id, block, key, value, message
 ):
-    params = device.CellParams.from_mapping(CONFIG["device"])
     with pytest.raises(ValueError, match=rf"^calibration\.targets: target {message}"):
-        calibration.calibrate(
-            params,
-            CONFIG["calibration"]["free"],
-            edited(target_id, block, key, value),
-            CONFIG["protocols"],
-        )
+        calibration.calibrate_from_config(CONFIG, edited(target_id, block, key, value))
 
 
 def test_every_calibration_target_must_be_one_the_model_evaluates():
@@ -211,14 +205,8 @@ def test_every_calibration_target_must_be_one_the_model_evaluates():
 
 def test_only_the_cheap_observables_can_be_fitted():
     targets = [{**t, "fit": True} if t["id"] == "psv_0p5mA_500ohm" else t for t in TARGETS]
-    params = device.CellParams.from_mapping(CONFIG["device"])
     with pytest.raises(ValueError, match=r"targets \['psv_0p5mA_500ohm'\] have fit: true, but"):
-        calibration.calibrate(
-            params,
-            CONFIG["calibration"]["free"],
-            targets,
-            CONFIG["protocols"],
-        )
+        calibration.calibrate_from_config(CONFIG, targets)
 
 
 def test_a_config_still_setting_check_resistances_is_told_where_the_states_are():
