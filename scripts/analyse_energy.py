@@ -4,12 +4,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from fmes.analysis.energy import reference_single_pulses
 from fmes.analysis.pipeline import (
+    at_most_common,
     energy_rows,
     energy_tables,
     legend_label,
     load_protocol_rows,
     map_traces,
+    most_common,
     ordered_labels,
     placeholder_figure,
 )
@@ -30,10 +33,7 @@ def energy_figure(table: pd.DataFrame):
     for proto, pol, marker in (("ltp_ltd", 1, "o"), ("ltp_ltd", -1, "v"), ("pulse", 1, "s")):
         sel = ok[(ok["protocol"] == proto) & (ok["polarity"] == pol)]
         if proto == "pulse":
-            sel = sel[
-                np.isclose(sel["amplitude_A"], sel["amplitude_A"].max())
-                & np.isclose(sel["width_s"], sel["width_s"].min())
-            ]
+            sel = reference_single_pulses(sel)
         sel = (
             sel.set_index("resistance_label").reindex(labels).dropna(subset=["energy_abs_median_J"])
         )
@@ -53,20 +53,17 @@ def energy_figure(table: pd.DataFrame):
     ax.set_ylabel("energy per pulse |∫ I·V dt| (nJ)")
     ax.legend(fontsize=8)
     single = ok[ok["protocol"] == "pulse"]
-    widths = single["width_s"]
-    amps = single["amplitude_A"]
-    for ax, vary, fixed, col, xlabel, scale in (
-        (axes[1], "amplitude_A", "width_s", widths, "pulse amplitude (mA)", 1e3),
-        (axes[2], "width_s", "amplitude_A", amps, "pulse width (ms)", 1e3),
+    for ax, vary, fixed, xlabel, scale in (
+        (axes[1], "amplitude_A", "width_s", "pulse amplitude (mA)", 1e3),
+        (axes[2], "width_s", "amplitude_A", "pulse width (ms)", 1e3),
     ):
         if single.empty:
             ax.axis("off")
             continue
-        ref = col.mode().iloc[0]
+        ref = most_common(single[fixed])
+        series = at_most_common(single, [fixed])
         for lab in labels:
-            sel = single[
-                (single["resistance_label"] == lab) & np.isclose(single[fixed], ref)
-            ].sort_values(vary)
+            sel = series[series["resistance_label"] == lab].sort_values(vary)
             if len(sel):
                 ax.plot(
                     sel[vary] * scale,

@@ -108,8 +108,7 @@ def main(snakemake) -> None:
         for key, path, title in (("ltp", out.fig3h, "LTP"), ("ltd", out.fig3i, "LTD")):
             fig, ax1 = plt.subplots(figsize=(4.8, 3.5))
             xs = np.arange(len(labels))
-            err = summ[f"nl_{key}_sd"].fillna(summ[f"nl_{key}_se"])
-            ax1.errorbar(xs, summ[f"nl_{key}"], yerr=err, fmt="o-", color="C0")
+            ax1.errorbar(xs, summ[f"nl_{key}"], yerr=summ[f"nl_{key}_err"], fmt="o-", color="C0")
             ax1.set_ylabel("non-linearity label (NeuroSim)", color="C0")
             ax1.set_xticks(xs, labels)
             ax1.set_xlabel("regulating resistance (Ω)")

@@ -17,7 +17,7 @@ from fmes.analysis.pipeline import (
     ppf_row,
     skipped_frame,
 )
-from fmes.analysis.ppf import ppf_double, ppf_single
+from fmes.analysis.ppf import ppf_double, ppf_grid, ppf_single
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
@@ -57,8 +57,7 @@ def fits_figure(good: pd.DataFrame, fits: pd.DataFrame, labels: list[str]):
 
 def heat_map_figure(good: pd.DataFrame, labels: list[str]):
     """Fig 3b: PPF over resistance state x nominal interval."""
-    table = good.pivot_table(index="resistance_label", columns="interval_s", values="ppf")
-    table = table.reindex([x for x in labels if x in table.index])
+    table = ppf_grid(good, labels)
     fig, ax = plt.subplots(figsize=(6, 3.4))
     im = ax.imshow(table.to_numpy() * 100, aspect="auto", cmap="magma", origin="lower")
     ax.set_xticks(np.arange(table.shape[1]), [f"{c * 1e3:g}" for c in table.columns], rotation=60)

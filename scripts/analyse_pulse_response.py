@@ -10,6 +10,8 @@ from fmes.analysis.pipeline import (
     legend_label,
     load_protocol_rows,
     map_traces,
+    most_common,
+    nearest_value,
     ordered_labels,
     placeholder_figure,
     pulse_response_row,
@@ -26,8 +28,8 @@ def series_figure(ok: pd.DataFrame, x_col: str, fixed_col: str, xlabel: str, tit
     """Fig 2c/2d: PSV change against ``x_col`` at the most common ``fixed_col``, per state."""
     labels = ordered_labels(ok["resistance_label"])
     colors = resistance_colors(labels)
-    fixed = ok[fixed_col].mode().iloc[0]
-    sub = ok[np.isclose(ok[fixed_col], fixed)]
+    fixed = most_common(ok[fixed_col])
+    sub = at_most_common(ok, [fixed_col])
     fig, ax = plt.subplots(figsize=(4.5, 3.4))
     for lab in labels:
         s = sub[sub["resistance_label"] == lab].sort_values(x_col)
@@ -49,7 +51,7 @@ def resistance_figure(ok: pd.DataFrame, traces: dict):
     labels = ordered_labels(ok["resistance_label"])
     colors = resistance_colors(labels)
     sub = at_most_common(ok, ["amplitude_A", "width_s"])
-    amp0, w0 = ok["amplitude_A"].mode().iloc[0], ok["width_s"].mode().iloc[0]
+    amp0, w0 = most_common(ok["amplitude_A"]), most_common(ok["width_s"])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.4))
     for lab in labels:
         for tid in sub[sub["resistance_label"] == lab]["trace_id"]:
@@ -78,8 +80,7 @@ def iv_figure(iv_tab: pd.DataFrame, loops_tab: pd.DataFrame, v_target_V: float, 
     ``v_target_V`` against sweep rate."""
     ivl = ordered_labels(iv_tab["resistance_label"])
     ivc = resistance_colors(ivl)
-    rates = np.sort(iv_tab["sweep_rate_V_per_s"].unique())
-    rate = rates[np.argmin(np.abs(rates - rate_V_per_s))]
+    rate = nearest_value(iv_tab["sweep_rate_V_per_s"], rate_V_per_s)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.4))
     for lab in ivl:
         lp = loops_tab[

@@ -8,7 +8,7 @@ and 5h/i (one seed: params.figure_seed).
 import numpy as np
 import pandas as pd
 
-from fmes.adaptation import adaptation_table
+from fmes.adaptation import adaptation_table, prediction_outcome, true_class_probability
 from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
@@ -90,9 +90,8 @@ def classification_figure(arr: dict, d2: list[int]):
         (axes[0], arr["proba_before"], "before"),
         (axes[1], arr["proba_after"], "after"),
     ):
-        pred = proba.argmax(axis=1)
+        pred, ok = prediction_outcome(proba, labels)
         idx = np.arange(n_s)
-        ok = pred == labels
         ax.step(idx, labels, where="mid", color="0.6", lw=1, label="true class")
         ax.plot(idx[ok], pred[ok], "o", ms=3, color="tab:green", label="predicted, correct")
         ax.plot(idx[~ok], pred[~ok], "x", ms=4, color="tab:red", label="predicted, wrong")
@@ -110,7 +109,6 @@ def classification_figure(arr: dict, d2: list[int]):
 def probability_figure(arr: dict, d2: list[int]):
     """Fig 5h/5i: per-sample class probabilities before and after adaptation."""
     labels = arr["figure_labels"]
-    n_s = len(labels)
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1, 1, 0.04]})
     for ax, proba, name in (
         (axes[0], arr["proba_before"], "(h) before"),
@@ -121,7 +119,7 @@ def probability_figure(arr: dict, d2: list[int]):
         )
         for b in np.flatnonzero(np.diff(labels)) + 0.5:
             ax.axvline(b, color="w", lw=0.8)
-        correct = proba[np.arange(n_s), labels].mean()
+        correct = true_class_probability(proba, labels)
         ax.set(
             title=f"{name} adaptation: mean p(true class) = {correct:.2f}",
             xlabel="sample index (sorted by true class)",

@@ -195,3 +195,76 @@ def test_relative_drift_divides_by_the_states_mean_over_cycles_or_one_at_zero():
     assert out["relative_mean"].tolist()[:2] == pytest.approx([-2 / 3, -4 / 3])
     assert out["relative_lower"].tolist()[3:] == pytest.approx([0.5, -1.5])
     assert out["relative_upper"].tolist()[:2] == pytest.approx([-1 / 3, -1.0])
+
+
+def test_ppf_grid_means_per_state_and_interval_in_label_order():
+    from fmes.analysis.ppf import ppf_grid
+
+    values = pd.DataFrame(
+        {
+            "resistance_label": ["8000", "8000", "500", "500", "500"],
+            "interval_s": [0.01, 0.01, 0.01, 0.002, 0.002],
+            "ppf": [1.2, 1.4, 1.1, 1.5, 1.7],
+        }
+    )
+    grid = ppf_grid(values, ["open", "500", "8000"])
+    assert grid.index.tolist() == ["500", "8000"]  # no read-out of open: no row
+    assert grid.columns.tolist() == [0.002, 0.01]
+    np.testing.assert_allclose(grid.to_numpy(), [[1.6, 1.1], [np.nan, 1.3]])
+
+
+def test_state_summary_error_bar_is_the_cycle_spread_else_the_fit_stderr():
+    from fmes.analysis.ltp_ltd import state_summary
+
+    fits = pd.DataFrame(
+        {
+            "resistance_label": ["500", "500", "open"],
+            "nl_ltp": [1.0, 3.0, 2.0],
+            "nl_ltd": [-1.0, -1.0, 0.5],
+            "nl_ltp_stderr": [0.1, 0.3, 0.4],
+            "nl_ltd_stderr": [0.2, 0.2, 0.6],
+            "mean_dw_ltp_V": [0.01] * 3,
+            "mean_dw_ltd_V": [-0.01] * 3,
+            "g_min_V": [0.1] * 3,
+            "g_max_V": [1.0] * 3,
+            "w_max_over_w_min": [10.0] * 3,
+        }
+    )
+    summary = state_summary(fits, ["500", "open"])
+    # 500: two cycles, sample std of (1, 3) and of (-1, -1); open: one cycle, its stderr
+    assert summary["nl_ltp_err"].tolist() == pytest.approx([np.sqrt(2), 0.4])
+    assert summary["nl_ltd_err"].tolist() == pytest.approx([0.0, 0.6])
+
+
+def test_most_common_nearest_value_and_the_rows_at_the_nominal_setting():
+    from fmes.analysis.pipeline import at_most_common, most_common, nearest_value
+
+    widths = pd.Series([1e-3, 5e-3, 5e-3, 1e-3, 2e-3])
+    assert most_common(widths) == 1e-3  # a tie: the smaller
+    assert nearest_value(pd.Series([0.1, 0.05, 0.1, 0.2]), 0.07) == 0.05
+    assert nearest_value(pd.Series([0.1, 0.2]), 0.15) == 0.1  # a tie: the smaller
+    rows = pd.DataFrame({"width_s": widths, "amplitude_A": [1e-3, 1e-3, 5e-4, 1e-3, 1e-3]})
+    assert at_most_common(rows, ["width_s", "amplitude_A"]).index.tolist() == [0, 3]
+
+
+def test_reference_single_pulses_are_the_strongest_and_shortest():
+    from fmes.analysis.energy import reference_single_pulses
+
+    summary = pd.DataFrame(
+        {
+            "resistance_label": ["500", "500", "500", "open"],
+            "amplitude_A": [1e-3, 5e-4, 1e-3, 1e-3],
+            "width_s": [1e-3, 1e-3, 5e-3, 1e-3],
+        }
+    )
+    assert reference_single_pulses(summary).index.tolist() == [0, 3]
+
+
+def test_prediction_outcome_and_true_class_probability():
+    from fmes.adaptation import prediction_outcome, true_class_probability
+
+    proba = np.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])
+    labels = np.array([0, 0, 1])
+    predicted, correct = prediction_outcome(proba, labels)
+    assert predicted.tolist() == [0, 1, 0] and correct.tolist() == [True, False, False]
+    assert true_class_probability(proba, labels) == pytest.approx((0.7 + 0.4 + 0.1) / 3)

@@ -857,3 +857,15 @@ def device_summary(table: pd.DataFrame) -> dict[str, float | int]:
         "dataset2_after": float(device["accuracy_dataset2"].iloc[-1]),
         "n_images": int(device["n_images"].iloc[-1]),
     }
+
+
+def prediction_outcome(proba: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted class (column of the largest probability) of each sample and whether it
+    is ``labels``' class (Fig 5g)."""
+    predicted = proba.argmax(axis=1)
+    return predicted, predicted == labels
+
+
+def true_class_probability(proba: np.ndarray, labels: np.ndarray) -> float:
+    """The mean over samples of the probability given to the true class (Fig 5h/5i)."""
+    return float(proba[np.arange(len(labels)), labels].mean())

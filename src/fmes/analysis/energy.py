@@ -39,6 +39,7 @@ from fmes.energy import ENERGY_PARAM_COLUMNS
 __all__ = [
     "ENERGY_COLUMNS",
     "pulse_energies",
+    "reference_single_pulses",
     "state_pulse_costs",
     "summarise_energies",
     "with_pulse_costs",
@@ -280,3 +281,13 @@ def with_edge_status(summary: pd.DataFrame) -> pd.DataFrame:
             "",
         ),
     )
+
+
+def reference_single_pulses(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an energy summary (:func:`summarise_energies`) at the largest
+    ``amplitude_A`` and the shortest ``width_s`` among them: the single pulse whose energy the
+    figure compares with the LTP/LTD pulses across states."""
+    return summary[
+        np.isclose(summary["amplitude_A"], summary["amplitude_A"].max())
+        & np.isclose(summary["width_s"], summary["width_s"].min())
+    ]

@@ -808,8 +808,13 @@ _STATE_MEANS = {
 def state_summary(fits: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     """Per resistance state (rows in the order of ``labels``; NaN for a state without fits): the
     mean and sample std of the NL labels, the mean Δw per pulse, the mean stderr of the NL
-    labels, the weight bounds and W_max/W_min over the cycle fits ``fits``."""
+    labels, the weight bounds and W_max/W_min over the cycle fits ``fits``; ``nl_ltp_err`` and
+    ``nl_ltd_err`` are the error bars of Fig 3h/3i: the spread over cycles where a state has
+    several, else the fit's own stderr."""
     grouped = fits.groupby("resistance_label")
     means = grouped[list(_STATE_MEANS)].mean().rename(columns=_STATE_MEANS)
     spreads = grouped[["nl_ltp", "nl_ltd"]].std().add_suffix("_sd")
-    return means.join(spreads).reindex(labels)
+    summary = means.join(spreads).reindex(labels)
+    for key in ("ltp", "ltd"):
+        summary[f"nl_{key}_err"] = summary[f"nl_{key}_sd"].fillna(summary[f"nl_{key}_se"])
+    return summary

@@ -50,6 +50,8 @@ __all__ = [
     "iv_row",
     "load_protocol_rows",
     "map_traces",
+    "most_common",
+    "nearest_value",
     "ppf_example",
     "ppf_row",
     "pulse_response_row",
@@ -145,6 +147,19 @@ def records_or_skipped(records: list[dict], columns: list[str], reason: str) -> 
     return pd.DataFrame(records) if records else skipped_frame(columns, reason)
 
 
+def most_common(values: pd.Series) -> float:
+    """The most common value of ``values`` (the smallest on a tie): the nominal setting of a
+    sweep, e.g. the pulse width held fixed while the amplitude varies."""
+    return values.mode().iloc[0]
+
+
+def nearest_value(values: pd.Series, target: float) -> float:
+    """The value of ``values`` closest to ``target`` (the smaller on a tie): e.g. the measured
+    sweep rate a figure shows for a configured one."""
+    distinct = np.sort(values.unique())
+    return distinct[np.argmin(np.abs(distinct - target))]
+
+
 def at_most_common(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Rows whose every column in ``columns`` is (numerically close to) that column's most
     common value in ``rows``: the nominal pulse of a sweep over amplitudes and widths. Each
@@ -153,7 +168,7 @@ def at_most_common(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         return rows
     keep = np.ones(len(rows), dtype=bool)
     for column in columns:
-        keep &= np.isclose(rows[column], rows[column].mode().iloc[0])
+        keep &= np.isclose(rows[column], most_common(rows[column]))
     return rows[keep]
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from fmes.analysis._fit import DEFAULT_LIMITS, FitOutcome, QualityLimits, fit_quality, run_fit
 from fmes.status import Status, join_reasons, worst
 
-__all__ = ["fit_ppf", "ppf_from_pulses", "ppf_double", "ppf_single"]
+__all__ = ["fit_ppf", "ppf_double", "ppf_from_pulses", "ppf_grid", "ppf_single"]
 
 
 def ppf_from_pulses(
@@ -214,3 +214,11 @@ def fit_ppf(
         )
     row.update(quality[chosen])
     return row
+
+
+def ppf_grid(values: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """PPF over resistance state x nominal interval (Fig 3b): the mean ``ppf`` of the
+    read-outs ``values`` per ``resistance_label`` (rows, in the order of ``labels``; states
+    without a read-out left out) and ``interval_s`` (columns, ascending)."""
+    table = values.pivot_table(index="resistance_label", columns="interval_s", values="ppf")
+    return table.reindex([x for x in labels if x in table.index])
