@@ -17,7 +17,7 @@ from fmes.analysis.pipeline import (
     ppf_row,
     skipped_frame,
 )
-from fmes.analysis.ppf import ppf_double, ppf_grid, ppf_single
+from fmes.analysis.ppf import ppf_fit_curve, ppf_grid
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
@@ -40,10 +40,7 @@ def fits_figure(good: pd.DataFrame, fits: pd.DataFrame, labels: list[str]):
         f = fits[fits["resistance_label"] == lab].iloc[0]
         if len(s) and np.isfinite(f["c1"]):
             x = np.geomspace(s["dt_measured_s"].min(), s["dt_measured_s"].max(), 200)
-            if f["model"] == "double":
-                y = ppf_double(x, f["c1"], f["tau1_s"], f["c2"], f["tau2_s"] - f["tau1_s"])
-            else:
-                y = ppf_single(x, f["c1"], f["tau1_s"])
+            y = ppf_fit_curve(f, x)
             ax.plot(
                 x * 1e3, y * 100, "-", color=colors[lab], lw=1, alpha=1.0 if f["converged"] else 0.4
             )

@@ -17,11 +17,10 @@ from fmes.analysis.pipeline import (
     retention_row,
     skipped_frame,
 )
-from fmes.analysis.retention import kohlrausch, two_exponential
+from fmes.analysis.retention import forgetting_curves, trains_with_value
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
-from fmes.status import Status
 
 
 def train_figure(trains: pd.DataFrame, curves: dict, colors: dict):
@@ -76,24 +75,12 @@ def forgetting_figure(
         c = colors[row.resistance_label]
         ax.plot(t_after, u_after, ".", ms=2, color=c, label=legend_label(row.resistance_label))
         x = np.geomspace(t_after[0], t_after[-1], 200)
-        u_inf = 0.0 if not u_inf_free else np.nan
-        if row.exp2_converged:  # two time scales: double-layer relaxation, then self-discharge
-            delta = row.exp2_tau2_s - row.exp2_tau1_s
-            ax.plot(
-                x,
-                two_exponential(x, row.exp2_a1_V, row.exp2_tau1_s, row.exp2_a2_V, delta, u_inf),
-                "-",
-                color=c,
-                lw=0.9,
-            )
-        if row.kww_converged or np.isfinite(row.kww_tau_s):
-            ax.plot(
-                x,
-                kohlrausch(x, row.kww_u0_V, u_inf, row.kww_tau_s, row.kww_beta),
-                "--",
-                color=c,
-                lw=0.7,
-            )
+        # two time scales (double-layer relaxation, then self-discharge) and the stretched one
+        fitted = forgetting_curves(row._asdict(), x, u_inf_free)
+        if "two_exponential" in fitted:
+            ax.plot(x, fitted["two_exponential"], "-", color=c, lw=0.9)
+        if "kohlrausch" in fitted:
+            ax.plot(x, fitted["kohlrausch"], "--", color=c, lw=0.7)
     ax.axvline(t_ret_s, color="0.5", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("time after the train (s)")
@@ -160,11 +147,7 @@ def main(snakemake) -> None:
     write_csv(learn, out.learning)
 
     # Every row with a value is drawn (a poor Kohlrausch fit is still a measured forgetting curve).
-    if results:
-        has_value = tab["status"].map(lambda x: Status(x).has_value)
-        trains = tab[(tab["protocol"] == "pulse_train") & has_value]
-    else:
-        trains = tab[0:0]
+    trains = trains_with_value(tab) if results else tab[0:0]
     if trains.empty:
         for path, title in (
             (out.fig3e, "LTP under prolonged stimulation"),

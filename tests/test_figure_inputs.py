@@ -268,3 +268,50 @@ def test_prediction_outcome_and_true_class_probability():
     predicted, correct = prediction_outcome(proba, labels)
     assert predicted.tolist() == [0, 1, 0] and correct.tolist() == [True, False, False]
     assert true_class_probability(proba, labels) == pytest.approx((0.7 + 0.4 + 0.1) / 3)
+
+
+def test_ppf_fit_curve_follows_the_row_model():
+    from fmes.analysis.ppf import ppf_fit_curve
+
+    dt_s = np.array([0.0, 0.01])
+    single = {"model": "single", "c1": 0.5, "tau1_s": 0.01, "c2": np.nan, "tau2_s": np.nan}
+    np.testing.assert_allclose(ppf_fit_curve(single, dt_s), [1.5, 1 + 0.5 / np.e])
+    double = {"model": "double", "c1": 0.5, "tau1_s": 0.01, "c2": 0.2, "tau2_s": 0.02}
+    # the slow term's time constant is tau2 itself (stored as tau1 + delta)
+    expected = [1.7, 1 + 0.5 / np.e + 0.2 * np.exp(-0.5)]
+    np.testing.assert_allclose(ppf_fit_curve(double, dt_s), expected)
+
+
+def test_forgetting_curves_draw_converged_or_finite_fits_with_the_configured_asymptote():
+    from fmes.analysis.retention import forgetting_curves
+
+    row = {
+        "exp2_converged": True,
+        "exp2_a1_V": 0.2,
+        "exp2_tau1_s": 1.0,
+        "exp2_a2_V": 0.1,
+        "exp2_tau2_s": 10.0,
+        "kww_converged": False,
+        "kww_tau_s": 2.0,
+        "kww_u0_V": 0.3,
+        "kww_beta": 1.0,
+    }
+    t_s = np.array([0.0, 2.0])
+    curves = forgetting_curves(row, t_s, u_inf_free=False)
+    np.testing.assert_allclose(curves["two_exponential"], [0.3, 0.2 / np.e**2 + 0.1 * np.exp(-0.2)])
+    np.testing.assert_allclose(curves["kohlrausch"], [0.3, 0.3 / np.e])  # finite tau: drawn
+    neither = forgetting_curves(row | {"exp2_converged": False, "kww_tau_s": np.nan}, t_s, False)
+    assert neither == {}
+    assert np.isnan(forgetting_curves(row, t_s, u_inf_free=True)["kohlrausch"]).all()
+
+
+def test_trains_with_value_keep_pulse_trains_that_carry_a_value():
+    from fmes.analysis.retention import trains_with_value
+
+    table = pd.DataFrame(
+        {
+            "protocol": ["pulse_train", "pulse_train", "pulse_train", "pulse"],
+            "status": ["ok", "poor_fit", "failed", "ok"],
+        }
+    )
+    assert trains_with_value(table).index.tolist() == [0, 1]

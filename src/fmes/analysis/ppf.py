@@ -18,6 +18,9 @@ Conventions (docs/conventions.md, "Synaptic-device metrics"):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import lmfit
 import numpy as np
 import pandas as pd
@@ -25,7 +28,14 @@ import pandas as pd
 from fmes.analysis._fit import DEFAULT_LIMITS, FitOutcome, QualityLimits, fit_quality, run_fit
 from fmes.status import Status, join_reasons, worst
 
-__all__ = ["fit_ppf", "ppf_double", "ppf_from_pulses", "ppf_grid", "ppf_single"]
+__all__ = [
+    "fit_ppf",
+    "ppf_double",
+    "ppf_fit_curve",
+    "ppf_from_pulses",
+    "ppf_grid",
+    "ppf_single",
+]
 
 
 def ppf_from_pulses(
@@ -222,3 +232,11 @@ def ppf_grid(values: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     without a read-out left out) and ``interval_s`` (columns, ascending)."""
     table = values.pivot_table(index="resistance_label", columns="interval_s", values="ppf")
     return table.reindex([x for x in labels if x in table.index])
+
+
+def ppf_fit_curve(fit: Mapping[str, Any], dt_s: np.ndarray) -> np.ndarray:
+    """The fitted PPF at the intervals ``dt_s`` from a row of the fit table (:func:`fit_ppf`
+    columns ``model``, ``c1``, ``tau1_s`` and, for the double model, ``c2``, ``tau2_s``)."""
+    if fit["model"] == "double":
+        return ppf_double(dt_s, fit["c1"], fit["tau1_s"], fit["c2"], fit["tau2_s"] - fit["tau1_s"])
+    return ppf_single(dt_s, fit["c1"], fit["tau1_s"])

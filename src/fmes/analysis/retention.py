@@ -22,14 +22,20 @@ stimulus, is reported as well.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import lmfit
 import numpy as np
+import pandas as pd
 
 from fmes.analysis._fit import DEFAULT_LIMITS, FitOutcome, QualityLimits, fit_quality, run_fit
 from fmes.status import Status
 
 __all__ = [
     "fit_retention",
+    "forgetting_curves",
+    "trains_with_value",
     "kohlrausch",
     "log_spaced_points",
     "two_exponential",
@@ -226,3 +232,32 @@ def _frac(fit: FitOutcome, prefix: str, fun) -> dict[str, float]:
         f"{prefix}frac_retained": float(fun(vals)),
         f"{prefix}frac_retained_stderr": _delta_se(fun, fit.result),
     }
+
+
+def forgetting_curves(
+    fit: Mapping[str, Any], t_s: np.ndarray, u_inf_free: bool
+) -> dict[str, np.ndarray]:
+    """The fitted forgetting curves at the times ``t_s`` after a train, from a row of the
+    retention table: ``two_exponential`` if that fit converged, ``kohlrausch`` if it converged
+    or has a finite τ (a poor fit is still drawn). The asymptote is the fits' fixed 0 V; with
+    ``u_inf_free`` it is NaN, so no curve is drawn (the table keeps the Kohlrausch asymptote,
+    ``kww_u_inf_V``, but not the two-exponential's)."""
+    u_inf = 0.0 if not u_inf_free else np.nan
+    curves = {}
+    if fit["exp2_converged"]:
+        delta = fit["exp2_tau2_s"] - fit["exp2_tau1_s"]
+        curves["two_exponential"] = two_exponential(
+            t_s, fit["exp2_a1_V"], fit["exp2_tau1_s"], fit["exp2_a2_V"], delta, u_inf
+        )
+    if fit["kww_converged"] or np.isfinite(fit["kww_tau_s"]):
+        curves["kohlrausch"] = kohlrausch(
+            t_s, fit["kww_u0_V"], u_inf, fit["kww_tau_s"], fit["kww_beta"]
+        )
+    return curves
+
+
+def trains_with_value(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``pulse_train`` rows of a retention table whose status carries a value (a poor
+    Kohlrausch fit is still a measured forgetting curve)."""
+    has_value = table["status"].map(lambda status: Status(status).has_value)
+    return table[(table["protocol"] == "pulse_train") & has_value]
