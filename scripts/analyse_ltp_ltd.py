@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.ltp_ltd import nominal_ok_fits, relaxation_curve, state_summary
+from fmes.analysis.ltp_ltd import fitted_branch, nominal_ok_fits, state_summary
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,
@@ -84,19 +84,10 @@ def main(snakemake) -> None:
             x = np.where(w["phase"] == "ltp", w["pulse_number"], n + w["pulse_number"]) + offset
             ax.plot(x, w["weight_V"], ".", ms=2, color=colors[lab], label=legend_label(lab))
             if "ltp_start_V" in f and np.isfinite(f["ltp_start_V"]):
-                m = np.arange(0, n + 1)
-                ax.plot(
-                    m + offset,
-                    relaxation_curve(m, f["ltp_start_V"], f["ltp_end_V"], f["a_p_pulses"], n),
-                    "k-",
-                    lw=0.6,
-                )
-                ax.plot(
-                    n + m + offset,
-                    relaxation_curve(m, f["ltd_start_V"], f["ltd_end_V"], f["a_d_pulses"], n),
-                    "k-",
-                    lw=0.6,
-                )
+                m, ltp = fitted_branch(f, "ltp", n)
+                ax.plot(m + offset, ltp, "k-", lw=0.6)
+                m, ltd = fitted_branch(f, "ltd", n)
+                ax.plot(n + m + offset, ltd, "k-", lw=0.6)
             offset += 2 * n
         ax.set_xlabel("pulse number (cycles of consecutive states)")
         ax.set_ylabel("weight: PSV read after pulse (V)")

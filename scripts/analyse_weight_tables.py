@@ -3,11 +3,10 @@ column per run): NeuroSim fits per run with signed NL, levels per device over al
 cycle-to-cycle / device-to-device variability, and a figure of the runs with their fits."""
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
-from fmes.analysis.ltp_ltd import relaxation_curve
+from fmes.analysis.ltp_ltd import fitted_branch
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
@@ -67,23 +66,15 @@ def main(snakemake) -> None:
         axes, P.tables, fits, weights, strict=True
     ):
         unit = spec["unit"]
-        for ax, phase, prefix, n_col in (
-            (ax_set, "ltp", "ltp", "n_pulses"),
-            (ax_reset, "ltd", "ltd", "n_pulses_ltd"),
-        ):
+        for ax, phase, n_col in ((ax_set, "ltp", "n_pulses"), (ax_reset, "ltd", "n_pulses_ltd")):
             w = table_weights[table_weights["phase"] == phase]
             for _, run in w.groupby("run"):
                 ax.plot(run["pulse_number"], run["weight"], "-", color="0.7", lw=0.5)
             fitted = table_fits[table_fits["converged"].astype(bool)]
             if len(fitted):
                 f = fitted.iloc[0]
-                m = np.arange(0, int(f[n_col]) + 1)
-                a = f["a_p_pulses"] if phase == "ltp" else f["a_d_pulses"]
                 ax.plot(
-                    m,
-                    relaxation_curve(
-                        m, f[f"{prefix}_start_{unit}"], f[f"{prefix}_end_{unit}"], a, int(f[n_col])
-                    ),
+                    *fitted_branch(f, phase, int(f[n_col]), unit),
                     "k-",
                     lw=1,
                     label=f"fit of run {f['run']}: NL {f['nl_' + phase]:+.2f} ({f[phase + '_shape']})",

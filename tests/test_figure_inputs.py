@@ -315,3 +315,23 @@ def test_trains_with_value_keep_pulse_trains_that_carry_a_value():
         }
     )
     assert trains_with_value(table).index.tolist() == [0, 1]
+
+
+def test_fitted_branch_runs_from_start_to_end_with_the_branch_a():
+    from fmes.analysis.ltp_ltd import fitted_branch
+
+    fit = {
+        "a_p_pulses": 1e6,  # nearly linear
+        "a_d_pulses": 2.0,
+        "ltp_start_uS": 1.0,
+        "ltp_end_uS": 3.0,
+        "ltd_start_uS": 3.0,
+        "ltd_end_uS": 1.0,
+    }
+    pulses, ltp = fitted_branch(fit, "ltp", 4, "uS")
+    assert pulses.tolist() == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(ltp, [1.0, 1.5, 2.0, 2.5, 3.0], rtol=1e-5)
+    _, ltd = fitted_branch(fit, "ltd", 4, "uS")
+    # A = 2: the step shrinks; after 2 of 4 pulses (1 - e^-1) / (1 - e^-2) of the way down
+    assert ltd[0] == 3.0 and ltd[-1] == pytest.approx(1.0)
+    assert ltd[2] == pytest.approx(3.0 - 2.0 * (1 - np.exp(-1)) / (1 - np.exp(-2)))

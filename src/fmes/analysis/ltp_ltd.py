@@ -41,8 +41,9 @@ Conventions (docs/conventions.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import lmfit
 import numpy as np
@@ -58,6 +59,7 @@ __all__ = [
     "a_norm_from_nl",
     "fit_ltp_ltd",
     "fit_ltp_ltd_batch",
+    "fitted_branch",
     "ltp_ltd_curve",
     "ltp_ltd_weights",
     "nl_label_from_a",
@@ -818,3 +820,15 @@ def state_summary(fits: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     for key in ("ltp", "ltd"):
         summary[f"nl_{key}_err"] = summary[f"nl_{key}_sd"].fillna(summary[f"nl_{key}_se"])
     return summary
+
+
+def fitted_branch(
+    fit: Mapping[str, Any], phase: str, n_pulses: int, unit: str = "V"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pulse numbers 0 .. ``n_pulses`` and the fitted :func:`relaxation_curve` of one branch of
+    a cycle fit row: ``phase`` "ltp" (``ltp_start_<unit>`` to ``ltp_end_<unit>``, A =
+    ``a_p_pulses``) or "ltd" (``ltd_*``, A = ``a_d_pulses``)."""
+    pulses = np.arange(0, n_pulses + 1)
+    a = fit["a_p_pulses"] if phase == "ltp" else fit["a_d_pulses"]
+    start, end = fit[f"{phase}_start_{unit}"], fit[f"{phase}_end_{unit}"]
+    return pulses, relaxation_curve(pulses, start, end, a, n_pulses)
