@@ -39,8 +39,7 @@ def main(snakemake) -> None:
     if usable:
         summary = variability_summary(fits, nominal_device=P.nominal_device)
         per_cycle = with_derived_metrics(fits[usable_cycles(fits)])
-        metrics = [m for m in P.variability["cdf_metrics"] if m in per_cycle]
-        cdf = cdf_table(per_cycle, metrics)
+        cdf = cdf_table(per_cycle, P.variability["cdf_metrics"])
         endurance = endurance_table(per_cycle)
         log.info(
             "variability over %d usable cycles (%d poor fits left out), %d devices",

@@ -335,3 +335,13 @@ def test_fitted_branch_runs_from_start_to_end_with_the_branch_a():
     # A = 2: the step shrinks; after 2 of 4 pulses (1 - e^-1) / (1 - e^-2) of the way down
     assert ltd[0] == 3.0 and ltd[-1] == pytest.approx(1.0)
     assert ltd[2] == pytest.approx(3.0 - 2.0 * (1 - np.exp(-1)) / (1 - np.exp(-2)))
+
+
+def test_cdf_table_leaves_out_a_configured_metric_the_fits_lack():
+    from fmes.analysis.variability import cdf_table
+
+    per_cycle = pd.DataFrame({"resistance_label": ["500", "500"], "range_V": [0.3, 0.1]})
+    cdf = cdf_table(per_cycle, ["a_p_pulses", "range_V"])
+    assert set(cdf["metric"]) == {"range_V"}
+    assert cdf["value"].tolist() == [0.1, 0.3]
+    assert cdf["cumulative_probability"].tolist() == [0.5, 1.0]

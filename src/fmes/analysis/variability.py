@@ -185,7 +185,8 @@ def ecdf(values: np.ndarray) -> pd.DataFrame:
 
 def cdf_table(per_cycle: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Long table of the empirical CDF (:func:`ecdf`) of each metric per resistance state
-    (states by resistance, then ``metrics`` in their order), every row ``ok``."""
+    (states by resistance, then ``metrics`` in their order; a metric ``per_cycle`` lacks is
+    left out), every row ``ok``."""
     return pd.concat(
         [
             ecdf(per_cycle[per_cycle["resistance_label"] == lab][m]).assign(
@@ -193,6 +194,7 @@ def cdf_table(per_cycle: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
             )
             for lab in ordered_labels(per_cycle["resistance_label"])
             for m in metrics
+            if m in per_cycle
         ],
         ignore_index=True,
     )
