@@ -687,9 +687,11 @@ class SynapseStack:
         self._rule = first
         self._min_steps = first._min_pulsed_steps()
         # work buffers of the threshold pass, reused every update
-        self._magnitude = np.empty(self.size)
-        self._uniform = np.empty(self.size) if first.pulse_rule == "stochastic" else None
         self._mask = np.empty(self.size, dtype=bool)
+        if first.pulse_rule == "stochastic":  # |x| and the uniforms
+            self._magnitude, self._uniform = np.empty(self.size), np.empty(self.size)
+        else:
+            self._below = np.empty(self.size, dtype=bool)
 
     def layer_views(self, state: np.ndarray) -> list[np.ndarray]:
         """Each array's states as a view of the flat ``state`` (its own shape)."""
@@ -751,8 +753,10 @@ class SynapseStack:
             )
         else:
             cut = self._min_steps / steps_per_unit
-            magnitude = np.abs(change, out=self._magnitude[:n])
-            candidates = np.flatnonzero(np.greater_equal(magnitude, cut, out=self._mask[:n]))
+            # |change| >= cut as two comparisons into bool buffers: no float array is written
+            above = np.greater_equal(change, cut, out=self._mask[:n])
+            below = np.less_equal(change, -cut, out=self._below[:n])
+            candidates = np.flatnonzero(np.logical_or(above, below, out=above))
             cand_bounds = np.searchsorted(candidates, starts).tolist()
             whole = [
                 cut == 0.0 or cand_bounds[j + 1] - cand_bounds[j] >= _DENSE_FRACTION * sizes[j]
