@@ -267,21 +267,27 @@ def _relax_at(
     lookup: np.ndarray,
     sigma: float,
     rng: np.random.Generator | None,
-    pulsed: np.ndarray | None = None,
+    settle: Sequence[tuple] = (),
 ) -> None:
-    """Apply the signed pulse counts ``k`` (float) at the distinct flat indices ``idx`` of
-    ``state`` in place, with the parameters of ``lookup`` (rows as :attr:`_Curves.lookup`):
-    the sparse form of :func:`_relax`, same arithmetic.
+    """Apply the nonzero signed pulse counts ``k`` (float) at the distinct flat indices ``idx``
+    of ``state`` in place, with the parameters of ``lookup`` (rows as :attr:`_Curves.lookup`;
+    cycle-to-cycle noise drawn in the order of ``idx``): the sparse form of :func:`_relax`,
+    same arithmetic.
 
-    Cycle-to-cycle noise is drawn for the positions ``pulsed`` of ``idx`` (ascending; None:
-    all, every count nonzero), one normal each, in that order. A zero count still moves its
-    device by the rounding of (cur - asym) x 1 + asym and by the clip, as the whole-array
-    arithmetic does to every device it touches.
+    ``settle``: (flat state of an array, its LTD asymptotes, lower and upper bounds) per array
+    that the whole-array arithmetic of :func:`_relax` updates; there a device without a pulse
+    becomes (w - a) x 1 + a, clipped, which this applies to every device of the array (the
+    pulsed ones then get their own update, from their state before it).
     """
     if sigma > 0 and rng is None:
         raise ValueError("cycle-to-cycle noise needs an rng")
     flat = state.reshape(-1)
     cur = flat.take(idx)
+    for array_state, ltd_asym, lo, hi in settle:
+        array_state -= ltd_asym
+        array_state += ltd_asym
+        np.maximum(array_state, lo, out=array_state)
+        np.minimum(array_state, hi, out=array_state)
     rows = idx * 2
     rows += k > 0  # LTP rows are the odd ones
     entry = lookup.take(rows, axis=0)
@@ -292,10 +298,7 @@ def _relax_at(
     new *= np.exp(expo, out=expo)
     new += asym
     if sigma > 0:
-        if pulsed is None:
-            new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
-        elif pulsed.size:
-            new[pulsed] += rng.standard_normal(pulsed.size) * (sigma * np.sqrt(mag.take(pulsed)))
+        new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
     # maximum then minimum: np.clip's result, without its Python-level overhead
     np.maximum(new, entry[:, 2], out=new)
     np.minimum(new, entry[:, 3], out=new)
@@ -607,7 +610,7 @@ class SynapseArray:
         counts, _ = stack.update_from_changes(
             state_w.reshape(-1), change.reshape(-1), (0,), (rows,), factor, rng
         )
-        return counts[counts != 0]
+        return counts
 
     def pulse_counts(
         self, delta_w: np.ndarray, rng: np.random.Generator | None = None
@@ -715,16 +718,17 @@ class SynapseStack:
         ``layers``, one after another: the change of array ``layers[j]``, whole (``rows[j]``
         None) or only its rows ``rows[j]`` (ascending row indices of a 2-D array, the other
         rows' change being zero, e.g. the weights of inputs that are zero across the
-        mini-batch), C order. Returns the signed pulse counts applied, segment after segment
-        (float; zero only where a whole array was updated, see below), and the bounds of each
-        segment's counts in it (``counts[bounds[j]:bounds[j + 1]]``).
+        mini-batch), C order. Returns the nonzero signed pulse counts applied (float), segment
+        after segment, and the bounds of each segment's counts in them
+        (``counts[bounds[j]:bounds[j + 1]]``).
 
         SGD leaves most devices without a pulse, so the devices that can get one are found on
         the raw change with one threshold (|change| >= the rule's smallest pulsed step / the
         scale), and the pulse rule and the device curves run on those only. A segment where
-        many devices are candidates (>= 20 %) takes the whole-array path of
-        :meth:`SynapseArray.apply` instead: when its pulsed devices are many too, every device
-        of its array is touched (zero counts included, as that arithmetic does).
+        at least 20 % of the devices are candidates is the case :meth:`SynapseArray.apply`
+        handles with whole-array arithmetic: when at least 20 % of its array's devices get a
+        pulse, that arithmetic also moves every unpulsed device by the rounding of
+        (w - a) x 1 + a (a its LTD asymptote) and the clip, and so does this update.
         """
         sizes = [
             self.sizes[layer] if r is None else r.size * self.arrays[layer].shape[1]
@@ -741,9 +745,9 @@ class SynapseStack:
         steps_per_unit = abs(float(factor)) * rule.pulses_per_w
         if steps_per_unit == 0.0:
             return np.zeros(0), [0] * len(starts)
-        pulsed = None  # every count applied is nonzero unless a whole array is touched
+        settle = []  # arrays whose unpulsed devices the whole-array arithmetic moves too
         if stochastic:
-            # one uniform per device; the threshold pass below has no use here
+            # one uniform per device (no threshold pass); never the whole-array path
             pos, k = _stochastic_sparse(
                 change,
                 factor * rule.pulses_per_w,
@@ -751,67 +755,58 @@ class SynapseStack:
                 rng,
                 (self._magnitude, self._uniform, self._mask),
             )
+            bounds = np.searchsorted(pos, starts).tolist()
         else:
             cut = self._min_steps / steps_per_unit
             # |change| >= cut as two comparisons into bool buffers: no float array is written
             above = np.greater_equal(change, cut, out=self._mask[:n])
             below = np.less_equal(change, -cut, out=self._below[:n])
             candidates = np.flatnonzero(np.logical_or(above, below, out=above))
-            cand_bounds = np.searchsorted(candidates, starts).tolist()
-            whole = [
-                cut == 0.0 or cand_bounds[j + 1] - cand_bounds[j] >= _DENSE_FRACTION * sizes[j]
-                for j in range(len(sizes))
-            ]
-            if any(w and r is not None for w, r in zip(whole, rows, strict=True)):
-                return self._update_with_whole_arrays(
-                    state, change, layers, rows, starts, candidates, cand_bounds, whole, factor, rng
-                )
-            # the devices to compute counts for: a whole segment's every device, another's
-            # candidates (positions in the change buffer, ascending)
-            if any(whole):
-                positions = self._positions(n)
-                pos = np.concatenate(
-                    [
-                        positions[starts[j] : starts[j + 1]]
-                        if whole[j]
-                        else candidates[cand_bounds[j] : cand_bounds[j + 1]]
-                        for j in range(len(sizes))
-                    ]
-                )
-            else:
-                pos = candidates
-            k = change.take(pos)
+            k = change.take(candidates)
             k *= factor
             k *= rule.pulses_per_w
             k = rule._deterministic_counts(k)
             keep = k != 0
-            if any(whole):
-                # A whole segment with many pulses touches every device (the whole-array
-                # arithmetic, zero counts included), with few only its pulsed ones; the
-                # cycle-to-cycle noise is drawn for the pulsed devices only, in order.
-                touch = keep.copy()
-                at = 0
-                for j, size in enumerate(sizes):
-                    stop = at + (size if whole[j] else cand_bounds[j + 1] - cand_bounds[j])
-                    if whole[j] and np.count_nonzero(keep[at:stop]) >= _DENSE_FRACTION * size:
-                        touch[at:stop] = True
-                    at = stop
-                keep, pulsed_touched = touch, keep[touch]
-                if not pulsed_touched.all():
-                    pulsed = np.flatnonzero(pulsed_touched)
+            pos = candidates
             if not keep.all():
                 pos, k = pos[keep], k[keep]
-        bounds = np.searchsorted(pos, starts).tolist()
+            bounds = np.searchsorted(pos, starts).tolist()
+            cand_bounds = np.searchsorted(candidates, starts).tolist()
+            for j, layer in enumerate(layers):
+                whole = cut == 0.0 or (
+                    cand_bounds[j + 1] - cand_bounds[j] >= _DENSE_FRACTION * sizes[j]
+                )
+                # pulsed devices are candidates, so the counts of the others are zero
+                if whole and bounds[j + 1] - bounds[j] >= _DENSE_FRACTION * self.sizes[layer]:
+                    settle.append(layer)
         if pos.size:
             self._to_state_index(pos, bounds, starts, layers, rows)
-            _relax_at(state, pos, k, self.lookup, rule.sigma_w, rng, pulsed)
+            _relax_at(
+                state,
+                pos,
+                k,
+                self.lookup,
+                rule.sigma_w,
+                rng,
+                [self._settle_args(state, layer) for layer in settle],
+            )
         return k, bounds
 
-    def _positions(self, n: int) -> np.ndarray:
-        """0, 1, ..., n - 1 (a slice of a range kept across updates)."""
-        if self.__dict__.get("_range") is None or self._range.size < n:
-            self._range = np.arange(self.size)
-        return self._range[:n]
+    def _settle_args(self, state: np.ndarray, layer: int) -> tuple:
+        """The flat state of array ``layer`` and its LTD asymptotes and bounds (flat views or
+        floats), for :func:`_relax_at`'s ``settle``."""
+        offset, size = self.offsets[layer], self.sizes[layer]
+        curves = self.arrays[layer].curves
+
+        def flat(v):
+            return v if np.ndim(v) == 0 else v.reshape(-1)
+
+        return (
+            state[offset : offset + size],
+            flat(curves.ltd_asym),
+            flat(curves.lo),
+            flat(curves.hi),
+        )
 
     def _to_state_index(
         self,
@@ -835,76 +830,3 @@ class SynapseStack:
             np.multiply(r.take(row), n_cols, out=part)
             part += col
             part += self.offsets[layer]
-
-    def _update_with_whole_arrays(
-        self,
-        state: np.ndarray,
-        change: np.ndarray,
-        layers: Sequence[int],
-        rows: Sequence[np.ndarray | None],
-        starts: list[int],
-        candidates: np.ndarray,
-        cand_bounds: list[int],
-        whole: list[bool],
-        factor: float,
-        rng: np.random.Generator | None,
-    ) -> tuple[np.ndarray, list[int]]:
-        """:meth:`update_from_changes` when some segments take the whole-array path: segment
-        after segment, the candidates' pulses (gathered for one sparse update) or the whole
-        array's (the whole-array arithmetic of :func:`_relax`, in turn)."""
-        rule = self._rule
-        parts_k, bounds = [], [0]
-        pending_idx, pending_k = [], []  # sparse updates not yet applied, in segment order
-
-        def flush() -> None:
-            if pending_idx:
-                idx, k = np.concatenate(pending_idx), np.concatenate(pending_k)
-                if idx.size:
-                    _relax_at(state, idx, k, self.lookup, rule.sigma_w, rng)
-                pending_idx.clear()
-                pending_k.clear()
-
-        for j, (layer, r) in enumerate(zip(layers, rows, strict=True)):
-            offset, size = self.offsets[layer], self.sizes[layer]
-            if whole[j]:
-                # the whole array's counts (zero in the rows the segment does not hold)
-                counts = change[starts[j] : starts[j + 1]]
-                if r is not None:
-                    full = np.zeros(self.arrays[layer].shape)
-                    full[r] = counts.reshape(r.size, -1)
-                    counts = full.reshape(-1)
-                counts *= factor
-                counts = rule._counts_inplace(counts)
-                n_pulsed = np.count_nonzero(counts)
-                if n_pulsed >= _DENSE_FRACTION * size:  # every device is touched, in turn
-                    flush()
-                    shape = self.arrays[layer].shape
-                    layer_state = state[offset : offset + size].reshape(shape)
-                    _relax(
-                        layer_state,
-                        counts.reshape(shape),
-                        self.arrays[layer].curves,
-                        rule.sigma_w,
-                        rng,
-                    )
-                    k = counts
-                else:
-                    nonzero = np.flatnonzero(counts)
-                    k = counts.take(nonzero)
-                    pending_idx.append(nonzero + offset)
-                    pending_k.append(k)
-            else:
-                cand = candidates[cand_bounds[j] : cand_bounds[j + 1]]
-                k = change.take(cand)
-                k *= factor
-                k *= rule.pulses_per_w
-                k = rule._deterministic_counts(k)
-                keep = k != 0
-                idx, k = cand[keep], k[keep]
-                self._to_state_index(idx, [0, idx.size], [starts[j]], [layer], [r])
-                pending_idx.append(idx)
-                pending_k.append(k)
-            parts_k.append(k)
-            bounds.append(bounds[-1] + k.size)
-        flush()
-        return np.concatenate(parts_k), bounds
