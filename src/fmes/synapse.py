@@ -688,6 +688,14 @@ class SynapseStack:
             else np.concatenate([a.curves.lookup_table() for a in arrays])
         )
         self._rule = first
+
+        def flat(v):
+            return v if np.ndim(v) == 0 else v.reshape(-1)
+
+        # per array, what the whole-array arithmetic does to an unpulsed device needs
+        self._settle_params = [
+            (flat(a.curves.ltd_asym), flat(a.curves.lo), flat(a.curves.hi)) for a in arrays
+        ]
         self._min_steps = first._min_pulsed_steps()
         # work buffers of the threshold pass, reused every update
         self._mask = np.empty(self.size, dtype=bool)
@@ -794,19 +802,9 @@ class SynapseStack:
 
     def _settle_args(self, state: np.ndarray, layer: int) -> tuple:
         """The flat state of array ``layer`` and its LTD asymptotes and bounds (flat views or
-        floats), for :func:`_relax_at`'s ``settle``."""
+        floats, kept across updates), for :func:`_relax_at`'s ``settle``."""
         offset, size = self.offsets[layer], self.sizes[layer]
-        curves = self.arrays[layer].curves
-
-        def flat(v):
-            return v if np.ndim(v) == 0 else v.reshape(-1)
-
-        return (
-            state[offset : offset + size],
-            flat(curves.ltd_asym),
-            flat(curves.lo),
-            flat(curves.hi),
-        )
+        return (state[offset : offset + size], *self._settle_params[layer])
 
     def _to_state_index(
         self,
