@@ -6,7 +6,6 @@ scored on the test set. With adaptation enabled, the Fig 5 experiment is rerun p
 seed with its dataset1 training under the same scheme. Writes tidy per-seed tables.
 """
 
-import json
 import time
 
 import pandas as pd
@@ -14,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
 from fmes.calibration import load_targets
-from fmes.io import read_table, write_csv
+from fmes.io import read_json, read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.planning import plan_states
@@ -129,10 +128,10 @@ def main(snakemake) -> None:
         if p.adaptation_enabled and not train_plan["use"].iloc[0]:
             log.warning("adaptation under %s skipped: %s", variant, train_plan["reason"].iloc[0])
         if p.adaptation_enabled and train_plan["use"].iloc[0]:
-            with open(snakemake.input.cell_params) as handle:  # as rule run_adaptation
-                leakage_ohm = leakage_resistance_ohm(
-                    ad["mapping"]["leakage_resistance_ohm"], json.load(handle)["cell_params"]
-                )
+            leakage_ohm = leakage_resistance_ohm(  # as rule run_adaptation
+                ad["mapping"]["leakage_resistance_ohm"],
+                read_json(snakemake.input.cell_params, key="cell_params"),
+            )
             for seed in ad["seeds"]:
                 result = run_adaptation(
                     split.X_train,

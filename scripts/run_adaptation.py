@@ -6,14 +6,13 @@ scheme and both baselines on the image-count grid. Writes a tidy CSV (method, n_
 accuracy_dataset2, accuracy_dataset1) and an npz with weights and probabilities for the figures.
 """
 
-import json
 import time
 
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
 from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
-from fmes.io import read_table, write_csv, write_npz
+from fmes.io import read_json, read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.planning import require_usable_state
@@ -55,8 +54,7 @@ def main(snakemake) -> None:
         source=snakemake.input.device_params,
         warn=log.warning,
     )
-    with open(snakemake.input.cell_params) as handle:
-        cell_params = json.load(handle)["cell_params"]
+    cell_params = read_json(snakemake.input.cell_params, key="cell_params")
     leakage_ohm = leakage_resistance_ohm(p.mapping["leakage_resistance_ohm"], cell_params)
     log.info(
         "scheme %s, leakage %.4g ohm, states %s",

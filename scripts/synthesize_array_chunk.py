@@ -1,10 +1,10 @@
 """Rule synthesize_array_chunk: one chunk of a large array campaign, written as a store part
 (a row group per batch of devices, so memory holds one batch)."""
 
-import json
 from collections.abc import Iterable, Iterator
 
 from fmes import device, synthetic
+from fmes.io import read_json
 from fmes.logs import rule_logger
 from fmes.store import write_part
 
@@ -20,8 +20,7 @@ def store_batches(batches: Iterable, counter: list[int]) -> Iterator:
 def main(snakemake) -> None:
     log = rule_logger("synthesize_array_chunk", snakemake.log[0])
     p = snakemake.params
-    with open(snakemake.input.params) as handle:
-        cell = device.CellParams.from_mapping(json.load(handle)["cell_params"])
+    cell = device.CellParams.from_mapping(read_json(snakemake.input.params, key="cell_params"))
     index = int(snakemake.wildcards.chunk)
     batches = synthetic.iter_array_chunk(
         cell,

@@ -4,19 +4,17 @@ A large array campaign was already written to the trace store by synthesize_arra
 job per part); then this rule writes the nominal device's CSVs and the manifest of everything.
 """
 
-import json
 from pathlib import Path
 
 from fmes import device, synthetic
+from fmes.io import read_json
 from fmes.logs import rule_logger
 
 
 def main(snakemake) -> None:
     log = rule_logger("synthesize_traces", snakemake.log[0])
     p = snakemake.params
-    cell = device.CellParams.from_mapping(
-        json.loads(open(snakemake.input.params).read())["cell_params"]
-    )
+    cell = device.CellParams.from_mapping(read_json(snakemake.input.params, key="cell_params"))
     noise = synthetic.Noise(**p.noise)
     log.info("nominal device at %d resistance states", len(p.resistances))
     campaign = synthetic.nominal_campaign(cell, list(p.resistances), p.protocols, noise, p.seed)

@@ -1,9 +1,11 @@
 """Output helpers: atomic and byte-reproducible."""
 
+import json
+
 import numpy as np
 import pytest
 
-from fmes.io import read_table, write_csv, write_npz
+from fmes.io import read_json, read_table, write_csv, write_json, write_npz
 
 
 def test_npz_is_byte_identical_across_writes_and_loads_back(tmp_path):
@@ -69,3 +71,29 @@ def test_read_table_leaves_booleans_missing_only_on_skipped_placeholder_rows(tmp
         read_table(empty_on_a_result_row)
     with pytest.raises(ValueError, match="expected True or False"):  # no status: cannot tell
         read_table(placeholder, columns=["converged"])
+
+
+def test_json_is_strict_with_missing_values_as_null_and_reads_back(tmp_path):
+    path = tmp_path / "params.json"
+    write_json(
+        {
+            "stderr_rel": {"a": float("nan"), "b": np.float32(0.5)},
+            "r": [np.inf, 1],
+            "n": np.int64(3),
+        },
+        path,
+    )
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"n": 3, "r": [None, 1], "stderr_rel": {"a": None, "b": 0.5}}
+    assert read_json(path, key="stderr_rel") == {"a": None, "b": 0.5}
+
+
+def test_read_json_names_the_file_and_the_missing_key(tmp_path):
+    path = tmp_path / "cell.json"
+    path.write_text('{"other": 1}\n')
+    with pytest.raises(ValueError, match=r"cell\.json.*'cell_params'"):
+        read_json(path, key="cell_params")
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=r"cell\.json: not valid JSON"):
+        read_json(path)

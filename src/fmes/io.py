@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import re
 import tempfile
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: Columns of the pipeline's own tables that are labels, never numbers ("500", "open", "007").
@@ -137,13 +139,42 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, float_format: str = 
     return _atomic(path, lambda tmp: frame.to_csv(tmp, index=False, float_format=float_format))
 
 
+def _strict_json_value(obj: Any) -> Any:
+    """``obj`` with numpy scalars and arrays as Python values and every non-finite float as None.
+
+    Strict JSON (RFC 8259) has no NaN or Infinity; Python's ``json`` writes them as bare words that
+    other readers (JavaScript, ``jq``, simulators' config loaders) refuse. A missing value is null.
+    """
+    if isinstance(obj, dict):
+        return {key: _strict_json_value(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict_json_value(value) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return _strict_json_value(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def write_json(obj: Any, path: str | os.PathLike) -> Path:
-    """Write JSON atomically with sorted keys."""
+    """Write strict JSON atomically with sorted keys (NaN and infinities as null)."""
+    text = json.dumps(_strict_json_value(obj), indent=2, sort_keys=True, allow_nan=False)
+    return _atomic(path, lambda tmp: tmp.write_text(text + "\n"))
 
-    def _write(tmp: Path) -> None:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
 
-    return _atomic(path, _write)
+def read_json(path: str | os.PathLike, key: str | None = None) -> Any:
+    """A JSON file the pipeline wrote (or its top-level ``key``), with errors naming the file."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if key is None:
+        return obj
+    if not isinstance(obj, dict) or key not in obj:
+        raise ValueError(f"{path}: expected a JSON object with the key {key!r}")
+    return obj[key]
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:
@@ -159,8 +190,6 @@ def write_npz(arrays: dict[str, Any], path: str | os.PathLike, compressed: bool 
     sorted-key order. ``numpy.load`` reads the result as usual.
     """
     import zipfile
-
-    import numpy as np
 
     method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
 
