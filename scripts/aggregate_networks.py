@@ -3,11 +3,13 @@
 import numpy as np
 import pandas as pd
 
+from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.networks import accuracy_table
 from fmes.planning import plan_states
 from fmes.status import Status
+from fmes.targets import network_paper_accuracy
 
 CURVE_COLUMNS = ["net", "state", "seed", "epoch", "train_accuracy", "test_accuracy"]
 
@@ -38,12 +40,11 @@ def main(snakemake) -> None:
             )
     curves = read_curves(list(snakemake.input.curves))
     write_csv(curves, snakemake.output.curves)
-    # the paper's Fig 4d values concern the 784-100-10 network after paper_epochs epochs; every
+    # the paper's Fig 4d values (net, state, accuracy, epochs) are those its targets state; every
     # requested state has a row: trained ones with their device status (ok, or a non-ok status
     # the config allowed), refused ones as `skipped` with the reason and no accuracy
-    table = accuracy_table(
-        curves, plan, p.nets, dict(p.paper_accuracy), p.paper_net, int(p.paper_epochs)
-    )
+    paper = network_paper_accuracy(load_targets(snakemake.input.targets))
+    table = accuracy_table(curves, plan, p.nets, paper)
     for row in table[table["n_seeds"] > 0].itertuples(index=False):
         log.info(
             "%s %s: %.4f +- %.4f after %d epochs (initial %.4f)%s",

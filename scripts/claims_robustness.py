@@ -31,7 +31,7 @@ def main(snakemake) -> None:
 
     targets = load_targets(inp.targets)
     check_selects(targets)
-    values = claim_values(networks, adaptation, targets)
+    values = claim_values(networks, adaptation, targets=targets)
     trained = sorted(set(networks["state"]))
     table = robustness_table(values, targets)
     table["epochs"] = int(networks["epochs"].iloc[0])

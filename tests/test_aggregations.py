@@ -60,8 +60,15 @@ def _curves() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# the paper's accuracy for the MLP in the open state after 100 epochs
+# (fmes.targets.network_paper_accuracy of a targets file)
+PAPER = pd.DataFrame(
+    {"net": ["mlp"], "state": ["open"], "paper_test_accuracy": [0.95], "paper_epochs": [100.0]}
+)
+
+
 def test_aggregate_accuracy_over_seeds_with_paper_value_on_its_net_only():
-    table = aggregate_accuracy(_curves(), {"open": 0.95}, "mlp", 100).set_index("net")
+    table = aggregate_accuracy(_curves(), PAPER).set_index("net")
     assert table.loc["mlp", "n_seeds"] == 2 and table.loc["mlp", "epochs"] == 2
     assert table.loc["mlp", "final_test_accuracy_mean"] == pytest.approx(0.85)
     assert table.loc["mlp", "final_test_accuracy_std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
@@ -84,7 +91,7 @@ def test_accuracy_table_carries_the_plan_status_and_adds_skipped_states_per_net(
             "reason": ["A on its bound; used because allowed", "no device parameters at 500"],
         }
     )
-    table = accuracy_table(curves, plan, ["mlp", "perceptron"], {"open": 0.95}, "mlp", 100)
+    table = accuracy_table(curves, plan, ["mlp", "perceptron"], PAPER)
     rows = table.set_index(["net", "state"])
     assert len(table) == 6  # 2 nets x (open, ideal trained + 500 skipped)
     assert rows.loc[("mlp", "open"), "status"] == "flagged"
@@ -160,11 +167,16 @@ def test_train_retention_uses_the_configured_time_and_pulse_settings():
     voltage_V = np.where(time_s < end_s, 0.5, 0.5 * np.exp(-(time_s - end_s) / 200.0))
     trace = pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
     expected = np.exp(-(100.0 - 1.0) / 200.0)
-    assert train_retention(trace, {}, 100.0) == pytest.approx(expected, rel=1e-3)
-    assert train_retention(trace, {}, 250.0) == pytest.approx(np.exp(-249.0 / 200.0), rel=1e-3)
-    assert np.isnan(train_retention(trace, {}, 1000.0))
+    assert train_retention(trace, {}, 100.0, t_ref_s=1.0) == pytest.approx(expected, rel=1e-3)
+    assert train_retention(trace, {}, 250.0, t_ref_s=1.0) == pytest.approx(
+        np.exp(-249.0 / 200.0), rel=1e-3
+    )
+    assert np.isnan(train_retention(trace, {}, 1000.0, t_ref_s=1.0))
+    # the reference read is the one given (the retention target's t_ref_s)
+    later = train_retention(trace, {}, 100.0, t_ref_s=10.0)
+    assert later == pytest.approx(np.exp(-(100.0 - 10.0) / 200.0), rel=1e-3)
     with pytest.raises(TypeError):  # the settings reach the pulse detector
-        train_retention(trace, {"no_such_setting": 1.0}, 100.0)
+        train_retention(trace, {"no_such_setting": 1.0}, 100.0, t_ref_s=1.0)
 
 
 def test_accuracy_over_time_keeps_device_runs_with_a_time_grid_adc_rows_apart():
@@ -187,27 +199,11 @@ def test_accuracy_over_time_keeps_device_runs_with_a_time_grid_adc_rows_apart():
     assert adc["kind"].tolist() == ["adc"] and adc["accuracy"].tolist() == [0.8]
 
 
-def test_leakage_resistance_and_device_summary():
-    from fmes.adaptation import device_summary, leakage_resistance_ohm
+def test_leakage_resistance_of_the_config_or_the_calibrated_cell():
+    from fmes.adaptation import leakage_resistance_ohm
 
     assert leakage_resistance_ohm(None, {"leakage_resistance_ohm": 2e6}) == 2e6
     assert leakage_resistance_ohm(5e5, {"leakage_resistance_ohm": 2e6}) == 5e5
-    table = pd.DataFrame(
-        {
-            "method": ["finetune", "device", "device", "device"],
-            "n_images": [40, 40, 0, 8],
-            "accuracy_dataset2": [0.99, 0.7, 0.1, 0.4],
-            "accuracy_dataset1": [0.2, 0.6, 0.9, 0.8],
-        }
-    )
-    assert device_summary(table) == {
-        "dataset1": 0.9,
-        "dataset2_before": 0.1,
-        "dataset2_after": 0.7,
-        "n_images": 40,
-    }
-    with pytest.raises(ValueError, match="device"):
-        device_summary(table[table["method"] == "finetune"])
 
 
 def test_export_roundtrip_row_flags_a_curve_beyond_tolerance():

@@ -163,7 +163,7 @@ def test_network_skip_notes_name_only_the_skipped_states_own_reason():
             "reason": ["", "A on its bound"],
         }
     )
-    notes = network_skip_notes(accuracy)
+    notes = network_skip_notes(accuracy, TARGETS)
     assert notes == {
         "accuracy_mlp_open": "network at open skipped: A on its bound",
         "accuracy_8000_above_open": "network at open skipped: A on its bound",
@@ -171,11 +171,16 @@ def test_network_skip_notes_name_only_the_skipped_states_own_reason():
 
 
 def test_retention_claim_names_the_configured_time_and_is_absent_without_a_value():
-    claims = retention_claims(0.95, 250.0)
+    claims = retention_claims(0.95, "open", 1.0, 250.0, 500.0)
     assert claims["target_id"].tolist() == ["retention_open_100s"]
     assert claims["reproduced_value"].iloc[0] == 0.95
-    assert "PSV(end+250 s)" in claims["note"].iloc[0]
-    assert retention_claims(math.nan, 100.0).empty
+    assert claims["note"].iloc[0] == (
+        "PSV(end+250 s)/PSV(end+1 s) of the open-state 500 Hz train trace"
+    )
+    # the note follows the target's state and reference read and the train's rate
+    note = retention_claims(0.9, "8000", 2.0, 100.0, 250.0)["note"].iloc[0]
+    assert note == "PSV(end+100 s)/PSV(end+2 s) of the 8000 ohm 250 Hz train trace"
+    assert retention_claims(math.nan, "open", 1.0, 100.0, 500.0).empty
 
 
 def test_the_ppf_trend_reads_the_interval_its_target_selects():

@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fmes.adaptation import device_summary
 from fmes.calibration import load_targets
 from fmes.comparison import (
     claims_from_adaptation,
@@ -19,8 +18,9 @@ from fmes.comparison import (
     network_skip_notes,
     selected_rows,
 )
+from fmes.networks import accuracy_table
 from fmes.robustness import adaptation_summary, claim_values, robustness_net
-from fmes.targets import check_selects
+from fmes.targets import check_selects, network_paper_accuracy
 
 TARGETS = load_targets("config/paper_targets.yaml")
 
@@ -141,7 +141,30 @@ def test_adaptation_claims_read_the_rows_and_column_their_targets_select():
 
 def test_the_per_seed_adaptation_summary_reads_the_same_selects():
     table = _adaptation()
-    assert adaptation_summary(table, TARGETS) == device_summary(table)  # the paper's choice
+    # the device rows: fewest images before mapping, most after (the paper's choice)
+    assert adaptation_summary(table, TARGETS) == {
+        "dataset1": 0.95,
+        "dataset2_before": 0.08,
+        "dataset2_after": 0.73,
+        "n_images": 40,
+    }
+    # rows in any order; another method's better row is not read
+    shuffled = pd.DataFrame(
+        {
+            "method": ["finetune", "device", "device", "device"],
+            "n_images": [40, 40, 0, 8],
+            "accuracy_dataset2": [0.99, 0.7, 0.1, 0.4],
+            "accuracy_dataset1": [0.2, 0.6, 0.9, 0.8],
+        }
+    )
+    assert adaptation_summary(shuffled, TARGETS) == {
+        "dataset1": 0.9,
+        "dataset2_before": 0.1,
+        "dataset2_after": 0.7,
+        "n_images": 40,
+    }
+    with pytest.raises(ValueError, match="no rows the targets"):
+        adaptation_summary(shuffled[shuffled["method"] == "finetune"], TARGETS)
     targets = _with("adaptation_dataset2_after", select={"method": "device", "n_images": 8})
     summary = adaptation_summary(table, targets)
     assert (summary["dataset2_after"], summary["n_images"]) == (0.50, 8)
@@ -282,20 +305,35 @@ def test_every_select_is_checked_before_any_table_is_read():
         check_selects(targets)
 
 
-def test_the_network_tables_paper_column_states_the_targets_facts():
-    # networks.paper_accuracy / paper_epochs (config) feed network_accuracy.csv's paper column;
-    # they repeat the Fig 4d facts of the targets and must not drift from them
-    import yaml
-
-    networks = yaml.safe_load(Path("config/config.yaml").read_text())["networks"]
-    single = [
-        t
-        for t in TARGETS
-        if t["stage"] == "networks" and "pick" not in t and t["comparison"] == "equal"
-    ]
-    assert {t["select"]["state"]: t["value"] for t in single} == networks["paper_accuracy"]
-    assert {t["conditions"]["epochs"] for t in single} == {networks["paper_epochs"]}
-    assert {t["select"]["net"] for t in single} == {"mlp"}  # the rule's paper_net
+def test_network_accuracys_paper_column_comes_from_a_copied_targets_file(tmp_path):
+    text = Path("config/paper_targets.yaml").read_text()
+    assert text.count("    value: 0.89\n") == 1  # accuracy_mlp_open
+    copied = tmp_path / "paper_targets.yaml"
+    copied.write_text(
+        text.replace("    value: 0.89\n", "    value: 0.55\n").replace(
+            "conditions: {epochs: 100}", "conditions: {epochs: 20}"
+        )
+    )
+    curves = pd.DataFrame(
+        [
+            (net, state, 0, epoch, 0.5 + epoch / 10, 0.5 + epoch / 10)
+            for net in ("mlp", "perceptron")
+            for state in ("8000", "open")
+            for epoch in (0, 1)
+        ],
+        columns=["net", "state", "seed", "epoch", "train_accuracy", "test_accuracy"],
+    )
+    plan = pd.DataFrame({"state": ["8000", "open"], "use": True, "status": "ok", "reason": ""})
+    paper = network_paper_accuracy(load_targets(copied))
+    table = accuracy_table(curves, plan, ["mlp", "perceptron"], paper).set_index(["net", "state"])
+    assert table.loc[("mlp", "open"), "paper_test_accuracy"] == 0.55  # the copy's value
+    assert table.loc[("mlp", "8000"), "paper_test_accuracy"] == 0.90
+    assert table.loc[("mlp", "open"), "difference_vs_paper"] == pytest.approx(0.6 - 0.55)
+    assert table.loc[("mlp", "open"), "paper_epochs"] == 20
+    assert table.loc["perceptron", "paper_test_accuracy"].isna().all()  # the targets' net only
+    targets = _with("accuracy_mlp_open", select={"net": "mlp", "state": ["open", "8000"]})
+    with pytest.raises(ValueError, match=r"'accuracy_mlp_open': select key 'state' must name one"):
+        network_paper_accuracy(targets)
 
 
 def test_a_copied_targets_file_naming_another_state_changes_the_rows_read(tmp_path):

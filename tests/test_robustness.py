@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fmes.calibration import load_targets
 from fmes.networks import DevicePerceptron
 from fmes.robustness import (
     add_robustness_column,
@@ -171,7 +172,7 @@ def test_claims_and_verdicts_per_variant():
             "dataset2_after": [0.7, 0.74, 0.7, 0.72],
         }
     )
-    values = claim_values(accuracy, adaptation)
+    values = claim_values(accuracy, adaptation, targets=load_targets("config/paper_targets.yaml"))
     order = values[values["target_id"] == "accuracy_8000_above_open"]
     assert order.groupby("variant")["value"].mean().round(4).to_dict() == {
         "per_state-proportional": -0.0117,

@@ -845,20 +845,6 @@ def leakage_resistance_ohm(configured: float | None, cell_params: dict) -> float
     return float(cell_params["leakage_resistance_ohm"] if configured is None else configured)
 
 
-def device_summary(table: pd.DataFrame) -> dict[str, float | int]:
-    """The device scheme's claims from an :class:`AdaptationResult` table: dataset1 accuracy
-    and dataset2 accuracy before mapping (fewest images) and after (most images)."""
-    device = table[table["method"] == "device"].sort_values("n_images")
-    if device.empty:
-        raise ValueError("adaptation table has no rows with method 'device'")
-    return {
-        "dataset1": float(device["accuracy_dataset1"].iloc[0]),
-        "dataset2_before": float(device["accuracy_dataset2"].iloc[0]),
-        "dataset2_after": float(device["accuracy_dataset2"].iloc[-1]),
-        "n_images": int(device["n_images"].iloc[-1]),
-    }
-
-
 def prediction_outcome(proba: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The predicted class (column of the largest probability) of each sample and whether it
     is ``labels``' class (Fig 5g)."""

@@ -19,10 +19,11 @@ from fmes.analysis.pulses import detect_pulses
 from fmes.calibration import evaluate_target, is_monotone
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
 from fmes.targets import (
+    ADAPTATION_ROW_TARGETS,
     adaptation_rows,
     one_row,
+    paper_epochs,
     picks_best,
-    repository_targets,
     selected_rows,
     target_by_id,
     target_select,
@@ -189,44 +190,52 @@ def retention_after_settling(
     time_s: np.ndarray,
     psv_V: np.ndarray,
     end_s: float,
-    t_ref_s: float = 1.0,
-    t_ret_s: float = 100.0,
+    t_ref_s: float,
+    t_ret_s: float,
 ) -> float:
     """PSV ``t_ret_s`` after the end of a train over the PSV ``t_ref_s`` after it (linear
     interpolation). The paper's "almost unchanged" (Fig 3g) is about the long-term state after
-    the short initial decrease it also describes, hence the 1 s reference (see paper_targets)."""
+    the short initial decrease it also describes, hence a reference read after settling (the
+    retention target's ``conditions.t_ref_s``, config/paper_targets.yaml)."""
     if time_s[-1] < end_s + t_ret_s:
         return math.nan
     u_ref, u_ret = np.interp([end_s + t_ref_s, end_s + t_ret_s], time_s, psv_V)
     return float(u_ret / u_ref) if u_ref > 0 else math.nan
 
 
-def train_retention(trace: pd.DataFrame, pulse_settings: dict, t_ret_s: float) -> float:
+def train_retention(
+    trace: pd.DataFrame, pulse_settings: dict, t_ret_s: float, *, t_ref_s: float
+) -> float:
     """Retention after a pulse train, straight from its trace (Fig 3g): the PSV ``t_ret_s``
-    after the last pulse's offset over the PSV 1 s after it (:func:`retention_after_settling`).
+    after the last pulse's offset over the PSV ``t_ref_s`` after it
+    (:func:`retention_after_settling`; ``t_ref_s`` is the retention target's reference read).
 
     ``trace`` has ``time_s``, ``current_A`` and ``voltage_V``; the pulses are found with the
     run's own ``pulse_settings`` (``analysis.pulses``). NaN when the trace ends too early.
     """
     time_s = trace["time_s"].to_numpy()
     pulses = detect_pulses(time_s, trace["current_A"].to_numpy(), **pulse_settings)
+    end_s = float(pulses["offset_s"].iloc[-1])
     return retention_after_settling(
-        time_s, trace["voltage_V"].to_numpy(), float(pulses["offset_s"].iloc[-1]), t_ret_s=t_ret_s
+        time_s, trace["voltage_V"].to_numpy(), end_s, t_ref_s=t_ref_s, t_ret_s=t_ret_s
     )
 
 
-def retention_claims(retention: float, t_ret_s: float) -> pd.DataFrame:
-    """The open-state train's retention (:func:`train_retention`) as the ``retention_open_100s``
-    claim; none when the trace could not give it (NaN: missing or too short a trace)."""
+def retention_claims(
+    retention: float, state: str, t_ref_s: float, t_ret_s: float, train_frequency_Hz: float
+) -> pd.DataFrame:
+    """The retention of the train at ``state`` (:func:`train_retention`: PSV ``t_ret_s`` over
+    PSV ``t_ref_s`` after its end) as the ``retention_open_100s`` claim, its note naming the
+    state, the reads and the train's pulse rate; none when the trace could not give it (NaN:
+    missing or too short a trace)."""
     rows = []
     if np.isfinite(retention):
-        rows.append(
-            claim(
-                "retention_open_100s",
-                retention,
-                note=f"PSV(end+{t_ret_s:g} s)/PSV(end+1 s) of the open-state 500 Hz train trace",
-            )
+        where = f"{state}-state" if legend_label(state) == state else f"{state} ohm"
+        note = (
+            f"PSV(end+{t_ret_s:g} s)/PSV(end+{t_ref_s:g} s) of the {where} "
+            f"{train_frequency_Hz:g} Hz train trace"
         )
+        rows.append(claim("retention_open_100s", retention, note=note))
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
@@ -354,12 +363,7 @@ def claims_from_analyses(
 
 def _paper_epochs_note(target: Mapping, epochs: int) -> str:
     """'N epochs (paper: M)': this run's training length beside the paper's (``conditions``)."""
-    if not isinstance(target.get("conditions"), Mapping) or "epochs" not in target["conditions"]:
-        raise ValueError(
-            f"paper target {target['id']!r}: needs conditions: {{epochs: N}} (the paper's "
-            "training length, reported beside this run's)"
-        )
-    return f"{epochs} epochs (paper: {target['conditions']['epochs']})"
+    return f"{epochs} epochs (paper: {paper_epochs(target)})"
 
 
 def claims_from_networks(accuracy: pd.DataFrame, *, targets: Sequence[Mapping]) -> pd.DataFrame:
@@ -416,12 +420,10 @@ def network_target_states(targets: Sequence[Mapping]) -> dict[str, list[str]]:
     return states
 
 
-def network_skip_notes(
-    accuracy: pd.DataFrame, targets: Sequence[Mapping] | None = None
-) -> dict[str, str]:
+def network_skip_notes(accuracy: pd.DataFrame, targets: Sequence[Mapping]) -> dict[str, str]:
     """target_id -> why it has no value, for targets whose network state was skipped (the
     state's own reason from network_accuracy.csv, never another state's). ``targets``: the paper
-    targets (default :func:`repository_targets`), whose ``select.state`` names the states."""
+    targets, whose ``select.state`` names the states."""
     if "status" not in accuracy:
         return {}
     skipped = (
@@ -430,7 +432,7 @@ def network_skip_notes(
         .set_index("state")["reason"]
     )
     notes = {}
-    depends = network_target_states(repository_targets() if targets is None else targets)
+    depends = network_target_states(targets)
     for target_id, states in depends.items():
         reasons = [f"network at {s} skipped: {skipped[s]}" for s in states if s in skipped.index]
         if reasons:
@@ -438,13 +440,20 @@ def network_skip_notes(
     return notes
 
 
-#: Adaptation-stage targets read from the adaptation table, with the note each claim carries
-#: (``{state}`` the training state, ``{n_images}`` and ``{dataset1}`` from the selected row).
-ADAPTATION_NOTES = {
-    "adaptation_dataset1_accuracy": "784->4 {method} network, {state} state, before adaptation",
-    "adaptation_dataset2_before": "dataset2 read through outputs trained on dataset1",
-    "adaptation_dataset2_after": "after {n_images} mapped images; dataset1 then {dataset1:.2f}",
-}
+#: The note each adaptation claim read from a row of the adaptation table carries
+#: (:data:`fmes.targets.ADAPTATION_ROW_TARGETS`; ``{state}`` the training state, ``{n_images}``
+#: and ``{dataset1}`` from the selected row).
+ADAPTATION_NOTES = dict(
+    zip(
+        ADAPTATION_ROW_TARGETS,
+        (
+            "784->4 {method} network, {state} state, before adaptation",
+            "dataset2 read through outputs trained on dataset1",
+            "after {n_images} mapped images; dataset1 then {dataset1:.2f}",
+        ),
+        strict=True,
+    )
+)
 
 
 def claims_from_adaptation(
@@ -455,9 +464,7 @@ def claims_from_adaptation(
     ``select`` names (mean and std over seeds of its ``read`` column). ``train_state``: the
     state the 784->4 network was trained at (``adaptation.train.state``), for the note."""
     claims = []
-    for target_id, (row, column) in adaptation_rows(
-        adaptation, targets, list(ADAPTATION_NOTES)
-    ).items():
+    for target_id, (row, column) in adaptation_rows(adaptation, targets).items():
         note = ADAPTATION_NOTES[target_id].format(
             method=row["method"],
             state=train_state,

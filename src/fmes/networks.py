@@ -744,16 +744,16 @@ def digit_map(coefs: list[np.ndarray], classes: np.ndarray, digit: int) -> np.nd
     return weights.reshape(28, 28) if weights.size == 784 else weights
 
 
-def aggregate_accuracy(
-    curves: pd.DataFrame, paper_accuracy: dict[str, float], paper_net: str, paper_epochs: int
-) -> pd.DataFrame:
+def aggregate_accuracy(curves: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Accuracy per (net, state) over seeds, with the paper's value beside its network.
 
     ``curves`` holds one row per (net, state, seed, epoch) with ``test_accuracy`` and
     ``train_accuracy`` (epoch 0 = as initialised). The final epoch of each seed gives the
     trained accuracy (mean, sample std over seeds: NaN for one seed), epoch 0 the initial one.
-    ``paper_accuracy`` maps state -> the paper's test accuracy for ``paper_net`` after
-    ``paper_epochs`` epochs; other nets and states get NaN there.
+    ``paper`` has one row per (``net``, ``state``) the paper quotes, with its
+    ``paper_test_accuracy`` after ``paper_epochs`` epochs
+    (:func:`fmes.targets.network_paper_accuracy` of the paper targets); other nets and states
+    get NaN there.
     """
     last_epoch = curves.groupby(["net", "state", "seed"])["epoch"].transform("max")
     final = curves[curves["epoch"] == last_epoch]
@@ -776,12 +776,8 @@ def aggregate_accuracy(
         )
         .reset_index()
     )
-    paper = {str(k): float(v) for k, v in paper_accuracy.items()}
-    is_paper_net = table["net"] == paper_net
-    table["paper_test_accuracy"] = np.where(is_paper_net, table["state"].map(paper), np.nan)
-    table["paper_epochs"] = np.where(
-        table["paper_test_accuracy"].notna(), int(paper_epochs), np.nan
-    )
+    quoted = paper.set_index(["net", "state"])[["paper_test_accuracy", "paper_epochs"]]
+    table = table.join(quoted.astype(float), on=["net", "state"])
     table["difference_vs_paper"] = table["final_test_accuracy_mean"] - table["paper_test_accuracy"]
     return table
 
@@ -790,15 +786,13 @@ def accuracy_table(
     curves: pd.DataFrame,
     plan: pd.DataFrame,
     nets: Sequence[str],
-    paper_accuracy: dict[str, float],
-    paper_net: str,
-    paper_epochs: int,
+    paper: pd.DataFrame,
 ) -> pd.DataFrame:
     """The networks stage's accuracy table: :func:`aggregate_accuracy` of the trained states,
     each with its device status from ``plan`` (:func:`fmes.planning.plan_states`; ``ideal`` is
     ``ok``), and one ``skipped`` row per net for every state the plan refused (its reason, no
     accuracy, ``n_seeds`` 0), so every requested state has a row."""
-    table = aggregate_accuracy(curves, paper_accuracy, paper_net, paper_epochs)
+    table = aggregate_accuracy(curves, paper)
     status = {
         "ideal": (Status.OK.value, ""),
         **{r.state: (r.status, r.reason) for r in plan.itertuples()},

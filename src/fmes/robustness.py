@@ -33,15 +33,14 @@ NETWORK_CLAIMS = (
     "accuracy_mlp_open",
     "accuracy_headline",
 )
-ADAPTATION_CLAIMS = (
-    "adaptation_dataset1_accuracy",
-    "adaptation_dataset2_before",
-    "adaptation_dataset2_after",
-)
 # The per-seed adaptation summary (rule claims_variant) holds each adaptation claim's value
 # in a column of its own.
 ADAPTATION_COLUMNS = dict(
-    zip(ADAPTATION_CLAIMS, ("dataset1", "dataset2_before", "dataset2_after"), strict=True)
+    zip(
+        selectors.ADAPTATION_ROW_TARGETS,
+        ("dataset1", "dataset2_before", "dataset2_after"),
+        strict=True,
+    )
 )
 
 
@@ -242,7 +241,8 @@ def _network_claim_values(
 def claim_values(
     accuracy: pd.DataFrame,
     adaptation: pd.DataFrame | None = None,
-    targets: Sequence[Mapping] | None = None,
+    *,
+    targets: Sequence[Mapping],
 ) -> pd.DataFrame:
     """Per variant and seed, the value of each claim, read as the claims' targets select.
 
@@ -250,10 +250,9 @@ def claim_values(
     claims select (:func:`robustness_net`).
     ``adaptation``: columns ``variant, seed`` and :data:`ADAPTATION_COLUMNS`
     (:func:`adaptation_summary` per seed).
-    ``targets``: the paper targets (default :func:`fmes.targets.repository_targets`).
+    ``targets``: the paper targets (:func:`fmes.calibration.load_targets`).
     Returns ``variant, target_id, seed, value, note``.
     """
-    targets = selectors.repository_targets() if targets is None else targets
     by_id = selectors.targets_by_id(targets)
     accuracy = accuracy.assign(net=robustness_net(targets))
     rows = []
@@ -272,15 +271,15 @@ def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[
     (``method, n_images, accuracy_dataset1, accuracy_dataset2``), each read from the row its
     target selects (:func:`fmes.targets.adaptation_rows`), and the ``n_images`` of the last
     claim's row (the mapped images after adaptation)."""
-    picked = selectors.adaptation_rows(table, targets, ADAPTATION_CLAIMS)
-    missing = [target_id for target_id in ADAPTATION_CLAIMS if target_id not in picked]
+    picked = selectors.adaptation_rows(table, targets)
+    missing = [target_id for target_id in ADAPTATION_COLUMNS if target_id not in picked]
     if missing:
         raise ValueError(f"adaptation table has no rows the targets {missing} select")
     summary: dict[str, float] = {
-        ADAPTATION_COLUMNS[target_id]: float(picked[target_id][0][picked[target_id][1]])
-        for target_id in ADAPTATION_CLAIMS
+        column: float(picked[target_id][0][picked[target_id][1]])
+        for target_id, column in ADAPTATION_COLUMNS.items()
     }
-    summary["n_images"] = int(picked[ADAPTATION_CLAIMS[-1]][0]["n_images"])
+    summary["n_images"] = int(picked[selectors.ADAPTATION_ROW_TARGETS[-1]][0]["n_images"])
     return summary
 
 

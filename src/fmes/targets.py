@@ -10,28 +10,14 @@ so a paper fact (a state, a net, a protocol parameter) lives in the targets file
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fmes.calibration import load_targets
 from fmes.io import LABEL_COLUMNS
 
 #: The forms a ``select`` value may take (config/paper_targets.yaml, header).
 SELECT_FORMS = "a value, a list of values, {not: value(s)} or {at: min|max}"
-
-
-def repository_targets() -> list[dict]:
-    """The paper targets of this source tree (``config/paper_targets.yaml``), for library
-    callers that pass none; the rule scripts pass the configured file (``calibration.targets``)."""
-    path = Path(__file__).resolve().parents[2] / "config" / "paper_targets.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no paper targets beside the source; pass targets= "
-            "(fmes.calibration.load_targets of config/paper_targets.yaml)"
-        )
-    return load_targets(path)
 
 
 def _check_select_value(target_id: str, column: str, wanted: object) -> None:
@@ -156,6 +142,58 @@ def trend_states(target_id: str, select: Mapping) -> list[str]:
     return [str(s) for s in states]
 
 
+def paper_epochs(target: Mapping) -> int:
+    """The paper's training length for a network target (``conditions: {epochs: N}``)."""
+    conditions = target.get("conditions")
+    epochs = conditions.get("epochs") if isinstance(conditions, Mapping) else None
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(
+            f"paper target {target['id']!r}: needs conditions: {{epochs: N}} (the paper's "
+            f"training length, a whole number >= 1, reported beside this run's), got {conditions!r}"
+        )
+    return epochs
+
+
+def is_single_row_target(target: Mapping) -> bool:
+    """Whether a target's value is read from the one row its ``select`` names (no trend over
+    listed states, no ``pick``)."""
+    return target["comparison"] not in ("increasing", "decreasing") and not picks_best(target)
+
+
+#: Columns of :func:`network_paper_accuracy`.
+PAPER_ACCURACY_COLUMNS = ["net", "state", "paper_test_accuracy", "paper_epochs"]
+
+
+def network_paper_accuracy(targets: Sequence[Mapping]) -> pd.DataFrame:
+    """The paper's test accuracy per network and state (Fig 4d), one row per networks-stage
+    target read from one row: ``net`` and ``state`` from its ``select`` (one value each), the
+    target's ``value`` and the paper's training length (``conditions.epochs``, float like the
+    table column it fills, where other rows have none). A select that does not name one net and
+    one state, or two targets naming the same pair, raise ``ValueError`` naming the target."""
+    rows = []
+    for target_id, target in targets_by_id(targets, "networks").items():
+        if not is_single_row_target(target):
+            continue
+        select = target_select(target, required=("net", "state"))
+        for key in ("net", "state"):
+            if isinstance(select[key], Mapping | list):
+                raise ValueError(
+                    f"paper target {target_id!r}: select key {key!r} must name one value for "
+                    f"the paper's accuracy column of network_accuracy.csv, got {select[key]!r}"
+                )
+        rows.append(
+            (str(select["net"]), str(select["state"]), float(target["value"]), paper_epochs(target))
+        )
+    paper = pd.DataFrame(rows, columns=PAPER_ACCURACY_COLUMNS).astype({"paper_epochs": float})
+    repeated = paper[paper.duplicated(["net", "state"], keep=False)]
+    if len(repeated):
+        raise ValueError(
+            "paper targets: two networks targets give the paper's accuracy for the same net and "
+            f"state: {sorted(set(zip(repeated['net'], repeated['state'], strict=True)))}"
+        )
+    return paper
+
+
 def picks_best(target: Mapping) -> bool:
     """Whether the target's value is the best of its selected rows (``pick: best``)."""
     if "pick" in target and target["pick"] != "best":
@@ -175,15 +213,25 @@ def one_row(rows: pd.DataFrame, target_id: str, key: str) -> pd.Series:
     return rows.iloc[0]
 
 
+#: The adaptation targets whose value is read from one row of the adaptation table (their
+#: ``select`` and ``read``), in table order: the paper table (``fmes.comparison``) and the
+#: per-variant claims (``fmes.robustness``) both read these.
+ADAPTATION_ROW_TARGETS = (
+    "adaptation_dataset1_accuracy",
+    "adaptation_dataset2_before",
+    "adaptation_dataset2_after",
+)
+
+
 def adaptation_rows(
-    table: pd.DataFrame, targets: Sequence[Mapping], target_ids: Sequence[str]
+    table: pd.DataFrame, targets: Sequence[Mapping]
 ) -> dict[str, tuple[pd.Series, str]]:
-    """Adaptation target id -> (the one row of ``table`` its ``select`` names, the column its
-    ``read`` names), for those of ``target_ids`` that have a row. ``table`` is one seed's
-    adaptation table or the aggregate over seeds (``read`` + ``_mean``)."""
+    """Adaptation target id (of :data:`ADAPTATION_ROW_TARGETS`) -> (the one row of ``table``
+    its ``select`` names, the column its ``read`` names), for those that have a row. ``table``
+    is one seed's adaptation table or the aggregate over seeds (``read`` + ``_mean``)."""
     by_id = targets_by_id(targets, "adaptation")
     picked = {}
-    for target_id in target_ids:
+    for target_id in ADAPTATION_ROW_TARGETS:
         target = target_by_id(by_id, target_id)
         if "read" not in target:
             raise ValueError(

@@ -91,6 +91,8 @@ rule networks_aggregate:
         curves=net_runs,
         device_params=rules.device_params.output.params,
         provenance=rules.device_params.output.provenance,
+        # the paper's Fig 4d accuracies beside this run's (its networks targets)
+        targets=project_path(config["calibration"]["targets"]),
         code=script_code("aggregate_networks"),
     output:
         table=report_item(
@@ -113,9 +115,6 @@ rule networks_aggregate:
         mem_mb=1000,
         runtime=5,
     params:
-        paper_accuracy=NETWORKS["paper_accuracy"],
-        paper_epochs=NETWORKS["paper_epochs"],
-        paper_net="mlp",
         nets=NETWORKS["nets"],
         resistances=NETWORKS["resistances"],
         allow_non_ok=NETWORKS["allow_non_ok_states"],

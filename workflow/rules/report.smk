@@ -55,6 +55,7 @@ rule paper_vs_reproduced:
         nominal_device=config["analysis"]["nominal_device"],
         pulses=config["analysis"]["pulses"],
         t_ret_s=config["analysis"]["retention"]["t_ret_s"],
+        train_frequency_Hz=config["protocols"]["pulse_train"]["frequency_Hz"],
         skipped_stages=SKIPPED_STAGES,
         adaptation_state=ADAPTATION["train"]["state"],
         adaptation_allow_non_ok=ADAPTATION["train"]["allow_non_ok_state"],
