@@ -334,6 +334,9 @@ def test_network_accuracys_paper_column_comes_from_a_copied_targets_file(tmp_pat
     targets = _with("accuracy_mlp_open", select={"net": "mlp", "state": ["open", "8000"]})
     with pytest.raises(ValueError, match=r"'accuracy_mlp_open': select key 'state' must name one"):
         network_paper_accuracy(targets)
+    targets = _with("accuracy_mlp_open", select={"net": "mlp", "state": "8000"})
+    with pytest.raises(ValueError, match=r"same net and state: \[\('mlp', '8000'\)\]"):
+        network_paper_accuracy(targets)
 
 
 def test_a_copied_targets_file_naming_another_state_changes_the_rows_read(tmp_path):

@@ -4,7 +4,9 @@ Every target of ``config/paper_targets.yaml`` that a stage reads from a table na
 a ``select`` block (column -> wanted value(s); the forms in :data:`SELECT_FORMS`), checked by
 :func:`target_select` and applied by :func:`selected_rows`. The paper table
 (:mod:`fmes.comparison`) and the per-variant claims (:mod:`fmes.robustness`) read the same blocks,
-so a paper fact (a state, a net, a protocol parameter) lives in the targets file only.
+so a paper fact (a state, a net, a protocol parameter) lives in the targets file only; the
+paper column of the networks' accuracy table is read from it too
+(:func:`network_paper_accuracy`).
 """
 
 from __future__ import annotations
