@@ -5,7 +5,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.ltp_ltd import fitted_branch, nominal_ok_fits, state_summary
+from fmes.analysis.ltp_ltd import (
+    cycle_pulse_index,
+    fitted_branch,
+    nominal_ok_fits,
+    state_summary,
+)
 from fmes.analysis.pipeline import (
     legend_label,
     ordered_labels,
@@ -81,7 +86,7 @@ def main(snakemake) -> None:
             f = first[first["resistance_label"] == lab].iloc[0]
             w = w_tab[w_tab["trace_id"] == f["trace_id"]] if "trace_id" in w_tab else w_tab[0:0]
             n = int(f["n_pulses"])
-            x = np.where(w["phase"] == "ltp", w["pulse_number"], n + w["pulse_number"]) + offset
+            x = cycle_pulse_index(w, n) + offset
             ax.plot(x, w["weight_V"], ".", ms=2, color=colors[lab], label=legend_label(lab))
             if "ltp_start_V" in f and np.isfinite(f["ltp_start_V"]):
                 m, ltp = fitted_branch(f, "ltp", n)

@@ -345,3 +345,10 @@ def test_cdf_table_leaves_out_a_configured_metric_the_fits_lack():
     assert set(cdf["metric"]) == {"range_V"}
     assert cdf["value"].tolist() == [0.1, 0.3]
     assert cdf["cumulative_probability"].tolist() == [0.5, 1.0]
+
+
+def test_cycle_pulse_index_puts_the_ltd_pulses_after_the_ltp_ones():
+    from fmes.analysis.ltp_ltd import cycle_pulse_index
+
+    weights = pd.DataFrame({"phase": ["ltp", "ltp", "ltd", "ltd"], "pulse_number": [1, 2, 1, 2]})
+    assert cycle_pulse_index(weights, 30).tolist() == [1, 2, 31, 32]

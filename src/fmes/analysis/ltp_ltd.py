@@ -57,6 +57,7 @@ from fmes.status import Status, join_reasons, worst
 __all__ = [
     "NEUROSIM_NL_TABLE",
     "a_norm_from_nl",
+    "cycle_pulse_index",
     "fit_ltp_ltd",
     "fit_ltp_ltd_batch",
     "fitted_branch",
@@ -832,3 +833,11 @@ def fitted_branch(
     a = fit["a_p_pulses"] if phase == "ltp" else fit["a_d_pulses"]
     start, end = fit[f"{phase}_start_{unit}"], fit[f"{phase}_end_{unit}"]
     return pulses, relaxation_curve(pulses, start, end, a, n_pulses)
+
+
+def cycle_pulse_index(weights: pd.DataFrame, n_pulses: int) -> np.ndarray:
+    """Each weight's pulse index through its cycle (:func:`ltp_ltd_weights` rows): an LTP weight
+    at its ``pulse_number``, an LTD weight after the cycle's ``n_pulses`` LTP pulses."""
+    return np.where(
+        weights["phase"] == "ltp", weights["pulse_number"], n_pulses + weights["pulse_number"]
+    )
