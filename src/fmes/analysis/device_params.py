@@ -36,6 +36,119 @@ def _reasons_of_non_ok(rows: pd.DataFrame) -> str:
     return join_reasons(rows.loc[rows["status"] != Status.OK, "reason"])
 
 
+def _d2d_cv(d2d: pd.DataFrame, label: str, metrics: list[str]) -> tuple[float, str]:
+    """The mean device-to-device CV of ``metrics`` at state ``label``, and where it came from.
+
+    Measured at this state if every metric has a CV there, else pooled over the states that
+    have them (the array is often measured at one resistance only); NaN without any data.
+    """
+    if d2d is None or d2d.empty:
+        return np.nan, "no device-to-device data"
+    sel = d2d[d2d["metric"].isin(metrics)]
+    here = sel[sel["resistance_label"] == label]["cv"].dropna()
+    if len(here) == len(metrics):
+        return float(here.mean()), "measured at this state"
+    pooled = sel.groupby("resistance_label")["cv"].mean().dropna()
+    if pooled.empty:
+        return np.nan, "no device-to-device data"
+    return float(pooled.mean()), "pooled over states " + ",".join(map(str, pooled.index))
+
+
+def _ordered_labels(fits: pd.DataFrame, resistance_order: list[str] | None) -> list[str]:
+    """The states of ``fits`` in first-seen order, those named in ``resistance_order`` first."""
+    labels = list(dict.fromkeys(fits["resistance_label"].astype(str))) if len(fits) else []
+    if resistance_order:
+        labels = [x for x in resistance_order if x in labels] + [
+            x for x in labels if x not in resistance_order
+        ]
+    return labels
+
+
+def _reference_fits(state_fits: pd.DataFrame, nominal_device: str) -> tuple[pd.DataFrame, str]:
+    """The fit rows of the reference device of one state and its name: the nominal device's
+    rows if present, else every device's."""
+    ref = state_fits[state_fits["device_id"].astype(str) == nominal_device]
+    if ref.empty:
+        return state_fits, "all devices"
+    return ref, nominal_device
+
+
+def _mean_and_stderr(ok: pd.DataFrame, col: str, se_col: str) -> tuple[float, float]:
+    """Cycle-averaged ``col`` and its standard error: the fit's own error for a single cycle,
+    else the standard error of the mean over cycles."""
+    v = ok[col].to_numpy(float)
+    n = len(ok)
+    if n == 1:
+        return float(v[0]), float(ok[se_col].iloc[0])
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(n))
+
+
+def _skipped_provenance(label: str, ref: pd.DataFrame) -> dict:
+    """The provenance row of a state left out for want of a converged fit, with the reasons."""
+    reasons = "; ".join(sorted(set(ref["reason"].astype(str))))
+    return {
+        "resistance_label": label,
+        "column": "*",
+        "source": "skipped",
+        "note": f"no converged LTP/LTD fit ({reasons})",
+    }
+
+
+def _state_params(label: str, ok: pd.DataFrame, d2d: pd.DataFrame) -> tuple[dict, str, str]:
+    """The device_params row of one state from its converged fit rows ``ok``, and the sources
+    of its two device-to-device CVs (for the provenance table)."""
+    a_p, a_p_se = _mean_and_stderr(ok, "a_p_pulses", "a_p_stderr_pulses")
+    a_d, a_d_se = _mean_and_stderr(ok, "a_d_pulses", "a_d_stderr_pulses")
+    n_pulses = int(ok["n_pulses"].iloc[0])
+    a_cv, a_src = _d2d_cv(d2d, label, ["a_p_pulses", "a_d_pulses"])
+    r_cv, r_src = _d2d_cv(d2d, label, ["range_V"])
+    row = {
+        "resistance_label": label,
+        "resistance_ohm": parse_resistance(label),
+        "g_min_V": float(ok["g_min_V"].mean()),
+        "g_max_V": float(ok["g_max_V"].mean()),
+        "n_pulses": n_pulses,
+        "a_p_pulses": a_p,
+        "a_d_pulses": a_d,
+        "a_p_stderr_pulses": a_p_se,
+        "a_d_stderr_pulses": a_d_se,
+        "nl_ltp": float(ok["nl_ltp"].mean()),
+        "nl_ltd": float(ok["nl_ltd"].mean()),
+        "n_states": int(min(round(float(ok["n_states"].mean())), n_pulses + 1)),
+        "c2c_sigma_frac": float(ok["c2c_sigma_frac"].mean()),
+        "d2d_a_cv": a_cv,
+        "d2d_range_cv": r_cv,
+        # a parameter is only as good as the worst fit it comes from
+        "status": worst(ok["status"]).value if "status" in ok else "ok",
+        "reason": _reasons_of_non_ok(ok),
+    }
+    return row, a_src, r_src
+
+
+def _state_provenance(label: str, fit_note: str, a_src: str, r_src: str) -> list[dict]:
+    """The provenance rows of an assembled state: where its fit columns and CVs came from."""
+    return [
+        {
+            "resistance_label": label,
+            "column": "fit columns",
+            "source": "ltp_ltd fit",
+            "note": fit_note,
+        },
+        {
+            "resistance_label": label,
+            "column": "d2d_a_cv",
+            "source": "variability",
+            "note": a_src,
+        },
+        {
+            "resistance_label": label,
+            "column": "d2d_range_cv",
+            "source": "variability",
+            "note": r_src,
+        },
+    ]
+
+
 def assemble_device_params(
     fits: pd.DataFrame,
     variability: pd.DataFrame,
@@ -52,97 +165,16 @@ def assemble_device_params(
     """
     rows, prov = [], []
     d2d = variability[variability["kind"] == "d2d"] if len(variability) else variability
-
-    def d2d_cv(label: str, metrics: list[str]) -> tuple[float, str]:
-        if d2d is None or d2d.empty:
-            return np.nan, "no device-to-device data"
-        sel = d2d[d2d["metric"].isin(metrics)]
-        here = sel[sel["resistance_label"] == label]["cv"].dropna()
-        if len(here) == len(metrics):
-            return float(here.mean()), "measured at this state"
-        pooled = sel.groupby("resistance_label")["cv"].mean().dropna()
-        if pooled.empty:
-            return np.nan, "no device-to-device data"
-        return float(pooled.mean()), "pooled over states " + ",".join(map(str, pooled.index))
-
-    labels = list(dict.fromkeys(fits["resistance_label"].astype(str))) if len(fits) else []
-    if resistance_order:
-        labels = [x for x in resistance_order if x in labels] + [
-            x for x in labels if x not in resistance_order
-        ]
-    for label in labels:
-        g = fits[fits["resistance_label"].astype(str) == label]
-        ref = g[g["device_id"].astype(str) == nominal_device]
-        src = nominal_device
-        if ref.empty:
-            ref, src = g, "all devices"
+    for label in _ordered_labels(fits, resistance_order):
+        state_fits = fits[fits["resistance_label"].astype(str) == label]
+        ref, src = _reference_fits(state_fits, nominal_device)
         ok = ref[ref["converged"].astype(bool)]
         if ok.empty:
-            reasons = "; ".join(sorted(set(ref["reason"].astype(str))))
-            prov.append(
-                {
-                    "resistance_label": label,
-                    "column": "*",
-                    "source": "skipped",
-                    "note": f"no converged LTP/LTD fit ({reasons})",
-                }
-            )
+            prov.append(_skipped_provenance(label, ref))
             continue
-        n = len(ok)
-
-        def mean_se(col: str, se_col: str, ok=ok, n=n) -> tuple[float, float]:
-            v = ok[col].to_numpy(float)
-            if n == 1:
-                return float(v[0]), float(ok[se_col].iloc[0])
-            return float(v.mean()), float(v.std(ddof=1) / np.sqrt(n))
-
-        a_p, a_p_se = mean_se("a_p_pulses", "a_p_stderr_pulses")
-        a_d, a_d_se = mean_se("a_d_pulses", "a_d_stderr_pulses")
-        n_pulses = int(ok["n_pulses"].iloc[0])
-        a_cv, a_src = d2d_cv(label, ["a_p_pulses", "a_d_pulses"])
-        r_cv, r_src = d2d_cv(label, ["range_V"])
-        rows.append(
-            {
-                "resistance_label": label,
-                "resistance_ohm": parse_resistance(label),
-                "g_min_V": float(ok["g_min_V"].mean()),
-                "g_max_V": float(ok["g_max_V"].mean()),
-                "n_pulses": n_pulses,
-                "a_p_pulses": a_p,
-                "a_d_pulses": a_d,
-                "a_p_stderr_pulses": a_p_se,
-                "a_d_stderr_pulses": a_d_se,
-                "nl_ltp": float(ok["nl_ltp"].mean()),
-                "nl_ltd": float(ok["nl_ltd"].mean()),
-                "n_states": int(min(round(float(ok["n_states"].mean())), n_pulses + 1)),
-                "c2c_sigma_frac": float(ok["c2c_sigma_frac"].mean()),
-                "d2d_a_cv": a_cv,
-                "d2d_range_cv": r_cv,
-                # a parameter is only as good as the worst fit it comes from
-                "status": worst(ok["status"]).value if "status" in ok else "ok",
-                "reason": _reasons_of_non_ok(ok),
-            }
-        )
-        fit_note = f"{src}, mean of {n} converged cycle(s)"
-        prov += [
-            {
-                "resistance_label": label,
-                "column": "fit columns",
-                "source": "ltp_ltd fit",
-                "note": fit_note,
-            },
-            {
-                "resistance_label": label,
-                "column": "d2d_a_cv",
-                "source": "variability",
-                "note": a_src,
-            },
-            {
-                "resistance_label": label,
-                "column": "d2d_range_cv",
-                "source": "variability",
-                "note": r_src,
-            },
-        ]
+        row, a_src, r_src = _state_params(label, ok, d2d)
+        rows.append(row)
+        fit_note = f"{src}, mean of {len(ok)} converged cycle(s)"
+        prov += _state_provenance(label, fit_note, a_src, r_src)
     params = pd.DataFrame(rows, columns=list(DEVICE_PARAMS_COLUMNS))
     return params, pd.DataFrame(prov, columns=["resistance_label", "column", "source", "note"])
