@@ -47,6 +47,153 @@ __all__ = [
 CHECKED_COLUMNS = ("manifest_row", "trace_id", "n_samples", "disagreements")
 
 
+def _differs(measured: float, declared: float, tolerance: float, slack: float = 0.0) -> bool:
+    """Whether ``measured`` is off ``declared`` by more than relative ``tolerance`` plus ``slack``
+    (NaN differs)."""
+    return not abs(measured - declared) <= tolerance * abs(declared) + slack
+
+
+def _sweep_disagreements(
+    t: np.ndarray,
+    current: np.ndarray,
+    voltage: np.ndarray,
+    row: Mapping[str, Any],
+    tolerance: float,
+) -> list[str]:
+    """An I-V sweep's disagreements: its peak voltage (or swapped columns) and its sweep rate."""
+    found: list[str] = []
+    v_max = float(row["v_max_V"])
+    peak_v = float(np.max(np.abs(voltage)))
+    if _differs(peak_v, v_max, tolerance):
+        hint = f"trace/manifest {_slip_hint(peak_v / v_max, 'V')}"
+        if abs(float(np.max(np.abs(current))) - v_max) <= tolerance * v_max:
+            return [
+                f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V, but current_A "
+                "peaks at v_max_V: current_A and voltage_V swapped?"
+            ]
+        found.append(f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V ({hint})")
+    rate = float(np.median(np.abs(np.diff(voltage)) / np.diff(t)))
+    declared = float(row["sweep_rate_V_per_s"])
+    if _differs(rate, declared, tolerance):
+        found.append(
+            f"the voltage sweeps at {rate:.4g} V/s, manifest sweep_rate_V_per_s = {declared:g} "
+            f"(trace/manifest {_slip_hint(rate / declared, 'V/s')})"
+        )
+    return found
+
+
+def _pulse_count_disagreement(n: int, row: Mapping[str, Any]) -> list[str]:
+    """The detected pulse count ``n`` against the count the protocol and ``n_pulses`` imply."""
+    protocol = row["protocol"]
+    expected_n = {
+        "pulse": 1,
+        "ppf": 2,
+        "pulse_train": row["n_pulses"],
+        "ltp_ltd": 2 * row["n_pulses"],
+    }[protocol]
+    if n == int(expected_n):
+        return []
+    return [
+        f"the trace holds {n} current pulses, the manifest declares {int(expected_n)}"
+        + (
+            f" (n_pulses = {int(row['n_pulses'])})"
+            if protocol in ("pulse_train", "ltp_ltd")
+            else ""
+        )
+    ]
+
+
+def _amplitude_disagreement(
+    pulses: pd.DataFrame, voltage: np.ndarray, amplitude: float, tolerance: float
+) -> list[str]:
+    """The median detected pulse level against ``amplitude_A``, hinting at swapped columns when
+    the voltage peaks at the declared amplitude."""
+    level = float(np.median(np.abs(pulses["amplitude_A"])))
+    if not _differs(level, amplitude, tolerance):
+        return []
+    if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
+        hint = "voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
+    else:
+        hint = f"trace/manifest {_slip_hint(level / amplitude, 'A')}"
+    return [
+        f"current pulses of {level:.4g} A in the trace, manifest amplitude_A = {amplitude:g} A ({hint})"
+    ]
+
+
+def _width_disagreement(
+    t: np.ndarray, pulses: pd.DataFrame, row: Mapping[str, Any], tolerance: float
+) -> list[str]:
+    """The median width of the complete pulses against ``width_s``, with two sampling steps
+    (at the onsets) of slack since an edge is only known to within a sample."""
+    complete = pulses[pulses["complete"]]
+    if not len(complete):
+        return []
+    width = float(np.median(complete["width_s"]))
+    declared = float(row["width_s"])
+    slack = 2 * float(np.max(np.diff(t)[np.searchsorted(t, complete["onset_s"].to_numpy()) - 1]))
+    if not _differs(width, declared, tolerance, slack):
+        return []
+    return [
+        f"current pulses last {width:.4g} s, manifest width_s = {declared:g} s "
+        f"(trace/manifest {_slip_hint(width / declared, 's')})"
+    ]
+
+
+def _timing_disagreements(
+    t: np.ndarray, pulses: pd.DataFrame, row: Mapping[str, Any], tolerance: float
+) -> list[str]:
+    """The PPF pair's interval against ``interval_s``, or a train's repetition rate against
+    ``frequency_Hz`` (when the pulse count lets them be measured)."""
+    protocol = row["protocol"]
+    onsets = pulses["onset_s"].to_numpy()
+    n = len(pulses)
+    found: list[str] = []
+    if protocol == "ppf" and n == 2:
+        step = float(np.median(np.diff(t)))
+        interval = float(onsets[1] - onsets[0])
+        declared = float(row["interval_s"])
+        if _differs(interval, declared, tolerance, 2 * step):
+            found.append(
+                f"the two pulses start {interval:.4g} s apart, manifest interval_s = {declared:g} s "
+                f"(trace/manifest {_slip_hint(interval / declared, 's')})"
+            )
+    if protocol in ("pulse_train", "ltp_ltd") and n >= 3:
+        period = float(np.median(np.diff(onsets)))
+        declared = float(row["frequency_Hz"])
+        if _differs(1.0 / period, declared, tolerance):
+            found.append(
+                f"pulses repeat at {1.0 / period:.4g} Hz, manifest frequency_Hz = {declared:g} "
+                f"(trace/manifest {_slip_hint(1.0 / (declared * period), 'Hz')})"
+            )
+    return found
+
+
+def _pulse_disagreements(
+    t: np.ndarray,
+    current: np.ndarray,
+    voltage: np.ndarray,
+    row: Mapping[str, Any],
+    tolerance: float,
+) -> list[str]:
+    """A pulse protocol's disagreements: no pulses at all (with a swapped-columns hint), else
+    count, amplitude, width and timing in that order."""
+    amplitude = abs(float(row["amplitude_A"]))
+    try:
+        pulses = detect_pulses(t, current)
+    except NoPulsesError as err:
+        peak = float(np.max(np.abs(current)))
+        hint = ""
+        if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
+            hint = "; voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
+        return [f"current_A holds no pulses (peak |current_A| {peak:.4g} A; {err}){hint}"]
+    return (
+        _pulse_count_disagreement(len(pulses), row)
+        + _amplitude_disagreement(pulses, voltage, amplitude, tolerance)
+        + _width_disagreement(t, pulses, row, tolerance)
+        + _timing_disagreements(t, pulses, row, tolerance)
+    )
+
+
 def manifest_disagreements(
     trace: pd.DataFrame, row: Mapping[str, Any], tolerance: float
 ) -> list[str]:
@@ -60,98 +207,9 @@ def manifest_disagreements(
     t = trace["time_s"].to_numpy(dtype=float)
     current = trace["current_A"].to_numpy(dtype=float)
     voltage = trace["voltage_V"].to_numpy(dtype=float)
-    protocol = row["protocol"]
-    found: list[str] = []
-
-    def differs(measured: float, declared: float, slack: float = 0.0) -> bool:
-        return not abs(measured - declared) <= tolerance * abs(declared) + slack
-
-    if protocol == "iv_sweep":
-        v_max = float(row["v_max_V"])
-        peak_v = float(np.max(np.abs(voltage)))
-        if differs(peak_v, v_max):
-            hint = f"trace/manifest {_slip_hint(peak_v / v_max, 'V')}"
-            if abs(float(np.max(np.abs(current))) - v_max) <= tolerance * v_max:
-                return [
-                    f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V, but current_A "
-                    "peaks at v_max_V: current_A and voltage_V swapped?"
-                ]
-            found.append(
-                f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V ({hint})"
-            )
-        rate = float(np.median(np.abs(np.diff(voltage)) / np.diff(t)))
-        declared = float(row["sweep_rate_V_per_s"])
-        if differs(rate, declared):
-            found.append(
-                f"the voltage sweeps at {rate:.4g} V/s, manifest sweep_rate_V_per_s = {declared:g} "
-                f"(trace/manifest {_slip_hint(rate / declared, 'V/s')})"
-            )
-        return found
-    amplitude = abs(float(row["amplitude_A"]))
-    try:
-        pulses = detect_pulses(t, current)
-    except NoPulsesError as err:
-        peak = float(np.max(np.abs(current)))
-        hint = ""
-        if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
-            hint = "; voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
-        return [f"current_A holds no pulses (peak |current_A| {peak:.4g} A; {err}){hint}"]
-    expected_n = {
-        "pulse": 1,
-        "ppf": 2,
-        "pulse_train": row["n_pulses"],
-        "ltp_ltd": 2 * row["n_pulses"],
-    }[protocol]
-    n = len(pulses)
-    if n != int(expected_n):
-        found.append(
-            f"the trace holds {n} current pulses, the manifest declares {int(expected_n)}"
-            + (
-                f" (n_pulses = {int(row['n_pulses'])})"
-                if protocol in ("pulse_train", "ltp_ltd")
-                else ""
-            )
-        )
-    level = float(np.median(np.abs(pulses["amplitude_A"])))
-    if differs(level, amplitude):
-        if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
-            hint = "voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
-        else:
-            hint = f"trace/manifest {_slip_hint(level / amplitude, 'A')}"
-        found.append(
-            f"current pulses of {level:.4g} A in the trace, manifest amplitude_A = {amplitude:g} A ({hint})"
-        )
-    complete = pulses[pulses["complete"]]
-    step = float(np.median(np.diff(t)))
-    if len(complete):
-        width = float(np.median(complete["width_s"]))
-        declared = float(row["width_s"])
-        slack = 2 * float(
-            np.max(np.diff(t)[np.searchsorted(t, complete["onset_s"].to_numpy()) - 1])
-        )
-        if differs(width, declared, slack):
-            found.append(
-                f"current pulses last {width:.4g} s, manifest width_s = {declared:g} s "
-                f"(trace/manifest {_slip_hint(width / declared, 's')})"
-            )
-    onsets = pulses["onset_s"].to_numpy()
-    if protocol == "ppf" and n == 2:
-        interval = float(onsets[1] - onsets[0])
-        declared = float(row["interval_s"])
-        if differs(interval, declared, 2 * step):
-            found.append(
-                f"the two pulses start {interval:.4g} s apart, manifest interval_s = {declared:g} s "
-                f"(trace/manifest {_slip_hint(interval / declared, 's')})"
-            )
-    if protocol in ("pulse_train", "ltp_ltd") and n >= 3:
-        period = float(np.median(np.diff(onsets)))
-        declared = float(row["frequency_Hz"])
-        if differs(1.0 / period, declared):
-            found.append(
-                f"pulses repeat at {1.0 / period:.4g} Hz, manifest frequency_Hz = {declared:g} "
-                f"(trace/manifest {_slip_hint(1.0 / (declared * period), 'Hz')})"
-            )
-    return found
+    if row["protocol"] == "iv_sweep":
+        return _sweep_disagreements(t, current, voltage, row, tolerance)
+    return _pulse_disagreements(t, current, voltage, row, tolerance)
 
 
 def check_trace(
