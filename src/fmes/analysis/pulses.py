@@ -82,6 +82,7 @@ available; ``partial="drop"`` removes it and ``partial="raise"`` raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -599,7 +600,46 @@ def read_pulses(
     onset, offset = _edge_times(t, dev, runs, thr)
     # the columns are collected first and framed once (inserting columns one by one into a
     # DataFrame costs more than the whole read-out of a short trace)
-    out: dict[str, np.ndarray] = {
+    out = _edge_columns(i_raw, runs, onset, offset, base_A)
+    qc: dict[str, object] = {"n_samples": n, "n_pulses": int(runs.i0.size)}
+    v_clean = None
+    status = np.full(runs.i0.size, str(Status.OK), dtype=object)
+    reason = np.full(runs.i0.size, "", dtype=object)
+    if psv_V is not None:
+        clean_settings = {
+            "max_skew_samples": max_skew_samples,
+            "glitch_sigmas": glitch_sigmas,
+            "glitch_max_fraction": glitch_max_fraction,
+            "mains_frequency_Hz": mains_frequency_Hz,
+            "drift_sigmas": drift_sigmas,
+        }
+        v_clean, vqc, reads = _psv_columns(
+            t,
+            psv_V,
+            state,
+            runs,
+            (onset, offset),
+            n_read,
+            read_delay_s,
+            clean_settings,
+            status,
+            reason,
+        )
+        qc |= vqc
+        out |= reads
+    out["complete"] = runs.complete
+    out["status"] = status
+    out["reason"] = reason
+    pulses = _handle_partial(pd.DataFrame(out), runs, partial)
+    return PulseReadout(pulses, qc, v_clean)
+
+
+def _edge_columns(
+    i_raw: np.ndarray, runs: _PulseRuns, onset: np.ndarray, offset: np.ndarray, base_A: float
+) -> dict[str, np.ndarray]:
+    """The current-only columns of the pulse table: index, polarity, edges, width, amplitude
+    and the current baseline."""
+    return {
         "pulse_index": np.arange(runs.i0.size),
         "polarity": runs.polarity,
         "onset_s": onset,
@@ -608,41 +648,46 @@ def read_pulses(
         "amplitude_A": _pulse_amplitude_A(i_raw, runs, base_A),
         "current_baseline_A": np.full(runs.i0.size, base_A),
     }
-    qc: dict[str, object] = {"n_samples": n, "n_pulses": int(runs.i0.size)}
-    v_clean = None
-    status = np.full(runs.i0.size, str(Status.OK), dtype=object)
-    reason = np.full(runs.i0.size, "", dtype=object)
-    if psv_V is not None:
-        v_clean, vqc = clean_voltage(
-            t,
-            psv_V,
-            state,
-            max_skew_samples=max_skew_samples,
-            glitch_sigmas=glitch_sigmas,
-            glitch_max_fraction=glitch_max_fraction,
-            mains_frequency_Hz=mains_frequency_Hz,
-            drift_sigmas=drift_sigmas,
-        )
-        repaired = vqc.pop("_repaired")
-        qc |= vqc
-        reads, baseline_start = _read_psv(
-            t, v_clean, state, runs, onset, offset, n_read, read_delay_s
-        )
-        out |= reads
-        checks = _unreliable_reads(
-            v_clean, runs, out["peak_psv_V"], baseline_start, repaired, vqc, max_skew_samples
-        )
-        _fail_reads(out, status, reason, checks)
-        if vqc["status"] != Status.OK:
-            # every read of a flagged trace carries the trace's flag (failed reads stay failed)
-            keep = status == str(Status.OK)
-            status[keep] = vqc["status"]
-            reason[keep] = vqc["reason"]
-    out["complete"] = runs.complete
-    out["status"] = status
-    out["reason"] = reason
-    pulses = _handle_partial(pd.DataFrame(out), runs, partial)
-    return PulseReadout(pulses, qc, v_clean)
+
+
+def _psv_columns(
+    t: np.ndarray,
+    psv_V: np.ndarray,
+    state: np.ndarray,
+    runs: _PulseRuns,
+    edges: tuple[np.ndarray, np.ndarray],
+    n_read: int,
+    read_delay_s: float | None,
+    clean_settings: dict[str, Any],
+    status: np.ndarray,
+    reason: np.ndarray,
+) -> tuple[np.ndarray, dict[str, object], dict[str, np.ndarray]]:
+    """Clean the PSV (:func:`clean_voltage` with ``clean_settings``) and read it around each
+    pulse; returns (cleaned PSV, trace QC, read-out columns).
+
+    Updates ``status``/``reason`` in place: unreliable reads are blanked and failed, and every
+    other read of a flagged trace carries the trace's flag.
+    """
+    v_clean, vqc = clean_voltage(t, psv_V, state, **clean_settings)
+    repaired = vqc.pop("_repaired")
+    onset, offset = edges
+    reads, baseline_start = _read_psv(t, v_clean, state, runs, onset, offset, n_read, read_delay_s)
+    checks = _unreliable_reads(
+        v_clean,
+        runs,
+        reads["peak_psv_V"],
+        baseline_start,
+        repaired,
+        vqc,
+        clean_settings["max_skew_samples"],
+    )
+    _fail_reads(reads, status, reason, checks)
+    if vqc["status"] != Status.OK:
+        # every read of a flagged trace carries the trace's flag (failed reads stay failed)
+        keep = status == str(Status.OK)
+        status[keep] = vqc["status"]
+        reason[keep] = vqc["reason"]
+    return v_clean, vqc, reads
 
 
 @dataclass(frozen=True)
