@@ -225,6 +225,37 @@ def read_manifest(
     path = Path(path)
     raw = _read_csv(path, "manifest")
     raw.columns = [str(c).strip() for c in raw.columns]
+    _refuse_missing_columns(raw, path)
+    out = _identity_columns(raw, path)
+    ohms = _resistances_ohm(raw, path)
+    out["resistance_ohm"] = ohms
+    out["resistance_label"] = [resistance_label(r) for r in ohms]
+    out["cycle"] = _cycle_column(raw, path)
+    for column in PARAMETER_COLUMNS:
+        out[column] = (
+            _numeric_column(raw, column, path, allow_empty=True)
+            if column in raw.columns
+            else np.nan
+        )
+    _refuse_missing_parameters(raw, out, path)
+    if ranges is not None:
+        warn_manifest_ranges(out, ranges, path, raw.attrs.get("lines"))
+    out["trace_path"] = trace_paths(
+        list(out["path"]), path, allow_outside, lambda i: _where(raw, i, "path")
+    )
+    if check_files:
+        _refuse_missing_files(raw, out["trace_path"], path)
+    _refuse_duplicate_paths(raw, out["trace_path"], path)
+    # extra columns are kept and ignored; the derived ones are always recomputed
+    for column in (c for c in raw.columns if c not in MANIFEST_COLUMNS and c not in out.columns):
+        out[column] = raw[column]
+    out = out.reset_index(drop=True)
+    out.attrs["lines"] = raw.attrs.get("lines")
+    return out
+
+
+def _refuse_missing_columns(raw: pd.DataFrame, path: Path) -> None:
+    """A manifest lacking a required column, or without any row, is an error."""
     missing = [c for c in MANIFEST_REQUIRED if c not in raw.columns]
     if missing:
         raise _fail(
@@ -232,6 +263,11 @@ def read_manifest(
         )
     if raw.empty:
         raise _fail(path, "rows", "expected at least one trace")
+
+
+def _identity_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The stripped text columns ``trace_id, path, device_id, protocol``: each non-empty, the
+    ids unique, the protocols known (the first offending row named otherwise)."""
     out = pd.DataFrame(index=raw.index)
     for column in ("trace_id", "path", "device_id", "protocol"):
         text = raw[column].astype(str).str.strip()
@@ -256,28 +292,33 @@ def read_manifest(
             _where(raw, i, "protocol"),
             f"expected one of {list(PROTOCOLS)}, got {out['protocol'].iloc[i]!r}",
         )
+    return out
+
+
+def _resistances_ohm(raw: pd.DataFrame, path: Path) -> list[float]:
+    """The parsed ``resistance_ohm`` column (inf for open), naming the first unreadable row."""
     ohms = []
     for i, value in enumerate(raw["resistance_ohm"]):
         try:
             ohms.append(parse_resistance(value))
         except ValueError as err:
             raise _fail(path, _where(raw, i, "resistance_ohm"), str(err)) from None
-    out["resistance_ohm"] = ohms
-    out["resistance_label"] = [resistance_label(r) for r in ohms]
-    if "cycle" in raw.columns:
-        cycle = _numeric_column(raw, "cycle", path, allow_empty=True).fillna(0.0)
-        if not np.all(cycle == np.round(cycle)) or (cycle < 0).any():
-            i = int(np.flatnonzero(((cycle != np.round(cycle)) | (cycle < 0)).to_numpy())[0])
-            raise _fail(path, _where(raw, i, "cycle"), "expected a non-negative integer")
-        out["cycle"] = cycle.astype(int)
-    else:
-        out["cycle"] = 0
-    for column in PARAMETER_COLUMNS:
-        out[column] = (
-            _numeric_column(raw, column, path, allow_empty=True)
-            if column in raw.columns
-            else np.nan
-        )
+    return ohms
+
+
+def _cycle_column(raw: pd.DataFrame, path: Path) -> pd.Series | int:
+    """The optional ``cycle`` column as non-negative integers (empty -> 0; 0 if absent)."""
+    if "cycle" not in raw.columns:
+        return 0
+    cycle = _numeric_column(raw, "cycle", path, allow_empty=True).fillna(0.0)
+    if not np.all(cycle == np.round(cycle)) or (cycle < 0).any():
+        i = int(np.flatnonzero(((cycle != np.round(cycle)) | (cycle < 0)).to_numpy())[0])
+        raise _fail(path, _where(raw, i, "cycle"), "expected a non-negative integer")
+    return cycle.astype(int)
+
+
+def _refuse_missing_parameters(raw: pd.DataFrame, out: pd.DataFrame, path: Path) -> None:
+    """Every row must give the non-zero parameters its protocol needs (PROTOCOL_PARAMETERS)."""
     for protocol, needed in PROTOCOL_PARAMETERS.items():
         rows = out["protocol"] == protocol
         for column in needed:
@@ -287,25 +328,14 @@ def read_manifest(
                 raise _fail(
                     path, _where(raw, i, column), f"protocol {protocol!r} needs a non-zero number"
                 )
-    if ranges is not None:
-        warn_manifest_ranges(out, ranges, path, raw.attrs.get("lines"))
-    out["trace_path"] = trace_paths(
-        list(out["path"]), path, allow_outside, lambda i: _where(raw, i, "path")
-    )
-    if check_files:
-        exists = np.array([os.path.isfile(p) for p in out["trace_path"]])
-        if not exists.all():
-            i = int(np.flatnonzero(~exists)[0])
-            raise _fail(
-                path, _where(raw, i, "path"), f"trace file {out['trace_path'].iloc[i]} not found"
-            )
-    _refuse_duplicate_paths(raw, out["trace_path"], path)
-    # extra columns are kept and ignored; the derived ones are always recomputed
-    for column in (c for c in raw.columns if c not in MANIFEST_COLUMNS and c not in out.columns):
-        out[column] = raw[column]
-    out = out.reset_index(drop=True)
-    out.attrs["lines"] = raw.attrs.get("lines")
-    return out
+
+
+def _refuse_missing_files(raw: pd.DataFrame, trace_paths: pd.Series, path: Path) -> None:
+    """Every trace file the manifest names must exist (the first missing one is named)."""
+    exists = np.array([os.path.isfile(p) for p in trace_paths])
+    if not exists.all():
+        i = int(np.flatnonzero(~exists)[0])
+        raise _fail(path, _where(raw, i, "path"), f"trace file {trace_paths.iloc[i]} not found")
 
 
 def _refuse_duplicate_paths(raw: pd.DataFrame, trace_paths: pd.Series, manifest: Path) -> None:
