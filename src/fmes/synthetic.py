@@ -8,6 +8,7 @@ parameters (each parameter independently), the usual way process spread is model
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,97 +103,125 @@ def _rows(
     return frame
 
 
-def nominal_campaign(
-    params: dev.CellParams, labels: list[str], protocols: dict, noise: Noise, seed: int
-) -> Campaign:
-    """The characterisation set of one (nominal) device at every resistance state."""
-    ohm = np.array([parse_resistance(label) for label in labels])
-    labels = [resistance_label(r) for r in ohm]
-    n = len(labels)
-    campaign = Campaign(pd.DataFrame(), {})
+@dataclass(frozen=True)
+class _Measurement:
+    """One protocol setting of the characterisation set: its stimulus, the protocol, the tag
+    in its trace ids and the protocol parameters its manifest rows declare."""
 
-    def add(stimulus: dev.Stimulus, protocol: str, tag: str, **manifest_params: Any) -> None:
-        ids = [f"{protocol}_{tag}_R{label}" for label in labels]
-        response = dev.respond(params, ohm, stimulus)
-        rng = child_rng(seed, "nominal", protocol, tag)
-        campaign.extend(
-            Campaign(
-                _rows(ids, ["nominal"] * n, [0] * n, labels, protocol, **manifest_params),
-                _frames(stimulus, response, ids, noise, rng),
-            )
-        )
+    stimulus: dev.Stimulus
+    protocol: str
+    tag: str
+    manifest_params: dict[str, Any]
 
+
+def _iv_sweeps(protocols: dict) -> Iterator[_Measurement]:
+    """One I-V sweep per configured sweep rate."""
     iv = protocols["iv_sweep"]
     for rate in iv["sweep_rates_V_per_s"]:
-        stim = dev.iv_sweep_stimulus(iv["v_max_V"], rate, iv["samples"])
-        add(stim, "iv_sweep", f"{rate * 1e3:g}mVps", sweep_rate_V_per_s=rate, v_max_V=iv["v_max_V"])
+        yield _Measurement(
+            dev.iv_sweep_stimulus(iv["v_max_V"], rate, iv["samples"]),
+            "iv_sweep",
+            f"{rate * 1e3:g}mVps",
+            {"sweep_rate_V_per_s": rate, "v_max_V": iv["v_max_V"]},
+        )
 
+
+def _single_pulses(protocols: dict) -> Iterator[_Measurement]:
+    """The single-pulse amplitude series at the nominal width, then the width series at the
+    nominal amplitude (less the setting the amplitude series already holds)."""
     pulse = protocols["pulse"]
     sampling = protocols["sampling"]
     for amp in pulse["amplitudes_A"]:
-        stim = dev.pulse_stimulus(
-            amp, pulse["width_s"], pulse["delay_s"], pulse["tail_s"], **sampling
-        )
-        add(
-            stim,
+        yield _Measurement(
+            dev.pulse_stimulus(
+                amp, pulse["width_s"], pulse["delay_s"], pulse["tail_s"], **sampling
+            ),
             "pulse",
             f"amp{amp * 1e3:g}mA_w{pulse['width_s'] * 1e3:g}ms",
-            amplitude_A=amp,
-            width_s=pulse["width_s"],
+            {"amplitude_A": amp, "width_s": pulse["width_s"]},
         )
     for width in pulse["widths_s"]:
         if width == pulse["width_s"] and pulse["amplitude_A"] in pulse["amplitudes_A"]:
             continue  # already in the amplitude series
-        stim = dev.pulse_stimulus(
-            pulse["amplitude_A"], width, pulse["delay_s"], pulse["tail_s"], **sampling
-        )
-        add(
-            stim,
+        yield _Measurement(
+            dev.pulse_stimulus(
+                pulse["amplitude_A"], width, pulse["delay_s"], pulse["tail_s"], **sampling
+            ),
             "pulse",
             f"amp{pulse['amplitude_A'] * 1e3:g}mA_w{width * 1e3:g}ms",
-            amplitude_A=pulse["amplitude_A"],
-            width_s=width,
+            {"amplitude_A": pulse["amplitude_A"], "width_s": width},
         )
 
+
+def _ppf_pairs(protocols: dict) -> Iterator[_Measurement]:
+    """One paired-pulse trace per configured interval."""
     ppf = protocols["ppf"]
     for interval in ppf["intervals_s"]:
-        stim = dev.ppf_stimulus(
-            ppf["amplitude_A"], ppf["width_s"], interval, ppf["delay_s"], ppf["tail_s"], **sampling
-        )
-        add(
-            stim,
+        yield _Measurement(
+            dev.ppf_stimulus(
+                ppf["amplitude_A"],
+                ppf["width_s"],
+                interval,
+                ppf["delay_s"],
+                ppf["tail_s"],
+                **protocols["sampling"],
+            ),
             "ppf",
             f"dt{interval * 1e3:g}ms",
-            amplitude_A=ppf["amplitude_A"],
-            width_s=ppf["width_s"],
-            interval_s=interval,
+            {"amplitude_A": ppf["amplitude_A"], "width_s": ppf["width_s"], "interval_s": interval},
         )
 
+
+def _trains(protocols: dict) -> Iterator[_Measurement]:
+    """The pulse train, then the LTP/LTD cycle."""
     train = protocols["pulse_train"]
-    stim = dev.train_stimulus(
-        np.full(train["n_pulses"], train["amplitude_A"]),
-        train["width_s"],
-        train["frequency_Hz"],
-        train["delay_s"],
-        train["tail_s"],
-        **sampling,
-    )
-    add(
-        stim,
+    yield _Measurement(
+        dev.train_stimulus(
+            np.full(train["n_pulses"], train["amplitude_A"]),
+            train["width_s"],
+            train["frequency_Hz"],
+            train["delay_s"],
+            train["tail_s"],
+            **protocols["sampling"],
+        ),
         "pulse_train",
         f"{train['frequency_Hz']:g}Hz",
-        amplitude_A=train["amplitude_A"],
-        width_s=train["width_s"],
-        n_pulses=train["n_pulses"],
-        frequency_Hz=train["frequency_Hz"],
+        {
+            "amplitude_A": train["amplitude_A"],
+            "width_s": train["width_s"],
+            "n_pulses": train["n_pulses"],
+            "frequency_Hz": train["frequency_Hz"],
+        },
     )
-
-    add(
-        ltp_ltd_stimulus(protocols["ltp_ltd"], sampling),
+    yield _Measurement(
+        ltp_ltd_stimulus(protocols["ltp_ltd"], protocols["sampling"]),
         "ltp_ltd",
         "cycle",
-        **ltp_ltd_manifest_params(protocols["ltp_ltd"]),
+        ltp_ltd_manifest_params(protocols["ltp_ltd"]),
     )
+
+
+def nominal_campaign(
+    params: dev.CellParams, labels: list[str], protocols: dict, noise: Noise, seed: int
+) -> Campaign:
+    """The characterisation set of one (nominal) device at every resistance state: each
+    protocol setting simulated at all states at once (one batch), then made noisy."""
+    ohm = np.array([parse_resistance(label) for label in labels])
+    labels = [resistance_label(r) for r in ohm]
+    n = len(labels)
+    campaign = Campaign(pd.DataFrame(), {})
+    for m in itertools.chain(
+        _iv_sweeps(protocols), _single_pulses(protocols), _ppf_pairs(protocols), _trains(protocols)
+    ):
+        ids = [f"{m.protocol}_{m.tag}_R{label}" for label in labels]
+        response = dev.respond(params, ohm, m.stimulus)
+        rng = child_rng(seed, "nominal", m.protocol, m.tag)
+        campaign.extend(
+            Campaign(
+                _rows(ids, ["nominal"] * n, [0] * n, labels, m.protocol, **m.manifest_params),
+                _frames(m.stimulus, response, ids, noise, rng),
+            )
+        )
     return campaign
 
 

@@ -252,6 +252,86 @@ def _on_bound(p: lmfit.Parameter) -> str | None:
     return None
 
 
+def _sorted_residuals(fit: FitOutcome) -> np.ndarray:
+    """The unweighted residuals (data - model) of a converged fit, in order of x."""
+    res = fit.result
+    resid = -np.asarray(res.residual, float)
+    if fit.weights is not None:
+        resid = resid / fit.weights
+    return resid[np.argsort(fit.x, kind="stable")]
+
+
+def _residual_sd(resid: np.ndarray, n_varys: int, y: np.ndarray) -> float:
+    """The residual standard deviation (per degree of freedom); 0 at the optimizer's numerical
+    precision (a perfect fit)."""
+    dof = max(resid.size - n_varys, 1)
+    sd = float(np.sqrt(np.sum(resid**2) / dof))
+    y_rms = float(np.sqrt(np.mean(y**2))) if y.size else 0.0
+    return 0.0 if sd <= 1e-7 * y_rms else sd
+
+
+def _noise_check(sd: float, noise_sd: float, limits: QualityLimits) -> tuple[float, list[str]]:
+    """(residual/noise ratio, reasons): a residual sd beyond ``residual_factor`` times the
+    trace noise is a poor fit; NaN and no reason without a noise estimate."""
+    if not (np.isfinite(noise_sd) and noise_sd > 0):
+        return np.nan, []
+    ratio = sd / noise_sd
+    if ratio <= limits.residual_factor:
+        return ratio, []
+    return ratio, [
+        f"residual sd {sd:.3g} is {ratio:.3g} x the trace noise {noise_sd:.3g} "
+        f"(limit {limits.residual_factor:g})"
+    ]
+
+
+def _autocorrelation_check(
+    resid: np.ndarray, sd: float, noise_sd: float, limits: QualityLimits
+) -> tuple[float, list[str]]:
+    """(Durbin-Watson statistic, reasons): residuals that follow each other (lag-1 correlation
+    above ``max_autocorr``) mean the model does not follow the curve. NaN for fewer than 3
+    points or zero residuals."""
+    ss = float(np.sum(resid**2))
+    if not (resid.size >= 3 and ss > 0):
+        return np.nan, []
+    dw = float(np.sum(np.diff(resid) ** 2) / ss)
+    # Residuals far below the trace noise are within it, whatever their pattern.
+    above_noise = not (np.isfinite(noise_sd) and sd < 0.5 * noise_sd)
+    if (
+        above_noise
+        and resid.size >= limits.min_points_autocorr
+        and 1.0 - dw / 2.0 > limits.max_autocorr
+    ):
+        return dw, [
+            f"residuals autocorrelated (Durbin-Watson {dw:.2f}, lag-1 r {1 - dw / 2:.2f} > "
+            f"{limits.max_autocorr:g}): the model does not follow the curve"
+        ]
+    return dw, []
+
+
+def _parameter_checks(
+    fit: FitOutcome, checked: Iterable[str], limit_params: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """(reasons, limit reasons): varied parameters on a bound, and ``checked`` parameters whose
+    95 % interval is wider than their value; those of ``limit_params`` go to the second list."""
+    res = fit.result
+    limit_params = set(limit_params)
+    reasons: list[str] = []
+    limit_reasons: list[str] = []
+    for name, p in res.params.items():
+        if p.vary and (side := _on_bound(p)):
+            where = limit_reasons if name in limit_params else reasons
+            where.append(f"{name} on its {side} bound ({p.value:.4g})")
+    tq = t_quantile(fit.n_points, res.nvarys)
+    for name in checked:
+        val, err = fit.values.get(name, np.nan), fit.stderr.get(name, np.nan)
+        if np.isfinite(val) and np.isfinite(err) and tq * err > abs(val):
+            where = limit_reasons if name in limit_params else reasons
+            where.append(
+                f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}"
+            )
+    return reasons, limit_reasons
+
+
 def fit_quality(
     fit: FitOutcome,
     noise_sd: float,
@@ -276,59 +356,18 @@ def fit_quality(
         "durbin_watson": np.nan,
         "lag1_autocorr": np.nan,
     }
-    res = fit.result
-    if not fit.converged or res is None:
+    if not fit.converged or fit.result is None:
         return out | {"status": str(Status.FAILED), "reason": fit.reason}
-    x = fit.x
-    resid = -np.asarray(res.residual, float)  # data - model
-    if fit.weights is not None:
-        resid = resid / fit.weights
-    resid = resid[np.argsort(x, kind="stable")]
-    dof = max(resid.size - res.nvarys, 1)
-    sd = float(np.sqrt(np.sum(resid**2) / dof))
-    reasons: list[str] = []
-    y_rms = float(np.sqrt(np.mean(fit.y**2))) if fit.y.size else 0.0
-    if sd <= 1e-7 * y_rms:  # at the optimizer's numerical precision: a perfect fit
-        sd = 0.0
+    resid = _sorted_residuals(fit)
+    sd = _residual_sd(resid, fit.result.nvarys, fit.y)
     out["residual_sd"] = sd
-    if np.isfinite(noise_sd) and noise_sd > 0:
-        ratio = sd / noise_sd
-        out["residual_over_noise"] = ratio
-        if ratio > limits.residual_factor:
-            reasons.append(
-                f"residual sd {sd:.3g} is {ratio:.3g} x the trace noise {noise_sd:.3g} "
-                f"(limit {limits.residual_factor:g})"
-            )
-    ss = float(np.sum(resid**2))
-    if resid.size >= 3 and ss > 0:
-        dw = float(np.sum(np.diff(resid) ** 2) / ss)
+    out["residual_over_noise"], noise_reasons = _noise_check(sd, noise_sd, limits)
+    dw, autocorr_reasons = _autocorrelation_check(resid, sd, noise_sd, limits)
+    if np.isfinite(dw):
         out["durbin_watson"] = dw
         out["lag1_autocorr"] = 1.0 - dw / 2.0
-        # Residuals far below the trace noise are within it, whatever their pattern.
-        above_noise = not (np.isfinite(noise_sd) and sd < 0.5 * noise_sd)
-        if (
-            above_noise
-            and resid.size >= limits.min_points_autocorr
-            and 1.0 - dw / 2.0 > limits.max_autocorr
-        ):
-            reasons.append(
-                f"residuals autocorrelated (Durbin-Watson {dw:.2f}, lag-1 r {1 - dw / 2:.2f} > "
-                f"{limits.max_autocorr:g}): the model does not follow the curve"
-            )
-    limit_params = set(limit_params)
-    limit_reasons: list[str] = []
-    for name, p in res.params.items():
-        if p.vary and (side := _on_bound(p)):
-            where = limit_reasons if name in limit_params else reasons
-            where.append(f"{name} on its {side} bound ({p.value:.4g})")
-    tq = t_quantile(fit.n_points, res.nvarys)
-    for name in checked:
-        val, err = fit.values.get(name, np.nan), fit.stderr.get(name, np.nan)
-        if np.isfinite(val) and np.isfinite(err) and tq * err > abs(val):
-            where = limit_reasons if name in limit_params else reasons
-            where.append(
-                f"95 % interval of {name} (+-{tq * err:.3g}) wider than its value {val:.3g}"
-            )
+    param_reasons, limit_reasons = _parameter_checks(fit, checked, limit_params)
+    reasons = noise_reasons + autocorr_reasons + param_reasons
     if reasons:
         status = Status.POOR_FIT
     elif limit_reasons:

@@ -80,6 +80,97 @@ def _segment_integral(
     return np.bincount(seg[:-1][same], weights=pieces[same], minlength=n_seg)
 
 
+def _pulse_segments(
+    t: np.ndarray, onset: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, last, seg): the first and last sample strictly inside each pulse, and each
+    sample's pulse number (-1 outside every pulse) for :func:`_segment_integral`."""
+    first = np.searchsorted(t, onset, side="left")
+    last = np.searchsorted(t, offset, side="right") - 1
+    if np.any(last < first):
+        raise ValueError("a detected pulse contains no sample; pulse table and trace disagree")
+    seg = np.full(t.size, -1)
+    inside = np.zeros(t.size + 1, int)
+    np.add.at(inside, first, 1)
+    np.add.at(inside, last + 1, -1)
+    in_pulse = np.cumsum(inside)[:-1] > 0
+    seg[in_pulse] = np.repeat(np.arange(onset.size), last - first + 1)
+    return first, last, seg
+
+
+def _integration_bounds(
+    t: np.ndarray,
+    onset: np.ndarray,
+    offset: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    edge_resolution: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, stop, resolved): each pulse is integrated to its detected edge where the sample
+    interval across that edge is at most ``edge_resolution`` median in-pulse intervals, else
+    only to its outermost in-pulse sample; ``resolved`` says both edges were."""
+    spacing = np.array(
+        [
+            np.median(np.diff(t[a : b + 1])) if b > a else np.inf
+            for a, b in zip(first, last, strict=True)
+        ]
+    )
+    gap_before = t[first] - t[np.maximum(first - 1, 0)]
+    gap_after = t[np.minimum(last + 1, t.size - 1)] - t[last]
+    ok_on = (first > 0) & (gap_before <= edge_resolution * spacing)
+    ok_off = (last < t.size - 1) & (gap_after <= edge_resolution * spacing)
+    start = np.where(ok_on, onset, t[first])
+    stop = np.where(ok_off, offset, t[last])
+    return start, stop, ok_on & ok_off
+
+
+def _pulse_integral(
+    t: np.ndarray,
+    power: np.ndarray,
+    seg: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """The trapezoid of ``power`` over each pulse's samples, extended from ``bounds`` (start,
+    stop) to the first/last in-pulse sample with that sample's power held."""
+    start, stop = bounds
+    core = _segment_integral(t, power, seg, first.size)
+    return core + power[first] * (t[first] - start) + power[last] * (stop - t[last])
+
+
+def _nominal_width_scale(
+    t: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    covered: np.ndarray,
+    resolved: np.ndarray,
+    nominal_width_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, fits): the unresolved pulses whose ``nominal_width_s`` lies between their
+    sampled span and the span plus the unsampled intervals, and the factor taking their
+    sampled-span energy to that width (1 elsewhere)."""
+    widest = t[np.minimum(last + 1, t.size - 1)] - t[np.maximum(first - 1, 0)]
+    fits = ~resolved & (nominal_width_s >= covered) & (nominal_width_s <= widest) & (covered > 0)
+    scale = np.where(fits, nominal_width_s / np.where(covered > 0, covered, 1.0), 1.0)
+    return scale, fits
+
+
+def _dissipated_in_r(
+    t: np.ndarray, v: np.ndarray, onset: np.ndarray, resistance_ohm: float
+) -> np.ndarray:
+    """Heat in the regulating resistor from each onset to the next (to the trace end for the
+    last pulse): the exponential-rule integral of u²/R; NaN in the open state."""
+    n = onset.size
+    if math.isinf(resistance_ohm):
+        return np.full(n, np.nan)
+    next_onset = np.append(onset[1:], t[-1])
+    # onset -> next onset, same trapezoid on u^2/R; the gap segment id is the pulse's
+    window = np.searchsorted(onset, t, side="right") - 1
+    window[(t > next_onset[np.clip(window, 0, n - 1)]) | (t < onset[0])] = -1
+    return _segment_integral(t, v * v / resistance_ohm, window, n, log_rule=True)
+
+
 def pulse_energies(
     time_s: np.ndarray,
     current_A: np.ndarray,
@@ -107,71 +198,27 @@ def pulse_energies(
     power = (np.asarray(current_A, float) - base) * v
     onset = p["onset_s"].to_numpy(float)
     offset = p["offset_s"].to_numpy(float)
-    n = onset.size
-    # first/last sample strictly inside each pulse
-    first = np.searchsorted(t, onset, side="left")
-    last = np.searchsorted(t, offset, side="right") - 1
-    if np.any(last < first):
-        raise ValueError("a detected pulse contains no sample; pulse table and trace disagree")
-    seg = np.full(t.size, -1)
-    inside = np.zeros(t.size + 1, int)
-    np.add.at(inside, first, 1)
-    np.add.at(inside, last + 1, -1)
-    in_pulse = np.cumsum(inside)[:-1] > 0
-    seg[in_pulse] = np.repeat(np.arange(n), last - first + 1)
-    core = _segment_integral(t, power, seg, n)
-
-    spacing = np.array(
-        [
-            np.median(np.diff(t[a : b + 1])) if b > a else np.inf
-            for a, b in zip(first, last, strict=True)
-        ]
-    )
-    gap_before = t[first] - t[np.maximum(first - 1, 0)]
-    gap_after = t[np.minimum(last + 1, t.size - 1)] - t[last]
-    ok_on = (first > 0) & (gap_before <= edge_resolution * spacing)
-    ok_off = (last < t.size - 1) & (gap_after <= edge_resolution * spacing)
-    start = np.where(ok_on, onset, t[first])
-    stop = np.where(ok_off, offset, t[last])
-    energy = core + power[first] * (t[first] - start) + power[last] * (stop - t[last])
-    abs_energy = (
-        _segment_integral(t, np.abs(power), seg, n)
-        + np.abs(power[first]) * (t[first] - start)
-        + np.abs(power[last]) * (stop - t[last])
-    )
+    first, last, seg = _pulse_segments(t, onset, offset)
+    start, stop, resolved = _integration_bounds(t, onset, offset, first, last, edge_resolution)
+    energy = _pulse_integral(t, power, seg, first, last, (start, stop))
+    abs_energy = _pulse_integral(t, np.abs(power), seg, first, last, (start, stop))
     covered = stop - start
-    resolved = ok_on & ok_off
     if nominal_width_s is not None:
-        # the pulse lasts between its sampled span and the span plus the unsampled intervals
-        widest = t[np.minimum(last + 1, t.size - 1)] - t[np.maximum(first - 1, 0)]
-        fits = (
-            ~resolved & (nominal_width_s >= covered) & (nominal_width_s <= widest) & (covered > 0)
-        )
-        scale = np.where(fits, nominal_width_s / np.where(covered > 0, covered, 1.0), 1.0)
+        scale, fits = _nominal_width_scale(t, first, last, covered, resolved, nominal_width_s)
         energy, abs_energy = energy * scale, abs_energy * scale
         covered = np.where(fits, nominal_width_s, covered)
         resolved = resolved | fits
-
-    next_onset = np.append(onset[1:], t[-1])
-    if math.isinf(resistance_ohm):
-        dissipated = np.full(n, np.nan)
-    else:
-        # onset -> next onset, same trapezoid on u^2/R; the gap segment id is the pulse's
-        window = np.searchsorted(onset, t, side="right") - 1
-        window[(t > next_onset[np.clip(window, 0, n - 1)]) | (t < onset[0])] = -1
-        dissipated = _segment_integral(t, v * v / resistance_ohm, window, n, log_rule=True)
-    period = np.append(np.diff(onset), np.nan)
     return pd.DataFrame(
         {
             "pulse_index": p["pulse_index"].to_numpy(int),
             "polarity": p["polarity"].to_numpy(int),
             "onset_s": onset,
             "width_s": covered,
-            "period_s": period,
+            "period_s": np.append(np.diff(onset), np.nan),
             "amplitude_A": p["amplitude_A"].to_numpy(float),
             "energy_J": energy,
             "energy_abs_J": abs_energy,
-            "dissipated_in_r_J": dissipated,
+            "dissipated_in_r_J": _dissipated_in_r(t, v, onset, resistance_ohm),
             "edges_resolved": resolved,
         }
     )

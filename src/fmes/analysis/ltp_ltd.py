@@ -696,7 +696,36 @@ def fit_ltp_ltd_batch(
     """
     if bounds not in {"separate", "shared"}:
         raise ValueError("bounds must be 'separate' or 'shared'")
-    n_cycles = len(weights)
+    n_pulses, noise_V, start_V = _per_cycle_arguments(len(weights), n_pulses, noise_V, start_V)
+    cycles = [
+        _prepare_cycle(w, n, bounds, n_pulses_ltd) for w, n in zip(weights, n_pulses, strict=True)
+    ]
+    fitted = [c for c in cycles if isinstance(c, _Cycle)]
+    starts = _separate_starts(fitted, signed_nl) if bounds == "separate" else {}
+    rows = []
+    for cycle, noise, start in zip(cycles, noise_V, start_V, strict=True):
+        if not isinstance(cycle, _Cycle):
+            rows.append(cycle)
+            continue
+        result = _fit_cycle(
+            cycle, bounds, noise, limits, max_nfev, signed_nl, starts.get(id(cycle))
+        )
+        if result is not None:
+            _finish_row(
+                cycle, result, bounds, read_noise_V, start, step_window_pulses, n_sigma_states
+            )
+        rows.append(cycle.row)
+    return rows
+
+
+def _per_cycle_arguments(
+    n_cycles: int,
+    n_pulses: Sequence[int | None] | None,
+    noise_V: Sequence[float] | None,
+    start_V: Sequence[float | None] | None,
+) -> tuple[list, list, list]:
+    """The per-cycle arguments of :func:`fit_ltp_ltd_batch` as lists of one value per cycle
+    (None: each cycle's default), checked for length."""
     n_pulses = [None] * n_cycles if n_pulses is None else list(n_pulses)
     noise_V = [np.nan] * n_cycles if noise_V is None else list(noise_V)
     start_V = [None] * n_cycles if start_V is None else list(start_V)
@@ -704,54 +733,56 @@ def fit_ltp_ltd_batch(
         raise ValueError(
             "fit_ltp_ltd_batch: n_pulses, noise_V and start_V need one value per cycle"
         )
-    cycles = [
-        _prepare_cycle(w, n, bounds, n_pulses_ltd) for w, n in zip(weights, n_pulses, strict=True)
-    ]
-    fitted = [c for c in cycles if isinstance(c, _Cycle)]
-    if bounds == "separate":
-        grid = _profile_starts(
-            [(c.m_p, c.w_p, c.n_total) for c in fitted]
-            + [(c.m_d, c.w_d, c.n_total_d) for c in fitted],
-            signed_nl,
+    return n_pulses, noise_V, start_V
+
+
+def _separate_starts(fitted: list[_Cycle], signed_nl: bool) -> dict[int, tuple]:
+    """The (LTP, LTD) start values of every cycle's branches, keyed by ``id(cycle)``, from one
+    vectorised variable-projection grid over all branches (:func:`_profile_starts`)."""
+    grid = _profile_starts(
+        [(c.m_p, c.w_p, c.n_total) for c in fitted] + [(c.m_d, c.w_d, c.n_total_d) for c in fitted],
+        signed_nl,
+    )
+    return dict(
+        zip(
+            map(id, fitted),
+            zip(grid[: len(fitted)], grid[len(fitted) :], strict=True),
+            strict=True,
         )
-        grids = dict(
-            zip(
-                map(id, fitted),
-                zip(grid[: len(fitted)], grid[len(fitted) :], strict=True),
-                strict=True,
-            )
+    )
+
+
+def _fit_cycle(
+    c: _Cycle,
+    bounds: str,
+    noise_V: float,
+    limits: QualityLimits,
+    max_nfev: int | None,
+    signed_nl: bool,
+    starts: tuple | None,
+) -> tuple | None:
+    """The branch fits of one cycle, shared or separate bounds (None if they failed; the row
+    then already says why)."""
+    if bounds == "shared":
+        return _fit_shared(
+            c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.lo, c.hi, max_nfev, noise_V, limits
         )
-    rows = []
-    for cycle, noise, start in zip(cycles, noise_V, start_V, strict=True):
-        if not isinstance(cycle, _Cycle):
-            rows.append(cycle)
-            continue
-        c = cycle
-        if bounds == "shared":
-            result = _fit_shared(
-                c.row, c.m_p, c.w_p, c.m_d, c.w_d, c.n_total, c.lo, c.hi, max_nfev, noise, limits
-            )
-        else:
-            result = _fit_separate(
-                c.row,
-                c.m_p,
-                c.w_p,
-                c.m_d,
-                c.w_d,
-                c.n_total,
-                c.n_total_d,
-                c.lo,
-                c.hi,
-                max_nfev,
-                noise,
-                limits,
-                signed_nl,
-                *grids[id(c)],
-            )
-        if result is not None:
-            _finish_row(c, result, bounds, read_noise_V, start, step_window_pulses, n_sigma_states)
-        rows.append(c.row)
-    return rows
+    return _fit_separate(
+        c.row,
+        c.m_p,
+        c.w_p,
+        c.m_d,
+        c.w_d,
+        c.n_total,
+        c.n_total_d,
+        c.lo,
+        c.hi,
+        max_nfev,
+        noise_V,
+        limits,
+        signed_nl,
+        *starts,
+    )
 
 
 def _finish_row(
