@@ -15,6 +15,7 @@ from fmes.analysis.pipeline import (
     placeholder_figure,
     ppf_example,
     ppf_row,
+    records_or_skipped,
     skipped_frame,
 )
 from fmes.analysis.ppf import ppf_fit_curve, ppf_grid
@@ -105,8 +106,11 @@ def main(snakemake) -> None:
         return record
 
     records = map_traces(rows, analyse)
+    reason = "no 'ppf' traces in the manifest"
+    values = records_or_skipped(
+        records, ["trace_id", "resistance_label", "interval_s", "a1_V", "a2_V", "ppf"], reason
+    )
     if records:
-        values = pd.DataFrame(records)
         fits = fit_ppf_per_state(
             values,
             model=P.ppf["model"],
@@ -116,10 +120,6 @@ def main(snakemake) -> None:
         for fit in fits.itertuples(index=False):
             log.info("PPF fit %s ohm: %s, %s", fit.resistance_label, fit.model, fit.reason)
     else:
-        reason = "no 'ppf' traces in the manifest"
-        values = skipped_frame(
-            ["trace_id", "resistance_label", "interval_s", "a1_V", "a2_V", "ppf"], reason
-        )
         fits = skipped_frame(["resistance_label", "model", "c1", "tau1_s", "c2", "tau2_s"], reason)
     write_csv(values, out.values)
     write_csv(fits, out.fits)

@@ -286,7 +286,7 @@ def _affine_steps(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per image t, row k, pixel p: factor f, asymptote a and additive noise e of the update
     v <- f v + (1 - f) a + e (each shaped (T, K, P))."""
-    n_classes, n_pixels = state_shape
+    n_classes = state_shape[0]
     T = len(y_seq)
     r_eff = pixel_to_effective_resistance_ohm(X_seq, scheme, device.leakage_resistance_ohm)
     par = device.at(r_eff)  # each (T, P)

@@ -366,7 +366,7 @@ def analyse_ltp_ltd_batch(
             continue
         n = row.get("n_pulses")
         n = int(n) if n is not None and np.isfinite(n) else None
-        noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw.get("n_read", 1))
+        noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw["n_read"])
         # Baseline before the first pulse = the LTP start state (a level; kept for the figures).
         w0_V = float(readout.pulses["baseline_psv_V"].iloc[0])
         todo.append((position, keys, readout, ltp_ltd_weights(readout.pulses), n, noise, w0_V))
