@@ -591,10 +591,7 @@ def read_pulses(
     t = np.asarray(time_s, dtype=float)
     i_raw = np.asarray(current_A, dtype=float)
     n = t.size
-    if n < 3:
-        raise NoPulsesError(f"no pulses: trace has only {n} samples")
-    if partial not in {"flag", "drop", "raise"}:
-        raise ValueError(f"partial must be 'flag', 'drop' or 'raise', got {partial!r}")
+    _check_read_arguments(n, partial)
     base_A, dev, thr, state = _pulse_state(t, i_raw, threshold_frac, noise_sigmas)
     runs = _pulse_runs(state)
     onset, offset = _edge_times(t, dev, runs, thr)
@@ -632,6 +629,14 @@ def read_pulses(
     out["reason"] = reason
     pulses = _handle_partial(pd.DataFrame(out), runs, partial)
     return PulseReadout(pulses, qc, v_clean)
+
+
+def _check_read_arguments(n_samples: int, partial: str) -> None:
+    """A trace of fewer than 3 samples holds no pulse; ``partial`` must be a known mode."""
+    if n_samples < 3:
+        raise NoPulsesError(f"no pulses: trace has only {n_samples} samples")
+    if partial not in {"flag", "drop", "raise"}:
+        raise ValueError(f"partial must be 'flag', 'drop' or 'raise', got {partial!r}")
 
 
 def _edge_columns(
