@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.mnist import MnistSplit, load_split
-from fmes.planning import plan_states
+from fmes.planning import plan_states, trained_states
 from fmes.rng import child_seed_int
 from fmes.robustness import (
     build_network,
@@ -92,10 +92,9 @@ def main(snakemake) -> None:
     )
     for state, reason in plan.loc[~plan["use"], ["state", "reason"]].itertuples(index=False):
         log.warning("learning-rate search skips %s: %s", state, reason)
-    usable = set(plan.loc[plan["use"], "state"])
+    states = trained_states(p.states, plan)
     # the float baseline alone (a user's data without LTP/LTD cycles) needs no device table
-    specs = load_device_params(snakemake.input.device_params) if usable else {}
-    states = [s for s in p.states if s == "ideal" or s in usable]
+    specs = load_device_params(snakemake.input.device_params) if plan["use"].any() else {}
     update = update_parameters(p.update_scheme, specs) if device_states else {}
     frames = []
     started = time.perf_counter()

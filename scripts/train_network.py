@@ -15,7 +15,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from fmes.energy import PulseLog
-from fmes.inference import InferenceDevice, inference_sweep, state_inference_params, time_grid_s
+from fmes.inference import (
+    inference_sweep,
+    state_inference_device,
+    state_inference_params,
+    time_grid_s,
+)
 from fmes.io import read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
@@ -59,18 +64,13 @@ def _inference_device(snakemake, log):
         read_table(snakemake.input.retention_fits[0]),
         read_table(snakemake.input.ltp_ltd_fits[0]),
         p.nominal_device,
-    ).set_index("resistance_label")
-    row = state_params.loc[state] if state in state_params.index else None
-    if row is None or row["status"] != "ok":
-        log.warning(
-            "no inference model for %s: %s", state, "no row" if row is None else row["reason"]
-        )
-        return None
-    inference = InferenceDevice(
-        float(row["weight_tau_s"]),
-        float(row["read_noise_V"]),
-        reference_decays=p.inference["reference"] == "decaying",
     )
+    inference, why = state_inference_device(
+        state_params, state, reference_decays=p.inference["reference"] == "decaying"
+    )
+    if inference is None:
+        log.warning("no inference model for %s: %s", state, why)
+        return None
     log.info("inference model: %s", inference)
     return inference
 

@@ -352,3 +352,32 @@ def test_cycle_pulse_index_puts_the_ltd_pulses_after_the_ltp_ones():
 
     weights = pd.DataFrame({"phase": ["ltp", "ltp", "ltd", "ltd"], "pulse_number": [1, 2, 1, 2]})
     assert cycle_pulse_index(weights, 30).tolist() == [1, 2, 31, 32]
+
+
+def test_state_inference_device_from_an_ok_row_else_the_reason():
+    from fmes.inference import InferenceDevice, state_inference_device
+
+    params = pd.DataFrame(
+        {
+            "resistance_label": ["500", "open"],
+            "weight_tau_s": [120.0, np.nan],
+            "read_noise_V": [1e-3, np.nan],
+            "status": ["ok", "skipped"],
+            "reason": ["", "no LTP/LTD read noise"],
+        }
+    )
+    device, why = state_inference_device(params, "500", reference_decays=True)
+    assert device == InferenceDevice(120.0, 1e-3, reference_decays=True) and why == ""
+    assert state_inference_device(params, "open", reference_decays=False) == (
+        None,
+        "no LTP/LTD read noise",
+    )
+    assert state_inference_device(params, "8000", reference_decays=False) == (None, "no row")
+
+
+def test_trained_states_keep_ideal_and_the_used_states_in_the_requested_order():
+    from fmes.planning import trained_states
+
+    plan = pd.DataFrame({"state": ["8000", "500", "open"], "use": [True, False, True]})
+    assert trained_states(["ideal", "open", "500", "8000"], plan) == ["ideal", "open", "8000"]
+    assert trained_states(["ideal"], plan.iloc[0:0]) == ["ideal"]

@@ -109,6 +109,24 @@ def state_inference_params(
     )
 
 
+def state_inference_device(
+    state_params: pd.DataFrame, state: str, *, reference_decays: bool
+) -> tuple[InferenceDevice | None, str]:
+    """The :class:`InferenceDevice` of ``state`` from :func:`state_inference_params`, or
+    ``(None, why)`` when the state has no row or its row is not ``ok`` (the network is then
+    evaluated without a retention model)."""
+    rows = state_params[state_params["resistance_label"] == state]
+    if rows.empty:
+        return None, "no row"
+    row = rows.iloc[0]
+    if row["status"] != "ok":
+        return None, row["reason"]
+    device = InferenceDevice(
+        float(row["weight_tau_s"]), float(row["read_noise_V"]), reference_decays=reference_decays
+    )
+    return device, ""
+
+
 def drifted_coefs(net, time_s: float, device: InferenceDevice) -> list[np.ndarray]:
     """The weights of a fitted device network ``time_s`` after training (retention model)."""
     decay = math.exp(-float(time_s) / device.weight_tau_s)

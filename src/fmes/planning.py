@@ -132,6 +132,14 @@ def plan_states(
     return pd.DataFrame(plan, columns=list(PLAN_COLUMNS))
 
 
+def trained_states(states: Sequence[str], plan: pd.DataFrame) -> list[str]:
+    """Of ``states`` (resistance labels, possibly the float baseline "ideal"), in their order,
+    those a network is trained at: "ideal" and every state the :func:`plan_states` ``plan``
+    uses."""
+    used = set(plan.loc[plan["use"], "state"])
+    return [s for s in states if s == "ideal" or s in used]
+
+
 # --- chunks and store parts (scattered jobs, listed at DAG build) ---
 
 
