@@ -1,6 +1,7 @@
-"""What the rule scripts draw, computed in the library: means over seeds, route means, the
-per-state pulse costs, the variability heatmap and the array's relative drift. Small frames
-whose results can be checked by hand."""
+"""What the rule scripts used to compute themselves, now in the library: mostly what they draw
+(means over seeds, route means, heat maps, relative drift, fitted curves, the rows a figure
+shows), and the per-state choices of the network rules (pulse costs, inference model, states
+searched). Small frames whose results can be checked by hand."""
 
 from __future__ import annotations
 
