@@ -427,6 +427,9 @@ def stochastic_pulse_counts(steps: np.ndarray, length: int, rng: np.random.Gener
     return steps
 
 
+_TWO_POW_32 = 2.0**32
+
+
 def _binomial_by_inversion(w: np.ndarray, x: np.ndarray, length: int) -> np.ndarray:
     """n ~ Binomial(BL, min(x / BL, 1)) from the uniforms ``w``: n = #{k >= 0 : w < P(n > k)}.
 
@@ -434,31 +437,42 @@ def _binomial_by_inversion(w: np.ndarray, x: np.ndarray, length: int) -> np.ndar
     P(n > 0) and P(n > 1) are computed for all; the survival function is walked further, as
     one table of its values, only for the few with w < P(n > 1).
     """
-    n = np.zeros(w.size)
     p = x * (1.0 / length)
-    saturated = p >= 1.0  # every slot fires
-    if saturated.any():
+    if p.size and np.maximum.reduce(p) >= 1.0:  # some devices saturate: every slot fires
+        n = np.zeros(w.size)
+        saturated = p >= 1.0
         n[saturated] = float(length)
         rest = np.flatnonzero(~saturated)
         n[rest] = _binomial_by_inversion(w.take(rest), x.take(rest), length)
         return n
-    log_q = np.log1p(-p)
-    pmf = np.exp(length * log_q)  # P(n = 0)
-    survival = -np.expm1(length * log_q)  # P(n > 0), accurate for small p
-    n += w < survival
+    # in place where the values allow (each array is written once: no temporaries)
+    log_q_length = np.negative(p)
+    np.log1p(log_q_length, out=log_q_length)
+    log_q_length *= length  # BL log(1 - p)
+    pmf = np.exp(log_q_length)  # P(n = 0)
+    survival = np.expm1(log_q_length, out=log_q_length)
+    np.negative(survival, out=survival)  # P(n > 0), accurate for small p
+    n = np.less(w, survival).astype(np.float64)
     if length < 2:
         return n
-    odds = p / (1.0 - p)  # P(n = k + 1) = P(n = k) (BL - k) / (k + 1) p / q
+    odds = np.subtract(1.0, p)
+    np.divide(p, odds, out=odds)  # P(n = k + 1) = P(n = k) (BL - k) / (k + 1) p / q
     pmf *= odds
     pmf *= length  # P(n = 1)
     survival -= pmf  # P(n > 1)
     more = np.flatnonzero(w < survival)
     if more.size:
         k = np.arange(1, length - 1, dtype=np.float64)
-        factors = odds.take(more)[None, :] * ((length - k) / (k + 1.0))[:, None]
-        pmf_table = np.multiply.accumulate(factors, axis=0)  # P(n = k + 1) / P(n = 1)
-        pmf_table *= pmf.take(more)
-        beyond = survival.take(more) - np.cumsum(pmf_table, axis=0)  # P(n > k + 1)
+        table = odds.take(more)[None, :] * ((length - k) / (k + 1.0))[:, None]
+        # running product, then running sum, row after row: the arithmetic of multiply.accumulate
+        # and cumsum along the first axis, which walk the table column by column (several
+        # times slower for a few rows of many devices)
+        for row in range(1, table.shape[0]):
+            table[row] *= table[row - 1]  # P(n = k + 1) / P(n = 1)
+        table *= pmf.take(more)
+        for row in range(1, table.shape[0]):
+            table[row] += table[row - 1]
+        beyond = np.subtract(survival.take(more), table, out=table)  # P(n > k + 1)
         n[more] = 2.0 + np.count_nonzero(w.take(more) < beyond, axis=0)
     return n
 
@@ -468,24 +482,36 @@ def _stochastic_sparse(
     scale: float,
     length: int,
     rng: np.random.Generator,
-    work: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    work: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices (ascending) and signed counts of the devices the stochastic rule pulses.
 
     x = ``change`` x ``scale`` in nominal pulse steps (``change`` flat, any unit). One uniform
     w per device, n = #{k >= 0 : w < P(n > k)}: as P(n > 0) = 1 - (1 - |x|/BL)^BL <= |x|, only
     the devices with w < |x| can get a pulse (usually a few %), and the inversion runs on those
-    only. ``work``: optional float, float and bool arrays of at least ``change.size`` elements
-    to reuse (no allocation per update).
+    only. ``work``: optional float and bool arrays of at least ``change.size`` elements to
+    reuse (no allocation per update).
+
+    The uniforms are drawn in two parts: w = (r + v) / 2**32 with r the bit generator's raw
+    32-bit integers (all devices: half a raw 64-bit draw each, several times cheaper than
+    ``Generator.random``) and v ~ U[0, 1) drawn only where r < |x| 2**32, the devices that can
+    have w < |x|. (r + v) / 2**32 is uniform on [0, 1) (to float64 resolution, as
+    ``Generator.random``), so the counts keep their law; the random stream is another one.
     """
     size = change.size
     if work is None:
-        work = (np.empty(size), np.empty(size), np.empty(size, dtype=bool))
-    x = np.abs(change, out=work[0][:size])
-    x *= abs(scale)
-    w = rng.random(size, out=work[1][:size])
-    idx = np.flatnonzero(np.less(w, x, out=work[2][:size]))
-    n = _binomial_by_inversion(w.take(idx), x.take(idx), length)
+        work = (np.empty(size), np.empty(size, dtype=bool))
+    # |x| 2**32 (a power of two: |x| itself is recovered exactly)
+    x_high = np.abs(change, out=work[0][:size])
+    x_high *= abs(scale) * _TWO_POW_32
+    high = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
+    idx = np.flatnonzero(np.less(high, x_high, out=work[1][:size]))
+    w = rng.random(idx.size)
+    w += high.take(idx)
+    w *= 1.0 / _TWO_POW_32
+    x = x_high.take(idx)
+    x *= 1.0 / _TWO_POW_32
+    n = _binomial_by_inversion(w, x, length)
     signed = change.take(idx)
     signed *= scale
     np.copysign(n, signed, out=n)
@@ -699,8 +725,8 @@ class SynapseStack:
         self._min_steps = first._min_pulsed_steps()
         # work buffers of the threshold pass, reused every update
         self._mask = np.empty(self.size, dtype=bool)
-        if first.pulse_rule == "stochastic":  # |x| and the uniforms
-            self._magnitude, self._uniform = np.empty(self.size), np.empty(self.size)
+        if first.pulse_rule == "stochastic":  # |x| 2**32
+            self._magnitude = np.empty(self.size)
         else:
             self._below = np.empty(self.size, dtype=bool)
 
@@ -761,7 +787,7 @@ class SynapseStack:
                 factor * rule.pulses_per_w,
                 rule.stochastic_length,
                 rng,
-                (self._magnitude, self._uniform, self._mask),
+                (self._magnitude, self._mask),
             )
             bounds = np.searchsorted(pos, starts).tolist()
         else:
