@@ -293,12 +293,18 @@ def _relax_at(
     entry = lookup.take(rows, axis=0)
     asym = entry[:, 0]
     mag = np.abs(k)
-    expo = entry[:, 1] * -mag
-    new = cur - asym
+    expo = np.multiply(entry[:, 1], mag)
+    np.negative(expo, out=expo)  # -(a m) is a (-m) to the bit
+    np.subtract(cur, asym, out=cur)
+    new = cur
     new *= np.exp(expo, out=expo)
     new += asym
     if sigma > 0:
-        new += rng.standard_normal(idx.size) * (sigma * np.sqrt(mag))
+        noise = rng.standard_normal(idx.size)
+        magnitude = np.sqrt(mag, out=mag)
+        magnitude *= sigma
+        noise *= magnitude
+        new += noise
     # maximum then minimum: np.clip's result, without its Python-level overhead
     np.maximum(new, entry[:, 2], out=new)
     np.minimum(new, entry[:, 3], out=new)
