@@ -855,8 +855,11 @@ class SynapseStack:
                 part += self.offsets[layer] - starts[j]
                 continue
             n_cols = self.arrays[layer].shape[1]
-            part -= starts[j]
-            row, col = np.divmod(part, n_cols)
-            np.multiply(r.take(row), n_cols, out=part)
-            part += col
+            part -= starts[j]  # row x n_cols + col, row counted among ``r``
+            row = part // n_cols
+            # + (r[row] - row) n_cols: r[row] x n_cols + col (one division, no remainder)
+            shift = r.take(row)
+            shift -= row
+            shift *= n_cols
+            part += shift
             part += self.offsets[layer]
