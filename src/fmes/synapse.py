@@ -521,7 +521,7 @@ def _stochastic_sparse(
     signed = change.take(idx)
     signed *= scale
     np.copysign(n, signed, out=n)
-    keep = np.flatnonzero(n)
+    keep = np.flatnonzero(n != 0)  # nonzero() on a bool mask: several times faster than on floats
     return idx.take(keep), n.take(keep)
 
 
