@@ -36,7 +36,7 @@ OUT = Path(__file__).resolve().parent / "out" / "step_breakdown.csv"
 
 # (owner, attribute, phase): the wrapped functions, outermost first
 PHASES = (
-    (networks._DeviceNetwork, "_epoch", "epoch loop (shuffle, block gather, loss curve)"),
+    (networks._DeviceNetwork, "_epoch", "epoch loop (shuffle, batch gather, loss curve)"),
     (networks._DeviceNetwork, "_sgd_step", "forward, loss, backward GEMMs and activations"),
     (networks, "_nonzero_columns", "zero-input rows of the batch"),
     (synapse.SynapseStack, "update_from_changes", "candidate search and pulse rule"),

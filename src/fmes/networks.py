@@ -40,8 +40,6 @@ from fmes.synapse import (
 )
 
 _ACTIVATIONS = ("sigmoid", "relu", "tanh")
-# Rows of training data gathered at once for shuffled mini-batches (3.2 MB of float64 MNIST).
-_GATHER_ROWS = 512
 
 
 def _softmax_inplace(z: np.ndarray) -> np.ndarray:
@@ -312,29 +310,26 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         order = self._shuffle_rng.permutation(n) if self.shuffle else None
         batch = min(self.batch_size, n)
         n_classes = len(self.classes_)
-        # The shuffled samples are gathered a block of whole mini-batches at a time (one
-        # ``take`` is several times faster than a fancy index per mini-batch); the mini-batches
-        # are then contiguous slices. The block bounds the copy's memory.
-        block = batch * max(1, _GATHER_ROWS // batch)
         # each sample's row within its mini-batch, x classes: + label = its flat output position
-        row_offsets = np.arange(min(block, n)) % batch * n_classes
-        if order is not None:  # one buffer for every block: no fresh pages per epoch
-            buffer = np.empty((min(block, n), X.shape[1]))
+        row_offsets = np.arange(batch) * n_classes
+        if order is not None:
+            # Each shuffled mini-batch is gathered with one ``take`` into one buffer kept across
+            # steps (several times faster than a fancy index): a buffer of one batch stays in
+            # cache for the step's products, where a larger block would not.
+            buffer = np.empty((batch, X.shape[1]))
         total = 0.0
-        for block_start in range(0, n, block):
+        for start in range(0, n, batch):
             if order is None:
-                X_block = X[block_start : block_start + block]
-                labels_block = labels[block_start : block_start + block]
+                X_batch = X[start : start + batch]
+                labels_batch = labels[start : start + batch]
             else:
-                picked = order[block_start : block_start + block]
+                picked = order[start : start + batch]
                 # mode="clip" writes straight into the buffer ("raise" copies once more); the
                 # indices are a permutation, always in range
-                X_block = X.take(picked, axis=0, out=buffer[: picked.size], mode="clip")
-                labels_block = labels.take(picked)
-            label_pos = labels_block + row_offsets[: labels_block.size]
-            for start in range(0, X_block.shape[0], batch):  # one GEMM pass per mini-batch
-                stop = start + batch
-                total += self._sgd_step(X_block[start:stop], label_pos[start:stop])
+                X_batch = X.take(picked, axis=0, out=buffer[: picked.size], mode="clip")
+                labels_batch = labels.take(picked)
+            label_pos = labels_batch + row_offsets[: labels_batch.size]
+            total += self._sgd_step(X_batch, label_pos)
         self.loss_curve_.append(total / n)
         if self.pulse_log_ is not None:
             self.pulse_log_.close_epoch()
