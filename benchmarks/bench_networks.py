@@ -17,8 +17,8 @@ activation, loss, update or device arithmetic. Every row is reported as a ratio 
 
 Prints a table and writes benchmarks/out/networks.csv. Targets: device (any update scheme)
 <= 1.5x the GEMM floor (aim) and <= 2x ideal; ideal no slower than MLPClassifier. Last measured
-(README, "Tests and benchmarks"; 2 shared cores, load about 2.5): floor 0.032 CPU-s/epoch = 1.00,
-device proportional 2.00x, sign 1.94x, stochastic 3.45x, ideal 1.50x, MLPClassifier 3.38x
+(README, "Tests and benchmarks"; 2 shared cores, load about 1.1): floor 0.035 CPU-s/epoch = 1.00,
+device proportional 1.93x, sign 1.91x, stochastic 3.22x, ideal 1.47x, MLPClassifier 3.33x
 (before the flat multi-layer device update: 2.25x, 2.19x, 5.22x, 1.56x, 3.37x). The aim is not
 reached: the float path alone costs about 1.5x and the device update adds about 0.5x
 (``step_breakdown.py`` times each phase of a mini-batch).
