@@ -357,7 +357,15 @@ def _run_and_interrupt(work: Path, command: list[str], sig: int, log_path: Path)
     could stop it (the write phase is short, and a busy machine may schedule this poll late)."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # a shell starts background jobs (`nohup make test &`, some CI runners) with SIGINT
+            # ignored, and an ignored signal stays ignored through exec: give the run the default
+            # disposition a terminal's Ctrl-C meets
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         traces = work / "results/traces/synthetic/traces"
         deadline = time.time() + 120
