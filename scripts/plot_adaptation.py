@@ -155,9 +155,7 @@ def main(snakemake) -> None:
     paper = {t["id"]: t.get("value", np.nan) for t in load_targets(snakemake.input.paper_targets)}
 
     seeds = list(p.seeds)
-    arrays_path = snakemake.input.arrays[
-        seeds.index(p.figure_seed) if p.figure_seed in seeds else 0
-    ]
+    arrays_path = snakemake.input.arrays[seeds.index(p.figure_seed)]  # validated: one of seeds
     with np.load(arrays_path) as data:
         arr = {k: data[k] for k in data.files}
     d1, d2 = arr["dataset1"].tolist(), arr["dataset2"].tolist()

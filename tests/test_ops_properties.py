@@ -341,3 +341,13 @@ def test_bad_config_values_are_rejected(path, value):
         config = _set(config, path, value)
     with pytest.raises(WorkflowError):
         validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize("section", ["networks", "adaptation"])
+def test_a_figure_seed_outside_the_trained_seeds_is_refused_naming_both_keys(section):
+    config = _set(BASE, (section, "seeds"), [1, 2])
+    with pytest.raises(
+        WorkflowError, match=rf"{section}\.figure_seed = 0 is not one of {section}\.seeds \[1, 2\]"
+    ):
+        validate_config(config, SCHEMA)
+    validate_config(_set(config, (section, "figure_seed"), 2), SCHEMA)

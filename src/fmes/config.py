@@ -67,6 +67,15 @@ def validate_config(config: dict, schema: str | os.PathLike) -> dict:
             "Error validating config file: networks.resistances is empty and networks.ideal_baseline "
             "is false: no network would be trained; give at least one state or set ideal_baseline: true"
         )
+    for section in ("networks", "adaptation"):
+        settings = config.get(section)
+        if settings is not None and settings["figure_seed"] not in settings["seeds"]:
+            # the figures read the outputs of that seed: without it, no rule could make them
+            raise WorkflowError(
+                f"Error validating config file: On instance[{section!r}]: {section}.figure_seed = "
+                f"{settings['figure_seed']} is not one of {section}.seeds {settings['seeds']}; "
+                "the figures show one trained seed: choose one of them"
+            )
     return config
 
 
