@@ -185,11 +185,6 @@ def nonlinear_asymptotes(
     return ltp, ltd
 
 
-def _take(values: np.ndarray | float, idx: np.ndarray) -> np.ndarray | float:
-    # Scalars broadcast; per-device arrays are gathered at the pulsed elements only.
-    return values if np.ndim(values) == 0 else values.take(idx)
-
-
 @dataclass(frozen=True)
 class _Curves:
     """Per-device (arrays of the state's shape) or shared (floats) update parameters."""
