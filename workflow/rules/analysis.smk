@@ -252,8 +252,6 @@ rule analyse_ltp_ltd:
         runtime=20,
     params:
         nominal_device=ANALYSIS["nominal_device"],
-        # for the Supp. Fig 15 caption: the states the calibration checks the dynamic range at
-        dynamic_range_states=paper_target("dynamic_range_min")["select"]["resistance_label"],
     script:
         rule_script("analyse_ltp_ltd")
 

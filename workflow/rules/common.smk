@@ -5,7 +5,6 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 from fmes.manifest import TraceContractError, manifest_rows
 from fmes.planning import (
     array_chunks,
@@ -48,18 +47,6 @@ def trace_source_manifest():
     if config["traces"]["source"] == "synthetic":
         return "results/traces/synthetic/manifest.csv"
     return config["traces"]["raw_manifest"]
-
-
-def paper_target(target_id):
-    """One target of the paper targets file (``calibration.targets``) as written, for a caption
-    (read with PyYAML, which Snakemake itself needs; rule calibrate_device checks the file)."""
-    path = project_path(config["calibration"]["targets"])
-    with open(path) as handle:
-        targets = yaml.safe_load(handle)["targets"]
-    for target in targets:
-        if target["id"] == target_id:
-            return target
-    raise ValueError(f"{path} (calibration.targets): no target with id {target_id}")
 
 
 def device_states():
