@@ -150,3 +150,17 @@ def test_training_counts_pulses_per_layer_and_epoch_and_costs_them():
     assert curves["cumulative_energy_J"].iloc[-1] == pytest.approx(total)
     summary = energy_to_reach(curves, tolerance=1.0).iloc[0]  # any accuracy is "reached" at epoch 0
     assert summary["epoch_reached"] == 0 and summary["energy_to_reach_J"] == 0.0
+
+
+def test_holding_energy_is_v_squared_over_r_times_duration_and_zero_when_open():
+    from fmes.energy import holding_energy_J, training_duration_s, training_holding_bound_J
+
+    got = holding_energy_J([0.5, -0.5, 0.5], [500.0, 500.0, math.inf], [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(got, [0.5**2 / 500 * 2, 0.5**2 / 500 * 2, 0.0])
+    with pytest.raises(ValueError, match="duration_s"):
+        holding_energy_J(0.5, 500.0, -1.0)
+    # the bound holds every device at the window's largest |V| for the whole run
+    duration = training_duration_s(epochs=2, n_images=10, pulse_period_s=0.5)
+    assert duration == 10.0
+    bound = training_holding_bound_J(-0.1, 0.4, 1000.0, n_devices=3, duration_s=duration)
+    np.testing.assert_allclose(bound, 3 * 0.4**2 / 1000 * 10.0)

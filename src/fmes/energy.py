@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.integrate import trapezoid
 
 from fmes import device as dev
@@ -28,7 +29,11 @@ __all__ = [
     "PulseLog",
     "model_pulse_energies",
     "energy_to_reach",
+    "holding_energy_J",
+    "holding_power_bound_W",
     "pulse_log_energy",
+    "training_holding_bound_J",
+    "training_duration_s",
     "training_energy_curves",
 ]
 
@@ -80,6 +85,85 @@ def model_pulse_energies(
             "energy_J": energy,
             "dissipated_in_r_J": heat,
         }
+    )
+
+
+def holding_energy_J(
+    voltage_V: ArrayLike, resistance_ohm: ArrayLike, duration_s: ArrayLike
+) -> np.ndarray:
+    """Heat in the regulating resistor while a cell holds ``voltage_V``: V² / R x duration.
+
+    Between programming pulses the cell's voltage stays across its regulating resistor R, which
+    dissipates V²/R (Joule's law) for as long as the state is held; this is outside the pulses'
+    own energy (:func:`model_pulse_energies` stops at the next onset). Vectorised: the three
+    arguments broadcast; R = inf (open state) holds for free (0 J). The voltage decays while
+    it is held (the cell discharges through R), so at a constant ``voltage_V`` equal to the
+    largest voltage held this is an upper bound.
+
+    Parameters
+    ----------
+    voltage_V : array_like
+        Voltage held across R (V).
+    resistance_ohm : array_like
+        Regulating resistance (ohm, > 0, inf for the open state).
+    duration_s : array_like
+        How long the voltage is held (s, >= 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Energy dissipated in R (J), the broadcast shape of the arguments.
+    """
+    v = np.asarray(voltage_V, dtype=float)
+    t = np.asarray(duration_s, dtype=float)
+    if np.any(t < 0):
+        raise ValueError(f"holding duration_s must be >= 0 s, got {t}")
+    return v**2 * dev.regulating_conductance_S(resistance_ohm) * t
+
+
+def holding_power_bound_W(
+    g_min_V: ArrayLike, g_max_V: ArrayLike, resistance_ohm: ArrayLike
+) -> np.ndarray:
+    """Largest power one device of a state can dissipate in R while holding a weight.
+
+    A weight lies in the state's window [``g_min_V``, ``g_max_V``] (``device_params.csv``), so
+    the held voltage is at most max(|g_min|, |g_max|) and the power at most that squared over R.
+    """
+    v_max = np.maximum(np.abs(np.asarray(g_min_V, float)), np.abs(np.asarray(g_max_V, float)))
+    return holding_energy_J(v_max, resistance_ohm, 1.0)
+
+
+def training_holding_bound_J(
+    g_min_V: ArrayLike,
+    g_max_V: ArrayLike,
+    resistance_ohm: ArrayLike,
+    n_devices: ArrayLike,
+    duration_s: ArrayLike,
+) -> np.ndarray:
+    """Upper bound of the holding energy of ``n_devices`` cells of a state over ``duration_s``.
+
+    Every device held at the window's largest |voltage| for the whole duration
+    (:func:`holding_power_bound_W` x ``n_devices`` x ``duration_s``). For a training run the
+    duration is :func:`training_duration_s` (epochs x images x pulse period); for an adaptation,
+    the images mapped x the pulse period. 0 J in the open state.
+    """
+    power = holding_power_bound_W(g_min_V, g_max_V, resistance_ohm)
+    return power * np.asarray(n_devices, dtype=float) * np.asarray(duration_s, dtype=float)
+
+
+def training_duration_s(
+    epochs: ArrayLike, n_images: ArrayLike, pulse_period_s: ArrayLike
+) -> np.ndarray:
+    """Time a training run holds its states: one pulse period per image presented.
+
+    epochs x images x pulse period: every image followed by one programming slot at the
+    LTP/LTD protocol's period. Forward passes, reads and batching add time, so this is the
+    shortest such run; the holding energy grows in proportion to the real duration.
+    """
+    return (
+        np.asarray(epochs, dtype=float)
+        * np.asarray(n_images, dtype=float)
+        * np.asarray(pulse_period_s, dtype=float)
     )
 
 
