@@ -19,11 +19,18 @@ Closed-form responses (PSV in volt, current pulses of ``amplitude_A`` and ``widt
 - :func:`retention_trace`: a short train followed by u(t) = u0 exp(-(t/τ)^β) from the offset of
   the last pulse.
 
+Shapes (keywords of every generator, defaults = the shapes above): ``rise_s`` > 0 makes the
+in-pulse PSV a saturating exponential of that time constant (an RC-like charge) instead of the
+ramp, still ending exactly on the peak; ``decay_beta`` != 1 makes the post-pulse relaxation a
+stretched exponential exp(-(t/decay_s)^beta). :func:`ppf_series` gives one PPF trace per interval
+(what a paired-pulse campaign records), for the PPF-law recovery tests.
+
 Artifacts (:class:`Artifacts`, each switchable by setting it to 0): channel skew in samples
 (voltage delayed by ``skew_samples``; negative = leads), single-sample glitches (a fraction of
 samples hit by +-``glitch_V``), offset, linear drift, mains pickup (sinusoid of ``mains_Hz``),
 voltage noise, current-source offset and noise, finite rise time (first-order low-pass of both
-channels: the response of a linear cell to the slowed drive).
+channels: the response of a linear cell to the slowed drive), ADC quantisation of the voltage
+(``quantum_V``, rounding to that step; applied last).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class Artifacts:
     current_offset_A: float = 2e-6
     current_noise_A: float = 1e-6
     rise_time_s: float = 0.0
+    quantum_V: float = 0.0
 
 
 DEFAULT = Artifacts()
@@ -102,6 +110,8 @@ def apply_artifacts(
     if n_glitch:
         where = rng.choice(t.size, n_glitch, replace=False)
         v[where] += art.glitch_V * rng.choice([-1.0, 1.0], n_glitch)
+    if art.quantum_V:
+        v = np.round(v / art.quantum_V) * art.quantum_V
     i = i + art.current_offset_A
     if art.current_noise_A:
         i = i + rng.normal(0.0, art.current_noise_A, t.size)
@@ -112,9 +122,23 @@ def _grid(duration_s: float, fs_Hz: float) -> np.ndarray:
     return np.arange(int(round(duration_s * fs_Hz))) / fs_Hz
 
 
-def _pulse_train_psv(t, onsets_s, width_s, polarities, peaks_V, rests_V, jump_V, decay_s, dt):
+def _pulse_train_psv(
+    t,
+    onsets_s,
+    width_s,
+    polarities,
+    peaks_V,
+    rests_V,
+    jump_V,
+    decay_s,
+    dt,
+    rise_s=0.0,
+    decay_beta=1.0,
+):
     """PSV for pulses at ``onsets_s``: ramp from the running value (+ jump) to ``peaks_V[k]`` at
     the last in-pulse sample; after the offset relax from ``peaks_V[k] - jump`` to ``rests_V[k]``.
+    ``rise_s`` > 0: a saturating exponential instead of the ramp (same end points);
+    ``decay_beta``: stretched-exponential relaxation.
     """
     v = np.zeros(t.size)
     prev_rest = 0.0
@@ -126,10 +150,16 @@ def _pulse_train_psv(t, onsets_s, width_s, polarities, peaks_V, rests_V, jump_V,
         start = v[k0 - 1] if k0 > 0 else prev_rest
         j = np.arange(1, m + 1)
         top = peaks_V[k] - pol * jump_V
-        v[k0 : k0 + m] = start + pol * jump_V + (top - start) * j / m
+        if rise_s <= 0:
+            v[k0 : k0 + m] = start + pol * jump_V + (top - start) * j / m
+        else:
+            frac = np.expm1(-j * dt / rise_s) / np.expm1(-m * dt / rise_s)
+            v[k0 : k0 + m] = start + pol * jump_V + (top - start) * frac
         after = np.arange(k0 + m, nxt)
         rel = peaks_V[k] - pol * jump_V
-        v[after] = rests_V[k] + (rel - rests_V[k]) * np.exp(-(t[after] - t[k0 + m - 1]) / decay_s)
+        age = (t[after] - t[k0 + m - 1]) / decay_s
+        shape = np.exp(-age) if decay_beta == 1.0 else np.exp(-(age**decay_beta))
+        v[after] = rests_V[k] + (rel - rests_V[k]) * shape
         prev_rest = rests_V[k]
     return v
 
@@ -170,6 +200,8 @@ def _positive_pulses(
     tail_s: float = 0.1,
     jump_V: float = 0.02,
     decay_s: float = 0.004,
+    rise_s: float = 0.0,
+    decay_beta: float = 1.0,
 ) -> pd.DataFrame:
     """Positive current pulses at ``onsets_s``, each lifting the PSV from a rest of 0 V to its
     ``peaks_V`` (measured from the pre-stimulus baseline), sampled to ``tail_s`` after the last."""
@@ -177,7 +209,9 @@ def _positive_pulses(
     t = _grid(onsets_s[-1] + width_s + tail_s, fs_Hz)
     on = np.asarray(onsets_s, float)
     ones = [1] * on.size
-    v = _pulse_train_psv(t, on, width_s, ones, peaks_V, [0.0] * on.size, jump_V, decay_s, dt)
+    rests = [0.0] * on.size
+    shape = {"rise_s": rise_s, "decay_beta": decay_beta}
+    v = _pulse_train_psv(t, on, width_s, ones, peaks_V, rests, jump_V, decay_s, dt, **shape)
     i = _current(t, on, width_s, ones, amplitude_A, dt)
     return apply_artifacts(t, i, v, art, seed)
 
@@ -196,6 +230,21 @@ def ppf_pair(
     a1 = truth.a1_V
     a2 = a1 * float(truth.ppf(interval_s))
     return _positive_pulses([delay_s, delay_s + interval_s], [a1, a2], art, seed, **shape)
+
+
+def ppf_series(
+    intervals_s,
+    truth: PPFTruth = PPFTruth(),
+    art: Artifacts = DEFAULT,
+    *,
+    seed: int = 0,
+    **shape: float,
+) -> list[pd.DataFrame]:
+    """One :func:`ppf_pair` trace per interval (seeds ``seed``, ``seed + 1``, ...): a paired-pulse
+    campaign at one state. ``shape``: ``delay_s``, ``fs_Hz``, ``width_s``, ``rise_s``, ..."""
+    return [
+        ppf_pair(float(dt), truth, art, seed=seed + k, **shape) for k, dt in enumerate(intervals_s)
+    ]
 
 
 def pulse_response(
@@ -239,6 +288,8 @@ def ltp_ltd_cycle(
     overshoot_V: float = 0.005,
     decay_s: float = 0.001,
     jump_V: float = 0.02,
+    rise_s: float = 0.0,
+    decay_beta: float = 1.0,
     weights: tuple[np.ndarray, np.ndarray] | None = None,
     weight_jitter_V: float = 0.0,
 ) -> pd.DataFrame:
@@ -257,7 +308,8 @@ def ltp_ltd_cycle(
         w_p, w_d = w_p + jitter[:n], w_d + jitter[n:]
     rests = np.r_[w_p, w_d]
     peaks = rests + pol * overshoot_V
-    v = _pulse_train_psv(t, on, width_s, pol, peaks, rests, jump_V, decay_s, dt)
+    shape = {"rise_s": rise_s, "decay_beta": decay_beta}
+    v = _pulse_train_psv(t, on, width_s, pol, peaks, rests, jump_V, decay_s, dt, **shape)
     v[: int(round(on[0] / dt))] = truth.g_min_V
     i = _current(t, on, width_s, pol, amplitude_A, dt)
     return apply_artifacts(t, i, v, art, seed)
