@@ -59,7 +59,9 @@ def test_heat_in_resistor_matches_model_on_a_well_sampled_decay():
         from_trace["dissipated_in_r_J"], model["dissipated_in_r_J"], rtol=0.03
     )
     open_state = _trace_energies(_trace(stimulus, math.inf), math.inf)
-    assert open_state["dissipated_in_r_J"].isna().all()
+    # no resistor, no heat in it: the whole source energy goes into the cell
+    assert (open_state["dissipated_in_r_J"] == 0).all()
+    np.testing.assert_allclose(open_state["into_cell_J"], open_state["energy_J"])
 
 
 def test_unresolved_edge_without_nominal_width_is_a_flagged_lower_bound():
@@ -164,3 +166,79 @@ def test_holding_energy_is_v_squared_over_r_times_duration_and_zero_when_open():
     assert duration == 10.0
     bound = training_holding_bound_J(-0.1, 0.4, 1000.0, n_devices=3, duration_s=duration)
     np.testing.assert_allclose(bound, 3 * 0.4**2 / 1000 * 10.0)
+
+
+@pytest.mark.parametrize("resistance_ohm", [500.0, 8000.0, math.inf])
+def test_model_energy_split_closes_the_balance_and_charges_each_branch(resistance_ohm):
+    from fmes.energy import model_energy_split
+
+    stimulus = ltp_ltd_stimulus(LTP, {"samples_per_pulse": 4, "samples_per_gap": 6})
+    split = model_energy_split(CELL, resistance_ohm, stimulus)
+    assert set(split["interval"]) == {"pulse", "window"}
+    assert len(split) == 80
+    terms = ["loss_rs_J", "loss_r_J", "loss_internal_J", "stored_change_J"]
+    np.testing.assert_allclose(
+        split[terms].sum(axis=1),
+        split["source_J"],
+        rtol=1e-9,
+        atol=1e-9 * split["source_J"].abs().max(),
+    )
+    # the source delivers nothing between pulses: the window's source energy is the pulse's
+    pulse, window = (
+        split[split["interval"] == k].reset_index(drop=True) for k in ("pulse", "window")
+    )
+    np.testing.assert_allclose(window["source_J"], pulse["source_J"], rtol=1e-9)
+    # in the open state the pulse current all flows through R_s: I² R_s x width, and R gets 0
+    if math.isinf(resistance_ohm):
+        np.testing.assert_allclose(pulse["loss_rs_J"], 1e-6 * 20.0 * 1e-3, rtol=1e-9)
+        assert (split["loss_r_J"] == 0).all()
+        # the LTP windows charge the cell, the LTD windows take it back towards rest; what the
+        # source gives the LTP pulses beyond the LTD pulses is that stored part
+        ltp, ltd = window[window["amplitude_A"] > 0], window[window["amplitude_A"] < 0]
+        assert ltp["stored_change_J"].sum() > 0 > ltd["stored_change_J"].sum()
+        assert ltp["source_J"].sum() > ltd["source_J"].sum()
+    else:
+        assert (window["loss_r_J"] > pulse["loss_r_J"]).all()
+    assert (split[["loss_rs_J", "loss_diffusion_J", "loss_leakage_J"]] >= 0).all().all()
+    # the trace's heat in R is the model's, the model reference the trace read-out uses
+    model = model_pulse_energies(CELL, resistance_ohm, stimulus)
+    np.testing.assert_allclose(model["dissipated_in_r_J"], window["loss_r_J"])
+
+
+def test_state_energy_split_means_close_and_sit_beside_the_trace():
+    from fmes.analysis.energy import with_trace_split
+    from fmes.energy import ENERGY_SCOPE, SPLIT_TERMS, state_energy_split
+
+    stimulus = ltp_ltd_stimulus(LTP, {"samples_per_pulse": 4, "samples_per_gap": 6})
+    table = state_energy_split(CELL, {"500": 500.0, "open": math.inf}, stimulus)
+    assert len(table) == 2 * 2 * 2 and (table["n_pulses"] == 20).all()
+    losses = table[["loss_rs_J", "loss_r_J", "loss_internal_J", "stored_change_J"]].sum(axis=1)
+    np.testing.assert_allclose(losses, table["source_J"], rtol=1e-9)
+    assert (table["scope"] == ENERGY_SCOPE).all() and "ADC" in ENERGY_SCOPE
+    per_pulse = pd.DataFrame(
+        {
+            "protocol": "ltp_ltd",
+            "device_id": "nominal",
+            "resistance_label": ["500", "500", "open"],
+            "polarity": [1, -1, 1],
+            "energy_J": [5e-8, 4e-8, 6e-8],
+            "dissipated_in_r_J": [2e-8, 2e-8, 0.0],
+            "into_cell_J": [3e-8, 2e-8, 6e-8],
+        }
+    )
+    both = with_trace_split(table, per_pulse, "nominal")
+    assert list(both.columns[-4:]) == [
+        "trace_source_J",
+        "trace_loss_r_J",
+        "trace_into_cell_J",
+        "scope",
+    ]
+    row = both[(both["resistance_label"] == "500") & (both["polarity"] == 1)].set_index("interval")
+    assert row.loc["window", "trace_loss_r_J"] == 2e-8 and np.isnan(
+        row.loc["pulse", "trace_loss_r_J"]
+    )
+    assert row.loc["pulse", "trace_source_J"] == 5e-8
+    # the open state's LTD pulses have no trace here: NaN, not a made-up number
+    missing = both[(both["resistance_label"] == "open") & (both["polarity"] == -1)]
+    assert missing["trace_source_J"].isna().all()
+    assert set(SPLIT_TERMS) <= set(both.columns)

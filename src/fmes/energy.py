@@ -10,28 +10,30 @@ per-pulse figures from ``device_params.csv``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.integrate import trapezoid
 
 from fmes import device as dev
 from fmes.contracts import DEVICE_PARAMS_ENERGY_COLUMNS
 
 __all__ = [
     "ENERGY_PARAM_COLUMNS",
+    "ENERGY_SCOPE",
     "PulseCost",
     "PulseLog",
+    "SPLIT_TERMS",
+    "model_energy_split",
     "model_pulse_energies",
     "energy_to_reach",
     "holding_energy_J",
     "holding_power_bound_W",
     "pulse_log_energy",
+    "state_energy_split",
     "training_holding_bound_J",
     "training_duration_s",
     "training_energy_curves",
@@ -41,51 +43,222 @@ __all__ = [
 ENERGY_PARAM_COLUMNS = DEVICE_PARAMS_ENERGY_COLUMNS
 
 
-def model_pulse_energies(
+#: the terms of a pulse's energy balance (J): source = losses + change in stored energy
+SPLIT_TERMS = (
+    "source_J",
+    "loss_rs_J",
+    "loss_r_J",
+    "loss_diffusion_J",
+    "loss_leakage_J",
+    "loss_internal_J",
+    "stored_change_J",
+    "balance_residual_J",
+)
+
+
+def _gauss_nodes(
+    start_s: np.ndarray, stop_s: np.ndarray, n_sub: int, order: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Composite Gauss-Legendre nodes and weights on [start, stop] (one row per interval).
+
+    The sub-intervals are geometric from ``start`` (the first 1e-9 of the interval long): the
+    response after a drive step is a sum of exponentials whose fastest mode may be many
+    decades shorter than the interval, and Gauss-Legendre on each piece integrates the smooth
+    products exactly to rounding once the pieces resolve every mode.
+    """
+    x, w = np.polynomial.legendre.leggauss(order)
+    edges = np.concatenate([[0.0], np.geomspace(1e-9, 1.0, n_sub)])
+    lo, hi = edges[:-1], edges[1:]
+    frac = (lo[:, None] + (hi - lo)[:, None] * (x[None, :] + 1) / 2).ravel()
+    wfrac = ((hi - lo)[:, None] * w[None, :] / 2).ravel()
+    length = (stop_s - start_s)[:, None]
+    return start_s[:, None] + length * frac[None, :], length * wfrac[None, :]
+
+
+def _circuit_states(
+    circuit: dev.LinearCircuit, drive: dev.PiecewiseDrive, time_s: np.ndarray, side: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(v_f, v_s) at ``time_s``: the circuit's own states, read through unit output vectors."""
+    out = []
+    for k in range(2):
+        unit = np.zeros_like(circuit.output_vector)
+        unit[..., k] = 1.0
+        probe = replace(circuit, output_vector=unit, feedthrough=np.zeros_like(circuit.feedthrough))
+        out.append(dev.simulate(probe, drive, time_s, side=side))
+    return out[0], out[1]
+
+
+def _split_interval(
+    params: dev.CellParams,
+    resistance_ohm: float,
+    drive: dev.PiecewiseDrive,
+    start_s: np.ndarray,
+    stop_s: np.ndarray,
+    n_sub: int,
+    order: int,
+) -> dict[str, np.ndarray]:
+    """The energy balance of each interval [start, stop] (drive constant or piecewise inside
+    only at the interval's own ends): every branch's loss, the source energy and the stored
+    energy at both ends."""
+    circuit = dev.current_driven_circuit(params, resistance_ohm)
+    g_s, g_d, g_l = (
+        1.0 / float(r)
+        for r in (
+            params.series_resistance_ohm,
+            params.diffusion_resistance_ohm,
+            params.leakage_resistance_ohm,
+        )
+    )
+    g_r = float(dev.regulating_conductance_S(resistance_ohm))
+    c_f, c_s = float(params.fast_capacitance_F), float(params.slow_capacitance_F)
+    t, w = _gauss_nodes(start_s, stop_s, n_sub, order)
+    shape = t.shape
+    v_f, v_s = (a.reshape(shape) for a in _circuit_states(circuit, drive, t.ravel(), "right"))
+    current = drive.value(t.ravel()).reshape(shape)
+    # terminal node: (I - g_R u) flows through R_s into the internal node, u - v_f = that / g_s
+    u = (current + g_s * v_f) / (g_s + g_r)
+    i_series = current - g_r * u
+
+    def integral(power: np.ndarray) -> np.ndarray:
+        return (power * w).sum(axis=1)
+
+    def stored(time_s: np.ndarray, side: str) -> np.ndarray:
+        a, b = _circuit_states(circuit, drive, time_s, side)
+        return 0.5 * c_f * a**2 + 0.5 * c_s * b**2
+
+    out = {
+        "source_J": integral(current * u),
+        "loss_rs_J": integral(i_series**2 / g_s),
+        "loss_r_J": integral(g_r * u**2),
+        "loss_diffusion_J": integral(g_d * (v_f - v_s) ** 2),
+        "loss_leakage_J": integral(g_l * v_f**2),
+        "stored_change_J": stored(stop_s, "left") - stored(start_s, "right"),
+    }
+    out["loss_internal_J"] = out["loss_diffusion_J"] + out["loss_leakage_J"]
+    out["balance_residual_J"] = out["source_J"] - (
+        out["loss_rs_J"] + out["loss_r_J"] + out["loss_internal_J"] + out["stored_change_J"]
+    )
+    return out
+
+
+def model_energy_split(
     params: dev.CellParams,
     resistance_ohm: float,
     stimulus: dev.Stimulus,
-    points_per_pulse: int = 400,
-    points_per_gap: int = 400,
+    n_sub: int = 40,
+    order: int = 8,
 ) -> pd.DataFrame:
-    """Per pulse of a current-driven ``stimulus``: delivered energy and heat in R (model).
+    """Where each pulse's source energy goes, from the exact circuit response (model).
 
-    The energy is the midpoint rule of I u on ``points_per_pulse`` points (the drive is
-    constant over a pulse, u smooth); the heat in the regulating resistor is the trapezoid of
-    u²/R from the onset to the next onset (to the end of the stimulus times for the last) on a
-    log-spaced grid, NaN in the open state.
+    For every pulse of a current-driven ``stimulus`` and two intervals, ``pulse`` (onset to
+    the end of the pulse) and ``window`` (onset to the next onset, to the end of the stimulus
+    times for the last pulse; the source delivers nothing between pulses, so it is the same
+    source energy with the relaxation added), the balance of the circuit of :mod:`fmes.device`:
+
+    ``source_J`` (∫ I u dt) = ``loss_rs_J`` (∫ i_s² R_s dt, the current into the cell through
+    the series resistance) + ``loss_r_J`` (∫ u²/R dt, 0 in the open state) +
+    ``loss_internal_J`` (``loss_diffusion_J`` ∫ (v_f - v_s)²/r_d dt in the diffusion branch +
+    ``loss_leakage_J`` ∫ v_f²/R_leak dt) + ``stored_change_J`` (Δ of ½ C_f v_f² + ½ C_s v_s²).
+
+    The states come from the closed-form solution (:func:`fmes.device.simulate`); the power
+    integrals use composite Gauss-Legendre quadrature on geometric sub-intervals, so
+    ``balance_residual_J`` (source minus the rest) is at rounding level. A depressing pulse on a
+    charged cell has a negative ``source_J`` where the cell returns energy to the source, and
+    a negative ``stored_change_J``. This is Tellegen's power balance for a lumped circuit (e.g.
+    Desoer & Kuh, Basic Circuit Theory, 1969, ch. 9) applied to the two-branch supercapacitor
+    model (Conway, Electrochemical Supercapacitors, 1999, ch. 16: ½CV² stored, I²R losses).
     """
     if stimulus.driven != "current":
-        raise ValueError("model_pulse_energies needs a current-driven (pulse) stimulus")
+        raise ValueError("model_energy_split needs a current-driven (pulse) stimulus")
     drive = stimulus.drive
     on = drive.level != 0
-    onsets = drive.start_s[on]
     idx = np.flatnonzero(on)
-    widths = drive.start_s[idx + 1] - onsets
-    amps = drive.level[on]
-    circuit = dev.current_driven_circuit(params, resistance_ohm)
-    mid = (np.arange(points_per_pulse) + 0.5) / points_per_pulse
-    t_in = onsets[:, None] + widths[:, None] * mid[None, :]
-    u_in = dev.simulate(circuit, drive, t_in.ravel()).reshape(t_in.shape)
-    energy = amps * u_in.mean(axis=1) * widths
-    ends = np.append(onsets[1:], stimulus.time_s[-1])
-    if math.isinf(resistance_ohm):
-        heat = np.full(onsets.size, np.nan)
-    else:
-        frac = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, points_per_gap - 1)])
-        t_w = onsets[:, None] + (ends - onsets)[:, None] * frac[None, :]
-        u_w = dev.simulate(circuit, drive, t_w.ravel()).reshape(t_w.shape)
-        heat = trapezoid(u_w**2 / resistance_ohm, t_w, axis=1)
+    onsets = drive.start_s[on]
+    ends = drive.start_s[idx + 1]
+    next_onsets = np.append(onsets[1:], max(float(stimulus.time_s[-1]), ends[-1]))
+    in_pulse = _split_interval(params, resistance_ohm, drive, onsets, ends, n_sub, order)
+    # the relaxation is integrated from the pulse's end, so no quadrature piece straddles the
+    # drive step (where u jumps by R_s||R x I)
+    after = _split_interval(params, resistance_ohm, drive, ends, next_onsets, n_sub, order)
+    window = {k: in_pulse[k] + after[k] for k in SPLIT_TERMS}
+    frames = []
+    for interval, stop, terms in (("pulse", ends, in_pulse), ("window", next_onsets, window)):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pulse_index": np.arange(onsets.size),
+                    "interval": interval,
+                    "onset_s": onsets,
+                    "width_s": ends - onsets,
+                    "duration_s": stop - onsets,
+                    "amplitude_A": drive.level[on],
+                    **{k: terms[k] for k in SPLIT_TERMS},
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def model_pulse_energies(
+    params: dev.CellParams, resistance_ohm: float, stimulus: dev.Stimulus
+) -> pd.DataFrame:
+    """Per pulse of a current-driven ``stimulus``: the energy the source delivers over the
+    pulse (``energy_J``) and the heat in the regulating resistor from the onset to the next
+    onset (``dissipated_in_r_J``, 0 J in the open state): the reference for the trace read-out
+    of :func:`fmes.analysis.energy.pulse_energies` (:func:`model_energy_split` for the rest
+    of the balance)."""
+    split = model_energy_split(params, resistance_ohm, stimulus)
+    pulse = split[split["interval"] == "pulse"].reset_index(drop=True)
+    window = split[split["interval"] == "window"].reset_index(drop=True)
     return pd.DataFrame(
         {
-            "pulse_index": np.arange(onsets.size),
-            "onset_s": onsets,
-            "width_s": widths,
-            "amplitude_A": amps,
-            "energy_J": energy,
-            "dissipated_in_r_J": heat,
+            "pulse_index": pulse["pulse_index"],
+            "onset_s": pulse["onset_s"],
+            "width_s": pulse["width_s"],
+            "amplitude_A": pulse["amplitude_A"],
+            "energy_J": pulse["source_J"],
+            "dissipated_in_r_J": window["loss_r_J"],
         }
     )
+
+
+#: what the per-pulse energies count and what they leave out (tables and docs state it)
+ENERGY_SCOPE = (
+    "counted: the cell (series resistance, diffusion branch, leakage, stored energy) and its "
+    "regulating resistor R, from a pulse's onset to the next onset; not counted: the pulse "
+    "driver, reads, ADC, digital compute, peripheral circuits, and the holding current through "
+    "R while a state is held longer (fmes.energy.holding_energy_J)"
+)
+
+
+def state_energy_split(
+    params: dev.CellParams, states: Mapping[str, float], stimulus: dev.Stimulus
+) -> pd.DataFrame:
+    """Mean energy balance of the potentiating and of the depressing pulses, per state.
+
+    ``states``: resistance label -> regulating resistance (ohm, inf = open); ``stimulus``: the
+    LTP/LTD protocol (current-driven). Per (state, polarity, interval) the mean over the pulses
+    of every :data:`SPLIT_TERMS` column of :func:`model_energy_split` (means, so the table's
+    balance closes as the pulses' does), with ``n_pulses`` and the :data:`ENERGY_SCOPE`.
+    """
+    frames = []
+    for label, resistance_ohm in states.items():
+        split = model_energy_split(params, float(resistance_ohm), stimulus)
+        frames.append(
+            split.assign(
+                resistance_label=str(label),
+                resistance_ohm=float(resistance_ohm),
+                polarity=np.sign(split["amplitude_A"]).astype(int),
+            )
+        )
+    keys = ["resistance_label", "resistance_ohm", "polarity", "interval"]
+    if not frames:
+        return pd.DataFrame(columns=[*keys, "n_pulses", *SPLIT_TERMS, "scope"])
+    allp = pd.concat(frames, ignore_index=True)
+    grouped = allp.groupby(keys, sort=False)
+    out = grouped[list(SPLIT_TERMS)].mean()
+    out.insert(0, "n_pulses", grouped.size())
+    return out.reset_index().assign(scope=ENERGY_SCOPE)
 
 
 def holding_energy_J(

@@ -10,9 +10,13 @@ pulse:
 - ``energy_abs_J`` = ∫ |p| dt: the energy the source handles without any recovery, the cost
   figure used for training energy (an upper bound for a source that cannot recycle charge).
 - ``dissipated_in_r_J`` = ∫ u²/R dt from the onset to the next onset (to the end of the trace
-  for the last pulse; piecewise-exponential rule between samples, see ``_segment_integral``): the heat in the regulating resistor caused by and after the pulse. Only
-  the resistor's share is observable at the terminals; the cell's internal (series, diffusion,
-  leakage) losses are not, so this is NaN in the open state (R = inf, nothing dissipates there).
+  for the last pulse; piecewise-exponential rule between samples, see ``_segment_integral``):
+  the heat in the regulating resistor caused by and after the pulse; 0 J in the open state
+  (no resistor).
+- ``into_cell_J`` = ``energy_J`` - ``dissipated_in_r_J``: what the cell itself took over that
+  window (the source delivers nothing between pulses), i.e. its series-resistance and internal
+  (diffusion, leakage) losses plus the change of its stored energy. The terminals do not
+  separate these; :func:`fmes.energy.model_energy_split` does, from the circuit model.
 - ``width_s`` (the integration interval) and ``period_s`` (onset to next onset): time per pulse.
 
 Integration: trapezoid over the samples inside the pulse, extended at each end to the detected
@@ -43,6 +47,7 @@ __all__ = [
     "state_pulse_costs",
     "summarise_energies",
     "with_pulse_costs",
+    "with_trace_split",
 ]
 
 ENERGY_COLUMNS = (
@@ -55,6 +60,7 @@ ENERGY_COLUMNS = (
     "energy_J",
     "energy_abs_J",
     "dissipated_in_r_J",
+    "into_cell_J",
     "edges_resolved",
 )
 
@@ -160,10 +166,10 @@ def _dissipated_in_r(
     t: np.ndarray, v: np.ndarray, onset: np.ndarray, resistance_ohm: float
 ) -> np.ndarray:
     """Heat in the regulating resistor from each onset to the next (to the trace end for the
-    last pulse): the exponential-rule integral of u²/R; NaN in the open state."""
+    last pulse): the exponential-rule integral of u²/R; 0 J in the open state (no resistor)."""
     n = onset.size
     if math.isinf(resistance_ohm):
-        return np.full(n, np.nan)
+        return np.zeros(n)
     next_onset = np.append(onset[1:], t[-1])
     # onset -> next onset, same trapezoid on u^2/R; the gap segment id is the pulse's
     window = np.searchsorted(onset, t, side="right") - 1
@@ -208,6 +214,7 @@ def pulse_energies(
         energy, abs_energy = energy * scale, abs_energy * scale
         covered = np.where(fits, nominal_width_s, covered)
         resolved = resolved | fits
+    heat = _dissipated_in_r(t, v, onset, resistance_ohm)
     return pd.DataFrame(
         {
             "pulse_index": p["pulse_index"].to_numpy(int),
@@ -218,7 +225,8 @@ def pulse_energies(
             "amplitude_A": p["amplitude_A"].to_numpy(float),
             "energy_J": energy,
             "energy_abs_J": abs_energy,
-            "dissipated_in_r_J": _dissipated_in_r(t, v, onset, resistance_ohm),
+            "dissipated_in_r_J": heat,
+            "into_cell_J": energy - heat,
             "edges_resolved": resolved,
         }
     )
@@ -247,6 +255,7 @@ def summarise_energies(per_pulse: pd.DataFrame, keys: list[str]) -> pd.DataFrame
             "energy_abs_q05_J": q("energy_abs_J", 0.05),
             "energy_abs_q95_J": q("energy_abs_J", 0.95),
             "dissipated_in_r_median_J": grouped["dissipated_in_r_J"].median(),
+            "into_cell_median_J": grouped["into_cell_J"].median(),
             "width_median_s": grouped["width_s"].median(),
             "period_median_s": grouped["period_s"].median(),
             "edges_resolved_frac": grouped["edges_resolved"].mean(),
@@ -328,6 +337,42 @@ def with_edge_status(summary: pd.DataFrame) -> pd.DataFrame:
             "",
         ),
     )
+
+
+def with_trace_split(
+    split: pd.DataFrame, per_pulse: pd.DataFrame, nominal_device: str
+) -> pd.DataFrame:
+    """The model's energy balance (:func:`fmes.energy.state_energy_split`) beside what the
+    ``ltp_ltd`` traces measure at the terminals (the reference device's, every device's if it
+    has none; means over the pulses of each state and polarity, like the model's):
+    ``trace_source_J`` (∫ I u dt over the pulse, both intervals), ``trace_loss_r_J`` and
+    ``trace_into_cell_J`` (onset to next onset: the ``window`` rows only; NaN on ``pulse``
+    rows, and everywhere for a state without traces)."""
+    rows = per_pulse[per_pulse["protocol"] == "ltp_ltd"] if len(per_pulse) else per_pulse
+    if len(rows) and (rows["device_id"] == nominal_device).any():
+        rows = rows[rows["device_id"] == nominal_device]
+    cols = {
+        "energy_J": "trace_source_J",
+        "dissipated_in_r_J": "trace_loss_r_J",
+        "into_cell_J": "trace_into_cell_J",
+    }
+    keys = ["resistance_label", "polarity"]
+    if len(rows):
+        measured = (
+            rows.assign(resistance_label=rows["resistance_label"].astype(str))
+            .groupby(keys, as_index=False)[list(cols)]
+            .mean()
+            .rename(columns=cols)
+        )
+    else:
+        measured = pd.DataFrame(columns=[*keys, *cols.values()])
+    out = split.assign(resistance_label=split["resistance_label"].astype(str)).merge(
+        measured.astype({"polarity": int}), on=keys, how="left"
+    )
+    in_pulse = out["interval"] == "pulse"
+    out.loc[in_pulse, ["trace_loss_r_J", "trace_into_cell_J"]] = np.nan
+    scope = out.pop("scope")
+    return out.assign(scope=scope)
 
 
 def reference_single_pulses(summary: pd.DataFrame) -> pd.DataFrame:
