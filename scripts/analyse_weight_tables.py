@@ -1,6 +1,7 @@
 """Rule analyse_weight_tables: LTP/LTD from weight-per-pulse tables (SET and RESET files, one
-column per run): NeuroSim fits per run with signed NL, levels per device over all runs,
-cycle-to-cycle / device-to-device variability, and a figure of the runs with their fits."""
+column per run, or step-size lookup tables sampled into runs): NeuroSim fits per run with signed
+NL, levels per device over all runs, cycle-to-cycle / device-to-device variability, a summary per
+branch (NL, n_states, c2c, status), and a figure of the runs with their fits."""
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -11,7 +12,12 @@ from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
 from fmes.status import Status
-from fmes.weight_tables import analyse_weight_tables, read_weight_table, weight_table_results
+from fmes.weight_tables import (
+    analyse_weight_tables,
+    branch_summary,
+    load_weight_tables,
+    weight_table_results,
+)
 
 
 def main(snakemake) -> None:
@@ -20,11 +26,10 @@ def main(snakemake) -> None:
     P = snakemake.params
     fit_kw = dict(P.ltp_ltd)
 
-    fits, weights, states, variability = [], [], [], []
+    fits, weights, states, variability, summary = [], [], [], [], []
     for spec in P.tables:
-        fmt = {k: spec[k] for k in ("separator", "decimal", "header_line", "encoding")}
-        set_table = read_weight_table(spec["set"], **fmt)
-        reset_table = read_weight_table(spec["reset"], **fmt)
+        # CSV runs, or pulse trains sampled (seeded) from step lookup tables
+        set_table, reset_table = load_weight_tables(spec, seed=P.seed)
         log.info(
             "%s: %d SET runs (%d-%d pulses), %d RESET runs (%d-%d pulses), %s in %s",
             spec["name"],
@@ -48,6 +53,7 @@ def main(snakemake) -> None:
         weights.append(result.weights)
         states.append(result.states)
         variability.append(result.variability)
+        summary.append(branch_summary(result, spec))
         for shape, n in result.fits.groupby(["ltp_shape", "ltd_shape"]).size().items():
             log.info("%s: %d run(s) with LTP %s, LTD %s", spec["name"], n, *shape)
 
@@ -60,6 +66,19 @@ def main(snakemake) -> None:
     write_csv(pd.concat(weights, ignore_index=True), out.weights)
     write_csv(pd.concat(states, ignore_index=True), out.states)
     write_csv(pd.concat(variability, ignore_index=True), out.variability)
+    summary_table = pd.concat(summary, ignore_index=True)
+    write_csv(summary_table, out.summary)
+    for row in summary_table.itertuples():
+        log.info(
+            "%s %s: NL %+.3f, n_states %s, c2c step sigma %.4g of the range, %s %s",
+            row.table,
+            row.branch,
+            getattr(row, "nl", float("nan")),
+            getattr(row, "n_states", "-"),
+            getattr(row, "c2c_step_sigma_frac", float("nan")),
+            row.status,
+            row.reason,
+        )
 
     fig, axes = plt.subplots(len(P.tables), 2, figsize=(9, 3.2 * len(P.tables)), squeeze=False)
     for (ax_set, ax_reset), spec, table_fits, table_weights in zip(

@@ -19,7 +19,7 @@ that carry the weight unit end in ``_<unit>`` (``g_max_uS``), never ``_V``, and 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +32,18 @@ from fmes.analysis.variability import variability_summary
 from fmes.status import Status
 
 __all__ = [
+    "StepLookupTable",
     "WeightTableError",
     "WeightTableResults",
     "analyse_weight_tables",
+    "branch_summary",
     "device_states_from_runs",
+    "load_weight_tables",
+    "mean_lookup_run",
+    "mean_step_pulses",
+    "read_step_lookup_table",
     "read_weight_table",
+    "sample_lookup_runs",
     "weight_table_results",
     "with_weight_unit",
 ]
@@ -55,11 +62,14 @@ def read_weight_table(
     decimal: str = ".",
     header_line: int = 1,
     encoding: str = "utf-8",
+    columns: Sequence[str | int] | None = None,
 ) -> pd.DataFrame:
     """One table: columns = runs (named by the header, or ``run1..`` without one), rows = pulses.
 
-    Cells are numbers; empty cells may only pad the end of a run. Raises
-    :class:`WeightTableError` naming file, line and column.
+    Cells are numbers; empty cells may only pad the end of a run. ``columns`` keeps only these
+    runs, in this order (header names, or 1-based positions as integers), so one file with a
+    SET and a RESET column can serve as both tables. Raises :class:`WeightTableError` naming
+    file, line and column.
     """
     path = Path(path)
     if not path.is_file():
@@ -84,6 +94,8 @@ def read_weight_table(
     if header_line == 0:
         frame.columns = [f"run{k + 1}" for k in range(frame.shape[1])]
     frame.columns = [str(c).strip() for c in frame.columns]
+    if columns is not None:
+        frame = frame[[_column_name(path, frame, c) for c in columns]]
     first_line = header_line + 1
     for column in frame.columns:
         values = frame[column]
@@ -113,6 +125,21 @@ def read_weight_table(
                 f"{path}: column {column!r}: {n} weights; a run needs at least {MIN_PULSES}"
             )
     return frame.astype(float)
+
+
+def _column_name(path: Path, frame: pd.DataFrame, column: str | int) -> str:
+    """The header name of a selected column (a name, or a 1-based position as an integer)."""
+    names = list(frame.columns)
+    if isinstance(column, int) and not isinstance(column, bool):
+        if 1 <= column <= len(names):
+            return names[column - 1]
+        raise WeightTableError(
+            f"{path}: column {column} selected, but the table has {len(names)} column(s) "
+            "(positions count from 1)"
+        )
+    if str(column) in names:
+        return str(column)
+    raise WeightTableError(f"{path}: column {column!r} selected, but the header has {names}")
 
 
 def with_weight_unit(frame: pd.DataFrame, unit: str) -> pd.DataFrame:
@@ -266,3 +293,306 @@ def weight_table_results(
         states=states.assign(weight_unit=unit),
         variability=summary.assign(table=spec["name"]),
     )
+
+
+# --- step-size lookup tables (CrossSim's dG_increasing.txt / dG_decreasing.txt) ---------------
+
+
+@dataclass(frozen=True)
+class StepLookupTable:
+    """Measured step-size statistics of one branch: the quantile function of the step per level.
+
+    ``dg[i, j]`` is the step a pulse makes from weight ``g[j]`` at cumulative probability
+    ``cdf[i]`` (the layout of CrossSim's lookup tables: line 2 the weight bins, line 3 the CDF
+    points, then one line per CDF point with one step per bin).
+    """
+
+    path: str
+    g: np.ndarray  # weight bins, strictly increasing
+    cdf: np.ndarray  # cumulative probabilities, strictly increasing from 0 to 1
+    dg: np.ndarray  # len(cdf) x len(g) steps
+
+    def mean_step(self) -> np.ndarray:
+        """Mean step per bin: the integral of the quantile function over the CDF (trapezoid;
+        the expectation of the bilinear sampling of :func:`sample_lookup_runs`)."""
+        return np.sum(np.diff(self.cdf)[:, None] * (self.dg[:-1] + self.dg[1:]) / 2, axis=0)
+
+    def step_sd(self) -> np.ndarray:
+        """Standard deviation of the step per bin (same quadrature as :meth:`mean_step`)."""
+        mid = (self.dg[:-1] + self.dg[1:]) / 2
+        var = np.sum(np.diff(self.cdf)[:, None] * (mid - self.mean_step()) ** 2, axis=0)
+        return np.sqrt(var)
+
+
+def _numbers(path: Path, line_no: int, text: str, what: str) -> np.ndarray:
+    cells = [c.strip() for c in text.strip().split(",")]
+    try:
+        values = np.array([float(c) for c in cells])
+    except ValueError:
+        bad = next(c for c in cells if not _is_float(c))
+        raise WeightTableError(
+            f"{path}: line {line_no}: expected {what} (numbers separated by ','), got {bad!r}"
+        ) from None
+    if not np.isfinite(values).all():
+        raise WeightTableError(f"{path}: line {line_no}: {what} must be finite numbers")
+    return values
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_step_lookup_table(path: str | os.PathLike, *, scale: float = 1.0) -> StepLookupTable:
+    """Read a step-size lookup table in CrossSim's layout; weights and steps times ``scale``.
+
+    Line 1 is a free-text title; line 2 the weight bins (strictly increasing); line 3 the CDF
+    points (strictly increasing, 0 to 1); every further non-blank line one CDF point's steps,
+    one per bin. CrossSim reads the same lines with ``numpy.genfromtxt(delimiter=",")``
+    (sandialabs/cross-sim, ``numeric_params.py``). Raises :class:`WeightTableError` naming the
+    file, the line and what was expected.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightTableError(f"{path}: step lookup table not found")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise WeightTableError(f"{path}: not UTF-8 text ({err})") from None
+    if len(lines) < 4:
+        raise WeightTableError(
+            f"{path}: {len(lines)} line(s); expected a title line, the weight bins (line 2), "
+            "the CDF points (line 3) and one line of steps per CDF point"
+        )
+    g = _numbers(path, 2, lines[1], "the weight bins")
+    cdf = _numbers(path, 3, lines[2], "the CDF points")
+    if g.size < 2 or not (np.diff(g) > 0).all():
+        raise WeightTableError(
+            f"{path}: line 2: the weight bins must be >= 2 strictly increasing numbers"
+        )
+    if cdf.size < 2 or not (np.diff(cdf) > 0).all() or cdf[0] != 0 or cdf[-1] != 1:
+        raise WeightTableError(
+            f"{path}: line 3: the CDF points must increase strictly from 0 to 1 "
+            f"(got {cdf.size} points from {cdf[0]:g} to {cdf[-1]:g})"
+        )
+    rows = [(i + 1, text) for i, text in enumerate(lines[3:], start=3) if text.strip()]
+    if len(rows) != cdf.size:
+        raise WeightTableError(
+            f"{path}: {len(rows)} lines of steps after line 3; expected one per CDF point ({cdf.size})"
+        )
+    dg = np.empty((cdf.size, g.size))
+    for k, (line_no, text) in enumerate(rows):
+        values = _numbers(path, line_no, text, f"{g.size} steps (one per weight bin)")
+        if values.size != g.size:
+            raise WeightTableError(
+                f"{path}: line {line_no}: {values.size} steps; expected {g.size} (one per weight bin)"
+            )
+        dg[k] = values
+    # a quantile function never decreases (tolerance: the files' round-off of 1e-18 S)
+    falls = (np.diff(dg, axis=0) < -1e-9 * np.abs(dg).max()).any(axis=0)
+    if falls.any():
+        col = int(np.flatnonzero(falls)[0])
+        raise WeightTableError(
+            f"{path}: bin {col + 1} (column {col + 1}): the steps decrease with the CDF; each "
+            "column must be a quantile function (non-decreasing down the lines)"
+        )
+    return StepLookupTable(str(path), g * scale, cdf, dg * scale)
+
+
+def mean_step_pulses(table: StepLookupTable, *, increasing: bool) -> int:
+    """Pulses the mean step takes to cross the table's weight range (the trajectory
+    w_{n+1} = w_n + mean step(w_n) from one end bin to the other), the default pulse count of
+    the sampled runs."""
+    mean = table.mean_step()
+    if (mean * (1 if increasing else -1) <= 0).any():
+        raise WeightTableError(
+            f"{table.path}: the mean step has the wrong sign (or is zero) at weight "
+            f"{table.g[np.flatnonzero(mean * (1 if increasing else -1) <= 0)[0]]:g}; cannot cross "
+            "the range (give the pulse count in lookup.pulses)"
+        )
+    # pulses per unit weight, integrated over the range (trapezoid on the bins)
+    per_weight = 1.0 / np.abs(mean)
+    return int(np.ceil(np.sum(np.diff(table.g) * (per_weight[:-1] + per_weight[1:]) / 2)))
+
+
+def _sample_steps(table: StepLookupTable, w: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Bilinear interpolation of the quantile table at (u, w), w clipped to the bins (CrossSim's
+    ``RectBivariateSpline(kx=1, ky=1)`` on a non-uniform grid)."""
+    g, cdf, dg = table.g, table.cdf, table.dg
+    j = np.clip(np.searchsorted(g, w, side="right") - 1, 0, g.size - 2)
+    tj = np.clip((w - g[j]) / (g[j + 1] - g[j]), 0.0, 1.0)
+    i = np.clip(np.searchsorted(cdf, u, side="right") - 1, 0, cdf.size - 2)
+    ti = (u - cdf[i]) / (cdf[i + 1] - cdf[i])
+    lo = dg[i, j] * (1 - tj) + dg[i, j + 1] * tj
+    hi = dg[i + 1, j] * (1 - tj) + dg[i + 1, j + 1] * tj
+    return lo * (1 - ti) + hi * ti
+
+
+def sample_lookup_runs(
+    increasing: StepLookupTable,
+    decreasing: StepLookupTable,
+    *,
+    n_runs: int,
+    n_pulses_set: int,
+    n_pulses_reset: int,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SET and RESET tables (runs as columns ``run1..``) sampled from two step lookup tables.
+
+    Each run starts at the lowest bin of the increasing table, takes ``n_pulses_set`` steps
+    drawn from it (a uniform CDF value per pulse, the step interpolated at the current weight)
+    and then ``n_pulses_reset`` steps from the decreasing table, starting where SET ended, the
+    alternating protocol the tables are measured with. The weight is clipped to the bins after
+    every pulse, as CrossSim clips the weights to the table's range.
+    """
+    lo = max(increasing.g[0], decreasing.g[0])
+    hi = min(increasing.g[-1], decreasing.g[-1])
+    if hi <= lo:
+        raise WeightTableError(
+            f"{increasing.path}, {decreasing.path}: the two tables' weight bins do not overlap"
+        )
+    w = np.full(n_runs, lo)
+    out = []
+    for table, n in ((increasing, n_pulses_set), (decreasing, n_pulses_reset)):
+        u = rng.random((n, n_runs))
+        branch = np.empty((n, n_runs))
+        for k in range(n):
+            w = np.clip(w + _sample_steps(table, w, u[k]), lo, hi)
+            branch[k] = w
+        out.append(pd.DataFrame(branch, columns=[f"run{r + 1}" for r in range(n_runs)]))
+    return out[0], out[1]
+
+
+def mean_lookup_run(
+    increasing: StepLookupTable,
+    decreasing: StepLookupTable,
+    *,
+    n_pulses_set: int,
+    n_pulses_reset: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The noise-free run of the mean steps (one column ``mean``): the protocol of
+    :func:`sample_lookup_runs` with every step replaced by the mean step at the current weight
+    (linear in the weight between bins). Fitting it gives the mean curve's NL directly."""
+    lo = max(increasing.g[0], decreasing.g[0])
+    hi = min(increasing.g[-1], decreasing.g[-1])
+    w, out = lo, []
+    for table, n in ((increasing, n_pulses_set), (decreasing, n_pulses_reset)):
+        mean, branch = table.mean_step(), np.empty(n)
+        for k in range(n):
+            w = float(np.clip(w + np.interp(w, table.g, mean), lo, hi))
+            branch[k] = w
+        out.append(pd.DataFrame({"mean": branch}))
+    return out[0], out[1]
+
+
+def load_weight_tables(
+    spec: Mapping[str, object], *, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The SET and RESET tables of one ``traces.weight_tables`` entry, whatever its ``form``.
+
+    ``form: runs`` (default) reads the two CSV files (:func:`read_weight_table` with the entry's
+    separator, decimal, header_line, encoding and ``set_columns``/``reset_columns``);
+    ``form: step_lookup`` reads two step lookup tables (:func:`read_step_lookup_table`) and
+    samples ``lookup.runs`` pulse trains from them (:func:`sample_lookup_runs`) with a
+    generator seeded from ``seed`` and the entry's name; ``lookup.pulses`` (per branch; null =
+    the pulses the mean step takes to cross the range, :func:`mean_step_pulses`). Every weight
+    is multiplied by ``scale`` (default 1).
+    """
+    from fmes.rng import child_rng
+
+    scale = float(spec.get("scale", 1.0))
+    if spec.get("form", "runs") == "step_lookup":
+        inc = read_step_lookup_table(spec["set"], scale=scale)
+        dec = read_step_lookup_table(spec["reset"], scale=scale)
+        for table, rising, role in ((inc, True, "set"), (dec, False, "reset")):
+            if (np.mean(table.mean_step()) > 0) != rising:
+                raise WeightTableError(
+                    f"{table.path}: the mean step is {'negative' if rising else 'positive'}; the "
+                    f"{role} table must {'increase' if rising else 'decrease'} the weight "
+                    "(are set and reset swapped?)"
+                )
+        lookup = dict(spec.get("lookup") or {})
+        pulses = lookup.get("pulses")
+        n_set = int(pulses) if pulses else mean_step_pulses(inc, increasing=True)
+        n_reset = int(pulses) if pulses else mean_step_pulses(dec, increasing=False)
+        rng = child_rng(seed, "weight_tables", str(spec["name"]))
+        return sample_lookup_runs(
+            inc,
+            dec,
+            n_runs=int(lookup.get("runs", 20)),
+            n_pulses_set=n_set,
+            n_pulses_reset=n_reset,
+            rng=rng,
+        )
+    fmt = {k: spec[k] for k in ("separator", "decimal", "header_line", "encoding") if k in spec}
+    tables = tuple(
+        read_weight_table(spec[role], **fmt, columns=spec.get(f"{role}_columns")) * scale
+        for role in ("set", "reset")
+    )
+    return tables[0], tables[1]
+
+
+def branch_summary(result: WeightTableResults, spec: Mapping[str, object]) -> pd.DataFrame:
+    """One row per branch of a table pair: signed NL, levels, cycle-to-cycle step noise, status.
+
+    ``nl`` and ``nl_stderr`` are the medians over the converged runs (one run: its fit);
+    ``n_states`` the levels the device holds over all its runs (:func:`device_states_from_runs`);
+    ``c2c_step_sigma_frac`` the pulse-to-pulse step noise of the branch (pooled over the runs)
+    over the median fitted range, the branch-wise form of ``c2c_sigma_frac``;
+    ``levels_mean_step`` = range / |mean step|, the pulses the mean step needs to cross the
+    range (what a noise-free device would hold). ``status`` is the worst branch status of the
+    runs (``ok`` only if every converged run's branch is ``ok``), ``reason`` the first reason.
+    """
+    from fmes.status import worst
+
+    unit = str(spec["unit"])
+    fits = result.fits
+    converged = fits[fits.get("converged", pd.Series(False, index=fits.index)).astype(bool)]
+    rows = []
+    for phase in ("ltp", "ltd"):
+        st = result.states[result.states["phase"] == phase]
+        base = {"table": spec["name"], "branch": phase, "n_runs": len(fits)}
+        if converged.empty or st.empty:
+            rows.append(
+                base
+                | {
+                    "n_runs_converged": 0,
+                    "status": str(Status.FAILED),
+                    "reason": "no run converged",
+                }
+            )
+            continue
+        rng_w = float(np.nanmedian(converged[f"range_{unit}"]))
+        mean_dw = float(np.nanmedian(converged[f"mean_dw_{phase}_{unit}"]))
+        step_noise = float(st["step_noise"].mean())
+        statuses = converged[f"{phase}_status"].astype(str)
+        bad = converged[statuses != str(Status.OK)]
+        n_bad = len(bad)
+        reasons = []
+        if n_bad:
+            reasons.append(f"{n_bad} of {len(converged)} run(s): {bad[f'{phase}_reason'].iloc[0]}")
+        if len(converged) < len(fits):
+            reasons.append(f"{len(fits) - len(converged)} run(s) without a fit")
+            statuses = pd.concat([statuses, pd.Series([str(Status.FLAGGED)])])
+        reason = "; ".join(reasons)
+        rows.append(
+            base
+            | {
+                "n_runs_converged": len(converged),
+                "shape": str(converged[f"{phase}_shape"].mode().iloc[0]),
+                "nl": float(np.nanmedian(converged[f"nl_{phase}"])),
+                "nl_stderr": float(np.nanmedian(converged[f"nl_{phase}_stderr"])),
+                "n_states": int(st["n_states"].min()),
+                "levels_mean_step": rng_w / abs(mean_dw) if mean_dw else np.nan,
+                "step_noise": step_noise,
+                "range": rng_w,
+                "c2c_step_sigma_frac": step_noise / rng_w if rng_w else np.nan,
+                "weight_unit": unit,
+                "status": str(worst(statuses)),
+                "reason": reason,
+            }
+        )
+    return pd.DataFrame(rows)

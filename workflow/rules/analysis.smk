@@ -415,13 +415,15 @@ WEIGHT_TABLES = config["traces"]["weight_tables"]
 
 rule analyse_weight_tables:
     input:
-        tables=[t[k] for t in WEIGHT_TABLES for k in ("set", "reset")],
+        # one file may serve as both tables (set_columns / reset_columns)
+        tables=list(dict.fromkeys(t[k] for t in WEIGHT_TABLES for k in ("set", "reset"))),
         code=script_code("analyse_weight_tables"),
     output:
         fits="results/tables/weight_table_fits.csv",
         weights="results/tables/weight_table_weights.csv",
         states="results/tables/weight_table_states.csv",
         variability="results/tables/weight_table_variability.csv",
+        summary="results/tables/weight_table_summary.csv",
         figure=analysis_fig(
             "weight_tables",
             protocol="Weight tables",
@@ -440,6 +442,7 @@ rule analyse_weight_tables:
         runtime=10,
     params:
         tables=WEIGHT_TABLES,
+        seed=config["seed"],
         ltp_ltd=ANALYSIS["ltp_ltd"],
         fit_quality=ANALYSIS["fit_quality"],
         nominal_device=ANALYSIS["nominal_device"],
