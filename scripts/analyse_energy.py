@@ -4,7 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.energy import reference_single_pulses
+from fmes import device
+from fmes.analysis.energy import reference_single_pulses, with_trace_split
 from fmes.analysis.pipeline import (
     at_most_common,
     energy_rows,
@@ -16,10 +17,12 @@ from fmes.analysis.pipeline import (
     ordered_labels,
     placeholder_figure,
 )
-from fmes.io import write_csv
+from fmes.energy import state_energy_split
+from fmes.io import read_json, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
 from fmes.status import Status
+from fmes.synthetic import ltp_ltd_stimulus
 
 
 def energy_figure(table: pd.DataFrame):
@@ -115,6 +118,27 @@ def main(snakemake) -> None:
         )
     write_csv(table, out.table)
     write_csv(costs, out.costs)
+
+    # the circuit model's energy balance of the LTP/LTD pulses at every state with such traces
+    cell = device.CellParams.from_mapping(read_json(snakemake.input.cell_params, key="cell_params"))
+    ltp = rows[(rows["protocol"] == "ltp_ltd") & (rows["device_id"] == P.nominal_device)]
+    states = dict(zip(ltp["resistance_label"].astype(str), ltp["resistance_ohm"], strict=True))
+    stimulus = ltp_ltd_stimulus(P.ltp_ltd, {"samples_per_pulse": 2, "samples_per_gap": 2})
+    split = with_trace_split(
+        state_energy_split(cell, states, stimulus), per_pulse, P.nominal_device
+    )
+    for r in split[split["interval"] == "window"].itertuples(index=False):
+        log.info(
+            "%s ohm %+d: source %.3g J = R_s %.3g + R %.3g + internal %.3g + stored %.3g J",
+            r.resistance_label,
+            r.polarity,
+            r.source_J,
+            r.loss_rs_J,
+            r.loss_r_J,
+            r.loss_internal_J,
+            r.stored_change_J,
+        )
+    write_csv(split, out.split)
     if per_pulse.empty:
         fig = placeholder_figure("Energy per pulse", "no current-driven pulse traces")
     else:

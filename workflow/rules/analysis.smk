@@ -300,6 +300,7 @@ rule analyse_variability:
 rule analyse_energy:
     input:
         manifest=TRACES_MANIFEST,
+        cell_params=rules.calibrate_device.output.params,
         code=script_code("analyse_energy"),
     output:
         table=analysis_table(
@@ -308,6 +309,11 @@ rule analyse_energy:
             content="energy and time per pulse",
         ),
         costs="results/tables/energy_pulse_costs.csv",
+        split=analysis_table(
+            "results/tables/energy_split.csv",
+            protocol="Energy per pulse",
+            content="where each pulse's energy goes: R_s, R, internal, stored",
+        ),
         figure=analysis_fig(
             "energy_per_pulse",
             protocol="Energy per pulse",
@@ -328,6 +334,8 @@ rule analyse_energy:
         nominal_device=ANALYSIS["nominal_device"],
         pulses=ANALYSIS["pulses"],
         energy=ANALYSIS["energy"],
+        # the LTP/LTD protocol the circuit model's energy balance is computed for
+        ltp_ltd=config["protocols"]["ltp_ltd"],
     script:
         rule_script("analyse_energy")
 
