@@ -18,7 +18,7 @@ from fmes.analysis.pipeline import (
     records_or_skipped,
     skipped_frame,
 )
-from fmes.analysis.ppf import ppf_fit_curve, ppf_grid
+from fmes.analysis.ppf import Separation, ppf_fit_curve, ppf_grid
 from fmes.io import write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import resistance_colors, save_figure
@@ -116,6 +116,7 @@ def main(snakemake) -> None:
             model=P.ppf["model"],
             criterion=P.ppf["criterion"],
             limits=QualityLimits(**P.fit_quality),
+            separation=Separation(**P.ppf["separation"]),
         )
         for fit in fits.itertuples(index=False):
             log.info("PPF fit %s ohm: %s, %s", fit.resistance_label, fit.model, fit.reason)

@@ -19,7 +19,8 @@ themselves (never with its own residual): ``poor_fit`` when
 - the residuals, ordered by x, are autocorrelated: lag-1 autocorrelation r1 = 1 - d/2 above
   ``max_autocorr``, with d the Durbin-Watson statistic (Durbin & Watson 1950), on at least
   ``min_points_autocorr`` points (a systematic misfit: the model does not describe the curve);
-  not tested when the residual sd is below half the trace noise (then the misfit is within it),
+  not tested when the residual sd is below half the trace noise (then the misfit is within it)
+  or at rounding level (a perfect fit),
 - a free parameter sits on one of its bounds,
 - the 95 % interval of a checked parameter is wider than the parameter itself.
 
@@ -38,6 +39,9 @@ import numpy as np
 from scipy import stats
 
 from fmes.status import Status, join_reasons
+
+#: MINPACK's (scipy.optimize.leastsq, lmfit's default) relative parameter tolerance.
+_XTOL = 1.49012e-08
 
 
 @dataclass
@@ -128,8 +132,12 @@ def _outcome(
             False, "fit failed: " + "; ".join(errors[:2]), None, n, x=x, y=y, weights=weights
         )
     values = {k: float(p.value) for k, p in best.params.items()}
+    # A standard error below the optimizer's relative parameter tolerance (MINPACK's default
+    # xtol) is not resolved: on noise-free data the residuals, hence the covariance, are at
+    # rounding level while the parameters are only converged to that tolerance.
     stderr = {
-        k: (float(p.stderr) if p.stderr is not None else np.nan) for k, p in best.params.items()
+        k: (max(float(p.stderr), _XTOL * abs(float(p.value))) if p.stderr is not None else np.nan)
+        for k, p in best.params.items()
     }
     if not best.success:
         reason = f"optimizer did not converge: {best.message}"
@@ -294,8 +302,9 @@ def _autocorrelation_check(
     if not (resid.size >= 3 and ss > 0):
         return np.nan, []
     dw = float(np.sum(np.diff(resid) ** 2) / ss)
-    # Residuals far below the trace noise are within it, whatever their pattern.
-    above_noise = not (np.isfinite(noise_sd) and sd < 0.5 * noise_sd)
+    # Residuals far below the trace noise are within it, whatever their pattern; residuals at
+    # rounding level (sd 0, a perfect fit) have no pattern to speak of.
+    above_noise = sd > 0 and not (np.isfinite(noise_sd) and sd < 0.5 * noise_sd)
     if (
         above_noise
         and resid.size >= limits.min_points_autocorr

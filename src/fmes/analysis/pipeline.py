@@ -25,7 +25,7 @@ from fmes.analysis.energy import (
 )
 from fmes.analysis.iv import current_at_voltage, iv_branches
 from fmes.analysis.ltp_ltd import fit_ltp_ltd_batch, ltp_ltd_weights
-from fmes.analysis.ppf import fit_ppf, ppf_from_pulses
+from fmes.analysis.ppf import DEFAULT_SEPARATION, Separation, fit_ppf, ppf_from_pulses
 from fmes.analysis.pulses import (
     NoPulsesError,
     PartialPulseError,
@@ -541,7 +541,12 @@ def single_pulse_row(readout: PulseReadout) -> dict[str, object]:
 
 
 def fit_ppf_per_state(
-    values: pd.DataFrame, *, model: str, criterion: str, limits: QualityLimits
+    values: pd.DataFrame,
+    *,
+    model: str,
+    criterion: str,
+    limits: QualityLimits,
+    separation: Separation = DEFAULT_SEPARATION,
 ) -> pd.DataFrame:
     """One PPF fit (:func:`fmes.analysis.ppf.fit_ppf`) per resistance state, in resistance order,
     on the state's ``ok`` read-outs of ``values`` (``resistance_label, resistance_ohm,
@@ -557,6 +562,7 @@ def fit_ppf_per_state(
             criterion=criterion,
             noise=state["ppf_noise"].to_numpy(),
             limits=limits,
+            separation=separation,
         )
         rows.append(
             {
