@@ -1,10 +1,17 @@
 """Rule system_summary: training energy/time per state and the trained networks over time."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from fmes.analysis.pipeline import legend_label, placeholder_figure
-from fmes.energy import energy_to_reach, pulse_costs_by_state, training_energy_curves
+from fmes.energy import (
+    energy_to_reach,
+    holding_energy_J,
+    pulse_costs_by_state,
+    training_energy_curves,
+    with_holding_energy,
+)
 from fmes.inference import (
     accuracy_over_seeds,
     accuracy_over_time,
@@ -15,6 +22,8 @@ from fmes.inference import (
 )
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
+from fmes.manifest import parse_resistance
+from fmes.mnist import load_split
 from fmes.networks import curves_over_seeds
 from fmes.plotting import resistance_colors, save_figure
 
@@ -43,6 +52,31 @@ def label_panel(ax: plt.Axes, xlabel: str, title: str, log_x: bool = False) -> N
     ax.legend(fontsize=8)
 
 
+def holding_runs(curve_paths: list[str], weight_paths: list[str]) -> pd.DataFrame:
+    """Per (net, state, seed) of a device run: its devices and the power the trained network's
+    voltages dissipate in R when held (``states_final_V`` of the run's weights file)."""
+    rows = []
+    for curve_path, weight_path in zip(curve_paths, weight_paths, strict=True):
+        first = read_table(curve_path).iloc[0]
+        with np.load(weight_path) as arrays:
+            if "states_final_V" not in arrays:
+                continue  # the ideal (floating-point) network has no devices
+            volts = arrays["states_final_V"].astype(np.float64)
+        power = holding_energy_J(volts, parse_resistance(first["state"]), 1.0).sum()
+        rows.append(
+            {
+                "net": first["net"],
+                "state": str(first["state"]),
+                "seed": int(first["seed"]),
+                "n_devices": volts.size,
+                "final_holding_power_W": float(power),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["net", "state", "seed", "n_devices", "final_holding_power_W"]
+    )
+
+
 def main(snakemake) -> None:
     log = rule_logger("system_summary", snakemake.log[0])
     inp, out, P = snakemake.input, snakemake.output, snakemake.params
@@ -56,6 +90,10 @@ def main(snakemake) -> None:
     # ---------------------------------------------------------------- training energy
     training = training_energy_curves(curves, pulses, costs)
     summary = energy_to_reach(training, P.tolerance) if len(training) else pd.DataFrame()
+    if len(summary):
+        n_images = int(load_split(inp.split).y_train.size)
+        runs = holding_runs(inp.curves, inp.weights)
+        summary = with_holding_energy(summary, params, runs, n_images)
     write_csv(training, out.training)
     write_csv(summary, out.training_summary)
     for row in summary.itertuples(index=False):
@@ -71,6 +109,16 @@ def main(snakemake) -> None:
             P.tolerance,
             row.epoch_reached,
             row.energy_to_reach_J,
+        )
+        log.info(
+            "%s %s seed %s: holding %d devices for %.3g s costs at most %.3g J (%.3g x the pulses)",
+            row.net,
+            row.state,
+            row.seed,
+            row.n_devices,
+            row.holding_duration_s,
+            row.holding_bound_J,
+            row.holding_bound_to_pulses,
         )
     states = [s for s in dict.fromkeys(curves["state"]) if s != "ideal"]
     colors = resistance_colors(states)

@@ -93,6 +93,17 @@ def test_inconsistent_quote_is_reported_not_hidden(result):
     assert row["model_value"] < 0.1
 
 
+def test_the_quote_read_on_the_iv_sweep_is_its_own_row(result):
+    # read as the voltage of the Fig 2b sweep at 0.5 mA, the same quote is near the model
+    table = result.table.set_index("target_id")
+    low, high = (table.loc[f"iv_voltage_0p5mA_{r}ohm"] for r in ("500", "8000"))
+    assert 0.12 < low["model_value"] < 0.25 and 0.55 < high["model_value"] < 0.8
+    assert high["passed"]
+    assert not table.loc[
+        ["iv_voltage_0p5mA_500ohm", "iv_voltage_0p5mA_8000ohm"], "used_in_fit"
+    ].any()
+
+
 def test_fitted_values_are_physical(result):
     p = result.params
     assert 1 < float(p.series_resistance_ohm) < 100  # tens of ohm

@@ -16,6 +16,7 @@ from fmes.calibration import (
     Pulse,
     PulsePair,
     SweepRead,
+    SweepVoltage,
     TrainRetention,
     WidthSeries,
 )
@@ -53,6 +54,12 @@ UNCHANGED = ModelConditions(
     ),
     psv_0p5mA_500ohm=Pulse(resistance_label=("500",), amplitude_A=5e-4, width_s=1e-3),
     psv_0p5mA_8000ohm=Pulse(resistance_label=("8000",), amplitude_A=5e-4, width_s=1e-3),
+    iv_voltage_0p5mA_500ohm=SweepVoltage(
+        resistance_label=("500",), sweep_rate_V_per_s=0.05, i_target_A=5e-4, v_max_V=0.8
+    ),
+    iv_voltage_0p5mA_8000ohm=SweepVoltage(
+        resistance_label=("8000",), sweep_rate_V_per_s=0.05, i_target_A=5e-4, v_max_V=0.8
+    ),
     dynamic_range_min=LtpLtdCycle(resistance_label=("500", "1000", "8000", "open")),
 )
 
@@ -222,3 +229,16 @@ def test_a_config_still_setting_check_resistances_is_told_where_the_states_are()
         r"dynamic-range check are the select: resistance_label of target dynamic_range_min",
     ):
         validate_config(config, ROOT / "workflow/schemas/config.schema.yaml")
+
+
+def test_sweep_voltage_at_current_reads_the_rising_branch():
+    # capacitances so small that the cell is resistive at 50 mV/s: I = V (1/R + 1/(R_s + R_leak))
+    cell = device.CellParams(20.0, 1e-9, 600.0, 1e-9, 1e6)
+    read = SweepVoltage(
+        resistance_label=("1000", "8000"), sweep_rate_V_per_s=0.05, i_target_A=5e-4, v_max_V=0.8
+    )
+    volts = calibration.sweep_voltage_at_current(cell, read)
+    expected = 5e-4 / (1 / 1000 + 1 / (20.0 + 1e6))
+    np.testing.assert_allclose(volts[0], expected, rtol=1e-4)
+    # 0.5 mA through 8000 ohm needs 4 V: the 0.8 V sweep never carries it
+    assert np.isnan(volts[1])

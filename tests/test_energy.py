@@ -242,3 +242,43 @@ def test_state_energy_split_means_close_and_sit_beside_the_trace():
     missing = both[(both["resistance_label"] == "open") & (both["polarity"] == -1)]
     assert missing["trace_source_J"].isna().all()
     assert set(SPLIT_TERMS) <= set(both.columns)
+
+
+def test_training_summary_sets_the_holding_bound_beside_the_pulses():
+    from fmes.energy import with_holding_energy
+
+    summary = pd.DataFrame(
+        {
+            "net": ["perceptron"] * 2,
+            "state": ["500", "open"],
+            "seed": [0, 0],
+            "epochs": [2, 2],
+            "total_energy_J": [1e-3, 1e-3],
+        }
+    )
+    params = pd.DataFrame(
+        {
+            "resistance_label": ["500", "open"],
+            "resistance_ohm": [500.0, math.inf],
+            "g_min_V": [-0.1, 0.0],
+            "g_max_V": [0.2, 0.3],
+            "pulse_period_s": [0.5, 0.5],
+        }
+    )
+    runs = pd.DataFrame(
+        {
+            "net": ["perceptron"] * 2,
+            "state": ["500", "open"],
+            "seed": [0, 0],
+            "n_devices": [100, 100],
+            "final_holding_power_W": [1e-5, 0.0],
+        }
+    )
+    out = with_holding_energy(summary, params, runs, n_images=40).set_index("state")
+    duration = 2 * 40 * 0.5
+    assert out.loc["500", "holding_duration_s"] == duration
+    np.testing.assert_allclose(out.loc["500", "holding_bound_J"], 100 * 0.2**2 / 500 * duration)
+    np.testing.assert_allclose(out.loc["500", "holding_final_J"], 1e-5 * duration)
+    np.testing.assert_allclose(out.loc["500", "holding_bound_to_pulses"], 0.32 / 1e-3)
+    assert out.loc["open", "holding_bound_J"] == 0.0
+    assert list(out.columns[:5]) == ["net", "seed", "epochs", "total_energy_J", "n_devices"]

@@ -122,6 +122,16 @@ class SweepRead(_Conditions):
 
 
 @dataclass(frozen=True)
+class SweepVoltage(_Conditions):
+    """Voltage of a sweep 0 -> ``v_max_V`` -> 0 from rest where the current on the rising
+    branch first reaches ``i_target_A`` (the I-V reading of a "V at I" quote)."""
+
+    sweep_rate_V_per_s: float
+    i_target_A: float
+    v_max_V: float
+
+
+@dataclass(frozen=True)
 class Pulse(_Conditions):
     """Peak PSV (end of the pulse) of one current pulse."""
 
@@ -198,6 +208,8 @@ class ModelConditions:
     ppf_decays_faster_at_lower_R: PulsePair
     psv_0p5mA_500ohm: Pulse
     psv_0p5mA_8000ohm: Pulse
+    iv_voltage_0p5mA_500ohm: SweepVoltage
+    iv_voltage_0p5mA_8000ohm: SweepVoltage
     dynamic_range_min: LtpLtdCycle
 
     @classmethod
@@ -328,6 +340,26 @@ def sweep_current(params: dev.CellParams, read: SweepRead) -> np.ndarray:
     return dev.simulate(circuit, drive, np.array([read.read_time_s]))[:, 0]
 
 
+def sweep_voltage_at_current(
+    params: dev.CellParams, read: SweepVoltage, n_points: int = 8001
+) -> np.ndarray:
+    """Voltage where the rising branch's current first reaches ``read.i_target_A``, one value
+    per resistance (linear interpolation between ``n_points`` samples of the branch; NaN where
+    the current stays below it up to ``v_max_V``)."""
+    drive = dev.iv_sweep_stimulus(read.v_max_V, read.sweep_rate_V_per_s).drive
+    time_s = np.linspace(0.0, read.v_max_V / read.sweep_rate_V_per_s, n_points)
+    circuit = dev.voltage_driven_circuit(params, read.resistance_ohm)
+    current = np.atleast_2d(dev.simulate(circuit, drive, time_s))
+    volts = time_s * read.sweep_rate_V_per_s
+    out = np.full(current.shape[0], np.nan)
+    for k, branch in enumerate(current):
+        above = np.flatnonzero(branch >= read.i_target_A)
+        if above.size and above[0] > 0:
+            j = above[0]
+            out[k] = np.interp(read.i_target_A, branch[j - 1 : j + 1], volts[j - 1 : j + 1])
+    return out
+
+
 def train_retention(
     params: dev.CellParams, retention: TrainRetention, train: Mapping
 ) -> np.ndarray:
@@ -391,6 +423,8 @@ def model_observables(
         obs[target_id] = _one(
             pulse_peaks(params, pulse.resistance_ohm, pulse.amplitude_A, pulse.width_s)
         )
+    for target_id in ("iv_voltage_0p5mA_500ohm", "iv_voltage_0p5mA_8000ohm"):
+        obs[target_id] = _one(sweep_voltage_at_current(params, getattr(conditions, target_id)))
     return obs
 
 

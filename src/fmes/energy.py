@@ -37,6 +37,7 @@ __all__ = [
     "training_holding_bound_J",
     "training_duration_s",
     "training_energy_curves",
+    "with_holding_energy",
 ]
 
 #: columns the energy analysis adds to device_params.csv (per resistance state)
@@ -337,6 +338,47 @@ def training_duration_s(
         np.asarray(epochs, dtype=float)
         * np.asarray(n_images, dtype=float)
         * np.asarray(pulse_period_s, dtype=float)
+    )
+
+
+def with_holding_energy(
+    summary: pd.DataFrame,
+    device_params: pd.DataFrame,
+    runs: pd.DataFrame,
+    n_images: int,
+) -> pd.DataFrame:
+    """The training energy summary (:func:`energy_to_reach`) with the holding energy beside it.
+
+    ``runs``: per (net, state, seed) ``n_devices`` (weights on devices) and
+    ``final_holding_power_W`` (Σ V²/R over the trained network's device voltages);
+    ``device_params``: per ``resistance_label`` its ``resistance_ohm``, weight window
+    (``g_min_V``, ``g_max_V``) and ``pulse_period_s``; ``n_images``: training images per epoch.
+    Adds ``holding_duration_s`` (:func:`training_duration_s`), ``holding_bound_J``
+    (:func:`training_holding_bound_J`: every device at the window's largest |V| throughout),
+    ``holding_final_J`` (the trained network's voltages held throughout: an estimate, as the
+    weights move during training) and ``holding_bound_to_pulses`` (bound over the pulses'
+    ``total_energy_J``). The open state holds for free (0 J).
+    """
+    keys = ["net", "state", "seed"]
+    params = device_params.assign(state=device_params["resistance_label"].astype(str))[
+        ["state", "resistance_ohm", "g_min_V", "g_max_V", "pulse_period_s"]
+    ]
+    out = summary.assign(state=summary["state"].astype(str)).merge(params, on="state", how="left")
+    out = out.merge(
+        runs.assign(state=runs["state"].astype(str))[[*keys, "n_devices", "final_holding_power_W"]],
+        on=keys,
+        how="left",
+    )
+    duration = training_duration_s(out["epochs"], n_images, out["pulse_period_s"])
+    out["holding_duration_s"] = duration
+    out["holding_bound_J"] = training_holding_bound_J(
+        out["g_min_V"], out["g_max_V"], out["resistance_ohm"], out["n_devices"], duration
+    )
+    out["holding_final_J"] = out["final_holding_power_W"] * duration
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["holding_bound_to_pulses"] = out["holding_bound_J"] / out["total_energy_J"]
+    return out.drop(
+        columns=["resistance_ohm", "g_min_V", "g_max_V", "pulse_period_s", "final_holding_power_W"]
     )
 
 

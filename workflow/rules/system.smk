@@ -9,6 +9,9 @@ rule system_summary:
         curves=net_runs,
         pulses=lambda wc: [path.removesuffix(".csv") + "_pulses.csv" for path in net_runs(wc)],
         inference=lambda wc: [path.removesuffix(".csv") + "_inference.csv" for path in net_runs(wc)],
+        # the trained device voltages (holding energy) and the training set's size
+        weights=lambda wc: [path.removesuffix(".csv") + ".npz" for path in net_runs(wc)],
+        split="results/networks/mnist.npz",
         device_params="results/tables/device_params.csv",
         code=script_code("system_summary"),
     output:
