@@ -196,3 +196,14 @@ def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path)
     skipped = accuracy[accuracy["status"] == "skipped"]
     assert set(skipped["state"]) == {"500", "8000", "open"}
     assert skipped["reason"].str.contains("no 'ltp_ltd' traces").all()
+
+
+def test_tiny_run_writes_the_summary_from_its_tables(tiny_run):
+    from fmes.summary import SUMMARY_SECTIONS
+
+    text = (tiny_run / "results/summary.md").read_text()
+    for section in SUMMARY_SECTIONS:
+        assert f"## {section.title}" in text
+    # the tiny run produces every section's table: no section is left without its rows
+    assert "Not produced by this run" not in text
+    assert text.count("| --- |") >= len(SUMMARY_SECTIONS)

@@ -326,7 +326,8 @@ def claims_from_analyses(
     params = _usable(tables["device_params"], "nl_ltp")
 
     claims: list[dict] = []
-    measured, width_assumed = "measured on the traces", "1 ms pulse assumed (width not stated)"
+    measured = "measured on the traces"
+    width_assumed = "read as a pulse response, 1 ms pulse assumed (width not stated)"
     for frame, target_id, column, note, with_std in (
         (iv, "iv_current_0p6V_500ohm", "current_at_target_A", measured, True),
         (iv, "iv_current_0p6V_8000ohm", "current_at_target_A", measured, True),

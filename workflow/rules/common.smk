@@ -15,6 +15,7 @@ from fmes.planning import (
     read_rows,
 )
 from fmes.provenance import library_files
+from fmes.summary import summary_table_paths
 
 FINAL_OUTPUTS = []
 
@@ -242,6 +243,18 @@ def adaptation_outputs(wildcards):
 def adaptation_energy_tables(wildcards):
     """results/tables/adaptation_energy.csv when the adaptation runs (same plan), else nothing."""
     return ["results/tables/adaptation_energy.csv"] if adaptation_plan()[0].use else []
+
+
+def summary_inputs(wildcards):
+    """The table of every summary section (fmes.summary.SUMMARY_SECTIONS) this run produces;
+    the adaptation's only when the adaptation runs (a missing section says so on the page)."""
+    optional = {"adaptation_energy": adaptation_energy_tables(wildcards)}
+    tables = {
+        stem: path
+        for stem, path in summary_table_paths().items()
+        if stem not in optional or optional[stem]
+    }
+    return {**tables, "code": script_code("run_summary")}
 
 
 def adaptation_energy_outputs(wildcards):

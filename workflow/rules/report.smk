@@ -64,3 +64,32 @@ rule paper_vs_reproduced:
 
 
 FINAL_OUTPUTS += [rules.paper_vs_reproduced.output.table, rules.paper_vs_reproduced.output.figure]
+
+
+rule run_summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        summary=report_item(
+            "results/summary.md",
+            caption="tables/run_summary.rst",
+            stage="Paper vs reproduction",
+            subcategory="Run summary",
+            panel="summary",
+            content="the run's numbers, written by the run (README links it)",
+        ),
+    log:
+        "results/logs/run_summary.log",
+    benchmark:
+        "results/benchmarks/run_summary.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        rule_script("run_summary")
+
+
+FINAL_OUTPUTS += [rules.run_summary.output.summary]

@@ -29,7 +29,7 @@ REPORT_SUBCATEGORIES = {
         "Adaptation energy",
         "Exports",
     ),
-    "Paper vs reproduction": ("Paper table", "Claim robustness"),
+    "Paper vs reproduction": ("Paper table", "Claim robustness", "Run summary"),
 }
 REPORT_STAGES = tuple(REPORT_SUBCATEGORIES)
 if any(len(topics) > 9 for topics in REPORT_SUBCATEGORIES.values()):
