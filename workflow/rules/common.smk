@@ -15,7 +15,7 @@ from fmes.planning import (
     read_rows,
 )
 from fmes.provenance import library_files
-from fmes.summary import summary_table_paths
+from fmes.summary_sections import summary_table_paths
 
 FINAL_OUTPUTS = []
 
@@ -246,7 +246,7 @@ def adaptation_energy_tables(wildcards):
 
 
 def summary_inputs(wildcards):
-    """The table of every summary section (fmes.summary.SUMMARY_SECTIONS) this run produces;
+    """The table of every summary section (fmes.summary_sections.SUMMARY_SECTIONS) this run produces;
     the adaptation's only when the adaptation runs (a missing section says so on the page)."""
     optional = {"adaptation_energy": adaptation_energy_tables(wildcards)}
     tables = {
