@@ -8,13 +8,23 @@ from fmes.logs import rule_logger
 from fmes.summary import SUMMARY_SECTIONS, render_summary
 
 
+def read_or_empty(path: str) -> pd.DataFrame:
+    """The table at ``path``; an empty file (a stage that produced no rows) is an empty table."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def main(snakemake) -> None:
     log = rule_logger("run_summary", snakemake.log[0])
     stems = {section.table for section in SUMMARY_SECTIONS}
     # display only: read as plain CSV (the paper table's verdicts are not fmes.status values,
     # which fmes.io.read_table checks)
     tables = {
-        stem: pd.read_csv(snakemake.input[stem]) for stem in stems if stem in snakemake.input.keys()
+        stem: read_or_empty(snakemake.input[stem])
+        for stem in stems
+        if stem in snakemake.input.keys()
     }
     for stem in sorted(stems - set(tables)):
         log.info("no %s table in this run: its section says so", stem)

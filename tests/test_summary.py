@@ -45,6 +45,10 @@ def test_constructed_tables_give_the_expected_markdown_lines():
     # a table the run did not produce: the section says so instead of failing
     absent = render_summary({}, [section])
     assert "Not produced by this run (no `results/tables/acc.csv`)." in absent
+    # an empty table and a skipped placeholder (a stage the data did not allow)
+    assert "No rows in this run." in render_summary({"acc": pd.DataFrame()}, [section])
+    skipped = pd.DataFrame({"status": ["skipped"], "reason": ["no ltp_ltd traces"]})
+    assert "Skipped in this run: no ltp_ltd traces" in render_summary({"acc": skipped}, [section])
     # escaping and number formats
     assert format_value("a|b") == "a\\|b"
     assert [format_value(v) for v in (1.0, 2, 5.3e-08, math.inf, True, None)] == [

@@ -93,14 +93,24 @@ def markdown_table(rows: pd.DataFrame) -> list[str]:
     return [header, rule, *body]
 
 
+def _skipped_reason(table: pd.DataFrame) -> str | None:
+    """The reason of a placeholder table whose every row is ``skipped`` (a stage the data did
+    not allow), else None."""
+    if len(table) and "status" in table and table["status"].astype(str).eq("skipped").all():
+        reasons = table["reason"].dropna().astype(str) if "reason" in table else pd.Series([])
+        return "; ".join(dict.fromkeys(reasons)) or "no reason given"
+    return None
+
+
 def render_summary(
     tables: Mapping[str, pd.DataFrame],
     sections: Sequence[SummarySection] = SUMMARY_SECTIONS,
     title: str = "Run summary",
     preamble: str = "",
 ) -> str:
-    """The summary page: a heading per section, its note and its table; a section whose table
-    the run did not produce (absent from ``tables``) says so instead."""
+    """The summary page: a heading per section, its note and its table. A section whose table
+    the run did not produce (absent from ``tables``), left empty or only ``skipped`` (a stage
+    the data did not allow) says so instead."""
     lines = [f"# {title}", ""]
     if preamble:
         lines += [preamble, ""]
@@ -111,6 +121,11 @@ def render_summary(
         if section.table not in tables:
             lines += [f"Not produced by this run (no `results/tables/{section.table}.csv`).", ""]
             continue
-        rows = section_rows(section, tables[section.table])
+        table = tables[section.table]
+        skipped = _skipped_reason(table)
+        if skipped is not None:
+            lines += [f"Skipped in this run: {format_value(skipped)}", ""]
+            continue
+        rows = section_rows(section, table) if len(table) else table
         lines += [*markdown_table(rows), ""] if len(rows) else ["No rows in this run.", ""]
     return "\n".join(lines)
