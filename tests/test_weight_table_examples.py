@@ -204,6 +204,27 @@ def test_bad_column_selection_is_named():
         read_weight_table(path, header_line=0, columns=["up"])
 
 
+def test_headerless_file_read_with_a_header_is_refused():
+    spec = example_spec("gong_et_al") | {"header_line": 1}
+    with pytest.raises(
+        WeightTableError,
+        match=r"gong_et_al\.csv: line 1 \(the header line\) holds numbers \(-0\.84444, 0\.76667\): "
+        r"if the file has no header, set header_line: 0",
+    ):
+        load_weight_tables(spec, seed=SEED)
+
+
+def test_integer_run_names_are_a_header(tmp_path):
+    (tmp_path / "runs.csv").write_text("1,2\n0.1,0.2\n0.2,0.3\n0.3,0.4\n0.4,0.5\n")
+    assert list(read_weight_table(tmp_path / "runs.csv").columns) == ["1", "2"]
+
+
+def test_column_selection_on_a_lookup_table_is_refused():
+    spec = example_spec("enode") | {"set_columns": [1]}
+    with pytest.raises(WeightTableError, match=r"entry 'enode': set_columns applies to form runs"):
+        load_weight_tables(spec, seed=SEED)
+
+
 @pytest.mark.slow
 def test_examples_run_through_the_rule(tmp_path):
     from conftest import run_snakemake

@@ -94,6 +94,12 @@ def read_weight_table(
     if header_line == 0:
         frame.columns = [f"run{k + 1}" for k in range(frame.shape[1])]
     frame.columns = [str(c).strip() for c in frame.columns]
+    if header_line > 0 and _looks_like_data(frame.columns, decimal):
+        # a file without a header read with one: its first weights became the run names
+        raise WeightTableError(
+            f"{path}: line {header_line} (the header line) holds numbers "
+            f"({', '.join(frame.columns[:3])}): if the file has no header, set header_line: 0"
+        )
     if columns is not None:
         frame = frame[[_column_name(path, frame, c) for c in columns]]
     first_line = header_line + 1
@@ -125,6 +131,13 @@ def read_weight_table(
                 f"{path}: column {column!r}: {n} weights; a run needs at least {MIN_PULSES}"
             )
     return frame.astype(float)
+
+
+def _looks_like_data(names: Sequence[str], decimal: str) -> bool:
+    """Every name a number and at least one not an integer (run names such as 1, 2, 3 are
+    fine; -0.84444 is a weight)."""
+    values = [n.replace(decimal, ".") for n in names]
+    return all(_is_float(v) for v in values) and not all(v.lstrip("+-").isdigit() for v in values)
 
 
 def _column_name(path: Path, frame: pd.DataFrame, column: str | int) -> str:
@@ -505,6 +518,12 @@ def load_weight_tables(
 
     scale = float(spec.get("scale", 1.0))
     if spec.get("form", "runs") == "step_lookup":
+        for key in ("set_columns", "reset_columns"):
+            if spec.get(key) is not None:
+                raise WeightTableError(
+                    f"traces.weight_tables entry {spec['name']!r}: {key} applies to form runs "
+                    "only (a step lookup table has no runs to choose)"
+                )
         inc = read_step_lookup_table(spec["set"], scale=scale)
         dec = read_step_lookup_table(spec["reset"], scale=scale)
         for table, rising, role in ((inc, True, "set"), (dec, False, "reset")):
