@@ -134,14 +134,15 @@ def _pulse_train_psv(
     dt,
     rise_s=0.0,
     decay_beta=1.0,
+    rest0_V=0.0,
 ):
     """PSV for pulses at ``onsets_s``: ramp from the running value (+ jump) to ``peaks_V[k]`` at
     the last in-pulse sample; after the offset relax from ``peaks_V[k] - jump`` to ``rests_V[k]``.
     ``rise_s`` > 0: a saturating exponential instead of the ramp (same end points);
-    ``decay_beta``: stretched-exponential relaxation.
+    ``decay_beta``: stretched-exponential relaxation; ``rest0_V``: the level before the first pulse.
     """
-    v = np.zeros(t.size)
-    prev_rest = 0.0
+    v = np.full(t.size, float(rest0_V))
+    prev_rest = float(rest0_V)
     m = int(round(width_s / dt))
     for k, on in enumerate(onsets_s):
         k0 = int(round(on / dt))
@@ -308,9 +309,8 @@ def ltp_ltd_cycle(
         w_p, w_d = w_p + jitter[:n], w_d + jitter[n:]
     rests = np.r_[w_p, w_d]
     peaks = rests + pol * overshoot_V
-    shape = {"rise_s": rise_s, "decay_beta": decay_beta}
+    shape = {"rise_s": rise_s, "decay_beta": decay_beta, "rest0_V": truth.g_min_V}
     v = _pulse_train_psv(t, on, width_s, pol, peaks, rests, jump_V, decay_s, dt, **shape)
-    v[: int(round(on[0] / dt))] = truth.g_min_V
     i = _current(t, on, width_s, pol, amplitude_A, dt)
     return apply_artifacts(t, i, v, art, seed)
 

@@ -31,7 +31,12 @@ Read-out per pulse (PSV in volt):
   gap is taken as the median gap of the other pulses (a lone pulse: until the trace ends).
   ``read_delay_s`` instead reads at ``offset + read_delay_s`` (capped at the next onset).
 
-Robust read-out of measured traces (:func:`clean_voltage`, applied before every read):
+Robust read-out of measured traces (:func:`clean_voltage`, applied before every read). Each
+correction is applied only when its detector finds the artifact significant against the trace's
+noise, never taken below :func:`noise_floor` (``noise_floor_rel`` x the trace's scale, or its
+quantisation); otherwise it leaves the voltage untouched to the last bit. The trace QC says what
+was applied (``corrections_applied``, ``skew_applied``, ``glitch_max_repair_V``,
+``mains_removed``, ``drift_removed``). Steps (details in docs/methods.md):
 
 1. **Channel skew**: the delay (in samples) of the voltage channel against the current channel
    is the lag ``L`` in ``-max_skew_samples..max_skew_samples`` that maximises the *median over
@@ -100,6 +105,7 @@ __all__ = [
     "estimate_skew",
     "find_glitches",
     "fit_mains",
+    "noise_floor",
     "noise_sigma",
     "read_pulses",
     "rest_noise",
@@ -182,6 +188,21 @@ def rest_noise(
     return _mad_sigma(resid) / np.sqrt(1.5)
 
 
+def noise_floor(voltage_V: np.ndarray, rel: float) -> float:
+    """The smallest voltage difference a trace can resolve (V): ``rel`` x its scale (the largest
+    departure from its median) or the rms of its quantisation (smallest non-zero step / sqrt 12),
+    whichever is larger. Significance tests use max(noise, floor): on a noise-free or
+    very-low-noise trace the noise estimate is ~0 and every deviation would be "significant"."""
+    v = np.asarray(voltage_V, float)
+    if v.size < 2:
+        return 0.0
+    scale = float(np.max(np.abs(v - np.median(v))))
+    steps = np.abs(np.diff(v))
+    steps = steps[steps > 0]
+    quantum = float(steps.min()) / np.sqrt(12.0) if steps.size else 0.0
+    return max(rel * scale, quantum)
+
+
 def _crossing_time(t0, t1, y0, y1, level):
     """Linear interpolation of the time where |y| crosses ``level`` between two samples."""
     denom = y1 - y0
@@ -260,6 +281,39 @@ def _line_test(t, v, ia, ib, ic, sigma, glitch_sigmas):
     return dev, pred, scale
 
 
+def _slope(t: np.ndarray, v: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Difference quotient between samples ``a`` and ``b`` (0 where they coincide)."""
+    dt = t[b] - t[a]
+    return np.where(dt != 0, (v[b] - v[a]) / np.where(dt != 0, dt, 1.0), 0.0)
+
+
+def _interior_curvature(
+    t: np.ndarray, v: np.ndarray, run_id: np.ndarray, i: np.ndarray
+) -> np.ndarray:
+    """Largest departure of sample ``i`` from the line through its neighbours that the smooth
+    signal itself can explain (V): the slope change from (i-2, i-1) to (i+1, i+2), samples that
+    exclude ``i``, times the local step. For a smooth curve this is 6x the curvature term of the
+    centred test, so ordinary curvature (a fast decay, a rounded extremum at coarse sampling) is
+    never a glitch, however small the noise; 0 where i +- 2 leave the run (no guard)."""
+    n = v.size
+    lo, hi = np.maximum(i - 2, 0), np.minimum(i + 2, n - 1)
+    ok = (i >= 2) & (i <= n - 3) & (run_id[lo] == run_id[i]) & (run_id[hi] == run_id[i])
+    change = np.abs(_slope(t, v, i + 1, hi) - _slope(t, v, lo, i - 1))
+    return np.where(ok, change * (t[np.minimum(i + 1, n - 1)] - t[i - 1]) / 2, 0.0)
+
+
+def _run_end_curvature(
+    t: np.ndarray, v: np.ndarray, run_id: np.ndarray, last: np.ndarray
+) -> np.ndarray:
+    """The same guard for the last sample of a run, tested by extrapolation: 3x the slope change
+    over the three samples before it, times the last step (an accelerating smooth rise departs
+    from the extrapolation by about one such change); 0 for runs shorter than four samples."""
+    lo = np.maximum(last - 3, 0)
+    ok = (last >= 3) & (run_id[lo] == run_id[last])
+    change = np.abs(_slope(t, v, last - 2, last - 1) - _slope(t, v, lo, last - 2))
+    return np.where(ok, 3.0 * change * (t[last] - t[last - 1]), 0.0)
+
+
 def find_glitches(
     time_s: np.ndarray,
     voltage_V: np.ndarray,
@@ -285,6 +339,7 @@ def find_glitches(
     spread = np.abs(v[i + 1] - v[i - 1])
     spike = np.sign(v[i] - v[i - 1]) == np.sign(v[i] - v[i + 1])
     inner = same_l & same_r & spike & (np.abs(dev) > glitch_sigmas * scale) & (np.abs(dev) > spread)
+    inner &= np.abs(dev) > _interior_curvature(t, v, run_id, i)
     hits = [i[inner]]
     values = [pred[inner]]
     # Last sample of a run (peak, gap-end read): extrapolate the two samples before it, after
@@ -299,6 +354,7 @@ def find_glitches(
         dev2, pred2, scale2 = _line_test(t, v, last, last - 2, last - 1, sigma_V, glitch_sigmas)
         step = np.abs(pred2 - v[last - 1])
         hit2 = (np.abs(dev2) > glitch_sigmas * scale2) & (np.abs(dev2) > step)
+        hit2 &= np.abs(dev2) > _run_end_curvature(t, v, run_id, last)
         hits.append(last[hit2])
         values.append(pred2[hit2])
     idx = np.concatenate(hits)
@@ -388,25 +444,38 @@ def clean_voltage(
     glitch_max_fraction: float = 0.005,
     mains_frequency_Hz: float | None = 50.0,
     drift_sigmas: float = 3.0,
+    skew_sigmas: float = 3.0,
+    mains_sigmas: float = 3.0,
+    noise_floor_rel: float = 1e-6,
 ) -> tuple[np.ndarray, dict[str, object]]:
     """Skew-corrected, deglitched, mains- and drift-free PSV plus the trace QC values.
 
     ``state`` is the per-sample pulse state (-1/0/+1) found from the current. See the module
-    docstring for each step and its documented width/threshold.
+    docstring for each step and its documented width/threshold. Each correction is applied only
+    when its detector finds the artifact significant against the trace's noise (floored by
+    :func:`noise_floor`); otherwise it leaves the voltage untouched to the last bit.
     """
     t = np.asarray(time_s, float)
-    v = np.asarray(voltage_V, float).copy()
+    v_in = np.asarray(voltage_V, float)
+    v = v_in.copy()
     n = v.size
     reasons: list[str] = []
     change = np.flatnonzero(np.diff(state) != 0)
     sign = np.sign(np.diff(state)[change]).astype(float)
     run_id = np.concatenate(([0], np.cumsum(np.diff(state) != 0)))
     sigma = rest_noise(t, v, run_id, state == 0)
-    lag, best = _channel_skew(t, v, change, sign, sigma, max_skew_samples, reasons)
+    floor = noise_floor(v, noise_floor_rel)
+    # the noise every significance test uses: the measured one, never below the resolution
+    sig = max(float(np.nan_to_num(sigma)), floor)
+    lag, best = _channel_skew(
+        t, v, change, sign, sig, max_skew_samples, reasons, skew_sigmas=skew_sigmas
+    )
     v = _shift_samples(v, lag)
-    g_idx, g_val = find_glitches(t, v, run_id, sigma, glitch_sigmas)
+    # the glitch test stays off where the rests cannot tell noise from signal (noise NaN)
+    g_idx, g_val = find_glitches(t, v, run_id, sig if np.isfinite(sigma) else np.nan, glitch_sigmas)
     repaired = np.zeros(n, bool)
     repaired[g_idx] = True
+    repair_V = float(np.max(np.abs(g_val - v[g_idx]))) if g_idx.size else 0.0
     v[g_idx] = g_val
     if n and g_idx.size > glitch_max_fraction * n:
         reasons.append(
@@ -416,22 +485,35 @@ def clean_voltage(
     starts = np.concatenate(([0], change + 1))
     stops = np.concatenate((change + 1, [n]))
     rest_runs = [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if state[a] == 0]
-    v, mains_amp, mains_se = _remove_mains(t, v, rest_runs, mains_frequency_Hz)
-    v, drift, drift_se, drift_removed = _remove_drift(t, v, rest_runs, drift_sigmas)
+    v, mains_amp, mains_se, mains_removed = _remove_mains(
+        t, v, rest_runs, mains_frequency_Hz, mains_sigmas, sig
+    )
+    v, drift, drift_se, drift_removed = _remove_drift(t, v, rest_runs, drift_sigmas, floor)
     pre = rest_runs[0][1] if rest_runs and rest_runs[0][0] == 0 else 0
+    applied = {
+        "skew": lag != 0,
+        "glitches": bool(g_idx.size),
+        "mains": mains_removed,
+        "drift": drift_removed,
+    }
     qc = {
         "n_samples": n,
         # Median of the cleaned pre-stimulus rest: the reference level of retention curves.
         "pre_stimulus_level_V": float(np.median(v[:pre])) if pre else np.nan,
         "skew_samples": lag,
+        "skew_applied": lag != 0,
         "skew_score_V_per_s": best,
         "noise_V": float(sigma),
+        "noise_floor_V": float(floor),
         "glitch_count": int(g_idx.size),
+        "glitch_max_repair_V": repair_V,
         "mains_amplitude_V": mains_amp,
         "mains_amplitude_stderr_V": mains_se,
+        "mains_removed": mains_removed,
         "drift_V_per_s": drift,
         "drift_stderr_V_per_s": drift_se,
         "drift_removed": drift_removed,
+        "corrections_applied": ";".join(k for k, on in applied.items() if on),
         # every reason above flags the trace (the skew and glitch checks)
         "status": str(Status.FLAGGED if reasons else Status.OK),
         "reason": join_reasons(reasons),
@@ -448,19 +530,23 @@ def _channel_skew(
     sigma: float,
     max_skew_samples: int,
     reasons: list[str],
+    *,
+    skew_sigmas: float = 3.0,
 ) -> tuple[int, float]:
     """Robust read-out step 1: the lag (samples) to correct and the best score (V/s).
 
-    Lags scoring within the noise of a median step (or 5 %) of the best are equivalent (a
-    capacitive response without an ohmic jump scores alike over its ramp): the smallest |lag|
-    among them is taken; +-L both equivalent is ambiguous -> no correction. Either that or a
+    Lags scoring within ``skew_sigmas`` noise scales of a median step (or 5 %) of the best are
+    equivalent (a capacitive response without an ohmic jump scores alike over its ramp): the
+    smallest |lag| among them is taken, so a lag is only corrected when it beats lag 0
+    significantly, and only when the voltage does not respond before it (every lag from 0
+    towards it scores below a quarter of the best); +-L both equivalent is ambiguous -> no correction. Either that or a
     lag on the search limit appends its reason to ``reasons`` (the trace is flagged).
     """
     lag, best, _runner = estimate_skew(v, change, sign, max_skew_samples, t)
     if not (max_skew_samples > 0 and change.size and np.isfinite(best)):
         return lag, best
     dt_edge = float(np.median(np.diff(t)[change])) if change.size else 1.0
-    noise_step = 3.0 * np.sqrt(2.0) * 1.25 * np.nan_to_num(sigma) / np.sqrt(change.size)
+    noise_step = skew_sigmas * np.sqrt(2.0) * 1.25 * np.nan_to_num(sigma) / np.sqrt(change.size)
     noise_step /= dt_edge
     lags, scores = skew_scores(v, change, sign, max_skew_samples, t)
     near = lags[scores >= best - max(noise_step, 0.05 * abs(best))]
@@ -470,6 +556,12 @@ def _channel_skew(
         lag = 0
     else:
         lag = int(near[np.argmin(np.abs(near))])
+    # A delayed channel shows no response before its lag: a lag is only corrected when every
+    # lag from 0 towards it scores below a quarter of the best. A voltage already changing at the edge
+    # (a ramp without an ohmic jump, a relaxation that speeds up after the offset) is not skew.
+    before = (lags * np.sign(lag) >= 0) & (np.abs(lags) < abs(lag))
+    if lag and np.any(scores[before] >= 0.25 * best):
+        lag = 0
     if abs(lag) == max_skew_samples:
         reasons.append(f"channel skew at the search limit ({lag} samples; raise max_skew_samples)")
     return lag, best
@@ -490,28 +582,44 @@ def _remove_mains(
     v: np.ndarray,
     rest_runs: list[tuple[int, int]],
     frequency_Hz: float | None,
-) -> tuple[np.ndarray, float, float]:
-    """Robust read-out step 3: the voltage minus the coherent mains pickup fitted on the rests,
-    its amplitude (V) and standard error (NaN when off or no rest window is usable)."""
+    mains_sigmas: float,
+    sigma_V: float,
+) -> tuple[np.ndarray, float, float, bool]:
+    """Robust read-out step 3: the voltage minus the coherent mains pickup fitted on the rests
+    when it is significant, its amplitude (V), standard error (NaN when off or no rest window is
+    usable) and whether it was removed.
+
+    Removed only when the amplitude exceeds ``mains_sigmas`` x its standard error AND x the
+    single-sample noise ``sigma_V``: on a clean trace the unmodelled relaxation left in the rest
+    windows projects onto the sinusoid with a small, "significant" amplitude, and a pickup below
+    the read noise moves no read beyond its own noise."""
     amplitude = stderr = np.nan
-    if frequency_Hz:
-        a, b, stderr = fit_mains(t, v, rest_runs, frequency_Hz)
-        if np.isfinite(a):
-            v = (
-                v
-                - a * np.sin(2 * np.pi * frequency_Hz * t)
-                - b * np.cos(2 * np.pi * frequency_Hz * t)
-            )
-            amplitude = float(np.hypot(a, b))
-    return v, amplitude, stderr
+    if not frequency_Hz:
+        return v, amplitude, stderr, False
+    a, b, stderr = fit_mains(t, v, rest_runs, frequency_Hz)
+    if not np.isfinite(a):
+        return v, amplitude, stderr, False
+    amplitude = float(np.hypot(a, b))
+    limit = mains_sigmas * max(np.nan_to_num(stderr), sigma_V)
+    if not amplitude > limit:
+        return v, amplitude, stderr, False
+    phase = 2 * np.pi * frequency_Hz * t
+    return v - a * np.sin(phase) - b * np.cos(phase), amplitude, stderr, True
 
 
 def _remove_drift(
-    t: np.ndarray, v: np.ndarray, rest_runs: list[tuple[int, int]], drift_sigmas: float
+    t: np.ndarray,
+    v: np.ndarray,
+    rest_runs: list[tuple[int, int]],
+    drift_sigmas: float,
+    floor_V: float,
 ) -> tuple[np.ndarray, float, float, bool]:
     """Robust read-out step 4: the voltage without the pre-stimulus rest's linear drift when the
-    slope is significant at ``drift_sigmas`` (a Student-t test, see the module docstring); the
-    slope (V/s), its standard error and whether it was removed."""
+    slope is significant at ``drift_sigmas`` (a Student-t test, see the module docstring) and
+    the drift over the trace exceeds ``drift_sigmas`` x the resolution floor ``floor_V`` (a
+    noise-free rest has a slope of ~1e-20 V/s with a standard error of ~1e-22: "significant",
+    and meaningless);
+    the slope (V/s), its standard error and whether it was removed."""
     drift = drift_se = np.nan
     n = v.size
     if not (rest_runs and rest_runs[0][0] == 0 and rest_runs[0][1] >= 4 and n > rest_runs[0][1]):
@@ -524,7 +632,8 @@ def _remove_drift(
     drift, drift_se = float(slope), float(np.sqrt(cov[0, 0]))
     # the t quantile of the normal level of drift_sigmas (few rest samples: heavy tails)
     t_crit = stats.t.ppf(stats.norm.cdf(drift_sigmas), b0 - 2) if drift_sigmas else np.inf
-    if abs(drift) > t_crit * drift_se:
+    span_s = float(t[-1] - t[0])
+    if abs(drift) > t_crit * drift_se and abs(drift) * span_s > drift_sigmas * floor_V:
         return v - drift * (t - t[b0 - 1]), drift, drift_se, True
     return v, drift, drift_se, False
 
@@ -556,6 +665,9 @@ def read_pulses(
     glitch_max_fraction: float = 0.005,
     mains_frequency_Hz: float | None = 50.0,
     drift_sigmas: float = 3.0,
+    skew_sigmas: float = 3.0,
+    mains_sigmas: float = 3.0,
+    noise_floor_rel: float = 1e-6,
 ) -> PulseReadout:
     """Find current pulses and read the PSV around each (see the module docstring).
 
@@ -576,6 +688,9 @@ def read_pulses(
         ``"flag"`` (default), ``"drop"`` or ``"raise"`` for pulses cut by the trace ends.
     max_skew_samples, glitch_sigmas, glitch_max_fraction, mains_frequency_Hz, drift_sigmas
         Robust read-out settings (:func:`clean_voltage`); 0 / None switches a step off.
+    skew_sigmas, mains_sigmas, noise_floor_rel
+        Significance of a skew lag against lag 0 and of the mains amplitude (in noise scales),
+        and the noise floor relative to the trace's scale (:func:`noise_floor`).
 
     Returns
     -------
@@ -609,6 +724,9 @@ def read_pulses(
             "glitch_max_fraction": glitch_max_fraction,
             "mains_frequency_Hz": mains_frequency_Hz,
             "drift_sigmas": drift_sigmas,
+            "skew_sigmas": skew_sigmas,
+            "mains_sigmas": mains_sigmas,
+            "noise_floor_rel": noise_floor_rel,
         }
         v_clean, vqc, reads = _psv_columns(
             t,

@@ -1,8 +1,9 @@
 """Per-trace quality control: what the robust read-out found on every trace, and QC figures.
 
 One row per trace (:func:`trace_qc_row`): pulses found against pulses the manifest declares,
-channel skew, read noise, drift, mains amplitude, glitch count, the read-out ``status``/``reason``
-(fmes.status) and the analyses that use the trace (:data:`ANALYSES_BY_PROTOCOL`). The figures
+what the robust read-out measured and what it corrected (:data:`TRACE_QC_COLUMNS`), the read-out
+``status``/``reason`` (fmes.status) and the analyses that use the trace
+(:data:`ANALYSES_BY_PROTOCOL`). The figures
 (:func:`qc_figure`) draw the detected onsets/offsets, peaks, baselines and reads on the raw
 signal, so a user sees at a glance whether their data were read correctly.
 """
@@ -36,6 +37,14 @@ ANALYSES_BY_PROTOCOL: dict[str, str] = {
     "ltp_ltd": "analyse_ltp_ltd; analyse_variability",
 }
 
+#: Columns of results/qc/trace_qc.csv. Each correction is reported as measured value plus
+#: whether it was applied: ``corrections_applied`` lists the applied ones (``skew;glitches;mains;
+#: drift``, empty on a trace left untouched); ``skew_samples`` (lag corrected, samples) and
+#: ``skew_applied``; ``noise_V`` (read noise of one sample, NaN when the rests cannot tell) and
+#: ``noise_floor_V`` (the resolution floor of the significance tests); ``drift_V_per_s`` and
+#: ``drift_removed``; ``mains_amplitude_V`` (fitted, NaN without a usable window) and
+#: ``mains_removed``; ``glitch_count`` (samples repaired) and ``glitch_max_repair_V`` (largest
+#: change of a repaired sample, 0 without glitches).
 TRACE_QC_COLUMNS = [
     "trace_id",
     "protocol",
@@ -46,12 +55,17 @@ TRACE_QC_COLUMNS = [
     "pulses_declared",
     "pulses_found",
     "pulses_not_ok",
+    "corrections_applied",
     "skew_samples",
+    "skew_applied",
     "noise_V",
+    "noise_floor_V",
     "drift_V_per_s",
     "drift_removed",
     "mains_amplitude_V",
+    "mains_removed",
     "glitch_count",
+    "glitch_max_repair_V",
     "status",
     "reason",
     "analyses",
