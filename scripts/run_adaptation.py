@@ -11,7 +11,12 @@ import time
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
-from fmes.adaptation_energy import adaptation_vs_retraining, compare_routes
+from fmes.adaptation_energy import (
+    CostSettings,
+    adaptation_vs_retraining,
+    matched_costs,
+    sensitivity_schemes,
+)
 from fmes.io import read_json, read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
@@ -83,18 +88,40 @@ def main(snakemake) -> None:
     write_csv(frame[TABLE_COLUMNS], snakemake.output.table)
     write_npz(result.arrays, snakemake.output.arrays)
 
-    # energy and time: the mapping against retraining the same devices on the same images
+    # energy and time: the mapping (and its sensitivity variants, on the seeds that list asks
+    # for) against retraining the same devices on the same images
+    costs = CostSettings.from_config(p.cost)
+    sensitivity = p.sensitivity
+    schemes = sensitivity_schemes(settings.scheme, sensitivity)
+    if seed_label not in sensitivity["seeds"]:
+        schemes = {"default": settings.scheme}
     routes = adaptation_vs_retraining(
         result,
         table,
         settings.train_state,
-        settings.scheme,
+        schemes,
         leakage_ohm,
         int(p.retrain["epochs"]),
         float(p.retrain["learning_rate"]),
-    )
-    log.info("mapping vs retraining: %s", compare_routes(routes))
-    write_csv(routes.assign(seed=seed_label), snakemake.output.energy)
+        costs,
+        seed=seed,
+        sensitivity_grid=sensitivity["n_images"],
+    ).assign(seed=seed_label)
+    for row in matched_costs(routes, costs.target_accuracy).itertuples(index=False):
+        log.info(
+            "%s, target %s (%.3f): mapping %s after %s images, retraining %s after %s "
+            "presentations; energy ratio %.3g, time ratio %.3g",
+            row.variant,
+            row.target,
+            row.target_accuracy,
+            "reaches it" if row.mapping_reached else "never reaches it",
+            row.mapping_n_images,
+            "reaches it" if row.retraining_reached else "never reaches it",
+            row.retraining_images_seen,
+            row.energy_ratio,
+            row.time_ratio,
+        )
+    write_csv(routes, snakemake.output.energy)
 
 
 if __name__ == "__main__":

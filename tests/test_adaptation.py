@@ -116,6 +116,21 @@ def test_scheme_raises_dataset2_accuracy(mnist, result, ltd_pulses):
     np.testing.assert_allclose(a["proba_after"].sum(axis=1), 1.0)
 
 
+def test_remapping_reproduces_the_run_and_passive_dark_changes_only_dark_pixels(result):
+    # the sensitivity rows re-run the mapping on the trained network: the run's own scheme
+    # gives the run's device accuracies back
+    ctx = result.context
+    device = result.table[result.table["method"] == "device"].reset_index(drop=True)
+    again = ctx.device_accuracies(MappingScheme(pulses_per_image=2), device["n_images"].tolist())
+    pd.testing.assert_frame_equal(
+        again, device[["n_images", "accuracy_dataset2", "accuracy_dataset1"]], check_dtype=False
+    )
+    passive = MappingScheme(pulses_per_image=2, passive_dark=True)
+    assert passive.pulsed(np.array([0.0, 0.01, 1.0])).tolist() == [False, True, True]
+    moved = ctx.device_accuracies(passive, [80])
+    assert moved["accuracy_dataset2"].iloc[0] != device["accuracy_dataset2"].iloc[-1]
+
+
 def test_zero_images_changes_nothing(mnist, result):
     t = result.table
     zero = t[t["n_images"] == 0]

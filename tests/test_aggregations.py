@@ -259,53 +259,6 @@ def test_learning_rate_status_flags_the_grid_edges():
     assert learning_rate_status(0.1, [0.1]) == ("ok", "")  # a single rate has no edge
 
 
-def test_compare_routes_per_seed_one_row_each():
-    from fmes.adaptation_energy import compare_routes, compare_routes_per_seed
-
-    rows = []
-    for seed, after in ((0, 0.8), (1, 0.6)):
-        rows += [
-            {
-                "seed": seed,
-                "route": "mapping",
-                "step": 0,
-                "energy_J": 0.0,
-                "time_s": 0.0,
-                "accuracy_dataset2": 0.1,
-            },
-            {
-                "seed": seed,
-                "route": "mapping",
-                "step": 8,
-                "energy_J": 1e-6,
-                "time_s": 1.0,
-                "accuracy_dataset2": after,
-            },
-            {
-                "seed": seed,
-                "route": "retraining",
-                "step": 0,
-                "energy_J": 0.0,
-                "time_s": 0.0,
-                "accuracy_dataset2": 0.1,
-            },
-            {
-                "seed": seed,
-                "route": "retraining",
-                "step": 1,
-                "energy_J": 1e-4,
-                "time_s": 50.0,
-                "accuracy_dataset2": 0.7,
-            },
-        ]
-    routes = pd.DataFrame(rows)
-    table = compare_routes_per_seed(routes).set_index("seed")
-    assert list(table.index) == [0, 1]
-    assert not table.loc[0, "retraining_reached"] and table.loc[1, "retraining_reached"]
-    assert table.loc[1, "energy_ratio"] == pytest.approx(1e-2)
-    assert table.loc[0].to_dict() == compare_routes(routes[routes["seed"] == 0])
-
-
 def test_retention_from_readout_fits_the_decay_after_the_last_pulse():
     from fmes.analysis._fit import QualityLimits
     from fmes.analysis.pipeline import readout_or_reason, retention_from_readout

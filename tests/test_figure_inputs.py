@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmes.adaptation_energy import route_means
 from fmes.energy import PulseCost, pulse_costs_by_state
 from fmes.inference import (
     accuracy_over_seeds,
@@ -109,23 +108,6 @@ def test_adc_accuracy_over_seeds_per_resolution_with_the_no_adc_row_last():
     assert out["accuracy_std"].tolist() == pytest.approx([0.0, np.sqrt(0.02), np.sqrt(0.02)])
     one_seed = adc_accuracy_over_seeds(adc[adc["seed"] == 0])
     assert one_seed["accuracy_std"].tolist() == [0.0, 0.0, 0.0]
-
-
-def test_route_means_average_seeds_over_the_steps_that_spent_energy():
-    routes = pd.DataFrame(
-        {
-            "route": ["mapping"] * 4 + ["retraining"] * 3,
-            "seed": [0, 1, 0, 1, 0, 0, 1],
-            "step": [0, 0, 8, 8, 0, 1, 1],
-            "energy_J": [0.0, 0.0, 1.0, 3.0, 0.0, 10.0, 0.0],
-            "accuracy_dataset2": [0.1, 0.1, 0.6, 0.8, 0.1, 0.5, 0.2],
-        }
-    )
-    out = route_means(routes)
-    assert out[["route", "step"]].values.tolist() == [["mapping", 8], ["retraining", 1]]
-    assert out["energy_J"].tolist() == pytest.approx([2.0, 10.0])
-    # retraining step 1 of seed 1 spent nothing: it does not pull the mean down
-    assert out["accuracy_dataset2"].tolist() == pytest.approx([0.7, 0.5])
 
 
 def test_endurance_cycles_prefer_the_nominal_device_with_two_cycles_else_the_busiest():

@@ -208,6 +208,11 @@ class MappingScheme:
     pulses_per_image: int = 2  # identical LTP pulses on the mapped row per image
     other_rows_ltd_pulses: int = 1  # identical LTD pulses on the other rows (0 = they hold)
     variability: bool = True  # cycle-to-cycle noise and device-to-device spread of A
+    # passive discharge: pixels <= dark_threshold get no pulse (on any row) and relax through
+    # their low resistance for the image's pulse slots instead (fmes.adaptation_energy counts
+    # only the pulses of the brighter pixels)
+    passive_dark: bool = False
+    dark_threshold: float = 0.0
 
     def __post_init__(self) -> None:
         key = "adaptation.mapping"
@@ -226,6 +231,20 @@ class MappingScheme:
             raise ValueError(
                 f"{key}.other_rows_ltd_pulses must be >= 0, got {self.other_rows_ltd_pulses}"
             )
+        if not 0.0 <= self.dark_threshold < 1.0:
+            raise ValueError(f"{key}.dark_threshold must be in [0, 1), got {self.dark_threshold}")
+
+    @property
+    def pulse_slots(self) -> int:
+        """Pulse periods one mapped image takes (the mapped row and the other rows at once)."""
+        return max(int(self.pulses_per_image), int(self.other_rows_ltd_pulses))
+
+    def pulsed(self, pixels: np.ndarray) -> np.ndarray:
+        """Which pixels receive pulses (all, unless ``passive_dark`` leaves the dark ones)."""
+        pixels = np.asarray(pixels)
+        if not self.passive_dark:
+            return np.ones(pixels.shape, dtype=bool)
+        return pixels > self.dark_threshold
 
     @classmethod
     def from_config(cls, mapping: dict) -> MappingScheme:
@@ -240,6 +259,8 @@ class MappingScheme:
             pulses_per_image=int(mapping["pulses_per_image"]),
             other_rows_ltd_pulses=int(mapping["other_rows_ltd_pulses"]),
             variability=bool(mapping["variability"]),
+            passive_dark=bool(mapping["passive_dark"]),
+            dark_threshold=float(mapping["dark_threshold"]),
         )
 
 
@@ -300,11 +321,22 @@ def _affine_steps(
         a_d = a_d * np.exp(s * d2d_z - 0.5 * s * s)
     n_ltp, n_ltd = int(scheme.pulses_per_image), int(scheme.other_rows_ltd_pulses)
     log_f = np.where(own, -n_ltp / a_p, -n_ltd / a_d)  # n_ltd = 0 -> f = 1: the row holds
-    target = np.where(own, par["ltp_asym_V"][:, None, :], par["ltd_asym_V"][:, None, :])
+    ltp_asym, ltd_asym = par["ltp_asym_V"][:, None, :], par["ltd_asym_V"][:, None, :]
+    target = np.where(own, ltp_asym, ltd_asym)
+    n_applied = np.where(own, n_ltp, n_ltd)
+    if scheme.passive_dark:
+        # A dark pixel's synapses get no pulse and relax through R || R_leak for the image's
+        # pulse slots. In the linear-cell reading of the fitted pair (dv/dn = +-q/C - v T/tau)
+        # the LTP and LTD asymptotes sit symmetrically about the undriven rest and both relax
+        # at the discharge rate T/tau: no drive -> their midpoint, at the mean of both rates.
+        dark = ~scheme.pulsed(X_seq)[:, None, :]
+        rate = 0.5 * (1.0 / a_p + 1.0 / a_d)
+        log_f = np.where(dark, -scheme.pulse_slots * rate, log_f)
+        target = np.where(dark, 0.5 * (ltp_asym + ltd_asym), target)
+        n_applied = np.where(dark, 0, n_applied)
     noise = np.zeros_like(log_f)
     if scheme.variability:
         sigma_V = (par["c2c_sigma_frac"] * (par["g_max_V"] - par["g_min_V"]))[:, None, :]
-        n_applied = np.where(own, n_ltp, n_ltd)
         noise = rng.standard_normal(log_f.shape) * sigma_V * np.sqrt(n_applied)
     return log_f, target, noise
 
@@ -520,6 +552,42 @@ class AdaptationSettings:
         )
 
 
+@dataclass(frozen=True)
+class MappingContext:
+    """What re-running the mapping with another scheme needs (sensitivity rows): the trained
+    network (weights, biases, its state and half-range), the device axis, the mapped sequence,
+    both test splits and the seed (the same noise draws for every scheme)."""
+
+    trained: tuple[np.ndarray, np.ndarray]
+    spec: DeviceSpec
+    w_max: float
+    device: DeviceInterpolator
+    mapped: tuple[np.ndarray, np.ndarray]
+    tests: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    seed: int
+
+    def device_accuracies(self, scheme: MappingScheme, n_grid: Sequence[int]) -> pd.DataFrame:
+        """Rows n_images, accuracy_dataset2, accuracy_dataset1 of the device mapping under
+        ``scheme`` after each count of ``n_grid`` mapped images."""
+        W0, b0 = self.trained
+        state0_V, dev_states, _, _ = _mapped_states(
+            W0, self.spec, self.w_max, self.device, self.mapped, scheme, n_grid, self.seed
+        )
+        volts_per_w = self.spec.range_V / (2 * self.w_max)
+        test1, test2 = self.tests
+        rows = []
+        for n, s in zip(n_grid, dev_states, strict=True):
+            W = W0 + ((s - state0_V) / volts_per_w).T
+            rows.append(
+                {
+                    "n_images": int(n),
+                    "accuracy_dataset2": accuracy(*test2, W, b0),
+                    "accuracy_dataset1": accuracy(*test1, W, b0),
+                }
+            )
+        return pd.DataFrame(rows)
+
+
 @dataclass
 class AdaptationResult:
     """Everything one seed produces (tables and arrays for the Fig 5 panels)."""
@@ -527,10 +595,13 @@ class AdaptationResult:
     table: pd.DataFrame  # method, n_images, accuracy_dataset2, accuracy_dataset1
     arrays: dict[str, np.ndarray]
     # for the energy/time accounting (fmes.adaptation_energy): the trained network, the mapped
-    # dataset2 image sequence (training split) and the dataset2 test split, labels as indices
+    # dataset2 image sequence (training split), both test splits (labels as indices) and what
+    # re-running the mapping under another scheme needs
     network: DevicePerceptron | None = None
     mapped: tuple[np.ndarray, np.ndarray] | None = None
     test_dataset2: tuple[np.ndarray, np.ndarray] | None = None
+    test_dataset1: tuple[np.ndarray, np.ndarray] | None = None
+    context: MappingContext | None = None
 
 
 @dataclass(frozen=True)
@@ -613,8 +684,23 @@ def run_adaptation(
         leakage_resistance_ohm,
         window_V,
     )
+    context = MappingContext(
+        trained=(W0, b0),
+        spec=spec,
+        w_max=w_max,
+        device=device,
+        mapped=(X_seq, y_seq),
+        tests=(data.test1, data.test2),
+        seed=seed,
+    )
     return AdaptationResult(
-        table=table, arrays=arrays, network=net, mapped=(X_seq, y_seq), test_dataset2=data.test2
+        table=table,
+        arrays=arrays,
+        network=net,
+        mapped=(X_seq, y_seq),
+        test_dataset2=data.test2,
+        test_dataset1=data.test1,
+        context=context,
     )
 
 

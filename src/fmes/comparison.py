@@ -40,7 +40,12 @@ CLAIM_COLUMNS = [
     "note",
     "source_status",
     "source_reason",
+    "verdict",
 ]
+
+#: Verdicts a stage may decide itself from its own interval (``claim(verdict=...)``), in the
+#: paper table's words; compare() then uses it instead of judging the value alone.
+CLAIM_VERDICTS = ("pass", "fail", "inconclusive")
 
 
 def claim(
@@ -50,8 +55,13 @@ def claim(
     n: int = 1,
     note: str = "",
     source: tuple[str, str] = (Status.OK, ""),
+    verdict: str = "",
 ) -> dict:
-    """One claim; ``source`` is the (status, reason) of the result rows it was computed from."""
+    """One claim; ``source`` is the (status, reason) of the result rows it was computed from;
+    ``verdict`` (one of :data:`CLAIM_VERDICTS`, or empty to judge the value against the
+    target) when the stage judged the claim from an interval over seeds."""
+    if verdict and verdict not in CLAIM_VERDICTS:
+        raise ValueError(f"claim {target_id}: verdict {verdict!r} not in {CLAIM_VERDICTS}")
     return {
         "target_id": target_id,
         "reproduced_value": float(value),
@@ -60,6 +70,7 @@ def claim(
         "note": note,
         "source_status": str(source[0]),
         "source_reason": source[1],
+        "verdict": verdict,
     }
 
 
@@ -145,7 +156,13 @@ def compare(
             passed = bool(value == 1.0)
             rel = math.nan
         else:
-            _, rel, passed = evaluate_target(t, value)
+            _, rel, passed = (
+                evaluate_target(t, value) if math.isfinite(value) else (0, math.nan, False)
+            )
+        verdict = c.get("verdict", "")
+        verdict = (
+            verdict if isinstance(verdict, str) and verdict else ("pass" if passed else "fail")
+        )
         rows.append(
             {
                 **base,
@@ -153,7 +170,7 @@ def compare(
                 "reproduced_std": float(c["reproduced_std"]),
                 "n_values": int(c["n_values"]),
                 "relative_difference": rel,
-                "status": "pass" if passed else "fail",
+                "status": verdict,
                 "note": c["note"],
                 # The status of the result rows behind the value (fmes.status): not 'ok' means
                 # the pass/fail is judged on a value computed from a flagged read-out or fit.
@@ -484,39 +501,52 @@ def claims_from_adaptation(
     return pd.DataFrame(claims, columns=CLAIM_COLUMNS)
 
 
+def _ratio_said(row: pd.Series, quantity: str) -> str:
+    """'gmean [low, high] verdict' of one ratio_summary row (or that no seed matched)."""
+    if not row["n_matched"]:
+        return "no matched seed"
+    return (
+        f"{row[f'{quantity}_ratio_gmean']:.3g} [{row[f'{quantity}_ratio_ci_low']:.3g}, "
+        f"{row[f'{quantity}_ratio_ci_high']:.3g}] {row[f'{quantity}_verdict']}"
+    )
+
+
 def claims_from_adaptation_energy(table: pd.DataFrame) -> pd.DataFrame:
-    """Mapping vs retraining energy and time ratios (mean and std over seeds), from
-    ``results/tables/adaptation_energy.csv`` (:func:`fmes.adaptation_energy.compare_routes`)."""
+    """Mapping / retraining energy and time at matched dataset2 accuracy, from
+    ``results/tables/adaptation_energy.csv`` (:func:`fmes.adaptation_energy.ratio_summary`):
+    the default mapping at the paper's target accuracy, the geometric mean over seeds with its
+    interval, the verdict decided from that interval (or from a route that never reaches the
+    target), the mapping's own best and the sensitivity variants in the note."""
     if table.empty:
         return pd.DataFrame(columns=CLAIM_COLUMNS)
-    n = len(table)
-    unreached = int((~table["retraining_reached"].astype(bool)).sum())
-    note = (
-        f"mapping {table['mapping_energy_J'].mean():.3g} J / {table['mapping_time_s'].mean():.3g} s to "
-        f"{table['mapping_accuracy_dataset2'].mean():.2f}; retraining {table['retraining_energy_J'].mean():.3g} J / "
-        f"{table['retraining_time_s'].mean():.3g} s after {table['retraining_epochs'].mean():.1f} epochs"
-        + (
-            f"; in {unreached} seed(s) retraining never reached it (its total used)"
-            if unreached
-            else ""
+    words = {"holds": "pass", "fails": "fail", "inconclusive": "inconclusive"}
+    rows = table.set_index(["variant", "target"])
+    main = rows.loc[("default", "paper")]
+    claims = []
+    for quantity, target_id in (
+        ("energy", "adaptation_energy_vs_retraining"),
+        ("time", "adaptation_time_vs_retraining"),
+    ):
+        others = "; ".join(
+            f"{variant} at {target}: {_ratio_said(row, quantity)}"
+            for (variant, target), row in rows.iterrows()
+            if (variant, target) != ("default", "paper")
         )
-    )
-    return pd.DataFrame(
-        [
+        reason = main[f"{quantity}_reason"]
+        note = (
+            f"at dataset2 accuracy {main['target_accuracy']:.2f}, {main['n_matched']}/"
+            f"{main['n_seeds']} seeds matched; per seed {main[f'{quantity}_ratio_seeds'] or '-'}; "
+            f"geometric mean [interval] {_ratio_said(main, quantity)}"
+            + (f" ({reason})" if isinstance(reason, str) and reason else "")
+            + f". Also: {others}. Scope: {main['energy_scope']}"
+        )
+        claims.append(
             claim(
-                "adaptation_energy_vs_retraining",
-                table["energy_ratio"].mean(),
-                table["energy_ratio"].std(),
-                n,
-                note,
-            ),
-            claim(
-                "adaptation_time_vs_retraining",
-                table["time_ratio"].mean(),
-                table["time_ratio"].std(),
-                n,
-                note,
-            ),
-        ],
-        columns=CLAIM_COLUMNS,
-    )
+                target_id,
+                main[f"{quantity}_ratio_gmean"],
+                n=int(main["n_matched"]),
+                note=note,
+                verdict=words[main[f"{quantity}_verdict"]],
+            )
+        )
+    return pd.DataFrame(claims, columns=CLAIM_COLUMNS)

@@ -39,6 +39,8 @@ rule run_adaptation:
         finetune=ADAPTATION["finetune"],
         n_figure_samples=ADAPTATION["n_figure_samples"],
         retrain=ADAPTATION["retrain"],
+        cost=ADAPTATION["cost"],
+        sensitivity=ADAPTATION["sensitivity"],
     script:
         rule_script("run_adaptation")
 

@@ -81,9 +81,15 @@ rule adaptation_energy:
             "results/tables/adaptation_energy.csv",
             topic="Adaptation energy",
             panel="table",
-            content="energy and time per route",
+            content="mapping / retraining at matched accuracy: ratios, interval, verdict",
         ),
-        routes="results/tables/adaptation_energy_routes.csv",
+        seeds="results/tables/adaptation_energy_seeds.csv",
+        routes=system_item(
+            "results/tables/adaptation_energy_routes.csv",
+            topic="Adaptation energy",
+            panel="table",
+            content="both routes per image count: accuracies, pulses, energies, time",
+        ),
         figure=system_item(
             "results/figures/adaptation_energy.png",
             topic="Adaptation energy",
@@ -100,6 +106,8 @@ rule adaptation_energy:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        cost=ADAPTATION["cost"],
     script:
         rule_script("adaptation_energy")
 
