@@ -158,14 +158,18 @@ def main(snakemake) -> None:
     write_csv(kept, out.kept)
     for row in kept.itertuples(index=False):
         log.info(
-            "%s %s (read noise %s): trained %.4f, within %.2g until %.3g s%s",
+            "%s %s (read noise %s, %s reference): trained %.4f, within %.2g until %.3g s%s "
+            "(leakage band %.3g-%.3g s)",
             row.net,
             row.state,
             row.read_noise,
+            row.reference,
             row.trained_accuracy,
             P.tolerance,
             row.kept_until_s,
             " (whole grid)" if row.kept_whole_grid else "",
+            row.kept_until_lower_s,
+            row.kept_until_upper_s,
         )
     if over_time.empty:
         fig = placeholder_figure(
@@ -177,24 +181,37 @@ def main(snakemake) -> None:
         shown = with_read_noise_if_any(over_time)
         shown = shown[shown["time_s"] > 0]  # log axis
         means = accuracy_over_seeds(shown)
+        # the configured reference first (solid, band shaded), the worst case dashed
+        references = list(dict.fromkeys(shown["reference"]))
         for ax, net in zip(axes, nets, strict=True):
             for state in states:
-                g = shown[(shown["net"] == net) & (shown["state"] == state)]
-                if g.empty:
-                    continue
-                for _, s in g.groupby("seed"):
+                for k, reference in enumerate(references):
+                    m = means[
+                        (means["net"] == net)
+                        & (means["state"] == state)
+                        & (means["reference"] == reference)
+                    ]
+                    if m.empty:
+                        continue
+                    band = m.pivot_table(index="time_s", columns="leakage_bound", values="accuracy")
+                    if {"lower", "upper"} <= set(band.columns):
+                        ax.fill_between(
+                            band.index,
+                            band["lower"] * 100,
+                            band["upper"] * 100,
+                            color=colors[state],
+                            alpha=0.2 if k == 0 else 0.07,
+                            lw=0,
+                        )
                     ax.plot(
-                        s["time_s"], s["accuracy"] * 100, color=colors[state], alpha=0.25, lw=0.8
+                        band.index,
+                        band["nominal"] * 100,
+                        "o-" if k == 0 else "--",
+                        ms=3,
+                        lw=1.2 if k == 0 else 0.9,
+                        color=colors[state],
+                        label=f"{legend_label(state)}, {reference} reference",
                     )
-                m = means[(means["net"] == net) & (means["state"] == state)]
-                ax.plot(
-                    m["time_s"],
-                    m["accuracy"] * 100,
-                    "o-",
-                    ms=3,
-                    color=colors[state],
-                    label=legend_label(state),
-                )
             title = f"{net}{' (with read noise)' if over_time['read_noise'].any() else ''}"
             label_panel(ax, "time since training (s)", title, log_x=True)
         fig.tight_layout()

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from fmes.energy import PulseLog
 from fmes.inference import (
     inference_sweep,
+    leakage_band_tau_s,
     state_inference_device,
     state_inference_params,
     time_grid_s,
@@ -58,24 +59,25 @@ def _device_and_scheme(snakemake, log):
 
 
 def _inference_device(snakemake, log):
-    """The state's retention/read-noise model at inference, or None (logged why)."""
+    """The state's retention/read-noise model at inference and its τ2 across the leakage
+    bracket, or (None, {}) (logged why)."""
     p, state = snakemake.params, snakemake.wildcards.state
     state_params = state_inference_params(
         read_table(snakemake.input.retention_fits[0]),
         read_table(snakemake.input.ltp_ltd_fits[0]),
         p.nominal_device,
+        read_table(snakemake.input.leakage_bracket[0]),
     )
-    inference, why = state_inference_device(
-        state_params, state, reference_decays=p.inference["reference"] == "decaying"
-    )
+    inference, why = state_inference_device(state_params, state, reference=p.inference["reference"])
     if inference is None:
         log.warning("no inference model for %s: %s", state, why)
-        return None
-    log.info("inference model: %s", inference)
-    return inference
+        return None, {}
+    band = leakage_band_tau_s(state_params, state)
+    log.info("inference model: %s; tau2 across the leakage bracket: %s", inference, band)
+    return inference, band
 
 
-def train_seed(snakemake, seed, split, device, update, inference, log):
+def train_seed(snakemake, seed, split, device, update, inference, band, log):
     """Train and evaluate one seed; returns the four tables/arrays its outputs hold."""
     wc, p = snakemake.wildcards, snakemake.params
     # The same random_state for every state of a (net, seed): identical initial weights, batch
@@ -146,6 +148,9 @@ def train_seed(snakemake, seed, split, device, update, inference, log):
         read_noise=bool(p.inference["read_noise"]),
         n_draws=int(p.inference["n_noise_draws"]),
         seed=child_seed_int(p.seed, "inference", wc.net, wc.state, seed),
+        band_tau_s=band,
+        # the configured reference, and the worst case (a held fixed reference) beside it
+        references=list(dict.fromkeys([p.inference["reference"], "fixed"])),
     )
     return curve, arrays, pulses.assign(**keys), records.assign(**keys)
 
@@ -155,11 +160,11 @@ def main(snakemake) -> None:
     log = rule_logger(f"networks_train.{wc.net}.{wc.state}", snakemake.log[0])
     split = load_split(snakemake.input.split)
     device, update = _device_and_scheme(snakemake, log)
-    inference = _inference_device(snakemake, log) if device is not None else None
+    inference, band = _inference_device(snakemake, log) if device is not None else (None, {})
     with threadpool_limits(snakemake.threads):
         for i, seed in enumerate(p.seeds):
             curve, arrays, pulses, records = train_seed(
-                snakemake, int(seed), split, device, update, inference, log
+                snakemake, int(seed), split, device, update, inference, band, log
             )
             write_csv(curve, out.curves[i])
             write_npz(arrays, out.weights[i], compressed=True)

@@ -71,6 +71,8 @@ def _over_time(noise: list[bool]) -> pd.DataFrame:
                         "state": "500",
                         "seed": seed,
                         "read_noise": read_noise,
+                        "reference": "differential",
+                        "leakage_bound": "nominal",
                         "time_s": time_s,
                         "accuracy": accuracy - (0.1 if read_noise else 0.0),
                     }
@@ -349,13 +351,13 @@ def test_state_inference_device_from_an_ok_row_else_the_reason():
             "reason": ["", "no LTP/LTD read noise"],
         }
     )
-    device, why = state_inference_device(params, "500", reference_decays=True)
-    assert device == InferenceDevice(120.0, 1e-3, reference_decays=True) and why == ""
-    assert state_inference_device(params, "open", reference_decays=False) == (
+    device, why = state_inference_device(params, "500", reference="decaying")
+    assert device == InferenceDevice(120.0, 1e-3, reference="decaying") and why == ""
+    assert state_inference_device(params, "open", reference="fixed") == (
         None,
         "no LTP/LTD read noise",
     )
-    assert state_inference_device(params, "8000", reference_decays=False) == (None, "no row")
+    assert state_inference_device(params, "8000", reference="fixed") == (None, "no row")
 
 
 def test_trained_states_keep_ideal_and_the_used_states_in_the_requested_order():

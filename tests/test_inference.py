@@ -34,7 +34,8 @@ def trained():
 
 def test_drift_moves_every_weight_towards_the_weight_of_zero_volts(trained):
     net, _, _ = trained
-    slow, fast = InferenceDevice(1e6, 0.0), InferenceDevice(1.0, 0.0)
+    slow = InferenceDevice(1e6, 0.0, reference="fixed")
+    fast = InferenceDevice(1.0, 0.0, reference="fixed")
     np.testing.assert_allclose(drifted_coefs(net, 0.0, slow)[0], net.coefs_[0])
     w_zero_volts = (0 - SPEC.g_min_V) / SPEC.range_V * 2 - 1  # -0.667 with w_max = 1
     far = drifted_coefs(net, 100.0, fast)[0]
@@ -46,9 +47,10 @@ def test_drift_moves_every_weight_towards_the_weight_of_zero_volts(trained):
     np.testing.assert_allclose(v_half, np.clip(v0 / 2, SPEC.g_min_V, None), atol=1e-9)
 
 
-def test_a_decaying_reference_only_shrinks_the_weights(trained):
+@pytest.mark.parametrize("reference", ["decaying", "differential"])
+def test_a_decaying_reference_or_a_pair_only_shrinks_the_weights(trained, reference):
     net, X, y = trained
-    shrink = drifted_coefs(net, np.log(2), InferenceDevice(1.0, 0.0, reference_decays=True))
+    shrink = drifted_coefs(net, np.log(2), InferenceDevice(1.0, 0.0, reference=reference))
     np.testing.assert_allclose(
         shrink[0], np.clip(net.coefs_[0] / 2, net.synapses_[0].lo, net.synapses_[0].hi)
     )

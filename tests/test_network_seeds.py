@@ -69,11 +69,19 @@ def _inputs(folder: Path) -> SimpleNamespace:
             }
         ]
     ).to_csv(folder / "ltp_ltd_fits.csv", index=False)
+    pd.DataFrame(
+        {
+            "bound": ["lower", "nominal", "upper"],
+            "resistance_label": ["8000"] * 3,
+            "tau_scale": [0.9, 1.0, 1.01],
+        }
+    ).to_csv(folder / "leakage_bracket.csv", index=False)
     return SimpleNamespace(
         split=str(split),
         device_params=[str(folder / "device_params.csv")],
         retention_fits=[str(folder / "retention_fits.csv")],
         ltp_ltd_fits=[str(folder / "ltp_ltd_fits.csv")],
+        leakage_bracket=[str(folder / "leakage_bracket.csv")],
     )
 
 
@@ -103,7 +111,7 @@ def _run(folder: Path, inputs: SimpleNamespace, seeds: list[int], state: str) ->
         inference={
             "time_grid": {"first_s": 1.0, "last_s": 100.0, "n": 2},
             "read_noise": True,
-            "reference": "fixed",
+            "reference": "differential",
             "adc_bits": [4],
             "n_noise_draws": 1,
         },

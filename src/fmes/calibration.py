@@ -624,3 +624,100 @@ def _fit_observables(params: dev.CellParams, conditions: ModelConditions) -> dic
         "ppf_A1_7000ohm": _one(pair_peaks(params, conditions.ppf_A1_7000ohm)[:, 0]),
         "ppf_A2_7000ohm": _one(pair_peaks(params, conditions.ppf_A2_7000ohm)[:, 1]),
     }
+
+
+# ---------------------------------------------------------------- leakage bracket (retention)
+LEAKAGE_BOUNDS = ("lower", "nominal", "upper")
+
+
+def slow_time_constant_s(params: dev.CellParams, resistance_ohm: np.ndarray) -> np.ndarray:
+    """The slowest time constant of the undriven cell at each regulating resistance (s): the
+    self-discharge of the held PSV once the double layer has relaxed (the τ2 the forgetting fits
+    measure). The largest τ of ``C x' = -G x``: 1 / smallest eigenvalue of C^-1/2 G C^-1/2."""
+    circuit = dev.current_driven_circuit(params, np.asarray(resistance_ohm, dtype=float))
+    scale = 1.0 / np.sqrt(circuit.capacitance_F)
+    sym = circuit.conductance_S * scale[..., :, None] * scale[..., None, :]
+    return 1.0 / np.linalg.eigvalsh(sym)[..., 0]
+
+
+def retention_leakage_bracket(
+    params: dev.CellParams,
+    retention: TrainRetention,
+    train: Mapping,
+    kept_target: float,
+    upper_factor: float,
+    state_ohm: Mapping[str, float],
+) -> pd.DataFrame:
+    """The cell's leakage resistance bracketed by what the paper allows, and each state's
+    retention τ across it.
+
+    The paper measures no leakage; it states only that the open state keeps more than
+    ``kept_target`` of its PSV ``retention.t_ret_s`` after the train (the ``retention_open_100s``
+    target). ``lower`` is the smallest leakage meeting that exactly (Brent's root of kept
+    fraction - target in log R_leak on the calibrated model); ``nominal`` is the model's value
+    (``device.leakage_resistance_ohm``, not fitted); ``upper`` = ``upper_factor`` x nominal
+    (``inference.leakage.upper_factor``: the paper gives no upper limit).
+
+    Returns one row per (bound, state of ``state_ohm``): ``leakage_resistance_ohm``,
+    ``kept_fraction`` (the target's quantity at that leakage), ``model_tau_s``
+    (:func:`slow_time_constant_s`) and ``tau_scale`` = model_tau_s / its value at the nominal
+    leakage (what multiplies a state's fitted τ2 at that bound), with ``status``/``reason``
+    (``flagged`` when the nominal leakage itself misses the target).
+    """
+    from scipy.optimize import brentq
+
+    if not upper_factor >= 1:
+        raise ValueError(f"inference.leakage.upper_factor must be >= 1, got {upper_factor}")
+    if not 0 < kept_target < 1:
+        raise ValueError(f"retention target must be a fraction in (0, 1), got {kept_target}")
+    nominal = float(np.asarray(params.leakage_resistance_ohm, dtype=float))
+
+    def with_leakage(ohm: float) -> dev.CellParams:
+        return dev.CellParams(**{**params.as_dict(), "leakage_resistance_ohm": ohm})
+
+    def kept(ohm: float) -> float:
+        return _one(train_retention(with_leakage(ohm), retention, train))
+
+    def excess(log10_ohm: float) -> float:
+        return kept(10.0**log10_ohm) - kept_target
+
+    # kept fraction rises with R_leak: widen the search until it straddles the target
+    lo, hi = math.log10(nominal) - 1.0, math.log10(nominal) + 1.0
+    for _ in range(12):
+        if excess(lo) < 0 < excess(hi):
+            break
+        lo, hi = lo - 1.0, hi + 1.0
+    else:
+        raise ValueError(
+            f"no leakage within 1e{lo:.0f}-1e{hi:.0f} ohm gives a kept fraction of {kept_target} "
+            "(retention_open_100s): the calibrated model cannot meet the retention target"
+        )
+    lower = 10.0 ** brentq(excess, lo, hi, xtol=1e-12, rtol=1e-14)
+    bounds = {"lower": lower, "nominal": nominal, "upper": upper_factor * nominal}
+    labels = list(state_ohm)
+    ohm = np.array([float(state_ohm[s]) for s in labels])
+    tau_nominal = slow_time_constant_s(params, ohm)
+    meets = kept(nominal) >= kept_target
+    rows = []
+    for bound, leak in bounds.items():
+        tau = slow_time_constant_s(with_leakage(leak), ohm)
+        kept_at = kept(leak)
+        for label, r, t, t0 in zip(labels, ohm, tau, tau_nominal, strict=True):
+            rows.append(
+                {
+                    "bound": bound,
+                    "resistance_label": label,
+                    "resistance_ohm": r,
+                    "leakage_resistance_ohm": leak,
+                    "kept_fraction": kept_at,
+                    "kept_target": kept_target,
+                    "model_tau_s": float(t),
+                    "tau_scale": float(t / t0),
+                    "status": "ok" if meets else "flagged",
+                    "reason": ""
+                    if meets
+                    else f"the nominal leakage keeps {kept(nominal):.3g} < {kept_target}: "
+                    "below the paper's retention",
+                }
+            )
+    return pd.DataFrame(rows)

@@ -9,11 +9,24 @@ seconds at 500 Ω, hours in the open state). The held weight therefore relaxes a
 
     V(t) = V(0) exp(-t / τ2)
 
-with τ2 of its state (:func:`state_inference_params`). In weight units (G_min -> -w_max,
-nominal G_max -> +w_max) every weight drifts towards the weight of 0 V when the reference that
-each weight is read against is fixed (the convention of :mod:`fmes.synapse`); with
-``reference_decays`` (config ``inference.reference: decaying``) the reference is a device of the
-same state relaxing alike, and every weight shrinks by the decay factor instead.
+with τ2 of its state (:func:`state_inference_params`). How a weight reads that decay depends
+on what it is read against (``inference.reference``, :meth:`fmes.synapse.SynapseArray.relax`):
+
+* ``differential`` (default): two devices per weight, the weight their difference (Burr et al.
+  2015/2017; aihwkit's ``OneSided``/differential device pairs): both relax towards 0 V alike,
+  so the weight shrinks by the decay factor towards 0, and each read sees both devices' read
+  noise (σ x √2);
+* ``decaying``: the device minus a reference device of the same state that relaxes alike (the
+  weight shrinks likewise; the reference's read noise is not modelled);
+* ``fixed`` (worst case): the device minus a held mid-range reference (the single-device
+  convention of :mod:`fmes.synapse` and NeuroSim's fixed reference column): every weight drifts
+  towards the weight of 0 V.
+
+**Leakage bracket.** τ2 of the open state is set by the cell's leakage resistance, which the
+paper does not measure; it allows any leakage keeping >= 0.9 of the PSV 100 s after the train
+(:func:`fmes.calibration.retention_leakage_bracket`). Each state's τ2 is therefore also given at
+the lower and upper leakage of that bracket (the fitted τ2 x the model's ratio of slow time
+constants), and every accuracy-over-time point is evaluated at the three (``leakage_bound``).
 
 **Read noise.** Each read of a device adds Gaussian noise of the state's fitted read noise σ_V
 (the LTP/LTD fit's read noise, :mod:`fmes.analysis.ltp_ltd`), σ_w = σ_V 2 w_max / (G_max -
@@ -31,11 +44,14 @@ NeuroSim's ADC models assume a known output range), values beyond it clip.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+
+from fmes.synapse import WEIGHT_REFERENCES
 
 __all__ = [
     "InferenceDevice",
@@ -45,22 +61,25 @@ __all__ = [
     "inference_sweep",
     "quantise",
     "state_inference_params",
+    "weight_read_noise",
     "time_within_tolerance",
 ]
 
 
 @dataclass(frozen=True)
 class InferenceDevice:
-    """Per-state inference parameters: weight decay constant (s) and read noise (V)."""
+    """Per-state inference parameters: weight decay constant (s), read noise (V) and the
+    reference each weight is read against (:data:`fmes.synapse.WEIGHT_REFERENCES`)."""
 
     weight_tau_s: float
     read_noise_V: float
-    # False: each weight is its device minus a fixed mid-range reference (fmes.synapse), so the
-    # decay towards 0 V shifts every weight alike; True: the reference is a device of the same
-    # state that relaxes too, and the weights only shrink by the decay factor
-    reference_decays: bool = False
+    reference: str = "differential"
 
     def __post_init__(self) -> None:
+        if self.reference not in WEIGHT_REFERENCES:
+            raise ValueError(
+                f"inference.reference must be one of {WEIGHT_REFERENCES}, got {self.reference!r}"
+            )
         if not (self.weight_tau_s > 0):
             raise ValueError(f"weight_tau_s must be > 0, got {self.weight_tau_s}")
         if not (self.read_noise_V >= 0):
@@ -68,10 +87,16 @@ class InferenceDevice:
 
 
 def state_inference_params(
-    retention_fits: pd.DataFrame, ltp_ltd_fits: pd.DataFrame, nominal_device: str
+    retention_fits: pd.DataFrame,
+    ltp_ltd_fits: pd.DataFrame,
+    nominal_device: str,
+    bracket: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per resistance state: ``weight_tau_s`` (slow τ2 of the pulse-train two-exponential fit),
-    ``read_noise_V`` (median LTP/LTD read noise of the reference device) and status/reason.
+    ``read_noise_V`` (median LTP/LTD read noise of the reference device) and status/reason;
+    with the leakage ``bracket`` (:func:`fmes.calibration.retention_leakage_bracket`) also
+    ``weight_tau_lower_s``/``weight_tau_upper_s``, τ2 x the bracket's ``tau_scale`` at its lower
+    and upper leakage (NaN for a state the bracket has no row of, or without one).
 
     A state without a converged pulse-train fit or without an LTP/LTD fit gets NaN with
     ``status = skipped`` and the reason.
@@ -104,17 +129,35 @@ def state_inference_params(
                 "reason": "; ".join(reasons),
             }
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         rows, columns=["resistance_label", "weight_tau_s", "read_noise_V", "status", "reason"]
     )
+    for bound in ("lower", "upper"):
+        scale = {}
+        if bracket is not None:
+            b = bracket[bracket["bound"] == bound]
+            scale = dict(zip(b["resistance_label"].astype(str), b["tau_scale"], strict=True))
+        factor = out["resistance_label"].map(scale).astype(float)
+        out.insert(2, f"weight_tau_{bound}_s", out["weight_tau_s"] * factor)
+    return out[
+        [
+            "resistance_label",
+            "weight_tau_s",
+            "weight_tau_lower_s",
+            "weight_tau_upper_s",
+            "read_noise_V",
+            "status",
+            "reason",
+        ]
+    ]
 
 
 def state_inference_device(
-    state_params: pd.DataFrame, state: str, *, reference_decays: bool
+    state_params: pd.DataFrame, state: str, *, reference: str
 ) -> tuple[InferenceDevice | None, str]:
-    """The :class:`InferenceDevice` of ``state`` from :func:`state_inference_params`, or
-    ``(None, why)`` when the state has no row or its row is not ``ok`` (the network is then
-    evaluated without a retention model)."""
+    """The :class:`InferenceDevice` of ``state`` from :func:`state_inference_params` (at the
+    nominal leakage), or ``(None, why)`` when the state has no row or its row is not ``ok``
+    (the network is then evaluated without a retention model)."""
     rows = state_params[state_params["resistance_label"] == state]
     if rows.empty:
         return None, "no row"
@@ -122,26 +165,42 @@ def state_inference_device(
     if row["status"] != "ok":
         return None, row["reason"]
     device = InferenceDevice(
-        float(row["weight_tau_s"]), float(row["read_noise_V"]), reference_decays=reference_decays
+        float(row["weight_tau_s"]), float(row["read_noise_V"]), reference=reference
     )
     return device, ""
 
 
+def leakage_band_tau_s(state_params: pd.DataFrame, state: str) -> dict[str, float]:
+    """τ2 of ``state`` at each bound of the leakage bracket that it has (``lower``,
+    ``nominal``, ``upper``; a bound without a finite τ is left out)."""
+    rows = state_params[state_params["resistance_label"] == state]
+    if rows.empty:
+        return {}
+    row = rows.iloc[0]
+    taus = {
+        "lower": row.get("weight_tau_lower_s", math.nan),
+        "nominal": row["weight_tau_s"],
+        "upper": row.get("weight_tau_upper_s", math.nan),
+    }
+    return {bound: float(t) for bound, t in taus.items() if np.isfinite(t) and t > 0}
+
+
 def drifted_coefs(net, time_s: float, device: InferenceDevice) -> list[np.ndarray]:
-    """The weights of a fitted device network ``time_s`` after training (retention model)."""
+    """The weights of a fitted device network ``time_s`` after training (retention model,
+    read against ``device.reference``: :meth:`fmes.synapse.SynapseArray.relax`)."""
     decay = math.exp(-float(time_s) / device.weight_tau_s)
-    if device.reference_decays:  # V - V_ref scales by the decay; w = 0 is the reference
-        return [
-            np.clip(w * decay, syn.lo, syn.hi)
-            for syn, w in zip(net.synapses_, net.coefs_, strict=True)
-        ]
-    out = []
-    for syn, w in zip(net.synapses_, net.coefs_, strict=True):
-        volts = syn.to_volts(w) * decay
-        # back to weight units (inverse of SynapseArray.to_volts), kept within the device bounds
-        w_t = (volts - syn.spec.g_min_V) / syn.spec.range_V * (2 * syn.w_max) - syn.w_max
-        out.append(np.clip(w_t, syn.lo, syn.hi))
-    return out
+    return [
+        syn.relax(w, decay, device.reference)
+        for syn, w in zip(net.synapses_, net.coefs_, strict=True)
+    ]
+
+
+def weight_read_noise(net, device: InferenceDevice) -> float:
+    """σ of one weight read in weight units: the state's read noise σ_V x 2 w_max / range,
+    x √2 for a differential pair (two devices read per weight)."""
+    # the synapses' own half-range: with a shared mapping it differs from net.w_max
+    sigma = device.read_noise_V * 2 * net.synapses_[0].w_max / net.device.range_V
+    return sigma * math.sqrt(2.0) if device.reference == "differential" else sigma
 
 
 def quantise(z: np.ndarray, bits: int, full_scale: np.ndarray | float) -> np.ndarray:
@@ -215,10 +274,7 @@ def evaluate_accuracy(
         raise ValueError("drift and read noise need an InferenceDevice for the state")
     full_scales = forward_at(net, X, net.coefs_)[1] if adc_bits is not None else None
     coefs = net.coefs_ if ideal or time_s <= 0 else drifted_coefs(net, time_s, device)
-    noise_w = 0.0
-    if read_noise and not ideal:
-        # the synapses' own half-range: with a shared mapping it differs from net.w_max
-        noise_w = device.read_noise_V * 2 * net.synapses_[0].w_max / net.device.range_V
+    noise_w = weight_read_noise(net, device) if read_noise and not ideal else 0.0
     scores, _ = forward_at(net, X, coefs, noise_w, adc_bits, full_scales, rng)
     predicted = net.classes_[np.argmax(scores, axis=1)]
     return float(np.mean(predicted == np.asarray(y)))
@@ -240,10 +296,17 @@ def inference_sweep(
     read_noise: bool,
     n_draws: int,
     seed: int,
+    band_tau_s: Mapping[str, float] | None = None,
+    references: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Tidy accuracies of a fitted network: vs time since training (``kind = time``; without
     and, if available, with read noise) and vs output-ADC bits at t = 0 (``kind = adc``;
     ``adc_bits`` NaN = no ADC). Read-noise points average ``n_draws`` seeded draws.
+
+    The time rows are evaluated for each weight reference of ``references`` (default: the
+    device's own; ``reference`` column) at each bound of ``band_tau_s`` (τ2 per leakage bound,
+    :func:`leakage_band_tau_s`; default: the device's τ2 as ``nominal``; ``leakage_bound``
+    column). The ADC rows (t = 0) use the first reference at the nominal bound.
 
     A device network without ``device`` (no retention/read-noise model for its state) is
     evaluated at t = 0 only, without read noise.
@@ -252,17 +315,31 @@ def inference_sweep(
     noisy_options = [False, True] if read_noise and device is not None and not ideal else [False]
     if device is None and not ideal:
         times_s = np.array([0.0])
-    rng = np.random.default_rng(seed)
+    references = list(references or ([device.reference] if device is not None else ["none"]))
+    if device is None:
+        variants = {(references[0], "nominal"): None}
+    else:
+        band = dict(band_tau_s or {"nominal": device.weight_tau_s})
+        if "nominal" not in band:
+            raise ValueError(f"band_tau_s needs a 'nominal' bound, got {sorted(band)}")
+        variants = {
+            (ref, bound): replace(device, weight_tau_s=tau, reference=ref)
+            for ref in references
+            for bound, tau in band.items()
+        }
     rows = []
 
-    def point(kind: str, t: float, noise: bool, bits: int | None) -> None:
+    def point(kind: str, t: float, noise: bool, bits: int | None, key: tuple[str, str]) -> None:
         draws = n_draws if noise else 1
-        acc = [evaluate_accuracy(net, X, y, t, device, noise, bits, rng) for _ in range(draws)]
+        dev = variants[key]
+        acc = [evaluate_accuracy(net, X, y, t, dev, noise, bits, rng) for _ in range(draws)]
         rows.append(
             {
                 "kind": kind,
                 "time_s": t,
                 "read_noise": noise,
+                "reference": key[0],
+                "leakage_bound": key[1],
                 "adc_bits": np.nan if bits is None else bits,
                 "accuracy": float(np.mean(acc)),
                 "accuracy_sd": float(np.std(acc, ddof=1)) if draws > 1 else 0.0,
@@ -270,11 +347,16 @@ def inference_sweep(
             }
         )
 
-    for noise in noisy_options:
-        for t in times_s:
-            point("time", float(t), noise, None)
+    for key in variants:
+        # the same read-noise draws for every reference and leakage bound (common random
+        # numbers): the band and the reference comparison show their own effect, not the draws'
+        rng = np.random.default_rng(seed)
+        for noise in noisy_options:
+            for t in times_s:
+                point("time", float(t), noise, None, key)
+    rng = np.random.default_rng(seed)
     for bits in [*adc_bits, None]:
-        point("adc", 0.0, noisy_options[-1], bits)
+        point("adc", 0.0, noisy_options[-1], bits, (references[0], "nominal"))
     return pd.DataFrame(rows)
 
 
@@ -285,6 +367,10 @@ def accuracy_over_time(inference: pd.DataFrame) -> pd.DataFrame:
     over_time = inference[(inference["kind"] == "time") & (inference["state"] != "ideal")]
     n_times = over_time.groupby(["net", "state", "seed"])["time_s"].transform("nunique")
     return over_time[n_times > 1]
+
+
+# what identifies one accuracy-over-time curve (over seeds)
+CURVE_KEYS = ["net", "state", "read_noise", "reference", "leakage_bound"]
 
 
 def accuracy_vs_adc_bits(inference: pd.DataFrame) -> pd.DataFrame:
@@ -301,10 +387,9 @@ def with_read_noise_if_any(over_time: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_over_seeds(over_time: pd.DataFrame) -> pd.DataFrame:
-    """Per (net, state, read_noise, time_s): the mean ``accuracy`` over seeds."""
-    return over_time.groupby(["net", "state", "read_noise", "time_s"], as_index=False)[
-        "accuracy"
-    ].mean()
+    """Per (net, state, read_noise, reference, leakage_bound, time_s): the mean ``accuracy``
+    over seeds."""
+    return over_time.groupby([*CURVE_KEYS, "time_s"], as_index=False, sort=False)["accuracy"].mean()
 
 
 def adc_accuracy_over_seeds(adc: pd.DataFrame) -> pd.DataFrame:
@@ -319,13 +404,15 @@ def adc_accuracy_over_seeds(adc: pd.DataFrame) -> pd.DataFrame:
 
 
 def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataFrame:
-    """Per (net, state, read_noise): the trained accuracy (t = 0, mean over seeds) and the
-    longest grid time up to which the seed-mean accuracy stays within ``tolerance`` of it
-    (``kept_until_s``; 0 if already the first grid time falls short, the last grid time with
-    ``kept_whole_grid`` if it never does)."""
+    """Per (net, state, read_noise, reference): the trained accuracy (t = 0, mean over seeds)
+    and the longest grid time up to which the seed-mean accuracy stays within ``tolerance`` of
+    it (``kept_until_s``; 0 if already the first grid time falls short, the last grid time with
+    ``kept_whole_grid`` if it never does), at the nominal leakage, with its band
+    ``kept_until_lower_s``/``kept_until_upper_s`` (and ``accuracy_at_last_*``) at the lower and
+    upper leakage of the bracket (NaN where a run has no such bound)."""
     mean = accuracy_over_seeds(over_time)
     rows = []
-    for (net, state, noise), g in mean.groupby(["net", "state", "read_noise"], sort=False):
+    for keys, g in mean.groupby(CURVE_KEYS, sort=False):
         g = g.sort_values("time_s")
         trained = float(g["accuracy"].iloc[0])
         ok = (g["accuracy"] >= trained - tolerance).to_numpy()
@@ -335,9 +422,7 @@ def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataF
         )
         rows.append(
             {
-                "net": net,
-                "state": state,
-                "read_noise": noise,
+                **dict(zip(CURVE_KEYS, keys, strict=True)),
                 "trained_accuracy": trained,
                 "kept_until_s": kept_until,
                 "kept_whole_grid": not lost.size,
@@ -345,4 +430,17 @@ def time_within_tolerance(over_time: pd.DataFrame, tolerance: float) -> pd.DataF
                 "accuracy_at_last_s": float(g["accuracy"].iloc[-1]),
             }
         )
-    return pd.DataFrame(rows)
+    long = pd.DataFrame(rows)
+    keys = ["net", "state", "read_noise", "reference"]
+    out = long[long["leakage_bound"] == "nominal"].drop(columns="leakage_bound")
+    for bound in ("lower", "upper"):
+        other = long[long["leakage_bound"] == bound][
+            [*keys, "kept_until_s", "accuracy_at_last_s"]
+        ].rename(
+            columns={
+                "kept_until_s": f"kept_until_{bound}_s",
+                "accuracy_at_last_s": f"accuracy_at_last_{bound}",
+            }
+        )
+        out = out.merge(other, on=keys, how="left")
+    return out.reset_index(drop=True)

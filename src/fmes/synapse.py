@@ -520,6 +520,13 @@ def _stochastic_sparse(
     return idx.take(keep), n.take(keep)
 
 
+# How a weight is read from its device(s) when the devices relax towards 0 V (SynapseArray.relax;
+# docs/energy_and_inference.md): differential (two devices per weight, the default), decaying
+# (device minus a reference device of the same state that relaxes alike), fixed (device minus a
+# held mid-range reference: the worst case).
+WEIGHT_REFERENCES = ("differential", "decaying", "fixed")
+
+
 def _lognormal_factor(cv: float, size: tuple[int, ...], rng: np.random.Generator):
     """Mean-1 log-normal factors with coefficient of variation ``cv`` (1.0 when cv == 0)."""
     if cv <= 0:
@@ -671,6 +678,39 @@ class SynapseArray:
         """Device states as PSV (volt): G_min + (w + w_max) / (2 w_max) x nominal range."""
         return self.spec.g_min_V + (state_w + self.w_max) / (2 * self.w_max) * self.spec.range_V
 
+    @property
+    def zero_volt_w(self) -> float:
+        """The weight a device of this array holds at 0 V (what a fully discharged device
+        reads against the fixed mid-range reference): -w_max - G_min x 2 w_max / range."""
+        return -self.w_max - self.spec.g_min_V * 2 * self.w_max / self.spec.range_V
+
+    def relax(
+        self, state_w: np.ndarray, decay: float, reference: str, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The weights after every device relaxed by the factor ``decay`` = exp(-t/τ) towards
+        0 V (its state's retention), read against ``reference`` (:data:`WEIGHT_REFERENCES`),
+        clipped to each device's bounds. ``out`` may be ``state_w`` (in place).
+
+        * ``differential`` / ``decaying``: the weight is the difference of two devices of the
+          state (a pair, or the device and a reference device) that relax alike, so it shrinks
+          by ``decay`` towards 0;
+        * ``fixed``: the weight is the device minus a held mid-range reference, so it moves by
+          the factor towards :attr:`zero_volt_w` (the same PSV-space decay, read from a fixed
+          origin: every weight drifts alike).
+        """
+        if reference not in WEIGHT_REFERENCES:
+            raise ValueError(
+                f"inference.reference must be one of {WEIGHT_REFERENCES}, got {reference!r}"
+            )
+        if reference == "fixed":
+            origin = self.zero_volt_w
+            out = np.subtract(state_w, origin, out=out)
+            out *= decay
+            out += origin
+        else:
+            out = np.multiply(state_w, decay, out=out)
+        return np.clip(out, self.lo, self.hi, out=out)
+
 
 class SynapseStack:
     """The device arrays of a network's layers, updated together as one flat array.
@@ -737,6 +777,12 @@ class SynapseStack:
             state[off : off + size].reshape(a.shape)
             for a, off, size in zip(self.arrays, self.offsets, self.sizes, strict=True)
         ]
+
+    def relax_inplace(self, state: np.ndarray, decay: float, reference: str) -> None:
+        """Relax every device of the flat ``state`` in place by ``decay`` (the retention
+        between two updates; :meth:`SynapseArray.relax`)."""
+        for array, view in zip(self.arrays, self.layer_views(state), strict=True):
+            array.relax(view, decay, reference, out=view)
 
     def update_from_changes(
         self,

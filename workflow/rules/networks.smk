@@ -33,6 +33,38 @@ rule networks_mnist:
         rule_script("prepare_mnist")
 
 
+# The leakage resistance the paper's retention allows (lower: exactly its retention target;
+# upper: inference.leakage.upper_factor x the model's) and each trained state's τ across it.
+rule leakage_bracket:
+    input:
+        cell_params="results/calibration/cell_params.json",
+        targets=project_path(config["calibration"]["targets"]),
+        code=script_code("leakage_bracket"),
+    output:
+        table=system_item(
+            "results/tables/leakage_bracket.csv",
+            topic="Inference over time",
+            panel="table",
+            content="leakage resistance bracket and retention τ per state",
+        ),
+    log:
+        "results/logs/leakage_bracket.log",
+    benchmark:
+        "results/benchmarks/leakage_bracket.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        pulse_train=config["protocols"]["pulse_train"],
+        leakage=config["inference"]["leakage"],
+        resistances=NETWORKS["resistances"],
+    script:
+        rule_script("leakage_bracket")
+
+
 # One job per (net, state) trains every seed in-process (data and device parameters loaded once;
 # each seed's files are byte-identical to those of a one-seed job): the figure seed is trained
 # with them when it is not one of the seeds.
@@ -47,6 +79,9 @@ rule networks_train:
             [] if wc.state == "ideal" else ["results/tables/retention_fits.csv"]
         ),
         ltp_ltd_fits=lambda wc: [] if wc.state == "ideal" else ["results/tables/ltp_ltd_fits.csv"],
+        leakage_bracket=lambda wc: (
+            [] if wc.state == "ideal" else [rules.leakage_bracket.output.table]
+        ),
         code=script_code("train_network"),
     output:
         curves=expand("results/networks/{{net}}/{{state}}/seed{seed}.csv", seed=NET_TRAIN_SEEDS),
