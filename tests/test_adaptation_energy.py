@@ -45,6 +45,12 @@ def test_mapping_costs_count_every_synapse_and_price_pixels_by_resistance():
     assert out.loc[2, "time_s"] == pytest.approx(2 * 2 * 0.5)
     assert out.loc[0, "energy_J"] == 0.0
     assert (out["compute_energy_J"] == 0).all() and (out["read_energy_J"] == 0).all()
+    # holding bound: the dark pixel (500 ohm) held at the largest window voltage, K rows, 1 s
+    held = mapping_costs(
+        X_seq, [1], 4, SCHEME, DEVICES.assign(g_min_V=-0.01, g_max_V=0.02), LEAK, 0.5
+    ).iloc[0]
+    assert held["holding_bound_J"] == pytest.approx(4 * 0.02**2 / 500 * 1.0)
+    assert held["energy_J"] == out.loc[1, "energy_J"]  # a bound beside, not in, the energy
     with pytest.raises(ValueError, match="energy_ltp_J"):
         mapping_costs(X_seq, [1], 4, SCHEME, DEVICES.assign(energy_ltp_J=np.nan), LEAK, 0.5)
 
@@ -122,7 +128,7 @@ def _routes(mapping_acc, retrain_acc, seed=0, variant="default"):
         ),
     ]
     out = pd.concat(rows, ignore_index=True).assign(seed=seed)
-    for col in ("pulses_ltp", "pulses_ltd", "compute_energy_J", "read_energy_J"):
+    for col in ("pulses_ltp", "pulses_ltd", "compute_energy_J", "read_energy_J", "holding_bound_J"):
         out[col] = 0.0
     return out
 

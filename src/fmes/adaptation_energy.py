@@ -56,8 +56,9 @@ from fmes.adaptation import (
     MappingScheme,
     effective_resistance_ohm,
     pixel_to_effective_resistance_ohm,
+    regulating_resistance_ohm,
 )
-from fmes.energy import PulseCost
+from fmes.energy import PulseCost, holding_energy_J
 from fmes.rng import child_rng
 from fmes.traces import parse_resistance
 
@@ -79,7 +80,8 @@ ENERGY_SCOPE = (
     "counted: source energy of the programming pulses (per state, from the traces), digital "
     "MACs (retraining: forward + weight gradient) and weight reads (one ADC conversion per "
     "weight per update); not counted: driver and resistor-control overhead, memory traffic, "
-    "test-set evaluation, holding (current-driven pulses: no source between pulses)"
+    "test-set evaluation, holding (current-driven pulses: no source between pulses; the heat "
+    "in R while states are held is bounded in holding_bound_J)"
 )
 
 #: Verdict words of a ratio against 1 (the claim: mapping / retraining < 1).
@@ -94,6 +96,7 @@ COST_COLUMNS = (
     "read_energy_J",
     "energy_J",
     "time_s",
+    "holding_bound_J",
 )
 
 
@@ -170,6 +173,13 @@ def _energy_vs_r_eff(
     )
 
 
+def _largest_voltage_V(device_table: pd.DataFrame) -> float:
+    """The largest |PSV| of any fitted window (NaN when the table has no window columns)."""
+    if not {"g_min_V", "g_max_V"} <= set(device_table.columns):
+        return math.nan
+    return float(device_table[["g_min_V", "g_max_V"]].abs().to_numpy(float).max())
+
+
 def mapping_costs(
     X_seq: np.ndarray,
     n_grid: Sequence[int],
@@ -213,6 +223,14 @@ def mapping_costs(
         }
     )
     out["energy_J"] = out["programming_energy_J"]
+    # bound of the heat in the regulating resistors while each image is held (every synapse
+    # of the K rows at the largest window voltage for the image's slots); not in energy_J:
+    # between current pulses no source drives the cell, the heat comes from stored charge
+    r_ohm = regulating_resistance_ohm(np.exp(log_pix), leakage_resistance_ohm)
+    per_image_hold = n_classes * holding_energy_J(
+        _largest_voltage_V(device_table), r_ohm, scheme.pulse_slots * pulse_period_s
+    ).sum(axis=1)
+    out["holding_bound_J"] = np.concatenate([[0.0], np.cumsum(per_image_hold)])[n]
     return out
 
 
@@ -236,6 +254,8 @@ def retraining_costs(
     costs: CostSettings,
     n_grid: Sequence[int],
     seed: int,
+    train_state: str = "open",
+    holding_voltage_V: float = math.nan,
 ) -> pd.DataFrame:
     """Retrain ``result.network`` (in place) on the mapped images, one mini-batch at a time;
     after every update the cumulative costs and both test accuracies (first row: before).
@@ -295,6 +315,10 @@ def retraining_costs(
     out["read_energy_J"] = updates * n_weights * costs.read_energy_J  # each weight, per update
     out["energy_J"] = out["programming_energy_J"] + out["compute_energy_J"] + out["read_energy_J"]
     out["time_s"] = cumulative["parallel_steps"].to_numpy() * cost.pulse_period_s
+    # the same bound for the trained state held during retraining (0 J in the open state)
+    out["holding_bound_J"] = n_weights * holding_energy_J(
+        holding_voltage_V, parse_resistance(train_state), out["time_s"].to_numpy()
+    )
     return out
 
 
@@ -339,7 +363,16 @@ def adaptation_vs_retraining(
         mapping = mapping.merge(acc, on="n_images", how="left").assign(variant=name)
         frames.append(mapping.assign(epochs=mapping["images_seen"] / len(result.mapped[1])))
     result.network.set_params(learning_rate=float(retrain_learning_rate))
-    retraining = retraining_costs(result, retrain_epochs, cost, costs, grid, seed)
+    retraining = retraining_costs(
+        result,
+        retrain_epochs,
+        cost,
+        costs,
+        grid,
+        seed,
+        train_state=str(train_state),
+        holding_voltage_V=_largest_voltage_V(device_table),
+    )
     frames.append(retraining.assign(variant="default"))
     columns = [
         "variant",
