@@ -130,3 +130,28 @@ def test_the_band_is_ordered_lower_leakage_forgets_first():
         assert acc.loc[10.0, "lower"] < acc.loc[10.0, "upper"] - 0.1
     adc = rows[rows["kind"] == "adc"]
     assert (adc["reference"] == "fixed").all() and (adc["leakage_bound"] == "nominal").all()
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, y[:600]
+
+
+def test_training_decay_off_is_bit_identical_and_on_costs_accuracy_for_a_fast_state():
+    from fmes.networks import DevicePerceptron
+
+    X, y = _digits()
+    spec = DeviceSpec("t", 0.1, 0.7, n_pulses=150, a_p_pulses=120.0, a_d_pulses=100.0)
+    kw = dict(device=spec, max_iter=3, random_state=0)
+    before = DevicePerceptron(**kw).fit(X, y)  # the parameters' defaults: no decay
+    off = DevicePerceptron(**kw, retention_tau_s=None, update_period_s=0.5).fit(X, y)
+    for a, b in zip(before.coefs_, off.coefs_, strict=True):
+        assert np.array_equal(a, b)
+    # a state whose τ is a few update periods: the weights keep relaxing between updates
+    fast = DevicePerceptron(**kw, retention_tau_s=2.0, update_period_s=0.5).fit(X, y)
+    slow = DevicePerceptron(**kw, retention_tau_s=1e9, update_period_s=0.5).fit(X, y)
+    assert fast.score(X, y) < before.score(X, y) - 0.05
+    assert slow.score(X, y) == pytest.approx(before.score(X, y), abs=0.02)
+    assert np.abs(fast.coefs_[0]).mean() < np.abs(before.coefs_[0]).mean()

@@ -16,6 +16,7 @@ comparable) and equals a fresh ``partial_fit`` called ``max_iter`` times.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 
@@ -33,6 +34,7 @@ from fmes.status import Status
 from fmes.synapse import (
     MAPPINGS,
     PULSE_RULES,
+    WEIGHT_REFERENCES,
     DeviceSpec,
     SynapseArray,
     SynapseStack,
@@ -78,6 +80,9 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
         "stochastic_length": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state", np.random.Generator],
+        "retention_tau_s": [Interval(Real, 0, None, closed="neither"), None],
+        "update_period_s": [Interval(Real, 0, None, closed="neither")],
+        "retention_reference": [StrOptions(set(WEIGHT_REFERENCES))],
     }
 
     # --- configuration -------------------------------------------------------------------
@@ -301,6 +306,11 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 self._device_state, self._change[:used], layers, layer_rows, -lr, self._noise_rng
             )
             self.pulse_log_.add_segments(counts, bounds, layers)
+            if self.retention_tau_s is not None:
+                # time-stamped training: the next update comes update_period_s later, and
+                # meanwhile every device relaxes by its state's retention (off: untouched)
+                decay = math.exp(-self.update_period_s / self.retention_tau_s)
+                self._stack.relax_inplace(self._device_state, decay, self.retention_reference)
         return loss
 
     def _epoch(self, X: np.ndarray, labels: np.ndarray) -> None:
@@ -486,7 +496,16 @@ _SHARED_PARAMETERS_DOC = """device : DeviceSpec or None, default=None
         Reshuffle the samples every epoch.
     random_state : int, RandomState, Generator or None, default=None
         Seeds the initial weights, the device-to-device spread, the shuffling and the pulse
-        noise (independent child streams of one seed, :func:`fmes.rng.child_rng`)."""
+        noise (independent child streams of one seed, :func:`fmes.rng.child_rng`).
+    retention_tau_s : float or None, default=None
+        Device mode: decay between updates (time-stamped training). Each mini-batch update
+        comes ``update_period_s`` after the previous one and meanwhile every device relaxes
+        towards 0 V with this retention τ (:meth:`fmes.synapse.SynapseArray.relax`). None:
+        no decay during training (the arithmetic of training without it, bit for bit).
+    update_period_s : float, default=0.5
+        Time between two updates with ``retention_tau_s`` (the LTP/LTD pulse period, 2 Hz).
+    retention_reference : {"differential", "decaying", "fixed"}, default="differential"
+        What the weights are read against as the devices relax (``inference.reference``)."""
 
 _ATTRIBUTES_DOC = """classes_ : ndarray of shape (n_classes,)
         Class labels seen by ``fit`` (or passed to the first ``partial_fit``).
@@ -571,6 +590,9 @@ class DevicePerceptron(_DeviceNetwork):
         stochastic_length: int = 10,
         shuffle: bool = True,
         random_state=None,
+        retention_tau_s: float | None = None,
+        update_period_s: float = 0.5,
+        retention_reference: str = "differential",
     ) -> None:
         self.device = device
         self.learning_rate = learning_rate
@@ -584,6 +606,9 @@ class DevicePerceptron(_DeviceNetwork):
         self.stochastic_length = stochastic_length
         self.shuffle = shuffle
         self.random_state = random_state
+        self.retention_tau_s = retention_tau_s
+        self.update_period_s = update_period_s
+        self.retention_reference = retention_reference
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         return ()
@@ -650,6 +675,9 @@ class DeviceMLP(_DeviceNetwork):
         stochastic_length: int = 10,
         shuffle: bool = True,
         random_state=None,
+        retention_tau_s: float | None = None,
+        update_period_s: float = 0.5,
+        retention_reference: str = "differential",
     ) -> None:
         self.device = device
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -665,6 +693,9 @@ class DeviceMLP(_DeviceNetwork):
         self.stochastic_length = stochastic_length
         self.shuffle = shuffle
         self.random_state = random_state
+        self.retention_tau_s = retention_tau_s
+        self.update_period_s = update_period_s
+        self.retention_reference = retention_reference
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
