@@ -375,7 +375,8 @@ def fit_mains(
     Windows of two whole periods from the pre-stimulus rest and from the second (relaxed) half
     of every later rest run ``[start, stop)``, tiled back from its end, each sampled >= 8 times
     per period, with a cubic background of their own. Returns ``(a, b, amplitude_stderr)`` in volt;
-    NaN when no window qualifies.
+    NaN when no window qualifies. The standard error is the larger of the least-squares one and
+    that of the amplitude's scatter over the windows (:func:`_window_scatter`).
     """
     t = np.asarray(time_s, float)
     v = np.asarray(voltage_V, float)
@@ -422,7 +423,26 @@ def fit_mains(
         se = float(np.sqrt(max((cov[0, 0] + cov[1, 1]) / 2, 0.0)))
     except np.linalg.LinAlgError:
         se = np.nan
-    return float(coef[0]), float(coef[1]), se
+    return float(coef[0]), float(coef[1]), max(se, _window_scatter(design, v[rows], windows, coef))
+
+
+def _window_scatter(
+    design: np.ndarray, v_rows: np.ndarray, windows: list[tuple[int, int]], coef: np.ndarray
+) -> float:
+    """Standard error of the mains amplitude from its scatter over the windows (V; 0 with fewer
+    than 2 windows): each window fitted alone, projected on the common phase. Coherent pickup
+    has the same amplitude in every window; relaxation left over by the cubic backgrounds
+    (a clean trace) differs from window to window and is then not significant."""
+    if len(windows) < 2 or not np.hypot(coef[0], coef[1]) > 0:
+        return 0.0
+    unit = coef[:2] / np.hypot(coef[0], coef[1])
+    proj, r0 = [], 0
+    for w, (lo, hi) in enumerate(windows):
+        cols = [0, 1, *range(2 + 4 * w, 6 + 4 * w)]
+        sub, *_ = np.linalg.lstsq(design[r0 : r0 + hi - lo, cols], v_rows[r0 : r0 + hi - lo], None)
+        proj.append(sub[:2] @ unit)
+        r0 += hi - lo
+    return float(np.std(proj, ddof=1) / np.sqrt(len(proj)))
 
 
 @dataclass
