@@ -376,7 +376,8 @@ def fit_mains(
     of every later rest run ``[start, stop)``, tiled back from its end, each sampled >= 8 times
     per period, with a cubic background of their own. Returns ``(a, b, amplitude_stderr)`` in volt;
     NaN when no window qualifies. The standard error is the larger of the least-squares one and
-    that of the amplitude's scatter over the windows (:func:`_window_scatter`).
+    that of the amplitude's scatter over the windows (:func:`_window_scatter`); infinite with a
+    single window after a pulse (pickup and relaxation cannot be told apart there).
     """
     t = np.asarray(time_s, float)
     v = np.asarray(voltage_V, float)
@@ -423,7 +424,12 @@ def fit_mains(
         se = float(np.sqrt(max((cov[0, 0] + cov[1, 1]) / 2, 0.0)))
     except np.linalg.LinAlgError:
         se = np.nan
-    return float(coef[0]), float(coef[1]), max(se, _window_scatter(design, v[rows], windows, coef))
+    scatter = _window_scatter(design, v[rows], windows, coef)
+    pre_end = rest_runs[0][1] if rest_runs[0][0] == 0 else 0
+    if len(windows) == 1 and windows[0][1] > pre_end:
+        # one window after a pulse: pickup cannot be told from relaxation (not significant)
+        scatter = np.inf
+    return float(coef[0]), float(coef[1]), max(se, scatter)
 
 
 def _window_scatter(
@@ -620,7 +626,7 @@ def _remove_mains(
     if not np.isfinite(a):
         return v, amplitude, stderr, False
     amplitude = float(np.hypot(a, b))
-    limit = mains_sigmas * max(np.nan_to_num(stderr), sigma_V)
+    limit = mains_sigmas * max(0.0 if np.isnan(stderr) else stderr, sigma_V)
     if not amplitude > limit:
         return v, amplitude, stderr, False
     phase = 2 * np.pi * frequency_Hz * t
