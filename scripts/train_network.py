@@ -77,6 +77,19 @@ def _inference_device(snakemake, log):
     return inference, band
 
 
+def _training_decay(settings, device, inference) -> dict:
+    """The estimator's time-stamped decay parameters (``inference.training_decay``): none when
+    off or without a retention model for the state."""
+    decay = settings.get("training_decay", {})
+    if not decay.get("enabled", False) or device is None or inference is None:
+        return {}
+    return {
+        "retention_tau_s": inference.weight_tau_s,
+        "update_period_s": float(decay["update_period_s"]),
+        "retention_reference": inference.reference,
+    }
+
+
 def train_seed(snakemake, seed, split, device, update, inference, band, log):
     """Train and evaluate one seed; returns the four tables/arrays its outputs hold."""
     wc, p = snakemake.wildcards, snakemake.params
@@ -91,6 +104,7 @@ def train_seed(snakemake, seed, split, device, update, inference, band, log):
         learning_rate=float(p.net["learning_rate"]),
         random_state=random_state,
         **update,
+        **_training_decay(p.inference, device, inference),
     )
     if wc.net == "mlp":
         net = DeviceMLP(
