@@ -3,7 +3,7 @@
 from fmes import calibration
 from fmes.io import write_csv, write_json
 from fmes.logs import rule_logger
-from fmes.plotting import calibration_figure, save_figure
+from fmes.plotting import save_figure
 
 
 def main(snakemake) -> None:
@@ -38,7 +38,8 @@ def main(snakemake) -> None:
     )
     write_csv(result.table, snakemake.output.table)
     save_figure(
-        calibration_figure(result.params, result.table, result.conditions), snakemake.output.figure
+        calibration.calibration_figure(result.params, result.table, result.conditions),
+        snakemake.output.figure,
     )
 
 
