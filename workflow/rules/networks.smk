@@ -212,3 +212,47 @@ FINAL_OUTPUTS += [
     rules.networks_figures.output.fig4d,
     rules.networks_figures.output.fig4ef,
 ]
+
+
+# What decay between updates during training costs: the perceptron at every trained state with
+# and without it (inference.training_decay's update period; the figure seed, default update).
+rule training_decay_effect:
+    input:
+        split=rules.networks_mnist.output.split,
+        device_params="results/tables/device_params.csv",
+        retention_fits="results/tables/retention_fits.csv",
+        ltp_ltd_fits="results/tables/ltp_ltd_fits.csv",
+        code=script_code("training_decay_effect"),
+    output:
+        table=system_item(
+            "results/tables/training_decay_effect.csv",
+            topic="Inference over time",
+            panel="table",
+            content="accuracy with and without decay between updates",
+        ),
+    log:
+        "results/logs/training_decay_effect.log",
+    benchmark:
+        "results/benchmarks/training_decay_effect.tsv"
+    conda:
+        "../envs/fmes.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    params:
+        seed=config["seed"],
+        figure_seed=NETWORKS["figure_seed"],
+        resistances=NETWORKS["resistances"],
+        epochs=NETWORKS["epochs"],
+        batch_size=NETWORKS["batch_size"],
+        learning_rate=NETWORKS["perceptron"]["learning_rate"],
+        w_max=NETWORKS["w_max"],
+        nominal_device=config["analysis"]["nominal_device"],
+        reference=config["inference"]["reference"],
+        training_decay=config["inference"]["training_decay"],
+    script:
+        rule_script("training_decay_effect")
+
+
+FINAL_OUTPUTS += [*rules.training_decay_effect.output]
