@@ -217,3 +217,31 @@ def test_none_verdict_and_single_seed_flag():
     table = robustness_table(values, TARGETS)
     assert set(table["verdict"]) == {"holds under none of 2 variants"}
     assert set(table["status"]) == {"flagged"} and "no interval" in table["reason"].iloc[0]
+
+
+def test_extended_search_picks_an_interior_optimum_and_extends_at_an_edge():
+    from fmes.robustness import extend_learning_rate_search
+
+    calls = []
+
+    def peaked(at):  # a cheap fake scorer: validation accuracy peaks at rate `at`
+        def score(rate):
+            calls.append(rate)
+            return 0.9 - 0.1 * abs(math.log10(rate / at))
+
+        return score
+
+    grid = [0.25, 0.5, 1.0, 2.0, 4.0]
+    interior = extend_learning_rate_search(peaked(1.0), grid, max_extensions=3)
+    assert interior.loc[interior["chosen"], "learning_rate"].item() == 1.0
+    assert len(interior) == 5 and (interior["extension"] == 0).all()
+    assert set(interior["status"]) == {"ok"}
+    edge = extend_learning_rate_search(peaked(16.0), grid, max_extensions=3)
+    assert edge["learning_rate"].tolist() == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    assert edge.loc[edge["chosen"], "learning_rate"].item() == 16.0  # interior after 3 steps
+    assert edge["extension"].tolist()[-3:] == [1, 2, 3] and set(edge["status"]) == {"ok"}
+    capped = extend_learning_rate_search(peaked(0.001), grid, max_extensions=2)
+    assert capped["learning_rate"].min() == pytest.approx(0.0625)
+    assert set(capped["status"]) == {"flagged"} and "edge" in capped["reason"].iloc[0]
+    with pytest.raises(ValueError, match="log-spaced"):
+        extend_learning_rate_search(peaked(1.0), [0.1, 0.2, 0.5], 1)

@@ -11,7 +11,7 @@ to the mean, and one verdict per claim: holds under all variants, some (named) o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -395,3 +395,56 @@ def learning_rate_status(chosen: float, grid: Sequence[float]) -> tuple[Status, 
     if len(grid) > 1 and chosen in (min(grid), max(grid)):
         return Status.FLAGGED, "the chosen rate is at the edge of networks.lr_search.grid"
     return Status.OK, ""
+
+
+def extend_learning_rate_search(
+    score: Callable[[float], float], grid: Sequence[float], max_extensions: int
+) -> pd.DataFrame:
+    """Learning-rate search on a log grid, extended by the grid's log step while the best rate
+    sits at an edge.
+
+    ``score(rate)`` is the validation accuracy of one candidate (trained on a validation split
+    of one seed's training data, never the test set). ``grid``: two or more rates with one
+    constant ratio. While the best rate is the smallest (largest) evaluated, one rate a step
+    below (above) is added, up to ``max_extensions`` times. Returns ``learning_rate``,
+    ``validation_accuracy``, ``extension`` (0 for the grid, k for the k-th added rate),
+    ``chosen`` (the best; ties to the smaller rate) and ``status``/``reason`` (``flagged`` when
+    the chosen rate is still at an edge: the optimum may lie beyond it).
+    """
+    rates = np.sort(np.asarray([float(r) for r in grid]))
+    if rates.size < 2 or not (rates > 0).all():
+        raise ValueError(f"learning-rate grid must hold two or more rates > 0, got {list(grid)}")
+    ratios = rates[1:] / rates[:-1]
+    if not np.allclose(ratios, ratios[0], rtol=1e-3) or ratios[0] <= 1:
+        raise ValueError(f"learning-rate grid must be log-spaced (one ratio), got {list(grid)}")
+    step = float(ratios[0])
+    scores = {float(r): float(score(float(r))) for r in rates}
+    added: dict[float, int] = {}
+    for k in range(1, int(max_extensions) + 1):
+        ordered = sorted(scores)
+        best = max(ordered, key=lambda r: (scores[r], -r))
+        if best == ordered[0]:
+            new = ordered[0] / step
+        elif best == ordered[-1]:
+            new = ordered[-1] * step
+        else:
+            break
+        scores[new] = float(score(new))
+        added[new] = k
+    ordered = sorted(scores)
+    best = max(ordered, key=lambda r: (scores[r], -r))
+    at_edge = best in (ordered[0], ordered[-1])
+    return pd.DataFrame(
+        {
+            "learning_rate": ordered,
+            "validation_accuracy": [scores[r] for r in ordered],
+            "extension": [added.get(r, 0) for r in ordered],
+            "chosen": [r == best for r in ordered],
+            "status": str(Status.FLAGGED if at_edge else Status.OK),
+            "reason": (
+                f"the chosen rate is at the edge of the grid after {len(added)} extension(s)"
+                if at_edge
+                else ""
+            ),
+        }
+    )
