@@ -4,8 +4,9 @@ A *variant* is one update scheme (weight mapping x pulse rule, :mod:`fmes.synaps
 learning rate chosen on a validation split carved from the training set (never the test set) by
 scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`. Each network claim of
 ``config/paper_targets.yaml`` is evaluated per variant over seeds: the mean with a Student-t 95%
-interval, pass/fail with the paper table's rule (:func:`fmes.calibration.evaluate_target`) applied
-to the mean, and one verdict per claim: holds under all variants, some (named) or none.
+interval, one-sided t tests over seeds (TOST for "~ value" claims) Holm-corrected over all claim x
+variant cells and a three-way cell verdict (:mod:`fmes.claim_stats`, docs/claim_statistics.md),
+and one verdict per claim: under how many variants it holds, fails, or is inconclusive.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from fmes import targets as selectors
-from fmes.calibration import evaluate_target
+from fmes.claim_stats import adjust_p, claim_band, claim_test, t_replicates, verdict
 from fmes.networks import DeviceMLP, DevicePerceptron
 from fmes.status import Status
 from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
@@ -283,29 +284,33 @@ def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[
     return summary
 
 
-def _holds(target: Mapping, mean: float) -> bool:
-    if target["comparison"] in ("increasing", "decreasing"):  # values: steps along the trend
-        return bool(mean > 0) if target["comparison"] == "increasing" else bool(mean < 0)
-    return bool(evaluate_target(target, mean)[2])
-
-
 def robustness_table(
-    values: pd.DataFrame, targets: Sequence[Mapping], confidence: float = 0.95
+    values: pd.DataFrame,
+    targets: Sequence[Mapping],
+    confidence: float = 0.95,
+    multiplicity: str = "holm",
 ) -> pd.DataFrame:
-    """One row per claim and variant: value mean and interval over seeds, pass/fail, verdict."""
+    """One row per claim and variant: value mean and interval over seeds, one-sided t tests
+    over seeds of "holds" and "fails" (:mod:`fmes.claim_stats`; TOST for ``equal`` claims),
+    their p values corrected over all cells (``multiplicity``), the cell's three-way
+    ``cell_verdict`` (``holds`` only when the corrected test says so, not on the mean alone),
+    and the claim's verdict over variants."""
     by_id = {t["id"]: t for t in targets}
+    alpha = (1 - confidence) / 2  # one-sided level matching the two-sided interval
     rows = []
     for (target_id, variant), frame in values.groupby(["target_id", "variant"], sort=False):
         target = by_id[target_id]
         mean, low, high = mean_interval(frame["value"], confidence)
         n = int(frame["value"].notna().sum())
-        holds = _holds(target, mean) if np.isfinite(mean) else False
+        band = claim_band(
+            target["comparison"],
+            float(target.get("value", math.nan)),
+            float(target.get("tolerance_rel", math.nan)),
+        )
+        test = claim_test(*t_replicates(frame["value"]), band, alpha)
         status, reasons = Status.OK, []
         if n < 2:
             status, reasons = Status.FLAGGED, [f"{n} seed(s): no interval over seeds"]
-        elif np.isfinite(low) and holds != all(_holds(target, v) for v in (low, high)):
-            status = Status.FLAGGED
-            reasons = ["the interval over seeds straddles the pass/fail boundary"]
         notes = sorted({str(n_) for n_ in frame["note"] if str(n_) and str(n_) != "nan"})
         rows.append(
             {
@@ -320,7 +325,8 @@ def robustness_table(
                 "value_mean": mean,
                 "value_ci95_low": low,
                 "value_ci95_high": high,
-                "holds": holds,
+                "p_holds": test["p_holds"],
+                "p_fails": test["p_fails"],
                 "note": "; ".join(notes),
                 "status": str(status),
                 "reason": "; ".join(reasons),
@@ -329,16 +335,26 @@ def robustness_table(
     table = pd.DataFrame(rows)
     if table.empty:
         return table.assign(verdict=pd.Series(dtype=str), n_variants_holding=pd.Series(dtype=int))
+    table["p_holds_adjusted"] = adjust_p(table["p_holds"], multiplicity)
+    table["p_fails_adjusted"] = adjust_p(table["p_fails"], multiplicity)
+    table["multiplicity"] = multiplicity
+    table["cell_verdict"] = [
+        verdict(h, f, alpha)
+        for h, f in zip(table["p_holds_adjusted"], table["p_fails_adjusted"], strict=True)
+    ]
+    table["holds"] = table["cell_verdict"] == "holds"
     verdicts, counts = {}, {}
     for claim_id, frame in table.groupby("claim", sort=False):
         holding = frame.loc[frame["holds"], "variant"].tolist()
+        failing = frame.loc[frame["cell_verdict"] == "fails", "variant"].tolist()
         counts[claim_id] = f"{len(holding)}/{len(frame)}"
-        if len(holding) == len(frame):
-            verdicts[claim_id] = f"holds under all {len(frame)} variants"
-        elif holding:
-            verdicts[claim_id] = f"holds under {len(holding)} of {len(frame)}: {', '.join(holding)}"
-        else:
-            verdicts[claim_id] = f"holds under none of {len(frame)} variants"
+        parts = [f"holds under {len(holding)} of {len(frame)} variants"]
+        parts[0] += f" ({', '.join(holding)})" if holding else ""
+        parts.append(
+            f"fails under {len(failing)}" + (f" ({', '.join(failing)})" if failing else "")
+        )
+        parts.append(f"inconclusive under {len(frame) - len(holding) - len(failing)}")
+        verdicts[claim_id] = "; ".join(parts)
     table["verdict"] = table["claim"].map(verdicts)
     table["n_variants_holding"] = table["claim"].map(counts)
     return table
@@ -382,8 +398,8 @@ def robustness_figure(table: pd.DataFrame):
     ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate tuned per variant")
     ax.set_ylabel("paper claim (variants where it holds)")
     ax.set_title(
-        "Claims per variant: green holds, red fails (mean ± 95% interval over seeds; "
-        "* the interval straddles the pass/fail boundary)"
+        "Claims per variant: green holds, red fails or inconclusive (Holm-corrected t tests; "
+        "mean ± 95% interval over seeds; * flagged)"
     )
     fig.tight_layout()
     return fig
