@@ -207,6 +207,10 @@ def test_claims_and_verdicts_per_variant():
     paper = pd.DataFrame({"target_id": ["accuracy_mlp_8000ohm", "iv_current_0p6V_500ohm"]})
     out = add_robustness_column(paper, table.reset_index())
     assert out["holds_under_variants"].tolist() == ["0/2", ""]
+    assert out["robustness_verdict"].tolist() == [
+        "holds under 0 of 2 variants; fails under 0; inconclusive under 2",
+        "",
+    ]
     assert add_robustness_column(paper, None)["holds_under_variants"].tolist() == ["", ""]
 
 

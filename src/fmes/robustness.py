@@ -363,14 +363,19 @@ def robustness_table(
 def add_robustness_column(
     paper_table: pd.DataFrame, robustness: pd.DataFrame | None
 ) -> pd.DataFrame:
-    """The paper-vs-reproduced table with ``holds_under_variants`` ("k/n") for the claims that
-    were evaluated per variant, empty for the others (all empty without a robustness table)."""
+    """The paper-vs-reproduced table with ``holds_under_variants`` ("k/n") and
+    ``robustness_verdict`` (the claim's verdict of the robustness table: under how many variants
+    it holds, fails, is inconclusive) for the claims evaluated per variant, empty for the others
+    (all empty without a robustness table)."""
     out = paper_table.copy()
     if robustness is None or robustness.empty:
         out["holds_under_variants"] = ""
+        out["robustness_verdict"] = ""
         return out
-    counts = robustness.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
-    out["holds_under_variants"] = out["target_id"].map(counts).fillna("")
+    per_claim = robustness.drop_duplicates("claim").set_index("claim")
+    out["holds_under_variants"] = out["target_id"].map(per_claim["n_variants_holding"]).fillna("")
+    # the same verdict text as claims_robustness.csv (one source): holds / fails / inconclusive
+    out["robustness_verdict"] = out["target_id"].map(per_claim["verdict"]).fillna("")
     return out
 
 
