@@ -33,7 +33,10 @@ def main(snakemake) -> None:
     check_selects(targets)
     values = claim_values(networks, adaptation, targets=targets)
     trained = sorted(set(networks["state"]))
-    table = robustness_table(values, targets)
+    p = snakemake.params
+    table = robustness_table(
+        values, targets, confidence=float(p.confidence), multiplicity=str(p.multiplicity)
+    )
     table["epochs"] = int(networks["epochs"].iloc[0])
     table["mnist_source"] = str(networks["mnist_source"].iloc[0])
     for claim_id, verdict in table.drop_duplicates("claim")[["claim", "verdict"]].itertuples(

@@ -127,6 +127,9 @@ rule claims_robustness:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        confidence=ROBUSTNESS["confidence"],
+        multiplicity=ROBUSTNESS["multiplicity"],
     script:
         rule_script("claims_robustness")
 
