@@ -94,7 +94,9 @@ def test_network_key_reruns_training_not_data_or_analyses(tiny_run, tmp_path):
     assert not {
         r for r in jobs if r in TRACE_RULES or r.startswith("analyse_") or r == "device_params"
     }
-    assert set(jobs) == downstream_of(work, "networks_train")
+    # the decay-during-training comparison trains the perceptron itself, at networks.epochs
+    assert "params have changed" in jobs["training_decay_effect"].lower()
+    assert set(jobs) == downstream_of(work, "networks_train", "training_decay_effect")
 
 
 def test_unchanged_config_plans_nothing(tiny_run, tmp_path):

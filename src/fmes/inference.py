@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from fmes.status import Status
 from fmes.synapse import WEIGHT_REFERENCES
 
 __all__ = [
@@ -88,6 +89,14 @@ class InferenceDevice:
             raise ValueError(f"read_noise_V must be >= 0, got {self.read_noise_V}")
 
 
+def _without_placeholders(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``table`` without ``skipped`` placeholder rows, with ``columns`` present (NaN where a
+    skipped analysis wrote none), so a run without those traces reads as "no fit"."""
+    if "status" in table.columns:
+        table = table[table["status"].astype(str) != Status.SKIPPED.value]
+    return table.reindex(columns=list(dict.fromkeys([*table.columns, *columns])))
+
+
 def state_inference_params(
     retention_fits: pd.DataFrame,
     ltp_ltd_fits: pd.DataFrame,
@@ -103,8 +112,11 @@ def state_inference_params(
     A state without a converged pulse-train fit or without an LTP/LTD fit gets NaN with
     ``status = skipped`` and the reason.
     """
-    train = retention_fits[retention_fits["protocol"] == "pulse_train"]
-    fits = ltp_ltd_fits
+    train = _without_placeholders(
+        retention_fits, ["protocol", "resistance_label", "exp2_converged", "exp2_tau2_s"]
+    )
+    train = train[train["protocol"] == "pulse_train"]
+    fits = _without_placeholders(ltp_ltd_fits, ["device_id", "resistance_label", "read_noise_V"])
     if (fits["device_id"].astype(str) == nominal_device).any():
         fits = fits[fits["device_id"].astype(str) == nominal_device]
     labels = list(
