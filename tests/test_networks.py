@@ -46,8 +46,13 @@ def mnist():
 
 @pytest.mark.parametrize(
     "estimator",
-    [DevicePerceptron(), DeviceMLP(), DeviceMLP(device=REALISTIC, hidden_layer_sizes=(8,))],
-    ids=["perceptron", "mlp", "mlp-device"],
+    [
+        DevicePerceptron(),
+        DeviceMLP(),
+        DeviceMLP(device=REALISTIC, hidden_layer_sizes=(8,)),
+        DeviceMLP(device=REALISTIC, hidden_layer_sizes=(8,), dtype="float32"),
+    ],
+    ids=["perceptron", "mlp", "mlp-device", "mlp-device-float32"],
 )
 def test_sklearn_check_estimator(estimator):
     check_estimator(estimator, expected_failed_checks=EXPECTED_FAILED_CHECKS)
@@ -153,6 +158,7 @@ def test_device_states_and_curve(mnist):
         ({"device": "8000"}, "device"),
         ({"activation": "gelu"}, "activation"),
         ({"hidden_layer_sizes": 0}, "hidden_layer_sizes"),
+        ({"dtype": "float16"}, "dtype"),
     ],
 )
 def test_invalid_parameters_are_refused_by_name(params, name):

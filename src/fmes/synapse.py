@@ -277,7 +277,8 @@ def _relax_at(
     if sigma > 0 and rng is None:
         raise ValueError("cycle-to-cycle noise needs an rng")
     flat = state.reshape(-1)
-    cur = flat.take(idx)
+    # float64 arithmetic also for a float32 state (a copy of the few pulsed devices only)
+    cur = flat.take(idx).astype(np.float64, copy=False)
     for array_state, ltd_asym, lo, hi in settle:
         array_state -= ltd_asym
         array_state += ltd_asym
@@ -795,7 +796,7 @@ class SynapseStack:
     ) -> tuple[np.ndarray, list[int]]:
         """Apply the desired change ``factor x change`` to the flat ``state`` in place.
 
-        ``change`` (flat float64, may be overwritten) holds one segment per entry of
+        ``change`` (flat float64 or float32, may be overwritten) holds one segment per entry of
         ``layers``, one after another: the change of array ``layers[j]``, whole (``rows[j]``
         None) or only its rows ``rows[j]`` (ascending row indices of a 2-D array, the other
         rows' change being zero, e.g. the weights of inputs that are zero across the
@@ -843,7 +844,8 @@ class SynapseStack:
             above = np.greater_equal(change, cut, out=self._mask[:n])
             below = np.less_equal(change, -cut, out=self._below[:n])
             candidates = np.flatnonzero(np.logical_or(above, below, out=above))
-            k = change.take(candidates)
+            # the pulse rule in float64 also for a float32 change (a no-op for float64)
+            k = change.take(candidates).astype(np.float64, copy=False)
             k *= factor
             k *= rule.pulses_per_w
             k = rule._deterministic_counts(k)
