@@ -1,19 +1,22 @@
 """Rule claims_variant: the paper's network claims under one update scheme (mapping x pulse rule).
 
-Per robustness state: the MLP learning rate is chosen on a validation split of the training set
-(fmes.robustness.search_learning_rate), then the MLP is trained at that rate for every seed and
-scored on the test set. With adaptation enabled, the Fig 5 experiment is rerun per adaptation
-seed with its dataset1 training under the same scheme. Writes tidy per-seed tables.
+Per robustness state and seed: the learning rate is searched on that seed's own validation split
+of the training set, on a log grid extended while the best rate is at an edge, then the network
+is trained at that rate and scored on the test set (fmes.robustness.nested_learning_rate_runs);
+the per-image outcomes are kept for the claims' paired bootstrap. With adaptation enabled, the
+Fig 5 experiment is rerun per adaptation seed with its dataset1 training under the same scheme.
+Writes tidy per-seed tables.
 """
 
 import time
 
+import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
 from fmes.calibration import load_targets
-from fmes.io import read_json, read_table, write_csv
+from fmes.io import read_json, read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
 from fmes.planning import plan_states
@@ -21,9 +24,9 @@ from fmes.rng import child_seed_int
 from fmes.robustness import (
     adaptation_summary,
     build_network,
+    nested_learning_rate_runs,
     parse_variant,
     robustness_net,
-    search_learning_rate,
     update_parameters,
 )
 from fmes.synapse import load_device_params
@@ -64,55 +67,61 @@ def main(snakemake) -> None:
     )
     log.info("variant %s: %s", variant, update)
     started = time.perf_counter()
-    searches, runs = [], []
+    searches, runs, correct = [], [], {}
+    search = p.lr_search
     with threadpool_limits(snakemake.threads):
         for state in robust["states"]:
             # the same random_state per (net, seed) as the networks stage: states and variants
             # differ only through their devices and update scheme
             seeds = {s: child_seed_int(p.seed, "networks", net_name, s) for s in robust["seeds"]}
-            first = seeds[robust["seeds"][0]]
-            net = build_network(
-                net_name,
-                p.net_params[net_name],
-                specs[state],
-                epochs=int(p.lr_search["epochs"]),
-                batch_size=int(p.batch_size),
-                w_max=float(p.w_max),
-                random_state=first,
-                update_params=update,
-            )
-            frame = search_learning_rate(
-                net,
+
+            def make_net(rate: float, epochs: int, random_state: int, state: str = state):
+                return build_network(
+                    net_name,
+                    p.net_params[net_name],
+                    specs[state],
+                    epochs=epochs,
+                    batch_size=int(p.batch_size),
+                    w_max=float(p.w_max),
+                    random_state=random_state,
+                    update_params=update,
+                    learning_rate=rate,
+                )
+
+            nested = nested_learning_rate_runs(
+                make_net,
                 split.X_train,
                 split.y_train,
-                p.lr_search["grid"][net_name],
-                float(p.lr_search["validation_fraction"]),
-                first,
+                split.X_test,
+                split.y_test,
+                seeds,
+                search["grid"][net_name],
+                validation_fraction=float(search["validation_fraction"]),
+                max_extensions=int(search["max_extensions"]),
+                search_epochs=int(search["epochs"]),
+                epochs=int(robust["epochs"]),
+                grid_key=f"networks.lr_search.grid.{net_name}",
             )
-            rate = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
-            searches.append(frame.assign(variant=variant, state=state))
-            for seed, random_state in seeds.items():
-                net.set_params(
-                    learning_rate=rate, max_iter=int(robust["epochs"]), random_state=random_state
-                )
-                net.fit(split.X_train, split.y_train)
+            searches.append(nested.curves.assign(variant=variant, state=state))
+            correct[f"correct_{state}"] = nested.correct
+            for run in nested.runs.to_dict("records"):
                 runs.append(
                     {
                         "variant": variant,
                         "state": state,
-                        "seed": seed,
-                        "learning_rate": rate,
+                        **run,
                         "epochs": int(robust["epochs"]),
                         "mnist_source": split.source,
-                        "test_accuracy": float(net.score(split.X_test, split.y_test)),
                     }
                 )
                 log.info(
-                    "%s seed %d: rate %g, test %.4f (%.0f s)",
+                    "%s seed %d: rate %g%s (validation %.4f), test %.4f (%.0f s)",
                     state,
-                    seed,
-                    rate,
-                    runs[-1]["test_accuracy"],
+                    run["seed"],
+                    run["learning_rate"],
+                    " at the grid edge" if run["at_grid_edge"] else "",
+                    run["validation_accuracy"],
+                    run["test_accuracy"],
                     time.perf_counter() - started,
                 )
 
@@ -155,11 +164,15 @@ def main(snakemake) -> None:
                 )
 
     lr = pd.concat(searches, ignore_index=True)
-    write_csv(
-        lr[["variant", "state", "learning_rate", "validation_accuracy", "chosen"]],
-        snakemake.output.lr_search,
-    )
+    first = ["variant", "state", "seed", "learning_rate", "validation_accuracy", "chosen"]
+    write_csv(lr[first + [c for c in lr if c not in first]], snakemake.output.lr_search)
     write_csv(pd.DataFrame(runs), snakemake.output.networks)
+    # per test image, right or wrong, per state and seed: the claims' paired bootstrap
+    write_npz(
+        {**correct, "seeds": np.asarray(robust["seeds"], dtype=int)},
+        snakemake.output.correct,
+        compressed=True,
+    )
     write_csv(
         pd.DataFrame(
             adaptation_rows,

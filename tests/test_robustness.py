@@ -257,3 +257,93 @@ def test_extended_search_picks_an_interior_optimum_and_extends_at_an_edge():
     assert set(capped["status"]) == {"flagged"} and "edge" in capped["reason"].iloc[0]
     with pytest.raises(ValueError, match="log-spaced"):
         extend_learning_rate_search(peaked(1.0), [0.1, 0.2, 0.5], 1)
+
+
+class _FakeNet:
+    """A fake estimator for the nested search: its validation accuracy peaks at a rate that
+    depends on its random_state; it records every array it is fitted or scored on."""
+
+    seen: list[tuple[str, int, np.ndarray]] = []
+
+    def __init__(self, rate, epochs, random_state):
+        self.rate, self.epochs, self.random_state = rate, epochs, random_state
+
+    def fit(self, X, y):
+        _FakeNet.seen.append(("fit", self.random_state, X))
+        return self
+
+    def score(self, X, y):
+        _FakeNet.seen.append(("score", self.random_state, X))
+        best = {11: 0.1, 22: 1.0, 33: 10.0}[self.random_state]
+        return 0.9 - 0.1 * abs(math.log10(self.rate / best))
+
+    def predict(self, X):
+        _FakeNet.seen.append(("predict", self.random_state, X))
+        # right on the first test images, more of them the more epochs: a known outcome
+        out = np.full(len(X), -1)
+        out[: self.epochs] = 0
+        return out
+
+
+def test_nested_search_picks_each_seeds_own_rate_and_never_uses_the_test_set():
+    from fmes.robustness import nested_learning_rate_runs
+
+    _FakeNet.seen = []
+    X_train = np.arange(40 * 3, dtype=float).reshape(40, 3)  # all >= 0
+    y_train = np.repeat([0, 1], 20)
+    X_test = np.full((6, 3), -1.0)  # marked: no training row is negative
+    y_test = np.zeros(6, dtype=int)
+    runs = nested_learning_rate_runs(
+        _FakeNet,
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        {0: 11, 1: 22, 2: 33},
+        [0.3162, 1.0, 3.162],
+        validation_fraction=0.25,
+        max_extensions=2,
+        search_epochs=2,
+        epochs=4,
+    )
+    # each seed's best rate differs: 0.1 (grid extended downwards), 1 (interior), 10 (upwards)
+    assert runs.runs["learning_rate"].tolist() == pytest.approx([0.1, 1.0, 10.0], rel=1e-3)
+    assert not runs.runs["at_grid_edge"].any()
+    assert runs.runs["n_rates_tried"].tolist() == [5, 3, 5]
+    assert set(runs.curves["seed"]) == {0, 1, 2}
+    assert runs.curves.groupby("seed")["chosen"].sum().tolist() == [1, 1, 1]
+    assert runs.curves.loc[runs.curves["seed"] == 0, "extension"].max() == 2
+    # the search fitted and scored on the training set only; the test set was only predicted
+    for what, _, X in _FakeNet.seen:
+        assert (X < 0).all() if what == "predict" else (X >= 0).all()
+    assert sum(what == "predict" for what, _, _ in _FakeNet.seen) == 3
+    # each seed scores on its own validation split (drawn with its random_state), 25% of the
+    # training set, disjoint from the rows its candidates are fitted on
+    validation = {}
+    for what, state, X in _FakeNet.seen:
+        rows = frozenset(X[:, 0])
+        if what == "score":
+            assert len(rows) == 10 and validation.setdefault(state, rows) == rows
+    for what, state, X in _FakeNet.seen:
+        if what == "fit" and len(X) < len(X_train):
+            assert not frozenset(X[:, 0]) & validation[state]
+    assert len(set(validation.values())) == 3
+    # per-image outcomes of the final fit (4 epochs: the first 4 test images right)
+    assert runs.correct.shape == (3, 6)
+    assert runs.correct[:, :4].all() and not runs.correct[:, 4:].any()
+    assert runs.runs["test_accuracy"].tolist() == pytest.approx([4 / 6] * 3)
+    with pytest.raises(ValueError, match="networks.lr_search.grid.mlp"):
+        nested_learning_rate_runs(
+            _FakeNet,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            {0: 11},
+            [0.3, 1.0, 3.0],
+            validation_fraction=0.25,
+            max_extensions=1,
+            search_epochs=1,
+            epochs=1,
+            grid_key="networks.lr_search.grid.mlp",
+        )

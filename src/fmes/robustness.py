@@ -1,8 +1,10 @@
 """The paper's network claims under test: learning-rate search, update-scheme variants, verdicts.
 
-A *variant* is one update scheme (weight mapping x pulse rule, :mod:`fmes.synapse`) with its
-learning rate chosen on a validation split carved from the training set (never the test set) by
-scikit-learn's :class:`~sklearn.model_selection.GridSearchCV`. Each network claim of
+A *variant* is one update scheme (weight mapping x pulse rule, :mod:`fmes.synapse`). Its
+learning rate is searched inside each seed on that seed's validation split of the training set
+(never the test set), on a log grid extended while the best rate is at an edge
+(:func:`nested_learning_rate_runs`); the networks stage's single search per net and state uses
+scikit-learn's :class:`~sklearn.model_selection.GridSearchCV` (:func:`search_learning_rate`). Each network claim of
 ``config/paper_targets.yaml`` is evaluated per variant over seeds: the mean with a Student-t 95%
 interval, one-sided t tests over seeds (TOST for "~ value" claims) Holm-corrected over all claim x
 variant cells and a three-way cell verdict (:mod:`fmes.claim_stats`, docs/claim_statistics.md),
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -400,7 +403,7 @@ def robustness_figure(table: pd.DataFrame):
     ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
     verdict = table.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
     ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
-    ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate tuned per variant")
+    ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate searched per seed")
     ax.set_ylabel("paper claim (variants where it holds)")
     ax.set_title(
         "Claims per variant: green holds, red fails or inconclusive (Holm-corrected t tests; "
@@ -418,6 +421,22 @@ def learning_rate_status(chosen: float, grid: Sequence[float]) -> tuple[Status, 
     return Status.OK, ""
 
 
+def log_grid_step(
+    grid: Sequence[float], key: str = "learning-rate grid"
+) -> tuple[np.ndarray, float]:
+    """The sorted rates of a log-spaced grid and its ratio; ``key`` names the grid in errors."""
+    rates = np.sort(np.asarray([float(r) for r in grid]))
+    if rates.size < 2 or not (rates > 0).all():
+        raise ValueError(f"{key} must hold two or more rates > 0, got {list(grid)}")
+    ratios = rates[1:] / rates[:-1]
+    if not np.allclose(ratios, ratios[0], rtol=1e-3) or ratios[0] <= 1:
+        raise ValueError(
+            f"{key} must be log-spaced (one ratio between neighbours, e.g. 0.3162, 1, 3.162), "
+            f"got {list(grid)}"
+        )
+    return rates, float(ratios[0])
+
+
 def extend_learning_rate_search(
     score: Callable[[float], float], grid: Sequence[float], max_extensions: int
 ) -> pd.DataFrame:
@@ -432,13 +451,7 @@ def extend_learning_rate_search(
     ``chosen`` (the best; ties to the smaller rate) and ``status``/``reason`` (``flagged`` when
     the chosen rate is still at an edge: the optimum may lie beyond it).
     """
-    rates = np.sort(np.asarray([float(r) for r in grid]))
-    if rates.size < 2 or not (rates > 0).all():
-        raise ValueError(f"learning-rate grid must hold two or more rates > 0, got {list(grid)}")
-    ratios = rates[1:] / rates[:-1]
-    if not np.allclose(ratios, ratios[0], rtol=1e-3) or ratios[0] <= 1:
-        raise ValueError(f"learning-rate grid must be log-spaced (one ratio), got {list(grid)}")
-    step = float(ratios[0])
+    rates, step = log_grid_step(grid)
     scores = {float(r): float(score(float(r))) for r in rates}
     added: dict[float, int] = {}
     for k in range(1, int(max_extensions) + 1):
@@ -469,3 +482,107 @@ def extend_learning_rate_search(
             ),
         }
     )
+
+
+@dataclass(frozen=True)
+class NestedRuns:
+    """Per-seed learning-rate searches and the final fits of :func:`nested_learning_rate_runs`.
+
+    ``curves``: ``seed, learning_rate, validation_accuracy, extension, chosen, status, reason``
+    (one row per seed and rate tried). ``runs``: ``seed, learning_rate, at_grid_edge,
+    n_rates_tried, validation_accuracy, test_accuracy`` (one row per seed). ``correct``: bool
+    ``(seeds, test images)``, True where that seed's network classified that test image
+    correctly (rows in the order of ``runs``).
+    """
+
+    curves: pd.DataFrame
+    runs: pd.DataFrame
+    correct: np.ndarray
+
+
+def _validation_scorer(
+    make_estimator: Callable[[float, int, int], BaseEstimator],
+    epochs: int,
+    random_state: int,
+    fit: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+) -> Callable[[float], float]:
+    """``rate -> validation accuracy`` of a network fitted on ``fit`` at that rate."""
+
+    def score(rate: float) -> float:
+        net = make_estimator(rate, epochs, random_state)
+        net.fit(*fit)
+        return float(net.score(*validation))
+
+    return score
+
+
+def nested_learning_rate_runs(
+    make_estimator: Callable[[float, int, int], BaseEstimator],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    random_states: Mapping[int, int],
+    grid: Sequence[float],
+    *,
+    validation_fraction: float,
+    max_extensions: int,
+    search_epochs: int,
+    epochs: int,
+    grid_key: str = "learning-rate grid",
+) -> NestedRuns:
+    """The learning rate searched inside each seed, then that seed's network fitted and tested.
+
+    Per seed: a stratified hold-out of ``validation_fraction`` of the *training* set, drawn
+    with the seed's own ``random_state``; every candidate rate is fitted for ``search_epochs``
+    on the rest and scored on the hold-out, on the log ``grid`` extended while the best rate
+    is at an edge (:func:`extend_learning_rate_search`, up to ``max_extensions`` added rates);
+    the network is then fitted at the chosen rate for ``epochs`` on all the training data and
+    only then sees the test set. The rate is part of the seed's training, so its choice varies
+    from seed to seed as the network does and the interval over seeds includes it (nested
+    selection: Cawley & Talbot 2010, J Mach Learn Res 11:2079).
+
+    ``make_estimator(learning_rate, epochs, random_state)`` returns an unfitted estimator.
+    ``random_states``: seed label -> random_state (network initialisation, batch order and
+    the seed's validation split). ``grid_key`` names the grid in errors (a config key).
+    """
+    log_grid_step(grid, grid_key)
+    if not (0 < validation_fraction < 1):
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    if not random_states:
+        raise ValueError("random_states must name one or more seeds")
+    curves, runs, correct = [], [], []
+    for seed, random_state in random_states.items():
+        split = StratifiedShuffleSplit(
+            n_splits=1, test_size=validation_fraction, random_state=int(random_state)
+        )
+        fit_idx, val_idx = next(split.split(X_train, y_train))
+        score = _validation_scorer(
+            make_estimator,
+            int(search_epochs),
+            int(random_state),
+            (X_train[fit_idx], y_train[fit_idx]),
+            (X_train[val_idx], y_train[val_idx]),
+        )
+        curve = extend_learning_rate_search(score, grid, max_extensions)
+        chosen = curve.loc[curve["chosen"]].iloc[0]
+        net = make_estimator(float(chosen["learning_rate"]), int(epochs), int(random_state))
+        net.fit(X_train, y_train)
+        hits = np.asarray(net.predict(X_test) == np.asarray(y_test), dtype=bool)
+        curves.append(curve.assign(seed=seed))
+        correct.append(hits)
+        runs.append(
+            {
+                "seed": seed,
+                "learning_rate": float(chosen["learning_rate"]),
+                "at_grid_edge": chosen["status"] == str(Status.FLAGGED),
+                "n_rates_tried": len(curve),
+                "validation_accuracy": float(chosen["validation_accuracy"]),
+                "test_accuracy": float(hits.mean()),
+            }
+        )
+    curves_frame = pd.concat(curves, ignore_index=True)
+    first = ["seed", "learning_rate", "validation_accuracy", "extension", "chosen"]
+    curves_frame = curves_frame[first + [c for c in curves_frame if c not in first]]
+    return NestedRuns(curves_frame, pd.DataFrame(runs), np.vstack(correct))

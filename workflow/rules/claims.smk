@@ -62,6 +62,7 @@ rule claims_variant:
         networks="results/robustness/{variant}/networks.csv",
         adaptation="results/robustness/{variant}/adaptation.csv",
         lr_search="results/robustness/{variant}/lr_search.csv",
+        correct="results/robustness/{variant}/correct.npz",
     log:
         "results/logs/claims_variant/{variant}.log",
     benchmark:
