@@ -1,8 +1,9 @@
 """Rule claims_robustness: each network claim of the paper under every update-scheme variant.
 
 Gathers the per-variant, per-seed accuracies (rule claims_variant), evaluates every claim per
-variant (mean, 95% interval over seeds, pass/fail with the paper table's rule) with a verdict per
-claim (fmes.robustness), and draws claims x variants coloured by pass/fail.
+variant (mean, 95% interval over seeds, three-way verdict) with a verdict per claim
+(fmes.robustness), draws claims x variants coloured by verdict, and gathers the per-seed
+learning-rate searches (accuracy-vs-rate curves: table and figure).
 """
 
 import pandas as pd
@@ -11,7 +12,13 @@ from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
-from fmes.robustness import NETWORK_CLAIMS, claim_values, robustness_figure, robustness_table
+from fmes.robustness import (
+    NETWORK_CLAIMS,
+    claim_values,
+    learning_rate_curves_figure,
+    robustness_figure,
+    robustness_table,
+)
 from fmes.targets import check_selects
 
 
@@ -49,6 +56,7 @@ def main(snakemake) -> None:
     write_csv(table, snakemake.output.table)
     write_csv(learning_rates, snakemake.output.learning_rates)
     save_figure(robustness_figure(table), snakemake.output.figure)
+    save_figure(learning_rate_curves_figure(learning_rates), snakemake.output.learning_rate_figure)
 
 
 if __name__ == "__main__":

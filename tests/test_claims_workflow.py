@@ -36,7 +36,15 @@ def test_tiny_run_tests_the_network_claims_under_every_variant(tiny_run):
         and search.loc[~search["chosen"], "test_accuracy"].isna().all()
     )
 
+    # the learning rate searched inside each seed: one chosen rate per variant, state and seed
+    curves = read_table(tables / "claims_robustness_learning_rates.csv")
+    assert {"variant", "state", "seed", "learning_rate", "validation_accuracy", "chosen"} <= set(
+        curves
+    )
+    assert (curves.groupby(["variant", "state", "seed"])["chosen"].sum() == 1).all()
+    assert set(curves["seed"]) == {0, 1} and (curves.groupby("seed").size() >= 2).all()
+
     landscape = read_table(tables / "device_landscape.csv")
     assert set(landscape["plane"]) == {"nonlinearity", "levels_noise"}
-    for name in ("claims_robustness", "device_landscape"):
+    for name in ("claims_robustness", "claims_learning_rates", "device_landscape"):
         assert (tiny_run / f"results/figures/{name}.png").stat().st_size > 10_000

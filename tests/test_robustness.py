@@ -347,3 +347,34 @@ def test_nested_search_picks_each_seeds_own_rate_and_never_uses_the_test_set():
             epochs=1,
             grid_key="networks.lr_search.grid.mlp",
         )
+
+
+def test_learning_rate_curves_figure_has_a_panel_per_state_and_variant_and_marks_the_choice():
+    from fmes.robustness import learning_rate_curves_figure
+
+    rows = []
+    for variant in ("per_state-sign", "shared-sign"):
+        for state in ("8000", "open"):
+            for seed in (0, 1):
+                for rate, acc in ((0.3, 0.5), (1.0, 0.8 + 0.01 * seed), (3.0, 0.6)):
+                    rows.append((variant, state, seed, rate, acc, rate == 1.0, "ok"))
+    curves = pd.DataFrame(
+        rows,
+        columns=[
+            "variant",
+            "state",
+            "seed",
+            "learning_rate",
+            "validation_accuracy",
+            "chosen",
+            "status",
+        ],
+    )
+    fig = learning_rate_curves_figure(curves)
+    axes = fig.get_axes()
+    assert len(axes) == 4
+    assert axes[0].get_xscale() == "log" and axes[0].get_title() == "per_state-sign"
+    # per seed: the curve and the chosen rate's dot
+    dots = [line for line in axes[0].get_lines() if line.get_marker() == "o"]
+    assert [list(d.get_xdata()) for d in dots] == [[1.0], [1.0]]
+    assert "learning rate" in axes[-1].get_xlabel()

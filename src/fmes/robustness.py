@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -586,3 +587,66 @@ def nested_learning_rate_runs(
     first = ["seed", "learning_rate", "validation_accuracy", "extension", "chosen"]
     curves_frame = curves_frame[first + [c for c in curves_frame if c not in first]]
     return NestedRuns(curves_frame, pd.DataFrame(runs), np.vstack(correct))
+
+
+def learning_rate_curves_figure(curves: pd.DataFrame):
+    """Validation accuracy against learning rate, one panel per state (rows) and variant
+    (columns), one line per seed, the seed's chosen rate marked; a hollow marker where the
+    chosen rate is still at the edge of the (extended) grid.
+
+    ``curves``: ``variant, state, seed, learning_rate, validation_accuracy, chosen, status``
+    (the per-seed searches of :func:`nested_learning_rate_runs`, gathered over variants)."""
+    import matplotlib.pyplot as plt
+
+    variants = list(dict.fromkeys(curves["variant"]))
+    states = list(dict.fromkeys(curves["state"]))
+    seeds = sorted(set(curves["seed"]))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, max(len(seeds), 1)))
+    fig, axes = plt.subplots(
+        len(states),
+        len(variants),
+        figsize=(2.3 * len(variants) + 1.2, 2.2 * len(states) + 1.2),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for (i, state), (j, variant) in product(enumerate(states), enumerate(variants)):
+        ax = axes[i, j]
+        panel = curves[(curves["state"] == state) & (curves["variant"] == variant)]
+        for k, seed in enumerate(seeds):
+            curve = panel[panel["seed"] == seed].sort_values("learning_rate")
+            if curve.empty:
+                continue
+            ax.plot(
+                curve["learning_rate"],
+                curve["validation_accuracy"],
+                "-",
+                color=colors[k],
+                lw=1,
+                label=f"seed {seed}",
+            )
+            chosen = curve[curve["chosen"].astype(bool)]
+            at_edge = (chosen["status"] == str(Status.FLAGGED)).any()
+            ax.plot(
+                chosen["learning_rate"],
+                chosen["validation_accuracy"],
+                "o",
+                color=colors[k],
+                mfc="none" if at_edge else colors[k],
+                ms=5,
+            )
+        ax.set_xscale("log")
+        if i == 0:
+            ax.set_title(variant, fontsize=9)
+        if j == 0:
+            ax.set_ylabel(f"state {state}\nvalidation accuracy")
+        if i == len(states) - 1:
+            ax.set_xlabel("learning rate")
+    axes[0, -1].legend(fontsize=7, loc="lower left")
+    fig.suptitle(
+        "Learning-rate search inside each seed (validation split of the training set): "
+        "dots = chosen rate (hollow: still at a grid edge)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig

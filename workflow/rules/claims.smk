@@ -109,7 +109,22 @@ rule claims_robustness:
             panel="table",
             content="each claim under each update scheme",
         ),
-        learning_rates="results/tables/claims_robustness_learning_rates.csv",
+        learning_rates=report_item(
+            "results/tables/claims_robustness_learning_rates.csv",
+            caption="tables/claims_robustness_learning_rates.rst",
+            stage="Paper vs reproduction",
+            subcategory="Claim robustness",
+            panel="table",
+            content="validation accuracy vs learning rate per seed",
+        ),
+        learning_rate_figure=report_item(
+            "results/figures/claims_learning_rates.png",
+            caption="claims_learning_rates.rst",
+            stage="Paper vs reproduction",
+            subcategory="Claim robustness",
+            panel="not a paper panel",
+            content="learning-rate search per seed",
+        ),
         figure=report_item(
             "results/figures/claims_robustness.png",
             caption="claims_robustness.rst",
