@@ -102,6 +102,7 @@ def train_seed(snakemake, seed, split, device, update, inference, band, log):
         max_iter=int(p.epochs),
         w_max=float(p.w_max),
         learning_rate=float(p.net["learning_rate"]),
+        dtype=str(p.net["dtype"]),
         random_state=random_state,
         **update,
         **_training_decay(p.inference, device, inference),

@@ -94,7 +94,12 @@ def _run(folder: Path, inputs: SimpleNamespace, seeds: list[int], state: str) ->
     params = SimpleNamespace(
         seed=7,
         seeds=seeds,
-        net={"hidden_layer_sizes": [16], "activation": "sigmoid", "learning_rate": 1.0},
+        net={
+            "hidden_layer_sizes": [16],
+            "activation": "sigmoid",
+            "learning_rate": 1.0,
+            "dtype": "float64",
+        },
         epochs=2,
         batch_size=32,
         w_max=1.0,

@@ -97,7 +97,8 @@ def build_network(
     update_params: Mapping | None = None,
     learning_rate: float | None = None,
 ) -> BaseEstimator:
-    """A ``DevicePerceptron`` or ``DeviceMLP`` from the config's ``networks.<net>`` block."""
+    """A ``DevicePerceptron`` or ``DeviceMLP`` from the config's ``networks.<net>`` block
+    (``learning_rate``, ``dtype``; for the MLP ``hidden_layer_sizes`` and ``activation``)."""
     common = dict(
         device=device,
         batch_size=int(batch_size),
@@ -107,6 +108,7 @@ def build_network(
             net_params["learning_rate"] if learning_rate is None else learning_rate
         ),
         random_state=int(random_state),
+        dtype=str(net_params["dtype"]),
         **dict(update_params or {}),
     )
     if net == "mlp":
