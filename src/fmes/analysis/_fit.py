@@ -241,6 +241,65 @@ def run_curve_fit(
 
 
 @dataclass(frozen=True)
+class FittedParameter:
+    """A fitted parameter as :func:`fit_quality` reads it (lmfit's ``Parameter`` interface:
+    ``value``, ``min``, ``max``, ``vary``, ``stderr``), for fits made without lmfit."""
+
+    value: float
+    min: float = -np.inf
+    max: float = np.inf
+    vary: bool = True
+    stderr: float | None = None
+
+
+@dataclass
+class LeastSquaresResult:
+    """The parts of an lmfit ``MinimizerResult`` that :class:`FitOutcome` and
+    :func:`fit_quality` read, for a least-squares fit made by a batched solver: the same
+    statistics as lmfit's (``residual`` = model - data, chi-square, reduced chi-square, AIC and
+    BIC by lmfit's formulas)."""
+
+    params: dict[str, FittedParameter]
+    residual: np.ndarray
+    success: bool = True
+    errorbars: bool = True
+    message: str = "converged"
+
+    def __post_init__(self) -> None:
+        self.nvarys = sum(p.vary for p in self.params.values())
+        self.ndata = int(self.residual.size)
+        self.nfree = self.ndata - self.nvarys
+        chisqr = float(np.sum(self.residual**2))
+        self.redchi = chisqr / max(1, self.nfree)
+        # lmfit's -2 log-likelihood, with its floor for a perfect fit
+        self.chisqr = max(chisqr, 1.0e-250 * self.ndata)
+        neg2_log_likel = self.ndata * np.log(self.chisqr / self.ndata)
+        self.aic = neg2_log_likel + 2 * self.nvarys
+        self.bic = neg2_log_likel + np.log(self.ndata) * self.nvarys
+
+
+def least_squares_outcome(
+    values: Mapping[str, float],
+    stderr: Mapping[str, float],
+    bounds: Mapping[str, tuple[float, float]],
+    fixed: Mapping[str, float],
+    x: np.ndarray,
+    y: np.ndarray,
+    model_y: np.ndarray,
+) -> FitOutcome:
+    """The :class:`FitOutcome` of a converged least-squares fit made without lmfit (finite
+    points ``x``, ``y`` and the model at them), with the same standard-error floor and verdict
+    as :func:`run_fit`: ``values``/``stderr`` of the free parameters, their ``bounds``, and the
+    ``fixed`` parameters."""
+    params = {
+        k: FittedParameter(float(v), *bounds[k], True, float(stderr[k])) for k, v in values.items()
+    }
+    params |= {k: FittedParameter(float(v), vary=False) for k, v in fixed.items()}
+    result = LeastSquaresResult(params, np.asarray(model_y, float) - np.asarray(y, float))
+    return _outcome(result, [], np.asarray(x, float), np.asarray(y, float), None)
+
+
+@dataclass(frozen=True)
 class QualityLimits:
     """Thresholds of :func:`fit_quality` (config ``analysis.fit_quality``)."""
 

@@ -51,7 +51,15 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
-from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits, fit_quality, run_curve_fit, run_fit
+from fmes.analysis._fit import (
+    DEFAULT_LIMITS,
+    FitOutcome,
+    QualityLimits,
+    fit_quality,
+    least_squares_outcome,
+    run_curve_fit,
+    run_fit,
+)
 from fmes.status import Status, join_reasons, worst
 
 __all__ = [
@@ -356,6 +364,153 @@ def _branch_fit(m, w, n_total, start0, end0, max_nfev, grid: _GridStart):
     return run_curve_fit(relaxation_curve, w, m, starts, cfg, max_nfev=max_nfev)
 
 
+def _relaxation_basis(x: np.ndarray, a: np.ndarray, n_total: np.ndarray) -> np.ndarray:
+    """g(x; A) of :func:`relaxation_curve` (weight of ``end``) for one A and N per row of
+    ``x`` (rows x points), either sign of A, written without overflow as there."""
+    a, n_total = a[:, None], n_total[:, None]
+    b = np.abs(a)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        g = np.expm1(-x / b) / np.expm1(-n_total / b)
+        return np.where(a > 0, g, np.exp((x - n_total) / b) * g)
+
+
+#: Batched Levenberg-Marquardt of the branch fits: iterations, and when a branch has
+#: converged: its Gauss-Newton step below _LM_XTOL (tighter than MINPACK's default xtol, so the
+#: optimum is lmfit's to within lmfit's own tolerance) or its predicted decrease below _LM_FTOL.
+_LM_MAX_ITER = 60
+_LM_XTOL = 1e-9  # of the branch's span for start and end, of |A| for A
+_LM_FTOL = 1e-13  # a step that lowers the sum of squares by less is rounding
+#: A batched optimum this close (relative) to a bound of lmfit's fit is refitted by lmfit,
+#: which then says whether the parameter sits on it.
+_LM_BOUND_MARGIN = 1e-3
+
+
+def _batch_branch_fits(
+    branches: list[tuple[np.ndarray, np.ndarray, int]], grids: list[_GridStart]
+) -> list[FitOutcome | None]:
+    """The fits of :func:`_branch_fit` for many branches ``(m, w, n_total)`` at once: one
+    Levenberg-Marquardt problem per branch, solved together as stacked arrays (3 x 3 normal
+    equations per branch and iteration, analytic derivatives in start and end, a central
+    difference in A) from each branch's grid start. Standard errors from the Jacobian at the
+    optimum scaled by the reduced chi-square (lmfit's covariance), the same verdict and
+    statistics (:func:`~fmes.analysis._fit.least_squares_outcome`).
+
+    None for a branch this does not settle, which then goes to lmfit (:func:`_branch_fit`): a
+    non-finite grid start, too few points, no convergence, a singular curvature matrix, A
+    changing sign, or an optimum at or near one of lmfit's bounds (lmfit's fit is the
+    reference for what a bound means).
+    """
+    out: list[FitOutcome | None] = [None] * len(branches)
+    if not branches:
+        return out
+    n_b = len(branches)
+    width = max(len(m) for m, _w, _n in branches)
+    x = np.zeros((n_b, width))
+    y = np.zeros((n_b, width))
+    ok = np.zeros((n_b, width), dtype=bool)
+    for i, (m, w, _n) in enumerate(branches):
+        m, w = np.asarray(m, float), np.asarray(w, float)
+        good = np.isfinite(m) & np.isfinite(w)
+        x[i, : m.size] = np.where(good, m, 0.0)
+        y[i, : m.size] = np.where(good, w, 0.0)
+        ok[i, : m.size] = good
+    n_total = np.array([float(n) for _m, _w, n in branches])
+    p = np.array([[g.start, g.end, g.a] for g in grids], dtype=float)
+    n_points = ok.sum(1)
+    live = np.isfinite(p).all(1) & (n_points > 3)
+    p[~live] = [0.0, 1.0, 1.0]  # placeholders; these branches go to lmfit
+    sign = np.where(p[:, 2] < 0, -1.0, 1.0)
+
+    def model_and_jacobian(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start, end, a = p[:, :1], p[:, 1:2], p[:, 2]
+        g = _relaxation_basis(x, a, n_total)
+        h = 1e-6 * np.abs(a)
+        dg = (_relaxation_basis(x, a + h, n_total) - _relaxation_basis(x, a - h, n_total)) / (
+            2 * h[:, None]
+        )
+        f = start + (end - start) * g
+        jac = np.stack([1.0 - g, g, (end - start) * dg], axis=-1) * ok[..., None]
+        return np.where(ok, f, 0.0), jac
+
+    def sse(p: np.ndarray) -> np.ndarray:
+        g = _relaxation_basis(x, p[:, 2], n_total)
+        f = p[:, :1] + (p[:, 1:2] - p[:, :1]) * g
+        return np.where(ok, (y - f) ** 2, 0.0).sum(1)
+
+    y_lo = np.where(ok, y, np.inf).min(1)
+    span = np.maximum(np.where(ok, y, -np.inf).max(1) - y_lo, 1e-12)
+    lam = np.full(n_b, 1e-3)
+    done = ~live
+    current = sse(p)
+    eye = np.eye(3)
+    for _ in range(_LM_MAX_ITER):
+        f, jac = model_and_jacobian(p)
+        jtj = np.einsum("bni,bnj->bij", jac, jac)
+        jtr = np.einsum("bni,bn->bi", jac, np.where(ok, y - f, 0.0))
+        diag = np.einsum("bii->bi", jtj)[:, :, None] * eye
+        with np.errstate(all="ignore"):
+            # converged: the undamped (Gauss-Newton) step is below the tolerance (1e-300: a
+            # zero column, e.g. start = end, must not make the stacked solve raise)
+            gauss_newton = np.linalg.solve(
+                np.where(done[:, None, None], eye, jtj + 1e-300 * eye), jtr[..., None]
+            )[..., 0]
+            # or it would lower the sum of squares by no more than rounding
+            scale = np.column_stack([span, span, np.abs(p[:, 2])])
+            done |= np.all(np.abs(gauss_newton) <= _LM_XTOL * scale, axis=1) | (
+                np.einsum("bi,bi->b", jtr, gauss_newton) <= _LM_FTOL * current
+            )
+            damped = np.where(
+                done[:, None, None], eye, jtj + lam[:, None, None] * diag + 1e-300 * eye
+            )
+            trial = p + np.where(
+                done[:, None], 0.0, np.linalg.solve(damped, jtr[..., None])[..., 0]
+            )
+            trial_sse = sse(trial)
+        better = (
+            ~done & np.isfinite(trial_sse) & (trial_sse <= current) & (np.sign(trial[:, 2]) == sign)
+        )
+        p = np.where(better[:, None], trial, p)
+        current = np.where(better, trial_sse, current)
+        lam = np.where(better, lam / 10, np.where(done, lam, lam * 10))
+        done |= lam > 1e12  # stuck: lmfit decides
+        if done.all():
+            break
+    converged = live & done & (lam <= 1e12)
+    f, jac = model_and_jacobian(p)
+    jtj = np.einsum("bni,bnj->bij", jac, jac)
+    with np.errstate(all="ignore"):
+        cond = np.linalg.cond(np.where(converged[:, None, None], jtj, eye))
+        cov = np.linalg.inv(np.where((cond < 1e12)[:, None, None], jtj, eye))
+    redchi = current / np.maximum(n_points - 3, 1)
+    stderr = np.sqrt(np.abs(np.einsum("bii->bi", cov)) * redchi[:, None])
+    for i in np.flatnonzero(converged & (cond < 1e12) & np.isfinite(stderr).all(1)):
+        _m, w, n = branches[i]
+        w_ok = np.asarray(w, float)[np.isfinite(w)]
+        span = max(float(np.ptp(w_ok)), 1e-12)
+        lo, hi = float(np.min(w_ok)) - 2 * span, float(np.max(w_ok)) + 2 * span
+        a_lim = sorted((sign[i] * 1e-3 * n, sign[i] * 1e3 * n))
+        bounds = {"start": (lo, hi), "end": (lo, hi), "a": (a_lim[0], a_lim[1])}
+        start, end, a = p[i]
+        margin = _LM_BOUND_MARGIN * (hi - lo)
+        inside = all(lo + margin < v < hi - margin for v in (start, end)) and 1e-3 * n * (
+            1 + _LM_BOUND_MARGIN
+        ) < abs(a) < 1e3 * n / (1 + _LM_BOUND_MARGIN)
+        if not inside:
+            continue
+        values = {"start": start, "end": end, "a": a}
+        row = ok[i]
+        out[i] = least_squares_outcome(
+            values,
+            dict(zip(("start", "end", "a"), stderr[i], strict=True)),
+            bounds,
+            {"n_total": float(n)},
+            x[i, row],
+            y[i, row],
+            f[i, row],
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class _Branch:
     """One fitted branch: from ``start`` (x = 0) to ``end`` (x = N) with constant A (pulses)."""
@@ -429,12 +584,16 @@ def _fit_separate(
     signed_nl,
     grid_p,
     grid_d,
+    batched_p=None,
+    batched_d=None,
 ):
     """Each branch with its own bounds (3 parameters each) from its grid start; fills ``row``
     (status the worst of the two branches); the two branches as curves, or None when a branch
-    fit failed."""
-    fp, convex_p = _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, grid_p), grid_p.convex
-    fd, convex_d = _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, grid_d), grid_d.convex
+    fit failed. ``batched_p``/``batched_d``: a branch's fit already made by
+    :func:`_batch_branch_fits` (None: lmfit fits it here)."""
+    fp = batched_p or _branch_fit(m_p, w_p, n_total, lo, hi, max_nfev, grid_p)
+    fd = batched_d or _branch_fit(m_d, w_d, n_total_d, hi, lo, max_nfev, grid_d)
+    convex_p, convex_d = grid_p.convex, grid_d.convex
     # the shape the data show; fitted with A < 0 only if signed_nl, otherwise flagged
     row["ltp_shape"] = "accelerating" if convex_p else "saturating"
     row["ltd_shape"] = "accelerating" if convex_d else "saturating"
@@ -684,6 +843,7 @@ def fit_ltp_ltd_batch(
     n_pulses_ltd: int | None = None,
     step_window_pulses: int = 9,
     start_V: Sequence[float | None] | None = None,
+    batched: bool = True,
 ) -> list[dict[str, object]]:
     """:func:`fit_ltp_ltd` of many cycles at once: one row per cycle, the same rows as one call
     per cycle (within the optimizer's tolerance). ``n_pulses``, ``noise_V`` and ``start_V`` are
@@ -691,8 +851,11 @@ def fit_ltp_ltd_batch(
 
     With ``bounds="separate"`` the start values of all branches come from one vectorised
     variable-projection grid (:func:`_profile_starts`), so each branch's lmfit fit starts next to
-    its optimum; the fits themselves stay one lmfit least-squares problem per branch, so every
-    branch keeps its own convergence verdict, standard errors and quality status.
+    its optimum. With ``batched`` (and no ``max_nfev``) the branch fits themselves are then
+    solved together as stacked arrays (:func:`_batch_branch_fits`: Levenberg-Marquardt, one
+    3-parameter problem per branch), each branch keeping its own convergence verdict, standard
+    errors and quality status; a branch that does not settle there (no convergence, near a
+    bound) is fitted by lmfit, as every branch is with ``batched=False`` (the reference).
     """
     if bounds not in {"separate", "shared"}:
         raise ValueError("bounds must be 'separate' or 'shared'")
@@ -701,7 +864,9 @@ def fit_ltp_ltd_batch(
         _prepare_cycle(w, n, bounds, n_pulses_ltd) for w, n in zip(weights, n_pulses, strict=True)
     ]
     fitted = [c for c in cycles if isinstance(c, _Cycle)]
-    starts = _separate_starts(fitted, signed_nl) if bounds == "separate" else {}
+    # the batched engine reaches the optimum; with an evaluation limit lmfit's stop is the rule
+    batched = batched and max_nfev is None
+    starts = _separate_starts(fitted, signed_nl, batched) if bounds == "separate" else {}
     rows = []
     for cycle, noise, start in zip(cycles, noise_V, start_V, strict=True):
         if not isinstance(cycle, _Cycle):
@@ -736,17 +901,20 @@ def _per_cycle_arguments(
     return n_pulses, noise_V, start_V
 
 
-def _separate_starts(fitted: list[_Cycle], signed_nl: bool) -> dict[int, tuple]:
+def _separate_starts(fitted: list[_Cycle], signed_nl: bool, batched: bool) -> dict[int, tuple]:
     """The (LTP, LTD) start values of every cycle's branches, keyed by ``id(cycle)``, from one
-    vectorised variable-projection grid over all branches (:func:`_profile_starts`)."""
-    grid = _profile_starts(
-        [(c.m_p, c.w_p, c.n_total) for c in fitted] + [(c.m_d, c.w_d, c.n_total_d) for c in fitted],
-        signed_nl,
-    )
+    vectorised variable-projection grid over all branches (:func:`_profile_starts`), then, if
+    ``batched``, the branch fits that :func:`_batch_branch_fits` settles (else None)."""
+    branches = [(c.m_p, c.w_p, c.n_total) for c in fitted] + [
+        (c.m_d, c.w_d, c.n_total_d) for c in fitted
+    ]
+    grid = _profile_starts(branches, signed_nl)
+    done = _batch_branch_fits(branches, grid) if batched else [None] * len(branches)
+    n = len(fitted)
     return dict(
         zip(
             map(id, fitted),
-            zip(grid[: len(fitted)], grid[len(fitted) :], strict=True),
+            zip(grid[:n], grid[n:], done[:n], done[n:], strict=True),
             strict=True,
         )
     )
