@@ -58,14 +58,15 @@ def test_whole_array_path_when_most_devices_pulse(monkeypatch):
     assert applied.size == np.count_nonzero(counts)
 
 
-def test_sparse_stochastic_counts_are_binomial_with_their_sign():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])  # 32 or 16 raw bits per device
+def test_sparse_stochastic_counts_are_binomial_with_their_sign(dtype):
     length = 10
     # per column one desired change x (nominal steps, = change x scale): tiny (rarely pulsed),
     # around one step (n <= 1 mostly), several steps (the survival table), saturated (x >= BL)
     values = np.array([0.01, 0.2, -0.7, 1.5, -4.0, 8.5, 12.0])
     scale = -2.0  # e.g. -learning_rate x pulses per unit: the count's sign follows x
     n_rows = 30000
-    change = np.tile(values / scale, n_rows)
+    change = np.tile(values / scale, n_rows).astype(dtype)
     idx, n = synapse._stochastic_sparse(change, scale, length, np.random.default_rng(5))
     assert np.all(np.diff(idx) > 0) and np.all(n != 0)
     counts = np.zeros(change.size)

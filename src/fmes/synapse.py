@@ -429,7 +429,10 @@ def stochastic_pulse_counts(steps: np.ndarray, length: int, rng: np.random.Gener
     return steps
 
 
-_TWO_POW_32 = 2.0**32
+# Raw bits drawn per device in the stochastic sampler's first stage, by the change's dtype:
+# (bits, unsigned type). float32 training draws 16 (a quarter of a raw 64-bit draw each, and
+# the comparison with |x| 2**16 runs in float32); float64 keeps 32, its recorded stream.
+_SAMPLER_BITS = {np.dtype(np.float32): (16, np.uint16), np.dtype(np.float64): (32, np.uint32)}
 
 
 def _binomial_by_inversion(w: np.ndarray, x: np.ndarray, length: int) -> np.ndarray:
@@ -492,27 +495,30 @@ def _stochastic_sparse(
     w per device, n = #{k >= 0 : w < P(n > k)}: as P(n > 0) = 1 - (1 - |x|/BL)^BL <= |x|, only
     the devices with w < |x| can get a pulse (usually a few %), and the inversion runs on those
     only. ``work``: optional float and bool arrays of at least ``change.size`` elements to
-    reuse (no allocation per update).
+    reuse (no allocation per update; the float one of ``change``'s dtype).
 
-    The uniforms are drawn in two parts: w = (r + v) / 2**32 with r the bit generator's raw
-    32-bit integers (all devices: half a raw 64-bit draw each, several times cheaper than
-    ``Generator.random``) and v ~ U[0, 1) drawn only where r < |x| 2**32, the devices that can
-    have w < |x|. (r + v) / 2**32 is uniform on [0, 1) (to float64 resolution, as
-    ``Generator.random``), so the counts keep their law; the random stream is another one.
+    The uniforms are drawn in two parts: w = (r + v) / 2**b with r the bit generator's raw
+    b-bit integers (all devices: b = 32 for a float64 ``change``, half a raw 64-bit draw each,
+    several times cheaper than ``Generator.random``; b = 16 for float32) and v ~ U[0, 1) drawn
+    only where r < |x| 2**b, the devices that can have w < |x| (r <= w 2**b). (r + v) / 2**b
+    is uniform on [0, 1) (to float64 resolution, as ``Generator.random``), so the counts keep
+    their law; the random stream is another one.
     """
     size = change.size
+    bits, raw_type = _SAMPLER_BITS[change.dtype]
+    levels = 2.0**bits
     if work is None:
-        work = (np.empty(size), np.empty(size, dtype=bool))
-    # |x| 2**32 (a power of two: |x| itself is recovered exactly)
+        work = (np.empty(size, dtype=change.dtype), np.empty(size, dtype=bool))
+    # |x| 2**b (a power of two: |x| itself is recovered exactly)
     x_high = np.abs(change, out=work[0][:size])
-    x_high *= abs(scale) * _TWO_POW_32
-    high = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
+    x_high *= abs(scale) * levels
+    high = rng.bit_generator.random_raw(-(-size * bits // 64)).view(raw_type)[:size]
     idx = np.flatnonzero(np.less(high, x_high, out=work[1][:size]))
     w = rng.random(idx.size)
     w += high.take(idx)
-    w *= 1.0 / _TWO_POW_32
-    x = x_high.take(idx)
-    x *= 1.0 / _TWO_POW_32
+    w *= 1.0 / levels
+    x = x_high.take(idx).astype(np.float64, copy=False)
+    x *= 1.0 / levels
     n = _binomial_by_inversion(w, x, length)
     signed = change.take(idx)
     signed *= scale
@@ -767,10 +773,17 @@ class SynapseStack:
         self._min_steps = first._min_pulsed_steps()
         # work buffers of the threshold pass, reused every update
         self._mask = np.empty(self.size, dtype=bool)
-        if first.pulse_rule == "stochastic":  # |x| 2**32
-            self._magnitude = np.empty(self.size)
+        if first.pulse_rule == "stochastic":  # |x| 2**b
+            self._magnitude = {}  # per dtype of the change, created on first use
         else:
             self._below = np.empty(self.size, dtype=bool)
+
+    def _magnitude_buffer(self, dtype: np.dtype) -> np.ndarray:
+        """The stochastic sampler's |x| 2**b work array for changes of ``dtype``."""
+        buffer = self._magnitude.get(dtype)
+        if buffer is None:
+            buffer = self._magnitude[dtype] = np.empty(self.size, dtype=dtype)
+        return buffer
 
     def layer_views(self, state: np.ndarray) -> list[np.ndarray]:
         """Each array's states as a view of the flat ``state`` (its own shape)."""
@@ -835,7 +848,7 @@ class SynapseStack:
                 factor * rule.pulses_per_w,
                 rule.stochastic_length,
                 rng,
-                (self._magnitude, self._mask),
+                (self._magnitude_buffer(change.dtype), self._mask),
             )
             bounds = np.searchsorted(pos, starts).tolist()
         else:
