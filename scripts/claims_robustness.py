@@ -12,10 +12,13 @@ from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
+from fmes.rng import child_seed_int
 from fmes.robustness import (
     NETWORK_CLAIMS,
     claim_values,
     learning_rate_curves_figure,
+    network_claim_replicates,
+    read_correct,
     robustness_figure,
     robustness_table,
 )
@@ -41,8 +44,20 @@ def main(snakemake) -> None:
     values = claim_values(networks, adaptation, targets=targets)
     trained = sorted(set(networks["state"]))
     p = snakemake.params
+    # per test image, right or wrong (rule claims_variant): the network claims' intervals and
+    # p values come from the crossed bootstrap over seeds and test images
+    correct = {
+        variant: read_correct(path) for variant, path in zip(p.variants, inp.correct, strict=True)
+    }
+    replicates = network_claim_replicates(
+        correct, targets, n_boot=int(p.n_boot), seed=child_seed_int(p.seed, "claims_robustness")
+    )
     table = robustness_table(
-        values, targets, confidence=float(p.confidence), multiplicity=str(p.multiplicity)
+        values,
+        targets,
+        confidence=float(p.confidence),
+        multiplicity=str(p.multiplicity),
+        replicates=replicates,
     )
     table["epochs"] = int(networks["epochs"].iloc[0])
     table["mnist_source"] = str(networks["mnist_source"].iloc[0])

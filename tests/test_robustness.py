@@ -179,11 +179,19 @@ def test_claims_and_verdicts_per_variant():
         "shared-sign": 0.0283,
     }
     headline = values[values["target_id"] == "accuracy_headline"]
-    assert set(headline.loc[headline["variant"] == "shared-sign", "note"]) == {"best state 8000"}
-    table = robustness_table(values, TARGETS).set_index(["claim", "variant"])
+    # the headline is judged per state (each a cell), not on the best state
+    assert set(headline["state"]) == {"8000", "open"} and len(headline) == 12
+    assert set(values.loc[values["target_id"] != "accuracy_headline", "state"]) == {""}
+    per_state = robustness_table(values, TARGETS)
+    assert len(per_state) == 16 and set(per_state["interval_method"]) == {"Student t over seeds"}
+    assert (
+        "judged per state: 8000, open"
+        in per_state.loc[per_state["claim"] == "accuracy_headline", "verdict"].iloc[0]
+    )
+    table = per_state[per_state["claim"] != "accuracy_headline"].set_index(["claim", "variant"])
     order_up = table.loc[("accuracy_8000_above_open", "shared-sign")]
     order_down = table.loc[("accuracy_8000_above_open", "per_state-proportional")]
-    # three seeds: a raw one-sided t test would call these, Holm over the 14 cells does not
+    # three seeds: a raw one-sided t test would call these, Holm over the 16 cells does not
     assert order_up["p_holds"] < 0.025 < order_up["p_holds_adjusted"]
     assert order_down["p_fails"] < 0.025 < order_down["p_fails_adjusted"]
     assert set(table["cell_verdict"]) == {"inconclusive"} and not table["holds"].any()
@@ -191,7 +199,8 @@ def test_claims_and_verdicts_per_variant():
         "holds under 0 of 2 variants; fails under 0; inconclusive under 2"
     )
     assert table.loc[("adaptation_dataset1_accuracy", "shared-sign"), "n_variants_holding"] == "0/2"
-    lenient = robustness_table(values, TARGETS, multiplicity="none").set_index(["claim", "variant"])
+    lenient = robustness_table(values, TARGETS, multiplicity="none")
+    lenient = lenient[lenient["claim"] != "accuracy_headline"].set_index(["claim", "variant"])
     assert lenient.loc[("accuracy_8000_above_open", "shared-sign"), "cell_verdict"] == "holds"
     assert lenient.loc[("accuracy_8000_above_open", "per_state-proportional"), "cell_verdict"] == (
         "fails"
@@ -378,3 +387,65 @@ def test_learning_rate_curves_figure_has_a_panel_per_state_and_variant_and_marks
     dots = [line for line in axes[0].get_lines() if line.get_marker() == "o"]
     assert [list(d.get_xdata()) for d in dots] == [[1.0], [1.0]]
     assert "learning rate" in axes[-1].get_xlabel()
+
+
+def test_network_claims_use_the_crossed_bootstrap_over_seeds_and_test_images(tmp_path):
+    from fmes.io import write_npz
+    from fmes.robustness import network_claim_replicates, read_correct
+
+    targets = load_targets("config/paper_targets.yaml")
+    rng = np.random.default_rng(3)
+    n_seeds, n_images = 5, 1000
+
+    def outcomes(p):  # bool (seeds, images): right with probability p
+        return rng.random((n_seeds, n_images)) < p
+
+    # a true difference (8000 above open by 4 points) and a null (both at 0.88)
+    correct = {
+        "per_state-sign": {"8000": outcomes(0.90), "open": outcomes(0.86)},
+        "shared-sign": {"8000": outcomes(0.88), "open": outcomes(0.88)},
+    }
+    path = tmp_path / "correct.npz"
+    write_npz({f"correct_{k}": v for k, v in correct["shared-sign"].items()}, path)
+    assert {k: v.tolist() for k, v in read_correct(path).items()} == {
+        k: v.tolist() for k, v in correct["shared-sign"].items()
+    }
+    accuracy = pd.DataFrame(
+        [
+            (variant, state, seed, float(hits[seed].mean()))
+            for variant, by_state in correct.items()
+            for state, hits in by_state.items()
+            for seed in range(n_seeds)
+        ],
+        columns=["variant", "state", "seed", "test_accuracy"],
+    )
+    values = claim_values(accuracy, targets=targets)
+    replicates = network_claim_replicates(correct, targets, n_boot=999, seed=0)
+    assert set(replicates) == {
+        (v, c, s)
+        for v in correct
+        for c, s in [
+            ("accuracy_8000_above_open", ""),
+            ("accuracy_mlp_8000ohm", ""),
+            ("accuracy_mlp_open", ""),
+            ("accuracy_headline", "8000"),
+            ("accuracy_headline", "open"),
+        ]
+    }
+    table = robustness_table(values, targets, replicates=replicates)
+    assert set(table["interval_method"]) == {"crossed bootstrap (seeds x test images)"}
+    cells = table.set_index(["claim", "variant", "state"])
+    # the bootstrap estimate is the mean over seeds, as the per-seed values give it
+    t_table = robustness_table(values, targets).set_index(["claim", "variant", "state"])
+    assert cells["value_mean"].to_numpy() == pytest.approx(t_table["value_mean"].to_numpy())
+    assert cells.loc[("accuracy_8000_above_open", "per_state-sign", ""), "cell_verdict"] == "holds"
+    assert (
+        cells.loc[("accuracy_8000_above_open", "shared-sign", ""), "cell_verdict"] == "inconclusive"
+    )
+    low, high = cells.loc[
+        ("accuracy_8000_above_open", "shared-sign", ""), ["value_ci95_low", "value_ci95_high"]
+    ]
+    assert low < 0 < high
+    # an equivalence (0.90 within 0.90 +- 5%) and a per-state headline: open fails ~0.95
+    assert cells.loc[("accuracy_mlp_8000ohm", "per_state-sign", ""), "cell_verdict"] == "holds"
+    assert cells.loc[("accuracy_headline", "per_state-sign", "open"), "cell_verdict"] == "fails"

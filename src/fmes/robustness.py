@@ -25,8 +25,16 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from fmes import targets as selectors
-from fmes.claim_stats import adjust_p, claim_band, claim_test, t_replicates, verdict
+from fmes.claim_stats import (
+    adjust_p,
+    claim_band,
+    claim_test,
+    crossed_bootstrap,
+    t_replicates,
+    verdict,
+)
 from fmes.networks import DeviceMLP, DevicePerceptron
+from fmes.rng import child_seed_int
 from fmes.status import Status
 from fmes.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
 
@@ -216,33 +224,49 @@ def robustness_net(targets: Sequence[Mapping]) -> str:
     return next(iter(nets.values()))
 
 
-def _network_claim_values(
-    variant: str, frame: pd.DataFrame, target: Mapping
-) -> list[tuple[str, str, int, float, str]]:
-    """Per seed, the value of one network claim under one variant: an ordering claim's value is
-    its smallest step along the listed states (largest for ``decreasing``: holds if > 0 / < 0),
-    a ``pick: best`` claim's the state best by mean over seeds, any other its one state's."""
+def _claim_arms(target: Mapping, states: Sequence[str]) -> list[tuple[str, list[str], str]]:
+    """The cells one network claim is judged in, given the trained ``states``: per cell the
+    ``state`` label (a ``pick: best`` claim is judged per state it selects, each state a cell
+    of its own; "" for the others), the states whose accuracies form its value (arms, in
+    order) and how (``level`` or the ordering's ``increasing``/``decreasing``)."""
     target_id = target["id"]
     select = selectors.target_select(target, required=("state",))
-    by_state = selectors.selected_rows(frame, select, target_id).pivot_table(
-        index="seed", columns="state", values="test_accuracy"
-    )
+    frame = pd.DataFrame({"state": list(states)})
+    if "net" in select:
+        frame["net"] = str(select["net"])
+    present = selectors.selected_rows(frame, select, target_id)["state"].astype(str).tolist()
     if target["comparison"] in ("increasing", "decreasing"):
-        states = selectors.trend_states(target_id, select)
-        if not set(states) <= set(by_state.columns):
-            return []
-        steps = np.diff(by_state[states].to_numpy(), axis=1)
-        value = steps.min(axis=1) if target["comparison"] == "increasing" else steps.max(axis=1)
-        return [(variant, target_id, s, v, "") for s, v in zip(by_state.index, value, strict=True)]
+        trend = selectors.trend_states(target_id, select)
+        return [("", trend, str(target["comparison"]))] if set(trend) <= set(present) else []
     if selectors.picks_best(target):
-        if not by_state.shape[1]:
-            return []
-        best = by_state.mean().idxmax()
-        return [(variant, target_id, s, v, f"best state {best}") for s, v in by_state[best].items()]
+        # not the best of the states (a choice made on the data): every state is a cell and
+        # the multiplicity correction covers looking at all of them
+        return [(state, [state], "level") for state in present]
     state = str(select["state"])
-    if state not in by_state.columns:
-        return []
-    return [(variant, target_id, s, v, "") for s, v in by_state[state].items()]
+    return [("", [state], "level")] if state in present else []
+
+
+def _network_claim_values(
+    variant: str, frame: pd.DataFrame, target: Mapping
+) -> list[tuple[str, str, str, int, float, str]]:
+    """Per seed, the value of one network claim under one variant, per cell of
+    :func:`_claim_arms`: an ordering claim's value is its smallest step along the listed states
+    (largest for ``decreasing``: holds if > 0 / < 0), any other one state's accuracy."""
+    by_state = frame.pivot_table(index="seed", columns="state", values="test_accuracy")
+    by_state.columns = by_state.columns.astype(str)
+    rows = []
+    for state, arms, kind in _claim_arms(target, list(by_state.columns)):
+        accuracy = by_state[arms].to_numpy()
+        if kind == "level":
+            value = accuracy[:, 0]
+        else:
+            steps = np.diff(accuracy, axis=1)
+            value = steps.min(axis=1) if kind == "increasing" else steps.max(axis=1)
+        rows += [
+            (variant, target["id"], state, s, v, "")
+            for s, v in zip(by_state.index, value, strict=True)
+        ]
+    return rows
 
 
 def claim_values(
@@ -258,10 +282,10 @@ def claim_values(
     ``adaptation``: columns ``variant, seed`` and :data:`ADAPTATION_COLUMNS`
     (:func:`adaptation_summary` per seed).
     ``targets``: the paper targets (:func:`fmes.calibration.load_targets`).
-    Returns ``variant, target_id, seed, value, note``.
+    Returns ``variant, target_id, state, seed, value, note``; ``state`` names the cell of a
+    ``pick: best`` claim (judged per state), "" for the others.
     """
     by_id = selectors.targets_by_id(targets)
-    accuracy = accuracy.assign(net=robustness_net(targets))
     rows = []
     for variant, frame in accuracy.groupby("variant", sort=False):
         for target_id in NETWORK_CLAIMS:
@@ -269,8 +293,48 @@ def claim_values(
     if adaptation is not None:
         for row in adaptation.itertuples(index=False):
             for target_id, column in ADAPTATION_COLUMNS.items():
-                rows.append((row.variant, target_id, row.seed, getattr(row, column), ""))
-    return pd.DataFrame(rows, columns=["variant", "target_id", "seed", "value", "note"])
+                rows.append((row.variant, target_id, "", row.seed, getattr(row, column), ""))
+    return pd.DataFrame(rows, columns=["variant", "target_id", "state", "seed", "value", "note"])
+
+
+def read_correct(path: str) -> dict[str, np.ndarray]:
+    """The per-image outcomes of one variant (``correct.npz`` of rule ``claims_variant``):
+    state -> bool ``(seeds, test images)``."""
+    with np.load(path, allow_pickle=False) as data:
+        return {
+            name.removeprefix("correct_"): np.asarray(data[name], dtype=bool)
+            for name in data.files
+            if name.startswith("correct_")
+        }
+
+
+def network_claim_replicates(
+    correct: Mapping[str, Mapping[str, np.ndarray]],
+    targets: Sequence[Mapping],
+    *,
+    n_boot: int,
+    seed: int,
+) -> dict[tuple[str, str, str], tuple[float, np.ndarray]]:
+    """The crossed bootstrap (seeds x test images, :func:`fmes.claim_stats.crossed_bootstrap`)
+    of every network claim's value per variant and cell.
+
+    ``correct``: variant -> state -> bool ``(seeds, test images)`` (the seeds in one order for
+    every state: the arms of an ordering claim are paired by seed and by image).
+    Returns ``(variant, target_id, state) -> (estimate, replicates)``, ``state`` as in
+    :func:`claim_values`; each cell resampled with its own seed derived from ``seed``.
+    """
+    by_id = selectors.targets_by_id(targets)
+    out: dict[tuple[str, str, str], tuple[float, np.ndarray]] = {}
+    for variant, by_state in correct.items():
+        for target_id in NETWORK_CLAIMS:
+            target = selectors.target_by_id(by_id, target_id)
+            for state, arms, kind in _claim_arms(target, list(by_state)):
+                stack = np.stack([np.asarray(by_state[a], dtype=bool) for a in arms])
+                cell_seed = child_seed_int(seed, "claims", variant, target_id, state)
+                out[(variant, target_id, state)] = crossed_bootstrap(
+                    stack, kind, int(n_boot), cell_seed
+                )
+    return out
 
 
 def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[str, float]:
@@ -290,30 +354,56 @@ def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[
     return summary
 
 
+#: How a cell's interval and p values were obtained (column ``interval_method``).
+BOOTSTRAP_METHOD = "crossed bootstrap (seeds x test images)"
+T_METHOD = "Student t over seeds"
+
+
 def robustness_table(
     values: pd.DataFrame,
     targets: Sequence[Mapping],
     confidence: float = 0.95,
     multiplicity: str = "holm",
+    replicates: Mapping[tuple[str, str, str], tuple[float, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
-    """One row per claim and variant: value mean and interval over seeds, one-sided t tests
-    over seeds of "holds" and "fails" (:mod:`fmes.claim_stats`; TOST for ``equal`` claims),
-    their p values corrected over all cells (``multiplicity``), the cell's three-way
-    ``cell_verdict`` (``holds`` only when the corrected test says so, not on the mean alone),
-    and the claim's verdict over variants."""
+    """One row per claim, variant and cell state: the value's mean and interval, one-sided
+    tests of "holds" and "fails" (:mod:`fmes.claim_stats`; TOST for ``equal`` claims), their p
+    values corrected over all cells (``multiplicity``), the cell's three-way ``cell_verdict``
+    (``holds`` only when the corrected test says so, not on the mean alone), and the claim's
+    verdict over variants.
+
+    ``values``: :func:`claim_values`. ``replicates``: :func:`network_claim_replicates`; a cell
+    found there is judged by the crossed bootstrap over seeds and test images (its interval the
+    percentile interval), any other by Student's t over seeds (``interval_method``). A claim
+    judged per state (``pick: best``) holds under a variant if it holds in any of its states
+    (the correction covers all of them) and fails if it fails in all.
+    """
     by_id = {t["id"]: t for t in targets}
     alpha = (1 - confidence) / 2  # one-sided level matching the two-sided interval
+    replicates = replicates or {}
+    if "state" not in values:
+        values = values.assign(state="")
+    values = values.assign(state=values["state"].fillna("").astype(str))
     rows = []
-    for (target_id, variant), frame in values.groupby(["target_id", "variant"], sort=False):
+    for (target_id, variant, state), frame in values.groupby(
+        ["target_id", "variant", "state"], sort=False
+    ):
         target = by_id[target_id]
-        mean, low, high = mean_interval(frame["value"], confidence)
         n = int(frame["value"].notna().sum())
         band = claim_band(
             target["comparison"],
             float(target.get("value", math.nan)),
             float(target.get("tolerance_rel", math.nan)),
         )
-        test = claim_test(*t_replicates(frame["value"]), band, alpha)
+        if (variant, target_id, state) in replicates:
+            method = BOOTSTRAP_METHOD
+            mean, draws = replicates[(variant, target_id, state)]
+            test = claim_test(mean, draws, band, alpha)
+            low, high = test["ci_low"], test["ci_high"]
+        else:
+            method = T_METHOD
+            mean, low, high = mean_interval(frame["value"], confidence)
+            test = claim_test(*t_replicates(frame["value"]), band, alpha)
         status, reasons = Status.OK, []
         if n < 2:
             status, reasons = Status.FLAGGED, [f"{n} seed(s): no interval over seeds"]
@@ -322,6 +412,7 @@ def robustness_table(
             {
                 "claim": target_id,
                 "variant": variant,
+                "state": state,
                 # what the per-variant value is, where it differs from the paper's quantity
                 "quantity": target.get("variant_quantity", target.get("quantity", "")),
                 "paper_value": float(target["value"]) if "value" in target else math.nan,
@@ -331,6 +422,7 @@ def robustness_table(
                 "value_mean": mean,
                 "value_ci95_low": low,
                 "value_ci95_high": high,
+                "interval_method": method,
                 "p_holds": test["p_holds"],
                 "p_fails": test["p_fails"],
                 "note": "; ".join(notes),
@@ -351,19 +443,32 @@ def robustness_table(
     table["holds"] = table["cell_verdict"] == "holds"
     verdicts, counts = {}, {}
     for claim_id, frame in table.groupby("claim", sort=False):
-        holding = frame.loc[frame["holds"], "variant"].tolist()
-        failing = frame.loc[frame["cell_verdict"] == "fails", "variant"].tolist()
-        counts[claim_id] = f"{len(holding)}/{len(frame)}"
-        parts = [f"holds under {len(holding)} of {len(frame)} variants"]
+        per_variant = frame.groupby("variant", sort=False)["cell_verdict"].agg(_variant_verdict)
+        holding = per_variant.index[per_variant == "holds"].tolist()
+        failing = per_variant.index[per_variant == "fails"].tolist()
+        counts[claim_id] = f"{len(holding)}/{len(per_variant)}"
+        parts = [f"holds under {len(holding)} of {len(per_variant)} variants"]
         parts[0] += f" ({', '.join(holding)})" if holding else ""
         parts.append(
             f"fails under {len(failing)}" + (f" ({', '.join(failing)})" if failing else "")
         )
-        parts.append(f"inconclusive under {len(frame) - len(holding) - len(failing)}")
+        parts.append(f"inconclusive under {len(per_variant) - len(holding) - len(failing)}")
+        if (frame["state"] != "").any():
+            parts.append("judged per state: " + ", ".join(dict.fromkeys(frame["state"])))
         verdicts[claim_id] = "; ".join(parts)
     table["verdict"] = table["claim"].map(verdicts)
     table["n_variants_holding"] = table["claim"].map(counts)
     return table
+
+
+def _variant_verdict(cells: pd.Series) -> str:
+    """A variant's verdict from its cells (several for a claim judged per state): holds if
+    any cell holds, fails if every cell fails, else inconclusive."""
+    if (cells == "holds").any():
+        return "holds"
+    if (cells == "fails").all():
+        return "fails"
+    return "inconclusive"
 
 
 def add_robustness_column(
@@ -390,12 +495,14 @@ def robustness_figure(table: pd.DataFrame):
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    claims = list(dict.fromkeys(table["claim"]))
+    states = table["state"].fillna("").astype(str) if "state" in table else ""
+    labels = table["claim"].where(states == "", table["claim"] + " [" + states + "]")
+    claims = list(dict.fromkeys(labels))
     variants = list(dict.fromkeys(table["variant"]))
     grid = np.full((len(claims), len(variants)), np.nan)
     fig, ax = plt.subplots(figsize=(1.9 * len(variants) + 3.5, 0.7 * len(claims) + 1.8))
-    for row in table.itertuples(index=False):
-        i, j = claims.index(row.claim), variants.index(row.variant)
+    for label, row in zip(labels, table.itertuples(index=False), strict=True):
+        i, j = claims.index(label), variants.index(row.variant)
         grid[i, j] = float(row.holds)
         half = (row.value_ci95_high - row.value_ci95_low) / 2
         text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
@@ -404,13 +511,13 @@ def robustness_figure(table: pd.DataFrame):
     ax.imshow(grid, cmap=ListedColormap(["#f4a6a6", "#a6dba0"]), vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
     ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
-    verdict = table.drop_duplicates("claim").set_index("claim")["n_variants_holding"]
+    verdict = dict(zip(labels, table["n_variants_holding"], strict=True))
     ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
     ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate searched per seed")
     ax.set_ylabel("paper claim (variants where it holds)")
     ax.set_title(
-        "Claims per variant: green holds, red fails or inconclusive (Holm-corrected t tests; "
-        "mean ± 95% interval over seeds; * flagged)"
+        "Claims per variant: green holds, red fails or inconclusive (corrected one-sided "
+        "tests; value ± 95% interval; * flagged)"
     )
     fig.tight_layout()
     return fig

@@ -98,6 +98,7 @@ rule claims_robustness:
         networks=expand("results/robustness/{variant}/networks.csv", variant=VARIANTS),
         adaptation=expand("results/robustness/{variant}/adaptation.csv", variant=VARIANTS),
         lr_search=expand("results/robustness/{variant}/lr_search.csv", variant=VARIANTS),
+        correct=expand("results/robustness/{variant}/correct.npz", variant=VARIANTS),
         targets=project_path(config["calibration"]["targets"]),
         code=script_code("claims_robustness"),
     output:
@@ -144,6 +145,9 @@ rule claims_robustness:
         mem_mb=1000,
         runtime=5,
     params:
+        seed=config["seed"],
+        variants=VARIANTS,  # in the order of input.correct
+        n_boot=ROBUSTNESS["n_boot"],
         confidence=ROBUSTNESS["confidence"],
         multiplicity=ROBUSTNESS["multiplicity"],
     script:
