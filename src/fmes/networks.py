@@ -54,13 +54,15 @@ def _softmax_inplace(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def _nonzero_columns(X: np.ndarray) -> np.ndarray:
-    """Ascending indices of the columns of ``X`` that hold a nonzero value.
+def _nonzero_columns(X: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
+    """Ascending indices of the columns of ``X`` that hold a nonzero value (``work``: an
+    optional bool array of at least ``X.size`` elements for the comparison).
 
     Comparing first and reducing the booleans is about twice as fast as reducing the floats
     (``np.logical_or.reduce(X)`` converts every element on the way).
     """
-    return np.flatnonzero(np.logical_or.reduce(X != 0, axis=0))
+    nonzero = np.not_equal(X, 0, out=None if work is None else work[: X.size].reshape(X.shape))
+    return np.flatnonzero(np.logical_or.reduce(nonzero, axis=0))
 
 
 class _DeviceNetwork(ClassifierMixin, BaseEstimator):
@@ -211,7 +213,8 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
     def _step_buffers(self, n: int) -> dict[str, list[np.ndarray]]:
         """Work arrays of a mini-batch of ``n`` samples, kept across steps (no allocation per
         step): per layer its output ``z`` and bias gradient, per hidden layer the
-        back-propagated error and a temporary, and the batch's picked probabilities."""
+        back-propagated error and a temporary, the batch's picked probabilities, and (device
+        mode) the first layer's inputs that are nonzero in the batch and their test."""
         if n not in self._buffers:
             widths = [w.shape[1] for w in self.coefs_]
             dtype = self._float()
@@ -221,6 +224,9 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 "delta": [np.empty((n, m), dtype) for m in widths[:-1]],
                 "tmp": [np.empty((n, m), dtype) for m in widths[:-1]],
                 "loss": [np.empty(n, dtype)],
+                # the first layer's inputs that are nonzero in the batch, and its test
+                "inputs": [np.empty(n * self.coefs_[0].shape[0], dtype)],
+                "nonzero": [np.empty(n * self.coefs_[0].shape[0], dtype=bool)],
             }
         return self._buffers[n]
 
@@ -291,7 +297,7 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 # Pixels that are zero across the batch (MNIST's borders) have exactly zero
                 # gradient rows, so none of their devices can get a pulse: the product and the
                 # device update run on the other rows only (the same dot products, bit for bit).
-                rows = _nonzero_columns(X)
+                rows = _nonzero_columns(X, buffers["nonzero"][0])
                 if rows.size == fan_in:
                     rows = None
             if device:  # the gradient goes straight into the update's change buffer
@@ -302,7 +308,11 @@ class _DeviceNetwork(ClassifierMixin, BaseEstimator):
                 layer_rows.append(rows)
             else:  # into a buffer kept across steps: no weight-sized allocation per step
                 grad_w = self._grad_buffers[i]
-            inputs = acts[i] if rows is None else X.take(rows, axis=1)
+            if rows is None:
+                inputs = acts[i]
+            else:  # gathered into a buffer kept across steps (C order, as take returns it)
+                inputs = buffers["inputs"][0][: n * rows.size].reshape(n, rows.size)
+                X.take(rows, axis=1, out=inputs, mode="clip")  # rows: valid column indices
             np.matmul(inputs.T, delta, out=grad_w)
             if i > 0:  # back-propagate through the weights as they were in the forward pass
                 delta = np.matmul(delta, self.coefs_[i].T, out=buffers["delta"][i - 1])
