@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from fmes import calibration, device, synthetic
+from fmes.targets import load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--naive-devices", type=int, default=2)
     args = parser.parse_args()
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+    targets = load_targets(ROOT / "config/paper_targets.yaml")
     cell = calibration.calibrate_from_config(config, targets).params
     noise = synthetic.Noise(**config["device"]["noise"])
 

@@ -3,13 +3,12 @@
 import numpy as np
 import pandas as pd
 
-from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.networks import accuracy_table
 from fmes.planning import plan_states
 from fmes.status import Status
-from fmes.targets import network_paper_accuracy
+from fmes.targets import load_targets, network_paper_accuracy
 
 CURVE_COLUMNS = ["net", "state", "seed", "epoch", "train_accuracy", "test_accuracy"]
 

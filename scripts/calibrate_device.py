@@ -4,12 +4,13 @@ from fmes import calibration
 from fmes.io import write_csv, write_json
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
+from fmes.targets import load_targets
 
 
 def main(snakemake) -> None:
     log = rule_logger("calibrate_device", snakemake.log[0])
     cfg = snakemake.params
-    targets = calibration.load_targets(snakemake.input.targets)
+    targets = load_targets(snakemake.input.targets)
     config = {"device": cfg.device, "calibration": cfg.calibration, "protocols": cfg.protocols}
     result = calibration.calibrate_from_config(config, targets)
     log.info("fitted %s against %d targets", result.fitted or "nothing (disabled)", len(targets))

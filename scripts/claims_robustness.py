@@ -8,7 +8,6 @@ learning-rate searches (accuracy-vs-rate curves: table and figure).
 
 import pandas as pd
 
-from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import save_figure
@@ -22,7 +21,7 @@ from fmes.robustness import (
     robustness_figure,
     robustness_table,
 )
-from fmes.targets import check_selects
+from fmes.targets import check_selects, load_targets
 
 
 def main(snakemake) -> None:

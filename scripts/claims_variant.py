@@ -15,7 +15,6 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from fmes.adaptation import AdaptationSettings, leakage_resistance_ohm, run_adaptation
-from fmes.calibration import load_targets
 from fmes.io import read_json, read_table, write_csv, write_npz
 from fmes.logs import rule_logger
 from fmes.mnist import load_split
@@ -30,7 +29,7 @@ from fmes.robustness import (
     update_parameters,
 )
 from fmes.synapse import load_device_params
-from fmes.targets import check_selects
+from fmes.targets import check_selects, load_targets
 
 
 def main(snakemake) -> None:

@@ -5,6 +5,7 @@ from fmes import calibration
 from fmes import device as dev
 from fmes.io import read_json, write_csv
 from fmes.logs import rule_logger
+from fmes.targets import load_targets
 from fmes.traces import parse_resistance
 
 TARGET = "retention_open_100s"
@@ -14,7 +15,7 @@ def main(snakemake) -> None:
     log = rule_logger("leakage_bracket", snakemake.log[0])
     p = snakemake.params
     params = dev.CellParams.from_mapping(read_json(snakemake.input.cell_params)["cell_params"])
-    targets = calibration.load_targets(snakemake.input.targets)
+    targets = load_targets(snakemake.input.targets)
     conditions = calibration.ModelConditions.from_targets(targets)
     kept_target = float(next(t for t in targets if t["id"] == TARGET)["value"])
     bracket = calibration.retention_leakage_bracket(

@@ -6,13 +6,13 @@ from pathlib import Path
 import pandas as pd
 
 from fmes import comparison
-from fmes.calibration import TrainRetention, load_targets, read_conditions
+from fmes.calibration import TrainRetention, read_conditions
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.planning import plan_states
 from fmes.plotting import comparison_figure, save_figure
 from fmes.robustness import add_robustness_column
-from fmes.targets import check_selects, target_by_id, targets_by_id
+from fmes.targets import check_selects, load_targets, target_by_id, targets_by_id
 from fmes.traces import read_trace, read_working_manifest
 
 

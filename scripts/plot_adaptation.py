@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from fmes.adaptation import adaptation_table, prediction_outcome, true_class_probability
-from fmes.calibration import load_targets
 from fmes.io import read_table, write_csv
 from fmes.logs import rule_logger
 from fmes.plotting import plt, save_figure
+from fmes.targets import load_targets
 
 METHOD_NAMES = {
     "device": "FMES resistance mapping (device)",

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from fmes import calibration
+from fmes.targets import load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def result():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    targets = calibration.load_targets(ROOT / config["calibration"]["targets"])
+    targets = load_targets(ROOT / config["calibration"]["targets"])
     return calibration.calibrate_from_config(config, targets)
 
 
@@ -113,7 +114,7 @@ def test_fitted_values_are_physical(result):
 
 def test_disabled_calibration_evaluates_config_values(result):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+    targets = load_targets(ROOT / "config/paper_targets.yaml")
     out = calibration.calibrate(result.params, [], targets, config["protocols"])
     assert out.message.startswith("not fitted")
     assert out.fitted == [] and out.stderr_rel == {}
@@ -130,4 +131,4 @@ def test_bad_target_file_is_named(tmp_path):
     with pytest.raises(
         ValueError, match=r"targets.yaml: target x: a numeric comparison needs 'value'"
     ):
-        calibration.load_targets(bad)
+        load_targets(bad)

@@ -20,10 +20,11 @@ from fmes.calibration import (
     TrainRetention,
     WidthSeries,
 )
+from fmes.targets import load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-TARGETS = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+TARGETS = load_targets(ROOT / "config/paper_targets.yaml")
 TREND_R = ("500", "1000", "2000", "4000", "7000", "8000", "open")
 
 # The conditions the model was calibrated under before they moved into the targets file: the
@@ -78,7 +79,7 @@ def observables(targets: list[dict], tmp_path: Path) -> dict:
     """Model observables of the nominal device under the conditions of a copied targets file."""
     path = tmp_path / "paper_targets.yaml"
     path.write_text(yaml.safe_dump({"targets": targets}))
-    conditions = ModelConditions.from_targets(calibration.load_targets(path))
+    conditions = ModelConditions.from_targets(load_targets(path))
     params = device.CellParams.from_mapping(CONFIG["device"])
     return calibration.model_observables(params, conditions, CONFIG["protocols"])
 

@@ -9,7 +9,6 @@ import math
 import pandas as pd
 import pytest
 
-from fmes.calibration import load_targets
 from fmes.comparison import (
     claim,
     claims_from_analyses,
@@ -19,6 +18,7 @@ from fmes.comparison import (
     selected_rows,
     trend_claim,
 )
+from fmes.targets import load_targets
 
 TARGETS = load_targets("config/paper_targets.yaml")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fmes.calibration import load_targets
 from fmes.comparison import (
     claims_from_adaptation,
     claims_from_analyses,
@@ -20,7 +19,7 @@ from fmes.comparison import (
 )
 from fmes.networks import accuracy_table
 from fmes.robustness import adaptation_summary, claim_values, robustness_net
-from fmes.targets import check_selects, network_paper_accuracy
+from fmes.targets import check_selects, load_targets, network_paper_accuracy
 
 TARGETS = load_targets("config/paper_targets.yaml")
 

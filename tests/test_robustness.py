@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmes.calibration import load_targets
 from fmes.networks import DevicePerceptron
 from fmes.robustness import (
     add_robustness_column,
@@ -23,6 +22,7 @@ from fmes.robustness import (
     variant_label,
 )
 from fmes.synapse import DeviceSpec
+from fmes.targets import load_targets
 
 TARGETS = [
     {"id": "accuracy_8000_above_open", "comparison": "increasing", "quantity": "order"},

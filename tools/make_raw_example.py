@@ -11,12 +11,13 @@ from pathlib import Path
 import yaml
 
 from fmes import calibration, synthetic
+from fmes.targets import load_targets
 from fmes.traces import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
-targets = calibration.load_targets(ROOT / "config/paper_targets.yaml")
+targets = load_targets(ROOT / "config/paper_targets.yaml")
 fit = calibration.calibrate_from_config(config, targets)
 campaign = synthetic.nominal_campaign(
     fit.params,

@@ -73,6 +73,7 @@ from fmes.networks import DevicePerceptron
 from fmes.rng import child_rng
 from fmes.status import join_reasons, worst
 from fmes.synapse import DeviceSpec, nonlinear_asymptotes
+from fmes.traces import parse_resistance
 
 METHODS: tuple[str, ...] = ("device", "ideal_linear", "finetune")
 
@@ -129,8 +130,6 @@ class DeviceInterpolator:
     @classmethod
     def from_table(cls, table: pd.DataFrame, leakage_resistance_ohm: float) -> DeviceInterpolator:
         """Build from ``device_params.csv`` rows (docs/interfaces.md columns)."""
-        from fmes.traces import parse_resistance
-
         if not leakage_resistance_ohm > 0:
             raise ValueError(
                 f"adaptation.leakage_resistance_ohm must be > 0, got {leakage_resistance_ohm}"
@@ -250,8 +249,6 @@ class MappingScheme:
     def from_config(cls, mapping: dict) -> MappingScheme:
         """From the validated ``adaptation.mapping`` config section (``r_bright`` may be
         "open"); the defaults live in config/config.yaml and its schema."""
-        from fmes.traces import parse_resistance
-
         return cls(
             r_dark_ohm=parse_resistance(mapping["r_dark_ohm"]),
             r_bright_ohm=parse_resistance(mapping["r_bright"]),

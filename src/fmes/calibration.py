@@ -14,47 +14,19 @@ and the analysis of the traces evaluate a quoted number under the same stated co
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import ClassVar, TypeVar, get_type_hints
 
 import lmfit
 import numpy as np
 import pandas as pd
-import yaml
 
 from fmes import device as dev
 from fmes.plotting import plt
 from fmes.synthetic import ltp_ltd_stimulus
+from fmes.targets import NUMERIC_COMPARISONS, evaluate_target
 from fmes.traces import legend_label, parse_resistance
-
-TARGET_KEYS = ("id", "quantity", "comparison", "stage", "source")
-NUMERIC_COMPARISONS = ("equal", "greater", "less")
-COMPARISONS = (*NUMERIC_COMPARISONS, "increasing", "decreasing")
-
-
-def load_targets(path: str | os.PathLike) -> list[dict]:
-    """Read ``paper_targets.yaml``; every target names its quantity, comparison and source."""
-    path = Path(path)
-    try:
-        targets = yaml.safe_load(path.read_text())["targets"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as err:
-        raise ValueError(f"{path}: expected a YAML mapping with a 'targets' list ({err})") from None
-    for i, target in enumerate(targets):
-        missing = [k for k in TARGET_KEYS if k not in target]
-        if missing:
-            raise ValueError(
-                f"{path}: target {i + 1} ({target.get('id', '?')}): missing keys {missing}"
-            )
-        if target["comparison"] not in COMPARISONS:
-            raise ValueError(
-                f"{path}: target {target['id']}: comparison must be one of {COMPARISONS}"
-            )
-        if target["comparison"] in NUMERIC_COMPARISONS and "value" not in target:
-            raise ValueError(f"{path}: target {target['id']}: a numeric comparison needs 'value'")
-    return targets
 
 
 def weights_after_pulses(
@@ -427,28 +399,6 @@ def model_observables(
     for target_id in ("iv_voltage_0p5mA_500ohm", "iv_voltage_0p5mA_8000ohm"):
         obs[target_id] = _one(sweep_voltage_at_current(params, getattr(conditions, target_id)))
     return obs
-
-
-def is_monotone(values: np.ndarray, increasing: bool) -> bool:
-    """True if every row of ``values`` (1-D or 2-D) is strictly increasing (or decreasing)."""
-    d = np.diff(np.atleast_2d(values), axis=-1)
-    return bool(np.all(d > 0) if increasing else np.all(d < 0))
-
-
-def evaluate_target(target: dict, model_value) -> tuple[float, float, bool]:
-    """(scalar model value, relative error, passed) for one target."""
-    comparison = target["comparison"]
-    if comparison in ("increasing", "decreasing"):
-        ok = is_monotone(np.asarray(model_value), comparison == "increasing")
-        return float(ok), math.nan, ok
-    value = float(model_value)
-    paper = float(target["value"])
-    rel = (value - paper) / paper
-    if comparison == "equal":
-        return value, rel, abs(rel) <= float(target.get("tolerance_rel", 0.1))
-    if comparison == "greater":
-        return value, rel, value > paper
-    return value, rel, value < paper
 
 
 @dataclass

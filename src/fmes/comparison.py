@@ -3,7 +3,7 @@
 Each stage contributes *claims*: rows ``target_id, reproduced_value, reproduced_std, n_values,
 note`` extracted from its own result tables by the ``claims_from_*`` functions below. They are
 joined to ``config/paper_targets.yaml`` and judged with the same rule as the calibration
-(:func:`fmes.calibration.evaluate_target`): ``equal`` within the target's ``tolerance_rel``,
+(:func:`fmes.targets.evaluate_target`): ``equal`` within the target's ``tolerance_rel``,
 ``greater``/``less`` than the quoted bound, ``increasing``/``decreasing`` for trends.
 """
 
@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import detect_pulses
-from fmes.calibration import evaluate_target, is_monotone
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
 from fmes.targets import (
     ADAPTATION_ROW_TARGETS,
     adaptation_rows,
+    evaluate_target,
+    is_monotone,
     one_row,
     paper_epochs,
     picks_best,
@@ -313,7 +314,7 @@ def claims_from_analyses(
 
     ``tables`` holds the analysis tables by file stem (``iv_current_at_target``, ``ppf_values``,
     ``pulse_response``, ``ltp_ltd_fits``, ``device_params``); ``targets`` are the paper targets
-    (:func:`fmes.calibration.load_targets`), whose ``select`` says which rows a quoted value is
+    (:func:`fmes.targets.load_targets`), whose ``select`` says which rows a quoted value is
     read from (:func:`selected_rows`). A quantity the data cannot give (e.g. no 7000 ohm PPF
     trace) is simply absent; the calibration's model value then stands.
     """

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fmes.traces import TRACE_COLUMNS, TraceContractError
+from fmes.manifest import TRACE_COLUMNS, TraceContractError
 
 __all__ = [
     "CHANNELS",

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fmes.status import check_statuses
+
 #: Columns of the pipeline's own tables that are labels, never numbers ("500", "open", "007").
 LABEL_COLUMNS: tuple[str, ...] = (
     "resistance_label",
@@ -60,8 +62,6 @@ def read_table(
     ``columns``: read only these (those of them the table has), in the file's order; a large
     table's reader then parses and holds only what it uses.
     """
-    from fmes.status import check_statuses
-
     path = Path(path)
     labels = (*LABEL_COLUMNS, *extra_labels)
     header = pd.read_csv(path, nrows=0).columns

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.ltp_ltd import a_norm_from_nl
+from fmes.analysis.ltp_ltd import a_norm_from_nl, nl_label_from_a
 from fmes.synapse import DeviceSpec
 
 PLANES = {
@@ -70,8 +70,6 @@ def landscape_grid(
 
 def state_points(specs: Mapping[str, DeviceSpec]) -> pd.DataFrame:
     """The fitted states' coordinates on both planes (NL labels as fitted, or from A/N)."""
-    from fmes.analysis.ltp_ltd import nl_label_from_a
-
     rows = []
     for label, s in specs.items():
         nl_p = s.nl_ltp if s.nl_ltp is not None else nl_label_from_a(s.a_p_pulses / s.n_pulses)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from fmes.io import write_npz
 from fmes.rng import child_seed_int
 
 IDX_NAMES: dict[str, str] = {
@@ -189,8 +190,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
 
 def save_split(split: MnistSplit, path: str | os.PathLike) -> Path:
     """Store a split as an uncompressed npz (written atomically) for the training rules."""
-    from fmes.io import write_npz
-
     return write_npz(
         {
             "X_train": split.X_train,

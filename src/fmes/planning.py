@@ -31,6 +31,11 @@ PLAN_COLUMNS = ("state", "use", "status", "reason")
 STORE_SUFFIX = ".parquet"
 
 
+def is_stored(path: str | os.PathLike) -> bool:
+    """True if a manifest ``path`` points into a trace store (a Parquet part), not a CSV."""
+    return str(path).endswith(STORE_SUFFIX)
+
+
 class PlannedState(NamedTuple):
     """One row of a state plan (:data:`PLAN_COLUMNS`)."""
 

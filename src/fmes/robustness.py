@@ -281,7 +281,7 @@ def claim_values(
     claims select (:func:`robustness_net`).
     ``adaptation``: columns ``variant, seed`` and :data:`ADAPTATION_COLUMNS`
     (:func:`adaptation_summary` per seed).
-    ``targets``: the paper targets (:func:`fmes.calibration.load_targets`).
+    ``targets``: the paper targets (:func:`fmes.targets.load_targets`).
     Returns ``variant, target_id, state, seed, value, note``; ``state`` names the cell of a
     ``pick: best`` claim (judged per state), "" for the others.
     """

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from fmes.io import atomic_path, write_parquet, write_parquet_row_groups
 
 # the chunks and part names are planned at DAG build (stdlib only), so they are defined there
-from fmes.planning import STORE_SUFFIX, chunk_bounds, part_name
+from fmes.planning import STORE_SUFFIX, chunk_bounds, is_stored, part_name
 from fmes.traces import TRACE_COLUMNS, TraceContractError, read_trace
 
 __all__ = [
@@ -67,11 +67,6 @@ _SCHEMA = pa.schema(
     [("trace_id", pa.dictionary(pa.int32(), pa.string()))]
     + [(c, pa.float64()) for c in TRACE_COLUMNS]
 )
-
-
-def is_stored(path: str | os.PathLike) -> bool:
-    """True if a manifest ``path`` points into a trace store (a Parquet part), not a CSV."""
-    return str(path).endswith(STORE_SUFFIX)
 
 
 def _batch_table(

@@ -21,11 +21,12 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fmes.instruments import ExportFormat, read_export
 from fmes.io import write_csv
 
 # the manifest's columns, protocols, labels and path rule: defined once, with the standard library
@@ -43,9 +44,7 @@ from fmes.manifest import (
     trace_paths,
 )
 from fmes.manifest import fail as _fail
-
-if TYPE_CHECKING:
-    from fmes.instruments import ExportFormat
+from fmes.planning import is_stored
 
 
 class SuspiciousInputWarning(UserWarning):
@@ -340,8 +339,6 @@ def _refuse_missing_files(raw: pd.DataFrame, trace_paths: pd.Series, path: Path)
 
 def _refuse_duplicate_paths(raw: pd.DataFrame, trace_paths: pd.Series, manifest: Path) -> None:
     """Two rows naming one file are an error unless every such row says why (``duplicate_reason``)."""
-    from fmes.store import is_stored  # imports this module
-
     # a Parquet store part holds many traces, so its rows share the path by design
     dup = (trace_paths.duplicated(keep=False) & ~trace_paths.map(is_stored)).to_numpy()
     if not dup.any():
@@ -363,7 +360,7 @@ def _refuse_duplicate_paths(raw: pd.DataFrame, trace_paths: pd.Series, manifest:
         )
 
 
-def _slip_hint(ratio: float, unit: str = "") -> str:
+def slip_hint(ratio: float, unit: str = "") -> str:
     """Name the unit slip that a ratio ``trace / manifest`` (or ``found / plausible``) of about a
     thousand most likely is; anything else is reported as the factor seen."""
     if not math.isfinite(ratio) or ratio <= 0:
@@ -448,8 +445,6 @@ def read_trace(path: str | os.PathLike, export_format: ExportFormat | None = Non
     """
     path = Path(path)
     if export_format is not None and not export_format.is_contract:
-        from fmes.instruments import read_export  # imports this module
-
         _refuse_truncated(path)
         raw = read_export(path, export_format)
         first = export_format.first_data_line  # the export reader drops blank lines

@@ -11,26 +11,25 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import NoPulsesError, detect_pulses
+from fmes.instruments import ExportFormat
 from fmes.io import write_csv
-from fmes.store import PartWriter, is_stored, iter_traces
+from fmes.planning import is_stored
+from fmes.store import PartWriter, iter_traces
 from fmes.traces import (
     TRACE_COLUMNS,
     SuspiciousInputWarning,
     TraceContractError,
-    _slip_hint,
     check_trace_plausibility,
     read_manifest,
     read_trace,
+    slip_hint,
 )
-
-if TYPE_CHECKING:
-    from fmes.instruments import ExportFormat
 
 __all__ = [
     "CHECKED_COLUMNS",
@@ -65,7 +64,7 @@ def _sweep_disagreements(
     v_max = float(row["v_max_V"])
     peak_v = float(np.max(np.abs(voltage)))
     if _differs(peak_v, v_max, tolerance):
-        hint = f"trace/manifest {_slip_hint(peak_v / v_max, 'V')}"
+        hint = f"trace/manifest {slip_hint(peak_v / v_max, 'V')}"
         if abs(float(np.max(np.abs(current))) - v_max) <= tolerance * v_max:
             return [
                 f"voltage_V peaks at {peak_v:.4g} V, manifest v_max_V = {v_max:g} V, but current_A "
@@ -77,7 +76,7 @@ def _sweep_disagreements(
     if _differs(rate, declared, tolerance):
         found.append(
             f"the voltage sweeps at {rate:.4g} V/s, manifest sweep_rate_V_per_s = {declared:g} "
-            f"(trace/manifest {_slip_hint(rate / declared, 'V/s')})"
+            f"(trace/manifest {slip_hint(rate / declared, 'V/s')})"
         )
     return found
 
@@ -114,7 +113,7 @@ def _amplitude_disagreement(
     if abs(float(np.max(np.abs(voltage))) - amplitude) <= tolerance * amplitude:
         hint = "voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
     else:
-        hint = f"trace/manifest {_slip_hint(level / amplitude, 'A')}"
+        hint = f"trace/manifest {slip_hint(level / amplitude, 'A')}"
     return [
         f"current pulses of {level:.4g} A in the trace, manifest amplitude_A = {amplitude:g} A ({hint})"
     ]
@@ -135,7 +134,7 @@ def _width_disagreement(
         return []
     return [
         f"current pulses last {width:.4g} s, manifest width_s = {declared:g} s "
-        f"(trace/manifest {_slip_hint(width / declared, 's')})"
+        f"(trace/manifest {slip_hint(width / declared, 's')})"
     ]
 
 
@@ -155,7 +154,7 @@ def _timing_disagreements(
         if _differs(interval, declared, tolerance, 2 * step):
             found.append(
                 f"the two pulses start {interval:.4g} s apart, manifest interval_s = {declared:g} s "
-                f"(trace/manifest {_slip_hint(interval / declared, 's')})"
+                f"(trace/manifest {slip_hint(interval / declared, 's')})"
             )
     if protocol in ("pulse_train", "ltp_ltd") and n >= 3:
         period = float(np.median(np.diff(onsets)))
@@ -163,7 +162,7 @@ def _timing_disagreements(
         if _differs(1.0 / period, declared, tolerance):
             found.append(
                 f"pulses repeat at {1.0 / period:.4g} Hz, manifest frequency_Hz = {declared:g} "
-                f"(trace/manifest {_slip_hint(1.0 / (declared * period), 'Hz')})"
+                f"(trace/manifest {slip_hint(1.0 / (declared * period), 'Hz')})"
             )
     return found
 

@@ -29,7 +29,8 @@ import pandas as pd
 from fmes.analysis._fit import DEFAULT_LIMITS, QualityLimits
 from fmes.analysis.ltp_ltd import fit_ltp_ltd, step_resolution
 from fmes.analysis.variability import variability_summary
-from fmes.status import Status
+from fmes.rng import child_rng
+from fmes.status import Status, worst
 
 __all__ = [
     "StepLookupTable",
@@ -514,8 +515,6 @@ def load_weight_tables(
     the pulses the mean step takes to cross the range, :func:`mean_step_pulses`). Every weight
     is multiplied by ``scale`` (default 1).
     """
-    from fmes.rng import child_rng
-
     scale = float(spec.get("scale", 1.0))
     if spec.get("form", "runs") == "step_lookup":
         for key in ("set_columns", "reset_columns"):
@@ -565,8 +564,6 @@ def branch_summary(result: WeightTableResults, spec: Mapping[str, object]) -> pd
     range (what a noise-free device would hold). ``status`` is the worst branch status of the
     runs (``ok`` only if every converged run's branch is ``ok``), ``reason`` the first reason.
     """
-    from fmes.status import worst
-
     unit = str(spec["unit"])
     fits = result.fits
     converged = fits[fits.get("converged", pd.Series(False, index=fits.index)).astype(bool)]

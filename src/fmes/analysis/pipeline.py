@@ -17,6 +17,7 @@ import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.acf import acf_memory_metric
+from fmes.analysis.device_params import assemble_device_params
 from fmes.analysis.energy import (
     energies_of_trace,
     state_pulse_costs,
@@ -34,6 +35,7 @@ from fmes.analysis.pulses import (
     read_pulses,
 )
 from fmes.analysis.retention import fit_retention
+from fmes.analysis.variability import variability_summary
 from fmes.io import read_table
 from fmes.status import Status, join_reasons, worst
 from fmes.store import iter_traces
@@ -412,9 +414,6 @@ def device_params_from_manifest(
     (from the pulse-energy analysis) are not filled. Raises ValueError when the manifest has
     no ``ltp_ltd`` trace.
     """
-    from fmes.analysis.device_params import assemble_device_params
-    from fmes.analysis.variability import variability_summary
-
     rows = protocol_rows(manifest, "ltp_ltd")
     if rows.empty:
         raise ValueError(
