@@ -102,7 +102,12 @@ def main(snakemake) -> None:
         targets, claims, skipped_stages, comparison.network_skip_notes(networks, targets)
     )
     # under how many update-scheme variants each network claim holds ("" when not evaluated)
-    table = add_robustness_column(table, read_table(inp.robustness[0]) if inp.robustness else None)
+    # and, for those claims, the status from their verdict under the default update scheme
+    table = add_robustness_column(
+        table,
+        read_table(inp.robustness[0]) if inp.robustness else None,
+        default_variant=p.default_variant,
+    )
     for row in table.itertuples():
         log.info(
             "%-32s paper=%-8.4g reproduced=%-10.4g %s",
@@ -112,8 +117,11 @@ def main(snakemake) -> None:
             row.status,
         )
     log.info(
-        "%d pass, %d fail, %d not evaluated",
-        *(int((table["status"] == s).sum()) for s in ("pass", "fail", "not evaluated")),
+        "%d pass, %d fail, %d inconclusive, %d not evaluated",
+        *(
+            int((table["status"] == s).sum())
+            for s in ("pass", "fail", "inconclusive", "not evaluated")
+        ),
     )
     write_csv(table, snakemake.output.table)
     save_figure(comparison_figure(table), snakemake.output.figure)

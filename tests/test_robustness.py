@@ -449,3 +449,30 @@ def test_network_claims_use_the_crossed_bootstrap_over_seeds_and_test_images(tmp
     # an equivalence (0.90 within 0.90 +- 5%) and a per-state headline: open fails ~0.95
     assert cells.loc[("accuracy_mlp_8000ohm", "per_state-sign", ""), "cell_verdict"] == "holds"
     assert cells.loc[("accuracy_headline", "per_state-sign", "open"), "cell_verdict"] == "fails"
+    # the paper table's status of each claim is its verdict under the default scheme (one
+    # source), in the paper table's words; the headline per state: holds if any state holds
+    paper = pd.DataFrame(
+        {
+            "target_id": [
+                "accuracy_8000_above_open",
+                "accuracy_headline",
+                "accuracy_mlp_open",
+                "iv_current_0p6V_500ohm",
+            ],
+            "status": ["fail", "pass", "pass", "pass"],
+            "note": ["", "best state 8000", "", "fitted target"],
+        }
+    )
+    headline_8000 = cells.loc[("accuracy_headline", "per_state-sign", "8000"), "cell_verdict"]
+    out = add_robustness_column(paper, table, default_variant="per_state-sign")
+    out = out.set_index("target_id")
+    assert out.loc["accuracy_8000_above_open", "status"] == "pass"
+    assert out.loc["accuracy_headline", "status"] == (
+        "pass" if headline_8000 == "holds" else "inconclusive"
+    )
+    assert "state open: fails" in out.loc["accuracy_headline", "note"]
+    assert out.loc["accuracy_headline", "note"].startswith("best state 8000; status: verdict")
+    assert out.loc["iv_current_0p6V_500ohm", ["status", "note"]].tolist() == [
+        "pass",
+        "fitted target",
+    ]

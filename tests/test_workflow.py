@@ -74,7 +74,11 @@ def test_tiny_run_builds_every_stage_and_the_paper_table(tiny_run):
     assert paper["reproduced_value"].notna().all(), paper.loc[
         paper["reproduced_value"].isna(), "target_id"
     ].tolist()
-    assert set(paper["status"]) <= {"pass", "fail"}
+    # the network claims' status is their verdict under the default update scheme (two seeds
+    # in config/tiny.yaml: mostly inconclusive), in the paper table's words
+    assert set(paper["status"]) <= {"pass", "fail", "inconclusive"}
+    judged = paper[paper["target_id"] == "accuracy_mlp_8000ohm"]
+    assert judged["note"].str.contains("verdict under the default update scheme").all()
     fitted = paper.set_index("target_id").loc[["iv_current_0p6V_500ohm", "iv_current_0p6V_8000ohm"]]
     assert (fitted["status"] == "pass").all()
 

@@ -38,6 +38,8 @@ from scipy import stats
 
 #: The verdict of one claim cell.
 VERDICTS = ("holds", "fails", "inconclusive")
+#: A verdict in the paper table's words (``status`` of paper_vs_reproduced.csv).
+PAPER_WORDS = {"holds": "pass", "fails": "fail", "inconclusive": "inconclusive"}
 #: How the claim's value is read from the arms: one arm's accuracy, or the step along the arms
 #: (``increasing``: the smallest step per seed, which must be > 0; ``decreasing``: the largest,
 #: which must be < 0).

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis.pulses import detect_pulses
+from fmes.claim_stats import PAPER_WORDS
 from fmes.status import STATUS_VALUES, Status, join_reasons, worst
 from fmes.targets import (
     ADAPTATION_ROW_TARGETS,
@@ -520,7 +521,6 @@ def claims_from_adaptation_energy(table: pd.DataFrame) -> pd.DataFrame:
     target), the mapping's own best and the sensitivity variants in the note."""
     if table.empty:
         return pd.DataFrame(columns=CLAIM_COLUMNS)
-    words = {"holds": "pass", "fails": "fail", "inconclusive": "inconclusive"}
     rows = table.set_index(["variant", "target"])
     main = rows.loc[("default", "paper")]
     claims = []
@@ -547,7 +547,7 @@ def claims_from_adaptation_energy(table: pd.DataFrame) -> pd.DataFrame:
                 main[f"{quantity}_ratio_gmean"],
                 n=int(main["n_matched"]),
                 note=note,
-                verdict=words[main[f"{quantity}_verdict"]],
+                verdict=PAPER_WORDS[main[f"{quantity}_verdict"]],
             )
         )
     return pd.DataFrame(claims, columns=CLAIM_COLUMNS)

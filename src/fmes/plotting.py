@@ -56,7 +56,12 @@ def comparison_figure(table) -> plt.Figure:
     value (bar, with the target's tolerance as a grey band) and the verdict on every claim."""
     import numpy as np
 
-    status_color = {"pass": "tab:green", "fail": "tab:red", "not evaluated": "tab:gray"}
+    status_color = {
+        "pass": "tab:green",
+        "fail": "tab:red",
+        "inconclusive": "tab:orange",
+        "not evaluated": "tab:gray",
+    }
     n = len(table)
     fig, ax = plt.subplots(figsize=(9, 0.32 * n + 1.2))
     y = np.arange(n)[::-1]
@@ -71,7 +76,8 @@ def comparison_figure(table) -> plt.Figure:
         if np.isfinite(r):
             ax.barh(yi, np.clip(r, -150, 150), color=color, height=0.5)
         else:
-            ax.plot(0, yi, marker="o" if status == "pass" else "X", color=color, ms=8)
+            marker = {"pass": "o", "inconclusive": "s"}.get(status, "X")
+            ax.plot(0, yi, marker=marker, color=color, ms=8)
         if comparison in ("greater", "less") and np.isfinite(r):
             ax.text(np.clip(r, -150, 150), yi, f"  ({comparison})", va="center", fontsize=7)
     ax.set_yticks(
@@ -82,5 +88,7 @@ def comparison_figure(table) -> plt.Figure:
     ax.set_xlabel(
         "reproduced − paper (% of the paper's value; grey: tolerance; dots: trends/claims)"
     )
-    ax.set_title("Paper vs reproduction (green: pass, red: fail, grey: not evaluated)")
+    ax.set_title(
+        "Paper vs reproduction (green: pass, red: fail, orange: inconclusive, grey: not evaluated)"
+    )
     return fig

@@ -26,6 +26,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from fmes import targets as selectors
 from fmes.claim_stats import (
+    PAPER_WORDS,
     adjust_p,
     claim_band,
     claim_test,
@@ -472,12 +473,21 @@ def _variant_verdict(cells: pd.Series) -> str:
 
 
 def add_robustness_column(
-    paper_table: pd.DataFrame, robustness: pd.DataFrame | None
+    paper_table: pd.DataFrame,
+    robustness: pd.DataFrame | None,
+    default_variant: str | None = None,
 ) -> pd.DataFrame:
     """The paper-vs-reproduced table with ``holds_under_variants`` ("k/n") and
     ``robustness_verdict`` (the claim's verdict of the robustness table: under how many variants
     it holds, fails, is inconclusive) for the claims evaluated per variant, empty for the others
-    (all empty without a robustness table)."""
+    (all empty without a robustness table).
+
+    With ``default_variant`` (the configured update scheme, ``networks.update``), each claim of
+    the robustness table takes its ``status`` from its verdict under that scheme, in the paper
+    table's words (:data:`fmes.claim_stats.PAPER_WORDS`: one verdict source), and its ``note``
+    says where the verdict comes from, with the value, interval and corrected p values per
+    cell (per state for a claim judged per state): an ``inconclusive`` row carries its reason.
+    """
     out = paper_table.copy()
     if robustness is None or robustness.empty:
         out["holds_under_variants"] = ""
@@ -487,7 +497,39 @@ def add_robustness_column(
     out["holds_under_variants"] = out["target_id"].map(per_claim["n_variants_holding"]).fillna("")
     # the same verdict text as claims_robustness.csv (one source): holds / fails / inconclusive
     out["robustness_verdict"] = out["target_id"].map(per_claim["verdict"]).fillna("")
+    if default_variant is None:
+        return out
+    cells = robustness[robustness["variant"] == default_variant]
+    for claim_id, frame in cells.groupby("claim", sort=False):
+        rows = out["target_id"] == claim_id
+        if not rows.any():
+            continue
+        said = "; ".join(_cell_said(row) for row in frame.itertuples(index=False))
+        word = PAPER_WORDS[_variant_verdict(frame["cell_verdict"])]
+        row = frame.iloc[0]
+        note = (
+            f"status: verdict under the default update scheme {default_variant} "
+            f"(claims_robustness.csv: {int(row['epochs'])} epochs, {int(row['n_seeds'])} seeds, "
+            f"{row['interval_method']}, {row['multiplicity']}-corrected over all cells): {said}"
+            if "epochs" in frame
+            else f"status: verdict under the default update scheme {default_variant}: {said}"
+        )
+        out.loc[rows, "status"] = word
+        old = out.loc[rows, "note"].fillna("").astype(str)
+        out.loc[rows, "note"] = np.where(old != "", old + "; " + note, note)
     return out
+
+
+def _cell_said(row) -> str:
+    """'[state S: ]verdict mean [low, high], p_holds_adj, p_fails_adj' of one robustness cell."""
+    state = str(getattr(row, "state", "") or "")
+    state = "" if state == "nan" else state
+    return (
+        (f"state {state}: " if state else "")
+        + f"{row.cell_verdict}, {row.value_mean:.4g} [{row.value_ci95_low:.4g}, "
+        f"{row.value_ci95_high:.4g}], corrected p_holds {row.p_holds_adjusted:.2g}, "
+        f"p_fails {row.p_fails_adjusted:.2g}"
+    )
 
 
 def robustness_figure(table: pd.DataFrame):

@@ -59,6 +59,8 @@ rule paper_vs_reproduced:
         skipped_stages=SKIPPED_STAGES,
         adaptation_state=ADAPTATION["train"]["state"],
         adaptation_allow_non_ok=ADAPTATION["train"]["allow_non_ok_state"],
+        # the network claims' status: their verdict under this scheme (claims_robustness.csv)
+        default_variant=f"{NETWORKS['update']['mapping']}-{NETWORKS['update']['pulse_rule']}",
     script:
         rule_script("paper_vs_reproduced")
 
