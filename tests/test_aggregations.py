@@ -291,12 +291,22 @@ def test_single_pulse_row_reads_the_first_pulse():
     time_s = np.arange(0.0, 0.05, 1e-4)
     on = (time_s >= 0.01) & (time_s < 0.011)
     current_A = np.where(on, 1e-3, 0.0)
-    voltage_V = 0.05 + np.where(time_s >= 0.01, np.minimum(time_s - 0.01, 1e-3) * 200.0, 0.0)
+    # A sample's voltage includes the charge of its own current sample (the contract's
+    # convention, docs/interfaces.md): the PSV peaks at the pulse's last sample. (A voltage one
+    # sample later would still rise after the current stops: refused, see the next assertion.)
+    charged_s = np.clip(time_s - 0.01 + 1e-4, 0.0, 1e-3)
+    voltage_V = 0.05 + charged_s * 200.0
     readout, why = readout_or_reason(
         pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": voltage_V})
     )
     assert readout is not None, why
     row = single_pulse_row(readout)
+    late = 0.05 + np.clip(time_s - 0.01, 0.0, 1e-3) * 200.0
+    late_readout, _ = readout_or_reason(
+        pd.DataFrame({"time_s": time_s, "current_A": current_A, "voltage_V": late})
+    )
+    late_row = single_pulse_row(late_readout)
+    assert late_row["status"] == "failed" and "still rising" in late_row["reason"]
     assert row["n_pulses_detected"] == 1
     assert row["measured_amplitude_A"] == pytest.approx(1e-3, rel=0.01)
     assert row["measured_width_s"] == pytest.approx(1e-3, rel=0.15)

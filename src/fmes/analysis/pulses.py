@@ -1044,12 +1044,7 @@ def _still_rising(
     post = i1[:, None] + np.arange(m_post)[None, :]
     post_ok = (post < runs.next_i0[:, None]) & (post < n)
     post_v = np.where(post_ok, pol[:, None] * v[np.clip(post, 0, n - 1)], -np.inf)
-    # The last sample interval's increment shows at the first sample after the current stops
-    # when the voltage is sampled at interval starts (an integrating cell), so one in-pulse step
-    # past the peak is not a rise; a skew beyond the search range keeps rising for more.
-    last_step = np.abs(v[np.clip(i1 - 1, 0, n - 1)] - v[np.clip(i1 - 2, 0, n - 1)])
-    last_step = np.where(i1 - runs.i0 >= 2, last_step, 0.0)
-    margin = 4.0 * noise_V + last_step
+    margin = 4.0 * noise_V
     return runs.complete & (post_v.max(axis=1) > pol * peak + margin + 1e-12 * np.abs(peak))
 
 
