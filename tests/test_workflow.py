@@ -211,3 +211,5 @@ def test_tiny_run_writes_the_summary_from_its_tables(tiny_run):
     # the tiny run produces every section's table: no section is left without its rows
     assert "Not produced by this run" not in text
     assert text.count("| --- |") >= len(SUMMARY_SECTIONS)
+    # the claims' verdicts per scheme, with interval and corrected p, come from the run
+    assert "| claim | variant | state | cell_verdict | value_mean |" in text

@@ -53,6 +53,28 @@ SUMMARY_SECTIONS: list[SummarySection] = [
         "(`results/tables/paper_vs_reproduced.csv` has the quantities, tolerances and sources).",
     ),
     SummarySection(
+        "The network claims under every update scheme",
+        "claims_robustness",
+        [
+            "claim",
+            "variant",
+            "state",
+            "cell_verdict",
+            "value_mean",
+            "value_ci95_low",
+            "value_ci95_high",
+            "p_holds",
+            "p_holds_adjusted",
+            "p_fails_adjusted",
+        ],
+        note="Each claim per update scheme (and per state for the headline): value with its "
+        "95 % interval (network claims: crossed bootstrap over seeds and test images; "
+        'adaptation claims: Student t over seeds), one-sided p values of "holds" raw and '
+        "corrected over all cells, and the verdict: holds / fails / inconclusive "
+        "(`claims_robustness.csv`; docs/claim_statistics.md). The learning rate was searched "
+        "inside each seed on its validation split (`claims_robustness_learning_rates.csv`).",
+    ),
+    SummarySection(
         "Network accuracy (Fig 4d)",
         "network_accuracy",
         ["net", "state", "final_test_accuracy_mean", "final_test_accuracy_std", "n_seeds"],

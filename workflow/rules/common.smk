@@ -248,7 +248,10 @@ def adaptation_energy_tables(wildcards):
 def summary_inputs(wildcards):
     """The table of every summary section (fmes.summary_sections.SUMMARY_SECTIONS) this run produces;
     the adaptation's only when the adaptation runs (a missing section says so on the page)."""
-    optional = {"adaptation_energy": adaptation_energy_tables(wildcards)}
+    optional = {
+        "adaptation_energy": adaptation_energy_tables(wildcards),
+        "claims_robustness": robustness_tables(wildcards),
+    }
     tables = {
         stem: path
         for stem, path in summary_table_paths().items()
