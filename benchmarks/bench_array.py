@@ -12,9 +12,20 @@ time per trace (the sequential cost: what a cluster spreads), the summed CPU tim
 (Snakemake's ``benchmark:`` files, ``max_rss``, summed over a job's processes), plus the run's
 wall time. Cases: the CSV path at the small size (``traces.store.min_traces`` above the
 campaign), the store at the small and the large size, and with ``--full`` config/array.yaml
-(32 x 32 x 20, 81,920 traces). ``--baseline-root`` adds the CSV path of another checkout of
-this repository (e.g. the commit before a change, from ``git worktree add``), run from its own
-Snakefile and ``src``. Writes benchmarks/out/array.csv and prints the table and the ratios.
+(32 x 32 x 20, 81,920 traces). ``--baseline-root`` adds, at every size run here, the store
+path of another checkout of this repository (its own Snakefile and ``src``, same overrides) as
+``baseline_store_<size>`` cases, and prints per size the ratio of its time per trace to this
+checkout's (``baseline / store``: how many times less time per trace this code takes). The
+first version of the array chain (the commit that brought the 32 x 32 campaign, the store and
+this benchmark) is compared so:
+
+    git worktree add --detach /tmp/first 8f94f11
+    python benchmarks/bench_array.py --small 5x5x20 --large 10x10x20 --cores 1 \
+        --baseline-root /tmp/first
+
+``--baseline-csv`` also runs the baseline's CSV path at the small size (``baseline_csv_<size>``).
+With ``--cores 1`` every job runs in one process (no fit pool), so the CPU times count all the
+work. Writes benchmarks/out/array.csv and prints the table and the ratios.
 """
 
 from __future__ import annotations
@@ -161,7 +172,10 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the run folders (printed)")
     parser.add_argument(
-        "--baseline-root", type=Path, help="another checkout: its CSV path at the small size too"
+        "--baseline-root", type=Path, help="another checkout: its store path at each size too"
+    )
+    parser.add_argument(
+        "--baseline-csv", action="store_true", help="and the baseline's CSV path (small size)"
     )
     args = parser.parse_args()
     array_config = yaml.safe_load((ROOT / "config/array.yaml").read_text())
@@ -184,10 +198,16 @@ def main() -> None:
             ("store_" + args.small, overrides(args.small, True)),
         ]
         if args.baseline_root:
+            cases.append(("baseline_store_" + args.small, overrides(args.small, True)))
+            roots[cases[-1][0]] = args.baseline_root.resolve()
+        if args.baseline_root and args.baseline_csv:
             cases.append(("baseline_csv_" + args.small, overrides(args.small, False)))
             roots[cases[-1][0]] = args.baseline_root.resolve()
     if args.large:
         cases.append(("store_" + args.large, overrides(args.large, True)))
+        if args.baseline_root:
+            cases.append(("baseline_store_" + args.large, overrides(args.large, True)))
+            roots[cases[-1][0]] = args.baseline_root.resolve()
     if args.full:
         cases.append(("store_array.yaml", array_config))
     base = Path(tempfile.mkdtemp(prefix="bench_array_"))
@@ -208,6 +228,15 @@ def main() -> None:
     chain = table[table["step"] == "chain (sum)"].set_index("case")
     store_cases = [c for c in chain.index if c.startswith("store_")]
     small_case = "store_" + args.small
+    for base_case in [c for c in chain.index if c.startswith("baseline_store_")]:
+        case = base_case.removeprefix("baseline_")
+        if case in chain.index:
+            print(
+                f"{case}: {chain.loc[case, 'ms_per_trace']:.3g} ms job time and "
+                f"{chain.loc[case, 'cpu_ms_per_trace']:.3g} ms CPU per trace; the baseline "
+                f"takes {chain.loc[base_case, 'ms_per_trace'] / chain.loc[case, 'ms_per_trace']:.2f}x "
+                f"the job time, {chain.loc[base_case, 'cpu_ms_per_trace'] / chain.loc[case, 'cpu_ms_per_trace']:.2f}x the CPU time"
+            )
     for csv in [c for c in chain.index if "csv_" in c]:
         for what in ("ms_per_trace", "cpu_ms_per_trace"):
             ratios = ", ".join(
