@@ -210,6 +210,8 @@ def test_claims_and_verdicts_per_variant():
     assert row["value_ci95_low"] < row["value_mean"] < row["value_ci95_high"]
     fig = robustness_figure(table.reset_index())
     assert fig.axes[0].get_xlabel() and len(fig.axes[0].texts) == len(table)
+    # colour by the cell's verdict: all inconclusive here (grey, the middle colour)
+    assert set(np.unique(fig.axes[0].images[0].get_array())) == {1.0}
     starred = sum(t.get_text().endswith(" *") for t in fig.axes[0].texts)
     assert starred == (table["status"] == "flagged").sum()
 

@@ -533,7 +533,8 @@ def _cell_said(row) -> str:
 
 
 def robustness_figure(table: pd.DataFrame):
-    """Claims x variants, green where the claim holds and red where not, value +- interval."""
+    """Claims x variants (a row per state for a claim judged per state), coloured by the cell's
+    verdict (green holds, grey inconclusive, red fails), value +- interval."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
@@ -545,12 +546,13 @@ def robustness_figure(table: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(1.9 * len(variants) + 3.5, 0.7 * len(claims) + 1.8))
     for label, row in zip(labels, table.itertuples(index=False), strict=True):
         i, j = claims.index(label), variants.index(row.variant)
-        grid[i, j] = float(row.holds)
+        grid[i, j] = {"fails": 0.0, "inconclusive": 1.0, "holds": 2.0}[row.cell_verdict]
         half = (row.value_ci95_high - row.value_ci95_low) / 2
         text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
         text += " *" if row.status == str(Status.FLAGGED) else ""
         ax.text(j, i, text, ha="center", va="center", fontsize=8)
-    ax.imshow(grid, cmap=ListedColormap(["#f4a6a6", "#a6dba0"]), vmin=0, vmax=1, aspect="auto")
+    colours = ListedColormap(["#f4a6a6", "#e6e6e6", "#a6dba0"])  # fails, inconclusive, holds
+    ax.imshow(grid, cmap=colours, vmin=0, vmax=2, aspect="auto")
     ax.grid(False)
     ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
     verdict = dict(zip(labels, table["n_variants_holding"], strict=True))
@@ -558,7 +560,7 @@ def robustness_figure(table: pd.DataFrame):
     ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate searched per seed")
     ax.set_ylabel("paper claim (variants where it holds)")
     ax.set_title(
-        "Claims per variant: green holds, red fails or inconclusive (corrected one-sided "
+        "Claims per variant: green holds, grey inconclusive, red fails (corrected one-sided "
         "tests; value ± 95% interval; * flagged)"
     )
     fig.tight_layout()
