@@ -170,3 +170,36 @@ def test_batched_solver_settles_interior_optima_and_leaves_bounds_to_lmfit(cycle
     assert outcomes[0] is not None and outcomes[1] is not None
     assert outcomes[0].converged and outcomes[0].values["a"] == pytest.approx(15.0, rel=0.2)
     assert outcomes[2] is None  # A at its upper bound: lmfit says so
+
+
+def test_batched_solver_leaves_a_degenerate_branch_to_lmfit_without_raising(cycles):
+    """A flat branch (start = end: A undetermined, JᵀJ singular) beside a normal one: the
+    stacked solve settles the normal branch and hands the flat one to lmfit, whose row says why."""
+    from fmes.analysis.ltp_ltd import _batch_branch_fits, _profile_starts
+
+    w = cycles["saturating"][cycles["saturating"]["phase"] == "ltp"]
+    m = w["pulse_number"].to_numpy(float)
+    branches = [(m, w["weight_V"].to_numpy(float), N), (m, np.full(N, 0.004), N)]
+    outcomes = _batch_branch_fits(branches, _profile_starts(branches))
+    assert outcomes[0] is not None and outcomes[0].converged
+    assert outcomes[1] is None
+    flat = cycles["saturating"].assign(weight_V=0.004)
+    row = fit_ltp_ltd_batch([cycles["saturating"], flat], [N, N], noise_V=[NOISE_V] * 2)[1]
+    assert row["status"] != Status.OK
+
+
+def test_batched_solver_inverts_only_what_it_settles(cycles, monkeypatch):
+    """Branches that did not converge are not inverted (one singular matrix in a stacked
+    inverse would raise for the whole batch): with no iterations allowed, nothing is settled
+    and lmfit fits every branch, the flat one included."""
+    import fmes.analysis.ltp_ltd as ltp_ltd
+
+    monkeypatch.setattr(ltp_ltd, "_LM_MAX_ITER", 0)
+    w = cycles["saturating"][cycles["saturating"]["phase"] == "ltp"]
+    m = w["pulse_number"].to_numpy(float)
+    branches = [(m, w["weight_V"].to_numpy(float), N), (m, np.full(N, 0.004), N)]
+    starts = ltp_ltd._profile_starts(branches)
+    assert ltp_ltd._batch_branch_fits(branches, starts) == [None, None]
+    flat = cycles["saturating"].assign(weight_V=0.004)
+    rows = fit_ltp_ltd_batch([cycles["saturating"], flat], [N, N], noise_V=[NOISE_V] * 2)
+    assert rows[0]["status"] == Status.OK and rows[1]["status"] != Status.OK

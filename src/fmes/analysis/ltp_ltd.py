@@ -479,11 +479,17 @@ def _batch_branch_fits(
     f, jac = model_and_jacobian(p)
     jtj = np.einsum("bni,bnj->bij", jac, jac)
     with np.errstate(all="ignore"):
+        # only a converged branch with a well-conditioned JᵀJ is inverted (the others go to
+        # lmfit): a stacked inverse raises if any one matrix in it is singular
         cond = np.linalg.cond(np.where(converged[:, None, None], jtj, eye))
-        cov = np.linalg.inv(np.where((cond < 1e12)[:, None, None], jtj, eye))
+        settled = converged & np.isfinite(cond) & (cond < 1e12)
+        try:
+            cov = np.linalg.inv(np.where(settled[:, None, None], jtj, eye))
+        except np.linalg.LinAlgError:  # rounding beat the condition test: lmfit fits them all
+            return out
     redchi = current / np.maximum(n_points - 3, 1)
     stderr = np.sqrt(np.abs(np.einsum("bii->bi", cov)) * redchi[:, None])
-    for i in np.flatnonzero(converged & (cond < 1e12) & np.isfinite(stderr).all(1)):
+    for i in np.flatnonzero(settled & np.isfinite(stderr).all(1)):
         _m, w, n = branches[i]
         w_ok = np.asarray(w, float)[np.isfinite(w)]
         span = max(float(np.ptp(w_ok)), 1e-12)
