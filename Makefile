@@ -22,8 +22,8 @@ reproduce: env
 ## The test suite (what .ci/run calls). pytest exit code 5 (no tests collected) is a failure here:
 ## a suite that ran nothing must not pass.
 test: env
-	$(BIN)/ruff check src scripts tests benchmarks tools
-	$(BIN)/ruff format --check src scripts tests benchmarks tools
+	$(BIN)/ruff check src workflow/scripts tests benchmarks tools
+	$(BIN)/ruff format --check src workflow/scripts tests benchmarks tools
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
 	$(BIN)/pytest -q; rc=$$?; \
@@ -33,12 +33,12 @@ bench: env
 	$(BIN)/python benchmarks/run_all.py
 
 lint: env
-	$(BIN)/ruff check src scripts tests benchmarks tools
-	$(BIN)/ruff format --check src scripts tests benchmarks tools
+	$(BIN)/ruff check src workflow/scripts tests benchmarks tools
+	$(BIN)/ruff format --check src workflow/scripts tests benchmarks tools
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
 
 ## Apply the two formatters (ruff format for Python, snakefmt for Snakefiles) to the whole tree.
 format: env
-	$(BIN)/ruff format src scripts tests benchmarks tools
+	$(BIN)/ruff format src workflow/scripts tests benchmarks tools
 	$(BIN)/snakefmt Snakefile workflow

@@ -36,10 +36,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from fmes.io import write_csv
-from fmes.mnist import load_mnist
-from fmes.networks import DeviceMLP
-from fmes.synapse import DeviceSpec, load_device_params
+from fmes.core.io import write_csv
+from fmes.device.synapse import DeviceSpec, load_device_params
+from fmes.networks.estimators import DeviceMLP
+from fmes.networks.mnist import load_mnist
 
 OUT = Path(__file__).resolve().parent / "out" / "networks.csv"
 # A representative state when no device_params.csv exists yet: 150 pulses per half-cycle

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from fmes import calibration, device, synthetic
-from fmes.targets import load_targets
+from fmes.data.targets import load_targets
+from fmes.device import calibration, synthetic
+from fmes.device import circuit as device
 
 ROOT = Path(__file__).resolve().parents[1]
 

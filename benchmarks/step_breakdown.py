@@ -27,10 +27,11 @@ from bench_networks import BATCH, FALLBACK, LEARNING_RATE, SCHEMES
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from fmes import energy, networks, synapse
-from fmes.io import write_csv
-from fmes.mnist import load_mnist
-from fmes.networks import DeviceMLP
+from fmes.core.io import write_csv
+from fmes.device import energy, synapse
+from fmes.networks import estimators as networks
+from fmes.networks.estimators import DeviceMLP
+from fmes.networks.mnist import load_mnist
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from fmes import calibration, synthetic
-from fmes.targets import load_targets
-from fmes.traces import write_dataset
+from fmes.data.targets import load_targets
+from fmes.data.traces import write_dataset
+from fmes.device import calibration, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 config = yaml.safe_load((ROOT / "config/config.yaml").read_text())

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from fmes.instruments import ExportFormat, export_format_for_row
-from fmes.manifest_builder import ManifestBuildError, build_manifest, write_manifest
-from fmes.traces import TraceContractError, read_trace
+from fmes.data.build_manifest import ManifestBuildError, build_manifest, write_manifest
+from fmes.data.instruments import ExportFormat, export_format_for_row
+from fmes.data.traces import TraceContractError, read_trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,7 @@ def load_config(configfiles: Sequence[str], schema: str) -> dict:
     over the default config (:func:`snakemake.utils.update_config`, nested keys included)."""
     from snakemake.utils import update_config
 
-    from fmes.config import validate_config
+    from fmes.workflow.config import validate_config
 
     config: dict = {}
     for path in [DEFAULT_CONFIG, *configfiles]:
@@ -101,8 +101,8 @@ def _trace_loader(config: dict, rows: dict[str, dict]) -> Callable[[str], pd.Dat
 
 def _cmd_device_params(args: argparse.Namespace) -> int:
     from fmes.analysis.pipeline import device_params_from_manifest
-    from fmes.io import write_csv
-    from fmes.traces import read_manifest
+    from fmes.core.io import write_csv
+    from fmes.data.traces import read_manifest
 
     config = load_config(args.configfile, args.schema)
     analysis = config["analysis"]
@@ -134,8 +134,8 @@ def _cmd_device_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from fmes.export import aihwkit_devices, neurosim_file, roundtrip_error
-    from fmes.io import read_table, write_json, write_text
+    from fmes.claims.export import aihwkit_devices, neurosim_file, roundtrip_error
+    from fmes.core.io import read_table, write_json, write_text
 
     params = read_table(args.device_params)
     outdir = Path(args.outdir)

@@ -1,7 +1,7 @@
 # Stage: adaptive re-purposing of the trained network by resistance mapping (Fig 5).
 # One job per seed (train on dataset1, map dataset2, evaluate device scheme + baselines), then
 # one aggregation/figure job. Every config value reaches the scripts through params:.
-from fmes.config import check_digit_sets
+from fmes.workflow.config import check_digit_sets
 
 ADAPTATION = config["adaptation"]
 # fail at DAG build, naming the config key, rather than inside a job

@@ -1,7 +1,7 @@
 # Stage: the paper's network claims under test (learning-rate search, update-scheme variants,
-# claim robustness). Library: src/fmes/robustness.py; schemes: docs/update_schemes.md.
+# claim robustness). Library: src/fmes/claims/robustness.py; schemes: docs/update_schemes.md.
 # Like the networks and the adaptation, the stage is planned after the device_params checkpoint
-# (fmes.planning via state_plan): which states have usable device parameters is known only then.
+# (fmes.workflow.planning via state_plan): which states have usable device parameters is known only then.
 
 LR_SEARCH = NETWORKS["lr_search"]
 ROBUSTNESS = NETWORKS["robustness"]
@@ -86,7 +86,7 @@ rule claims_variant:
         robustness=ROBUSTNESS,
         adaptation=ADAPTATION,
         # the script checks the robustness states and the adaptation's training state against
-        # the device_params plan (fmes.planning), as the networks and the adaptation stages do
+        # the device_params plan (fmes.workflow.planning), as the networks and the adaptation stages do
         allow_non_ok=NETWORKS["allow_non_ok_states"],
         adaptation_enabled=ROBUSTNESS["adaptation"],
     script:

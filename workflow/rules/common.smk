@@ -5,8 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from fmes.manifest import TraceContractError, manifest_rows
-from fmes.planning import (
+from fmes.workflow.manifest import TraceContractError, manifest_rows
+from fmes.workflow.planning import (
     array_chunks,
     array_trace_count,
     chunk_bounds,
@@ -14,8 +14,8 @@ from fmes.planning import (
     plan_state_rows,
     read_rows,
 )
-from fmes.provenance import library_files
-from fmes.summary_sections import summary_table_paths
+from fmes.workflow.provenance import library_files
+from fmes.claims.summary_sections import summary_table_paths
 
 FINAL_OUTPUTS = []
 
@@ -29,7 +29,7 @@ def project_path(path):
 
 
 def script_code(name):
-    """The library files the rule script ``scripts/<name>.py`` imports (transitively), declared
+    """The library files the rule script ``workflow/scripts/<name>.py`` imports (transitively), declared
     as inputs of its rule.
 
     Snakemake reruns a rule when its own script changes but not when a module it imports does;
@@ -37,11 +37,11 @@ def script_code(name):
     outputs out of date (files under 1 MB are compared by checksum, so touching them alone
     reruns nothing). The list is read from the import statements, never kept by hand.
     """
-    return library_files(project_path(f"scripts/{name}.py"), project_path("src"))
+    return library_files(project_path(f"workflow/scripts/{name}.py"), project_path("src"))
 
 
 def rule_script(name):
-    return f"../../scripts/{name}.py"
+    return f"../scripts/{name}.py"
 
 
 def trace_source_manifest():
@@ -73,7 +73,7 @@ def skipped_stage(what, reason, stage=None):
 
 def raw_manifest():
     """The raw manifest's rows (protocol, resistance label, trace path), read at DAG build with
-    the standard library (fmes.manifest); the validate_traces rule checks the whole contract.
+    the standard library (fmes.workflow.manifest); the validate_traces rule checks the whole contract.
     A missing file names the config key to fix."""
     manifest = Path(trace_source_manifest())
     if not manifest.is_file():
@@ -173,7 +173,7 @@ def ltp_ltd_chunk_files(kind):
 
 
 def state_plan(states, allow_non_ok, allow_key):
-    """fmes.planning.plan_state_rows on the device_params checkpoint's output: which of ``states``
+    """fmes.workflow.planning.plan_state_rows on the device_params checkpoint's output: which of ``states``
     the networks/adaptation may use, with the reason for each one refused. Raises Snakemake's
     IncompleteCheckpointException until the checkpoint has run, so jobs are planned after it."""
     outputs = checkpoints.device_params.get().output
@@ -246,7 +246,7 @@ def adaptation_energy_tables(wildcards):
 
 
 def summary_inputs(wildcards):
-    """The table of every summary section (fmes.summary_sections.SUMMARY_SECTIONS) this run produces;
+    """The table of every summary section (fmes.claims.summary_sections.SUMMARY_SECTIONS) this run produces;
     the adaptation's only when the adaptation runs (a missing section says so on the page)."""
     optional = {
         "adaptation_energy": adaptation_energy_tables(wildcards),

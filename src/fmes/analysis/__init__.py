@@ -17,7 +17,7 @@ Every fit returns a flat row with value, 1-sigma ``*_stderr``, 95 % interval ``*
 
 Import from the submodules (``from fmes.analysis.ppf import fit_ppf``); this file imports
 nothing on purpose. Importing any submodule runs this file first, and the workflow declares a
-rule script's whole import closure as the rule's inputs (``fmes.provenance``): eager imports here
+rule script's whole import closure as the rule's inputs (``fmes.workflow.provenance``): eager imports here
 would make every user of one analysis (trace validation uses pulse detection) depend on all of
 them, so editing one analysis would rerun the traces' validation and everything after it.
 """

@@ -12,7 +12,7 @@ Every fit in :mod:`fmes.analysis` goes through :func:`run_fit`, which
   the same residuals; this is what gives nominal coverage on short curves).
 
 :func:`fit_quality` then says whether the converged fit may be trusted (``status``/``reason`` in
-the :mod:`fmes.status` vocabulary). It compares the fit with the noise measured on the traces
+the :mod:`fmes.core.status` vocabulary). It compares the fit with the noise measured on the traces
 themselves (never with its own residual): ``poor_fit`` when
 
 - the residual standard deviation exceeds ``residual_factor`` x the trace noise,
@@ -38,7 +38,7 @@ import lmfit
 import numpy as np
 from scipy import stats
 
-from fmes.status import Status, join_reasons
+from fmes.core.status import Status, join_reasons
 
 #: MINPACK's (scipy.optimize.leastsq, lmfit's default) relative parameter tolerance.
 _XTOL = 1.49012e-08

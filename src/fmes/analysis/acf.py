@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmes.status import Status
+from fmes.core.status import Status
 
 __all__ = ["acf_memory_metric", "sample_acf"]
 
@@ -66,7 +66,7 @@ def acf_memory_metric(
     ``pre_s`` defaults to ``window_s`` (symmetric window, see the module docstring).
 
     Returns ``acf_std``, the lag window ``max_lag_s``, the window actually used, ``status`` and
-    ``reason`` (:mod:`fmes.status`) and ``window_note``. A window reaching past the trace end is
+    ``reason`` (:mod:`fmes.core.status`) and ``window_note``. A window reaching past the trace end is
     truncated: the value is ``flagged``. A window starting before the trace is padded with the
     first sample (the device at rest, by design): still ``ok``, with the padding in
     ``window_note``. An empty window or a constant PSV has no value: ``failed``.

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis.variability import METRICS, grid_position, usable_cycles, with_derived_metrics
-from fmes.status import Status
+from fmes.core.status import Status
 
 __all__ = [
     "array_fits",

@@ -13,7 +13,7 @@ Columns exactly as docs/interfaces.md fixes them (:data:`DEVICE_PARAMS_COLUMNS`)
   A state without array data takes the pooled mean of the states that have it (the array is
   often measured at one resistance only); with no array data at all they are NaN. The
   provenance table returned alongside says which source each value came from.
-- ``status``/``reason``: the worst status (:func:`fmes.status.worst`) of the fit rows used and
+- ``status``/``reason``: the worst status (:func:`fmes.core.status.worst`) of the fit rows used and
   their reasons, so a state built from a poor fit is never ``ok``.
 """
 
@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fmes.contracts import DEVICE_PARAMS_COLUMNS
-from fmes.status import Status, join_reasons, worst
-from fmes.traces import parse_resistance
+from fmes.core.contracts import DEVICE_PARAMS_COLUMNS
+from fmes.core.status import Status, join_reasons, worst
+from fmes.data.traces import parse_resistance
 
 __all__ = ["DEVICE_PARAMS_COLUMNS", "assemble_device_params"]
 

@@ -16,7 +16,7 @@ pulse:
 - ``into_cell_J`` = ``energy_J`` - ``dissipated_in_r_J``: what the cell itself took over that
   window (the source delivers nothing between pulses), i.e. its series-resistance and internal
   (diffusion, leakage) losses plus the change of its stored energy. The terminals do not
-  separate these; :func:`fmes.energy.model_energy_split` does, from the circuit model.
+  separate these; :func:`fmes.device.energy.model_energy_split` does, from the circuit model.
 - ``width_s`` (the integration interval) and ``period_s`` (onset to next onset): time per pulse.
 
 Integration: trapezoid over the samples inside the pulse, extended at each end to the detected
@@ -38,7 +38,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from fmes.energy import ENERGY_PARAM_COLUMNS
+from fmes.device.energy import ENERGY_PARAM_COLUMNS
 
 __all__ = [
     "ENERGY_COLUMNS",
@@ -270,7 +270,7 @@ def state_pulse_costs(per_pulse: pd.DataFrame, nominal_device: str) -> pd.DataFr
     From the ``ltp_ltd`` pulses (the pulses that program a weight) of the reference device
     (every device if it has none): median ``energy_abs_J`` of the potentiating and of the
     depressing pulses, median width and period. Columns: ``resistance_label`` and
-    :data:`fmes.energy.ENERGY_PARAM_COLUMNS`.
+    :data:`fmes.device.energy.ENERGY_PARAM_COLUMNS`.
     """
     rows = per_pulse[per_pulse["protocol"] == "ltp_ltd"]
     if (rows["device_id"] == nominal_device).any():
@@ -342,7 +342,7 @@ def with_edge_status(summary: pd.DataFrame) -> pd.DataFrame:
 def with_trace_split(
     split: pd.DataFrame, per_pulse: pd.DataFrame, nominal_device: str
 ) -> pd.DataFrame:
-    """The model's energy balance (:func:`fmes.energy.state_energy_split`) beside what the
+    """The model's energy balance (:func:`fmes.device.energy.state_energy_split`) beside what the
     ``ltp_ltd`` traces measure at the terminals (the reference device's, every device's if it
     has none; means over the pulses of each state and polarity, like the model's):
     ``trace_source_J`` (∫ I u dt over the pulse, both intervals), ``trace_loss_r_J`` and

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmes.status import Status, join_reasons
+from fmes.core.status import Status, join_reasons
 
 __all__ = ["current_at_voltage", "iv_branches"]
 
@@ -45,7 +45,7 @@ def current_at_voltage(
     """Current on the forward branch at ``v_target_V``; never raises.
 
     Returns ``current_at_target_A``, its ``stderr``, ``n_samples``, ``residual_sd_A``,
-    ``noise_A`` and ``status``/``reason`` (fmes.status).
+    ``noise_A`` and ``status``/``reason`` (fmes.core.status).
     """
     v = np.asarray(voltage_V, float)
     i = np.asarray(current_A, float)

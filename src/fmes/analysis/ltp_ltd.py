@@ -34,7 +34,7 @@ Conventions (docs/conventions.md, "The NeuroSim conventions"; MLP+NeuroSim V3.0)
   read noise is given separately (otherwise it is an upper bound that includes read noise).
 - W_max/W_min (dynamic range, Supplementary Fig 15): the largest weight over the weight after
   the first potentiating pulse, i.e. the smallest programmed state of a cycle that starts from a
-  discharged device (the same definition as ``fmes.calibration.dynamic_range``). The smallest
+  discharged device (the same definition as ``fmes.device.calibration.dynamic_range``). The smallest
   weight of the whole cycle is no denominator: a current-driven capacitor is driven below 0 V by
   the depressing pulses, where a ratio means nothing. NaN if the first weight is <= 0 V.
 """
@@ -49,7 +49,6 @@ import lmfit
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.optimize import brentq
 
 from fmes.analysis._fit import (
     DEFAULT_LIMITS,
@@ -60,7 +59,8 @@ from fmes.analysis._fit import (
     run_curve_fit,
     run_fit,
 )
-from fmes.status import Status, join_reasons, worst
+from fmes.core.status import Status, join_reasons, worst
+from fmes.device.synapse import a_norm_from_nl, nl_label_from_a
 
 __all__ = [
     "NEUROSIM_NL_TABLE",
@@ -80,28 +80,6 @@ __all__ = [
 
 #: NeuroSim V3.0 published table: NL label -> normalised A = A/P_max.
 NEUROSIM_NL_TABLE: dict[int, float] = {1: 1.2517, 2: 0.6090, 3: 0.3868, 5: 0.1924, 6: 0.1356}
-
-
-def nl_label_from_a(a_norm: float | np.ndarray) -> float | np.ndarray:
-    """NeuroSim NL label from the normalised constant a = A/N (closed form, vectorised)."""
-    a = np.asarray(a_norm, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        em = -np.expm1(-1.0 / a)  # 1 - exp(-1/a), accurate for large a
-        x = np.clip(-a * np.log(a * em), 0.0, 1.0)
-        g = -np.expm1(-x / a) / em
-        nl = np.abs(g - x) / 0.099
-    nl = np.where(np.isfinite(a) & (a > 0), nl, np.nan)
-    return float(nl) if nl.ndim == 0 else nl
-
-
-def a_norm_from_nl(label: float) -> float:
-    """Inverse of :func:`nl_label_from_a` (label 0 -> inf, i.e. a linear device)."""
-    if label <= 0:
-        return np.inf
-    if label >= 0.999 / 0.099:
-        raise ValueError("NL label must be < 10.09 (the deviation cannot exceed the range)")
-    log_a = brentq(lambda la: nl_label_from_a(10**la) - label, -4, 6, xtol=1e-12)
-    return float(10**log_a)
 
 
 def ltp_ltd_curve(

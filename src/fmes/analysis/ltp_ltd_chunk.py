@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis.pipeline import analyse_ltp_ltd_batch, protocol_rows
-from fmes.store import chunk_bounds, iter_traces, map_in_batches
+from fmes.data.store import chunk_bounds, iter_traces, map_in_batches
 
 __all__ = ["FIT_GROUP_TRACES", "chunk_rows", "fit_chunk", "fit_group"]
 
@@ -60,7 +60,7 @@ def fit_chunk(
     """Fit table (one row per manifest row, in the rows' order) and the nominal device's weight
     table of ``rows`` (manifest rows with ``trace_id``, ``trace_path``, the keys and ``position``).
 
-    Each trace file is read once (:func:`fmes.store.iter_traces`, which reorders by file); the
+    Each trace file is read once (:func:`fmes.data.store.iter_traces`, which reorders by file); the
     groups of ``group_traces`` go to a pool of ``n_workers`` about ``batch_traces`` traces at a
     time. The result does not depend on the grouping order: rows are put back in their order.
     """

@@ -36,10 +36,10 @@ from fmes.analysis.pulses import (
 )
 from fmes.analysis.retention import fit_retention
 from fmes.analysis.variability import variability_summary
-from fmes.io import read_table
-from fmes.status import Status, join_reasons, worst
-from fmes.store import iter_traces
-from fmes.traces import legend_label, ordered_labels, parse_resistance, read_working_manifest
+from fmes.core.io import read_table
+from fmes.core.status import Status, join_reasons, worst
+from fmes.data.store import iter_traces
+from fmes.data.traces import legend_label, ordered_labels, parse_resistance, read_working_manifest
 
 __all__ = [
     "ENERGY_KEYS",
@@ -119,7 +119,7 @@ def load_protocol_rows(
     by_state: bool = True,
 ) -> pd.DataFrame:
     """The validated traces of a protocol: :func:`protocol_rows` of the working manifest at
-    ``manifest_path`` (:func:`fmes.traces.read_working_manifest`). Read the traces themselves
+    ``manifest_path`` (:func:`fmes.data.traces.read_working_manifest`). Read the traces themselves
     with :func:`map_traces`."""
     return protocol_rows(
         read_working_manifest(manifest_path), protocol, nominal_device, by_state=by_state
@@ -133,7 +133,7 @@ R = TypeVar("R")
 def map_traces(rows: pd.DataFrame, analyse: Callable[[dict, pd.DataFrame], T]) -> list[T]:
     """``analyse(row, trace)`` of every row (a dict of the manifest row and its checked
     trace), returned in the rows' order. Each trace file is read once, CSV or trace store
-    (:func:`fmes.store.iter_traces`); ``analyse`` is called in that reading order, so one
+    (:func:`fmes.data.store.iter_traces`); ``analyse`` is called in that reading order, so one
     trace at a time is in memory unless ``analyse`` keeps it."""
     out: list[T | None] = [None] * len(rows)
     positioned = rows.reset_index(drop=True).assign(_position=np.arange(len(rows)))
@@ -271,7 +271,7 @@ def skipped_frame(columns: list[str], reason: str, **fixed: object) -> pd.DataFr
 
 
 def read_unless_skipped(path: str, columns: list[str] | None = None) -> pd.DataFrame | None:
-    """A pipeline table (:func:`fmes.io.read_table`, only ``columns`` if given), or None when
+    """A pipeline table (:func:`fmes.core.io.read_table`, only ``columns`` if given), or None when
     every row is a ``skipped`` placeholder (:func:`skipped_frame`, whose empty cells are not
     valid booleans)."""
     header = pd.read_csv(path, nrows=0).columns

@@ -40,7 +40,7 @@ from fmes.analysis._fit import (
     run_fit,
     t_quantile,
 )
-from fmes.status import Status, join_reasons, worst
+from fmes.core.status import Status, join_reasons, worst
 
 __all__ = [
     "DEFAULT_SEPARATION",

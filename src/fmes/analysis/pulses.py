@@ -73,7 +73,7 @@ was applied (``corrections_applied``, ``skew_applied``, ``glitch_max_repair_V``,
 
 The trace-level results (``skew_samples``, ``glitch_count``, ``noise_V``, ``mains_amplitude_V``,
 ``drift_V_per_s``, ``pre_stimulus_level_V``, ``status``, ``reason``) are in ``pulses.attrs["trace_qc"]``; the cleaned voltage
-is returned by :func:`read_pulses`. Each pulse row carries ``status``/``reason`` (fmes.status):
+is returned by :func:`read_pulses`. Each pulse row carries ``status``/``reason`` (fmes.core.status):
 a pulse not longer than the skew, without a rest sample before it, or whose PSV keeps rising
 after the current stops (the peak lies outside the pulse: skew beyond the search range) has that
 read NaN and status ``failed``; every pulse of a flagged trace is ``flagged``.
@@ -93,7 +93,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmes.status import Status, join_reasons
+from fmes.core.status import Status, join_reasons
 
 __all__ = [
     "NoPulsesError",

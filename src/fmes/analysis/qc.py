@@ -2,7 +2,7 @@
 
 One row per trace (:func:`trace_qc_row`): pulses found against pulses the manifest declares,
 what the robust read-out measured and what it corrected (:data:`TRACE_QC_COLUMNS`), the read-out
-``status``/``reason`` (fmes.status) and the analyses that use the trace
+``status``/``reason`` (fmes.core.status) and the analyses that use the trace
 (:data:`ANALYSES_BY_PROTOCOL`). The figures
 (:func:`qc_figure`) draw the detected onsets/offsets, peaks, baselines and reads on the raw
 signal, so a user sees at a glance whether their data were read correctly.
@@ -15,7 +15,7 @@ import pandas as pd
 
 from fmes.analysis.pipeline import readout_or_reason
 from fmes.analysis.pulses import PulseReadout
-from fmes.status import Status, join_reasons, worst
+from fmes.core.status import Status, join_reasons, worst
 
 __all__ = [
     "ANALYSES_BY_PROTOCOL",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fmes.analysis._fit import DEFAULT_LIMITS, FitOutcome, QualityLimits, fit_quality, run_fit
-from fmes.status import Status
+from fmes.core.status import Status
 
 __all__ = [
     "fit_retention",

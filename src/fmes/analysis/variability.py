@@ -24,8 +24,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from fmes.status import Status
-from fmes.traces import ordered_labels
+from fmes.core.status import Status
+from fmes.data.traces import ordered_labels
 
 __all__ = [
     "FIT_KEY_COLUMNS",

@@ -1,0 +1,1 @@
+"""fmes.claims: comparison, export, robustness, statistics, summary, summary_sections."""

@@ -1,0 +1,805 @@
+"""The paper's network claims under test: learning-rate search, update-scheme variants, verdicts.
+
+A *variant* is one update scheme (weight mapping x pulse rule, :mod:`fmes.device.synapse`). Its
+learning rate is searched inside each seed on that seed's validation split of the training set
+(never the test set), on a log grid extended while the best rate is at an edge
+(:func:`nested_learning_rate_runs`); the networks stage's single search per net and state uses
+scikit-learn's :class:`~sklearn.model_selection.GridSearchCV` (:func:`search_learning_rate`). Each network claim of
+``config/paper_targets.yaml`` is evaluated per variant over seeds: the mean with a Student-t 95%
+interval, one-sided t tests over seeds (TOST for "~ value" claims) Holm-corrected over all claim x
+variant cells and a three-way cell verdict (:mod:`fmes.claims.statistics`, docs/claim_statistics.md),
+and one verdict per claim: under how many variants it holds, fails, or is inconclusive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
+
+from fmes.claims.statistics import (
+    PAPER_WORDS,
+    adjust_p,
+    claim_band,
+    claim_test,
+    crossed_bootstrap,
+    t_replicates,
+    verdict,
+)
+from fmes.core.rng import child_seed_int
+from fmes.core.status import Status
+from fmes.data import targets as selectors
+from fmes.device.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
+from fmes.networks.estimators import DeviceMLP, DevicePerceptron
+
+# Claims of paper_vs_reproduced evaluated per variant (target ids of config/paper_targets.yaml,
+# whose select blocks name the states, net and adaptation rows each claim reads), in table order.
+NETWORK_CLAIMS = (
+    "accuracy_8000_above_open",
+    "accuracy_mlp_8000ohm",
+    "accuracy_mlp_open",
+    "accuracy_headline",
+)
+# The per-seed adaptation summary (rule claims_variant) holds each adaptation claim's value
+# in a column of its own.
+ADAPTATION_COLUMNS = dict(
+    zip(
+        selectors.ADAPTATION_ROW_TARGETS,
+        ("dataset1", "dataset2_before", "dataset2_after"),
+        strict=True,
+    )
+)
+
+
+def variant_label(mapping: str, pulse_rule: str) -> str:
+    """``"<mapping>-<pulse_rule>"``, the variant's name in tables, figures and file names."""
+    if mapping not in MAPPINGS or pulse_rule not in PULSE_RULES:
+        raise ValueError(f"unknown variant {mapping!r} x {pulse_rule!r}")
+    return f"{mapping}-{pulse_rule}"
+
+
+def parse_variant(label: str) -> tuple[str, str]:
+    """Inverse of :func:`variant_label`."""
+    mapping, _, pulse_rule = str(label).partition("-")
+    variant_label(mapping, pulse_rule)
+    return mapping, pulse_rule
+
+
+def update_parameters(update: Mapping, specs: Mapping[str, DeviceSpec]) -> dict:
+    """Estimator keyword arguments for an update scheme given as the config's
+    ``networks.update`` block; ``specs`` gives the reference state's range for ``shared``."""
+    mapping = str(update["mapping"])
+    reference_range_V = None
+    if mapping == "shared":
+        label = str(update["reference_state"])
+        if label not in specs:
+            raise ValueError(
+                f"config networks.update.reference_state {label!r} is not a row of "
+                f"device_params (have {sorted(specs)})"
+            )
+        reference_range_V = specs[label].range_V
+    return {
+        "mapping": mapping,
+        "reference_range_V": reference_range_V,
+        "pulse_rule": str(update["pulse_rule"]),
+        "sign_threshold_pulses": float(update["sign_threshold_pulses"]),
+        "stochastic_length": int(update["stochastic_length"]),
+    }
+
+
+def build_network(
+    net: str,
+    net_params: Mapping,
+    device: DeviceSpec | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    w_max: float,
+    random_state: int,
+    update_params: Mapping | None = None,
+    learning_rate: float | None = None,
+) -> BaseEstimator:
+    """A ``DevicePerceptron`` or ``DeviceMLP`` from the config's ``networks.<net>`` block
+    (``learning_rate``, ``dtype``; for the MLP ``hidden_layer_sizes`` and ``activation``)."""
+    common = dict(
+        device=device,
+        batch_size=int(batch_size),
+        max_iter=int(epochs),
+        w_max=float(w_max),
+        learning_rate=float(
+            net_params["learning_rate"] if learning_rate is None else learning_rate
+        ),
+        random_state=int(random_state),
+        dtype=str(net_params["dtype"]),
+        **dict(update_params or {}),
+    )
+    if net == "mlp":
+        return DeviceMLP(
+            hidden_layer_sizes=tuple(net_params["hidden_layer_sizes"]),
+            activation=str(net_params["activation"]),
+            **common,
+        )
+    if net == "perceptron":
+        return DevicePerceptron(**common)
+    raise ValueError(f"net must be 'perceptron' or 'mlp', got {net!r}")
+
+
+def search_learning_rate(
+    estimator: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    learning_rates: Sequence[float],
+    validation_fraction: float,
+    seed: int,
+) -> pd.DataFrame:
+    """Validation accuracy per learning rate on one stratified hold-out of the training data.
+
+    ``GridSearchCV`` with a single :class:`~sklearn.model_selection.StratifiedShuffleSplit`
+    (``validation_fraction`` of X held out); the test set never enters. Returns columns
+    ``learning_rate``, ``validation_accuracy``, ``chosen`` (the best rate; ties go to the first
+    in grid order, as scikit-learn ranks them).
+    """
+    rates = [float(r) for r in learning_rates]
+    if not rates or any(not (r > 0) for r in rates):
+        raise ValueError(f"learning-rate grid must be non-empty and > 0, got {learning_rates}")
+    if not (0 < validation_fraction < 1):
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    split = StratifiedShuffleSplit(n_splits=1, test_size=validation_fraction, random_state=seed)
+    search = GridSearchCV(
+        estimator, {"learning_rate": rates}, cv=split, refit=False, error_score="raise"
+    )
+    search.fit(X, y)
+    results = search.cv_results_
+    frame = pd.DataFrame(
+        {
+            "learning_rate": np.asarray(results["param_learning_rate"], dtype=float),
+            "validation_accuracy": np.asarray(results["mean_test_score"], dtype=float),
+        }
+    )
+    frame["chosen"] = np.arange(len(frame)) == search.best_index_
+    return frame
+
+
+def tune_learning_rate(
+    estimator: BaseEstimator,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    learning_rates: Sequence[float],
+    validation_fraction: float,
+    seed: int,
+) -> pd.DataFrame:
+    """:func:`search_learning_rate` on the training set, then ``estimator`` retrained on all of
+    it at the chosen rate and scored on the test set. The search table gains
+    ``chosen_learning_rate``, ``test_accuracy`` (on the chosen row; NaN on the others) and the
+    ``status``/``reason`` of :func:`learning_rate_status`."""
+    frame = search_learning_rate(
+        estimator, X_train, y_train, learning_rates, validation_fraction, seed
+    )
+    chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
+    estimator.set_params(learning_rate=chosen).fit(X_train, y_train)
+    test = float(estimator.score(X_test, y_test))
+    status, reason = learning_rate_status(chosen, learning_rates)
+    return frame.assign(
+        chosen_learning_rate=chosen,
+        test_accuracy=np.where(frame["chosen"], test, np.nan),
+        status=str(status),
+        reason=reason,
+    )
+
+
+def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t ``confidence`` interval over seeds (NaN interval for one value)."""
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return mean, mean - half, mean + half
+
+
+def robustness_net(targets: Sequence[Mapping]) -> str:
+    """The one net the network claims select (``select.net``): the net the robustness stage
+    trains under every variant."""
+    by_id = selectors.targets_by_id(targets)
+    nets = {
+        target_id: str(select["net"])
+        for target_id in NETWORK_CLAIMS
+        if "net" in (select := selectors.target_select(selectors.target_by_id(by_id, target_id)))
+    }
+    if len(set(nets.values())) != 1:
+        raise ValueError(
+            f"paper targets: the network claims must select one net (select.net) for the "
+            f"robustness stage to train, got {nets or 'none'}"
+        )
+    return next(iter(nets.values()))
+
+
+def _claim_arms(target: Mapping, states: Sequence[str]) -> list[tuple[str, list[str], str]]:
+    """The cells one network claim is judged in, given the trained ``states``: per cell the
+    ``state`` label (a ``pick: best`` claim is judged per state it selects, each state a cell
+    of its own; "" for the others), the states whose accuracies form its value (arms, in
+    order) and how (``level`` or the ordering's ``increasing``/``decreasing``)."""
+    target_id = target["id"]
+    select = selectors.target_select(target, required=("state",))
+    frame = pd.DataFrame({"state": list(states)})
+    if "net" in select:
+        frame["net"] = str(select["net"])
+    present = selectors.selected_rows(frame, select, target_id)["state"].astype(str).tolist()
+    if target["comparison"] in ("increasing", "decreasing"):
+        trend = selectors.trend_states(target_id, select)
+        return [("", trend, str(target["comparison"]))] if set(trend) <= set(present) else []
+    if selectors.picks_best(target):
+        # not the best of the states (a choice made on the data): every state is a cell and
+        # the multiplicity correction covers looking at all of them
+        return [(state, [state], "level") for state in present]
+    state = str(select["state"])
+    return [("", [state], "level")] if state in present else []
+
+
+def _network_claim_values(
+    variant: str, frame: pd.DataFrame, target: Mapping
+) -> list[tuple[str, str, str, int, float, str]]:
+    """Per seed, the value of one network claim under one variant, per cell of
+    :func:`_claim_arms`: an ordering claim's value is its smallest step along the listed states
+    (largest for ``decreasing``: holds if > 0 / < 0), any other one state's accuracy."""
+    by_state = frame.pivot_table(index="seed", columns="state", values="test_accuracy")
+    by_state.columns = by_state.columns.astype(str)
+    rows = []
+    for state, arms, kind in _claim_arms(target, list(by_state.columns)):
+        accuracy = by_state[arms].to_numpy()
+        if kind == "level":
+            value = accuracy[:, 0]
+        else:
+            steps = np.diff(accuracy, axis=1)
+            value = steps.min(axis=1) if kind == "increasing" else steps.max(axis=1)
+        rows += [
+            (variant, target["id"], state, s, v, "")
+            for s, v in zip(by_state.index, value, strict=True)
+        ]
+    return rows
+
+
+def claim_values(
+    accuracy: pd.DataFrame,
+    adaptation: pd.DataFrame | None = None,
+    *,
+    targets: Sequence[Mapping],
+) -> pd.DataFrame:
+    """Per variant and seed, the value of each claim, read as the claims' targets select.
+
+    ``accuracy``: columns ``variant, state, seed, test_accuracy`` of the one net the network
+    claims select (:func:`robustness_net`).
+    ``adaptation``: columns ``variant, seed`` and :data:`ADAPTATION_COLUMNS`
+    (:func:`adaptation_summary` per seed).
+    ``targets``: the paper targets (:func:`fmes.data.targets.load_targets`).
+    Returns ``variant, target_id, state, seed, value, note``; ``state`` names the cell of a
+    ``pick: best`` claim (judged per state), "" for the others.
+    """
+    by_id = selectors.targets_by_id(targets)
+    rows = []
+    for variant, frame in accuracy.groupby("variant", sort=False):
+        for target_id in NETWORK_CLAIMS:
+            rows += _network_claim_values(variant, frame, selectors.target_by_id(by_id, target_id))
+    if adaptation is not None:
+        for row in adaptation.itertuples(index=False):
+            for target_id, column in ADAPTATION_COLUMNS.items():
+                rows.append((row.variant, target_id, "", row.seed, getattr(row, column), ""))
+    return pd.DataFrame(rows, columns=["variant", "target_id", "state", "seed", "value", "note"])
+
+
+def read_correct(path: str) -> dict[str, np.ndarray]:
+    """The per-image outcomes of one variant (``correct.npz`` of rule ``claims_variant``):
+    state -> bool ``(seeds, test images)``."""
+    with np.load(path, allow_pickle=False) as data:
+        return {
+            name.removeprefix("correct_"): np.asarray(data[name], dtype=bool)
+            for name in data.files
+            if name.startswith("correct_")
+        }
+
+
+def network_claim_replicates(
+    correct: Mapping[str, Mapping[str, np.ndarray]],
+    targets: Sequence[Mapping],
+    *,
+    n_boot: int,
+    seed: int,
+) -> dict[tuple[str, str, str], tuple[float, np.ndarray]]:
+    """The crossed bootstrap (seeds x test images, :func:`fmes.claims.statistics.crossed_bootstrap`)
+    of every network claim's value per variant and cell.
+
+    ``correct``: variant -> state -> bool ``(seeds, test images)`` (the seeds in one order for
+    every state: the arms of an ordering claim are paired by seed and by image).
+    Returns ``(variant, target_id, state) -> (estimate, replicates)``, ``state`` as in
+    :func:`claim_values`; each cell resampled with its own seed derived from ``seed``.
+    """
+    by_id = selectors.targets_by_id(targets)
+    out: dict[tuple[str, str, str], tuple[float, np.ndarray]] = {}
+    for variant, by_state in correct.items():
+        for target_id in NETWORK_CLAIMS:
+            target = selectors.target_by_id(by_id, target_id)
+            for state, arms, kind in _claim_arms(target, list(by_state)):
+                stack = np.stack([np.asarray(by_state[a], dtype=bool) for a in arms])
+                cell_seed = child_seed_int(seed, "claims", variant, target_id, state)
+                out[(variant, target_id, state)] = crossed_bootstrap(
+                    stack, kind, int(n_boot), cell_seed
+                )
+    return out
+
+
+def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[str, float]:
+    """One seed's adaptation claims (:data:`ADAPTATION_COLUMNS`) from its adaptation table
+    (``method, n_images, accuracy_dataset1, accuracy_dataset2``), each read from the row its
+    target selects (:func:`fmes.data.targets.adaptation_rows`), and the ``n_images`` of the last
+    claim's row (the mapped images after adaptation)."""
+    picked = selectors.adaptation_rows(table, targets)
+    missing = [target_id for target_id in ADAPTATION_COLUMNS if target_id not in picked]
+    if missing:
+        raise ValueError(f"adaptation table has no rows the targets {missing} select")
+    summary: dict[str, float] = {
+        column: float(picked[target_id][0][picked[target_id][1]])
+        for target_id, column in ADAPTATION_COLUMNS.items()
+    }
+    summary["n_images"] = int(picked[selectors.ADAPTATION_ROW_TARGETS[-1]][0]["n_images"])
+    return summary
+
+
+#: How a cell's interval and p values were obtained (column ``interval_method``).
+BOOTSTRAP_METHOD = "crossed bootstrap (seeds x test images)"
+T_METHOD = "Student t over seeds"
+
+
+def robustness_table(
+    values: pd.DataFrame,
+    targets: Sequence[Mapping],
+    confidence: float = 0.95,
+    multiplicity: str = "holm",
+    replicates: Mapping[tuple[str, str, str], tuple[float, np.ndarray]] | None = None,
+) -> pd.DataFrame:
+    """One row per claim, variant and cell state: the value's mean and interval, one-sided
+    tests of "holds" and "fails" (:mod:`fmes.claims.statistics`; TOST for ``equal`` claims), their p
+    values corrected over all cells (``multiplicity``), the cell's three-way ``cell_verdict``
+    (``holds`` only when the corrected test says so, not on the mean alone), and the claim's
+    verdict over variants.
+
+    ``values``: :func:`claim_values`. ``replicates``: :func:`network_claim_replicates`; a cell
+    found there is judged by the crossed bootstrap over seeds and test images (its interval the
+    percentile interval), any other by Student's t over seeds (``interval_method``). A claim
+    judged per state (``pick: best``) holds under a variant if it holds in any of its states
+    (the correction covers all of them) and fails if it fails in all.
+    """
+    by_id = {t["id"]: t for t in targets}
+    alpha = (1 - confidence) / 2  # one-sided level matching the two-sided interval
+    replicates = replicates or {}
+    if "state" not in values:
+        values = values.assign(state="")
+    values = values.assign(state=values["state"].fillna("").astype(str))
+    rows = []
+    for (target_id, variant, state), frame in values.groupby(
+        ["target_id", "variant", "state"], sort=False
+    ):
+        target = by_id[target_id]
+        n = int(frame["value"].notna().sum())
+        band = claim_band(
+            target["comparison"],
+            float(target.get("value", math.nan)),
+            float(target.get("tolerance_rel", math.nan)),
+        )
+        if (variant, target_id, state) in replicates:
+            method = BOOTSTRAP_METHOD
+            mean, draws = replicates[(variant, target_id, state)]
+            test = claim_test(mean, draws, band, alpha)
+            low, high = test["ci_low"], test["ci_high"]
+        else:
+            method = T_METHOD
+            mean, low, high = mean_interval(frame["value"], confidence)
+            test = claim_test(*t_replicates(frame["value"]), band, alpha)
+        status, reasons = Status.OK, []
+        if n < 2:
+            status, reasons = Status.FLAGGED, [f"{n} seed(s): no interval over seeds"]
+        notes = sorted({str(n_) for n_ in frame["note"] if str(n_) and str(n_) != "nan"})
+        rows.append(
+            {
+                "claim": target_id,
+                "variant": variant,
+                "state": state,
+                # what the per-variant value is, where it differs from the paper's quantity
+                "quantity": target.get("variant_quantity", target.get("quantity", "")),
+                "paper_value": float(target["value"]) if "value" in target else math.nan,
+                "comparison": target["comparison"],
+                "tolerance_rel": float(target.get("tolerance_rel", math.nan)),
+                "n_seeds": n,
+                "value_mean": mean,
+                "value_ci95_low": low,
+                "value_ci95_high": high,
+                "interval_method": method,
+                "p_holds": test["p_holds"],
+                "p_fails": test["p_fails"],
+                "note": "; ".join(notes),
+                "status": str(status),
+                "reason": "; ".join(reasons),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table.assign(verdict=pd.Series(dtype=str), n_variants_holding=pd.Series(dtype=int))
+    table["p_holds_adjusted"] = adjust_p(table["p_holds"], multiplicity)
+    table["p_fails_adjusted"] = adjust_p(table["p_fails"], multiplicity)
+    table["multiplicity"] = multiplicity
+    table["cell_verdict"] = [
+        verdict(h, f, alpha)
+        for h, f in zip(table["p_holds_adjusted"], table["p_fails_adjusted"], strict=True)
+    ]
+    table["holds"] = table["cell_verdict"] == "holds"
+    verdicts, counts = {}, {}
+    for claim_id, frame in table.groupby("claim", sort=False):
+        per_variant = frame.groupby("variant", sort=False)["cell_verdict"].agg(_variant_verdict)
+        holding = per_variant.index[per_variant == "holds"].tolist()
+        failing = per_variant.index[per_variant == "fails"].tolist()
+        counts[claim_id] = f"{len(holding)}/{len(per_variant)}"
+        parts = [f"holds under {len(holding)} of {len(per_variant)} variants"]
+        parts[0] += f" ({', '.join(holding)})" if holding else ""
+        parts.append(
+            f"fails under {len(failing)}" + (f" ({', '.join(failing)})" if failing else "")
+        )
+        parts.append(f"inconclusive under {len(per_variant) - len(holding) - len(failing)}")
+        if (frame["state"] != "").any():
+            parts.append("judged per state: " + ", ".join(dict.fromkeys(frame["state"])))
+        verdicts[claim_id] = "; ".join(parts)
+    table["verdict"] = table["claim"].map(verdicts)
+    table["n_variants_holding"] = table["claim"].map(counts)
+    return table
+
+
+def _variant_verdict(cells: pd.Series) -> str:
+    """A variant's verdict from its cells (several for a claim judged per state): holds if
+    any cell holds, fails if every cell fails, else inconclusive."""
+    if (cells == "holds").any():
+        return "holds"
+    if (cells == "fails").all():
+        return "fails"
+    return "inconclusive"
+
+
+def add_robustness_column(
+    paper_table: pd.DataFrame,
+    robustness: pd.DataFrame | None,
+    default_variant: str | None = None,
+) -> pd.DataFrame:
+    """The paper-vs-reproduced table with ``holds_under_variants`` ("k/n") and
+    ``robustness_verdict`` (the claim's verdict of the robustness table: under how many variants
+    it holds, fails, is inconclusive) for the claims evaluated per variant, empty for the others
+    (all empty without a robustness table).
+
+    With ``default_variant`` (the configured update scheme, ``networks.update``), each claim of
+    the robustness table takes its ``status`` from its verdict under that scheme, in the paper
+    table's words (:data:`fmes.claims.statistics.PAPER_WORDS`: one verdict source), and its ``note``
+    says where the verdict comes from, with the value, interval and corrected p values per
+    cell (per state for a claim judged per state): an ``inconclusive`` row carries its reason.
+    """
+    out = paper_table.copy()
+    if robustness is None or robustness.empty:
+        out["holds_under_variants"] = ""
+        out["robustness_verdict"] = ""
+        return out
+    per_claim = robustness.drop_duplicates("claim").set_index("claim")
+    out["holds_under_variants"] = out["target_id"].map(per_claim["n_variants_holding"]).fillna("")
+    # the same verdict text as claims_robustness.csv (one source): holds / fails / inconclusive
+    out["robustness_verdict"] = out["target_id"].map(per_claim["verdict"]).fillna("")
+    if default_variant is None:
+        return out
+    cells = robustness[robustness["variant"] == default_variant]
+    for claim_id, frame in cells.groupby("claim", sort=False):
+        rows = out["target_id"] == claim_id
+        if not rows.any():
+            continue
+        said = "; ".join(_cell_said(row) for row in frame.itertuples(index=False))
+        word = PAPER_WORDS[_variant_verdict(frame["cell_verdict"])]
+        row = frame.iloc[0]
+        note = (
+            f"status: verdict under the default update scheme {default_variant} "
+            f"(claims_robustness.csv: {int(row['epochs'])} epochs, {int(row['n_seeds'])} seeds, "
+            f"{row['interval_method']}, {row['multiplicity']}-corrected over all cells): {said}"
+            if "epochs" in frame
+            else f"status: verdict under the default update scheme {default_variant}: {said}"
+        )
+        out.loc[rows, "status"] = word
+        old = out.loc[rows, "note"].fillna("").astype(str)
+        out.loc[rows, "note"] = np.where(old != "", old + "; " + note, note)
+    return out
+
+
+def _cell_said(row) -> str:
+    """'[state S: ]verdict mean [low, high], p_holds_adj, p_fails_adj' of one robustness cell."""
+    state = str(getattr(row, "state", "") or "")
+    state = "" if state == "nan" else state
+    return (
+        (f"state {state}: " if state else "")
+        + f"{row.cell_verdict}, {row.value_mean:.4g} [{row.value_ci95_low:.4g}, "
+        f"{row.value_ci95_high:.4g}], corrected p_holds {row.p_holds_adjusted:.2g}, "
+        f"p_fails {row.p_fails_adjusted:.2g}"
+    )
+
+
+def robustness_figure(table: pd.DataFrame):
+    """Claims x variants (a row per state for a claim judged per state), coloured by the cell's
+    verdict (green holds, grey inconclusive, red fails), value +- interval."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    states = table["state"].fillna("").astype(str) if "state" in table else ""
+    labels = table["claim"].where(states == "", table["claim"] + " [" + states + "]")
+    claims = list(dict.fromkeys(labels))
+    variants = list(dict.fromkeys(table["variant"]))
+    grid = np.full((len(claims), len(variants)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.9 * len(variants) + 3.5, 0.7 * len(claims) + 1.8))
+    for label, row in zip(labels, table.itertuples(index=False), strict=True):
+        i, j = claims.index(label), variants.index(row.variant)
+        grid[i, j] = {"fails": 0.0, "inconclusive": 1.0, "holds": 2.0}[row.cell_verdict]
+        half = (row.value_ci95_high - row.value_ci95_low) / 2
+        text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
+        text += " *" if row.status == str(Status.FLAGGED) else ""
+        ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    colours = ListedColormap(["#f4a6a6", "#e6e6e6", "#a6dba0"])  # fails, inconclusive, holds
+    ax.imshow(grid, cmap=colours, vmin=0, vmax=2, aspect="auto")
+    ax.grid(False)
+    ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
+    verdict = dict(zip(labels, table["n_variants_holding"], strict=True))
+    ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
+    ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate searched per seed")
+    ax.set_ylabel("paper claim (variants where it holds)")
+    ax.set_title(
+        "Claims per variant: green holds, grey inconclusive, red fails (corrected one-sided "
+        "tests; value ± 95% interval; * flagged)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def learning_rate_status(chosen: float, grid: Sequence[float]) -> tuple[Status, str]:
+    """``flagged`` when the chosen learning rate is at an edge of a grid of more than one rate
+    (the optimum may lie outside it), else ``ok``; with the reason."""
+    if len(grid) > 1 and chosen in (min(grid), max(grid)):
+        return Status.FLAGGED, "the chosen rate is at the edge of networks.lr_search.grid"
+    return Status.OK, ""
+
+
+def log_grid_step(
+    grid: Sequence[float], key: str = "learning-rate grid"
+) -> tuple[np.ndarray, float]:
+    """The sorted rates of a log-spaced grid and its ratio; ``key`` names the grid in errors."""
+    rates = np.sort(np.asarray([float(r) for r in grid]))
+    if rates.size < 2 or not (rates > 0).all():
+        raise ValueError(f"{key} must hold two or more rates > 0, got {list(grid)}")
+    ratios = rates[1:] / rates[:-1]
+    if not np.allclose(ratios, ratios[0], rtol=1e-3) or ratios[0] <= 1:
+        raise ValueError(
+            f"{key} must be log-spaced (one ratio between neighbours, e.g. 0.3162, 1, 3.162), "
+            f"got {list(grid)}"
+        )
+    return rates, float(ratios[0])
+
+
+def extend_learning_rate_search(
+    score: Callable[[float], float], grid: Sequence[float], max_extensions: int
+) -> pd.DataFrame:
+    """Learning-rate search on a log grid, extended by the grid's log step while the best rate
+    sits at an edge.
+
+    ``score(rate)`` is the validation accuracy of one candidate (trained on a validation split
+    of one seed's training data, never the test set). ``grid``: two or more rates with one
+    constant ratio. While the best rate is the smallest (largest) evaluated, one rate a step
+    below (above) is added, up to ``max_extensions`` times. Returns ``learning_rate``,
+    ``validation_accuracy``, ``extension`` (0 for the grid, k for the k-th added rate),
+    ``chosen`` (the best; ties to the smaller rate) and ``status``/``reason`` (``flagged`` when
+    the chosen rate is still at an edge: the optimum may lie beyond it).
+    """
+    rates, step = log_grid_step(grid)
+    scores = {float(r): float(score(float(r))) for r in rates}
+    added: dict[float, int] = {}
+    for k in range(1, int(max_extensions) + 1):
+        ordered = sorted(scores)
+        best = max(ordered, key=lambda r: (scores[r], -r))
+        if best == ordered[0]:
+            new = ordered[0] / step
+        elif best == ordered[-1]:
+            new = ordered[-1] * step
+        else:
+            break
+        scores[new] = float(score(new))
+        added[new] = k
+    ordered = sorted(scores)
+    best = max(ordered, key=lambda r: (scores[r], -r))
+    at_edge = best in (ordered[0], ordered[-1])
+    return pd.DataFrame(
+        {
+            "learning_rate": ordered,
+            "validation_accuracy": [scores[r] for r in ordered],
+            "extension": [added.get(r, 0) for r in ordered],
+            "chosen": [r == best for r in ordered],
+            "status": str(Status.FLAGGED if at_edge else Status.OK),
+            "reason": (
+                f"the chosen rate is at the edge of the grid after {len(added)} extension(s)"
+                if at_edge
+                else ""
+            ),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class NestedRuns:
+    """Per-seed learning-rate searches and the final fits of :func:`nested_learning_rate_runs`.
+
+    ``curves``: ``seed, learning_rate, validation_accuracy, extension, chosen, status, reason``
+    (one row per seed and rate tried). ``runs``: ``seed, learning_rate, at_grid_edge,
+    n_rates_tried, validation_accuracy, test_accuracy`` (one row per seed). ``correct``: bool
+    ``(seeds, test images)``, True where that seed's network classified that test image
+    correctly (rows in the order of ``runs``).
+    """
+
+    curves: pd.DataFrame
+    runs: pd.DataFrame
+    correct: np.ndarray
+
+
+def _validation_scorer(
+    make_estimator: Callable[[float, int, int], BaseEstimator],
+    epochs: int,
+    random_state: int,
+    fit: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+) -> Callable[[float], float]:
+    """``rate -> validation accuracy`` of a network fitted on ``fit`` at that rate."""
+
+    def score(rate: float) -> float:
+        net = make_estimator(rate, epochs, random_state)
+        net.fit(*fit)
+        return float(net.score(*validation))
+
+    return score
+
+
+def nested_learning_rate_runs(
+    make_estimator: Callable[[float, int, int], BaseEstimator],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    random_states: Mapping[int, int],
+    grid: Sequence[float],
+    *,
+    validation_fraction: float,
+    max_extensions: int,
+    search_epochs: int,
+    epochs: int,
+    grid_key: str = "learning-rate grid",
+) -> NestedRuns:
+    """The learning rate searched inside each seed, then that seed's network fitted and tested.
+
+    Per seed: a stratified hold-out of ``validation_fraction`` of the *training* set, drawn
+    with the seed's own ``random_state``; every candidate rate is fitted for ``search_epochs``
+    on the rest and scored on the hold-out, on the log ``grid`` extended while the best rate
+    is at an edge (:func:`extend_learning_rate_search`, up to ``max_extensions`` added rates);
+    the network is then fitted at the chosen rate for ``epochs`` on all the training data and
+    only then sees the test set. The rate is part of the seed's training, so its choice varies
+    from seed to seed as the network does and the interval over seeds includes it (nested
+    selection: Cawley & Talbot 2010, J Mach Learn Res 11:2079).
+
+    ``make_estimator(learning_rate, epochs, random_state)`` returns an unfitted estimator.
+    ``random_states``: seed label -> random_state (network initialisation, batch order and
+    the seed's validation split). ``grid_key`` names the grid in errors (a config key).
+    """
+    log_grid_step(grid, grid_key)
+    if not (0 < validation_fraction < 1):
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    if not random_states:
+        raise ValueError("random_states must name one or more seeds")
+    curves, runs, correct = [], [], []
+    for seed, random_state in random_states.items():
+        split = StratifiedShuffleSplit(
+            n_splits=1, test_size=validation_fraction, random_state=int(random_state)
+        )
+        fit_idx, val_idx = next(split.split(X_train, y_train))
+        score = _validation_scorer(
+            make_estimator,
+            int(search_epochs),
+            int(random_state),
+            (X_train[fit_idx], y_train[fit_idx]),
+            (X_train[val_idx], y_train[val_idx]),
+        )
+        curve = extend_learning_rate_search(score, grid, max_extensions)
+        chosen = curve.loc[curve["chosen"]].iloc[0]
+        net = make_estimator(float(chosen["learning_rate"]), int(epochs), int(random_state))
+        net.fit(X_train, y_train)
+        hits = np.asarray(net.predict(X_test) == np.asarray(y_test), dtype=bool)
+        curves.append(curve.assign(seed=seed))
+        correct.append(hits)
+        runs.append(
+            {
+                "seed": seed,
+                "learning_rate": float(chosen["learning_rate"]),
+                "at_grid_edge": chosen["status"] == str(Status.FLAGGED),
+                "n_rates_tried": len(curve),
+                "validation_accuracy": float(chosen["validation_accuracy"]),
+                "test_accuracy": float(hits.mean()),
+            }
+        )
+    curves_frame = pd.concat(curves, ignore_index=True)
+    first = ["seed", "learning_rate", "validation_accuracy", "extension", "chosen"]
+    curves_frame = curves_frame[first + [c for c in curves_frame if c not in first]]
+    return NestedRuns(curves_frame, pd.DataFrame(runs), np.vstack(correct))
+
+
+def learning_rate_curves_figure(curves: pd.DataFrame):
+    """Validation accuracy against learning rate, one panel per state (rows) and variant
+    (columns), one line per seed, the seed's chosen rate marked; a hollow marker where the
+    chosen rate is still at the edge of the (extended) grid.
+
+    ``curves``: ``variant, state, seed, learning_rate, validation_accuracy, chosen, status``
+    (the per-seed searches of :func:`nested_learning_rate_runs`, gathered over variants)."""
+    import matplotlib.pyplot as plt
+
+    variants = list(dict.fromkeys(curves["variant"]))
+    states = list(dict.fromkeys(curves["state"]))
+    seeds = sorted(set(curves["seed"]))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, max(len(seeds), 1)))
+    fig, axes = plt.subplots(
+        len(states),
+        len(variants),
+        figsize=(2.3 * len(variants) + 1.2, 2.2 * len(states) + 1.2),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for (i, state), (j, variant) in product(enumerate(states), enumerate(variants)):
+        ax = axes[i, j]
+        panel = curves[(curves["state"] == state) & (curves["variant"] == variant)]
+        for k, seed in enumerate(seeds):
+            curve = panel[panel["seed"] == seed].sort_values("learning_rate")
+            if curve.empty:
+                continue
+            ax.plot(
+                curve["learning_rate"],
+                curve["validation_accuracy"],
+                "-",
+                color=colors[k],
+                lw=1,
+                label=f"seed {seed}",
+            )
+            chosen = curve[curve["chosen"].astype(bool)]
+            at_edge = (chosen["status"] == str(Status.FLAGGED)).any()
+            ax.plot(
+                chosen["learning_rate"],
+                chosen["validation_accuracy"],
+                "o",
+                color=colors[k],
+                mfc="none" if at_edge else colors[k],
+                ms=5,
+            )
+        ax.set_xscale("log")
+        if i == 0:
+            ax.set_title(variant, fontsize=9)
+        if j == 0:
+            ax.set_ylabel(f"state {state}\nvalidation accuracy")
+        if i == len(states) - 1:
+            ax.set_xlabel("learning rate")
+    axes[0, -1].legend(fontsize=7, loc="lower left")
+    fig.suptitle(
+        "Learning-rate search inside each seed (validation split of the training set): "
+        "dots = chosen rate (hollow: still at a grid edge)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig

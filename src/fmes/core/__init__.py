@@ -1,0 +1,1 @@
+"""fmes.core: contracts, figures, io, logs, rng, status."""

@@ -1,0 +1,1 @@
+"""fmes.data: build_manifest, instruments, store, targets, traces."""

@@ -1,0 +1,1 @@
+"""fmes.device: calibration, circuit, energy, synapse, synthetic."""

@@ -1,0 +1,1 @@
+"""fmes.networks: adaptation, adaptation_energy, estimators, inference, landscape, mnist."""

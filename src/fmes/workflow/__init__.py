@@ -1,0 +1,1 @@
+"""fmes.workflow: config, manifest, planning, provenance."""
