@@ -151,7 +151,7 @@ def repo_copy_run(tmp_path_factory) -> Path:
     other core count than ``tiny_run``).
     """
     copy = tmp_path_factory.mktemp("repo_copy")
-    for name in ("Snakefile", "workflow", "scripts", "config", "raw", "profiles"):
+    for name in ("Snakefile", "workflow", "config", "raw", "profiles"):
         src = ROOT / name
         if src.is_symlink():
             os.symlink(os.readlink(src), copy / name)
