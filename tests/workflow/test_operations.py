@@ -217,10 +217,10 @@ def test_touching_a_module_reruns_nothing(repo_copy_run, tmp_path):
 @pytest.mark.parametrize(
     ("module", "declared_by", "also_planned", "not_planned"),
     [
-        # calibration.py is imported (via its script) by calibrate_device: everything after reruns
-        ("calibration", "calibrate_device", {"synthesize_traces", "validate_traces"}, set()),
-        # traces.py is imported by the calibration too (calibration -> synthetic -> traces)
-        ("traces", "calibrate_device", {"synthesize_traces", "validate_traces"}, set()),
+        # device/calibration.py is imported (via its script) by calibrate_device: all after reruns
+        ("device/calibration", "calibrate_device", {"synthesize_traces", "validate_traces"}, set()),
+        # data/traces.py is imported by the calibration too (calibration -> synthetic -> traces)
+        ("data/traces", "calibrate_device", {"synthesize_traces", "validate_traces"}, set()),
     ],
 )
 def test_editing_a_module_marks_the_rules_that_import_it(
@@ -235,7 +235,7 @@ def test_editing_a_module_marks_the_rules_that_import_it(
 
 @needs_networks
 def test_editing_a_network_module_leaves_traces_and_analyses_alone(repo_copy_run, tmp_path):
-    jobs = _dry_run_after_editing(repo_copy_run, tmp_path, "networks.py")
+    jobs = _dry_run_after_editing(repo_copy_run, tmp_path, "networks/estimators.py")
     assert jobs["networks_train"].lower() == "updated input files: src/fmes/networks/estimators.py"
     assert not set(jobs) & TRACE_RULES
     assert not {r for r in jobs if r.startswith("analyse_")}
