@@ -76,6 +76,7 @@ __all__ = [
     "relaxation_curve",
     "state_summary",
     "step_resolution",
+    "weight_columns",
 ]
 
 #: NeuroSim V3.0 published table: NL label -> normalised A = A/P_max.
@@ -95,31 +96,37 @@ def ltp_ltd_curve(
     return np.where(x >= 0, g_p, g_d)
 
 
-def ltp_ltd_weights(pulses: pd.DataFrame) -> pd.DataFrame:
+def ltp_ltd_weights(pulses: pd.DataFrame | Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Weight per pulse from a pulse table: ``phase`` (ltp/ltd), ``pulse_number`` (1..),
     ``weight_V`` (= ``psv_after_V``) and ``onset_s``. Incomplete pulses are dropped.
 
     The LTP phase is the leading run of positive pulses, the LTD phase the run of negative
-    pulses that follows it.
+    pulses that follows it. :func:`weight_columns` gives the same table as arrays.
     """
-    keep = pulses["complete"].to_numpy(bool) if "complete" in pulses else np.ones(len(pulses), bool)
-    pol = pulses["polarity"].to_numpy()[keep]
-    onset = pulses["onset_s"].to_numpy(float)[keep]
-    weight = pulses["psv_after_V"].to_numpy(float)[keep]
+    return pd.DataFrame(weight_columns(pulses))
+
+
+def weight_columns(pulses: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The columns of :func:`ltp_ltd_weights` as arrays, from a pulse table or its columns
+    (:attr:`fmes.analysis.pulses.PulseReadout.columns`): what the fits of a campaign's traces
+    take, without framing a table per trace."""
+    pol = np.asarray(pulses["polarity"])
+    if "complete" in pulses:
+        keep = np.asarray(pulses["complete"], dtype=bool)
+    else:
+        keep = np.ones(pol.size, bool)
+    pol = pol[keep]
+    onset = np.asarray(pulses["onset_s"], dtype=float)[keep]
+    weight = np.asarray(pulses["psv_after_V"], dtype=float)[keep]
     first_neg = int(np.argmax(pol < 0)) if (pol < 0).any() else pol.size
     ltp = np.flatnonzero(pol[:first_neg] > 0)
     ltd = first_neg + np.flatnonzero(pol[first_neg:] < 0)
-    # one frame built from arrays (this runs once per trace of a campaign)
-    return pd.DataFrame(
-        {
-            "phase": np.repeat(["ltp", "ltd"], [ltp.size, ltd.size]),
-            "pulse_number": np.concatenate(
-                [np.arange(1, ltp.size + 1), np.arange(1, ltd.size + 1)]
-            ),
-            "onset_s": np.concatenate([onset[ltp], onset[ltd]]),
-            "weight_V": np.concatenate([weight[ltp], weight[ltd]]),
-        }
-    )
+    return {
+        "phase": np.repeat(["ltp", "ltd"], [ltp.size, ltd.size]),
+        "pulse_number": np.concatenate([np.arange(1, ltp.size + 1), np.arange(1, ltd.size + 1)]),
+        "onset_s": np.concatenate([onset[ltp], onset[ltd]]),
+        "weight_V": np.concatenate([weight[ltp], weight[ltd]]),
+    }
 
 
 #: MAD of a standard normal variable (scipy.stats.median_abs_deviation's scale="normal"),
@@ -779,12 +786,15 @@ class _Cycle:
 
 
 def _prepare_cycle(
-    weights: pd.DataFrame, n_pulses: int | None, bounds: str, n_pulses_ltd: int | None
+    weights: pd.DataFrame | Mapping[str, np.ndarray],
+    n_pulses: int | None,
+    bounds: str,
+    n_pulses_ltd: int | None,
 ) -> _Cycle | dict:
     """The branch arrays of one cycle, or its finished (failed) row when it is too short."""
-    phase = weights["phase"].to_numpy()
-    number = weights["pulse_number"].to_numpy(float)
-    weight = weights["weight_V"].to_numpy(float)
+    phase = np.asarray(weights["phase"])
+    number = np.asarray(weights["pulse_number"], dtype=float)
+    weight = np.asarray(weights["weight_V"], dtype=float)
     is_ltp, is_ltd = phase == "ltp", phase == "ltd"
     n_ltp, n_ltd = int(is_ltp.sum()), int(is_ltd.sum())
     n_total = int(n_pulses if n_pulses is not None else n_ltp)
@@ -814,7 +824,7 @@ def _prepare_cycle(
 
 
 def fit_ltp_ltd_batch(
-    weights: Sequence[pd.DataFrame],
+    weights: Sequence[pd.DataFrame | Mapping[str, np.ndarray]],
     n_pulses: Sequence[int | None] | None = None,
     *,
     bounds: str = "separate",

@@ -40,9 +40,15 @@ def fit_group(
 ) -> list[tuple[dict, pd.DataFrame | None]]:
     """:func:`~fmes.analysis.pipeline.analyse_ltp_ltd_batch` of one group, keeping the weight
     table of the nominal device's traces only (None for the others and for empty tables)."""
+    results = analyse_ltp_ltd_batch(
+        items,
+        pulse_kw,
+        fit_kw,
+        quality,
+        keep_weights=lambda keys: keys["device_id"] == nominal_device,
+    )
     return [
-        (fit, weights if fit["device_id"] == nominal_device and len(weights) else None)
-        for fit, weights in analyse_ltp_ltd_batch(items, pulse_kw, fit_kw, quality)
+        (fit, weights if weights is not None and len(weights) else None) for fit, weights in results
     ]
 
 

@@ -25,7 +25,7 @@ from fmes.analysis.energy import (
     with_edge_status,
 )
 from fmes.analysis.iv import current_at_voltage, iv_branches
-from fmes.analysis.ltp_ltd import fit_ltp_ltd_batch, ltp_ltd_weights
+from fmes.analysis.ltp_ltd import fit_ltp_ltd_batch, weight_columns
 from fmes.analysis.ppf import DEFAULT_SEPARATION, Separation, fit_ppf, ppf_from_pulses
 from fmes.analysis.pulses import (
     NoPulsesError,
@@ -340,15 +340,18 @@ def analyse_ltp_ltd_batch(
     pulse_kw: dict,
     fit_kw: dict,
     quality: dict | None = None,
-) -> list[tuple[dict, pd.DataFrame]]:
+    keep_weights: Callable[[dict], bool] | None = None,
+) -> list[tuple[dict, pd.DataFrame | None]]:
     """(fit row with manifest keys, weight table) of each (manifest row, trace), in order; the
     fits of the batch together (:func:`~fmes.analysis.ltp_ltd.fit_ltp_ltd_batch`). Never raises.
 
     The fit's noise is the trace's read noise (one sample, or the mean of ``n_read``); a trace
     whose read-out is not ``ok`` makes the row at least as bad (worst status, both reasons).
+    ``keep_weights(keys)`` (default: every row) says whose weight tables are framed and
+    returned; the others get None (a campaign tabulates one device's).
     """
     limits = QualityLimits(**(quality or {}))
-    out: list[tuple[dict, pd.DataFrame] | None] = [None] * len(items)
+    out: list[tuple[dict, pd.DataFrame | None] | None] = [None] * len(items)
     todo = []  # (position, keys, readout, weights, n_pulses, noise_V, w0_V)
     for position, (row, trace) in enumerate(items):
         keys = {
@@ -364,14 +367,16 @@ def analyse_ltp_ltd_batch(
                 "status": str(Status.FAILED),
                 "reason": f"pulse detection: {why}",
             }
-            out[position] = (keys | failed, pd.DataFrame())
+            keep = keep_weights is None or keep_weights(keys)
+            out[position] = (keys | failed, pd.DataFrame() if keep else None)
             continue
         n = row.get("n_pulses")
         n = int(n) if n is not None and np.isfinite(n) else None
         noise = readout.trace_qc.get("noise_V", np.nan) / np.sqrt(pulse_kw["n_read"])
         # Baseline before the first pulse = the LTP start state (a level; kept for the figures).
-        w0_V = float(readout.pulses["baseline_psv_V"].iloc[0])
-        todo.append((position, keys, readout, ltp_ltd_weights(readout.pulses), n, noise, w0_V))
+        # The read-out's columns, never its framed table: this runs once per campaign trace.
+        w0_V = float(readout.columns["baseline_psv_V"][0])
+        todo.append((position, keys, readout, weight_columns(readout.columns), n, noise, w0_V))
     fits = fit_ltp_ltd_batch(
         [t[3] for t in todo],
         [t[4] for t in todo],
@@ -381,17 +386,19 @@ def analyse_ltp_ltd_batch(
         **fit_kw,
     )
     for (position, keys, readout, weights, _n, _noise, w0_V), fit in zip(todo, fits, strict=True):
-        pulses = readout.pulses
+        status = readout.columns.get("status")
         # the distinct statuses only: worst() of every pulse's would cost more than the fit
-        read_status = worst(pulses["status"].unique()) if "status" in pulses else Status.OK
+        read_status = worst(set(status.tolist())) if status is not None else Status.OK
         if read_status != Status.OK:
-            bad = pulses[pulses["status"] != Status.OK]
+            first_bad = readout.columns["reason"][status != Status.OK][0]
             fit["status"] = str(worst([fit["status"], read_status]))
-            fit["reason"] = join_reasons([fit["reason"], f"read-out: {bad['reason'].iloc[0]}"])
+            fit["reason"] = join_reasons([fit["reason"], f"read-out: {first_bad}"])
         fit["w0_V"] = w0_V
         fit |= trace_qc_columns(readout)
-        weights.insert(0, "trace_id", keys["trace_id"])
-        out[position] = (keys | fit, weights)
+        table = None
+        if keep_weights is None or keep_weights(keys):
+            table = pd.DataFrame({"trace_id": keys["trace_id"], **weights})
+        out[position] = (keys | fit, table)
     return out
 
 

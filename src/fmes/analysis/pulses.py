@@ -87,6 +87,7 @@ available; ``partial="drop"`` removes it and ``partial="raise"`` raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -365,7 +366,7 @@ def find_glitches(
 def fit_mains(
     time_s: np.ndarray,
     voltage_V: np.ndarray,
-    rest_runs: list[tuple[int, int]],
+    rest_runs: np.ndarray | list[tuple[int, int]],
     frequency_Hz: float,
     *,
     max_windows: int = 24,
@@ -384,9 +385,10 @@ def fit_mains(
     period = 1.0 / frequency_Hz
     span = 2.0 * period
     windows = []
-    if not rest_runs:
+    runs = np.asarray(rest_runs, dtype=int).reshape(-1, 2)
+    if not runs.size:
         return np.nan, np.nan, np.nan
-    run_a, run_b = np.array(rest_runs, dtype=int).T
+    run_a, run_b = runs.T
     # after a pulse only the relaxed second half of the rest (all runs at once: a campaign's
     # short, sparsely sampled gaps all fail the length test below without a Python loop)
     half = (np.arange(run_a.size) > 0) | (run_a > 0)
@@ -425,7 +427,7 @@ def fit_mains(
     except np.linalg.LinAlgError:
         se = np.nan
     scatter = _window_scatter(design, v[rows], windows, coef)
-    pre_end = rest_runs[0][1] if rest_runs[0][0] == 0 else 0
+    pre_end = int(runs[0, 1]) if runs[0, 0] == 0 else 0
     if len(windows) == 1 and windows[0][1] > pre_end:
         # one window after a pulse: pickup cannot be told from relaxation (not significant)
         scatter = np.inf
@@ -453,11 +455,24 @@ def _window_scatter(
 
 @dataclass
 class PulseReadout:
-    """What :func:`read_pulses` returns: the pulse table, the trace QC and the cleaned PSV."""
+    """What :func:`read_pulses` returns: the pulse table, the trace QC and the cleaned PSV.
 
-    pulses: pd.DataFrame
+    ``columns`` holds the pulse table as arrays (one per column, in table order); ``pulses``
+    frames them on first use. Per-trace steps of a large campaign read ``columns``: framing the
+    table costs more than the read-out of a short trace.
+    """
+
+    columns: dict[str, np.ndarray]
     trace_qc: dict[str, object] = field(default_factory=dict)
     voltage_clean_V: np.ndarray | None = None
+    _frame: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def pulses(self) -> pd.DataFrame:
+        """The pulse table (one row per pulse; see :func:`read_pulses`)."""
+        if self._frame is None:
+            self._frame = pd.DataFrame(self.columns)
+        return self._frame
 
 
 def clean_voltage(
@@ -510,12 +525,14 @@ def clean_voltage(
         )
     starts = np.concatenate(([0], change + 1))
     stops = np.concatenate((change + 1, [n]))
-    rest_runs = [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if state[a] == 0]
+    # [start, stop) of each rest run, one row each (a trace of a campaign has hundreds)
+    at_rest = state[starts] == 0
+    rest_runs = np.column_stack((starts[at_rest], stops[at_rest]))
     v, mains_amp, mains_se, mains_removed = _remove_mains(
         t, v, rest_runs, mains_frequency_Hz, mains_sigmas, sig
     )
     v, drift, drift_se, drift_removed = _remove_drift(t, v, rest_runs, drift_sigmas, floor)
-    pre = rest_runs[0][1] if rest_runs and rest_runs[0][0] == 0 else 0
+    pre = int(rest_runs[0, 1]) if len(rest_runs) and rest_runs[0, 0] == 0 else 0
     applied = {
         "skew": lag != 0,
         "glitches": bool(g_idx.size),
@@ -606,7 +623,7 @@ def _shift_samples(v: np.ndarray, lag: int) -> np.ndarray:
 def _remove_mains(
     t: np.ndarray,
     v: np.ndarray,
-    rest_runs: list[tuple[int, int]],
+    rest_runs: np.ndarray,
     frequency_Hz: float | None,
     mains_sigmas: float,
     sigma_V: float,
@@ -636,7 +653,7 @@ def _remove_mains(
 def _remove_drift(
     t: np.ndarray,
     v: np.ndarray,
-    rest_runs: list[tuple[int, int]],
+    rest_runs: np.ndarray,
     drift_sigmas: float,
     floor_V: float,
 ) -> tuple[np.ndarray, float, float, bool]:
@@ -648,20 +665,30 @@ def _remove_drift(
     the slope (V/s), its standard error and whether it was removed."""
     drift = drift_se = np.nan
     n = v.size
-    if not (rest_runs and rest_runs[0][0] == 0 and rest_runs[0][1] >= 4 and n > rest_runs[0][1]):
+    if not (
+        len(rest_runs) and rest_runs[0, 0] == 0 and rest_runs[0, 1] >= 4 and n > rest_runs[0, 1]
+    ):
         return v, drift, drift_se, False
-    b0 = rest_runs[0][1]
+    b0 = int(rest_runs[0, 1])
     tt = t[:b0] - t[:b0].mean()
     if not np.ptp(tt) > 0:
         return v, drift, drift_se, False
     (slope, _icpt), cov = np.polyfit(tt, v[:b0], 1, cov=True)
     drift, drift_se = float(slope), float(np.sqrt(cov[0, 0]))
     # the t quantile of the normal level of drift_sigmas (few rest samples: heavy tails)
-    t_crit = stats.t.ppf(stats.norm.cdf(drift_sigmas), b0 - 2) if drift_sigmas else np.inf
+    t_crit = _t_critical(drift_sigmas, b0 - 2) if drift_sigmas else np.inf
     span_s = float(t[-1] - t[0])
     if abs(drift) > t_crit * drift_se and abs(drift) * span_s > drift_sigmas * floor_V:
         return v - drift * (t - t[b0 - 1]), drift, drift_se, True
     return v, drift, drift_se, False
+
+
+@lru_cache(maxsize=256)
+def _t_critical(sigmas: float, dof: int) -> float:
+    """The Student-t quantile (``dof`` degrees of freedom) of the normal level ``sigmas``;
+    cached: scipy's distribution calls cost more than the rest of a short trace's drift test,
+    and a campaign's traces share a handful of pre-stimulus lengths."""
+    return stats.t.ppf(stats.norm.cdf(sigmas), dof)
 
 
 def detect_pulses(
@@ -771,8 +798,7 @@ def read_pulses(
     out["complete"] = runs.complete
     out["status"] = status
     out["reason"] = reason
-    pulses = _handle_partial(pd.DataFrame(out), runs, partial)
-    return PulseReadout(pulses, qc, v_clean)
+    return PulseReadout(_handle_partial(out, runs, partial), qc, v_clean)
 
 
 def _check_read_arguments(n_samples: int, partial: str) -> None:
@@ -1063,18 +1089,20 @@ def _fail_reads(
             reason[mask] = [join_reasons([r, words]) for r in reason[mask]]
 
 
-def _handle_partial(pulses: pd.DataFrame, runs: _PulseRuns, partial: str) -> pd.DataFrame:
+def _handle_partial(
+    columns: dict[str, np.ndarray], runs: _PulseRuns, partial: str
+) -> dict[str, np.ndarray]:
     """Pulses cut by the trace ends: kept (``"flag"``), dropped and renumbered (``"drop"``) or
     an error (``"raise"``)."""
     complete = runs.complete
     if complete.all():
-        return pulses
+        return columns
     if partial == "raise":
         where = "starts" if runs.starts_cut.any() else "ends"
         raise PartialPulseError(f"trace {where} inside a pulse (partial='raise')")
     if partial == "drop":
-        pulses = pulses[complete].reset_index(drop=True)
-        pulses["pulse_index"] = np.arange(len(pulses))
-        if pulses.empty:
+        columns = {name: values[complete] for name, values in columns.items()}
+        columns["pulse_index"] = np.arange(int(complete.sum()))
+        if not complete.any():
             raise NoPulsesError("no complete pulses: the only pulse is cut by the trace")
-    return pulses
+    return columns
