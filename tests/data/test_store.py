@@ -6,7 +6,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from fmes.analysis.validation import TraceKeeper
-from fmes.data.store import check_trace_samples, chunk_bounds, iter_traces, read_part, write_part
+from fmes.data.store import (
+    check_trace_samples,
+    chunk_bounds,
+    iter_part,
+    iter_traces,
+    read_part,
+    write_part,
+)
 from fmes.data.traces import TraceContractError, write_dataset
 from fmes.device import circuit as device
 from fmes.device import synthetic
@@ -190,6 +197,35 @@ def test_binary_samples_are_checked(time, voltage, message):
     trace = pd.DataFrame({"time_s": time, "current_A": np.zeros(len(time)), "voltage_V": voltage})
     with pytest.raises(TraceContractError, match=message):
         check_trace_samples(trace, "part-00000.parquet [x]")
+
+
+def test_part_checks_each_trace_of_a_row_group_as_alone(tmp_path):
+    # one row group of good and broken traces: each broken one fails with its own message (the
+    # check runs on the whole row group at once), and only when reached; the good ones pass
+    ids = ["good", "one", "nan", "back", "good2"]
+    times = [[0.0, 1.0, 2.0], [5.0], [0.0, 1.0, 2.0], [0.0, 2.0, 1.0], [-1.0, 0.0]]
+    voltages = [[0.0, 1.0, 2.0], [0.0], [0.0, np.inf, 1.0], [0.0, 0.0, 0.0], [1.0, 2.0]]
+    path = write_part(
+        [
+            (
+                ids,
+                [np.array(t) for t in times],
+                [np.zeros(len(t)) for t in times],
+                [np.array(v) for v in voltages],
+            )
+        ],
+        tmp_path / "part-00000.parquet",
+    )
+    for trace_id, message in [
+        ("one", "at least two"),
+        ("nan", "sample 2, column 'voltage_V'"),
+        ("back", "sample 3, column 'time_s'"),
+    ]:
+        with pytest.raises(TraceContractError, match=rf"\[{trace_id}\]: .*{message}"):
+            list(iter_part(path, {"good", trace_id}, check=True))
+    assert [t for t, _ in iter_part(path, {"good", "good2"}, check=True)] == ["good", "good2"]
+    # without the check every trace is yielded as stored
+    assert len(list(iter_part(path))) == 5
 
 
 def test_chunk_bounds_cover_every_item_once():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmes.analysis.pulses import NoPulsesError, detect_pulses
+from fmes.analysis.pulses import NoPulsesError, read_pulses
 from fmes.core.io import write_csv
 from fmes.data.instruments import ExportFormat
 from fmes.data.store import PartWriter, iter_traces
@@ -103,7 +103,7 @@ def _pulse_count_disagreement(n: int, row: Mapping[str, Any]) -> list[str]:
 
 
 def _amplitude_disagreement(
-    pulses: pd.DataFrame, voltage: np.ndarray, amplitude: float, tolerance: float
+    pulses: Mapping[str, np.ndarray], voltage: np.ndarray, amplitude: float, tolerance: float
 ) -> list[str]:
     """The median detected pulse level against ``amplitude_A``, hinting at swapped columns when
     the voltage peaks at the declared amplitude."""
@@ -120,16 +120,17 @@ def _amplitude_disagreement(
 
 
 def _width_disagreement(
-    t: np.ndarray, pulses: pd.DataFrame, row: Mapping[str, Any], tolerance: float
+    t: np.ndarray, pulses: Mapping[str, np.ndarray], row: Mapping[str, Any], tolerance: float
 ) -> list[str]:
     """The median width of the complete pulses against ``width_s``, with two sampling steps
     (at the onsets) of slack since an edge is only known to within a sample."""
-    complete = pulses[pulses["complete"]]
-    if not len(complete):
+    complete = pulses["complete"]
+    if not complete.any():
         return []
-    width = float(np.median(complete["width_s"]))
+    width = float(np.median(pulses["width_s"][complete]))
     declared = float(row["width_s"])
-    slack = 2 * float(np.max(np.diff(t)[np.searchsorted(t, complete["onset_s"].to_numpy()) - 1]))
+    onsets = pulses["onset_s"][complete]
+    slack = 2 * float(np.max(np.diff(t)[np.searchsorted(t, onsets) - 1]))
     if not _differs(width, declared, tolerance, slack):
         return []
     return [
@@ -139,13 +140,13 @@ def _width_disagreement(
 
 
 def _timing_disagreements(
-    t: np.ndarray, pulses: pd.DataFrame, row: Mapping[str, Any], tolerance: float
+    t: np.ndarray, pulses: Mapping[str, np.ndarray], row: Mapping[str, Any], tolerance: float
 ) -> list[str]:
     """The PPF pair's interval against ``interval_s``, or a train's repetition rate against
     ``frequency_Hz`` (when the pulse count lets them be measured)."""
     protocol = row["protocol"]
-    onsets = pulses["onset_s"].to_numpy()
-    n = len(pulses)
+    onsets = pulses["onset_s"]
+    n = onsets.size
     found: list[str] = []
     if protocol == "ppf" and n == 2:
         step = float(np.median(np.diff(t)))
@@ -178,7 +179,8 @@ def _pulse_disagreements(
     count, amplitude, width and timing in that order."""
     amplitude = abs(float(row["amplitude_A"]))
     try:
-        pulses = detect_pulses(t, current)
+        # the pulse table's columns (arrays): framing a table per trace costs more than the checks
+        pulses = read_pulses(t, current).columns
     except NoPulsesError as err:
         peak = float(np.max(np.abs(current)))
         hint = ""
@@ -186,7 +188,7 @@ def _pulse_disagreements(
             hint = "; voltage_V peaks at the manifest amplitude: current_A and voltage_V swapped?"
         return [f"current_A holds no pulses (peak |current_A| {peak:.4g} A; {err}){hint}"]
     return (
-        _pulse_count_disagreement(len(pulses), row)
+        _pulse_count_disagreement(pulses["onset_s"].size, row)
         + _amplitude_disagreement(pulses, voltage, amplitude, tolerance)
         + _width_disagreement(t, pulses, row, tolerance)
         + _timing_disagreements(t, pulses, row, tolerance)
@@ -194,18 +196,19 @@ def _pulse_disagreements(
 
 
 def manifest_disagreements(
-    trace: pd.DataFrame, row: Mapping[str, Any], tolerance: float
+    trace: pd.DataFrame | Mapping[str, np.ndarray], row: Mapping[str, Any], tolerance: float
 ) -> list[str]:
     """What the trace measures that its manifest row contradicts, in words (empty if none).
 
     Every parameter the trace can confirm is compared: pulse count, amplitude, width, PPF
     interval and train frequency (pulse protocols, from the same edge detection the analyses
     use), peak voltage and sweep rate (I-V sweeps). Relative ``tolerance``; widths and times
-    also allow two sampling steps, since an edge is only known to within a sample.
+    also allow two sampling steps, since an edge is only known to within a sample. ``trace``
+    may be the columns as arrays.
     """
-    t = trace["time_s"].to_numpy(dtype=float)
-    current = trace["current_A"].to_numpy(dtype=float)
-    voltage = trace["voltage_V"].to_numpy(dtype=float)
+    t = np.asarray(trace["time_s"], dtype=float)
+    current = np.asarray(trace["current_A"], dtype=float)
+    voltage = np.asarray(trace["voltage_V"], dtype=float)
     if row["protocol"] == "iv_sweep":
         return _sweep_disagreements(t, current, voltage, row, tolerance)
     return _pulse_disagreements(t, current, voltage, row, tolerance)
@@ -217,8 +220,17 @@ def check_trace(
     """One trace's checks: plausibility (raises :class:`TraceContractError` naming the file),
     then its :func:`manifest_disagreements` with its manifest ``row``, returned."""
     drive = row["v_max_V"] if row["protocol"] == "iv_sweep" else row["amplitude_A"]
-    check_trace_plausibility(trace, row["protocol"], plausible, row["trace_path"], drive)
-    return manifest_disagreements(trace, row, tolerance)
+    # each column taken from the frame once (a column look-up costs more than some checks)
+    columns = {c: trace[c].to_numpy(dtype=float) for c in TRACE_COLUMNS}
+    check_trace_plausibility(
+        columns,
+        row["protocol"],
+        plausible,
+        row["trace_path"],
+        drive,
+        lines=trace.attrs.get("lines"),
+    )
+    return manifest_disagreements(columns, row, tolerance)
 
 
 def check_stored_part(

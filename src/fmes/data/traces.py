@@ -472,11 +472,13 @@ def read_trace(path: str | os.PathLike, export_format: ExportFormat | None = Non
 
 
 def check_trace_plausibility(
-    trace: pd.DataFrame,
+    trace: pd.DataFrame | Mapping[str, np.ndarray],
     protocol: str,
     ranges: Mapping[str, Any],
     path: str | os.PathLike,
     drive: float | None = None,
+    *,
+    lines: Sequence[int] | None = None,
 ) -> None:
     """Refuse a trace whose measured values no device of this kind gives (a unit slip).
 
@@ -485,19 +487,23 @@ def check_trace_plausibility(
     ``duration_s`` bounds the trace's length. Every measured column of every protocol is
     checked; the error names the file, the row and line of the peak, and the likely slip.
     ``drive`` (the manifest's ``v_max_V`` or ``amplitude_A``) lets it recognise swapped columns.
+    ``trace`` may be the columns as arrays; ``lines`` is the file line of each row (default: a
+    frame's ``attrs["lines"]``, as :func:`read_trace` sets it; else the row + 2).
     """
     family = "iv_sweep" if protocol == "iv_sweep" else "pulse"
-    lines = trace.attrs.get("lines")
-    checks = [
-        (column, np.abs(trace[column].to_numpy(dtype=float)), *ranges[family][column])
+    if lines is None:
+        lines = getattr(trace, "attrs", {}).get("lines")
+    magnitudes = {
+        column: np.abs(np.asarray(trace[column], dtype=float))
         for column in ("current_A", "voltage_V")
-    ]
-    t = trace["time_s"].to_numpy(dtype=float)
+    }
+    checks = [(column, magnitudes[column], *ranges[family][column]) for column in magnitudes]
+    t = np.asarray(trace["time_s"], dtype=float)
     checks.append(("time_s", np.array([0.0, t[-1] - t[0]]), *ranges["duration_s"]))
     # the measured column peaking at the manifest's drive level (v_max_V of a sweep, amplitude_A
     # of a pulse) means the columns are swapped, not a unit slip
     measured = "current_A" if family == "iv_sweep" else "voltage_V"
-    peak_measured = float(np.max(np.abs(trace[measured].to_numpy(dtype=float))))
+    peak_measured = float(np.max(magnitudes[measured]))
     swapped = drive is not None and abs(peak_measured - abs(drive)) <= 0.1 * abs(drive)
     for column, magnitude, low, high in checks:
         i = int(np.argmax(magnitude))
