@@ -260,7 +260,11 @@ def estimate_skew(
     """
     if max_lag <= 0 or edge_index.size == 0:
         return 0, np.nan, np.nan
-    lags, score = skew_scores(voltage_V, edge_index, edge_sign, max_lag, time_s)
+    return _best_lag(*skew_scores(voltage_V, edge_index, edge_sign, max_lag, time_s))
+
+
+def _best_lag(lags: np.ndarray, score: np.ndarray) -> tuple[int, float, float]:
+    """:func:`estimate_skew` from the lags' scores."""
     if not np.isfinite(score).any():
         return 0, np.nan, np.nan
     # Ties (equal to 1e-9 relative) go to the smaller |lag|.
@@ -585,13 +589,16 @@ def _channel_skew(
     towards it scores below a quarter of the best); +-L both equivalent is ambiguous -> no correction. Either that or a
     lag on the search limit appends its reason to ``reasons`` (the trace is flagged).
     """
-    lag, best, _runner = estimate_skew(v, change, sign, max_skew_samples, t)
-    if not (max_skew_samples > 0 and change.size and np.isfinite(best)):
+    if not (max_skew_samples > 0 and change.size):
+        return 0, np.nan
+    # the scores once: estimate_skew's choice and the equivalence test below both read them
+    lags, scores = skew_scores(v, change, sign, max_skew_samples, t)
+    lag, best, _runner = _best_lag(lags, scores)
+    if not np.isfinite(best):
         return lag, best
     dt_edge = float(np.median(np.diff(t)[change])) if change.size else 1.0
     noise_step = skew_sigmas * np.sqrt(2.0) * 1.25 * np.nan_to_num(sigma) / np.sqrt(change.size)
     noise_step /= dt_edge
-    lags, scores = skew_scores(v, change, sign, max_skew_samples, t)
     near = lags[scores >= best - max(noise_step, 0.05 * abs(best))]
     smallest = int(np.min(np.abs(near)))
     if smallest > 0 and smallest in near and -smallest in near:
