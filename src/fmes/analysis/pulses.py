@@ -92,7 +92,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fmes.core.status import Status, join_reasons
 
@@ -694,7 +693,11 @@ def _remove_drift(
 def _t_critical(sigmas: float, dof: int) -> float:
     """The Student-t quantile (``dof`` degrees of freedom) of the normal level ``sigmas``;
     cached: scipy's distribution calls cost more than the rest of a short trace's drift test,
-    and a campaign's traces share a handful of pre-stimulus lengths."""
+    and a campaign's traces share a handful of pre-stimulus lengths. scipy.stats is imported
+    here, on first use: its import costs about half a CPU second, and the edge detection alone
+    (validation jobs) never needs it."""
+    from scipy import stats
+
     return stats.t.ppf(stats.norm.cdf(sigmas), dof)
 
 
