@@ -249,16 +249,6 @@ def test_map_in_batches_serial_and_pool_agree_in_input_order(n_workers, n_items)
     assert consumed == list(range(n_items))  # every item read once, in order
 
 
-def test_learning_rate_status_flags_the_grid_edges():
-    from fmes.claims.robustness import learning_rate_status
-
-    assert learning_rate_status(0.3, [0.1, 0.3, 1.0]) == ("ok", "")
-    for edge in (0.1, 1.0):
-        status, reason = learning_rate_status(edge, [0.1, 0.3, 1.0])
-        assert status == "flagged" and "edge" in reason
-    assert learning_rate_status(0.1, [0.1]) == ("ok", "")  # a single rate has no edge
-
-
 def test_retention_from_readout_fits_the_decay_after_the_last_pulse():
     from fmes.analysis._fit import QualityLimits
     from fmes.analysis.pipeline import readout_or_reason, retention_from_readout

@@ -15,14 +15,11 @@ from fmes.claims.robustness import (
     parse_variant,
     robustness_figure,
     robustness_table,
-    search_learning_rate,
-    tune_learning_rate,
-    update_parameters,
+    variant_adaptation,
     variant_label,
+    variant_tables,
 )
 from fmes.data.targets import load_targets
-from fmes.device.synapse import DeviceSpec
-from fmes.networks.estimators import DevicePerceptron
 
 TARGETS = [
     {"id": "accuracy_8000_above_open", "comparison": "increasing", "quantity": "order"},
@@ -50,94 +47,7 @@ TARGETS = [
 ]
 
 
-def _blobs(n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    X = rng.normal(0, 0.6, (n, 8)) + np.eye(3, 8)[y] * 2.0
-    return X, y
-
-
-class _RecordingPerceptron(DevicePerceptron):
-    """Records the rows it is trained and scored on (to prove the split's provenance)."""
-
-    seen: list = []
-
-    def fit(self, X, y):
-        type(self).seen.append(("fit", X[:, -1].copy()))
-        return super().fit(X[:, :-1], y)
-
-    def score(self, X, y, sample_weight=None):
-        type(self).seen.append(("score", X[:, -1].copy()))
-        return super().score(X[:, :-1], y)
-
-
-def test_search_uses_a_validation_split_of_the_training_set_and_picks_the_best_rate():
-    X, y = _blobs()
-    row_id = np.arange(len(y), dtype=float)[:, None]
-    _RecordingPerceptron.seen = []
-    frame = search_learning_rate(
-        _RecordingPerceptron(max_iter=3, random_state=0),
-        np.hstack([X, row_id]),
-        y,
-        [1e-4, 0.3],
-        0.25,
-        seed=1,
-    )
-    assert list(frame["learning_rate"]) == [1e-4, 0.3]
-    assert frame["chosen"].sum() == 1
-    assert frame.loc[frame["chosen"], "learning_rate"].item() == 0.3  # 1e-4 barely moves
-    assert frame["validation_accuracy"].iloc[1] > frame["validation_accuracy"].iloc[0] + 0.2
-    fits = [ids for kind, ids in _RecordingPerceptron.seen if kind == "fit"]
-    scores = [ids for kind, ids in _RecordingPerceptron.seen if kind == "score"]
-    # each candidate trains on 75% and is scored on the disjoint 25%, all from the rows given
-    assert len(fits) == 2 and len(scores) >= 2
-    assert len(scores[0]) == 75 and not set(fits[0]) & set(scores[0])
-    with pytest.raises(ValueError, match="validation_fraction"):
-        search_learning_rate(DevicePerceptron(), X, y, [0.1], 1.0, seed=0)
-    with pytest.raises(ValueError, match="grid"):
-        search_learning_rate(DevicePerceptron(), X, y, [], 0.2, seed=0)
-
-
-def test_tune_learning_rate_retrains_at_the_chosen_rate_and_scores_the_test_set():
-    X, y = _blobs()
-    X_test, y_test = _blobs(n=90, seed=5)
-    net = DevicePerceptron(max_iter=3, random_state=0)
-    frame = tune_learning_rate(net, X, y, X_test, y_test, [1e-4, 0.3, 3.0], 0.25, seed=1)
-    chosen = frame.loc[frame["chosen"], "learning_rate"].item()
-    assert chosen == 0.3  # inside the grid: 1e-4 barely moves, 3.0 overshoots
-    assert (frame["chosen_learning_rate"] == chosen).all() and net.learning_rate == chosen
-    # the chosen row carries the retrained network's test score, the others nothing
-    assert frame.loc[frame["chosen"], "test_accuracy"].item() == net.score(X_test, y_test)
-    assert frame.loc[~frame["chosen"], "test_accuracy"].isna().all()
-    assert set(frame["status"]) == {"ok"} and (frame["reason"] == "").all()
-    flagged = tune_learning_rate(
-        DevicePerceptron(max_iter=3, random_state=0), X, y, X_test, y_test, [1e-4, 0.3], 0.25, 1
-    )
-    assert set(flagged["status"]) == {"flagged"}  # 0.3 wins (see above): the grid's edge
-    assert (flagged["reason"] == "the chosen rate is at the edge of networks.lr_search.grid").all()
-
-
-def test_search_over_update_schemes_with_device_estimators():
-    X, y = _blobs(seed=2)
-    spec = DeviceSpec("8000", 0.12, 0.80, 150, 120.0, 100.0)
-    net = DevicePerceptron(device=spec, pulse_rule="sign", max_iter=2, random_state=0)
-    frame = search_learning_rate(net, X, y, [0.05, 0.5], 0.2, seed=0)
-    assert frame["validation_accuracy"].between(0, 1).all()
-
-
-def test_update_parameters_from_config():
-    specs = {"open": DeviceSpec("open", 0.0, 0.8, 150, 1e4, 1e4)}
-    block = {
-        "mapping": "shared",
-        "reference_state": "open",
-        "pulse_rule": "sign",
-        "sign_threshold_pulses": 0.5,
-        "stochastic_length": 10,
-    }
-    assert update_parameters(block, specs)["reference_range_V"] == pytest.approx(0.8)
-    assert update_parameters({**block, "mapping": "per_state"}, {})["reference_range_V"] is None
-    with pytest.raises(ValueError, match="networks.update.reference_state '8000'"):
-        update_parameters({**block, "reference_state": "8000"}, specs)
+def test_variant_labels_round_trip():
     assert parse_variant(variant_label("shared", "stochastic")) == ("shared", "stochastic")
     with pytest.raises(ValueError):
         parse_variant("global-sign")
@@ -240,124 +150,6 @@ def test_none_verdict_and_single_seed_flag():
         "holds under 0 of 2 variants; fails under 0; inconclusive under 2"
     }
     assert set(table["status"]) == {"flagged"} and "no interval" in table["reason"].iloc[0]
-
-
-def test_extended_search_picks_an_interior_optimum_and_extends_at_an_edge():
-    from fmes.claims.robustness import extend_learning_rate_search
-
-    calls = []
-
-    def peaked(at):  # a cheap fake scorer: validation accuracy peaks at rate `at`
-        def score(rate):
-            calls.append(rate)
-            return 0.9 - 0.1 * abs(math.log10(rate / at))
-
-        return score
-
-    grid = [0.25, 0.5, 1.0, 2.0, 4.0]
-    interior = extend_learning_rate_search(peaked(1.0), grid, max_extensions=3)
-    assert interior.loc[interior["chosen"], "learning_rate"].item() == 1.0
-    assert len(interior) == 5 and (interior["extension"] == 0).all()
-    assert set(interior["status"]) == {"ok"}
-    edge = extend_learning_rate_search(peaked(16.0), grid, max_extensions=3)
-    assert edge["learning_rate"].tolist() == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
-    assert edge.loc[edge["chosen"], "learning_rate"].item() == 16.0  # interior after 3 steps
-    assert edge["extension"].tolist()[-3:] == [1, 2, 3] and set(edge["status"]) == {"ok"}
-    capped = extend_learning_rate_search(peaked(0.001), grid, max_extensions=2)
-    assert capped["learning_rate"].min() == pytest.approx(0.0625)
-    assert set(capped["status"]) == {"flagged"} and "edge" in capped["reason"].iloc[0]
-    with pytest.raises(ValueError, match="log-spaced"):
-        extend_learning_rate_search(peaked(1.0), [0.1, 0.2, 0.5], 1)
-
-
-class _FakeNet:
-    """A fake estimator for the nested search: its validation accuracy peaks at a rate that
-    depends on its random_state; it records every array it is fitted or scored on."""
-
-    seen: list[tuple[str, int, np.ndarray]] = []
-
-    def __init__(self, rate, epochs, random_state):
-        self.rate, self.epochs, self.random_state = rate, epochs, random_state
-
-    def fit(self, X, y):
-        _FakeNet.seen.append(("fit", self.random_state, X))
-        return self
-
-    def score(self, X, y):
-        _FakeNet.seen.append(("score", self.random_state, X))
-        best = {11: 0.1, 22: 1.0, 33: 10.0}[self.random_state]
-        return 0.9 - 0.1 * abs(math.log10(self.rate / best))
-
-    def predict(self, X):
-        _FakeNet.seen.append(("predict", self.random_state, X))
-        # right on the first test images, more of them the more epochs: a known outcome
-        out = np.full(len(X), -1)
-        out[: self.epochs] = 0
-        return out
-
-
-def test_nested_search_picks_each_seeds_own_rate_and_never_uses_the_test_set():
-    from fmes.claims.robustness import nested_learning_rate_runs
-
-    _FakeNet.seen = []
-    X_train = np.arange(40 * 3, dtype=float).reshape(40, 3)  # all >= 0
-    y_train = np.repeat([0, 1], 20)
-    X_test = np.full((6, 3), -1.0)  # marked: no training row is negative
-    y_test = np.zeros(6, dtype=int)
-    runs = nested_learning_rate_runs(
-        _FakeNet,
-        X_train,
-        y_train,
-        X_test,
-        y_test,
-        {0: 11, 1: 22, 2: 33},
-        [0.3162, 1.0, 3.162],
-        validation_fraction=0.25,
-        max_extensions=2,
-        search_epochs=2,
-        epochs=4,
-    )
-    # each seed's best rate differs: 0.1 (grid extended downwards), 1 (interior), 10 (upwards)
-    assert runs.runs["learning_rate"].tolist() == pytest.approx([0.1, 1.0, 10.0], rel=1e-3)
-    assert not runs.runs["at_grid_edge"].any()
-    assert runs.runs["n_rates_tried"].tolist() == [5, 3, 5]
-    assert set(runs.curves["seed"]) == {0, 1, 2}
-    assert runs.curves.groupby("seed")["chosen"].sum().tolist() == [1, 1, 1]
-    assert runs.curves.loc[runs.curves["seed"] == 0, "extension"].max() == 2
-    # the search fitted and scored on the training set only; the test set was only predicted
-    for what, _, X in _FakeNet.seen:
-        assert (X < 0).all() if what == "predict" else (X >= 0).all()
-    assert sum(what == "predict" for what, _, _ in _FakeNet.seen) == 3
-    # each seed scores on its own validation split (drawn with its random_state), 25% of the
-    # training set, disjoint from the rows its candidates are fitted on
-    validation = {}
-    for what, state, X in _FakeNet.seen:
-        rows = frozenset(X[:, 0])
-        if what == "score":
-            assert len(rows) == 10 and validation.setdefault(state, rows) == rows
-    for what, state, X in _FakeNet.seen:
-        if what == "fit" and len(X) < len(X_train):
-            assert not frozenset(X[:, 0]) & validation[state]
-    assert len(set(validation.values())) == 3
-    # per-image outcomes of the final fit (4 epochs: the first 4 test images right)
-    assert runs.correct.shape == (3, 6)
-    assert runs.correct[:, :4].all() and not runs.correct[:, 4:].any()
-    assert runs.runs["test_accuracy"].tolist() == pytest.approx([4 / 6] * 3)
-    with pytest.raises(ValueError, match="networks.lr_search.grid.mlp"):
-        nested_learning_rate_runs(
-            _FakeNet,
-            X_train,
-            y_train,
-            X_test,
-            y_test,
-            {0: 11},
-            [0.3, 1.0, 3.0],
-            validation_fraction=0.25,
-            max_extensions=1,
-            search_epochs=1,
-            epochs=1,
-            grid_key="networks.lr_search.grid.mlp",
-        )
 
 
 def test_learning_rate_curves_figure_has_a_panel_per_state_and_variant_and_marks_the_choice():
@@ -478,3 +270,57 @@ def test_network_claims_use_the_crossed_bootstrap_over_seeds_and_test_images(tmp
         "pass",
         "fitted target",
     ]
+
+
+def test_variant_tables_put_the_variant_first_and_keep_every_run():
+    from fmes.networks.training import StateRuns
+
+    curves = pd.DataFrame(
+        {
+            "seed": [0, 0],
+            "learning_rate": [0.1, 0.3],
+            "validation_accuracy": [0.5, 0.6],
+            "extension": [0, 0],
+            "chosen": [False, True],
+            "status": "ok",
+            "reason": "",
+            "state": "8000",
+        }
+    )
+    runs = StateRuns(curves, [{"state": "8000", "seed": 0, "test_accuracy": 0.7}], {})
+    lr, networks = variant_tables("shared-sign", runs)
+    columns = "variant state seed learning_rate validation_accuracy chosen extension status reason"
+    assert list(lr.columns) == columns.split()
+    assert (lr["variant"] == "shared-sign").all() and len(lr) == 2
+    assert networks.to_dict("records") == [
+        {"variant": "shared-sign", "state": "8000", "seed": 0, "test_accuracy": 0.7}
+    ]
+
+
+def test_variant_adaptation_summarises_each_seed_in_the_claims_columns():
+    table = pd.DataFrame(
+        {
+            "method": ["device", "device"],
+            "n_images": [0, 40],
+            "accuracy_dataset2": [0.1, 0.7],
+            "accuracy_dataset1": [0.9, 0.6],
+        }
+    )
+    result = type("R", (), {"table": table})()
+    targets = load_targets("config/paper_targets.yaml")
+    frame = variant_adaptation("per_state-sign", {0: result, 3: result}, targets)
+    assert list(frame.columns) == [
+        "variant",
+        "seed",
+        "dataset1",
+        "dataset2_before",
+        "dataset2_after",
+        "n_images",
+    ]
+    assert frame["seed"].tolist() == [0, 3]
+    assert frame.iloc[0][["dataset1", "dataset2_before", "dataset2_after"]].tolist() == [
+        0.9,
+        0.1,
+        0.7,
+    ]
+    assert variant_adaptation("per_state-sign", {}, targets).empty

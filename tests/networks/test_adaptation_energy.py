@@ -16,6 +16,7 @@ from fmes.networks.adaptation_energy import (
     _retraining_chunks,
     first_reaching,
     mapping_costs,
+    matched_cost_lines,
     matched_costs,
     ratio_summary,
     route_summary,
@@ -233,3 +234,35 @@ def test_paper_table_takes_the_verdict_from_the_interval_not_the_mean():
     row = compare(targets, claims_from_adaptation_energy(never)).set_index("target_id")
     assert row.loc["adaptation_time_vs_retraining", "status"] == "inconclusive"
     assert "retraining does not reach" in row.loc["adaptation_time_vs_retraining", "note"]
+
+
+def test_matched_cost_lines_say_whether_and_when_each_route_reaches_the_target():
+    routes = _routes([0.1, 0.6, 0.75, 0.65], [0.1, 0.3, 0.5, 0.74, 0.8])
+    lines = matched_cost_lines(routes, 0.73)
+    assert len(lines) == len(matched_costs(routes, 0.73)) == 2
+    assert lines[0].startswith("default, target paper (0.730): mapping reaches it after 8.0 images")
+    assert "retraining reaches it after 6.0 presentations" in lines[0]
+    assert "energy ratio 2.67" in lines[0]
+    never = matched_cost_lines(_routes([0.1, 0.2, 0.2, 0.2], [0.1, 0.8]), 0.73)
+    assert "mapping never reaches it" in never[0]
+
+
+def test_seed_routes_add_the_sensitivity_schemes_only_on_the_seeds_listed(monkeypatch):
+    import fmes.networks.adaptation_energy as module
+
+    calls = []
+
+    def fake(result, table, state, schemes, leak, epochs, rate, costs, seed, sensitivity_grid):
+        calls.append((state, sorted(schemes), leak, epochs, rate, seed, sensitivity_grid))
+        return pd.DataFrame({"route": ["mapping"]})
+
+    monkeypatch.setattr(module, "adaptation_vs_retraining", fake)
+    settings = type("S", (), {"scheme": SCHEME, "train_state": "open"})()
+    sensitivity = {"seeds": [0], "n_images": [0, 4], "pulses_per_image": [1]}
+    retrain = {"epochs": 2, "learning_rate": 0.1}
+    costs = CostSettings(1e-12, 1e-12, 0.73)
+    listed = module.seed_routes(None, DEVICES, settings, LEAK, retrain, costs, sensitivity, 9, 0)
+    other = module.seed_routes(None, DEVICES, settings, LEAK, retrain, costs, sensitivity, 9, 1)
+    assert calls[0] == ("open", ["default", "pulses_per_image=1"], LEAK, 2, 0.1, 9, [0, 4])
+    assert calls[1][1] == ["default"]
+    assert listed["seed"].tolist() == [0] and other["seed"].tolist() == [1]

@@ -1,5 +1,6 @@
 # Stage: the paper's network claims under test (learning-rate search, update-scheme variants,
-# claim robustness). Library: src/fmes/claims/robustness.py; schemes: docs/update_schemes.md.
+# claim robustness). Library: src/fmes/networks/training.py (training), src/fmes/claims/robustness.py
+# (claims); schemes: docs/update_schemes.md.
 # Like the networks and the adaptation, the stage is planned after the device_params checkpoint
 # (fmes.workflow.planning via state_plan): which states have usable device parameters is known only then.
 

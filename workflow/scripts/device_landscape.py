@@ -9,15 +9,14 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from fmes.claims.robustness import build_network, update_parameters
 from fmes.core.figures import save_figure
 from fmes.core.io import write_csv
 from fmes.core.logs import rule_logger
-from fmes.core.rng import child_seed_int
 from fmes.core.status import Status
 from fmes.device.synapse import load_device_params
 from fmes.networks.landscape import grid_device, landscape_figure, landscape_grid, state_points
 from fmes.networks.mnist import load_split
+from fmes.networks.training import build_network, network_random_state, update_parameters
 
 
 def main(snakemake) -> None:
@@ -31,7 +30,7 @@ def main(snakemake) -> None:
         cfg["nl_labels"], cfg["n_levels"], cfg["c2c_sigma_fracs"], int(cfg["reference_levels"])
     )
     update = update_parameters(p.update_scheme, specs)  # the networks stage's scheme
-    random_state = child_seed_int(p.seed, "networks", cfg["net"], cfg["seed"])
+    random_state = network_random_state(p.seed, cfg["net"], cfg["seed"])
     started = time.perf_counter()
     accuracy = []
     with threadpool_limits(snakemake.threads):

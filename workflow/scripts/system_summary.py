@@ -1,38 +1,30 @@
-"""Rule system_summary: training energy/time per state and the trained networks over time."""
+"""Rule system_summary: training energy/time per state and the trained networks over time.
+
+The tables are built by fmes.networks.system from the networks stage's per-run tables.
+"""
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from fmes.analysis.pipeline import legend_label, placeholder_figure
 from fmes.core.figures import resistance_colors, save_figure
 from fmes.core.io import read_table, write_csv
 from fmes.core.logs import rule_logger
-from fmes.device.energy import (
-    energy_to_reach,
-    holding_energy_J,
-    pulse_costs_by_state,
-    training_energy_curves,
-    with_holding_energy,
-)
 from fmes.networks.estimators import curves_over_seeds
 from fmes.networks.inference import (
     accuracy_over_seeds,
-    accuracy_over_time,
-    accuracy_vs_adc_bits,
     adc_accuracy_over_seeds,
-    time_within_tolerance,
     with_read_noise_if_any,
 )
 from fmes.networks.mnist import load_split
-from fmes.workflow.manifest import parse_resistance
-
-
-def concat(paths: list[str]) -> pd.DataFrame:
-    """The per-run tables as one (ideal runs have no pulses: empty tables are left out)."""
-    frames = [read_table(path) for path in paths]
-    filled = [frame for frame in frames if len(frame)]
-    return pd.concat(filled, ignore_index=True) if filled else frames[0]
+from fmes.networks.system import (
+    gather_runs,
+    holding_runs,
+    inference_tables,
+    kept_lines,
+    training_energy_lines,
+    training_energy_tables,
+)
 
 
 def net_panels(nets: list[str]) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -52,75 +44,9 @@ def label_panel(ax: plt.Axes, xlabel: str, title: str, log_x: bool = False) -> N
     ax.legend(fontsize=8)
 
 
-def holding_runs(curve_paths: list[str], weight_paths: list[str]) -> pd.DataFrame:
-    """Per (net, state, seed) of a device run: its devices and the power the trained network's
-    voltages dissipate in R when held (``states_final_V`` of the run's weights file)."""
-    rows = []
-    for curve_path, weight_path in zip(curve_paths, weight_paths, strict=True):
-        first = read_table(curve_path).iloc[0]
-        with np.load(weight_path) as arrays:
-            if "states_final_V" not in arrays:
-                continue  # the ideal (floating-point) network has no devices
-            volts = arrays["states_final_V"].astype(np.float64)
-        power = holding_energy_J(volts, parse_resistance(first["state"]), 1.0).sum()
-        rows.append(
-            {
-                "net": first["net"],
-                "state": str(first["state"]),
-                "seed": int(first["seed"]),
-                "n_devices": volts.size,
-                "final_holding_power_W": float(power),
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["net", "state", "seed", "n_devices", "final_holding_power_W"]
-    )
-
-
-def main(snakemake) -> None:
-    log = rule_logger("system_summary", snakemake.log[0])
-    inp, out, P = snakemake.input, snakemake.output, snakemake.params
-
-    curves, pulses, inference = concat(inp.curves), concat(inp.pulses), concat(inp.inference)
-    params = read_table(inp.device_params)
-    costs, missing = pulse_costs_by_state(params)
-    for reason in missing:
-        log.warning("no training energy: %s", reason)
-
-    # ---------------------------------------------------------------- training energy
-    training = training_energy_curves(curves, pulses, costs)
-    summary = energy_to_reach(training, P.tolerance) if len(training) else pd.DataFrame()
-    if len(summary):
-        n_images = int(load_split(inp.split).y_train.size)
-        runs = holding_runs(inp.curves, inp.weights)
-        summary = with_holding_energy(summary, params, runs, n_images)
-    write_csv(training, out.training)
-    write_csv(summary, out.training_summary)
-    for row in summary.itertuples(index=False):
-        log.info(
-            "%s %s seed %s: %.4f after %d epochs, %.3g J (%d pulses); within %.2g of it at epoch %d: %.3g J",
-            row.net,
-            row.state,
-            row.seed,
-            row.final_test_accuracy,
-            row.epochs,
-            row.total_energy_J,
-            row.total_pulses,
-            P.tolerance,
-            row.epoch_reached,
-            row.energy_to_reach_J,
-        )
-        log.info(
-            "%s %s seed %s: holding %d devices for %.3g s costs at most %.3g J (%.3g x the pulses)",
-            row.net,
-            row.state,
-            row.seed,
-            row.n_devices,
-            row.holding_duration_s,
-            row.holding_bound_J,
-            row.holding_bound_to_pulses,
-        )
-    states = [s for s in dict.fromkeys(curves["state"]) if s != "ideal"]
+def training_energy_figure(training: pd.DataFrame, states: list[str], warn) -> plt.Figure:
+    """Test accuracy against cumulative training energy per net, one line per state (mean +- sd
+    over seeds); ``warn`` hears of a state without a programming pulse."""
     colors = resistance_colors(states)
     if training.empty:
         fig = placeholder_figure("Accuracy vs training energy", "no state has per-pulse energies")
@@ -136,7 +62,7 @@ def main(snakemake) -> None:
                 x = m["cumulative_energy_J_mean"].to_numpy() * 1e3
                 shown = x > 0  # log axis: epochs after the first pulse
                 if not shown.any():
-                    log.warning("%s %s: no programming pulse during training", net, state)
+                    warn(f"{net} {state}: no programming pulse during training")
                     continue
                 ax.errorbar(
                     x[shown],
@@ -149,28 +75,13 @@ def main(snakemake) -> None:
                 )
             label_panel(ax, "cumulative training energy (mJ)", net, log_x=True)
         fig.tight_layout()
-    save_figure(fig, out.fig_training)
+    return fig
 
-    # ---------------------------------------------------------------- over time and ADC
-    over_time = accuracy_over_time(inference)
-    kept = time_within_tolerance(over_time, P.tolerance) if len(over_time) else pd.DataFrame()
-    write_csv(over_time, out.over_time)
-    write_csv(kept, out.kept)
-    for row in kept.itertuples(index=False):
-        log.info(
-            "%s %s (read noise %s, %s reference): trained %.4f, within %.2g until %.3g s%s "
-            "(leakage band %.3g-%.3g s)",
-            row.net,
-            row.state,
-            row.read_noise,
-            row.reference,
-            row.trained_accuracy,
-            P.tolerance,
-            row.kept_until_s,
-            " (whole grid)" if row.kept_whole_grid else "",
-            row.kept_until_lower_s,
-            row.kept_until_upper_s,
-        )
+
+def accuracy_over_time_figure(over_time: pd.DataFrame, states: list[str]) -> plt.Figure:
+    """Test accuracy against time since training per net and state, the leakage band shaded;
+    the configured reference solid, the worst case dashed."""
+    colors = resistance_colors(states)
     if over_time.empty:
         fig = placeholder_figure(
             "Accuracy vs time since training", "no state has a retention model"
@@ -215,10 +126,11 @@ def main(snakemake) -> None:
             title = f"{net}{' (with read noise)' if over_time['read_noise'].any() else ''}"
             label_panel(ax, "time since training (s)", title, log_x=True)
         fig.tight_layout()
-    save_figure(fig, out.fig_time)
+    return fig
 
-    adc = accuracy_vs_adc_bits(inference)
-    write_csv(adc, out.adc)
+
+def adc_figure(adc: pd.DataFrame, states: list[str]) -> plt.Figure:
+    """Test accuracy against the output-ADC resolution per net and state (dotted: no ADC)."""
     nets = list(dict.fromkeys(adc["net"]))
     means = adc_accuracy_over_seeds(adc)
     fig, axes = net_panels(nets)
@@ -242,7 +154,35 @@ def main(snakemake) -> None:
             ax.axhline(full * 100, color=all_colors[state], ls=":", lw=0.8)
         label_panel(ax, "output ADC resolution (bits)", f"{net} (dotted: no ADC)")
     fig.tight_layout()
-    save_figure(fig, out.fig_adc)
+    return fig
+
+
+def main(snakemake) -> None:
+    log = rule_logger("system_summary", snakemake.log[0])
+    inp, out, P = snakemake.input, snakemake.output, snakemake.params
+    curves, pulses = gather_runs(inp.curves), gather_runs(inp.pulses)
+    holding = holding_runs(inp.curves, inp.weights)
+    n_images = int(load_split(inp.split).y_train.size)
+    training, summary, missing = training_energy_tables(
+        curves, pulses, read_table(inp.device_params), P.tolerance, holding, n_images
+    )
+    for reason in missing:
+        log.warning("no training energy: %s", reason)
+    write_csv(training, out.training)
+    write_csv(summary, out.training_summary)
+    for line in training_energy_lines(summary, P.tolerance):
+        log.info(line)
+    states = [s for s in dict.fromkeys(curves["state"]) if s != "ideal"]
+    save_figure(training_energy_figure(training, states, log.warning), out.fig_training)
+
+    over_time, kept, adc = inference_tables(gather_runs(inp.inference), P.tolerance)
+    write_csv(over_time, out.over_time)
+    write_csv(kept, out.kept)
+    for line in kept_lines(kept, P.tolerance):
+        log.info(line)
+    save_figure(accuracy_over_time_figure(over_time, states), out.fig_time)
+    write_csv(adc, out.adc)
+    save_figure(adc_figure(adc, states), out.fig_adc)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from fmes.claims.robustness import update_parameters
 from fmes.core.io import read_table, write_csv, write_npz
 from fmes.core.logs import rule_logger
 from fmes.core.rng import child_seed_int
 from fmes.device.energy import PulseLog
 from fmes.device.synapse import load_device_params
-from fmes.networks.estimators import DeviceMLP, DevicePerceptron, digit_map, train_with_curve
+from fmes.networks.estimators import digit_map, train_with_curve
 from fmes.networks.inference import (
     inference_sweep,
     leakage_band_tau_s,
@@ -29,6 +28,7 @@ from fmes.networks.inference import (
     time_grid_s,
 )
 from fmes.networks.mnist import load_split
+from fmes.networks.training import build_network, network_random_state, update_parameters
 from fmes.workflow.planning import require_usable_state
 
 
@@ -95,26 +95,17 @@ def train_seed(snakemake, seed, split, device, update, inference, band, log):
     wc, p = snakemake.wildcards, snakemake.params
     # The same random_state for every state of a (net, seed): identical initial weights, batch
     # order and noise streams, so the states differ only through their device parameters.
-    random_state = child_seed_int(p.seed, "networks", wc.net, seed)
-    common = dict(
-        device=device,
+    random_state = network_random_state(p.seed, wc.net, seed)
+    net = build_network(
+        wc.net,
+        p.net,
+        device,
+        epochs=int(p.epochs),
         batch_size=int(p.batch_size),
-        max_iter=int(p.epochs),
         w_max=float(p.w_max),
-        learning_rate=float(p.net["learning_rate"]),
-        dtype=str(p.net["dtype"]),
         random_state=random_state,
-        **update,
-        **_training_decay(p.inference, device, inference),
+        update_params={**update, **_training_decay(p.inference, device, inference)},
     )
-    if wc.net == "mlp":
-        net = DeviceMLP(
-            hidden_layer_sizes=tuple(p.net["hidden_layer_sizes"]),
-            activation=p.net["activation"],
-            **common,
-        )
-    else:
-        net = DevicePerceptron(**common)
     log.info("seed %d: %r", seed, net)
     started = time.perf_counter()
 

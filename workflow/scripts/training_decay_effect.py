@@ -5,11 +5,11 @@ import pandas as pd
 
 from fmes.core.io import read_table, write_csv
 from fmes.core.logs import rule_logger
-from fmes.core.rng import child_seed_int
 from fmes.device.synapse import load_device_params
 from fmes.networks.estimators import DevicePerceptron
 from fmes.networks.inference import state_inference_params
 from fmes.networks.mnist import load_split
+from fmes.networks.training import network_random_state
 
 
 def main(snakemake) -> None:
@@ -33,7 +33,7 @@ def main(snakemake) -> None:
                 batch_size=int(p.batch_size),
                 learning_rate=float(p.learning_rate),
                 w_max=float(p.w_max),
-                random_state=child_seed_int(p.seed, "networks", "perceptron", p.figure_seed),
+                random_state=network_random_state(p.seed, "perceptron", p.figure_seed),
                 retention_tau_s=tau if on else None,
                 update_period_s=float(p.training_decay["update_period_s"]),
                 retention_reference=p.reference,

@@ -1,28 +1,24 @@
-"""The paper's network claims under test: learning-rate search, update-scheme variants, verdicts.
+"""The paper's network claims under test: update-scheme variants, claim values, verdicts.
 
 A *variant* is one update scheme (weight mapping x pulse rule, :mod:`fmes.device.synapse`). Its
-learning rate is searched inside each seed on that seed's validation split of the training set
-(never the test set), on a log grid extended while the best rate is at an edge
-(:func:`nested_learning_rate_runs`); the networks stage's single search per net and state uses
-scikit-learn's :class:`~sklearn.model_selection.GridSearchCV` (:func:`search_learning_rate`). Each network claim of
-``config/paper_targets.yaml`` is evaluated per variant over seeds: the mean with a Student-t 95%
-interval, one-sided t tests over seeds (TOST for "~ value" claims) Holm-corrected over all claim x
-variant cells and a three-way cell verdict (:mod:`fmes.claims.statistics`, docs/claim_statistics.md),
-and one verdict per claim: under how many variants it holds, fails, or is inconclusive.
+networks are trained by :func:`fmes.networks.training.fit_every_seed` (the learning rate searched
+inside each seed on that seed's validation split of the training set, never the test set). Each
+network claim of ``config/paper_targets.yaml`` is evaluated per variant over seeds: the mean with
+a Student-t 95% interval, one-sided t tests over seeds (TOST for "~ value" claims) Holm-corrected
+over all claim x variant cells and a three-way cell verdict (:mod:`fmes.claims.statistics`,
+docs/claim_statistics.md), and one verdict per claim: under how many variants it holds, fails, or
+is inconclusive.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import BaseEstimator
-from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from fmes.claims.statistics import (
     PAPER_WORDS,
@@ -36,8 +32,11 @@ from fmes.claims.statistics import (
 from fmes.core.rng import child_seed_int
 from fmes.core.status import Status
 from fmes.data import targets as selectors
-from fmes.device.synapse import MAPPINGS, PULSE_RULES, DeviceSpec
-from fmes.networks.estimators import DeviceMLP, DevicePerceptron
+from fmes.device.synapse import MAPPINGS, PULSE_RULES
+from fmes.networks.adaptation import AdaptationResult, AdaptationSettings, leakage_resistance_ohm
+from fmes.networks.mnist import MnistSplit
+from fmes.networks.training import StateRuns, adapt_every_seed
+from fmes.workflow.planning import plan_states
 
 # Claims of paper_vs_reproduced evaluated per variant (target ids of config/paper_targets.yaml,
 # whose select blocks name the states, net and adaptation rows each claim reads), in table order.
@@ -70,130 +69,6 @@ def parse_variant(label: str) -> tuple[str, str]:
     mapping, _, pulse_rule = str(label).partition("-")
     variant_label(mapping, pulse_rule)
     return mapping, pulse_rule
-
-
-def update_parameters(update: Mapping, specs: Mapping[str, DeviceSpec]) -> dict:
-    """Estimator keyword arguments for an update scheme given as the config's
-    ``networks.update`` block; ``specs`` gives the reference state's range for ``shared``."""
-    mapping = str(update["mapping"])
-    reference_range_V = None
-    if mapping == "shared":
-        label = str(update["reference_state"])
-        if label not in specs:
-            raise ValueError(
-                f"config networks.update.reference_state {label!r} is not a row of "
-                f"device_params (have {sorted(specs)})"
-            )
-        reference_range_V = specs[label].range_V
-    return {
-        "mapping": mapping,
-        "reference_range_V": reference_range_V,
-        "pulse_rule": str(update["pulse_rule"]),
-        "sign_threshold_pulses": float(update["sign_threshold_pulses"]),
-        "stochastic_length": int(update["stochastic_length"]),
-    }
-
-
-def build_network(
-    net: str,
-    net_params: Mapping,
-    device: DeviceSpec | None,
-    *,
-    epochs: int,
-    batch_size: int,
-    w_max: float,
-    random_state: int,
-    update_params: Mapping | None = None,
-    learning_rate: float | None = None,
-) -> BaseEstimator:
-    """A ``DevicePerceptron`` or ``DeviceMLP`` from the config's ``networks.<net>`` block
-    (``learning_rate``, ``dtype``; for the MLP ``hidden_layer_sizes`` and ``activation``)."""
-    common = dict(
-        device=device,
-        batch_size=int(batch_size),
-        max_iter=int(epochs),
-        w_max=float(w_max),
-        learning_rate=float(
-            net_params["learning_rate"] if learning_rate is None else learning_rate
-        ),
-        random_state=int(random_state),
-        dtype=str(net_params["dtype"]),
-        **dict(update_params or {}),
-    )
-    if net == "mlp":
-        return DeviceMLP(
-            hidden_layer_sizes=tuple(net_params["hidden_layer_sizes"]),
-            activation=str(net_params["activation"]),
-            **common,
-        )
-    if net == "perceptron":
-        return DevicePerceptron(**common)
-    raise ValueError(f"net must be 'perceptron' or 'mlp', got {net!r}")
-
-
-def search_learning_rate(
-    estimator: BaseEstimator,
-    X: np.ndarray,
-    y: np.ndarray,
-    learning_rates: Sequence[float],
-    validation_fraction: float,
-    seed: int,
-) -> pd.DataFrame:
-    """Validation accuracy per learning rate on one stratified hold-out of the training data.
-
-    ``GridSearchCV`` with a single :class:`~sklearn.model_selection.StratifiedShuffleSplit`
-    (``validation_fraction`` of X held out); the test set never enters. Returns columns
-    ``learning_rate``, ``validation_accuracy``, ``chosen`` (the best rate; ties go to the first
-    in grid order, as scikit-learn ranks them).
-    """
-    rates = [float(r) for r in learning_rates]
-    if not rates or any(not (r > 0) for r in rates):
-        raise ValueError(f"learning-rate grid must be non-empty and > 0, got {learning_rates}")
-    if not (0 < validation_fraction < 1):
-        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    split = StratifiedShuffleSplit(n_splits=1, test_size=validation_fraction, random_state=seed)
-    search = GridSearchCV(
-        estimator, {"learning_rate": rates}, cv=split, refit=False, error_score="raise"
-    )
-    search.fit(X, y)
-    results = search.cv_results_
-    frame = pd.DataFrame(
-        {
-            "learning_rate": np.asarray(results["param_learning_rate"], dtype=float),
-            "validation_accuracy": np.asarray(results["mean_test_score"], dtype=float),
-        }
-    )
-    frame["chosen"] = np.arange(len(frame)) == search.best_index_
-    return frame
-
-
-def tune_learning_rate(
-    estimator: BaseEstimator,
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
-    learning_rates: Sequence[float],
-    validation_fraction: float,
-    seed: int,
-) -> pd.DataFrame:
-    """:func:`search_learning_rate` on the training set, then ``estimator`` retrained on all of
-    it at the chosen rate and scored on the test set. The search table gains
-    ``chosen_learning_rate``, ``test_accuracy`` (on the chosen row; NaN on the others) and the
-    ``status``/``reason`` of :func:`learning_rate_status`."""
-    frame = search_learning_rate(
-        estimator, X_train, y_train, learning_rates, validation_fraction, seed
-    )
-    chosen = float(frame.loc[frame["chosen"], "learning_rate"].iloc[0])
-    estimator.set_params(learning_rate=chosen).fit(X_train, y_train)
-    test = float(estimator.score(X_test, y_test))
-    status, reason = learning_rate_status(chosen, learning_rates)
-    return frame.assign(
-        chosen_learning_rate=chosen,
-        test_accuracy=np.where(frame["chosen"], test, np.nan),
-        status=str(status),
-        reason=reason,
-    )
 
 
 def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -353,6 +228,65 @@ def adaptation_summary(table: pd.DataFrame, targets: Sequence[Mapping]) -> dict[
     }
     summary["n_images"] = int(picked[selectors.ADAPTATION_ROW_TARGETS[-1]][0]["n_images"])
     return summary
+
+
+#: Columns of a variant's per-seed adaptation table (rule ``claims_variant``).
+ADAPTATION_SUMMARY_COLUMNS = ["variant", "seed", *ADAPTATION_COLUMNS.values(), "n_images"]
+
+
+def variant_tables(variant: str, runs: StateRuns) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One variant's learning-rate searches (``variant, state, seed, learning_rate,
+    validation_accuracy, chosen`` first) and per-seed networks (``variant`` first), from its
+    :func:`fmes.networks.training.fit_every_seed`."""
+    curves = runs.curves.assign(variant=variant)
+    first = ["variant", "state", "seed", "learning_rate", "validation_accuracy", "chosen"]
+    curves = curves[first + [c for c in curves if c not in first]]
+    return curves, pd.DataFrame([{"variant": variant, **run} for run in runs.runs])
+
+
+def variant_adaptation(
+    variant: str, results: Mapping[int, AdaptationResult], targets: Sequence[Mapping]
+) -> pd.DataFrame:
+    """Per adaptation seed (``results``: seed label -> run under the variant), its adaptation
+    claims (:func:`adaptation_summary`): :data:`ADAPTATION_SUMMARY_COLUMNS`."""
+    rows = [
+        {"variant": variant, "seed": seed, **adaptation_summary(result.table, targets)}
+        for seed, result in results.items()
+    ]
+    return pd.DataFrame(rows, columns=ADAPTATION_SUMMARY_COLUMNS)
+
+
+def adapt_under_variant(
+    split: MnistSplit,
+    device_table: pd.DataFrame,
+    provenance: pd.DataFrame,
+    adaptation: Mapping,
+    cell_params: Mapping,
+    seed: int,
+    update: Mapping,
+    warn: Callable[[str], object],
+) -> dict[int, AdaptationResult]:
+    """The adaptation experiment (config section ``adaptation``) per adaptation seed with its
+    dataset1 training under the variant's ``update`` scheme, as rule ``run_adaptation`` runs
+    it (:func:`fmes.networks.training.adapt_every_seed`); none, with ``warn`` saying why, when
+    the device_params plan does not use its training state."""
+    train = plan_states(
+        device_table,
+        provenance,
+        [str(adaptation["train"]["state"])],
+        allow_non_ok=adaptation["train"]["allow_non_ok_state"],
+        allow_key="adaptation.train.allow_non_ok_state",
+    ).iloc[0]
+    if not train["use"]:
+        warn(f"adaptation skipped: {train['reason']}")
+        return {}
+    leakage_ohm = leakage_resistance_ohm(
+        adaptation["mapping"]["leakage_resistance_ohm"], cell_params
+    )
+    settings = AdaptationSettings.from_config(adaptation)
+    return adapt_every_seed(
+        split, device_table, settings, leakage_ohm, seed, adaptation["seeds"], update
+    )
 
 
 #: How a cell's interval and p values were obtained (column ``interval_method``).
@@ -565,181 +499,6 @@ def robustness_figure(table: pd.DataFrame):
     )
     fig.tight_layout()
     return fig
-
-
-def learning_rate_status(chosen: float, grid: Sequence[float]) -> tuple[Status, str]:
-    """``flagged`` when the chosen learning rate is at an edge of a grid of more than one rate
-    (the optimum may lie outside it), else ``ok``; with the reason."""
-    if len(grid) > 1 and chosen in (min(grid), max(grid)):
-        return Status.FLAGGED, "the chosen rate is at the edge of networks.lr_search.grid"
-    return Status.OK, ""
-
-
-def log_grid_step(
-    grid: Sequence[float], key: str = "learning-rate grid"
-) -> tuple[np.ndarray, float]:
-    """The sorted rates of a log-spaced grid and its ratio; ``key`` names the grid in errors."""
-    rates = np.sort(np.asarray([float(r) for r in grid]))
-    if rates.size < 2 or not (rates > 0).all():
-        raise ValueError(f"{key} must hold two or more rates > 0, got {list(grid)}")
-    ratios = rates[1:] / rates[:-1]
-    if not np.allclose(ratios, ratios[0], rtol=1e-3) or ratios[0] <= 1:
-        raise ValueError(
-            f"{key} must be log-spaced (one ratio between neighbours, e.g. 0.3162, 1, 3.162), "
-            f"got {list(grid)}"
-        )
-    return rates, float(ratios[0])
-
-
-def extend_learning_rate_search(
-    score: Callable[[float], float], grid: Sequence[float], max_extensions: int
-) -> pd.DataFrame:
-    """Learning-rate search on a log grid, extended by the grid's log step while the best rate
-    sits at an edge.
-
-    ``score(rate)`` is the validation accuracy of one candidate (trained on a validation split
-    of one seed's training data, never the test set). ``grid``: two or more rates with one
-    constant ratio. While the best rate is the smallest (largest) evaluated, one rate a step
-    below (above) is added, up to ``max_extensions`` times. Returns ``learning_rate``,
-    ``validation_accuracy``, ``extension`` (0 for the grid, k for the k-th added rate),
-    ``chosen`` (the best; ties to the smaller rate) and ``status``/``reason`` (``flagged`` when
-    the chosen rate is still at an edge: the optimum may lie beyond it).
-    """
-    rates, step = log_grid_step(grid)
-    scores = {float(r): float(score(float(r))) for r in rates}
-    added: dict[float, int] = {}
-    for k in range(1, int(max_extensions) + 1):
-        ordered = sorted(scores)
-        best = max(ordered, key=lambda r: (scores[r], -r))
-        if best == ordered[0]:
-            new = ordered[0] / step
-        elif best == ordered[-1]:
-            new = ordered[-1] * step
-        else:
-            break
-        scores[new] = float(score(new))
-        added[new] = k
-    ordered = sorted(scores)
-    best = max(ordered, key=lambda r: (scores[r], -r))
-    at_edge = best in (ordered[0], ordered[-1])
-    return pd.DataFrame(
-        {
-            "learning_rate": ordered,
-            "validation_accuracy": [scores[r] for r in ordered],
-            "extension": [added.get(r, 0) for r in ordered],
-            "chosen": [r == best for r in ordered],
-            "status": str(Status.FLAGGED if at_edge else Status.OK),
-            "reason": (
-                f"the chosen rate is at the edge of the grid after {len(added)} extension(s)"
-                if at_edge
-                else ""
-            ),
-        }
-    )
-
-
-@dataclass(frozen=True)
-class NestedRuns:
-    """Per-seed learning-rate searches and the final fits of :func:`nested_learning_rate_runs`.
-
-    ``curves``: ``seed, learning_rate, validation_accuracy, extension, chosen, status, reason``
-    (one row per seed and rate tried). ``runs``: ``seed, learning_rate, at_grid_edge,
-    n_rates_tried, validation_accuracy, test_accuracy`` (one row per seed). ``correct``: bool
-    ``(seeds, test images)``, True where that seed's network classified that test image
-    correctly (rows in the order of ``runs``).
-    """
-
-    curves: pd.DataFrame
-    runs: pd.DataFrame
-    correct: np.ndarray
-
-
-def _validation_scorer(
-    make_estimator: Callable[[float, int, int], BaseEstimator],
-    epochs: int,
-    random_state: int,
-    fit: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
-) -> Callable[[float], float]:
-    """``rate -> validation accuracy`` of a network fitted on ``fit`` at that rate."""
-
-    def score(rate: float) -> float:
-        net = make_estimator(rate, epochs, random_state)
-        net.fit(*fit)
-        return float(net.score(*validation))
-
-    return score
-
-
-def nested_learning_rate_runs(
-    make_estimator: Callable[[float, int, int], BaseEstimator],
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
-    random_states: Mapping[int, int],
-    grid: Sequence[float],
-    *,
-    validation_fraction: float,
-    max_extensions: int,
-    search_epochs: int,
-    epochs: int,
-    grid_key: str = "learning-rate grid",
-) -> NestedRuns:
-    """The learning rate searched inside each seed, then that seed's network fitted and tested.
-
-    Per seed: a stratified hold-out of ``validation_fraction`` of the *training* set, drawn
-    with the seed's own ``random_state``; every candidate rate is fitted for ``search_epochs``
-    on the rest and scored on the hold-out, on the log ``grid`` extended while the best rate
-    is at an edge (:func:`extend_learning_rate_search`, up to ``max_extensions`` added rates);
-    the network is then fitted at the chosen rate for ``epochs`` on all the training data and
-    only then sees the test set. The rate is part of the seed's training, so its choice varies
-    from seed to seed as the network does and the interval over seeds includes it (nested
-    selection: Cawley & Talbot 2010, J Mach Learn Res 11:2079).
-
-    ``make_estimator(learning_rate, epochs, random_state)`` returns an unfitted estimator.
-    ``random_states``: seed label -> random_state (network initialisation, batch order and
-    the seed's validation split). ``grid_key`` names the grid in errors (a config key).
-    """
-    log_grid_step(grid, grid_key)
-    if not (0 < validation_fraction < 1):
-        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    if not random_states:
-        raise ValueError("random_states must name one or more seeds")
-    curves, runs, correct = [], [], []
-    for seed, random_state in random_states.items():
-        split = StratifiedShuffleSplit(
-            n_splits=1, test_size=validation_fraction, random_state=int(random_state)
-        )
-        fit_idx, val_idx = next(split.split(X_train, y_train))
-        score = _validation_scorer(
-            make_estimator,
-            int(search_epochs),
-            int(random_state),
-            (X_train[fit_idx], y_train[fit_idx]),
-            (X_train[val_idx], y_train[val_idx]),
-        )
-        curve = extend_learning_rate_search(score, grid, max_extensions)
-        chosen = curve.loc[curve["chosen"]].iloc[0]
-        net = make_estimator(float(chosen["learning_rate"]), int(epochs), int(random_state))
-        net.fit(X_train, y_train)
-        hits = np.asarray(net.predict(X_test) == np.asarray(y_test), dtype=bool)
-        curves.append(curve.assign(seed=seed))
-        correct.append(hits)
-        runs.append(
-            {
-                "seed": seed,
-                "learning_rate": float(chosen["learning_rate"]),
-                "at_grid_edge": chosen["status"] == str(Status.FLAGGED),
-                "n_rates_tried": len(curve),
-                "validation_accuracy": float(chosen["validation_accuracy"]),
-                "test_accuracy": float(hits.mean()),
-            }
-        )
-    curves_frame = pd.concat(curves, ignore_index=True)
-    first = ["seed", "learning_rate", "validation_accuracy", "extension", "chosen"]
-    curves_frame = curves_frame[first + [c for c in curves_frame if c not in first]]
-    return NestedRuns(curves_frame, pd.DataFrame(runs), np.vstack(correct))
 
 
 def learning_rate_curves_figure(curves: pd.DataFrame):

@@ -56,6 +56,7 @@ from fmes.data.traces import parse_resistance
 from fmes.device.energy import PulseCost, holding_energy_J
 from fmes.networks.adaptation import (
     AdaptationResult,
+    AdaptationSettings,
     MappingScheme,
     effective_resistance_ohm,
     pixel_to_effective_resistance_ohm,
@@ -68,10 +69,12 @@ __all__ = [
     "adaptation_vs_retraining",
     "first_reaching",
     "mapping_costs",
+    "matched_cost_lines",
     "matched_costs",
     "ratio_summary",
     "retraining_costs",
     "route_summary",
+    "seed_routes",
     "sensitivity_schemes",
 ]
 
@@ -388,6 +391,55 @@ def adaptation_vs_retraining(
 
 
 # --- comparison at matched accuracy ----------------------------------------------------------
+def seed_routes(
+    result: AdaptationResult,
+    device_table: pd.DataFrame,
+    settings: AdaptationSettings,
+    leakage_resistance_ohm: float,
+    retrain: Mapping,
+    costs: CostSettings,
+    sensitivity: Mapping,
+    seed: int,
+    seed_label: int,
+) -> pd.DataFrame:
+    """One adaptation seed's routes (:func:`adaptation_vs_retraining`, column ``seed`` =
+    ``seed_label``): the mapping under the configured scheme, and under its sensitivity
+    variants (:func:`sensitivity_schemes`) on the seeds config ``adaptation.sensitivity.seeds``
+    lists, against retraining (config ``adaptation.retrain``) the same devices on the same
+    images. ``seed``: the run's seed (the same noise draws for every scheme)."""
+    schemes = sensitivity_schemes(settings.scheme, sensitivity)
+    if seed_label not in sensitivity["seeds"]:
+        schemes = {"default": settings.scheme}
+    return adaptation_vs_retraining(
+        result,
+        device_table,
+        settings.train_state,
+        schemes,
+        leakage_resistance_ohm,
+        int(retrain["epochs"]),
+        float(retrain["learning_rate"]),
+        costs,
+        seed=seed,
+        sensitivity_grid=sensitivity["n_images"],
+    ).assign(seed=seed_label)
+
+
+def matched_cost_lines(routes: pd.DataFrame, target_accuracy: float) -> list[str]:
+    """One line per row of :func:`matched_costs`: whether and when each route reaches the
+    target, and the energy and time ratios."""
+
+    def reached(hit: bool) -> str:
+        return "reaches it" if hit else "never reaches it"
+
+    return [
+        f"{row.variant}, target {row.target} ({row.target_accuracy:.3f}): mapping "
+        f"{reached(row.mapping_reached)} after {row.mapping_n_images} images, retraining "
+        f"{reached(row.retraining_reached)} after {row.retraining_images_seen} presentations; "
+        f"energy ratio {row.energy_ratio:.3g}, time ratio {row.time_ratio:.3g}"
+        for row in matched_costs(routes, target_accuracy).itertuples(index=False)
+    ]
+
+
 def first_reaching(rows: pd.DataFrame, target: float) -> pd.Series | None:
     """The first row (in ``images_seen`` order, after at least one image) whose dataset2
     accuracy reaches ``target``; None if none does."""
