@@ -324,3 +324,20 @@ def test_variant_adaptation_summarises_each_seed_in_the_claims_columns():
         0.7,
     ]
     assert variant_adaptation("per_state-sign", {}, targets).empty
+
+
+def test_adaptation_under_a_variant_is_skipped_with_the_plans_reason():
+    from fmes.claims.robustness import adapt_under_variant
+
+    table = pd.DataFrame({"resistance_label": ["500"], "status": ["flagged"], "reason": ["A"]})
+    provenance = pd.DataFrame(columns=["resistance_label", "column", "source", "note"])
+    section = {"train": {"state": "open", "allow_non_ok_state": True}}
+    said = []
+    out = adapt_under_variant(None, table, provenance, section, {}, 0, {}, said.append)
+    assert out == {} and said == [
+        "adaptation skipped: no device parameters at open: the analyses produced no LTP/LTD "
+        "fit at this state"
+    ]
+    section = {"train": {"state": "500", "allow_non_ok_state": False}}
+    assert adapt_under_variant(None, table, provenance, section, {}, 0, {}, said.append) == {}
+    assert "set adaptation.train.allow_non_ok_state: true" in said[-1]
