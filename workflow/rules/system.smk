@@ -1,6 +1,7 @@
 # Stage: the trained networks as a system: training energy/time from the counted pulses, and
 # accuracy over time since training (retention), with read noise and an output ADC. The
 # per-run inputs come from networks_train (its _pulses.csv and _inference.csv outputs).
+# Library: src/fmes/networks/system.py (tables).
 
 
 rule system_summary:
