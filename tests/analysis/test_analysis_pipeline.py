@@ -196,3 +196,29 @@ def test_energy_rows_and_tables_summarise_per_state():
     assert none is None and why.startswith("t1: ")
     skipped, no_costs, empty = energy_tables([], "nominal")
     assert skipped["status"].iloc[0] == Status.SKIPPED and empty.empty and no_costs.empty
+
+
+def test_ltp_ltd_tables_keep_gathered_tables_or_say_why_they_are_empty():
+    from fmes.analysis.pipeline import ltp_ltd_tables
+
+    fits = pd.DataFrame({"trace_id": ["a", "b"], "converged": [True, False]}, index=[3, 7])
+    weights = pd.DataFrame({"trace_id": ["a"], "weight_V": [0.1]}, index=[5])
+    kept_fits, kept_weights = ltp_ltd_tables(fits, weights)
+    assert kept_fits is fits  # gathered in row order: written as they are
+    assert kept_weights.index.tolist() == [0] and kept_weights["weight_V"].tolist() == [0.1]
+    no_fits, no_weights = ltp_ltd_tables(fits.iloc[0:0], weights.iloc[0:0])
+    assert no_fits["status"].tolist() == ["skipped"] and "converged" in no_fits
+    assert no_fits["reason"].iloc[0] == "no 'ltp_ltd' traces in the manifest"
+    assert list(no_weights.columns)[:4] == ["trace_id", "phase", "pulse_number", "weight_V"]
+    assert no_weights["status"].tolist() == ["skipped"]
+
+
+def test_frames_or_skipped_joins_the_frames_or_says_why_there_are_none():
+    from fmes.analysis.pipeline import frames_or_skipped
+
+    a = pd.DataFrame({"x": [1, 2]}, index=[4, 5])
+    joined = frames_or_skipped([a, a.iloc[:1]], ["x"], "none")
+    assert joined["x"].tolist() == [1, 2, 1] and joined.index.tolist() == [0, 1, 2]
+    none = frames_or_skipped([], ["x", "y"], "no traces")
+    assert list(none.columns) == ["x", "y", "status", "reason"]
+    assert none["status"].tolist() == ["skipped"] and none["reason"].tolist() == ["no traces"]

@@ -77,3 +77,27 @@ def test_yield_flags_failed_fits_and_small_ranges_with_reasons():
     assert summary.iloc[0][["n_devices", "n_working"]].tolist() == [6, 4]
     lenient = device_yield(array_fits(_fits()), min_converged_frac=0.75, min_range_frac=0.0)
     assert lenient["works"].all()
+
+
+def test_array_results_and_their_figures_or_why_there_are_none(tmp_path):
+    from fmes.analysis.figures import array_drift_figure, array_maps_figure, array_yield_figure
+    from fmes.analysis.pipeline import array_results
+    from fmes.core.figures import plt
+
+    result = array_results(_fits(), min_converged_frac=1.0, min_range_frac=0.5)
+    assert result.skipped == "" and result.shape == (2, 3) and result.labels == ["500"]
+    assert result.metrics[0] == "g_max_V"
+    assert len(result.yields) == 6 and len(result.maps) == 6 * len(result.metrics)
+    for draw in (array_maps_figure, array_drift_figure, array_yield_figure):
+        fig = draw(result)
+        assert fig.axes  # drawn from the results, no I/O
+        plt.close(fig)
+    for fits, why in (
+        (None, "no LTP/LTD fits"),
+        (_fits().assign(device_id="nominal"), "no array devices"),
+    ):
+        skipped = array_results(fits, min_converged_frac=1.0, min_range_frac=0.5)
+        assert skipped.skipped.startswith(why)
+        for table in (skipped.maps, skipped.drift, skipped.yields):
+            assert table["status"].tolist() == ["skipped"]
+            assert table["reason"].tolist() == [skipped.skipped]

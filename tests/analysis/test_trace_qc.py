@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from messy import DEFAULT, LTPLTDTruth, ltp_ltd_cycle, ppf_pair, with_levels  # noqa: E402
 
-from fmes.analysis.qc import TRACE_QC_COLUMNS, qc_figure, trace_qc_row  # noqa: E402
+from fmes.analysis.figures import qc_figure  # noqa: E402
+from fmes.analysis.qc import TRACE_QC_COLUMNS, trace_qc_row  # noqa: E402
 from fmes.core.status import Status  # noqa: E402
 
 PULSE_KW = {"max_skew_samples": 5, "glitch_sigmas": 8.0, "mains_frequency_Hz": 50.0}

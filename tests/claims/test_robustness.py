@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fmes.claims.figures import robustness_figure
 from fmes.claims.robustness import (
     add_robustness_column,
     claim_values,
     mean_interval,
     parse_variant,
-    robustness_figure,
     robustness_table,
     variant_adaptation,
     variant_label,
@@ -153,7 +153,7 @@ def test_none_verdict_and_single_seed_flag():
 
 
 def test_learning_rate_curves_figure_has_a_panel_per_state_and_variant_and_marks_the_choice():
-    from fmes.claims.robustness import learning_rate_curves_figure
+    from fmes.claims.figures import learning_rate_curves_figure
 
     rows = []
     for variant in ("per_state-sign", "shared-sign"):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fmes.device.synapse import DeviceSpec, nl_label_from_a
-from fmes.networks.landscape import grid_device, landscape_figure, landscape_grid, state_points
+from fmes.networks.figures import landscape_figure
+from fmes.networks.landscape import grid_device, landscape_grid, state_points
 
 
 def test_grid_devices_carry_their_nl_labels_levels_and_noise():

@@ -21,3 +21,12 @@ def test_script_imports_without_running_and_has_main(path):
     spec.loader.exec_module(module)  # would raise (no snakemake object) if the body ran on import
     assert list(inspect.signature(module.main).parameters) == ["snakemake"]
     assert 'if __name__ == "__main__":' in path.read_text()
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_script_draws_no_figure_itself(path):
+    # every figure is drawn by its stage's fmes.<stage>.figures module; a script only saves it
+    # (a skipped one with fmes.core.figures.save_figure_or_placeholder)
+    text = path.read_text()
+    for drawing in ("matplotlib", "plt.", "subplots(", "placeholder_figure("):
+        assert drawing not in text, f"{path.name} draws a figure itself ({drawing})"

@@ -1,7 +1,6 @@
 """Rule adaptation_energy: the mapping adaptation against retraining, per image count and at
 matched dataset2 accuracy (per seed, geometric mean with its interval, verdict)."""
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmes.core.figures import save_figure
@@ -13,6 +12,7 @@ from fmes.networks.adaptation_energy import (
     ratio_summary,
     route_summary,
 )
+from fmes.networks.figures import energy_accuracy_figure
 
 
 def main(snakemake) -> None:
@@ -45,32 +45,7 @@ def main(snakemake) -> None:
     by_count = route_summary(routes, costs.confidence)
     write_csv(by_count, snakemake.output.routes)
 
-    # accuracy against cumulative energy (mean over seeds, every retraining update)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    means = (
-        routes[routes["energy_J"] > 0]
-        .groupby(["variant", "route", "images_seen"], as_index=False)[
-            ["energy_J", "accuracy_dataset2"]
-        ]
-        .mean()
-    )
-    for (variant, route), m in means.groupby(["variant", "route"], sort=True):
-        default = variant == "default"
-        ax.plot(
-            m["energy_J"] * 1e3,
-            m["accuracy_dataset2"] * 100,
-            marker=("o" if route == "mapping" else None) if default else ".",
-            linestyle="-" if default else ":",
-            label=route if default else f"mapping, {variant}",
-            alpha=1.0 if default else 0.7,
-        )
-    ax.axhline(costs.target_accuracy * 100, color="0.5", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("cumulative energy in scope (mJ)")
-    ax.set_ylabel("dataset2 test accuracy (%)")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    save_figure(fig, snakemake.output.figure)
+    save_figure(energy_accuracy_figure(routes, costs.target_accuracy), snakemake.output.figure)
 
 
 if __name__ == "__main__":

@@ -3,39 +3,18 @@
 Metric (fmes.analysis.acf): std of the normalised sample ACF of the PSV resampled on a uniform
 grid over [onset - pre_s, onset + window_s], lags 0 .. max_lag_frac of the record."""
 
-import matplotlib.pyplot as plt
-import pandas as pd
-
+from fmes.analysis.figures import acf_figure
 from fmes.analysis.pipeline import (
     acf_row,
     at_most_common,
-    legend_label,
     load_protocol_rows,
     map_traces,
-    ordered_labels,
-    placeholder_figure,
     records_or_skipped,
 )
-from fmes.core.figures import resistance_colors, save_figure
+from fmes.core.figures import save_figure_or_placeholder
 from fmes.core.io import write_csv
 from fmes.core.logs import rule_logger
 from fmes.core.status import Status
-
-
-def acf_figure(ok: pd.DataFrame, window_s: float):
-    """Fig 3d: the ACF memory metric against pulse width, one line per resistance state."""
-    labels = ordered_labels(ok["resistance_label"])
-    colors = resistance_colors(labels)
-    fig, ax = plt.subplots(figsize=(4.8, 3.5))
-    for lab in labels:
-        s = ok[ok["resistance_label"] == lab].sort_values("width_s")
-        ax.plot(s["width_s"] * 1e3, s["acf_std"], "o-", color=colors[lab], label=legend_label(lab))
-    ax.set_xscale("log")
-    ax.set_xlabel("pulse width (ms)")
-    ax.set_ylabel("std of normalised ACF (1)")
-    ax.set_title(f"ACF memory metric (window {window_s:g} s)")
-    ax.legend(fontsize=7)
-    return fig
 
 
 def main(snakemake) -> None:
@@ -56,11 +35,12 @@ def main(snakemake) -> None:
     )
     write_csv(tab, snakemake.output.table)
     ok = tab[tab["status"] == Status.OK]
-    if ok.empty:
-        fig = placeholder_figure("ACF memory metric", "no analysable 'pulse' traces")
-    else:
-        fig = acf_figure(ok, P.acf["window_s"])
-    save_figure(fig, snakemake.output.fig3d)
+    save_figure_or_placeholder(
+        snakemake.output.fig3d,
+        "ACF memory metric",
+        "no analysable 'pulse' traces" if ok.empty else None,
+        lambda: acf_figure(ok, P.acf["window_s"]),
+    )
     log.info("done: %d traces", len(ok))
 
 

@@ -3,11 +3,10 @@ column per run, or step-size lookup tables sampled into runs): NeuroSim fits per
 NL, levels per device over all runs, cycle-to-cycle / device-to-device variability, a summary per
 branch (NL, n_states, c2c, status), and a figure of the runs with their fits."""
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
-from fmes.analysis.ltp_ltd import fitted_branch
+from fmes.analysis.figures import weight_tables_figure
 from fmes.analysis.weight_tables import (
     analyse_weight_tables,
     branch_summary,
@@ -80,31 +79,7 @@ def main(snakemake) -> None:
             row.reason,
         )
 
-    fig, axes = plt.subplots(len(P.tables), 2, figsize=(9, 3.2 * len(P.tables)), squeeze=False)
-    for (ax_set, ax_reset), spec, table_fits, table_weights in zip(
-        axes, P.tables, fits, weights, strict=True
-    ):
-        unit = spec["unit"]
-        for ax, phase, n_col in ((ax_set, "ltp", "n_pulses"), (ax_reset, "ltd", "n_pulses_ltd")):
-            w = table_weights[table_weights["phase"] == phase]
-            for _, run in w.groupby("run"):
-                ax.plot(run["pulse_number"], run["weight"], "-", color="0.7", lw=0.5)
-            fitted = table_fits[table_fits["converged"].astype(bool)]
-            if len(fitted):
-                f = fitted.iloc[0]
-                ax.plot(
-                    *fitted_branch(f, phase, int(f[n_col]), unit),
-                    "k-",
-                    lw=1,
-                    label=f"fit of run {f['run']}: NL {f['nl_' + phase]:+.2f} ({f[phase + '_shape']})",
-                )
-                ax.legend(fontsize=7)
-            ax.set_xlabel("pulse number (1)")
-            ax.set_ylabel(f"{spec['quantity']} ({unit})")
-            ax.set_title(
-                f"{spec['name']}: {'SET (potentiation)' if phase == 'ltp' else 'RESET (depression)'}, all runs"
-            )
-    save_figure(fig, out.figure)
+    save_figure(weight_tables_figure(P.tables, fits, weights), out.figure)
     log.info("done")
 
 

@@ -5,6 +5,7 @@ from fmes.core.io import write_csv, write_json
 from fmes.core.logs import rule_logger
 from fmes.data.targets import load_targets
 from fmes.device import calibration
+from fmes.device.figures import calibration_figure
 
 
 def main(snakemake) -> None:
@@ -39,7 +40,7 @@ def main(snakemake) -> None:
     )
     write_csv(result.table, snakemake.output.table)
     save_figure(
-        calibration.calibration_figure(result.params, result.table, result.conditions),
+        calibration_figure(result.params, result.table, result.conditions),
         snakemake.output.figure,
     )
 

@@ -8,13 +8,12 @@ learning-rate searches (accuracy-vs-rate curves: table and figure).
 
 import pandas as pd
 
+from fmes.claims.figures import learning_rate_curves_figure, robustness_figure
 from fmes.claims.robustness import (
     NETWORK_CLAIMS,
     claim_values,
-    learning_rate_curves_figure,
     network_claim_replicates,
     read_correct,
-    robustness_figure,
     robustness_table,
 )
 from fmes.core.figures import save_figure

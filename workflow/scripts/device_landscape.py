@@ -14,7 +14,8 @@ from fmes.core.io import write_csv
 from fmes.core.logs import rule_logger
 from fmes.core.status import Status
 from fmes.device.synapse import load_device_params
-from fmes.networks.landscape import grid_device, landscape_figure, landscape_grid, state_points
+from fmes.networks.figures import landscape_figure
+from fmes.networks.landscape import grid_device, landscape_grid, state_points
 from fmes.networks.mnist import load_split
 from fmes.networks.training import build_network, network_random_state, update_parameters
 

@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 
 from fmes.claims import comparison
+from fmes.claims.figures import comparison_figure
 from fmes.claims.robustness import add_robustness_column
-from fmes.core.figures import comparison_figure, save_figure
+from fmes.core.figures import save_figure
 from fmes.core.io import read_table, write_csv
 from fmes.core.logs import rule_logger
 from fmes.data.targets import check_selects, load_targets, target_by_id, targets_by_id

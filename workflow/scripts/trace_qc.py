@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from fmes.analysis.figures import qc_figure
 from fmes.analysis.pipeline import load_protocol_rows, map_traces
 from fmes.analysis.qc import (
     TRACE_QC_COLUMNS,
     QcFigureChoice,
-    qc_figure,
     qc_figure_name,
     sample_trace_ids,
     trace_qc_row,

@@ -2,8 +2,8 @@
 (:func:`load_protocol_rows`, then :func:`map_traces`) and pure functions on manifest rows and
 traces (one result row per trace; the scripts only read, call these, write and draw).
 
-Apart from those two readers no file I/O here. Everything a script needs to say *why* an output
-is empty lives here too (:func:`skipped_frame`, :func:`placeholder_figure`).
+Apart from those two readers no file I/O here. Everything a script needs to say *why* a table
+is empty lives here too (:func:`skipped_frame`; figures: :mod:`fmes.core.figures`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ import pandas as pd
 
 from fmes.analysis._fit import QualityLimits
 from fmes.analysis.acf import acf_memory_metric
+from fmes.analysis.array_maps import (
+    array_fits,
+    cycle_drift,
+    device_yield,
+    grid_shape,
+    metric_maps,
+)
 from fmes.analysis.device_params import assemble_device_params
 from fmes.analysis.energy import (
     energies_of_trace,
@@ -35,7 +42,7 @@ from fmes.analysis.pulses import (
     read_pulses,
 )
 from fmes.analysis.retention import fit_retention
-from fmes.analysis.variability import variability_summary
+from fmes.analysis.variability import METRICS, variability_summary
 from fmes.core.io import read_table
 from fmes.core.status import Status, join_reasons, worst
 from fmes.data.store import iter_traces
@@ -45,10 +52,14 @@ __all__ = [
     "ENERGY_KEYS",
     "LEARNING_COLUMNS",
     "MANIFEST_DTYPES",
+    "ArrayResults",
     "acf_row",
+    "array_results",
+    "ltp_ltd_tables",
     "at_most_common",
     "energy_rows",
     "energy_tables",
+    "frames_or_skipped",
     "iv_row",
     "load_protocol_rows",
     "map_traces",
@@ -65,7 +76,6 @@ __all__ = [
     "fit_ppf_per_state",
     "legend_label",
     "ordered_labels",
-    "placeholder_figure",
     "protocol_rows",
     "pulses_or_status",
     "readout_or_reason",
@@ -147,6 +157,12 @@ def records_or_skipped(records: list[dict], columns: list[str], reason: str) -> 
     """The table of ``records``, or the :func:`skipped_frame` of ``columns`` when there are
     none (so an empty analysis still writes a table that says why)."""
     return pd.DataFrame(records) if records else skipped_frame(columns, reason)
+
+
+def frames_or_skipped(frames: list[pd.DataFrame], columns: list[str], reason: str) -> pd.DataFrame:
+    """``frames`` as one table (in order, a fresh index), or the :func:`skipped_frame` of
+    ``columns`` when there are none."""
+    return pd.concat(frames, ignore_index=True) if frames else skipped_frame(columns, reason)
 
 
 def most_common(values: pd.Series) -> float:
@@ -280,17 +296,6 @@ def read_unless_skipped(path: str, columns: list[str] | None = None) -> pd.DataF
         if len(statuses) and statuses.eq(Status.SKIPPED.value).all():
             return None
     return read_table(path, columns=columns)
-
-
-def placeholder_figure(title: str, reason: str):
-    """A figure that states what was skipped and why (so no figure is silently missing)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 2.5))
-    ax.axis("off")
-    ax.set_title(title)
-    ax.text(0.5, 0.5, f"skipped: {reason}", ha="center", va="center", wrap=True, fontsize=9)
-    return fig
 
 
 def _on_trace(read: Callable[..., R], trace: pd.DataFrame, pulse_kw: dict) -> tuple[R | None, str]:
@@ -675,3 +680,82 @@ def energy_tables(
         columns={"nominal_width_s": "width_s"}
     )
     return with_edge_status(summary), state_pulse_costs(per_pulse, nominal_device), per_pulse
+
+
+#: Columns of the placeholder LTP/LTD tables when there is no ``ltp_ltd`` trace.
+_LTP_LTD_FIT_COLUMNS = [
+    "trace_id",
+    "resistance_label",
+    "device_id",
+    "cycle",
+    "a_p_pulses",
+    "a_d_pulses",
+    "converged",
+]
+_LTP_LTD_WEIGHT_COLUMNS = ["trace_id", "phase", "pulse_number", "weight_V"]
+
+
+def ltp_ltd_tables(fits: pd.DataFrame, weights: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fits, weights) of the LTP/LTD fits and weight tables gathered over the trace chunks, or
+    each a :func:`skipped_frame` saying why when it is empty."""
+    if not len(fits):
+        fits = skipped_frame(_LTP_LTD_FIT_COLUMNS, "no 'ltp_ltd' traces in the manifest")
+    if len(weights):
+        weights = pd.concat([weights], ignore_index=True)
+    else:
+        weights = skipped_frame(
+            _LTP_LTD_WEIGHT_COLUMNS, "no analysable 'ltp_ltd' trace of the nominal device"
+        )
+    return fits, weights
+
+
+@dataclass
+class ArrayResults:
+    """The array-level results of a variability campaign (:func:`array_results`): the metric
+    maps, the per-cycle drift and the device yield tables, the array devices' fits they come
+    from, and why there are none (``skipped``; the tables are then ``skipped`` placeholders)."""
+
+    maps: pd.DataFrame
+    drift: pd.DataFrame
+    yields: pd.DataFrame
+    array: pd.DataFrame | None = None
+    skipped: str = ""
+
+    @property
+    def labels(self) -> list[str]:
+        """The resistance states of the array, ordered low R -> open."""
+        return ordered_labels(self.array["resistance_label"])
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics mapped, in the order of :data:`fmes.analysis.variability.METRICS`."""
+        return [m for m in METRICS if m in set(self.maps["metric"])]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the array."""
+        return grid_shape(self.array)
+
+
+def array_results(fits: pd.DataFrame | None, **yield_kw) -> ArrayResults:
+    """Maps of every metric over rows x columns, per-cycle drift of the array's mean and spread
+    and the device yield (:func:`~fmes.analysis.array_maps.device_yield` with ``yield_kw``) of
+    the array devices among the per-cycle LTP/LTD ``fits`` (None: the fits were skipped)."""
+    array = None if fits is None else array_fits(fits)
+    if array is None or array.empty:
+        reason = (
+            "no LTP/LTD fits"
+            if fits is None
+            else "no array devices (ids r<row>c<col>) in the LTP/LTD fits"
+        )
+        return ArrayResults(
+            skipped_frame(
+                ["resistance_label", "row", "col", "device_id", "metric", "mean", "sd", "n"], reason
+            ),
+            skipped_frame(["resistance_label", "cycle", "metric", "mean", "sd", "n"], reason),
+            skipped_frame(["resistance_label", "device_id", "works"], reason),
+            skipped=reason,
+        )
+    return ArrayResults(
+        metric_maps(array), cycle_drift(array), device_yield(array, **yield_kw), array
+    )

@@ -1,11 +1,12 @@
-"""Per-trace quality control: what the robust read-out found on every trace, and QC figures.
+"""Per-trace quality control: what the robust read-out found on every trace, and which traces
+get a QC figure.
 
 One row per trace (:func:`trace_qc_row`): pulses found against pulses the manifest declares,
 what the robust read-out measured and what it corrected (:data:`TRACE_QC_COLUMNS`), the read-out
 ``status``/``reason`` (fmes.core.status) and the analyses that use the trace
-(:data:`ANALYSES_BY_PROTOCOL`). The figures
-(:func:`qc_figure`) draw the detected onsets/offsets, peaks, baselines and reads on the raw
-signal, so a user sees at a glance whether their data were read correctly.
+(:data:`ANALYSES_BY_PROTOCOL`). The figures (:func:`fmes.analysis.figures.qc_figure`) draw the
+detected onsets/offsets, peaks, baselines and reads on the raw signal, so a user sees at a
+glance whether their data were read correctly.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ __all__ = [
     "TRACE_QC_COLUMNS",
     "QcFigureChoice",
     "declared_pulses",
-    "qc_figure",
     "qc_figure_name",
     "sample_trace_ids",
     "trace_qc_row",
@@ -151,63 +151,3 @@ def trace_qc_row(
         "status": str(status),
         "reason": join_reasons(reasons) if status != Status.OK else "",
     }, readout
-
-
-def qc_figure(trace: pd.DataFrame, readout: PulseReadout | None, title: str, max_pulses: int = 3):
-    """Raw PSV and current of one trace with the detected onsets/offsets, peaks, baselines and
-    reads; left: the whole trace, right: the first ``max_pulses`` pulses."""
-    import matplotlib.pyplot as plt
-
-    t = trace["time_s"].to_numpy()
-    v = trace["voltage_V"].to_numpy()
-    i = trace["current_A"].to_numpy()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    pulses = readout.pulses if readout is not None else pd.DataFrame()
-    windows = [(t[0], t[-1])]
-    if len(pulses):
-        last = pulses.iloc[min(max_pulses, len(pulses)) - 1]
-        first_on = pulses["onset_s"].iloc[0]
-        end = (
-            last["read_time_s"]
-            if np.isfinite(last.get("read_time_s", np.nan))
-            else last["offset_s"]
-        )
-        pad = 0.2 * max(end - first_on, 1e-6)
-        windows.append((first_on - pad, end + pad))
-    else:
-        windows.append((t[0], t[-1]))
-    for ax, (lo, hi) in zip(axes, windows, strict=True):
-        m = (t >= lo) & (t <= hi)
-        ax.plot(t[m], v[m], color="k", lw=0.8, label="raw PSV")
-        if readout is not None and readout.voltage_clean_V is not None:
-            ax.plot(
-                t[m], readout.voltage_clean_V[m], color="C2", lw=0.6, alpha=0.8, label="cleaned PSV"
-            )
-        cur = ax.twinx()
-        cur.plot(t[m], i[m] * 1e3, color="C0", lw=0.6, alpha=0.5)
-        cur.set_ylabel("current (mA)", color="C0")
-        if len(pulses):
-            p = pulses[(pulses["onset_s"] <= hi) & (pulses["onset_s"] >= lo)]
-            for x in p["onset_s"]:
-                ax.axvline(x, color="C0", lw=0.5, ls=":")
-            for x in p["offset_s"].dropna():
-                ax.axvline(x, color="C3", lw=0.5, ls=":")
-            bad = p["status"] != Status.OK
-            ax.plot(p["offset_s"], p["peak_psv_V"], "^", color="C3", ms=4, label="peak")
-            ax.plot(p["onset_s"], p["baseline_psv_V"], "s", color="C1", ms=3, label="baseline")
-            ax.plot(p["read_time_s"], p["psv_after_V"], "o", color="C4", ms=3, label="read")
-            if bad.any():
-                ax.plot(
-                    p["onset_s"][bad],
-                    p["baseline_psv_V"][bad],
-                    "x",
-                    color="r",
-                    ms=8,
-                    label="not ok",
-                )
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("PSV (V)")
-    axes[0].legend(fontsize=6, loc="best")
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    return fig

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -464,101 +463,3 @@ def _cell_said(row) -> str:
         f"{row.value_ci95_high:.4g}], corrected p_holds {row.p_holds_adjusted:.2g}, "
         f"p_fails {row.p_fails_adjusted:.2g}"
     )
-
-
-def robustness_figure(table: pd.DataFrame):
-    """Claims x variants (a row per state for a claim judged per state), coloured by the cell's
-    verdict (green holds, grey inconclusive, red fails), value +- interval."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-
-    states = table["state"].fillna("").astype(str) if "state" in table else ""
-    labels = table["claim"].where(states == "", table["claim"] + " [" + states + "]")
-    claims = list(dict.fromkeys(labels))
-    variants = list(dict.fromkeys(table["variant"]))
-    grid = np.full((len(claims), len(variants)), np.nan)
-    fig, ax = plt.subplots(figsize=(1.9 * len(variants) + 3.5, 0.7 * len(claims) + 1.8))
-    for label, row in zip(labels, table.itertuples(index=False), strict=True):
-        i, j = claims.index(label), variants.index(row.variant)
-        grid[i, j] = {"fails": 0.0, "inconclusive": 1.0, "holds": 2.0}[row.cell_verdict]
-        half = (row.value_ci95_high - row.value_ci95_low) / 2
-        text = f"{row.value_mean:.3f}" + (f"\n± {half:.3f}" if np.isfinite(half) else "")
-        text += " *" if row.status == str(Status.FLAGGED) else ""
-        ax.text(j, i, text, ha="center", va="center", fontsize=8)
-    colours = ListedColormap(["#f4a6a6", "#e6e6e6", "#a6dba0"])  # fails, inconclusive, holds
-    ax.imshow(grid, cmap=colours, vmin=0, vmax=2, aspect="auto")
-    ax.grid(False)
-    ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
-    verdict = dict(zip(labels, table["n_variants_holding"], strict=True))
-    ax.set_yticks(range(len(claims)), [f"{c} ({verdict[c]})" for c in claims])
-    ax.set_xlabel("update scheme (weight mapping - pulse rule), learning rate searched per seed")
-    ax.set_ylabel("paper claim (variants where it holds)")
-    ax.set_title(
-        "Claims per variant: green holds, grey inconclusive, red fails (corrected one-sided "
-        "tests; value ± 95% interval; * flagged)"
-    )
-    fig.tight_layout()
-    return fig
-
-
-def learning_rate_curves_figure(curves: pd.DataFrame):
-    """Validation accuracy against learning rate, one panel per state (rows) and variant
-    (columns), one line per seed, the seed's chosen rate marked; a hollow marker where the
-    chosen rate is still at the edge of the (extended) grid.
-
-    ``curves``: ``variant, state, seed, learning_rate, validation_accuracy, chosen, status``
-    (the per-seed searches of :func:`nested_learning_rate_runs`, gathered over variants)."""
-    import matplotlib.pyplot as plt
-
-    variants = list(dict.fromkeys(curves["variant"]))
-    states = list(dict.fromkeys(curves["state"]))
-    seeds = sorted(set(curves["seed"]))
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, max(len(seeds), 1)))
-    fig, axes = plt.subplots(
-        len(states),
-        len(variants),
-        figsize=(2.3 * len(variants) + 1.2, 2.2 * len(states) + 1.2),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
-    for (i, state), (j, variant) in product(enumerate(states), enumerate(variants)):
-        ax = axes[i, j]
-        panel = curves[(curves["state"] == state) & (curves["variant"] == variant)]
-        for k, seed in enumerate(seeds):
-            curve = panel[panel["seed"] == seed].sort_values("learning_rate")
-            if curve.empty:
-                continue
-            ax.plot(
-                curve["learning_rate"],
-                curve["validation_accuracy"],
-                "-",
-                color=colors[k],
-                lw=1,
-                label=f"seed {seed}",
-            )
-            chosen = curve[curve["chosen"].astype(bool)]
-            at_edge = (chosen["status"] == str(Status.FLAGGED)).any()
-            ax.plot(
-                chosen["learning_rate"],
-                chosen["validation_accuracy"],
-                "o",
-                color=colors[k],
-                mfc="none" if at_edge else colors[k],
-                ms=5,
-            )
-        ax.set_xscale("log")
-        if i == 0:
-            ax.set_title(variant, fontsize=9)
-        if j == 0:
-            ax.set_ylabel(f"state {state}\nvalidation accuracy")
-        if i == len(states) - 1:
-            ax.set_xlabel("learning rate")
-    axes[0, -1].legend(fontsize=7, loc="lower left")
-    fig.suptitle(
-        "Learning-rate search inside each seed (validation split of the training set): "
-        "dots = chosen rate (hollow: still at a grid edge)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    return fig

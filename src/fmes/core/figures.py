@@ -1,8 +1,12 @@
-"""Figure helpers: one style, PNG + PDF written atomically with no run-dependent metadata."""
+"""Figure helpers: one style, PNG + PDF written atomically with no run-dependent metadata, and
+the one way to say why a figure is empty (:func:`placeholder_figure`,
+:func:`save_figure_or_placeholder`). The figures themselves are drawn in one module per stage
+(``fmes.<stage>.figures``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -51,44 +55,20 @@ def resistance_colors(labels: list[str]) -> dict[str, tuple]:
     return {label: cmap(i / n) for i, label in enumerate(labels)}
 
 
-def comparison_figure(table) -> plt.Figure:
-    """The paper-versus-reproduction table at a glance: relative difference of every numeric
-    value (bar, with the target's tolerance as a grey band) and the verdict on every claim."""
-    import numpy as np
-
-    status_color = {
-        "pass": "tab:green",
-        "fail": "tab:red",
-        "inconclusive": "tab:orange",
-        "not evaluated": "tab:gray",
-    }
-    n = len(table)
-    fig, ax = plt.subplots(figsize=(9, 0.32 * n + 1.2))
-    y = np.arange(n)[::-1]
-    rel = table["relative_difference"].to_numpy(dtype=float) * 100
-    tol = table["tolerance_rel"].to_numpy(dtype=float) * 100
-    for yi, r, t, status, comparison in zip(
-        y, rel, tol, table["status"], table["comparison"], strict=True
-    ):
-        color = status_color.get(status, "k")
-        if np.isfinite(t):
-            ax.barh(yi, 2 * t, left=-t, color="0.9", height=0.8)
-        if np.isfinite(r):
-            ax.barh(yi, np.clip(r, -150, 150), color=color, height=0.5)
-        else:
-            marker = {"pass": "o", "inconclusive": "s"}.get(status, "X")
-            ax.plot(0, yi, marker=marker, color=color, ms=8)
-        if comparison in ("greater", "less") and np.isfinite(r):
-            ax.text(np.clip(r, -150, 150), yi, f"  ({comparison})", va="center", fontsize=7)
-    ax.set_yticks(
-        y, [f"{tid} [{st}]" for tid, st in zip(table["target_id"], table["stage"], strict=True)]
-    )
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlim(-155, 155)
-    ax.set_xlabel(
-        "reproduced − paper (% of the paper's value; grey: tolerance; dots: trends/claims)"
-    )
-    ax.set_title(
-        "Paper vs reproduction (green: pass, red: fail, orange: inconclusive, grey: not evaluated)"
-    )
+def placeholder_figure(title: str, reason: str) -> plt.Figure:
+    """A figure that states what was skipped and why (so no figure is silently missing)."""
+    fig, ax = plt.subplots(figsize=(5, 2.5))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.5, f"skipped: {reason}", ha="center", va="center", wrap=True, fontsize=9)
     return fig
+
+
+def save_figure_or_placeholder(
+    path_png: str | os.PathLike, title: str, reason: str | None, draw: Callable[[], plt.Figure]
+) -> tuple[Path, Path]:
+    """:func:`save_figure` of ``draw()``, or, when ``reason`` is given (the data do not allow the
+    figure), of the :func:`placeholder_figure` titled ``title`` that states it; ``draw`` is
+    then not called."""
+    fig = placeholder_figure(title, reason) if reason else draw()
+    return save_figure(fig, path_png)
