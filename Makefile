@@ -19,13 +19,15 @@ reproduce: env
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
-## The test suite (what .ci/run calls). pytest exit code 5 (no tests collected) is a failure here:
+## The test suite (what .ci/run calls); the workflow is linted on the defaults and on the test
+## config the end-to-end tests run (.test/config/tiny.yaml). pytest exit code 5 (no tests collected) is a failure here:
 ## a suite that ran nothing must not pass.
 test: env
 	$(BIN)/ruff check src workflow/scripts tests benchmarks tools
 	$(BIN)/ruff format --check src workflow/scripts tests benchmarks tools
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
+	$(BIN)/snakemake --lint --cores 1 --configfile .test/config/tiny.yaml
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
@@ -37,6 +39,7 @@ lint: env
 	$(BIN)/ruff format --check src workflow/scripts tests benchmarks tools
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(BIN)/snakemake --lint --cores 1
+	$(BIN)/snakemake --lint --cores 1 --configfile .test/config/tiny.yaml
 
 ## Apply the two formatters (ruff format for Python, snakefmt for Snakefiles) to the whole tree.
 format: env

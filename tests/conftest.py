@@ -2,7 +2,7 @@
 
 Running Snakemake is what makes the suite slow, so tests share runs instead of making their own:
 
-- ``tiny_run`` (session): one full run of the DAG on config/tiny.yaml. Tests that need a finished
+- ``tiny_run`` (session): one full run of the DAG on .test/config/tiny.yaml. Tests that need a finished
   run to *change* copy it with :func:`copy_run` (timestamps kept, so the copy is up to date) and
   work on the copy; tests that only read outputs use it directly (never modify it).
 - :func:`dry_run` / :func:`planned`: what Snakemake would run (rule -> reason), from its own
@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-TINY = str(ROOT / "config/tiny.yaml")
+TINY = str(ROOT / ".test/config/tiny.yaml")
 
 # one MLP seed for one epoch, no learning-rate search or robustness claims, a short adaptation
 SMALL_NETWORKS = (
@@ -84,7 +84,7 @@ def copy_run(src: Path, dst: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """One full run of the DAG on config/tiny.yaml, shared by the end-to-end tests (read-only:
+    """One full run of the DAG on .test/config/tiny.yaml, shared by the end-to-end tests (read-only:
     a test that changes anything works on a :func:`copy_run` of it)."""
     workdir = tmp_path_factory.mktemp("tiny_run")
     run_snakemake(workdir, "--configfile", TINY)

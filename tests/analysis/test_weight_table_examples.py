@@ -236,7 +236,7 @@ def test_examples_run_through_the_rule(tmp_path):
         tmp_path,
         "results/tables/weight_table_summary.csv",
         "--configfile",
-        str(ROOT / "config/tiny.yaml"),
+        str(ROOT / ".test/config/tiny.yaml"),
         str(tmp_path / "examples.yaml"),
     )
     summary = pd.read_csv(tmp_path / "results/tables/weight_table_summary.csv")

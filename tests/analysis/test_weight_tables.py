@@ -225,7 +225,7 @@ def test_rule_analyses_configured_tables(tmp_path, rram_files):
         tmp_path,
         "results/tables/weight_table_fits.csv",
         "--configfile",
-        str(ROOT / "config/tiny.yaml"),
+        str(ROOT / ".test/config/tiny.yaml"),
         str(tmp_path / "tables.yaml"),
     )
     fits = pd.read_csv(tmp_path / "results/tables/weight_table_fits.csv")

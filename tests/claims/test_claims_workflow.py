@@ -17,7 +17,7 @@ def test_tiny_run_tests_the_network_claims_under_every_variant(tiny_run):
     assert {"accuracy_8000_above_open", "accuracy_headline", "adaptation_dataset2_after"} <= set(
         robust["claim"]
     )
-    assert (robust["n_seeds"] == 2).all()  # config/tiny.yaml: networks.robustness.seeds
+    assert (robust["n_seeds"] == 2).all()  # .test/config/tiny.yaml: networks.robustness.seeds
     per_claim = robust.groupby("claim")["verdict"].nunique()
     assert (per_claim == 1).all()  # one verdict per claim
     # (its status is pass/fail, not a row status: read as plain text)

@@ -763,7 +763,7 @@ def test_unusable_ltp_state_is_skipped_down_to_the_paper_table(tmp_path):
         work,
         "results/tables/paper_vs_reproduced.csv",
         "--configfile",
-        str(ROOT / "config/tiny.yaml"),
+        str(ROOT / ".test/config/tiny.yaml"),
         str(work / "raw.yaml"),
         str(work / "small.yaml"),
         str(work / "strict.yaml"),

@@ -283,7 +283,7 @@ def test_validate_traces_converts_exports_for_the_analyses(tmp_path):
         work,
         "results/traces/manifest.csv",
         "--configfile",
-        str(ROOT / "config/tiny.yaml"),
+        str(ROOT / ".test/config/tiny.yaml"),
         str(tmp_path / "user.yaml"),
     )
     working = read_working_manifest(work / "results/traces/manifest.csv")

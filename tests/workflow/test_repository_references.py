@@ -8,7 +8,7 @@ import yaml
 from conftest import ROOT
 
 # Where the project's text lives (results/, .venv/ and caches are not the project's text).
-TEXT_FOLDERS = ("src", "workflow", "docs", "config", "tests", "benchmarks", "tools", ".test")
+TEXT_FOLDERS = ("src", "workflow", "docs", "config", ".test", "tests", "benchmarks", "tools")
 TEXT_FILES = (
     "README.md",
     "raw/README.md",

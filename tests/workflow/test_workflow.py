@@ -6,7 +6,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import ROOT, SMALL_NETWORKS, copy_run, run_snakemake
+from conftest import ROOT, SMALL_NETWORKS, TINY, copy_run, run_snakemake
 
 from fmes.data.traces import read_manifest
 
@@ -23,14 +23,14 @@ def test_tiny_run_produces_traces_and_calibration(tiny_run):
     assert (working["trace_path"].to_numpy() == manifest["trace_path"].to_numpy()).all()
     assert set(manifest["protocol"]) == {"iv_sweep", "pulse", "ppf", "pulse_train", "ltp_ltd"}
     array = manifest[manifest["device_id"] != "nominal"]
-    assert len(array) == 2 * 2 * 3 * 2  # rows x cols x cycles x resistances of config/tiny.yaml
+    assert len(array) == 2 * 2 * 3 * 2  # rows x cols x cycles x resistances of the tiny config
     for rule in ("calibrate_device", "synthesize_traces", "validate_traces"):
         assert (tiny_run / f"results/logs/{rule}.log").stat().st_size > 0
         assert (tiny_run / f"results/benchmarks/{rule}.tsv").exists()
 
 
 def test_second_run_has_nothing_to_do(tiny_run):
-    proc = run_snakemake(tiny_run, "--configfile", str(ROOT / "config/tiny.yaml"), "--dry-run")
+    proc = run_snakemake(tiny_run, "--configfile", TINY, "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
@@ -49,7 +49,7 @@ def test_bad_config_is_rejected_in_the_dry_run(tmp_path, override, message):
     proc = run_snakemake(
         tmp_path,
         "--configfile",
-        str(ROOT / "config/tiny.yaml"),
+        TINY,
         "--config",
         override,
         "--dry-run",
@@ -75,7 +75,7 @@ def test_tiny_run_builds_every_stage_and_the_paper_table(tiny_run):
         paper["reproduced_value"].isna(), "target_id"
     ].tolist()
     # the network claims' status is their verdict under the default update scheme (two seeds
-    # in config/tiny.yaml: mostly inconclusive), in the paper table's words
+    # in the tiny config: mostly inconclusive), in the paper table's words
     assert set(paper["status"]) <= {"pass", "fail", "inconclusive"}
     judged = paper[paper["target_id"] == "accuracy_mlp_8000ohm"]
     assert judged["note"].str.contains("verdict under the default update scheme").all()
@@ -89,7 +89,7 @@ def test_report_has_a_description_numbered_stages_tables_and_captions_from_the_c
     # a config value the run did not use (tiny keeps the default 30) must reach the rendered caption
     override = tmp_path / "override.yaml"
     override.write_text("analysis:\n  qc:\n    max_flagged_figures: 29\n")
-    configs = [str(ROOT / "config/tiny.yaml"), str(override)]
+    configs = [TINY, str(override)]
     work = copy_run(tiny_run, tmp_path / "run")  # the shared run stays as the DAG left it
     run_snakemake(work, "--configfile", *configs, "--report", "results/report.html")
     html = (work / "results/report.html").read_text()
@@ -151,7 +151,7 @@ def test_report_numbers_what_a_run_leaves_out_without_gaps(tiny_run, tmp_path):
         "networks:\n  lr_search:\n    enabled: false\nadaptation:\n  train:\n    state: '1000'\n"
     )
     work = copy_run(tiny_run, tmp_path / "run")
-    configs = [str(ROOT / "config/tiny.yaml"), str(override)]
+    configs = [TINY, str(override)]
     run_snakemake(work, "--configfile", *configs, "--report", "results/report.html")
     categories = _report_categories((work / "results/report.html").read_text())
     assert sorted(categories) == [
@@ -180,9 +180,7 @@ def test_partial_raw_data_run_what_they_allow_and_say_what_was_skipped(tmp_path)
     source = f"traces={{'source': 'raw', 'raw_manifest': '{lab / 'manifest.csv'}'}}"
     small = tmp_path / "small.yaml"  # the assertions are about skipping, not about training
     small.write_text(SMALL_NETWORKS)
-    proc = run_snakemake(
-        work, "--configfile", str(ROOT / "config/tiny.yaml"), str(small), "--config", source
-    )
+    proc = run_snakemake(work, "--configfile", TINY, str(small), "--config", source)
     said = proc.stdout + proc.stderr
     assert "device networks at 8000: skipped: no device parameters at 8000" in said
     tables = work / "results/tables"

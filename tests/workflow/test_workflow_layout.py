@@ -16,7 +16,7 @@ def _planned_jobs(workdir: Path, snakefile: str, *args: str) -> str:
         workdir,
         "-n",
         "--configfile",
-        str(ROOT / "config/tiny.yaml"),
+        str(ROOT / ".test/config/tiny.yaml"),
         *args,
         "-s",
         str(ROOT / snakefile),
