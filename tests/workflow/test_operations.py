@@ -20,6 +20,7 @@ import pytest
 from conftest import ROOT, SNAKEMAKE, TINY, copy_run, dry_run, planned, run_snakemake
 
 from fmes.data.traces import read_manifest, read_working_manifest
+from fmes.workflow.provenance import library_files
 
 pytestmark = pytest.mark.slow  # runs Snakemake (deselect locally with -m 'not slow'; CI runs it)
 
@@ -141,6 +142,25 @@ def _copy_command(copy: Path, *extra: str) -> list[str]:
     ]
 
 
+def copy_repository(dst: Path) -> Path:
+    """The workflow and the library copied into ``dst`` (copy2: the files keep their mtimes, so a
+    finished run's outputs stay newer than the copied library files)."""
+    for name in ("Snakefile", "workflow", "config", "raw", "profiles"):
+        src = ROOT / name
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst / name)
+        elif src.is_dir():
+            shutil.copytree(
+                src, dst / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(src, dst / name)
+    shutil.copytree(
+        ROOT / "src/fmes", dst / "src/fmes", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return dst
+
+
 @pytest.fixture(scope="module")
 def repo_copy_run(tmp_path_factory) -> Path:
     """The workflow copied into a folder and run there with --cores 1.
@@ -150,20 +170,7 @@ def repo_copy_run(tmp_path_factory) -> Path:
     executes. The run doubles as the second clean run of the determinism tests (other folder,
     other core count than ``tiny_run``).
     """
-    copy = tmp_path_factory.mktemp("repo_copy")
-    for name in ("Snakefile", "workflow", "config", "raw", "profiles"):
-        src = ROOT / name
-        if src.is_symlink():
-            os.symlink(os.readlink(src), copy / name)
-        elif src.is_dir():
-            shutil.copytree(
-                src, copy / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(src, copy / name)
-    shutil.copytree(
-        ROOT / "src/fmes", copy / "src/fmes", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    copy = copy_repository(tmp_path_factory.mktemp("repo_copy"))
     proc = subprocess.run(
         _copy_command(copy),
         cwd=copy,
@@ -248,6 +255,112 @@ def test_editing_an_analysis_module_reruns_analyses_not_traces(repo_copy_run, tm
     jobs = _dry_run_after_editing(repo_copy_run, tmp_path, "analysis/ppf.py")
     assert jobs["analyse_ppf"].lower() == "updated input files: src/fmes/analysis/ppf.py"
     assert not set(jobs) & TRACE_RULES
+
+
+# One module per sub-package; each edit must rerun exactly the rules whose scripts import it
+# (directly or through other fmes modules) and what depends on their outputs.
+EDITED_MODULES = [
+    "core/figures.py",  # the shared figure helpers: every rule that draws
+    "workflow/config.py",  # also read when the job graph is built; a comment changes no job
+    "data/targets.py",  # the paper's targets: calibration, comparison, claims
+    "device/calibration.py",  # upstream of every trace
+    "analysis/ppf.py",  # imported directly and through fmes.analysis.pipeline
+    "networks/landscape.py",  # one rule: device_landscape
+    "claims/comparison.py",  # one rule: paper_vs_reproduced
+]
+
+
+def _rules_by_script() -> dict[str, str]:
+    """script name -> rule (each rule names its script once, as ``rule_script("<name>")``)."""
+    rules = {}
+    for smk in (ROOT / "workflow/rules").glob("*.smk"):
+        rule = None
+        for line in smk.read_text().splitlines():
+            if m := re.match(r"^(?:rule|checkpoint) (\w+):", line):
+                rule = m.group(1)
+            elif rule and (m := re.search(r'rule_script\("(\w+)"\)', line)):
+                rules[m.group(1)] = rule
+    return rules
+
+
+def rules_importing(module: str) -> set[str]:
+    """The rules whose script imports ``src/fmes/<module>``, from the provenance closures."""
+    target = str((ROOT / "src/fmes" / module).resolve())
+    scripts = _rules_by_script()
+    assert scripts, "no rule_script(...) found in workflow/rules"
+    return {
+        rule
+        for name, rule in scripts.items()
+        if target in library_files(ROOT / "workflow/scripts" / f"{name}.py", ROOT / "src")
+    }
+
+
+# Trigger set of the dry runs on a copy of the library: the copy's files have other paths than
+# the ones the run recorded, and Snakemake's ``input`` trigger (the set of input paths changed)
+# would mark every job for that reason alone. A library edit is seen through the others: an input
+# newer than the outputs whose checksum differs from the recorded one.
+TRIGGERS = ("--rerun-triggers", "mtime", "params", "code", "software-env")
+
+
+def _dry_run_on_library(work: Path, repo: Path) -> dict[str, str]:
+    """The jobs planned in ``work`` by the Snakefile of ``repo`` (whose src/fmes the rules track)."""
+    command = [SNAKEMAKE, "-s", str(repo / "Snakefile"), "--directory", str(work), "--cores", "1"]
+    command += ["--dry-run", *TRIGGERS, "--configfile", TINY]
+    proc = subprocess.run(
+        command, cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return planned(proc)
+
+
+@pytest.fixture(scope="module")
+def library_copy(tmp_path_factory) -> Path:
+    """The workflow and library copied once; each test edits one module and restores it."""
+    return copy_repository(tmp_path_factory.mktemp("library_copy"))
+
+
+@pytest.fixture(scope="module")
+def tiny_dag(tiny_run, tmp_path_factory) -> tuple[set[str], set[str]]:
+    """The rules of the tiny run's job graph, and those Snakemake still plans when the
+    device_params checkpoint reruns (the jobs planned from its output wait until it has run)."""
+    work = copy_run(tiny_run, tmp_path_factory.mktemp("tiny_dag") / "run")
+    every = set(dry_run(work, "--forcerun", *_rules_by_script().values(), "--configfile", TINY))
+    return every, downstream_of(work, "device_params")
+
+
+def test_a_copied_library_alone_reruns_nothing(tiny_run, tmp_path, library_copy):
+    # the control of the test below: the copy, unedited, plans nothing under these triggers
+    work = copy_run(tiny_run, tmp_path / "run")
+    assert _dry_run_on_library(work, library_copy) == {}
+
+
+@pytest.mark.parametrize("module", EDITED_MODULES)
+def test_an_edit_in_each_subpackage_reruns_exactly_its_importers(
+    tiny_run, tmp_path, library_copy, tiny_dag, module
+):
+    every, after_checkpoint = tiny_dag
+    importers = rules_importing(module) & every  # a chunk rule the tiny run lacks is not planned
+    assert importers, f"no rule of the tiny run imports {module}"
+    work = copy_run(tiny_run, tmp_path / "run")
+    path = library_copy / "src/fmes" / module
+    text, stat = path.read_text(), path.stat()
+    try:
+        path.write_text(text + "\n# an edit\n")
+        jobs = _dry_run_on_library(work, library_copy)
+    finally:
+        path.write_text(text)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    # the rules that give the edited file as their reason import it (Snakemake names one reason
+    # per job: an importer downstream of another one gives that one's outputs instead)
+    named = {rule for rule, reason in jobs.items() if f"src/fmes/{module}" in reason}
+    assert named and named <= importers, jobs
+    # the plan is what Snakemake itself schedules after them, nothing more
+    assert set(jobs) == downstream_of(work, *named)
+    # every importer is planned, or waits behind the device_params checkpoint, which reruns first
+    deferred = importers - set(jobs)
+    assert not deferred or "device_params" in jobs
+    assert not deferred & after_checkpoint, deferred  # (these Snakemake would plan already)
+    assert not deferred & after_checkpoint, deferred
 
 
 # --- (2) one panel, --forcerun, overrides, raw data ---------------------------------------------
