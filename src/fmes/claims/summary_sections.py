@@ -1,7 +1,7 @@
 """The sections of the run summary (``results/summary.md``): which table, which columns.
 
 Standard library only: the workflow reads :func:`summary_table_paths` when it builds the job
-graph, which must need nothing beyond Snakemake (``tests/test_snakemake_alone.py``).
+graph, which must need nothing beyond Snakemake (``tests/workflow/test_snakemake_alone.py``).
 :mod:`fmes.claims.summary` renders the page. Adding a section is one more entry of
 :data:`SUMMARY_SECTIONS`.
 """
