@@ -1,5 +1,6 @@
 """Every rule script can be imported without Snakemake and exposes main(snakemake)."""
 
+import ast
 import importlib.util
 import inspect
 from pathlib import Path
@@ -30,3 +31,22 @@ def test_script_draws_no_figure_itself(path):
     text = path.read_text()
     for drawing in ("matplotlib", "plt.", "subplots(", "placeholder_figure("):
         assert drawing not in text, f"{path.name} draws a figure itself ({drawing})"
+
+
+# A rule script reads inputs, calls the library and writes outputs: its main() stays short, the
+# orchestration lives in fmes (docs/architecture.md).
+MAX_MAIN_LINES = 80
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_script_main_is_short(path):
+    mains = [
+        node
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and node.name == "main"
+    ]
+    assert len(mains) == 1, f"{path.name}: one top-level main() expected"
+    lines = mains[0].end_lineno - mains[0].lineno + 1
+    assert lines <= MAX_MAIN_LINES, (
+        f"{path.name}: main() has {lines} lines (> {MAX_MAIN_LINES}): move orchestration into fmes"
+    )
