@@ -22,12 +22,7 @@ reproduce: env
 ## The test suite (what .ci/run calls); the workflow is linted on the defaults and on the test
 ## config the end-to-end tests run (.test/config/tiny.yaml). pytest exit code 5 (no tests collected) is a failure here:
 ## a suite that ran nothing must not pass.
-test: env
-	$(BIN)/ruff check src workflow/scripts tests benchmarks tools
-	$(BIN)/ruff format --check src workflow/scripts tests benchmarks tools
-	$(BIN)/snakefmt --check Snakefile workflow
-	$(BIN)/snakemake --lint --cores 1
-	$(BIN)/snakemake --lint --cores 1 --configfile .test/config/tiny.yaml
+test: env lint
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
