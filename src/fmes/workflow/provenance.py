@@ -16,7 +16,9 @@ from pathlib import Path
 PACKAGE = "fmes"
 
 
-def _imported_modules(source_file: Path) -> frozenset[str]:
+def imported_modules(source_file: Path) -> frozenset[str]:
+    """The ``fmes`` modules (and ``module.name`` pairs) ``source_file``'s absolute imports name,
+    anywhere in the file; relative imports are not followed."""
     # one parse per file version and process: the workflow asks for ~30 closures that share most
     # of their modules, and every Snakemake start (each dry run, each cluster job) builds them all
     stat = source_file.stat()
@@ -54,7 +56,7 @@ def library_files(script: str | os.PathLike, src_root: str | os.PathLike) -> lis
     todo = [Path(script)]
     while todo:
         current = todo.pop()
-        for module in _imported_modules(current):
+        for module in imported_modules(current):
             parts = module.split(".")
             for depth in range(1, len(parts) + 1):  # fmes, fmes.analysis, fmes.analysis.ppf
                 path = _module_file(".".join(parts[:depth]), src_root)
