@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fmes.claims.statistics import (
     PAPER_WORDS,
@@ -28,6 +27,7 @@ from fmes.claims.statistics import (
     t_replicates,
     verdict,
 )
+from fmes.core.intervals import t_interval
 from fmes.core.rng import child_seed_int
 from fmes.core.status import Status
 from fmes.data import targets as selectors
@@ -71,15 +71,9 @@ def parse_variant(label: str) -> tuple[str, str]:
 
 
 def mean_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t ``confidence`` interval over seeds (NaN interval for one value)."""
-    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
-    if v.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(v.mean())
-    if v.size < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return mean, mean - half, mean + half
+    """Mean and Student-t ``confidence`` interval over seeds of the finite ``values`` (NaN
+    interval for one value)."""
+    return t_interval([x for x in values if np.isfinite(x)], confidence)
 
 
 def robustness_net(targets: Sequence[Mapping]) -> str:

@@ -49,8 +49,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from fmes.core.intervals import t_interval
 from fmes.core.rng import child_rng
 from fmes.data.traces import parse_resistance
 from fmes.device.energy import PulseCost, holding_energy_J
@@ -500,14 +500,7 @@ def matched_costs(routes: pd.DataFrame, target_accuracy: float) -> pd.DataFrame:
 
 def _log_interval(ratios: np.ndarray, confidence: float) -> tuple[float, float, float]:
     """Geometric mean and Student-t interval (on the logs) of positive ratios."""
-    logs = np.log(ratios)
-    mean = float(logs.mean())
-    if len(logs) < 2:
-        return math.exp(mean), math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(logs) - 1) * logs.std(ddof=1)) / math.sqrt(
-        len(logs)
-    )
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    return tuple(math.exp(x) for x in t_interval(np.log(ratios), confidence))
 
 
 def _verdict(
@@ -575,15 +568,6 @@ def ratio_summary(per_seed: pd.DataFrame, confidence: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _interval(values: pd.Series, confidence: float) -> tuple[float, float, float]:
-    v = values.to_numpy(float)
-    mean = float(v.mean())
-    if len(v) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return mean, mean - half, mean + half
-
-
 def route_summary(routes: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Per variant, route and image count: mean over seeds and Student-t interval of both
     accuracies, pulses, energies and time. Retraining rows: its first pass at the grid's image
@@ -606,7 +590,7 @@ def route_summary(routes: pd.DataFrame, confidence: float) -> pd.DataFrame:
             "n_seeds": int(group["seed"].nunique()),
         }
         for q in quantities:
-            row[f"{q}_mean"], row[f"{q}_ci_low"], row[f"{q}_ci_high"] = _interval(
+            row[f"{q}_mean"], row[f"{q}_ci_low"], row[f"{q}_ci_high"] = t_interval(
                 group[q], confidence
             )
         rows.append(row)
