@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from fmes.core.io import _atomic  # noqa: E402
+from fmes.core.io import atomic_path  # noqa: E402
 
 plt.rcParams.update(
     {
@@ -43,7 +43,8 @@ def save_figure(fig: plt.Figure, path_png: str | os.PathLike) -> tuple[Path, Pat
     pdf = png.with_suffix(".pdf")
     fig.tight_layout()
     for path, fmt in ((png, "png"), (pdf, "pdf")):
-        _atomic(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, metadata=_NO_METADATA[fmt]))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, metadata=_NO_METADATA[fmt])
     plt.close(fig)
     return png, pdf
 
